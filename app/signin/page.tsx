@@ -1,0 +1,44 @@
+"use client";
+import { signIn } from "next-auth/react";
+import { useState, type FormEvent } from "react";
+
+const MESSAGES: Record<string, string> = {
+  BAD_CREDENTIALS: "Wrong username or password.",
+  DISABLED: "This account or its app is disabled.",
+};
+
+export default function SignIn() {
+  const [error, setError] = useState<string>();
+  const [busy, setBusy] = useState(false);
+
+  async function submit(e: FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    const f = new FormData(e.currentTarget);
+    setBusy(true);
+    setError(undefined);
+    const r = await signIn("credentials", { username: f.get("username"), password: f.get("password"), redirect: false });
+    setBusy(false);
+    if (r?.ok) window.location.href = "/";
+    else setError(MESSAGES[r?.error ?? ""] ?? "Sign-in failed. Try again.");
+  }
+
+  return (
+    <main className="mx-auto flex min-h-screen max-w-sm flex-col justify-center p-6">
+      <h1 className="mb-6 text-2xl font-semibold">Sign in to onair</h1>
+      <form onSubmit={submit} className="flex flex-col gap-4" noValidate>
+        <label className="flex flex-col gap-1 text-sm">
+          Username
+          <input name="username" autoComplete="username" required className="rounded-md border border-slate-300 px-3 py-2 dark:border-slate-700 dark:bg-slate-900" />
+        </label>
+        <label className="flex flex-col gap-1 text-sm">
+          Password
+          <input name="password" type="password" autoComplete="current-password" required className="rounded-md border border-slate-300 px-3 py-2 dark:border-slate-700 dark:bg-slate-900" />
+        </label>
+        {error && <p role="alert" className="text-sm text-red-600">{error}</p>}
+        <button disabled={busy} className="rounded-md bg-slate-900 px-4 py-2 text-white disabled:opacity-60 dark:bg-white dark:text-slate-900">
+          {busy ? "Signing in…" : "Sign in"}
+        </button>
+      </form>
+    </main>
+  );
+}

@@ -1,0 +1,297 @@
+// Accounts: registration, login (console and SDK), per-device refresh tokens, logout, and the
+// admin verbs on users. Passwords are scrypt hashes; refresh tokens are stored as sha256 hashes.
+import { createHash, randomBytes } from "node:crypto";
+import { and, count, desc, eq, isNull, like, lt, or, type SQL } from "drizzle-orm";
+import { z } from "zod";
+import { isPlatformAdmin, requireRole, requireUser, tenantOf, type Actor, type Ctx } from "../actor";
+import { assertAppEnabled, appByAccessKey, appById } from "../apps";
+import { audit } from "../audit";
+import type { Clock } from "../clock";
+import type { Db, DbOrTx } from "../db/client";
+import { ROLES, sessions, users, type Role } from "../db/schema";
+import { dummyHash, hashPassword, verifyPassword } from "../crypto/passwords";
+import { safeEqual } from "../crypto/secretbox";
+import { env } from "../env";
+import { AppError, forbidden, notFound } from "../errors";
+import { signAccessToken } from "../tokens";
+import { revoke } from "../tokens/revocations";
+
+export const username = z
+  .string()
+  .trim()
+  .min(2)
+  .max(64)
+  .regex(/^[\p{L}\p{N}_.@-]+$/u, "Letters, digits and _ . @ - only");
+export const password = z.string().min(8, "At least 8 characters").max(256);
+const nick = z.string().trim().max(64);
+const deviceId = z.string().trim().min(1).max(128);
+const deviceType = z.enum(["android", "ios", "web", "win", "mac", "other"]);
+
+export const registerInput = z.object({
+  appKey: z.string().min(1).max(64),
+  username,
+  password,
+  nick: nick.optional(),
+});
+export const createUserInput = z.object({
+  appId: z.number().int().positive().nullable().optional(),
+  username,
+  password,
+  role: z.enum(ROLES),
+  nick: nick.optional(),
+});
+export const loginInput = z.object({
+  username: z.string().trim().min(1).max(64),
+  password: z.string().min(1).max(256),
+  deviceId: deviceId.default("default"),
+  deviceType: deviceType.default("other"),
+});
+export const refreshInput = z.object({ refreshToken: z.string().min(10).max(256) });
+export const listUsersInput = z.object({
+  appId: z.number().int().positive().optional(),
+  role: z.enum(ROLES).optional(),
+  q: z.string().trim().max(64).optional(),
+  limit: z.number().int().min(1).max(100).default(20),
+  offset: z.number().int().min(0).max(1_000_000).default(0),
+});
+
+export type UserRow = typeof users.$inferSelect;
+export const publicUser = ({ passwordHash: _p, ...u }: UserRow) => u;
+export type PublicUser = ReturnType<typeof publicUser>;
+
+const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
+
+async function insertUser(
+  tx: DbOrTx,
+  now: Date,
+  u: { appId: number | null; username: string; password: string; role: Role; nick?: string },
+) {
+  const id = crypto.randomUUID();
+  try {
+    await tx.insert(users).values({
+      id,
+      appId: u.appId,
+      username: u.username,
+      nick: u.nick || u.username,
+      passwordHash: await hashPassword(u.password),
+      role: u.role,
+      createdAt: now,
+      updatedAt: now,
+    });
+  } catch (e) {
+    if ((e as { code?: string }).code === "ER_DUP_ENTRY")
+      throw new AppError("CONFLICT", "This username is taken", { field: "username" });
+    throw e;
+  }
+  return (await tx.select().from(users).where(eq(users.id, id)))[0]!;
+}
+
+/** Self-service sign-up into an app (by its access key): a viewer, unless a trusted adapter says host. */
+export async function register(ctx: Ctx, input: z.infer<typeof registerInput>, role: "viewer" | "host" = "viewer") {
+  if (role !== "viewer" && ctx.actor.kind !== "system") throw forbidden("Only viewers can sign up themselves");
+  const found = await appByAccessKey(ctx.db, input.appKey);
+  if (!found) throw new AppError("NOT_FOUND", "Unknown app key", { field: "appKey" });
+  assertAppEnabled(found.app);
+  const now = ctx.clock.now();
+  return ctx.db.transaction(async (tx) => {
+    const u = await insertUser(tx, now, { ...input, appId: found.app.id, role });
+    await audit(tx, { kind: "user", userId: u.id, role, appId: u.appId }, now, {
+      appId: u.appId, action: "user.register", targetType: "user", targetId: u.id,
+    });
+    return publicUser(u);
+  });
+}
+
+/** Admins create users: app admins only in their app; platform admins anywhere (or other platform admins). */
+export async function createUser(ctx: Ctx, input: z.infer<typeof createUserInput>) {
+  const me = requireRole(ctx.actor, "admin");
+  const scope = tenantOf(me);
+  const appId = scope ?? input.appId ?? null;
+  if (scope !== null && input.appId != null && input.appId !== scope) throw notFound("App");
+  if (appId === null && !(input.role === "admin" && isPlatformAdmin(me)))
+    throw new AppError("BAD_REQUEST", "Choose the app this user belongs to", { field: "appId" });
+  if (appId !== null) {
+    const app = await appById(ctx.db, appId);
+    if (!app) throw notFound("App");
+  }
+  const now = ctx.clock.now();
+  return ctx.db.transaction(async (tx) => {
+    const u = await insertUser(tx, now, { ...input, appId });
+    await audit(tx, me, now, { appId, action: "user.create", targetType: "user", targetId: u.id, detail: { role: u.role } });
+    return publicUser(u);
+  });
+}
+
+/** Checks a username/password; the same work is done for unknown users so timing tells nothing. */
+export async function verifyCredentials(db: Db, name: string, pw: string): Promise<UserRow> {
+  const u = (await db.select().from(users).where(eq(users.username, name.trim())))[0];
+  const ok = await verifyPassword(pw, u?.passwordHash ?? (await dummyHash()));
+  if (!u || !ok) throw new AppError("BAD_CREDENTIALS", "Wrong username or password");
+  if (u.disabled) throw new AppError("DISABLED", "This account is disabled");
+  if (u.appId !== null) {
+    const app = await appById(db, u.appId);
+    assertAppEnabled(app?.app);
+  }
+  return u;
+}
+
+function issueTokens(u: UserRow, sessionId: string, secret: string, now: Date, refreshExpiresAt: Date) {
+  const e = env();
+  const access = signAccessToken({ sub: u.id, app: u.appId, role: u.role, sid: sessionId }, now, e.ACCESS_TOKEN_TTL_S);
+  return {
+    accessToken: access.token,
+    accessExpiresAt: access.expiresAt,
+    refreshToken: `${sessionId}.${secret}`,
+    refreshExpiresAt,
+    user: publicUser(u),
+  };
+}
+
+/** Opens a session for one device (replacing that device's previous one) and issues both tokens. */
+export async function login(db: Db, clock: Clock, input: z.infer<typeof loginInput>) {
+  const u = await verifyCredentials(db, input.username, input.password);
+  return openSession(db, clock, u, input.deviceId, input.deviceType);
+}
+
+export async function openSession(db: Db, clock: Clock, u: UserRow, device: string, type: string) {
+  const now = clock.now();
+  const sessionId = crypto.randomUUID();
+  const secret = randomBytes(32).toString("base64url");
+  const expiresAt = new Date(now.getTime() + env().REFRESH_TOKEN_TTL_S * 1000);
+  await db.transaction(async (tx) => {
+    const old = await tx
+      .select({ id: sessions.id })
+      .from(sessions)
+      .where(and(eq(sessions.userId, u.id), eq(sessions.deviceId, device), isNull(sessions.revokedAt)));
+    for (const s of old) await revokeSession(tx, s.id, now);
+    await tx.insert(sessions).values({
+      id: sessionId, userId: u.id, deviceId: device, deviceType: type,
+      refreshHash: sha256(secret), createdAt: now, lastUsedAt: now, expiresAt,
+    });
+  });
+  return issueTokens(u, sessionId, secret, now, expiresAt);
+}
+
+async function revokeSession(tx: DbOrTx, id: string, now: Date) {
+  await tx.update(sessions).set({ revokedAt: now }).where(and(eq(sessions.id, id), isNull(sessions.revokedAt)));
+  await revoke(tx, "session", id, now, new Date(now.getTime() + env().ACCESS_TOKEN_TTL_S * 1000 + 60_000));
+}
+
+/** Exchanges a refresh token for new tokens; the refresh token rotates (the old one stops working). */
+export async function refresh(db: Db, clock: Clock, input: z.infer<typeof refreshInput>) {
+  const now = clock.now();
+  const [sid, secret] = input.refreshToken.split(".");
+  if (!sid || !secret) throw new AppError("TOKEN_INVALID", "Malformed refresh token");
+  return db.transaction(async (tx) => {
+    const s = (await tx.select().from(sessions).where(eq(sessions.id, sid)).for("update"))[0];
+    const ok = !!s && safeEqual(sha256(secret), s.refreshHash);
+    if (!s || !ok || s.revokedAt) {
+      // A reused (already rotated) refresh token means it leaked: end the whole session.
+      if (s && !s.revokedAt) await revokeSession(tx, s.id, now);
+      throw new AppError("TOKEN_INVALID", "Refresh token is not valid");
+    }
+    if (s.expiresAt <= now) throw new AppError("TOKEN_EXPIRED", "Refresh token expired; sign in again");
+    const u = (await tx.select().from(users).where(eq(users.id, s.userId)))[0];
+    if (!u || u.disabled) throw new AppError("DISABLED", "This account is disabled");
+    const next = randomBytes(32).toString("base64url");
+    await tx.update(sessions).set({ refreshHash: sha256(next), lastUsedAt: now }).where(eq(sessions.id, s.id));
+    return issueTokens(u, s.id, next, now, s.expiresAt);
+  });
+}
+
+/** Ends the caller's session: its refresh token and every access token issued for it stop working. */
+export async function logout(ctx: Ctx) {
+  const me = requireUser(ctx.actor);
+  if (!me.sessionId) return { ok: true };
+  const now = ctx.clock.now();
+  await ctx.db.transaction((tx) => revokeSession(tx, me.sessionId!, now));
+  return { ok: true };
+}
+
+export async function me(ctx: Ctx) {
+  const u = requireUser(ctx.actor);
+  const row = (await ctx.db.select().from(users).where(eq(users.id, u.userId)))[0];
+  if (!row) throw notFound("User");
+  return publicUser(row);
+}
+
+function userWhere(actor: Actor, id: string): SQL | undefined {
+  const t = tenantOf(actor);
+  return t === null ? eq(users.id, id) : and(eq(users.id, id), eq(users.appId, t));
+}
+
+async function updateUser(
+  ctx: Ctx,
+  id: string,
+  action: string,
+  set: Partial<typeof users.$inferInsert>,
+  revokeTokens: boolean,
+  detail?: object,
+) {
+  const me = requireRole(ctx.actor, "admin");
+  const now = ctx.clock.now();
+  return ctx.db.transaction(async (tx) => {
+    const row = (await tx.select().from(users).where(userWhere(me, id)).for("update"))[0];
+    if (!row) throw notFound("User");
+    if (row.appId === null && !isPlatformAdmin(me)) throw forbidden();
+    if (row.id === me.userId && (set.disabled || set.role)) throw forbidden("You cannot disable or demote yourself");
+    await tx.update(users).set({ ...set, updatedAt: now }).where(eq(users.id, id));
+    if (revokeTokens) {
+      await tx.update(sessions).set({ revokedAt: now }).where(and(eq(sessions.userId, id), isNull(sessions.revokedAt)));
+      await revoke(tx, "user", id, now, new Date(now.getTime() + Math.max(env().ACCESS_TOKEN_TTL_S, env().PLAY_TOKEN_TTL_S) * 1000 + 60_000));
+    }
+    await audit(tx, me, now, { appId: row.appId, action, targetType: "user", targetId: id, detail });
+    return publicUser((await tx.select().from(users).where(eq(users.id, id)))[0]!);
+  });
+}
+
+export const setUserDisabled = (ctx: Ctx, id: string, disabled: boolean) =>
+  updateUser(ctx, id, disabled ? "user.disable" : "user.enable", { disabled }, disabled, { disabled });
+export const setUserRole = (ctx: Ctx, id: string, role: Role) =>
+  updateUser(ctx, id, "user.set_role", { role }, true, { role });
+export const resetPassword = async (ctx: Ctx, id: string, newPassword: string) =>
+  updateUser(ctx, id, "user.reset_password", { passwordHash: await hashPassword(newPassword) }, true);
+
+export async function listUsers(ctx: Ctx, input: z.infer<typeof listUsersInput>) {
+  const me = requireRole(ctx.actor, "admin");
+  const t = tenantOf(me);
+  const where: (SQL | undefined)[] = [];
+  if (t !== null) where.push(eq(users.appId, t));
+  else if (input.appId) where.push(eq(users.appId, input.appId));
+  if (input.role) where.push(eq(users.role, input.role));
+  if (input.q) {
+    const p = `%${input.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    where.push(or(like(users.username, p), like(users.nick, p)));
+  }
+  const cond = and(...where);
+  const [rows, total] = await Promise.all([
+    ctx.db.select().from(users).where(cond).orderBy(desc(users.createdAt), desc(users.id)).limit(input.limit).offset(input.offset),
+    ctx.db.select({ n: count() }).from(users).where(cond),
+  ]);
+  return { items: rows.map(publicUser), total: total[0]?.n ?? 0 };
+}
+
+/** First start: a platform admin, with ADMIN_PASSWORD or a generated password (returned to print once). */
+export async function ensureFirstAdmin(db: Db, clock: Clock, name: string, pw?: string) {
+  const existing = await db.select({ id: users.id }).from(users).where(and(eq(users.role, "admin"), isNull(users.appId))).limit(1);
+  if (existing.length) return { created: false as const };
+  const generated = pw ? undefined : randomBytes(12).toString("base64url");
+  const now = clock.now();
+  await db.transaction(async (tx) => {
+    const u = await insertUser(tx, now, { appId: null, username: name, password: pw ?? generated!, role: "admin", nick: "Administrator" });
+    await audit(tx, { kind: "system", appId: null, via: "bootstrap" }, now, {
+      appId: null, action: "user.bootstrap_admin", targetType: "user", targetId: u.id,
+    });
+  });
+  return { created: true as const, generatedPassword: generated };
+}
+
+/** Sessions past expiry are deleted by the periodic sweeper. */
+export async function pruneSessions(db: DbOrTx, now: Date) {
+  await db.delete(sessions).where(lt(sessions.expiresAt, now));
+}
+
+/** Ends one session by id (console sign-out). */
+export async function revokeSessionById(db: Db, id: string, now: Date) {
+  await db.transaction((tx) => revokeSession(tx, id, now));
+}

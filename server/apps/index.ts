@@ -1,0 +1,138 @@
+// Apps (tenants): created by platform admins; an app admin manages only their own app.
+// The secret is shown once and stored encrypted (the server still needs it to check HMACs).
+import { randomBytes } from "node:crypto";
+import { and, eq, type SQL } from "drizzle-orm";
+import { z } from "zod";
+import { isPlatformAdmin, requireRole, tenantOf, type Ctx } from "../actor";
+import { audit } from "../audit";
+import type { DbOrTx } from "../db/client";
+import { apps, SIGN_SCHEMES } from "../db/schema";
+import { AppError, forbidden, notFound } from "../errors";
+import { open, seal } from "../crypto/secretbox";
+
+const domain = z
+  .string()
+  .trim()
+  .max(255)
+  .regex(/^[a-z0-9.-]+(:\d{1,5})?$/i, "A host name, optionally with :port");
+const httpUrl = z
+  .string()
+  .trim()
+  .max(1024)
+  .url()
+  .refine((u) => /^https?:\/\//i.test(u), "Must be an http(s) URL");
+
+export const createAppInput = z.object({
+  name: z.string().trim().min(1).max(128),
+  callbackUrl: httpUrl.nullish(),
+  pushDomain: domain.nullish(),
+  pullDomain: domain.nullish(),
+  signScheme: z.enum(SIGN_SCHEMES).default("onair"),
+});
+export const updateAppInput = z.object({
+  id: z.number().int().positive(),
+  name: z.string().trim().min(1).max(128).optional(),
+  callbackUrl: httpUrl.nullish(),
+  enabled: z.boolean().optional(),
+  pushDomain: domain.nullish(),
+  pullDomain: domain.nullish(),
+  signScheme: z.enum(SIGN_SCHEMES).optional(),
+});
+
+export type AppRow = typeof apps.$inferSelect;
+/** What leaves the server about an app: never the secret. */
+export const publicApp = ({ secretEnc: _s, ...rest }: AppRow) => rest;
+export type PublicApp = ReturnType<typeof publicApp>;
+
+const newAccessKey = () => `ak_${randomBytes(12).toString("base64url")}`;
+const newSecret = () => randomBytes(32).toString("base64url");
+
+function scopeWhere(ctx: Ctx, id: number): SQL | undefined {
+  const t = tenantOf(ctx.actor);
+  return t === null ? eq(apps.id, id) : and(eq(apps.id, id), eq(apps.id, t));
+}
+
+export async function createApp(ctx: Ctx, input: z.infer<typeof createAppInput>) {
+  requireRole(ctx.actor, "admin");
+  if (!isPlatformAdmin(ctx.actor)) throw forbidden("Only platform admins create apps");
+  const now = ctx.clock.now();
+  const secret = newSecret();
+  const accessKey = newAccessKey();
+  return ctx.db.transaction(async (tx) => {
+    const [res] = await tx.insert(apps).values({
+      name: input.name,
+      accessKey,
+      secretEnc: seal(secret),
+      callbackUrl: input.callbackUrl ?? null,
+      pushDomain: input.pushDomain ?? null,
+      pullDomain: input.pullDomain ?? null,
+      signScheme: input.signScheme,
+      createdAt: now,
+      updatedAt: now,
+    });
+    const id = res.insertId;
+    await audit(tx, ctx.actor, now, { appId: id, action: "app.create", targetType: "app", targetId: id, detail: { name: input.name } });
+    const row = (await tx.select().from(apps).where(eq(apps.id, id)))[0]!;
+    return { app: publicApp(row), accessKey, secret };
+  });
+}
+
+export async function listApps(ctx: Ctx) {
+  requireRole(ctx.actor, "admin");
+  const t = tenantOf(ctx.actor);
+  const rows = await ctx.db.select().from(apps).where(t === null ? undefined : eq(apps.id, t)).orderBy(apps.id);
+  return rows.map(publicApp);
+}
+
+export async function getApp(ctx: Ctx, id: number) {
+  requireRole(ctx.actor, "admin");
+  const row = (await ctx.db.select().from(apps).where(scopeWhere(ctx, id)))[0];
+  if (!row) throw notFound("App");
+  return publicApp(row);
+}
+
+export async function updateApp(ctx: Ctx, input: z.infer<typeof updateAppInput>) {
+  requireRole(ctx.actor, "admin");
+  const now = ctx.clock.now();
+  const { id, ...patch } = input;
+  return ctx.db.transaction(async (tx) => {
+    const row = (await tx.select().from(apps).where(scopeWhere(ctx, id)).for("update"))[0];
+    if (!row) throw notFound("App");
+    const set = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
+    await tx.update(apps).set({ ...set, updatedAt: now }).where(eq(apps.id, id));
+    await audit(tx, ctx.actor, now, { appId: id, action: "app.update", targetType: "app", targetId: id, detail: set });
+    return publicApp((await tx.select().from(apps).where(eq(apps.id, id)))[0]!);
+  });
+}
+
+/** Replaces the secret; the new one is returned once and the old one stops working at once. */
+export async function rotateAppSecret(ctx: Ctx, id: number) {
+  requireRole(ctx.actor, "admin");
+  const now = ctx.clock.now();
+  const secret = newSecret();
+  return ctx.db.transaction(async (tx) => {
+    const row = (await tx.select({ id: apps.id }).from(apps).where(scopeWhere(ctx, id)).for("update"))[0];
+    if (!row) throw notFound("App");
+    await tx.update(apps).set({ secretEnc: seal(secret), updatedAt: now }).where(eq(apps.id, id));
+    await audit(tx, ctx.actor, now, { appId: id, action: "app.rotate_secret", targetType: "app", targetId: id });
+    return { id, secret };
+  });
+}
+
+/** For adapters and hooks that check an app's HMAC signatures: the decrypted secret. */
+export async function appByAccessKey(db: DbOrTx, accessKey: string) {
+  const row = (await db.select().from(apps).where(eq(apps.accessKey, accessKey)))[0];
+  if (!row) return undefined;
+  return { app: publicApp(row), secret: () => open(row.secretEnc) };
+}
+
+export async function appById(db: DbOrTx, id: number) {
+  const row = (await db.select().from(apps).where(eq(apps.id, id)))[0];
+  if (!row) return undefined;
+  return { app: publicApp(row), secret: () => open(row.secretEnc) };
+}
+
+export function assertAppEnabled(app: { enabled: boolean } | undefined): asserts app {
+  if (!app) throw notFound("App");
+  if (!app.enabled) throw new AppError("DISABLED", "This app is disabled");
+}

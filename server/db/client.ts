@@ -1,0 +1,55 @@
+// The MySQL pool and Drizzle instance, one per process (cached on globalThis across dev reloads).
+import { sql } from "drizzle-orm";
+import { drizzle, type MySql2Database } from "drizzle-orm/mysql2";
+import mysql from "mysql2/promise";
+import { env } from "../env";
+import * as schema from "./schema";
+
+export type Db = MySql2Database<typeof schema>;
+/** A transaction handle: the same query API as Db. */
+export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
+export type DbOrTx = Db | Tx;
+
+type Cached = { pool: mysql.Pool; db: Db };
+const g = globalThis as unknown as { __onairDb?: Cached };
+
+export function createDb(url: string, connectionLimit = env().DB_POOL_SIZE): Cached {
+  const pool = mysql.createPool({
+    uri: url,
+    connectionLimit,
+    timezone: "Z",
+    dateStrings: false,
+    supportBigNumbers: true,
+    enableKeepAlive: true,
+    charset: "utf8mb4_unicode_ci",
+  });
+  return { pool, db: drizzle(pool, { schema, mode: "default" }) };
+}
+
+export function getDb(): Db {
+  if (!g.__onairDb) {
+    const url = env().DATABASE_URL;
+    if (!url) throw new Error("DATABASE_URL is not set (npm start provisions one)");
+    g.__onairDb = createDb(url);
+  }
+  return g.__onairDb.db;
+}
+
+export async function closeDb(): Promise<void> {
+  const c = g.__onairDb;
+  g.__onairDb = undefined;
+  if (c) await c.pool.end();
+}
+
+/** For /api/health: reachability and server version, with a short timeout. */
+export async function dbHealth(db: Db = getDb()): Promise<{ ok: boolean; version?: string; error?: string }> {
+  try {
+    const rows = (await Promise.race([
+      db.execute(sql`SELECT VERSION() AS v`),
+      new Promise((_, rej) => setTimeout(() => rej(new Error("timeout")), 2000)),
+    ])) as unknown as [Array<{ v: string }>];
+    return { ok: true, version: rows[0][0]?.v };
+  } catch (e) {
+    return { ok: false, error: (e as Error).message };
+  }
+}

@@ -1,0 +1,24 @@
+// Tenants. Every room, member and recording belongs to one app.
+import { boolean, index, mysqlTable, uniqueIndex, varchar } from "drizzle-orm/mysql-core";
+import { autoId, time } from "./columns";
+
+export const SIGN_SCHEMES = ["onair", "aliyun_a", "tencent", "nms"] as const;
+
+export const apps = mysqlTable(
+  "apps",
+  {
+    id: autoId("id"),
+    name: varchar("name", { length: 128 }).notNull(),
+    accessKey: varchar("access_key", { length: 64 }).notNull(),
+    /** AES-256-GCM ciphertext of the app secret (the server must still compute HMACs with it). */
+    secretEnc: varchar("secret_enc", { length: 255 }).notNull(),
+    callbackUrl: varchar("callback_url", { length: 1024 }),
+    enabled: boolean("enabled").notNull().default(true),
+    pushDomain: varchar("push_domain", { length: 255 }),
+    pullDomain: varchar("pull_domain", { length: 255 }),
+    signScheme: varchar("sign_scheme", { length: 16, enum: SIGN_SCHEMES }).notNull().default("onair"),
+    createdAt: time("created_at").notNull(),
+    updatedAt: time("updated_at").notNull(),
+  },
+  (t) => [uniqueIndex("apps_access_key").on(t.accessKey), index("apps_name").on(t.name)],
+);

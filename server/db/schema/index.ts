@@ -1,0 +1,5 @@
+export * from "./apps";
+export * from "./accounts";
+export * from "./rooms";
+export * from "./recordings";
+export * from "./audit";

@@ -1,0 +1,31 @@
+// Recordings (VOD) made from a room's stream or reported by a client.
+import { bigint, index, int, mysqlTable, varchar } from "drizzle-orm/mysql-core";
+import { idRef, time, uuid } from "./columns";
+
+export const RECORDING_STATUSES = ["processing", "ready", "failed"] as const;
+export type RecordingStatus = (typeof RECORDING_STATUSES)[number];
+
+export const recordings = mysqlTable(
+  "recordings",
+  {
+    id: uuid("id").primaryKey().$defaultFn(() => crypto.randomUUID()),
+    appId: idRef("app_id").notNull(),
+    roomNum: idRef("room_num").notNull(),
+    hostId: uuid("host_id").notNull(),
+    name: varchar("name", { length: 256 }).notNull(),
+    type: int("type").notNull().default(0),
+    coverUrl: varchar("cover_url", { length: 1024 }).notNull().default(""),
+    filePath: varchar("file_path", { length: 1024 }).notNull().default(""),
+    url: varchar("url", { length: 1024 }).notNull().default(""),
+    durationMs: int("duration_ms", { unsigned: true }).notNull().default(0),
+    sizeBytes: bigint("size_bytes", { mode: "number", unsigned: true }).notNull().default(0),
+    status: varchar("status", { length: 12, enum: RECORDING_STATUSES }).notNull().default("processing"),
+    createdAt: time("created_at").notNull(),
+    updatedAt: time("updated_at").notNull(),
+  },
+  (t) => [
+    index("recordings_app_created").on(t.appId, t.createdAt),
+    index("recordings_room").on(t.roomNum, t.createdAt),
+    index("recordings_host").on(t.hostId, t.createdAt),
+  ],
+);

@@ -1,0 +1,97 @@
+// Rooms, their members (presence) and co-host ("mic") sessions.
+import { sql } from "drizzle-orm";
+import {
+  boolean, index, int, mediumtext, mysqlTable, primaryKey, tinyint, uniqueIndex, varchar,
+} from "drizzle-orm/mysql-core";
+import { autoId, idRef, time, uuid } from "./columns";
+
+export const ROOM_STATUSES = ["prepare", "live", "paused", "ended"] as const;
+export type RoomStatus = (typeof ROOM_STATUSES)[number];
+
+export const rooms = mysqlTable(
+  "rooms",
+  {
+    /** The integer room number clients of the seed systems use (随心播 roomnum). */
+    num: autoId("num"),
+    /** The string room id (AUI id). */
+    id: uuid("id").notNull().$defaultFn(() => crypto.randomUUID()),
+    appId: idRef("app_id").notNull(),
+    title: varchar("title", { length: 256 }).notNull(),
+    notice: varchar("notice", { length: 1024 }).notNull().default(""),
+    coverUrl: varchar("cover_url", { length: 1024 }).notNull().default(""),
+    hostId: uuid("host_id").notNull(),
+    hostNick: varchar("host_nick", { length: 256 }).notNull().default(""),
+    /** 0 normal, 1 co-host, 2 PK. */
+    mode: tinyint("mode").notNull().default(0),
+    extends: mediumtext("extends").notNull().default(sql`('')`),
+    chatId: varchar("chat_id", { length: 256 }).notNull().default(""),
+    meetingId: varchar("meeting_id", { length: 256 }).notNull().default(""),
+    pkId: varchar("pk_id", { length: 256 }).notNull().default(""),
+    vodId: varchar("vod_id", { length: 256 }).notNull().default(""),
+    status: varchar("status", { length: 8, enum: ROOM_STATUSES }).notNull().default("prepare"),
+    record: boolean("record").notNull().default(false),
+    micSeats: int("mic_seats").notNull(),
+    createdAt: time("created_at").notNull(),
+    updatedAt: time("updated_at").notNull(),
+    startedAt: time("started_at"),
+    pausedAt: time("paused_at"),
+    stoppedAt: time("stopped_at"),
+  },
+  (t) => [
+    uniqueIndex("rooms_id").on(t.id),
+    index("rooms_app_created").on(t.appId, t.createdAt, t.num),
+    index("rooms_app_status").on(t.appId, t.status, t.createdAt),
+    index("rooms_host").on(t.hostId, t.createdAt),
+  ],
+);
+
+export const MEMBER_ROLE = { viewer: 0, host: 1, cohost: 2 } as const;
+
+export const roomMembers = mysqlTable(
+  "room_members",
+  {
+    roomNum: idRef("room_num").notNull(),
+    /** A user id, or `guest:<uuid>` for a viewer who is not signed in. */
+    memberId: varchar("member_id", { length: 64 }).notNull(),
+    appId: idRef("app_id").notNull(),
+    nick: varchar("nick", { length: 64 }).notNull().default(""),
+    /** 1 host, 0 viewer, 2 co-host (the seeds' codes). */
+    role: tinyint("role").notNull(),
+    joinedAt: time("joined_at").notNull(),
+    lastSeenAt: time("last_seen_at").notNull(),
+    leftAt: time("left_at"),
+    kickedAt: time("kicked_at"),
+    /** The member's running like total as its client reports it; the room's likes are the sum. */
+    likes: int("likes", { unsigned: true }).notNull().default(0),
+    /** Joins by this member: the room's pv is the sum, its uv the count of audience rows. */
+    joinCount: int("join_count", { unsigned: true }).notNull().default(0),
+  },
+  (t) => [
+    primaryKey({ columns: [t.roomNum, t.memberId] }),
+    index("room_members_seen").on(t.roomNum, t.lastSeenAt),
+  ],
+);
+
+export const MIC_STATES = ["pending", "approved", "rejected", "on", "off", "ended", "expired", "cancelled"] as const;
+export type MicState = (typeof MIC_STATES)[number];
+
+export const micSessions = mysqlTable(
+  "mic_sessions",
+  {
+    id: uuid("id").primaryKey().$defaultFn(() => crypto.randomUUID()),
+    appId: idRef("app_id").notNull(),
+    roomNum: idRef("room_num").notNull(),
+    userId: uuid("user_id").notNull(),
+    userNick: varchar("user_nick", { length: 64 }).notNull().default(""),
+    userAvatar: varchar("user_avatar", { length: 1024 }).notNull().default(""),
+    state: varchar("state", { length: 10, enum: MIC_STATES }).notNull(),
+    cameraOpened: boolean("camera_opened").notNull().default(true),
+    micOpened: boolean("mic_opened").notNull().default(true),
+    rtcPullUrl: varchar("rtc_pull_url", { length: 1024 }).notNull().default(""),
+    requestedAt: time("requested_at").notNull(),
+    expiresAt: time("expires_at"),
+    updatedAt: time("updated_at").notNull(),
+    endedBy: uuid("ended_by"),
+  },
+  (t) => [index("mic_room_state").on(t.roomNum, t.state), index("mic_room_user").on(t.roomNum, t.userId)],
+);

@@ -1,0 +1,69 @@
+// The one error type of the domain. Every transport maps it through `httpStatusOf`/`trpcCodeOf`
+// (below) and never invents its own; vendor adapters map `code` onto their seed's codes.
+
+export const ERROR_CODES = {
+  /** Input failed validation (zod) or is malformed JSON. */
+  BAD_REQUEST: { http: 400, trpc: "BAD_REQUEST" },
+  /** No credentials were presented, or they do not identify anybody. */
+  UNAUTHENTICATED: { http: 401, trpc: "UNAUTHORIZED" },
+  /** A token whose signature, format or audience is wrong, or that was revoked. */
+  TOKEN_INVALID: { http: 401, trpc: "UNAUTHORIZED" },
+  /** A well-formed, correctly signed token past its expiry: the client should refresh. */
+  TOKEN_EXPIRED: { http: 401, trpc: "UNAUTHORIZED" },
+  /** Username or password wrong (one code for both, so usernames are not disclosed). */
+  BAD_CREDENTIALS: { http: 401, trpc: "UNAUTHORIZED" },
+  /** The account or app is disabled. */
+  DISABLED: { http: 403, trpc: "FORBIDDEN" },
+  /** Signed in, but the role or ownership does not allow this. */
+  FORBIDDEN: { http: 403, trpc: "FORBIDDEN" },
+  /** Does not exist, or belongs to another tenant (never disclosed as FORBIDDEN). */
+  NOT_FOUND: { http: 404, trpc: "NOT_FOUND" },
+  /** Unique value already taken (username, access key). */
+  CONFLICT: { http: 409, trpc: "CONFLICT" },
+  /** A state machine refused the move (room lifecycle, co-host request). */
+  ILLEGAL_TRANSITION: { http: 412, trpc: "PRECONDITION_FAILED" },
+  /** A co-host request already pending, seats full, request expired. */
+  MIC_REFUSED: { http: 412, trpc: "PRECONDITION_FAILED" },
+  PAYLOAD_TOO_LARGE: { http: 413, trpc: "PAYLOAD_TOO_LARGE" },
+  TOO_MANY_REQUESTS: { http: 429, trpc: "TOO_MANY_REQUESTS" },
+  /** A dependency (database) is unreachable. */
+  UNAVAILABLE: { http: 503, trpc: "INTERNAL_SERVER_ERROR" },
+  INTERNAL: { http: 500, trpc: "INTERNAL_SERVER_ERROR" },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly details?: Record<string, unknown>;
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
+    super(message);
+    this.name = "AppError";
+    this.code = code;
+    this.details = details;
+  }
+  get httpStatus(): number {
+    return ERROR_CODES[this.code].http;
+  }
+}
+
+export const httpStatusOf = (code: ErrorCode) => ERROR_CODES[code].http;
+export const trpcCodeOf = (code: ErrorCode) => ERROR_CODES[code].trpc;
+
+export const notFound = (what: string) => new AppError("NOT_FOUND", `${what} not found`);
+export const forbidden = (why = "You are not allowed to do this") => new AppError("FORBIDDEN", why);
+
+/** Turns anything thrown into an AppError; unknown errors become INTERNAL without leaking details. */
+export function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  const e = err as { code?: string; errno?: number; message?: string } | undefined;
+  if (e?.code === "ER_DUP_ENTRY") return new AppError("CONFLICT", "Already exists");
+  if (e?.code === "ECONNREFUSED" || e?.code === "PROTOCOL_CONNECTION_LOST" || e?.code === "ETIMEDOUT")
+    return new AppError("UNAVAILABLE", "Database unavailable");
+  return new AppError("INTERNAL", "Internal server error");
+}
+
+/** The JSON body every plain-HTTP endpoint of onair answers errors with. */
+export function errorBody(err: AppError) {
+  return { error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } };
+}

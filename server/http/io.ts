@@ -1,0 +1,56 @@
+// Small helpers for the plain node:http endpoints: bounded body reading and JSON answers.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { AppError, errorBody, toAppError } from "../errors";
+
+export function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers["content-length"] ?? 0);
+    if (declared > limit) {
+      req.resume();
+      return reject(new AppError("PAYLOAD_TOO_LARGE", `Body larger than ${limit} bytes`));
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        req.removeAllListeners("data");
+        req.resume();
+        reject(new AppError("PAYLOAD_TOO_LARGE", `Body larger than ${limit} bytes`));
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
+
+export async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
+  const text = await readBody(req, limit);
+  if (!text) return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new AppError("BAD_REQUEST", "Body is not valid JSON");
+  }
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown) {
+  const s = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(s), "cache-control": "no-store" });
+  res.end(s);
+}
+
+export function sendError(res: ServerResponse, err: unknown) {
+  const e = toAppError(err);
+  if (!res.headersSent) sendJson(res, e.httpStatus, errorBody(e));
+  else res.destroy();
+}
+
+/** zod failures become BAD_REQUEST with the field errors. */
+export function badInput(issues: { path: PropertyKey[]; message: string }[]) {
+  return new AppError("BAD_REQUEST", "Invalid input", {
+    fields: Object.fromEntries(issues.map((i) => [i.path.join(".") || "_", i.message])),
+  });
+}

@@ -1,0 +1,24 @@
+// A tiny structured logger. Never pass secrets, passwords or tokens to it.
+import { env } from "./env";
+
+const levels = { debug: 10, info: 20, warn: 30, error: 40 } as const;
+type Level = keyof typeof levels;
+
+function emit(level: Level, msg: string, fields?: Record<string, unknown>) {
+  let min: Level = "info";
+  try {
+    min = env().LOG_LEVEL;
+  } catch {
+    /* settings not loaded yet */
+  }
+  if (levels[level] < levels[min]) return;
+  const line = JSON.stringify({ t: new Date().toISOString(), level, msg, ...fields });
+  (level === "error" || level === "warn" ? process.stderr : process.stdout).write(line + "\n");
+}
+
+export const log = {
+  debug: (m: string, f?: Record<string, unknown>) => emit("debug", m, f),
+  info: (m: string, f?: Record<string, unknown>) => emit("info", m, f),
+  warn: (m: string, f?: Record<string, unknown>) => emit("warn", m, f),
+  error: (m: string, f?: Record<string, unknown>) => emit("error", m, f),
+};

@@ -1,0 +1,109 @@
+// Heartbeats are coalesced in memory and written in one statement at least every PRESENCE_FLUSH_MS
+// (≤ 1 s), so a heartbeat never costs its own database write. Likes are the member's running total,
+// merged with MAX, so a retried or duplicated heartbeat never double counts; shutdown flushes.
+import { sql } from "drizzle-orm";
+import type { Db } from "../db/client";
+import { log } from "../log";
+
+interface Beat {
+  roomNum: number;
+  appId: number;
+  memberId: string;
+  role: number;
+  seenAt: number;
+  likes: number;
+}
+
+const MAX_ROWS_PER_STATEMENT = 2000;
+
+export class PresenceBuffer {
+  private pending = new Map<string, Beat>();
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+  flushedBeats = 0;
+
+  get size() {
+    return this.pending.size;
+  }
+
+  record(b: Beat) {
+    const k = `${b.roomNum}\0${b.memberId}`;
+    const prev = this.pending.get(k);
+    if (prev) {
+      if (b.seenAt > prev.seenAt) prev.seenAt = b.seenAt;
+      if (b.likes > prev.likes) prev.likes = b.likes;
+    } else {
+      this.pending.set(k, { ...b });
+    }
+  }
+
+  /** Writes everything buffered so far. On failure the beats go back (merged) and are retried. */
+  async flush(db: Db): Promise<void> {
+    if (this.flushing) await this.flushing;
+    if (this.pending.size === 0) return;
+    const batch = [...this.pending.values()];
+    this.pending = new Map();
+    this.flushing = (async () => {
+      try {
+        for (let i = 0; i < batch.length; i += MAX_ROWS_PER_STATEMENT) {
+          await writeBeats(db, batch.slice(i, i + MAX_ROWS_PER_STATEMENT));
+        }
+        this.flushedBeats += batch.length;
+      } catch (e) {
+        for (const b of batch) this.record(b);
+        throw e;
+      } finally {
+        this.flushing = undefined;
+      }
+    })();
+    await this.flushing;
+  }
+
+  start(db: Db, everyMs: number) {
+    if (this.timer) return;
+    this.timer = setInterval(() => {
+      this.flush(db).catch((e) => log.warn("presence flush failed; will retry", { error: (e as Error).message, pending: this.size }));
+    }, everyMs);
+    this.timer.unref();
+  }
+
+  /** Stops the timer and writes what is left (called on SIGTERM). */
+  async stop(db: Db) {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    for (let attempt = 0; attempt < 5 && this.pending.size > 0; attempt++) {
+      try {
+        await this.flush(db);
+      } catch (e) {
+        log.error("presence flush at shutdown failed", { error: (e as Error).message, attempt });
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  }
+}
+
+/**
+ * One upsert for a batch. A beat for a member with no row counts as a join (pv/uv). A beat
+ * received after the member left re-enters them; one that was received before the leave (and
+ * flushed late) does not. Kicked members stay out. `left_at` is assigned first because MySQL
+ * evaluates ON DUPLICATE KEY UPDATE assignments left to right.
+ */
+async function writeBeats(db: Db, beats: Beat[]) {
+  const values = sql.join(
+    beats.map((b) => {
+      const t = new Date(b.seenAt);
+      return sql`(${b.roomNum}, ${b.memberId}, ${b.appId}, ${b.role}, ${t}, ${t}, ${b.likes}, 1)`;
+    }),
+    sql`, `,
+  );
+  await db.execute(sql`
+    INSERT INTO room_members (room_num, member_id, app_id, role, joined_at, last_seen_at, likes, join_count)
+    VALUES ${values}
+    ON DUPLICATE KEY UPDATE
+      left_at = IF(kicked_at IS NOT NULL OR (left_at IS NOT NULL AND left_at >= VALUES(last_seen_at)), left_at, NULL),
+      last_seen_at = GREATEST(last_seen_at, VALUES(last_seen_at)),
+      likes = GREATEST(likes, VALUES(likes))`);
+}
+
+/** The process's buffer (front process for the hot path; web process for tRPC heartbeats). */
+export const presenceBuffer = new PresenceBuffer();

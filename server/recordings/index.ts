@@ -1,0 +1,95 @@
+// Recordings (VOD): one row per recorded file of a room. The media plane creates them from
+// record-done events; clients may also report them (随心播 reportrecord).
+import { and, count, desc, eq, or, type SQL } from "drizzle-orm";
+import { z } from "zod";
+import { requireUser, tenantOf, type Ctx } from "../actor";
+import { audit } from "../audit";
+import { recordings, RECORDING_STATUSES } from "../db/schema";
+import { forbidden, notFound } from "../errors";
+import { canManageRoom, findManagedRoom, findRoom, roomRef } from "../rooms";
+
+const url = z.string().trim().max(1024).refine((u) => u === "" || /^(https?:\/\/|\/)\S*$/i.test(u), "Must be an http(s) URL or an absolute path");
+
+export const createRecordingInput = z.object({
+  room: roomRef,
+  name: z.string().trim().min(1).max(256),
+  type: z.number().int().min(0).max(1000).default(0),
+  coverUrl: url.default(""),
+  url: url.default(""),
+  filePath: z.string().max(1024).default(""),
+  durationMs: z.number().int().min(0).max(2_000_000_000).default(0),
+  sizeBytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
+  status: z.enum(RECORDING_STATUSES).default("ready"),
+});
+export const listRecordingsInput = z.object({
+  room: roomRef.optional(),
+  hostId: z.string().uuid().optional(),
+  type: z.number().int().min(0).max(1000).optional(),
+  status: z.enum(RECORDING_STATUSES).optional(),
+  appId: z.number().int().positive().optional(),
+  limit: z.number().int().min(1).max(100).default(20),
+  offset: z.number().int().min(0).max(1_000_000).default(0),
+});
+
+type RecordingRow = typeof recordings.$inferSelect;
+/** The on-disk path stays on the server. */
+export const recordingView = ({ filePath: _f, ...r }: RecordingRow) => r;
+
+export async function createRecording(ctx: Ctx, input: z.infer<typeof createRecordingInput>) {
+  const now = ctx.clock.now();
+  return ctx.db.transaction(async (tx) => {
+    const room = await findManagedRoom(tx, ctx.actor, input.room);
+    const { room: _r, ...rest } = input;
+    const id = crypto.randomUUID();
+    await tx.insert(recordings).values({ id, appId: room.appId, roomNum: room.num, hostId: room.hostId, ...rest, createdAt: now, updatedAt: now });
+    await audit(tx, ctx.actor, now, { appId: room.appId, action: "recording.create", targetType: "recording", targetId: id, detail: { room: room.id, name: input.name } });
+    return recordingView((await tx.select().from(recordings).where(eq(recordings.id, id)))[0]!);
+  });
+}
+
+/**
+ * Recordings visible to the caller, newest first: viewers see ready recordings of their app,
+ * hosts also their own unfinished ones, admins everything in their app.
+ */
+export async function listRecordings(ctx: Ctx, input: z.infer<typeof listRecordingsInput>) {
+  const me = requireUser(ctx.actor);
+  const t = tenantOf(me);
+  const where: (SQL | undefined)[] = [];
+  if (t !== null) where.push(eq(recordings.appId, t));
+  else if (input.appId) where.push(eq(recordings.appId, input.appId));
+  if (input.room !== undefined) where.push(eq(recordings.roomNum, (await findRoom(ctx.db, me, input.room)).num));
+  if (input.hostId) where.push(eq(recordings.hostId, input.hostId));
+  if (input.type !== undefined) where.push(eq(recordings.type, input.type));
+  if (input.status) where.push(eq(recordings.status, input.status));
+  if (me.role === "viewer") where.push(eq(recordings.status, "ready"));
+  if (me.role === "host") where.push(or(eq(recordings.status, "ready"), eq(recordings.hostId, me.userId)));
+  const cond = and(...where);
+  const [rows, total] = await Promise.all([
+    ctx.db.select().from(recordings).where(cond).orderBy(desc(recordings.createdAt), desc(recordings.id)).limit(input.limit).offset(input.offset),
+    ctx.db.select({ n: count() }).from(recordings).where(cond),
+  ]);
+  return { items: rows.map(recordingView), total: total[0]?.n ?? 0 };
+}
+
+export async function getRecording(ctx: Ctx, id: string) {
+  const me = requireUser(ctx.actor);
+  const t = tenantOf(me);
+  const row = (await ctx.db.select().from(recordings).where(and(eq(recordings.id, id), t === null ? undefined : eq(recordings.appId, t))))[0];
+  if (!row || (row.status !== "ready" && me.role === "viewer")) throw notFound("Recording");
+  return recordingView(row);
+}
+
+export async function deleteRecording(ctx: Ctx, id: string) {
+  const me = requireUser(ctx.actor);
+  const now = ctx.clock.now();
+  return ctx.db.transaction(async (tx) => {
+    const t = tenantOf(me);
+    const row = (await tx.select().from(recordings).where(and(eq(recordings.id, id), t === null ? undefined : eq(recordings.appId, t))).for("update"))[0];
+    if (!row) throw notFound("Recording");
+    if (!canManageRoom(me, row))
+      throw forbidden("Only the room's host or an admin can delete this recording");
+    await tx.delete(recordings).where(eq(recordings.id, id));
+    await audit(tx, me, now, { appId: row.appId, action: "recording.delete", targetType: "recording", targetId: id, detail: { name: row.name } });
+    return { id, deleted: true, filePath: row.filePath };
+  });
+}

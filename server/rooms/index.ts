@@ -1,0 +1,247 @@
+// Rooms: create, read, list, edit, lifecycle and delete. Tenant filters sit in every WHERE clause;
+// other tenants' rooms answer NOT_FOUND, same-tenant users who do not own the room FORBIDDEN.
+import { and, count, desc, eq, inArray, isNull, like, lt, or, type SQL } from "drizzle-orm";
+import { z } from "zod";
+import { requireRole, requireUser, tenantOf, type Actor, type Ctx } from "../actor";
+import { audit } from "../audit";
+import type { DbOrTx } from "../db/client";
+import { micSessions, recordings, roomMembers, rooms, ROOM_STATUSES, users, type RoomStatus } from "../db/schema";
+import { env } from "../env";
+import { AppError, forbidden, notFound } from "../errors";
+import { roomStats, type RoomStats } from "../presence/stats";
+import { STATUS_CODE, TRANSITIONS, type RoomAction } from "./status";
+
+export const roomRef = z.union([z.string().uuid(), z.number().int().positive()]);
+export type RoomRef = z.infer<typeof roomRef>;
+
+const url = z.string().trim().max(1024).refine((u) => u === "" || /^https?:\/\/\S+$/i.test(u), "Must be an http(s) URL");
+const fields = {
+  title: z.string().trim().min(1).max(256),
+  notice: z.string().max(1024),
+  coverUrl: url,
+  hostNick: z.string().trim().max(256),
+  mode: z.number().int().min(0).max(2),
+  extends: z.string().max(65_536),
+  chatId: z.string().trim().max(256),
+  record: z.boolean(),
+  micSeats: z.number().int().min(1).max(64),
+};
+
+export const createRoomInput = z.object({
+  title: fields.title,
+  notice: fields.notice.optional(),
+  coverUrl: fields.coverUrl.optional(),
+  hostNick: fields.hostNick.optional(),
+  mode: fields.mode.default(0),
+  extends: fields.extends.optional(),
+  chatId: fields.chatId.optional(),
+  record: fields.record.default(false),
+  micSeats: fields.micSeats.optional(),
+  /** Admins create rooms for a host of their app. */
+  hostId: z.string().uuid().optional(),
+});
+export const updateRoomInput = z.object({
+  room: roomRef,
+  title: fields.title.optional(),
+  notice: fields.notice.optional(),
+  coverUrl: fields.coverUrl.optional(),
+  hostNick: fields.hostNick.optional(),
+  mode: fields.mode.optional(),
+  extends: fields.extends.optional(),
+  record: fields.record.optional(),
+  micSeats: fields.micSeats.optional(),
+});
+export const listRoomsInput = z.object({
+  appId: z.number().int().positive().optional(),
+  status: z.enum(ROOM_STATUSES).optional(),
+  hostId: z.string().uuid().optional(),
+  q: z.string().trim().max(128).optional(),
+  limit: z.number().int().min(1).max(100).default(20),
+  /** Keyset cursor from a previous page (stable under inserts). */
+  cursor: z.string().max(64).optional(),
+  /** Offset paging for clients that page by index (the 随心播 and AUI seeds). */
+  offset: z.number().int().min(0).max(1_000_000).optional(),
+  withMetrics: z.boolean().default(false),
+});
+
+export type RoomRow = typeof rooms.$inferSelect;
+
+export function roomView(r: RoomRow, metrics?: RoomStats) {
+  return {
+    id: r.id, num: r.num, appId: r.appId, title: r.title, notice: r.notice, coverUrl: r.coverUrl,
+    hostId: r.hostId, hostNick: r.hostNick, mode: r.mode, extends: r.extends, chatId: r.chatId,
+    meetingId: r.meetingId, pkId: r.pkId, vodId: r.vodId, status: r.status, statusCode: STATUS_CODE[r.status],
+    record: r.record, micSeats: r.micSeats, createdAt: r.createdAt, updatedAt: r.updatedAt,
+    startedAt: r.startedAt, pausedAt: r.pausedAt, stoppedAt: r.stoppedAt,
+    ...(metrics ? { metrics } : {}),
+  };
+}
+export type RoomView = ReturnType<typeof roomView>;
+
+const refWhere = (ref: RoomRef) => (typeof ref === "number" ? eq(rooms.num, ref) : eq(rooms.id, ref));
+
+/** A room visible to the actor (same app, or any app for platform admins/system) or NOT_FOUND. */
+export async function findRoom(db: DbOrTx, actor: Actor, ref: RoomRef, lock = false): Promise<RoomRow> {
+  const t = tenantOf(actor);
+  const q = db.select().from(rooms).where(t === null ? refWhere(ref) : and(refWhere(ref), eq(rooms.appId, t)));
+  const row = (await (lock ? q.for("update") : q))[0];
+  if (!row) throw notFound("Room");
+  return row;
+}
+
+export const canManageRoom = (actor: Actor, room: { hostId: string }) =>
+  actor.kind === "system" || (actor.kind === "user" && (actor.role === "admin" || actor.userId === room.hostId));
+
+/** The room, if the actor is its host or an admin of its app; FORBIDDEN for other same-app users. */
+export async function findManagedRoom(db: DbOrTx, actor: Actor, ref: RoomRef, lock = false) {
+  if (actor.kind === "anonymous") throw new AppError("UNAUTHENTICATED", "Sign in first");
+  const room = await findRoom(db, actor, ref, lock);
+  if (!canManageRoom(actor, room)) throw forbidden("Only the room's host or an admin can do this");
+  return room;
+}
+
+export async function createRoom(ctx: Ctx, input: z.infer<typeof createRoomInput>) {
+  const me = requireRole(ctx.actor, "host", "admin");
+  let host: { id: string; appId: number | null; nick: string };
+  if (me.role === "admin") {
+    if (!input.hostId) throw new AppError("BAD_REQUEST", "Choose the host of the room", { field: "hostId" });
+    const t = tenantOf(me);
+    const row = (
+      await ctx.db.select().from(users)
+        .where(and(eq(users.id, input.hostId), t === null ? undefined : eq(users.appId, t)))
+    )[0];
+    if (!row || row.appId === null) throw new AppError("NOT_FOUND", "Host not found", { field: "hostId" });
+    if (row.role !== "host") throw new AppError("BAD_REQUEST", "That user is not a host", { field: "hostId" });
+    host = row;
+  } else {
+    if (input.hostId && input.hostId !== me.userId) throw forbidden("Hosts create rooms for themselves");
+    const row = (await ctx.db.select().from(users).where(eq(users.id, me.userId)))[0];
+    if (!row || row.appId === null) throw notFound("User");
+    host = row;
+  }
+  const now = ctx.clock.now();
+  return ctx.db.transaction(async (tx) => {
+    const id = crypto.randomUUID();
+    const [res] = await tx.insert(rooms).values({
+      id, appId: host.appId!, title: input.title, notice: input.notice ?? "", coverUrl: input.coverUrl ?? "",
+      hostId: host.id, hostNick: input.hostNick ?? host.nick, mode: input.mode, extends: input.extends ?? "",
+      chatId: input.chatId ?? "", record: input.record, micSeats: input.micSeats ?? env().MIC_SEATS,
+      createdAt: now, updatedAt: now,
+    });
+    const num = res.insertId;
+    // The chat group id defaults to the room number, as the 随心播 server assigns it.
+    if (!input.chatId) await tx.update(rooms).set({ chatId: String(num) }).where(eq(rooms.num, num));
+    await audit(tx, ctx.actor, now, { appId: host.appId, action: "room.create", targetType: "room", targetId: id, detail: { title: input.title } });
+    return roomView((await tx.select().from(rooms).where(eq(rooms.num, num)))[0]!);
+  });
+}
+
+export async function getRoom(ctx: Ctx, ref: RoomRef) {
+  requireUser(ctx.actor);
+  const room = await findRoom(ctx.db, ctx.actor, ref);
+  return roomView(room, await roomStats(ctx.db, room, ctx.clock.now()));
+}
+
+const encodeCursor = (r: { createdAt: Date; num: number }) => `${r.createdAt.getTime()}_${r.num}`;
+function decodeCursor(c: string) {
+  const m = /^(\d{1,15})_(\d{1,15})$/.exec(c);
+  if (!m) throw new AppError("BAD_REQUEST", "Bad cursor", { field: "cursor" });
+  return { createdAt: new Date(Number(m[1])), num: Number(m[2]) };
+}
+
+/** Newest first, tie-broken by room number so pages never skip or repeat rows under inserts. */
+export async function listRooms(ctx: Ctx, input: z.infer<typeof listRoomsInput>) {
+  requireUser(ctx.actor);
+  const t = tenantOf(ctx.actor);
+  const where: (SQL | undefined)[] = [];
+  if (t !== null) where.push(eq(rooms.appId, t));
+  else if (input.appId) where.push(eq(rooms.appId, input.appId));
+  if (input.status) where.push(eq(rooms.status, input.status));
+  if (input.hostId) where.push(eq(rooms.hostId, input.hostId));
+  if (input.q) where.push(like(rooms.title, `%${input.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`));
+  const filter = and(...where);
+  const page = [...where];
+  if (input.cursor) {
+    const c = decodeCursor(input.cursor);
+    page.push(or(lt(rooms.createdAt, c.createdAt), and(eq(rooms.createdAt, c.createdAt), lt(rooms.num, c.num))));
+  }
+  let q = ctx.db.select().from(rooms).where(and(...page)).orderBy(desc(rooms.createdAt), desc(rooms.num)).limit(input.limit + 1).$dynamic();
+  if (input.offset !== undefined && !input.cursor) q = q.offset(input.offset);
+  const [rows, total] = await Promise.all([q, ctx.db.select({ n: count() }).from(rooms).where(filter)]);
+  const items = rows.slice(0, input.limit);
+  const now = ctx.clock.now();
+  const views = input.withMetrics
+    ? await Promise.all(items.map(async (r) => roomView(r, await roomStats(ctx.db, r, now))))
+    : items.map((r) => roomView(r));
+  return {
+    items: views,
+    total: total[0]?.n ?? 0,
+    nextCursor: rows.length > input.limit ? encodeCursor(items[items.length - 1]!) : null,
+  };
+}
+
+export async function updateRoom(ctx: Ctx, input: z.infer<typeof updateRoomInput>) {
+  const now = ctx.clock.now();
+  const { room: ref, ...patch } = input;
+  return ctx.db.transaction(async (tx) => {
+    const room = await findManagedRoom(tx, ctx.actor, ref, true);
+    if (room.status === "ended") throw new AppError("ILLEGAL_TRANSITION", "This room has ended and can no longer be edited");
+    const set = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
+    await tx.update(rooms).set({ ...set, updatedAt: now }).where(eq(rooms.num, room.num));
+    await audit(tx, ctx.actor, now, { appId: room.appId, action: "room.update", targetType: "room", targetId: room.id, detail: set });
+    return roomView((await tx.select().from(rooms).where(eq(rooms.num, room.num)))[0]!);
+  });
+}
+
+const STATUS_WORD: Record<RoomStatus, string> = { prepare: "not started", live: "live", paused: "paused", ended: "ended" };
+
+/**
+ * Moves a room through its lifecycle. The UPDATE is conditional on the current status, so two
+ * concurrent moves cannot both win; an illegal move answers ILLEGAL_TRANSITION naming both states.
+ */
+export async function transitionRoom(ctx: Ctx, ref: RoomRef, action: RoomAction) {
+  const now = ctx.clock.now();
+  const t = TRANSITIONS[action];
+  return ctx.db.transaction(async (tx) => {
+    const room = await findManagedRoom(tx, ctx.actor, ref, true);
+    if (!t.from.includes(room.status))
+      throw new AppError("ILLEGAL_TRANSITION", `Cannot ${action} a room that is ${STATUS_WORD[room.status]}`, {
+        status: room.status, action,
+      });
+    const set: Partial<RoomRow> = { status: t.to, updatedAt: now };
+    if (t.to === "live") {
+      set.startedAt = room.startedAt ?? now;
+      set.pausedAt = null;
+    }
+    if (t.to === "paused") set.pausedAt = now;
+    if (t.to === "ended") set.stoppedAt = now;
+    await tx.update(rooms).set(set).where(and(eq(rooms.num, room.num), inArray(rooms.status, [...t.from])));
+    if (t.to === "ended") await endRoomSessions(tx, room.num, now);
+    await audit(tx, ctx.actor, now, { appId: room.appId, action: `room.${action}`, targetType: "room", targetId: room.id, detail: { from: room.status, to: t.to } });
+    return roomView((await tx.select().from(rooms).where(eq(rooms.num, room.num)))[0]!);
+  });
+}
+
+/** When a room ends everybody leaves and all co-hosting ends. */
+async function endRoomSessions(tx: DbOrTx, num: number, now: Date) {
+  await tx.update(roomMembers).set({ leftAt: now }).where(and(eq(roomMembers.roomNum, num), isNull(roomMembers.leftAt)));
+  await tx.update(micSessions).set({ state: "ended", updatedAt: now })
+    .where(and(eq(micSessions.roomNum, num), inArray(micSessions.state, ["pending", "approved", "on", "off"])));
+}
+
+/** Deletes a room with its members and co-host sessions; its recordings stay (they are VOD assets). */
+export async function deleteRoom(ctx: Ctx, ref: RoomRef) {
+  const now = ctx.clock.now();
+  return ctx.db.transaction(async (tx) => {
+    const room = await findManagedRoom(tx, ctx.actor, ref, true);
+    await tx.delete(roomMembers).where(eq(roomMembers.roomNum, room.num));
+    await tx.delete(micSessions).where(eq(micSessions.roomNum, room.num));
+    await tx.delete(rooms).where(eq(rooms.num, room.num));
+    const kept = await tx.select({ n: count() }).from(recordings).where(eq(recordings.roomNum, room.num));
+    await audit(tx, ctx.actor, now, {
+      appId: room.appId, action: "room.delete", targetType: "room", targetId: room.id,
+      detail: { title: room.title, status: room.status, recordingsKept: kept[0]?.n ?? 0 },
+    });
+    return { id: room.id, num: room.num, deleted: true };
+  });
+}

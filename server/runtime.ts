@@ -1,0 +1,67 @@
+// What every long-running onair process runs beside its server: the revocation mirror, the
+// presence flusher and a sweeper of expired rows; and the graceful stop for SIGTERM/SIGINT.
+import type { Server } from "node:http";
+import { pruneSessions } from "./accounts";
+import { closeDb, getDb } from "./db/client";
+import { env } from "./env";
+import { log } from "./log";
+import { presenceBuffer } from "./presence/buffer";
+import { pruneRevocations, revocationSet } from "./tokens/revocations";
+
+let sweeper: NodeJS.Timeout | undefined;
+
+export async function startBackground() {
+  const db = getDb();
+  await revocationSet.poll(db);
+  revocationSet.start(db, env().REVOCATION_POLL_MS);
+  presenceBuffer.start(db, env().PRESENCE_FLUSH_MS);
+  sweeper = setInterval(() => {
+    const now = new Date();
+    Promise.all([pruneRevocations(db, now), pruneSessions(db, now)]).catch((e) =>
+      log.warn("sweep failed", { error: (e as Error).message }),
+    );
+  }, 10 * 60_000);
+  sweeper.unref();
+}
+
+/** Stop accepting, let in-flight requests finish (≤ 10 s), flush buffered heartbeats, close the pool. */
+export function handleShutdown(name: string, servers: Server[], extra?: () => Promise<void>) {
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`${name} stopping`, { signal });
+    const force = setTimeout(() => {
+      log.error(`${name} did not stop within 15 s; exiting`);
+      process.exit(1);
+    }, 15_000);
+    force.unref();
+    await Promise.all(
+      servers.map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            s.close(() => resolve());
+            s.closeIdleConnections();
+            setTimeout(() => {
+              s.closeAllConnections();
+              resolve();
+            }, 10_000).unref();
+          }),
+      ),
+    );
+    try {
+      await extra?.();
+      revocationSet.stop();
+      if (sweeper) clearInterval(sweeper);
+      await presenceBuffer.stop(getDb());
+      await closeDb();
+      log.info(`${name} stopped`, { flushedBeats: presenceBuffer.flushedBeats });
+      process.exit(0);
+    } catch (e) {
+      log.error(`${name} failed to stop cleanly`, { error: (e as Error).message });
+      process.exit(1);
+    }
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+}

@@ -1,0 +1,34 @@
+// Compact HS256 JWTs over node:crypto with the key imported once: verification is a pure function,
+// cheap enough for a hook on every viewer join. Output uses only URL-safe characters.
+import { createHmac, timingSafeEqual, type KeyObject } from "node:crypto";
+import { AppError } from "../errors";
+
+const HEADER = Buffer.from(JSON.stringify({ alg: "HS256", typ: "JWT" })).toString("base64url");
+
+export function signJwt(payload: Record<string, unknown>, key: KeyObject): string {
+  const body = Buffer.from(JSON.stringify(payload)).toString("base64url");
+  const sig = createHmac("sha256", key).update(`${HEADER}.${body}`).digest("base64url");
+  return `${HEADER}.${body}.${sig}`;
+}
+
+/** Checks signature and expiry (`exp`, seconds); TOKEN_EXPIRED is told apart from TOKEN_INVALID. */
+export function verifyJwt<T extends { exp: number }>(token: string, key: KeyObject, nowMs: number): T {
+  const a = token.indexOf(".");
+  const b = token.indexOf(".", a + 1);
+  if (a <= 0 || b <= a + 1 || token.indexOf(".", b + 1) !== -1 || token.length > 4096)
+    throw new AppError("TOKEN_INVALID", "Malformed token");
+  if (token.slice(0, a) !== HEADER) throw new AppError("TOKEN_INVALID", "Unsupported token header");
+  const expected = createHmac("sha256", key).update(token.slice(0, b)).digest();
+  const given = Buffer.from(token.slice(b + 1), "base64url");
+  if (given.length !== expected.length || !timingSafeEqual(given, expected))
+    throw new AppError("TOKEN_INVALID", "Bad token signature");
+  let payload: T;
+  try {
+    payload = JSON.parse(Buffer.from(token.slice(a + 1, b), "base64url").toString("utf8"));
+  } catch {
+    throw new AppError("TOKEN_INVALID", "Malformed token payload");
+  }
+  if (typeof payload?.exp !== "number") throw new AppError("TOKEN_INVALID", "Token has no expiry");
+  if (payload.exp * 1000 <= nowMs) throw new AppError("TOKEN_EXPIRED", "Token expired");
+  return payload;
+}

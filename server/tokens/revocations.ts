@@ -1,0 +1,72 @@
+// Token revocation shared by every instance: rows in `revocations` (append-only), mirrored into
+// each process's memory by polling new ids every REVOCATION_POLL_MS, so verification stays a pure,
+// in-memory check. A revocation written by this process applies here at once, elsewhere within a poll.
+import { and, gt, lt } from "drizzle-orm";
+import type { DbOrTx, Db } from "../db/client";
+import { revocations, type RevocationKind } from "../db/schema";
+import { log } from "../log";
+
+const key = (kind: RevocationKind, subject: string) => `${kind}:${subject}`;
+
+class RevocationSet {
+  private before = new Map<string, number>();
+  private lastId = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  /** Milliseconds before which tokens of this subject are revoked (0 if none). */
+  revokedBefore(kind: RevocationKind, subject: string): number {
+    return this.before.get(key(kind, subject)) ?? 0;
+  }
+
+  apply(kind: RevocationKind, subject: string, beforeMs: number) {
+    const k = key(kind, subject);
+    if ((this.before.get(k) ?? 0) < beforeMs) this.before.set(k, beforeMs);
+  }
+
+  /** Loads revocations written since the last poll (by any instance). */
+  async poll(db: Db, nowMs = Date.now()) {
+    const rows = await db
+      .select()
+      .from(revocations)
+      .where(and(gt(revocations.id, this.lastId), gt(revocations.expiresAt, new Date(nowMs))))
+      .orderBy(revocations.id)
+      .limit(10_000);
+    for (const r of rows) {
+      this.apply(r.kind, r.subject, r.beforeAt.getTime());
+      this.lastId = Math.max(this.lastId, r.id);
+    }
+    if (rows.length === 10_000) await this.poll(db, nowMs);
+  }
+
+  start(db: Db, everyMs: number) {
+    if (this.timer) return;
+    const tick = () =>
+      this.poll(db).catch((e) => log.warn("revocation poll failed", { error: (e as Error).message }));
+    void tick();
+    this.timer = setInterval(tick, everyMs);
+    this.timer.unref();
+  }
+
+  stop() {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}
+
+export const revocationSet = new RevocationSet();
+
+/** Writes a revocation (inside the caller's transaction when given one) and applies it locally. */
+export async function revoke(
+  db: DbOrTx,
+  kind: RevocationKind,
+  subject: string,
+  before: Date,
+  keepUntil: Date,
+): Promise<void> {
+  await db.insert(revocations).values({ kind, subject, beforeAt: before, expiresAt: keepUntil });
+  revocationSet.apply(kind, subject, before.getTime());
+}
+
+export async function pruneRevocations(db: DbOrTx, now: Date) {
+  await db.delete(revocations).where(lt(revocations.expiresAt, now));
+}

@@ -1,0 +1,96 @@
+// The tRPC API: thin routers that validate input and call one domain verb each.
+import { z } from "zod";
+import * as accounts from "../accounts";
+import * as apps from "../apps";
+import { listAudit, listAuditInput } from "../audit";
+import { dbHealth } from "../db/client";
+import * as mic from "../mic";
+import * as presence from "../presence";
+import { presenceBuffer } from "../presence/buffer";
+import * as recordings from "../recordings";
+import * as rooms from "../rooms";
+import { checkRoomToken, issueRoomToken, issueTokenInput, verifyTokenInput } from "../tokens/issue";
+import { authedProcedure as authed, publicProcedure as pub, router } from "./init";
+import { ROLES } from "../db/schema";
+
+const roomOnly = z.object({ room: rooms.roomRef });
+const idNum = z.object({ id: z.number().int().positive() });
+const idUuid = z.object({ id: z.string().uuid() });
+
+export const appRouter = router({
+  health: pub.query(async ({ ctx }) => ({ process: "web", db: await dbHealth(ctx.db) })),
+
+  auth: router({
+    register: pub.input(accounts.registerInput).mutation(({ ctx, input }) => accounts.register(ctx, input)),
+    login: pub.input(accounts.loginInput).mutation(({ ctx, input }) => accounts.login(ctx.db, ctx.clock, input)),
+    refresh: pub.input(accounts.refreshInput).mutation(({ ctx, input }) => accounts.refresh(ctx.db, ctx.clock, input)),
+    logout: authed.mutation(({ ctx }) => accounts.logout(ctx)),
+    me: authed.query(({ ctx }) => accounts.me(ctx)),
+  }),
+
+  apps: router({
+    create: authed.input(apps.createAppInput).mutation(({ ctx, input }) => apps.createApp(ctx, input)),
+    list: authed.query(({ ctx }) => apps.listApps(ctx)),
+    get: authed.input(idNum).query(({ ctx, input }) => apps.getApp(ctx, input.id)),
+    update: authed.input(apps.updateAppInput).mutation(({ ctx, input }) => apps.updateApp(ctx, input)),
+    rotateSecret: authed.input(idNum).mutation(({ ctx, input }) => apps.rotateAppSecret(ctx, input.id)),
+  }),
+
+  users: router({
+    create: authed.input(accounts.createUserInput).mutation(({ ctx, input }) => accounts.createUser(ctx, input)),
+    list: authed.input(accounts.listUsersInput).query(({ ctx, input }) => accounts.listUsers(ctx, input)),
+    setDisabled: authed.input(idUuid.extend({ disabled: z.boolean() })).mutation(({ ctx, input }) => accounts.setUserDisabled(ctx, input.id, input.disabled)),
+    setRole: authed.input(idUuid.extend({ role: z.enum(ROLES) })).mutation(({ ctx, input }) => accounts.setUserRole(ctx, input.id, input.role)),
+    resetPassword: authed.input(idUuid.extend({ password: accounts.password })).mutation(({ ctx, input }) => accounts.resetPassword(ctx, input.id, input.password)),
+  }),
+
+  rooms: router({
+    create: authed.input(rooms.createRoomInput).mutation(({ ctx, input }) => rooms.createRoom(ctx, input)),
+    get: authed.input(roomOnly).query(({ ctx, input }) => rooms.getRoom(ctx, input.room)),
+    list: authed.input(rooms.listRoomsInput).query(({ ctx, input }) => rooms.listRooms(ctx, input)),
+    update: authed.input(rooms.updateRoomInput).mutation(({ ctx, input }) => rooms.updateRoom(ctx, input)),
+    start: authed.input(roomOnly).mutation(({ ctx, input }) => rooms.transitionRoom(ctx, input.room, "start")),
+    pause: authed.input(roomOnly).mutation(({ ctx, input }) => rooms.transitionRoom(ctx, input.room, "pause")),
+    resume: authed.input(roomOnly).mutation(({ ctx, input }) => rooms.transitionRoom(ctx, input.room, "resume")),
+    stop: authed.input(roomOnly).mutation(({ ctx, input }) => rooms.transitionRoom(ctx, input.room, "stop")),
+    delete: authed.input(roomOnly).mutation(({ ctx, input }) => rooms.deleteRoom(ctx, input.room)),
+  }),
+
+  presence: router({
+    join: authed.input(presence.joinInput).mutation(({ ctx, input }) => presence.joinRoom(ctx, input)),
+    heartbeat: pub.input(presence.heartbeatInput).mutation(({ ctx, input }) => presence.heartbeat(presenceBuffer, input, ctx.clock.now())),
+    leave: pub.input(presence.leaveInput).mutation(({ ctx, input }) => presence.leaveRoom(ctx.db, input, ctx.clock.now())),
+    kick: authed.input(presence.kickInput).mutation(({ ctx, input }) => presence.kickMember(ctx, input)),
+    members: authed.input(presence.listMembersInput).query(({ ctx, input }) => presence.listMembers(ctx, input)),
+  }),
+
+  mic: router({
+    request: authed.input(mic.micRoomInput).mutation(({ ctx, input }) => mic.requestMic(ctx, input)),
+    cancel: authed.input(mic.micRoomInput).mutation(({ ctx, input }) => mic.cancelMic(ctx, input)),
+    approve: authed.input(mic.micDecideInput).mutation(({ ctx, input }) => mic.approveMic(ctx, input)),
+    reject: authed.input(mic.micDecideInput).mutation(({ ctx, input }) => mic.rejectMic(ctx, input)),
+    report: authed.input(mic.micReportInput).mutation(({ ctx, input }) => mic.reportMic(ctx, input)),
+    end: authed.input(mic.micDecideInput).mutation(({ ctx, input }) => mic.endMic(ctx, input)),
+    requests: authed.input(mic.micRoomInput).query(({ ctx, input }) => mic.listMicRequests(ctx, input)),
+    meetingInfo: authed.input(mic.micRoomInput).query(({ ctx, input }) => mic.getMeetingInfo(ctx, input)),
+    updateMeetingInfo: authed.input(mic.updateMeetingInput).mutation(({ ctx, input }) => mic.updateMeetingInfo(ctx, input)),
+  }),
+
+  recordings: router({
+    create: authed.input(recordings.createRecordingInput).mutation(({ ctx, input }) => recordings.createRecording(ctx, input)),
+    list: authed.input(recordings.listRecordingsInput).query(({ ctx, input }) => recordings.listRecordings(ctx, input)),
+    get: authed.input(idUuid).query(({ ctx, input }) => recordings.getRecording(ctx, input.id)),
+    delete: authed.input(idUuid).mutation(({ ctx, input }) => recordings.deleteRecording(ctx, input.id)),
+  }),
+
+  tokens: router({
+    issue: authed.input(issueTokenInput).mutation(({ ctx, input }) => issueRoomToken(ctx, input)),
+    verify: pub.input(verifyTokenInput).query(({ ctx, input }) => checkRoomToken(input, ctx.clock.now())),
+  }),
+
+  audit: router({
+    list: authed.input(listAuditInput).query(({ ctx, input }) => listAudit(ctx, input)),
+  }),
+});
+
+export type AppRouter = typeof appRouter;

@@ -1,0 +1,57 @@
+// Entry point of the web process: Next (pages, next-auth) and tRPC on its node adapter, on an
+// internal port behind the front process. No hot path runs here (see ../../../shared/STYLE.md).
+import http from "node:http";
+import { createHTTPHandler } from "@trpc/server/adapters/standalone";
+import { TRPCError } from "@trpc/server";
+import next from "next";
+import { systemClock } from "../clock";
+import { dbHealth, getDb } from "../db/client";
+import { env } from "../env";
+import { AppError, toAppError, trpcCodeOf } from "../errors";
+import { actorFromHeaders } from "../http/actor";
+import { sendJson } from "../http/io";
+import { log } from "../log";
+import { handleShutdown, startBackground } from "../runtime";
+import { appRouter } from "../trpc/router";
+
+const e = env();
+const dir = new URL("../../", import.meta.url).pathname;
+const app = next({ dev: false, dir, hostname: e.HOST, port: e.PORT });
+await app.prepare();
+const nextHandler = app.getRequestHandler();
+await startBackground();
+
+const trpc = createHTTPHandler({
+  router: appRouter,
+  basePath: "/api/trpc/",
+  maxBodySize: e.MAX_BODY_BYTES,
+  async createContext({ req }) {
+    try {
+      return { db: getDb(), clock: systemClock, actor: await actorFromHeaders(req.headers, systemClock.now()) };
+    } catch (err) {
+      const a = toAppError(err);
+      throw new TRPCError({ code: trpcCodeOf(a.code), message: a.message, cause: a });
+    }
+  },
+  onError({ error, path }) {
+    if (error.code === "INTERNAL_SERVER_ERROR" && !(error.cause instanceof AppError && error.cause.code !== "INTERNAL"))
+      log.error("trpc error", { path, error: error.message });
+  },
+});
+
+const server = http.createServer((req, res) => {
+  const path = (req.url ?? "/").split("?")[0]!;
+  if (path.startsWith("/api/trpc/")) return void trpc(req, res);
+  if (path === "/api/health") {
+    void dbHealth().then((db) => sendJson(res, db.ok ? 200 : 503, { process: "web", db }));
+    return;
+  }
+  void nextHandler(req, res);
+});
+server.keepAliveTimeout = 65_000;
+server.on("error", (err: NodeJS.ErrnoException) => {
+  log.error(err.code === "EADDRINUSE" ? `Internal web port ${e.WEB_PORT} is in use; set WEB_PORT` : "web server error", { error: err.message });
+  process.exit(1);
+});
+server.listen(e.WEB_PORT, "127.0.0.1", () => log.info("web listening", { port: e.WEB_PORT }));
+handleShutdown("web", [server]);
