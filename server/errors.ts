@@ -54,9 +54,17 @@ export const notFound = (what: string) => new AppError("NOT_FOUND", `${what} not
 export const forbidden = (why = "You are not allowed to do this") => new AppError("FORBIDDEN", why);
 
 /** Turns anything thrown into an AppError; unknown errors become INTERNAL without leaking details. */
+/** The driver error under Drizzle's wrapper (DrizzleQueryError keeps it as `cause`). */
+export function driverError(err: unknown): { code?: string; errno?: number; message?: string } | undefined {
+  let e = err as { code?: string; cause?: unknown } | undefined;
+  for (let i = 0; i < 5 && e && !e.code && e.cause; i++) e = e.cause as typeof e;
+  return e;
+}
+export const isDuplicateKey = (err: unknown) => driverError(err)?.code === "ER_DUP_ENTRY";
+
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
-  const e = err as { code?: string; errno?: number; message?: string } | undefined;
+  const e = driverError(err);
   if (e?.code === "ER_DUP_ENTRY") return new AppError("CONFLICT", "Already exists");
   if (e?.code === "ECONNREFUSED" || e?.code === "PROTOCOL_CONNECTION_LOST" || e?.code === "ETIMEDOUT")
     return new AppError("UNAVAILABLE", "Database unavailable");
@@ -66,4 +74,14 @@ export function toAppError(err: unknown): AppError {
 /** The JSON body every plain-HTTP endpoint of onair answers errors with. */
 export function errorBody(err: AppError) {
   return { error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } };
+}
+
+/** Schema validation failures (zod / standard-schema issues) become BAD_REQUEST naming each field. */
+export function badInput(issues: ReadonlyArray<{ path?: ReadonlyArray<PropertyKey | { key: PropertyKey }>; message: string }>) {
+  const fields: Record<string, string> = {};
+  for (const i of issues) {
+    const k = (i.path ?? []).map((p) => (typeof p === "object" ? String(p.key) : String(p))).join(".") || "_";
+    fields[k] ??= i.message;
+  }
+  return new AppError("BAD_REQUEST", "Invalid input", { fields });
 }

@@ -12,7 +12,7 @@ import { ROLES, sessions, users, type Role } from "../db/schema";
 import { dummyHash, hashPassword, verifyPassword } from "../crypto/passwords";
 import { safeEqual } from "../crypto/secretbox";
 import { env } from "../env";
-import { AppError, forbidden, notFound } from "../errors";
+import { AppError, forbidden, isDuplicateKey, notFound } from "../errors";
 import { signAccessToken } from "../tokens";
 import { revoke } from "../tokens/revocations";
 
@@ -79,7 +79,7 @@ async function insertUser(
       updatedAt: now,
     });
   } catch (e) {
-    if ((e as { code?: string }).code === "ER_DUP_ENTRY")
+    if (isDuplicateKey(e))
       throw new AppError("CONFLICT", "This username is taken", { field: "username" });
     throw e;
   }
@@ -182,21 +182,24 @@ export async function refresh(db: Db, clock: Clock, input: z.infer<typeof refres
   const now = clock.now();
   const [sid, secret] = input.refreshToken.split(".");
   if (!sid || !secret) throw new AppError("TOKEN_INVALID", "Malformed refresh token");
-  return db.transaction(async (tx) => {
+  const out = await db.transaction(async (tx) => {
     const s = (await tx.select().from(sessions).where(eq(sessions.id, sid)).for("update"))[0];
-    const ok = !!s && safeEqual(sha256(secret), s.refreshHash);
-    if (!s || !ok || s.revokedAt) {
+    if (!s || s.revokedAt) return { error: new AppError("TOKEN_INVALID", "Refresh token is not valid") };
+    if (!safeEqual(sha256(secret), s.refreshHash)) {
       // A reused (already rotated) refresh token means it leaked: end the whole session.
-      if (s && !s.revokedAt) await revokeSession(tx, s.id, now);
-      throw new AppError("TOKEN_INVALID", "Refresh token is not valid");
+      await revokeSession(tx, s.id, now);
+      return { error: new AppError("TOKEN_INVALID", "Refresh token is not valid") };
     }
-    if (s.expiresAt <= now) throw new AppError("TOKEN_EXPIRED", "Refresh token expired; sign in again");
+    if (s.expiresAt <= now) return { error: new AppError("TOKEN_EXPIRED", "Refresh token expired; sign in again") };
     const u = (await tx.select().from(users).where(eq(users.id, s.userId)))[0];
-    if (!u || u.disabled) throw new AppError("DISABLED", "This account is disabled");
+    if (!u || u.disabled) return { error: new AppError("DISABLED", "This account is disabled") };
     const next = randomBytes(32).toString("base64url");
     await tx.update(sessions).set({ refreshHash: sha256(next), lastUsedAt: now }).where(eq(sessions.id, s.id));
-    return issueTokens(u, s.id, next, now, s.expiresAt);
+    return { tokens: issueTokens(u, s.id, next, now, s.expiresAt) };
   });
+  // Errors are returned, not thrown, so the revocation above commits.
+  if ("error" in out) throw out.error;
+  return out.tokens;
 }
 
 /** Ends the caller's session: its refresh token and every access token issued for it stop working. */

@@ -48,9 +48,4 @@ export function sendError(res: ServerResponse, err: unknown) {
   else res.destroy();
 }
 
-/** zod failures become BAD_REQUEST with the field errors. */
-export function badInput(issues: { path: PropertyKey[]; message: string }[]) {
-  return new AppError("BAD_REQUEST", "Invalid input", {
-    fields: Object.fromEntries(issues.map((i) => [i.path.join(".") || "_", i.message])),
-  });
-}
+export { badInput } from "../errors";

@@ -59,6 +59,7 @@ async function setMemberRole(tx: Tx, roomNum: number, userId: string, role: numb
 
 async function move(tx: Tx, ctx: Ctx, room: RoomRow, row: MicRow | undefined, m: MicMove, now: Date, extra: Partial<MicRow> = {}) {
   const rule = MIC_MOVES[m];
+  if (rule.to === "approved") extra = { position: now.getTime() * 100, ...extra };
   if (!row) throw new AppError("MIC_REFUSED", "There is no co-host request from this member", { move: m });
   if (!(rule.from as readonly MicState[]).includes(row.state))
     throw new AppError("ILLEGAL_TRANSITION", `Cannot ${m} a co-host request that is ${row.state}`, { state: row.state, move: m });
@@ -175,7 +176,7 @@ export async function getMeetingInfo(ctx: Ctx, input: z.infer<typeof micRoomInpu
   const room = await findRoom(ctx.db, ctx.actor, input.room);
   const rows = await ctx.db.select().from(micSessions)
     .where(and(eq(micSessions.roomNum, room.num), inArray(micSessions.state, ["approved", "on"])))
-    .orderBy(asc(micSessions.requestedAt));
+    .orderBy(asc(micSessions.position), asc(micSessions.requestedAt));
   return { members: rows.map(meetingView) };
 }
 
@@ -210,8 +211,9 @@ export async function updateMeetingInfo(ctx: Ctx, input: z.infer<typeof updateMe
       await tx.update(micSessions).set({ state: "ended", updatedAt: now, endedBy: ctx.actor.kind === "user" ? ctx.actor.userId : null }).where(eq(micSessions.id, a.id));
       await setMemberRole(tx, room.num, a.userId, MEMBER_ROLE.viewer);
     }
-    for (const m of input.members) {
+    for (const [i, m] of input.members.entries()) {
       const set = {
+        position: now.getTime() * 100 + i,
         state: "on" as const, userNick: m.user_nick, userAvatar: m.user_avatar, cameraOpened: m.camera_opened,
         micOpened: m.mic_opened, rtcPullUrl: m.rtc_pull_url, updatedAt: now,
       };
@@ -223,7 +225,7 @@ export async function updateMeetingInfo(ctx: Ctx, input: z.infer<typeof updateMe
     await audit(tx, ctx.actor, now, { appId: room.appId, action: "mic.update_meeting", targetType: "room", targetId: room.id, detail: { members: ids } });
     const rows = await tx.select().from(micSessions)
       .where(and(eq(micSessions.roomNum, room.num), inArray(micSessions.state, ["approved", "on"])))
-      .orderBy(asc(micSessions.requestedAt));
+      .orderBy(asc(micSessions.position), asc(micSessions.requestedAt));
     return { members: rows.map(meetingView) };
   });
 }

@@ -1,9 +1,8 @@
 // tRPC setup: context, the procedure ladder and the one mapping from AppError to tRPC errors.
 // 1. context  2. error mapping  3. procedures (public → authed → role-gated inside the domain verbs)
 import { initTRPC, TRPCError } from "@trpc/server";
-import { ZodError, z } from "zod";
 import type { Ctx } from "../actor";
-import { AppError, toAppError, trpcCodeOf } from "../errors";
+import { AppError, badInput, toAppError, trpcCodeOf } from "../errors";
 import { log } from "../log";
 
 // 1. The context is the domain's own (db, clock, actor): routers pass it straight to the verbs.
@@ -17,9 +16,8 @@ const t = initTRPC.context<TrpcContext>().create({
       data: {
         ...shape.data,
         stack: undefined,
-        appCode: cause instanceof AppError ? cause.code : error.code === "BAD_REQUEST" ? "BAD_REQUEST" : error.code,
+        appCode: cause instanceof AppError ? cause.code : error.code,
         details: cause instanceof AppError ? cause.details : undefined,
-        fieldErrors: cause instanceof ZodError ? z.flattenError(cause).fieldErrors : undefined,
       },
     };
   },
@@ -31,7 +29,12 @@ const mapErrors = t.middleware(async ({ next, path }) => {
   const res = await next();
   if (res.ok) return res;
   const cause = res.error.cause;
-  if (cause instanceof ZodError || (res.error.code !== "INTERNAL_SERVER_ERROR" && !(cause instanceof AppError))) return res;
+  const issues = (cause as { issues?: unknown } | undefined)?.issues;
+  if (res.error.code === "BAD_REQUEST" && Array.isArray(issues)) {
+    const app = badInput(issues);
+    throw new TRPCError({ code: "BAD_REQUEST", message: app.message, cause: app });
+  }
+  if (res.error.code !== "INTERNAL_SERVER_ERROR" && !(cause instanceof AppError)) return res;
   const app = toAppError(cause ?? res.error);
   if (app.code === "INTERNAL" || app.code === "UNAVAILABLE") log.error("procedure failed", { path, error: (cause as Error)?.message });
   throw new TRPCError({ code: trpcCodeOf(app.code), message: app.message, cause: app });

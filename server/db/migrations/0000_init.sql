@@ -62,6 +62,7 @@ CREATE TABLE `mic_sessions` (
 	`camera_opened` boolean NOT NULL DEFAULT true,
 	`mic_opened` boolean NOT NULL DEFAULT true,
 	`rtc_pull_url` varchar(1024) NOT NULL DEFAULT '',
+	`position` bigint unsigned NOT NULL DEFAULT 0,
 	`requested_at` datetime(3) NOT NULL,
 	`expires_at` datetime(3),
 	`updated_at` datetime(3) NOT NULL,

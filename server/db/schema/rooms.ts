@@ -1,7 +1,7 @@
 // Rooms, their members (presence) and co-host ("mic") sessions.
 import { sql } from "drizzle-orm";
 import {
-  boolean, index, int, mediumtext, mysqlTable, primaryKey, tinyint, uniqueIndex, varchar,
+  bigint, boolean, index, int, mediumtext, mysqlTable, primaryKey, tinyint, uniqueIndex, varchar,
 } from "drizzle-orm/mysql-core";
 import { autoId, idRef, time, uuid } from "./columns";
 
@@ -88,6 +88,8 @@ export const micSessions = mysqlTable(
     cameraOpened: boolean("camera_opened").notNull().default(true),
     micOpened: boolean("mic_opened").notNull().default(true),
     rtcPullUrl: varchar("rtc_pull_url", { length: 1024 }).notNull().default(""),
+    /** Order in the meeting (co-host) list: approval time, or the host's order in updateMeetingInfo. */
+    position: bigint("position", { mode: "number", unsigned: true }).notNull().default(0),
     requestedAt: time("requested_at").notNull(),
     expiresAt: time("expires_at"),
     updatedAt: time("updated_at").notNull(),

@@ -1,0 +1,33 @@
+// Vitest global setup: a real MariaDB (DATABASE_URL's server, or the private one under .data/),
+// a fresh migrated database for this run, and test secrets. Workers inherit the environment.
+import mysql from "mysql2/promise";
+import { loadSettings, provisionDatabase } from "../scripts/lib/prepare";
+
+export default async function setup() {
+  (process.env as Record<string, string>).NODE_ENV = "test";
+  const { dataDir } = loadSettings();
+  const name = `onair_test_${process.pid}`;
+  const base = process.env.DATABASE_URL;
+  let url: string;
+  let stopPrivate: (() => Promise<void>) | undefined;
+  if (base) {
+    const u = new URL(base);
+    u.pathname = `/${name}`;
+    process.env.DATABASE_URL = u.toString();
+    url = (await provisionDatabase(dataDir, name)).url;
+  } else {
+    const r = await provisionDatabase(dataDir, name);
+    url = r.url;
+    stopPrivate = r.priv?.stop;
+  }
+  process.env.DATABASE_URL = url;
+  process.env.ONAIR_TEST_DATA_DIR = dataDir;
+  const { runMigrations } = await import("../server/db/migrate");
+  await runMigrations(url);
+  return async () => {
+    const c = await mysql.createConnection({ uri: url });
+    await c.query(`DROP DATABASE IF EXISTS \`${name}\``);
+    await c.end();
+    await stopPrivate?.();
+  };
+}
