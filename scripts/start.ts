@@ -5,6 +5,8 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { loadSettings, provisionDatabase, root } from "./lib/prepare";
 
+(process.env as Record<string, string>).NODE_ENV ??= "production";
+
 const { dataDir } = loadSettings();
 const { url, priv } = await provisionDatabase(dataDir, "onair");
 process.env.DATABASE_URL = url;
@@ -37,7 +39,8 @@ let stopping = false;
 function run(name: string, entry: string) {
   const child = spawn(process.execPath, ["--import", "tsx", resolve(root, entry)], {
     cwd: root,
-    stdio: "inherit",
+    // The IPC channel lets a child notice when this supervisor dies without a chance to stop it.
+    stdio: ["inherit", "inherit", "inherit", "ipc"],
     env: { ...process.env, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1" },
   });
   child.on("exit", (code, signal) => {
@@ -78,6 +81,12 @@ async function shutdown(code: number) {
 }
 process.on("SIGTERM", () => void shutdown(0));
 process.on("SIGINT", () => void shutdown(0));
+// `npm start` runs us under `sh -c`; when npm is sent SIGTERM it stops that shell but the signal
+// does not reach us. Being re-parented means whoever started us is gone: stop gracefully.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) void shutdown(0);
+}, 500).unref();
 
 run("web", "server/web/main.ts");
 if (!(await waitHealthy(Number(process.env.WEB_PORT), 120_000))) {

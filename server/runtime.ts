@@ -64,4 +64,6 @@ export function handleShutdown(name: string, servers: Server[], extra?: () => Pr
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
+  // Started by scripts/start.ts with an IPC channel: stop when the supervisor is gone.
+  if (process.send) process.on("disconnect", () => void stop("supervisor exited"));
 }

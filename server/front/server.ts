@@ -5,6 +5,7 @@ import type { Duplex } from "node:stream";
 import { systemClock, type Clock } from "../clock";
 import { dbHealth, getDb } from "../db/client";
 import { AppError } from "../errors";
+import { env } from "../env";
 import { badInput, readJson, sendError, sendJson } from "../http/io";
 import { bearerOf } from "../http/actor";
 import { heartbeat, heartbeatInput, leaveInput, leaveRoom } from "../presence";
@@ -18,6 +19,7 @@ export interface FrontOptions {
   webOrigin: string;
   clock?: Clock;
   buffer?: PresenceBuffer;
+  maxBodyBytes?: number;
 }
 
 export function createFrontServer(opts: FrontOptions) {
@@ -25,6 +27,7 @@ export function createFrontServer(opts: FrontOptions) {
   const buffer = opts.buffer ?? presenceBuffer;
   const web = new URL(opts.webOrigin);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  const maxBody = opts.maxBodyBytes ?? env().MAX_BODY_BYTES;
 
   async function tokenFromBody(req: IncomingMessage) {
     const body = (await readJson(req, SMALL_BODY)) as Record<string, unknown>;
@@ -75,6 +78,13 @@ export function createFrontServer(opts: FrontOptions) {
   }
 
   function proxy(req: IncomingMessage, res: ServerResponse) {
+    // Refuse a declared oversized body here, with a clear answer, instead of a reset mid-upload.
+    if (Number(req.headers["content-length"] ?? 0) > maxBody) {
+      res.setHeader("connection", "close");
+      sendError(res, new AppError("PAYLOAD_TOO_LARGE", `Body larger than ${maxBody} bytes`));
+      req.resume();
+      return;
+    }
     const headers = { ...req.headers, "x-forwarded-for": req.socket.remoteAddress ?? "", "x-forwarded-host": req.headers.host ?? "", "x-forwarded-proto": "http" };
     const up = http.request(
       { host: web.hostname, port: web.port, method: req.method, path: req.url, headers, agent },

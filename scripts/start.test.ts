@@ -1,0 +1,81 @@
+// `npm start` as a user runs it, pointed at an existing server through DATABASE_URL: it migrates,
+// creates the first admin, serves health/console/tRPC through the front process, and stops on SIGTERM.
+import { spawn } from "node:child_process";
+import mysql from "mysql2/promise";
+import { afterAll, describe, expect, it } from "vitest";
+import { exited, freePort, repoRoot, waitFor } from "../test/process";
+
+const dbName = `onair_start_${process.pid}`;
+afterAll(async () => {
+  const u = new URL(process.env.DATABASE_URL!);
+  u.pathname = "/";
+  const c = await mysql.createConnection({ uri: u.toString() });
+  await c.query(`DROP DATABASE IF EXISTS \`${dbName}\``);
+  await c.end();
+});
+
+describe("npm start", () => {
+  it("serves /api/health, the console and the API, prints how to sign in, stops cleanly", async () => {
+    const url = new URL(process.env.DATABASE_URL!);
+    url.pathname = `/${dbName}`;
+    const port = await freePort();
+    const child = spawn("npm", ["start"], {
+      cwd: repoRoot,
+      env: { ...process.env, NODE_ENV: "production", DATABASE_URL: url.toString(), PORT: String(port), WEB_PORT: String(await freePort()), ADMIN_USERNAME: "first_admin", ADMIN_PASSWORD: undefined },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (out += d));
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      const deadline = Date.now() + 240_000;
+      while (!out.includes("[onair] ready") && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 250));
+      expect(out).toContain("[onair] ready");
+      const m = /as "first_admin" with the generated password: (\S+)/.exec(out);
+      expect(m, out).toBeTruthy();
+
+      const h = await (await waitFor(`${base}/api/health`)).json();
+      expect(h).toMatchObject({ process: "front", db: { ok: true }, web: { process: "web", db: { ok: true } } });
+      expect((await fetch(`${base}/signin`)).status).toBe(200);
+      const login = await fetch(`${base}/api/trpc/auth.login`, {
+        method: "POST", headers: { "content-type": "application/json" },
+        body: JSON.stringify({ username: "first_admin", password: m![1] }),
+      });
+      expect(login.status).toBe(200);
+      const { result } = (await login.json()) as { result: { data: { accessToken: string } } };
+      const me = await fetch(`${base}/api/trpc/auth.me`, { headers: { authorization: `Bearer ${result.data.accessToken}` } });
+      expect(((await me.json()) as { result: { data: { role: string; appId: null } } }).result.data).toMatchObject({ role: "admin", appId: null });
+      const denied = await fetch(`${base}/api/trpc/apps.list`);
+      expect(denied.status).toBe(401);
+      // Oversized bodies are refused before they reach a procedure.
+      const big = await fetch(`${base}/api/trpc/auth.login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "x".repeat(2_000_000), password: "y" }) });
+      expect(big.status).toBe(413);
+      // Passwords never reach the output.
+      expect(out).not.toContain("correct-horse");
+
+      // Console sign-in through next-auth (CSRF token, credentials, session cookie).
+      const csrfRes = await fetch(`${base}/api/auth/csrf`);
+      const { csrfToken } = (await csrfRes.json()) as { csrfToken: string };
+      const cookie = csrfRes.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
+      const signin = await fetch(`${base}/api/auth/callback/credentials`, {
+        method: "POST", redirect: "manual",
+        headers: { "content-type": "application/x-www-form-urlencoded", cookie },
+        body: new URLSearchParams({ csrfToken, username: "first_admin", password: m![1]!, json: "true" }),
+      });
+      const session = signin.headers.getSetCookie().map((c) => c.split(";")[0]).find((c) => c!.includes("session-token"));
+      expect(session, String(signin.status)).toBeTruthy();
+      const viaCookie = await fetch(`${base}/api/trpc/apps.list`, { headers: { cookie: `${cookie}; ${session}` } });
+      expect(viaCookie.status).toBe(200);
+    } finally {
+      child.kill("SIGTERM");
+    }
+    // npm itself dies of the signal; what matters is that onair's processes stop cleanly.
+    await exited(child);
+    const deadline = Date.now() + 20_000;
+    while (!(out.includes("front stopped") && out.includes("web stopped")) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    expect(out).toContain("front stopped");
+    expect(out).toContain("web stopped");
+  }, 300_000);
+});

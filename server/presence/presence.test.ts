@@ -1,0 +1,148 @@
+// Presence with a controllable clock: expiry at the configured TTLs, exact figures after 1,000
+// simulated viewers, idempotent heartbeats, and order tolerance between buffered beats and leaves.
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { ManualClock } from "../clock";
+import { getDb } from "../db/client";
+import { users } from "../db/schema";
+import { resetEnvForTests } from "../env";
+import { hashPassword } from "../crypto/passwords";
+import { callerOf, makeTenant, uniq, type Tenant } from "../../test/helpers";
+import type { Actor } from "../actor";
+import { heartbeat, joinRoom, leaveRoom } from ".";
+import { PresenceBuffer } from "./buffer";
+import { roomStats } from "./stats";
+import { findRoom } from "../rooms";
+
+let t: Tenant;
+beforeAll(async () => {
+  t = await makeTenant();
+});
+afterEach(() => {
+  delete process.env.PRESENCE_VIEWER_TTL_S;
+  delete process.env.PRESENCE_HOST_TTL_S;
+  resetEnvForTests();
+});
+
+async function liveRoom(clock: ManualClock) {
+  const host = callerOf(t.host, clock);
+  const r = await host.rooms.create({ title: uniq("presence") });
+  await host.rooms.start({ room: r.id });
+  return r;
+}
+const stats = async (ref: string, clock: ManualClock) =>
+  roomStats(getDb(), await findRoom(getDb(), t.root, ref), clock.now());
+
+describe("presence", () => {
+  it("expires viewers after 30 s and hosts after 90 s without heartbeats; TTLs are configurable", async () => {
+    const clock = new ManualClock(Date.now());
+    const buf = new PresenceBuffer();
+    const r = await liveRoom(clock);
+    const h = await joinRoom({ db: getDb(), clock, actor: t.host }, { room: r.id });
+    const v = await joinRoom({ db: getDb(), clock, actor: t.viewer }, { room: r.id });
+    expect((await stats(r.id, clock)).online).toBe(2);
+    clock.advance(29_000);
+    expect((await stats(r.id, clock)).online).toBe(2);
+    clock.advance(1_001);
+    expect((await stats(r.id, clock)).online).toBe(1); // viewer gone at 30 s
+    heartbeat(buf, { token: v.presenceToken }, clock.now());
+    await buf.flush(getDb());
+    expect((await stats(r.id, clock)).online).toBe(2); // a late beat brings the viewer back
+    clock.advance(60_000);
+    expect((await stats(r.id, clock)).online).toBe(0); // host gone at 90 s
+    heartbeat(buf, { token: h.presenceToken }, clock.now());
+    await buf.flush(getDb());
+    expect((await stats(r.id, clock)).online).toBe(1);
+
+    process.env.PRESENCE_VIEWER_TTL_S = "5";
+    resetEnvForTests();
+    heartbeat(buf, { token: v.presenceToken }, clock.now());
+    await buf.flush(getDb());
+    clock.advance(5_001);
+    expect((await stats(r.id, clock)).online).toBe(1);
+  });
+
+  it("never double counts likes from duplicated, retried or out-of-order heartbeats", async () => {
+    const clock = new ManualClock(Date.now());
+    const buf = new PresenceBuffer();
+    const r = await liveRoom(clock);
+    const v = await joinRoom({ db: getDb(), clock, actor: t.viewer }, { room: r.id });
+    for (const likes of [3, 3, 7, 5, 7]) heartbeat(buf, { token: v.presenceToken, likes }, clock.now());
+    await buf.flush(getDb());
+    heartbeat(buf, { token: v.presenceToken, likes: 7 }, clock.now()); // a retry after the flush
+    heartbeat(buf, { token: v.presenceToken, likes: 2 }, clock.now()); // a stale one arriving late
+    await buf.flush(getDb());
+    expect(await stats(r.id, clock)).toMatchObject({ likes: 7, pv: 1, uv: 1 });
+  });
+
+  it("a heartbeat buffered before a leave does not bring the member back; one after does", async () => {
+    const clock = new ManualClock(Date.now());
+    const buf = new PresenceBuffer();
+    const r = await liveRoom(clock);
+    const v = await joinRoom({ db: getDb(), clock, actor: t.viewer }, { room: r.id });
+    heartbeat(buf, { token: v.presenceToken, likes: 1 }, clock.now());
+    clock.advance(100);
+    await leaveRoom(getDb(), { token: v.presenceToken }, clock.now());
+    await buf.flush(getDb()); // flushed after the leave, but received before it
+    expect((await stats(r.id, clock)).online).toBe(0);
+    clock.advance(100);
+    heartbeat(buf, { token: v.presenceToken, likes: 1 }, clock.now());
+    await buf.flush(getDb());
+    expect(await stats(r.id, clock)).toMatchObject({ online: 1, pv: 1, uv: 1, likes: 1 });
+  });
+
+  it("keeps online, pv, uv and likes exact for 1,000 viewers with random joins, heartbeats and leaves", async () => {
+    const clock = new ManualClock(Date.now());
+    const buf = new PresenceBuffer();
+    const r = await liveRoom(clock);
+    const db = getDb();
+    // 1,000 viewer accounts, inserted directly (hashing 1,000 passwords would only test scrypt).
+    const hash = await hashPassword("not-used-1");
+    const now = clock.now();
+    const ids = Array.from({ length: 1000 }, () => crypto.randomUUID());
+    await db.insert(users).values(ids.map((id) => ({ id, appId: t.app.id, username: uniq("sim"), passwordHash: hash, role: "viewer" as const, createdAt: now, updatedAt: now })));
+
+    let seed = 42;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    type M = { token?: string; joins: number; lastSeen: number; left: boolean; likes: number };
+    const model = new Map<string, M>(ids.map((id) => [id, { joins: 0, lastSeen: 0, left: true, likes: 0 }]));
+    const ctxOf = (id: string) => ({ db, clock, actor: { kind: "user", userId: id, role: "viewer", appId: t.app.id } as Actor });
+
+    for (let step = 0; step < 4000; step++) {
+      const id = ids[Math.floor(rand() * ids.length)]!;
+      const m = model.get(id)!;
+      const x = rand();
+      if (!m.token || (m.left && x < 0.5) || x < 0.15) {
+        m.token = (await joinRoom(ctxOf(id), { room: r.id })).presenceToken;
+        m.joins++;
+        m.left = false;
+        m.lastSeen = clock.now().getTime();
+      } else if (x < 0.85) {
+        const likes = m.likes + Math.floor(rand() * 3);
+        heartbeat(buf, { token: m.token, likes }, clock.now());
+        if (rand() < 0.2) heartbeat(buf, { token: m.token, likes }, clock.now()); // duplicate
+        m.likes = Math.max(m.likes, likes);
+        // A beat after a leave re-enters the member without counting a join.
+        m.left = false;
+        m.lastSeen = clock.now().getTime();
+      } else if (!m.left) {
+        await buf.flush(db); // the client's earlier beats reached the server before its leave
+        clock.advance(1);
+        await leaveRoom(db, { token: m.token }, clock.now());
+        m.left = true;
+      }
+      if (step % 50 === 0) await buf.flush(db);
+      clock.advance(Math.floor(rand() * 40));
+    }
+    await buf.flush(db);
+    const cut = clock.now().getTime() - 30_000;
+    const all = [...model.values()];
+    const expected = {
+      online: all.filter((m) => m.joins > 0 && !m.left && m.lastSeen >= cut).length,
+      likes: all.reduce((s, m) => s + m.likes, 0),
+      pv: all.reduce((s, m) => s + m.joins, 0),
+      uv: all.filter((m) => m.joins > 0).length,
+    };
+    expect(expected.online).toBeGreaterThan(100);
+    expect(await stats(r.id, clock)).toEqual(expected);
+  }, 120_000);
+});
