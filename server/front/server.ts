@@ -36,7 +36,7 @@ export function createFrontServer(opts: FrontOptions) {
     return bearer && body.token === undefined ? { ...body, token: bearer } : body;
   }
 
-  const routes: Record<string, (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>> = {
+  const routes: Record<string, (req: IncomingMessage, res: ServerResponse, query: URLSearchParams) => Promise<void>> = {
     "POST /api/presence/heartbeat": async (req, res) => {
       const p = heartbeatInput.safeParse(await tokenFromBody(req));
       if (!p.success) throw badInput(p.error.issues);
@@ -47,8 +47,8 @@ export function createFrontServer(opts: FrontOptions) {
       if (!p.success) throw badInput(p.error.issues);
       sendJson(res, 200, await leaveRoom(getDb(), p.data, clock.now()));
     },
-    "GET /api/tokens/verify": async (req, res, url) => {
-      const q = Object.fromEntries(url.searchParams);
+    "GET /api/tokens/verify": async (req, res, query) => {
+      const q = Object.fromEntries(query);
       const p = verifyTokenInput.safeParse({
         ...q,
         token: q.token ?? bearerOf(req.headers),
@@ -115,10 +115,12 @@ export function createFrontServer(opts: FrontOptions) {
   }
 
   const server = http.createServer((req, res) => {
-    const url = new URL(req.url ?? "/", "http://front");
-    const route = routes[`${req.method} ${url.pathname}`];
+    // Routing without a URL object: this runs for every request, hot or proxied.
+    const raw = req.url ?? "/";
+    const q = raw.indexOf("?");
+    const route = routes[`${req.method} ${q < 0 ? raw : raw.slice(0, q)}`];
     if (!route) return proxy(req, res);
-    route(req, res, url).catch((e) => sendError(res, e));
+    route(req, res, new URLSearchParams(q < 0 ? "" : raw.slice(q + 1))).catch((e) => sendError(res, e));
   });
   server.on("upgrade", proxyUpgrade);
   server.keepAliveTimeout = 65_000;

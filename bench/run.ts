@@ -1,0 +1,138 @@
+// `npm run bench`: brings up onair (front + web, real MariaDB) on loopback and measures, at 50
+// connections for a bounded time each, req/s and p99 of: a bare node:http hello (the ceiling),
+// heartbeats through the real endpoint, play-token verification over HTTP, and a room list page.
+import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
+import { resolve } from "node:path";
+import autocannon from "autocannon";
+import mysql from "mysql2/promise";
+import { loadSettings, provisionDatabase, root } from "../scripts/lib/prepare";
+
+const DURATION = Number(process.env.BENCH_SECONDS ?? 8);
+const CONNECTIONS = 50;
+
+const freePort = () =>
+  new Promise<number>((res) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => res(p));
+    });
+  });
+
+async function waitUp(url: string) {
+  for (let i = 0; i < 600; i++) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      /* not yet */
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${url} did not come up`);
+}
+
+type Req = { method?: "GET" | "POST"; path: string; headers?: Record<string, string>; bodies?: string[] };
+async function measure(name: string, base: string, r: Req) {
+  let i = 0;
+  const result = await autocannon({
+    url: base,
+    connections: CONNECTIONS,
+    duration: DURATION,
+    requests: [
+      {
+        method: r.method ?? "GET",
+        path: r.path,
+        headers: r.headers,
+        setupRequest: (req) => (r.bodies ? { ...req, body: r.bodies[i++ % r.bodies.length] } : req),
+      },
+    ],
+  });
+  const bad = result.non2xx + result.errors + result.timeouts;
+  const row = { name, rps: Math.round(result.requests.average), p99: result.latency.p99, p50: result.latency.p50, bad };
+  console.log(`${name.padEnd(34)} ${String(row.rps).padStart(8)} req/s   p50 ${String(row.p50).padStart(4)} ms   p99 ${String(row.p99).padStart(4)} ms${bad ? `   (${bad} failed)` : ""}`);
+  return row;
+}
+
+const { dataDir } = loadSettings();
+const dbName = `onair_bench_${process.pid}`;
+const { url, priv } = await provisionDatabase(dataDir, dbName);
+process.env.DATABASE_URL = url;
+const children: ChildProcess[] = [];
+const cleanup = async () => {
+  await Promise.all(
+    children.map((c) => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(null) : (c.once("exit", r), c.kill("SIGTERM"))))),
+  );
+  const u = new URL(url);
+  u.pathname = "/";
+  const c = await mysql.createConnection({ uri: u.toString() });
+  await c.query(`DROP DATABASE IF EXISTS \`${dbName}\``);
+  await c.end();
+  await priv?.stop();
+};
+
+try {
+  // 1. The ceiling: bare node:http in its own process.
+  const helloPort = await freePort();
+  const hello = spawn(process.execPath, ["-e", `require("http").createServer((q,s)=>{s.writeHead(200,{"content-type":"text/plain"});s.end("hello")}).listen(${helloPort},"127.0.0.1")`]);
+  children.push(hello);
+  await waitUp(`http://127.0.0.1:${helloPort}/`);
+
+  // 2. onair as `npm start` runs it, on its own database.
+  const port = await freePort();
+  const app = spawn(process.execPath, ["--import", "tsx", resolve(root, "scripts/start.ts")], {
+    cwd: root,
+    env: { ...process.env, PORT: String(port), WEB_PORT: String(await freePort()), LOG_LEVEL: "warn", ADMIN_PASSWORD: "bench-admin-pass" },
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  children.push(app);
+  const base = `http://127.0.0.1:${port}`;
+  await waitUp(`${base}/api/health`);
+
+  // Fixtures through the domain (same database).
+  const { getDb } = await import("../server/db/client");
+  const { systemClock } = await import("../server/clock");
+  const { createApp } = await import("../server/apps");
+  const { createUser, login } = await import("../server/accounts");
+  const { createRoom, transitionRoom } = await import("../server/rooms");
+  const { joinRoom } = await import("../server/presence");
+  const { issueRoomToken } = await import("../server/tokens/issue");
+  const db = getDb();
+  const [adminRow] = await db.execute("SELECT id FROM users WHERE role='admin' AND app_id IS NULL LIMIT 1" as never) as unknown as [Array<{ id: string }>];
+  const root_ = { kind: "user" as const, userId: adminRow[0]!.id, role: "admin" as const, appId: null };
+  const ctx = (actor: Parameters<typeof createApp>[0]["actor"]) => ({ db, clock: systemClock, actor });
+  const a = await createApp(ctx(root_), { name: "bench", signScheme: "onair" });
+  const mk = (role: "host" | "viewer", i: number) => createUser(ctx(root_), { appId: a.app.id, username: `bench_${role}_${i}_${process.pid}`, password: "bench-pass-1", role });
+  const host = await mk("host", 0);
+  const hostActor = { kind: "user" as const, userId: host.id, role: "host" as const, appId: a.app.id };
+  const rooms = [];
+  for (let i = 0; i < 60; i++) rooms.push(await createRoom(ctx(hostActor), { title: `Bench room ${i}`, mode: 0, record: false }));
+  await transitionRoom(ctx(hostActor), rooms[0]!.id, "start");
+  const viewers = await Promise.all(Array.from({ length: 20 }, (_, i) => mk("viewer", i)));
+  const presence: string[] = [];
+  const play: string[] = [];
+  for (const v of viewers) {
+    const actor = { kind: "user" as const, userId: v.id, role: "viewer" as const, appId: a.app.id };
+    presence.push((await joinRoom(ctx(actor), { room: rooms[0]!.id })).presenceToken);
+    play.push((await issueRoomToken(ctx(actor), { room: rooms[0]!.id, scope: "play" })).token);
+  }
+  const access = (await login(db, systemClock, { username: viewers[0]!.username, password: "bench-pass-1", deviceId: "bench", deviceType: "other" })).accessToken;
+
+  console.log(`\nonair bench: ${CONNECTIONS} connections, ${DURATION} s each, 127.0.0.1\n`);
+  const rows = [];
+  rows.push(await measure("bare node:http hello (ceiling)", `http://127.0.0.1:${helloPort}`, { path: "/" }));
+  rows.push(await measure("heartbeat (front, real endpoint)", base, {
+    method: "POST", path: "/api/presence/heartbeat", headers: { "content-type": "application/json" },
+    bodies: presence.map((t, i) => JSON.stringify({ token: t, likes: i })),
+  }));
+  rows.push(await measure("play-token verify (front, HTTP)", base, { path: `/api/tokens/verify?room=${rooms[0]!.id}&token=${play[0]}` }));
+  const input = encodeURIComponent(JSON.stringify({ limit: 20 }));
+  rows.push(await measure("room list page (tRPC via web)", base, { path: `/api/trpc/rooms.list?input=${input}`, headers: { authorization: `Bearer ${access}` } }));
+  const ceiling = rows[0]!.rps;
+  console.log(`\nheartbeat: ${rows[1]!.rps} req/s (target ≥ 5,000), p99 ${rows[1]!.p99} ms (target ≤ 20)`);
+  console.log(`token verify: ${Math.round((rows[2]!.rps / ceiling) * 100)}% of the bare ceiling (target ≥ 50%), p99 ${rows[2]!.p99} ms (target ≤ 20)`);
+  const { closeDb } = await import("../server/db/client");
+  await closeDb();
+} finally {
+  await cleanup();
+}
+process.exit(0);
