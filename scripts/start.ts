@@ -4,10 +4,14 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { loadSettings, provisionDatabase, root } from "./lib/prepare";
+import { ensurePackages, findBinary } from "./lib/system";
 
 (process.env as Record<string, string>).NODE_ENV ??= "production";
 
 const { dataDir } = loadSettings();
+if (process.env.MEDIA_EMBEDDED !== "false") {
+  ensurePackages("ffmpeg (HLS packaging and recordings)", ["ffmpeg"], () => !!findBinary([process.env.FFMPEG_PATH ?? "ffmpeg"]), "set MEDIA_EMBEDDED=false and point an external media server at onair's hooks");
+}
 const { url, priv } = await provisionDatabase(dataDir, "onair");
 process.env.DATABASE_URL = url;
 process.env.PORT ??= "3000";
@@ -93,6 +97,10 @@ if (!(await waitHealthy(Number(process.env.WEB_PORT), 120_000))) {
   console.error("[onair] the web process did not become healthy");
   await shutdown(1);
 }
+if (e.MEDIA_EMBEDDED) {
+  run("media", "server/media/main.ts");
+  await new Promise((r) => setTimeout(r, 300));
+}
 run("front", "server/front/main.ts");
 if (!(await waitHealthy(e.PORT, 30_000))) {
   console.error("[onair] the front process did not become healthy");
@@ -100,6 +108,7 @@ if (!(await waitHealthy(e.PORT, 30_000))) {
 }
 const base = `http://${e.HOST}:${e.PORT}`;
 console.log(`\n[onair] ready at ${base}  (health: ${base}/api/health)`);
+if (e.MEDIA_EMBEDDED) console.log(`[onair] RTMP ingest at rtmp://${e.rtmpHost}:${e.MEDIA_RTMP_PORT}/live (HTTP-FLV and HLS at ${e.publicUrl}/live/…)`);
 console.log(`[onair] sign in at ${base}/signin as "${e.ADMIN_USERNAME}"` +
   (admin.created && admin.generatedPassword
     ? ` with the generated password: ${admin.generatedPassword}\n[onair] (shown once; set ADMIN_PASSWORD or change it in the console)`

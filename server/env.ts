@@ -31,9 +31,29 @@ const schema = z.object({
   MIC_REQUEST_TTL_S: int(60, 5),
   MAX_BODY_BYTES: int(1024 * 1024, 1024),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  /** Public base URL of the front process, used in HTTP-FLV, HLS and VOD URLs. Default http://HOST:PORT. */
+  PUBLIC_URL: z.string().url().optional(),
+  /** Start the embedded media server (node-media-server + ffmpeg) with `npm start`. */
+  MEDIA_EMBEDDED: z.enum(["true", "false"]).default("true").transform((v) => v === "true"),
+  /** Host name put in RTMP push/pull URLs. Default: PUBLIC_URL's host name. */
+  MEDIA_RTMP_HOST: z.string().optional(),
+  MEDIA_RTMP_PORT: int(1935, 1, 65535),
+  /** Loopback port of the embedded server's HTTP-FLV output (the front proxies it with token checks). Default PORT + 2. */
+  MEDIA_HTTP_PORT: int(0, 0, 65535),
+  /** Where HLS segments and recordings are written. Default DATA_DIR/media. */
+  MEDIA_DIR: z.string().optional(),
+  MEDIA_HLS_SEGMENT_S: int(1, 1, 10),
+  /** A stream that stopped leaves its room paused; with no re-publish within this, the room ends. */
+  MEDIA_END_GRACE_S: int(60, 1),
+  /** Shared secret media-server hooks may send (?secret=… or X-Onair-Hook-Secret); optional. */
+  MEDIA_HOOK_SECRET: z.string().min(16).optional(),
+  /** Addresses hooks are accepted from without the secret. */
+  MEDIA_HOOK_ALLOW: z.string().default("127.0.0.1,::1,::ffff:127.0.0.1"),
+  FFMPEG_PATH: z.string().default("ffmpeg"),
+  FFPROBE_PATH: z.string().default("ffprobe"),
 });
 
-export type Env = z.infer<typeof schema>;
+export type Env = z.infer<typeof schema> & { publicUrl: string; mediaHttpPort: number; mediaDir: string; rtmpHost: string };
 
 function load(): Env {
   const parsed = schema.safeParse(process.env);
@@ -41,7 +61,15 @@ function load(): Env {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
     throw new Error(`Invalid onair settings:\n${lines.join("\n")}`);
   }
-  return parsed.data;
+  const d = parsed.data;
+  const publicUrl = (d.PUBLIC_URL ?? `http://${d.HOST}:${d.PORT}`).replace(/\/$/, "");
+  return {
+    ...d,
+    publicUrl,
+    mediaHttpPort: d.MEDIA_HTTP_PORT || d.PORT + 2,
+    mediaDir: d.MEDIA_DIR ?? `${d.DATA_DIR}/media`,
+    rtmpHost: d.MEDIA_RTMP_HOST ?? new URL(publicUrl).hostname,
+  };
 }
 
 let cached: Env | undefined;

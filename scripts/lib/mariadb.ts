@@ -29,7 +29,7 @@ async function canConnect(socketPath: string): Promise<boolean> {
 }
 
 export async function ensurePrivateMariaDb(dataDir: string, port: number): Promise<PrivateDb> {
-  ensurePackages("MariaDB (mariadb-server)", ["mariadb-server"], () => !!findBinary(SERVER_BINS));
+  ensurePackages("MariaDB (mariadb-server)", ["mariadb-server"], () => !!findBinary(SERVER_BINS), "set DATABASE_URL to an existing MySQL/MariaDB server");
   const dir = resolve(dataDir, "mariadb");
   const datadir = resolve(dir, "data");
   const socketPath = resolve(dir, "mysqld.sock");

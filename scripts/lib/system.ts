@@ -21,7 +21,7 @@ let aptUpdated = false;
  * Installs Debian packages when we are root and apt-get exists; otherwise prints exactly what to
  * install and exits non-zero, so a missing dependency is never a silent failure.
  */
-export function ensurePackages(what: string, packages: string[], present: () => boolean): void {
+export function ensurePackages(what: string, packages: string[], present: () => boolean, alternative?: string): void {
   if (present()) return;
   const hasApt = !!findBinary(["apt-get"]);
   if (!isRoot() || !hasApt) {
@@ -30,7 +30,7 @@ export function ensurePackages(what: string, packages: string[], present: () => 
         (hasApt
           ? `Install it with:  sudo apt-get install -y ${packages.join(" ")}\n`
           : `Install the packages providing ${packages.join(", ")} with your system's package manager.\n`) +
-        `or set DATABASE_URL to an existing MySQL/MariaDB server.`,
+        (alternative ? `or ${alternative}.` : ""),
     );
     process.exit(1);
   }

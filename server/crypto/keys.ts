@@ -18,3 +18,5 @@ export const tokenKey = () => derive(env().AUTH_SECRET, "tokens-v1");
 export const secretBoxKey = () => derive(env().ENCRYPTION_KEY, "secret-box-v1");
 /** next-auth gets its own derived secret (a string) so its cookies cannot be replayed as API tokens. */
 export const nextAuthSecret = () => derive(env().AUTH_SECRET, "next-auth-v1").export().toString("base64url");
+/** A string secret for one purpose, derived from AUTH_SECRET. */
+export const derivedSecret = (purpose: string) => derive(env().AUTH_SECRET, purpose).export().toString("hex");

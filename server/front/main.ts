@@ -3,6 +3,9 @@ import { env } from "../env";
 import { log } from "../log";
 import { handleShutdown, startBackground } from "../runtime";
 import { createFrontServer } from "./server";
+import { endAbandonedRooms } from "../media/streams";
+import { getDb } from "../db/client";
+import { systemClock } from "../clock";
 
 const e = env();
 await startBackground();
@@ -13,3 +16,10 @@ server.on("error", (err: NodeJS.ErrnoException) => {
 });
 server.listen(e.PORT, e.HOST, () => log.info("front listening", { host: e.HOST, port: e.PORT }));
 handleShutdown("front", [server]);
+
+// Rooms whose stream went away and did not come back within MEDIA_END_GRACE_S end (every instance
+// may run this: the UPDATE is conditional).
+const sweep = setInterval(() => {
+  endAbandonedRooms(getDb(), systemClock).catch((err) => log.warn("stream sweep failed", { error: (err as Error).message }));
+}, 1000);
+sweep.unref();

@@ -11,6 +11,7 @@ import { bearerOf } from "../http/actor";
 import { heartbeat, heartbeatInput, leaveInput, leaveRoom } from "../presence";
 import { presenceBuffer, type PresenceBuffer } from "../presence/buffer";
 import { checkRoomToken, verifyTokenInput } from "../tokens/issue";
+import { createMediaRoutes } from "./media";
 
 const SMALL_BODY = 16 * 1024;
 
@@ -28,6 +29,7 @@ export function createFrontServer(opts: FrontOptions) {
   const web = new URL(opts.webOrigin);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   const maxBody = opts.maxBodyBytes ?? env().MAX_BODY_BYTES;
+  const mediaRoute = createMediaRoutes(clock);
 
   async function tokenFromBody(req: IncomingMessage) {
     const body = (await readJson(req, SMALL_BODY)) as Record<string, unknown>;
@@ -118,9 +120,13 @@ export function createFrontServer(opts: FrontOptions) {
     // Routing without a URL object: this runs for every request, hot or proxied.
     const raw = req.url ?? "/";
     const q = raw.indexOf("?");
-    const route = routes[`${req.method} ${q < 0 ? raw : raw.slice(0, q)}`];
-    if (!route) return proxy(req, res);
-    route(req, res, new URLSearchParams(q < 0 ? "" : raw.slice(q + 1))).catch((e) => sendError(res, e));
+    const path = q < 0 ? raw : raw.slice(0, q);
+    const route = routes[`${req.method} ${path}`];
+    if (route) return void route(req, res, new URLSearchParams(q < 0 ? "" : raw.slice(q + 1))).catch((e) => sendError(res, e));
+    if (path.startsWith("/live/") || path.startsWith("/vod/") || path.startsWith("/hooks/")) {
+      if (mediaRoute(req, res, path, new URLSearchParams(q < 0 ? "" : raw.slice(q + 1)))) return;
+    }
+    proxy(req, res);
   });
   server.on("upgrade", proxyUpgrade);
   server.keepAliveTimeout = 65_000;

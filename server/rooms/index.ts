@@ -10,6 +10,7 @@ import { env } from "../env";
 import { AppError, forbidden, notFound } from "../errors";
 import { roomStats, type RoomStats } from "../presence/stats";
 import { STATUS_CODE, TRANSITIONS, type RoomAction } from "./status";
+import { newStreamName } from "../media/keys";
 
 export const roomRef = z.union([z.string().uuid(), z.number().int().positive()]);
 export type RoomRef = z.infer<typeof roomRef>;
@@ -71,7 +72,7 @@ export function roomView(r: RoomRow, metrics?: RoomStats) {
     id: r.id, num: r.num, appId: r.appId, title: r.title, notice: r.notice, coverUrl: r.coverUrl,
     hostId: r.hostId, hostNick: r.hostNick, mode: r.mode, extends: r.extends, chatId: r.chatId,
     meetingId: r.meetingId, pkId: r.pkId, vodId: r.vodId, status: r.status, statusCode: STATUS_CODE[r.status],
-    record: r.record, micSeats: r.micSeats, createdAt: r.createdAt, updatedAt: r.updatedAt,
+    record: r.record, micSeats: r.micSeats, streamName: r.streamName, streamOnline: r.streamOnline, createdAt: r.createdAt, updatedAt: r.updatedAt,
     startedAt: r.startedAt, pausedAt: r.pausedAt, stoppedAt: r.stoppedAt,
     ...(metrics ? { metrics } : {}),
   };
@@ -125,7 +126,7 @@ export async function createRoom(ctx: Ctx, input: z.infer<typeof createRoomInput
     const [res] = await tx.insert(rooms).values({
       id, appId: host.appId!, title: input.title, notice: input.notice ?? "", coverUrl: input.coverUrl ?? "",
       hostId: host.id, hostNick: input.hostNick ?? host.nick, mode: input.mode, extends: input.extends ?? "",
-      chatId: input.chatId ?? "", record: input.record, micSeats: input.micSeats ?? env().MIC_SEATS,
+      chatId: input.chatId ?? "", record: input.record, streamName: newStreamName(), micSeats: input.micSeats ?? env().MIC_SEATS,
       createdAt: now, updatedAt: now,
     });
     const num = res.insertId;
@@ -223,7 +224,7 @@ export async function transitionRoom(ctx: Ctx, ref: RoomRef, action: RoomAction)
 }
 
 /** When a room ends everybody leaves and all co-hosting ends. */
-async function endRoomSessions(tx: DbOrTx, num: number, now: Date) {
+export async function endRoomSessions(tx: DbOrTx, num: number, now: Date) {
   await tx.update(roomMembers).set({ leftAt: now }).where(and(eq(roomMembers.roomNum, num), isNull(roomMembers.leftAt)));
   await tx.update(micSessions).set({ state: "ended", updatedAt: now })
     .where(and(eq(micSessions.roomNum, num), inArray(micSessions.state, ["pending", "approved", "on", "off"])));

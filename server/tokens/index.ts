@@ -27,6 +27,8 @@ export interface RoomClaims {
   /** Room string id and number. */
   room: string;
   num: number;
+  /** Public stream name (play/publish tokens): a token plays only its own stream. */
+  st?: string;
   /** Member id: a user id or guest:<uuid>. */
   sub: string;
   /** Member role code (1 host, 0 viewer, 2 co-host) for presence tokens. */
@@ -70,14 +72,18 @@ export const memberSubject = (roomNum: number, memberId: string) => `${roomNum}:
  */
 export function verifyRoomToken(
   token: string,
-  expect: { scope: RoomScope; room?: string; num?: number },
+  expect: { scope: RoomScope; room?: string; num?: number; stream?: string },
   now: Date,
 ): RoomClaims {
   const c = verifyJwt<RoomClaims>(token, tokenKey(), now.getTime());
   if (c.typ !== "room" || typeof c.sub !== "string" || typeof c.num !== "number")
     throw new AppError("TOKEN_INVALID", "Not a room token");
   if (c.scope !== expect.scope) throw new AppError("TOKEN_INVALID", `Token is not valid for ${expect.scope}`);
-  if ((expect.room !== undefined && c.room !== expect.room) || (expect.num !== undefined && c.num !== expect.num))
+  if (
+    (expect.room !== undefined && c.room !== expect.room) ||
+    (expect.num !== undefined && c.num !== expect.num) ||
+    (expect.stream !== undefined && c.st !== expect.stream)
+  )
     throw new AppError("TOKEN_INVALID", "Token is for another room");
   notRevoked("member", memberSubject(c.num, c.sub), c.iat);
   if (!c.sub.startsWith("guest:")) notRevoked("user", c.sub, c.iat);

@@ -5,6 +5,7 @@ import * as apps from "../apps";
 import { listAudit, listAuditInput } from "../audit";
 import { dbHealth } from "../db/client";
 import * as mic from "../mic";
+import * as media from "../media/access";
 import * as presence from "../presence";
 import { presenceBuffer } from "../presence/buffer";
 import * as recordings from "../recordings";
@@ -86,6 +87,13 @@ export const appRouter = router({
   tokens: router({
     issue: authed.input(issueTokenInput).mutation(({ ctx, input }) => issueRoomToken(ctx, input)),
     verify: pub.input(verifyTokenInput).query(({ ctx, input }) => checkRoomToken(input, ctx.clock.now())),
+  }),
+
+  media: router({
+    pushInfo: authed.input(roomOnly).query(({ ctx, input }) => media.getPushInfo(ctx, input.room)),
+    rotateKey: authed.input(roomOnly).mutation(({ ctx, input }) => media.rotatePublishKey(ctx, input.room)),
+    pullUrls: pub.input(media.pullInput).query(({ ctx, input }) => media.getPullUrls(ctx, input)),
+    vodUrl: authed.input(idUuid).query(({ ctx, input }) => media.getVodUrl(ctx, input.id)),
   }),
 
   audit: router({

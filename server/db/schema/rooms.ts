@@ -29,6 +29,16 @@ export const rooms = mysqlTable(
     pkId: varchar("pk_id", { length: 256 }).notNull().default(""),
     vodId: varchar("vod_id", { length: 256 }).notNull().default(""),
     status: varchar("status", { length: 8, enum: ROOM_STATUSES }).notNull().default("prepare"),
+    /** Public stream name used in pull URLs; the publish key is separate and secret (media/keys.ts). */
+    streamName: varchar("stream_name", { length: 64 }).notNull(),
+    /** Bumped to invalidate a leaked publish key. */
+    keyVersion: int("key_version").notNull().default(1),
+    /** Whether a media server reports the stream as publishing, and which client publishes it. */
+    streamOnline: boolean("stream_online").notNull().default(false),
+    streamClient: varchar("stream_client", { length: 128 }).notNull().default(""),
+    streamChangedAt: time("stream_changed_at"),
+    /** Paused because the stream went away (not by the host): ends after MEDIA_END_GRACE_S. */
+    autoPaused: boolean("auto_paused").notNull().default(false),
     record: boolean("record").notNull().default(false),
     micSeats: int("mic_seats").notNull(),
     createdAt: time("created_at").notNull(),
@@ -39,6 +49,7 @@ export const rooms = mysqlTable(
   },
   (t) => [
     uniqueIndex("rooms_id").on(t.id),
+    uniqueIndex("rooms_stream").on(t.streamName),
     index("rooms_app_created").on(t.appId, t.createdAt, t.num),
     index("rooms_app_status").on(t.appId, t.status, t.createdAt),
     index("rooms_host").on(t.hostId, t.createdAt),

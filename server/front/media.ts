@@ -1,0 +1,142 @@
+// Media routes of the front process: token-checked HTTP-FLV (proxied from the embedded server),
+// HLS playlists and segments, recording playback, and the hooks external media servers call.
+import { createReadStream, existsSync, readFileSync, statSync } from "node:fs";
+import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import { join } from "node:path";
+import { eq } from "drizzle-orm";
+import type { Clock } from "../clock";
+import { getDb } from "../db/client";
+import { recordings } from "../db/schema";
+import { env } from "../env";
+import { AppError, badInput, toAppError, errorBody } from "../errors";
+import { readBody, sendError, sendJson } from "../http/io";
+import { hlsDir } from "../media/embedded";
+import { authorizePlay, handleNginx, handleNginxAuth, handleSrs, nginxBody, srsBody } from "../media/hooks";
+import { nmsInternalSecret } from "../media/keys";
+import { nms } from "../media/signers";
+import { verifyRoomToken } from "../tokens";
+import { safeEqual } from "../crypto/secretbox";
+
+const CORS = { "access-control-allow-origin": "*", "cache-control": "no-store" };
+
+export function createMediaRoutes(clock: Clock) {
+  const e = env();
+  const allow = new Set(e.MEDIA_HOOK_ALLOW.split(",").map((s) => s.trim()).filter(Boolean));
+  const flvAgent = new http.Agent({ keepAlive: false });
+
+  function hookAllowed(req: IncomingMessage, query: URLSearchParams) {
+    const secret = e.MEDIA_HOOK_SECRET;
+    const given = query.get("secret") ?? (req.headers["x-onair-hook-secret"] as string | undefined);
+    if (secret && given && safeEqual(secret, given)) return true;
+    return allow.has(req.socket.remoteAddress ?? "");
+  }
+
+  async function live(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams) {
+    const q = Object.fromEntries(query);
+    const flv = /^\/live\/([\w-]{1,64})\.flv$/.exec(path);
+    const hls = /^\/live\/([\w-]{1,64})\/(index\.m3u8|seg_\d{1,9}\.ts)$/.exec(path);
+    const name = flv?.[1] ?? hls?.[1];
+    if (!name) throw new AppError("NOT_FOUND", "No such stream URL");
+    // The check happens before a single byte of media is sent, so a refused player gets an error status.
+    await authorizePlay(getDb(), name, path, q, clock.now());
+    if (flv) {
+      const p = `/live/${name}`;
+      const up = http.get(
+        { host: "127.0.0.1", port: e.mediaHttpPort, path: `${p}.flv?sign=${nms.sign(nmsInternalSecret(), p, Math.floor(Date.now() / 1000) + 3600)}`, agent: flvAgent },
+        (upRes) => {
+          res.writeHead(upRes.statusCode === 200 ? 200 : 502, { "content-type": "video/x-flv", ...CORS });
+          upRes.pipe(res);
+          res.on("close", () => upRes.destroy());
+        },
+      );
+      up.on("error", () => sendJson(res, 503, errorBody(new AppError("UNAVAILABLE", "The media server is not answering"))));
+      return;
+    }
+    const file = join(hlsDir(), name, hls![2]!);
+    if (!existsSync(file)) throw new AppError("NOT_FOUND", "This stream is not live (no HLS yet)");
+    if (hls![2] === "index.m3u8") {
+      // Segments inherit the playlist's query (the token), so players need no extra logic.
+      const qs = query.toString();
+      const body = readFileSync(file, "utf8").replace(/^(seg_\d+\.ts)$/gm, `$1?${qs}`);
+      res.writeHead(200, { "content-type": "application/vnd.apple.mpegurl", ...CORS });
+      res.end(body);
+    } else {
+      res.writeHead(200, { "content-type": "video/mp2t", "content-length": statSync(file).size, "access-control-allow-origin": "*", "cache-control": "max-age=60" });
+      createReadStream(file).pipe(res);
+    }
+  }
+
+  async function vod(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams) {
+    const m = /^\/vod\/([0-9a-f-]{36})\.mp4$/.exec(path);
+    if (!m) throw new AppError("NOT_FOUND", "No such recording URL");
+    const token = query.get("token");
+    if (!token) throw new AppError("UNAUTHENTICATED", "A play token is required (?token=…)");
+    verifyRoomToken(token, { scope: "play", stream: `vod:${m[1]}` }, clock.now());
+    const rec = (await getDb().select({ filePath: recordings.filePath, status: recordings.status }).from(recordings).where(eq(recordings.id, m[1]!)))[0];
+    if (!rec || rec.status !== "ready" || !rec.filePath || !existsSync(rec.filePath)) throw new AppError("NOT_FOUND", "Recording not found");
+    const size = statSync(rec.filePath).size;
+    const range = /^bytes=(\d*)-(\d*)$/.exec(req.headers.range ?? "");
+    if (range && (range[1] || range[2])) {
+      const start = range[1] ? Number(range[1]) : Math.max(0, size - Number(range[2]));
+      const end = range[1] && range[2] ? Math.min(Number(range[2]), size - 1) : size - 1;
+      if (start >= size || start > end) {
+        res.writeHead(416, { "content-range": `bytes */${size}` });
+        return void res.end();
+      }
+      res.writeHead(206, { "content-type": "video/mp4", "content-length": end - start + 1, "content-range": `bytes ${start}-${end}/${size}`, "accept-ranges": "bytes", ...CORS });
+      return void createReadStream(rec.filePath, { start, end }).pipe(res);
+    }
+    res.writeHead(200, { "content-type": "video/mp4", "content-length": size, "accept-ranges": "bytes", ...CORS });
+    createReadStream(rec.filePath).pipe(res);
+  }
+
+  async function srs(req: IncomingMessage, res: ServerResponse) {
+    let body: unknown;
+    try {
+      body = JSON.parse(await readBody(req, 64 * 1024));
+    } catch (x) {
+      throw x instanceof AppError ? x : new AppError("BAD_REQUEST", "Body is not valid JSON");
+    }
+    const p = srsBody.safeParse(body);
+    if (!p.success) throw badInput(p.error.issues);
+    await handleSrs(getDb(), p.data, clock);
+    res.writeHead(200, { "content-type": "text/plain" });
+    res.end("0");
+  }
+
+  async function nginx(req: IncomingMessage, res: ServerResponse) {
+    const form = Object.fromEntries(new URLSearchParams(await readBody(req, 64 * 1024)));
+    const p = nginxBody.safeParse(form);
+    if (!p.success) throw badInput(p.error.issues);
+    await handleNginx(getDb(), { ...form, ...p.data }, clock);
+    res.writeHead(200, { "content-type": "text/plain" });
+    res.end("ok");
+  }
+
+  /** Routes under /live/, /vod/ and /hooks/. Returns false when the path is not one of ours. */
+  return function route(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams): boolean {
+    let h: (() => Promise<void>) | undefined;
+    if (path.startsWith("/live/") && (req.method === "GET" || req.method === "HEAD")) h = () => live(req, res, path, query);
+    else if (path.startsWith("/vod/") && (req.method === "GET" || req.method === "HEAD")) h = () => vod(req, res, path, query);
+    else if (path.startsWith("/hooks/")) {
+      h = async () => {
+        if (!hookAllowed(req, query)) throw new AppError("FORBIDDEN", "Hook caller not allowed (MEDIA_HOOK_ALLOW / MEDIA_HOOK_SECRET)");
+        if (path === "/hooks/srs" && req.method === "POST") return srs(req, res).catch((x) => {
+          const a = toAppError(x);
+          // SRS denies on any answer but 200 + "0"; the body says why for its logs.
+          sendJson(res, a.httpStatus, { code: a.httpStatus, ...errorBody(a) });
+        });
+        if (path === "/hooks/nginx" && req.method === "POST") return nginx(req, res);
+        if (path === "/hooks/nginx/auth") {
+          await handleNginxAuth(getDb(), String(req.headers["x-original-uri"] ?? ""), clock.now());
+          res.writeHead(200);
+          return void res.end();
+        }
+        throw new AppError("NOT_FOUND", "Unknown hook");
+      };
+    }
+    if (!h) return false;
+    h().catch((x) => sendError(res, x));
+    return true;
+  };
+}

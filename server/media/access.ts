@@ -1,0 +1,71 @@
+// What hosts and viewers ask of the media plane: push credentials, pull URLs with a fresh play
+// token, publish-key rotation and VOD playback URLs.
+import { and, eq } from "drizzle-orm";
+import { z } from "zod";
+import type { Ctx } from "../actor";
+import { appById } from "../apps";
+import { audit } from "../audit";
+import { roomMembers, rooms } from "../db/schema";
+import { env } from "../env";
+import { AppError, forbidden, notFound } from "../errors";
+import { findManagedRoom, findRoom, roomRef, roomView } from "../rooms";
+import { getRecording } from "../recordings";
+import { signRoomToken } from "../tokens";
+import { pullUrls, pushInfo } from "./urls";
+
+export const pullInput = z.object({ room: roomRef, guestId: z.string().uuid().optional() });
+
+export async function getPushInfo(ctx: Ctx, ref: z.infer<typeof roomRef>) {
+  const room = await findManagedRoom(ctx.db, ctx.actor, ref);
+  const app = await appById(ctx.db, room.appId);
+  if (!app) throw notFound("App");
+  const exp = Math.floor(ctx.clock.now().getTime() / 1000) + 86400;
+  return { ...pushInfo(room, { ...app.app, secret: app.secret }, exp), keyVersion: room.keyVersion, streamName: room.streamName };
+}
+
+/** A new publish key; the old one stops working for new publishes at once. */
+export async function rotatePublishKey(ctx: Ctx, ref: z.infer<typeof roomRef>) {
+  const now = ctx.clock.now();
+  await ctx.db.transaction(async (tx) => {
+    const room = await findManagedRoom(tx, ctx.actor, ref, true);
+    await tx.update(rooms).set({ keyVersion: room.keyVersion + 1, updatedAt: now }).where(eq(rooms.num, room.num));
+    await audit(tx, ctx.actor, now, { appId: room.appId, action: "room.rotate_key", targetType: "room", targetId: room.id });
+  });
+  return getPushInfo(ctx, ref);
+}
+
+/**
+ * Pull URLs with a fresh play token. Signed-in users get one for rooms of their app; visitors who
+ * are not signed in get a guest token (rooms are public to watch, as on the seed platforms).
+ */
+export async function getPullUrls(ctx: Ctx, input: z.infer<typeof pullInput>) {
+  const now = ctx.clock.now();
+  const room = ctx.actor.kind === "anonymous"
+    ? await findRoom(ctx.db, { kind: "system", appId: null, via: "public" }, input.room)
+    : await findRoom(ctx.db, ctx.actor, input.room);
+  const app = await appById(ctx.db, room.appId);
+  if (!app?.app.enabled) throw new AppError("DISABLED", "This app is disabled");
+  const member = ctx.actor.kind === "user" ? ctx.actor.userId : `guest:${input.guestId ?? crypto.randomUUID()}`;
+  const m = await ctx.db.select({ k: roomMembers.kickedAt }).from(roomMembers).where(and(eq(roomMembers.roomNum, room.num), eq(roomMembers.memberId, member)));
+  if (m[0]?.k) throw forbidden("You were removed from this room");
+  const ttl = env().PLAY_TOKEN_TTL_S;
+  const t = signRoomToken({ scope: "play", app: room.appId, room: room.id, num: room.num, st: room.streamName, sub: member }, now, ttl);
+  const exp = Math.floor(t.expiresAt.getTime() / 1000);
+  return {
+    room: roomView(room),
+    token: t.token,
+    expiresAt: t.expiresAt,
+    urls: pullUrls(room, { ...app.app, secret: app.secret }, t.token, exp),
+  };
+}
+
+/** A playback URL for a ready recording, with a token bound to that recording. */
+export async function getVodUrl(ctx: Ctx, id: string) {
+  const rec = await getRecording(ctx, id);
+  if (rec.status !== "ready") throw new AppError("ILLEGAL_TRANSITION", "This recording is not ready yet", { status: rec.status });
+  const row = (await ctx.db.select({ id: rooms.id }).from(rooms).where(eq(rooms.num, rec.roomNum)))[0];
+  const now = ctx.clock.now();
+  const member = ctx.actor.kind === "user" ? ctx.actor.userId : "guest:vod";
+  const t = signRoomToken({ scope: "play", app: rec.appId, room: row?.id ?? "", num: rec.roomNum, st: `vod:${rec.id}`, sub: member }, now, env().PLAY_TOKEN_TTL_S);
+  return { url: `${env().publicUrl}/vod/${rec.id}.mp4?token=${t.token}`, expiresAt: t.expiresAt, recording: rec };
+}

@@ -1,0 +1,193 @@
+// The embedded media server for the default start: node-media-server 4.4 for RTMP ingest and
+// HTTP-FLV, ffmpeg (-c copy) packaging each live stream to HLS and, for rooms that record, to a
+// file that becomes a recording. Publish and play decisions go through the same domain code as
+// SRS and nginx-rtmp hooks. NMS runs its `prePublish`/`prePlay` listeners synchronously before its
+// own `sign` check and ignores their return value, so we decide there and express the decision by
+// setting the session's `sign` to a valid internal signature or clearing it.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { join, resolve } from "node:path";
+import NodeMediaServer, { type NmsSession } from "node-media-server";
+import Context from "node-media-server/src/core/context.js";
+import nmsLogger from "node-media-server/src/core/logger.js";
+import { systemClock, type Clock } from "../clock";
+import type { Db } from "../db/client";
+import { env } from "../env";
+import { log } from "../log";
+import { presenceBuffer } from "../presence/buffer";
+import { nmsInternalSecret, parseStreamPath, publishKeyVersion } from "./keys";
+import { recordDone } from "./recorder";
+import { nms as nmsSign } from "./signers";
+import { checkPlayToken, reconcileStreams, streamStarted, streamStopped } from "./streams";
+
+export const hlsDir = () => resolve(env().mediaDir, "hls");
+
+async function assertPortFree(port: number, host: string, setting: string) {
+  await new Promise<void>((res, rej) => {
+    const s = createServer();
+    s.once("error", (e: NodeJS.ErrnoException) =>
+      rej(new Error(e.code === "EADDRINUSE" ? `Port ${port} is already in use; set ${setting} to a free port` : `Cannot listen on ${host}:${port}: ${e.message}`)),
+    );
+    s.listen(port, host, () => s.close(() => res()));
+  });
+}
+
+interface Packager {
+  proc: ChildProcess;
+  recordFile?: string;
+  done: Promise<void>;
+}
+
+export class EmbeddedMedia {
+  private server?: NodeMediaServer;
+  private packagers = new Map<string, Packager>();
+  private timer?: NodeJS.Timeout;
+  constructor(private db: Db, private clock: Clock = systemClock) {}
+
+  private internalSign(path: string) {
+    return nmsSign.sign(nmsInternalSecret(), path, Math.floor(Date.now() / 1000) + 3600);
+  }
+
+  async start() {
+    const e = env();
+    await assertPortFree(e.MEDIA_RTMP_PORT, e.HOST, "MEDIA_RTMP_PORT");
+    await assertPortFree(e.mediaHttpPort, e.HOST, "MEDIA_HTTP_PORT");
+    mkdirSync(hlsDir(), { recursive: true });
+    this.server = new NodeMediaServer({
+      bind: e.HOST,
+      rtmp: { port: e.MEDIA_RTMP_PORT },
+      http: { port: e.mediaHttpPort },
+      auth: { play: true, publish: true, secret: nmsInternalSecret() },
+      store: { path: resolve(e.mediaDir, "nms-store") },
+      webadmin: { enable: false },
+    });
+    nmsLogger.level = e.LOG_LEVEL === "debug" ? "debug" : "warn";
+    this.server.on("prePublish", (s) => this.onPrePublish(s));
+    this.server.on("prePlay", (s) => this.onPrePlay(s));
+    await this.server.run();
+    this.timer = setInterval(() => void this.reconcile(), 5000);
+    this.timer.unref();
+    log.info("media server listening", { rtmp: e.MEDIA_RTMP_PORT, httpFlv: e.mediaHttpPort });
+  }
+
+  /** Sync: the publish key's signature; then async: room, key version, app, status — or the session is closed. */
+  private onPrePublish(s: NmsSession) {
+    const p = parseStreamPath(s.streamPath);
+    const broadcast = Context.broadcasts.get(s.streamPath);
+    const busy = !!broadcast?.publisher && !broadcast._publishGraceTimer;
+    const keyOk = !!p && p.app === "live" && publishKeyVersion(p.name, s.streamQuery.key) !== undefined;
+    // Vendor schemes (txSecret, auth_key, sign) need the app's key: decided asynchronously below.
+    const vendor = !!p && p.app === "live" && !s.streamQuery.key && !!(s.streamQuery.txSecret || s.streamQuery.auth_key || s.streamQuery.sign);
+    if (!p || busy || !(keyOk || vendor)) {
+      log.warn("publish refused", { stream: s.streamPath, reason: busy ? "already publishing" : "bad publish key" });
+      s.streamQuery.sign = "";
+      return;
+    }
+    const query = { ...s.streamQuery };
+    s.streamQuery.sign = this.internalSign(s.streamPath);
+    const client = `nms:${s.id}`;
+    streamStarted(this.db, this.clock, p.name, client, { query, via: "embedded" })
+      .then((room) => {
+        this.startPackager(p.name, room.record);
+        s.socket?.once("close", () => void this.onPublisherGone(p.name, client));
+      })
+      .catch((err) => {
+        log.warn("publish refused", { stream: s.streamPath, reason: (err as Error).message });
+        s.close();
+      });
+  }
+
+  private async onPublisherGone(name: string, client: string) {
+    log.info("publisher gone", { stream: name, client });
+    await streamStopped(this.db, this.clock, name, client, "embedded").catch((e) =>
+      log.error("stream stop failed", { stream: name, error: (e as Error).message }),
+    );
+    await this.stopPackager(name);
+  }
+
+  /** RTMP pulls carry ?token=; internal pulls (HLS packager, the front's FLV proxy) carry onair's own sign. */
+  private onPrePlay(s: NmsSession) {
+    const token = s.streamQuery.token;
+    if (token === undefined) return; // NMS checks `sign` itself, with the internal secret
+    const p = parseStreamPath(s.streamPath);
+    try {
+      if (!p) throw new Error("bad path");
+      const c = checkPlayToken(token, p.name, this.clock.now());
+      s.streamQuery.sign = this.internalSign(s.streamPath);
+      presenceBuffer.record({ roomNum: c.num, appId: c.app, memberId: c.sub, role: 0, seenAt: Date.now(), likes: 0 });
+    } catch (e) {
+      log.info("play refused", { stream: s.streamPath, reason: (e as Error).message });
+      s.streamQuery.sign = "";
+    }
+  }
+
+  private startPackager(name: string, record: boolean) {
+    const e = env();
+    if (this.packagers.has(name)) return;
+    const dir = join(hlsDir(), name);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    const path = `/live/${name}`;
+    const input = `rtmp://127.0.0.1:${e.MEDIA_RTMP_PORT}${path}?sign=${this.internalSign(path)}`;
+    const args = ["-hide_banner", "-loglevel", "error", "-rw_timeout", "15000000", "-i", input,
+      "-map", "0", "-c", "copy", "-f", "hls", "-hls_time", String(e.MEDIA_HLS_SEGMENT_S), "-hls_list_size", "6",
+      "-hls_flags", "delete_segments+independent_segments", "-hls_segment_filename", join(dir, "seg_%05d.ts"), join(dir, "index.m3u8")];
+    let recordFile: string | undefined;
+    if (record) {
+      const recDir = resolve(e.mediaDir, "incoming");
+      mkdirSync(recDir, { recursive: true });
+      recordFile = join(recDir, `${name}-${Date.now()}.flv`);
+      args.push("-map", "0", "-c", "copy", "-flush_packets", "1", "-f", "flv", recordFile);
+    }
+    const proc = spawn(e.FFMPEG_PATH, args, { stdio: ["ignore", "ignore", "pipe"] });
+    let err = "";
+    proc.stderr!.on("data", (d) => (err = (err + d).slice(-2000)));
+    const done = new Promise<void>((res) => {
+      proc.on("error", (x) => {
+        log.error("ffmpeg could not start", { error: x.message });
+        res();
+      });
+      proc.on("close", (code) => {
+        this.packagers.delete(name);
+        if (code && code !== 255) log.warn("packager exited", { stream: name, code, err: err.slice(-300) });
+        if (recordFile) {
+          recordDone(this.db, this.clock, name, recordFile, "embedded")
+            .catch((x) => log.error("recording failed", { stream: name, error: (x as Error).message }))
+            .finally(res);
+        } else res();
+      });
+    });
+    this.packagers.set(name, { proc, recordFile, done });
+  }
+
+  /** Asks ffmpeg to finish (so the recording gets its trailer) and waits for the recording row. */
+  private async stopPackager(name: string) {
+    const p = this.packagers.get(name);
+    if (!p) return;
+    // ffmpeg treats the first SIGTERM as "finish up" and only a second one interrupts its blocked
+    // read of the now silent input; it then writes trailers. (Not SIGINT: shells start background
+    // jobs with SIGINT ignored, and children inherit that.)
+    p.proc.kill("SIGTERM");
+    setTimeout(() => p.proc.exitCode === null && p.proc.kill("SIGTERM"), 300).unref();
+    const kill = setTimeout(() => p.proc.kill("SIGKILL"), 10_000);
+    await p.done;
+    clearTimeout(kill);
+  }
+
+  /** Converge with what is really publishing here (missed or duplicated events). */
+  private async reconcile() {
+    const publishing = new Map<string, string>();
+    for (const [path, b] of Context.broadcasts) {
+      const p = parseStreamPath(path);
+      if (p && b.publisher && !b._publishGraceTimer) publishing.set(p.name, `nms:${b.publisher.id}`);
+    }
+    await reconcileStreams(this.db, this.clock, "nms:", publishing).catch((e) => log.warn("reconcile failed", { error: (e as Error).message }));
+  }
+
+  async stop() {
+    if (this.timer) clearInterval(this.timer);
+    await Promise.all([...this.packagers.keys()].map((n) => this.stopPackager(n)));
+    await this.server?.stop();
+  }
+}

@@ -1,0 +1,35 @@
+// ffmpeg/ffprobe helpers (Debian's packages; scripts install them when missing).
+import { spawn } from "node:child_process";
+import { env } from "../env";
+
+export function run(bin: string, args: string[], timeoutMs = 120_000): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    p.stdout.on("data", (d) => (out += d));
+    p.stderr.on("data", (d) => (err = (err + d).slice(-8000)));
+    const t = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
+    p.on("error", (e) => {
+      clearTimeout(t);
+      reject(e);
+    });
+    p.on("close", (code) => {
+      clearTimeout(t);
+      resolve({ code, out, err });
+    });
+  });
+}
+
+/** Duration in ms (0 when unknown). */
+export async function probeDurationMs(file: string): Promise<number> {
+  const r = await run(env().FFPROBE_PATH, ["-v", "error", "-show_entries", "format=duration", "-of", "default=nw=1:nk=1", file], 30_000);
+  const s = Number.parseFloat(r.out.trim());
+  return Number.isFinite(s) ? Math.round(s * 1000) : 0;
+}
+
+/** Remuxes (no re-encode) to MP4 with the index up front, so browsers can play and seek it. */
+export async function remuxToMp4(input: string, output: string) {
+  const r = await run(env().FFMPEG_PATH, ["-hide_banner", "-loglevel", "error", "-y", "-i", input, "-c", "copy", "-movflags", "+faststart", output]);
+  if (r.code !== 0) throw new Error(`ffmpeg remux failed: ${r.err.slice(-500)}`);
+}

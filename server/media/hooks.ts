@@ -1,0 +1,126 @@
+// HTTP callbacks from external media servers, translated onto the same domain as the embedded
+// server: SRS (JSON, answer 200 with body 0 to allow) and nginx-rtmp-module (form-encoded,
+// answer 2xx to allow). Idempotent and order-tolerant because streamStarted/streamStopped are.
+import { z } from "zod";
+import { systemClock, type Clock } from "../clock";
+import type { Db } from "../db/client";
+import { AppError } from "../errors";
+import { log } from "../log";
+import { presenceBuffer } from "../presence/buffer";
+import { open } from "../crypto/secretbox";
+import { parseStreamPath } from "./keys";
+import { recordDone } from "./recorder";
+import { checkPlayToken, roomByStream, streamStarted, streamStopped } from "./streams";
+import { vendorPlayCheck } from "./urls";
+
+export const srsBody = z.object({
+  action: z.enum(["on_publish", "on_unpublish", "on_play", "on_stop", "on_dvr", "on_hls", "on_connect", "on_close"]),
+  client_id: z.union([z.string(), z.number()]).transform(String).default(""),
+  ip: z.string().default(""),
+  vhost: z.string().default(""),
+  app: z.string().default("live"),
+  stream: z.string().default(""),
+  param: z.string().default(""),
+  tcUrl: z.string().optional(),
+  stream_url: z.string().optional(),
+  stream_id: z.string().optional(),
+  file: z.string().optional(),
+  cwd: z.string().optional(),
+}).passthrough();
+
+const queryOf = (param: string) => Object.fromEntries(new URLSearchParams(param.replace(/^\?/, "")));
+
+/** A viewer's play: onair token (pure check) or the app's vendor signature; the viewer is recorded. */
+export async function authorizePlay(db: Db, name: string, uri: string, q: Record<string, string | undefined>, now: Date) {
+  if (q.token) {
+    const c = checkPlayToken(q.token, name, now);
+    presenceBuffer.record({ roomNum: c.num, appId: c.app, memberId: c.sub, role: 0, seenAt: now.getTime(), likes: 0 });
+    return;
+  }
+  if (!(q.txSecret || q.auth_key || q.sign)) throw new AppError("UNAUTHENTICATED", "A play token is required (?token=…)");
+  const row = await roomByStream(db, name);
+  if (!row || row.app.signScheme === "onair") throw new AppError("TOKEN_INVALID", "Unknown stream or signature");
+  const r = vendorPlayCheck({ ...row.app, secret: () => open(row.app.secretEnc) }, name, uri, q, Math.floor(now.getTime() / 1000));
+  if (r !== "ok") throw new AppError(r === "expired" ? "TOKEN_EXPIRED" : "TOKEN_INVALID", `Play signature ${r}`);
+}
+
+function nameOf(app: string, stream: string) {
+  const p = parseStreamPath(`${app || "live"}/${stream}`);
+  if (!p || p.app !== "live") throw new AppError("NOT_FOUND", "Unknown application or stream");
+  return p.name;
+}
+
+/** SRS HTTP callback. Resolves when allowed; throws an AppError to deny. */
+export async function handleSrs(db: Db, body: z.infer<typeof srsBody>, clock: Clock = systemClock) {
+  const name = nameOf(body.app, body.stream);
+  const q = queryOf(body.param);
+  const client = `srs:${body.client_id}`;
+  switch (body.action) {
+    case "on_publish":
+      await streamStarted(db, clock, name, client, { query: q, via: "srs" });
+      return;
+    case "on_unpublish":
+      await streamStopped(db, clock, name, client, "srs");
+      return;
+    case "on_play":
+      await authorizePlay(db, name, `/live/${name}.flv`, q, clock.now());
+      return;
+    case "on_dvr": {
+      const file = body.file && body.cwd && !body.file.startsWith("/") ? `${body.cwd}/${body.file}` : body.file;
+      if (file) void recordDone(db, clock, name, file, "srs").catch((e) => log.error("srs dvr failed", { error: (e as Error).message }));
+      return;
+    }
+    default:
+      return; // on_stop, on_hls, on_connect, on_close: nothing to decide
+  }
+}
+
+export const nginxBody = z.object({
+  call: z.enum(["connect", "publish", "play", "publish_done", "play_done", "done", "record_done", "update"]),
+  app: z.string().default("live"),
+  name: z.string().default(""),
+  addr: z.string().default(""),
+  clientid: z.string().default(""),
+  tcurl: z.string().optional(),
+  path: z.string().optional(),
+  type: z.string().optional(),
+}).passthrough();
+
+/** nginx-rtmp notification (on_publish, on_play, on_publish_done, on_done, on_record_done…). */
+export async function handleNginx(db: Db, body: z.infer<typeof nginxBody> & Record<string, unknown>, clock: Clock = systemClock) {
+  if (body.call === "connect" || body.call === "update") return;
+  const name = nameOf(body.app, body.name);
+  const q = Object.fromEntries(Object.entries(body).filter(([, v]) => typeof v === "string")) as Record<string, string>;
+  const client = `nginx:${body.clientid}`;
+  switch (body.call) {
+    case "publish":
+      await streamStarted(db, clock, name, client, { query: q, via: "nginx" });
+      return;
+    case "publish_done":
+      await streamStopped(db, clock, name, client, "nginx");
+      return;
+    case "done":
+      // `done` fires for players and publishers alike; only the current publisher stops the stream.
+      await streamStopped(db, clock, name, client, "nginx");
+      return;
+    case "play":
+      await authorizePlay(db, name, `/live/${name}`, q, clock.now());
+      return;
+    case "record_done":
+      if (body.path) {
+        const row = await roomByStream(db, name);
+        if (row?.room.record) void recordDone(db, clock, name, body.path, "nginx").catch((e) => log.error("nginx record failed", { error: (e as Error).message }));
+      }
+      return;
+    default:
+      return;
+  }
+}
+
+/** nginx auth_request for HLS playlists and segments: the token comes from the original URI. */
+export async function handleNginxAuth(db: Db, originalUri: string, now: Date) {
+  const [path, query = ""] = originalUri.split("?");
+  const m = /^\/live\/([\w-]{1,64})(?:\.m3u8|\/[\w.-]+\.(?:m3u8|ts))$/.exec(path ?? "") ?? /^\/live\/([\w-]{1,64})-\d+\.ts$/.exec(path ?? "");
+  if (!m) throw new AppError("NOT_FOUND", "Not a stream URI");
+  await authorizePlay(db, m[1]!, path!, queryOf(query), now);
+}

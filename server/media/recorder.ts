@@ -1,0 +1,42 @@
+// Record-done, from any media server: the file becomes a recording row that plays in the browser
+// (remuxed to MP4 with ffmpeg, no re-encode). Rows go processing → ready | failed.
+import { existsSync, mkdirSync, statSync, unlinkSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
+import { eq } from "drizzle-orm";
+import type { Clock } from "../clock";
+import type { Db } from "../db/client";
+import { recordings } from "../db/schema";
+import { env } from "../env";
+import { log } from "../log";
+import { createRecording } from "../recordings";
+import { probeDurationMs, remuxToMp4 } from "./ffmpeg";
+import { roomByStream } from "./streams";
+
+export const recordingsDir = () => resolve(env().mediaDir, "recordings");
+
+export async function recordDone(db: Db, clock: Clock, streamName: string, file: string, via: string) {
+  const row = await roomByStream(db, streamName);
+  if (!row) throw new Error(`record_done for unknown stream ${streamName}`);
+  if (!existsSync(file)) throw new Error(`record_done file not found: ${file}`);
+  const { room } = row;
+  const ctx = { db, clock, actor: { kind: "system" as const, appId: room.appId, via } };
+  const at = clock.now();
+  const name = `${room.title} ${at.toISOString().slice(0, 16).replace("T", " ")}`;
+  const rec = await createRecording(ctx, { room: room.id, name, type: 0, coverUrl: room.coverUrl, url: "", filePath: "", durationMs: 0, sizeBytes: 0, status: "processing" });
+  try {
+    const dir = join(recordingsDir(), String(room.num));
+    mkdirSync(dir, { recursive: true });
+    const mp4 = join(dir, `${rec.id}.mp4`);
+    await remuxToMp4(file, mp4);
+    const durationMs = await probeDurationMs(mp4);
+    const sizeBytes = statSync(mp4).size;
+    await db.update(recordings).set({ status: "ready", filePath: mp4, durationMs, sizeBytes, updatedAt: clock.now() }).where(eq(recordings.id, rec.id));
+    if (resolve(dirname(file)).startsWith(resolve(env().mediaDir)) && basename(file) !== basename(mp4)) unlinkSync(file);
+    log.info("recording ready", { recording: rec.id, room: room.id, durationMs, sizeBytes, via });
+    return { id: rec.id, durationMs, sizeBytes };
+  } catch (e) {
+    await db.update(recordings).set({ status: "failed", updatedAt: clock.now() }).where(eq(recordings.id, rec.id));
+    log.error("recording failed", { recording: rec.id, error: (e as Error).message });
+    throw e;
+  }
+}

@@ -1,0 +1,28 @@
+// Minimal typings for the parts of node-media-server 4.4 onair uses.
+declare module "node-media-server" {
+  export interface NmsSession {
+    id: string;
+    ip: string;
+    protocol: string;
+    streamApp: string;
+    streamName: string;
+    streamPath: string;
+    streamQuery: Record<string, string | undefined>;
+    socket?: import("node:net").Socket;
+    close(): void;
+  }
+  export default class NodeMediaServer {
+    constructor(config: Record<string, unknown>);
+    on(event: "prePublish" | "postPublish" | "donePublish" | "prePlay" | "postPlay" | "donePlay", cb: (s: NmsSession) => void): void;
+    run(): Promise<void>;
+    stop(): Promise<void>;
+  }
+}
+declare module "node-media-server/src/core/context.js" {
+  const Context: { broadcasts: Map<string, { publisher: { id: string } | null; _publishGraceTimer: unknown }> };
+  export default Context;
+}
+declare module "node-media-server/src/core/logger.js" {
+  const logger: { level: string };
+  export default logger;
+}
