@@ -1,0 +1,152 @@
+"use client";
+// The player building block: plays a room's stream with flv.js (default, lowest latency) or
+// hls.js, with a fresh play token, reconnects on stalls and errors, and tells the viewer what is
+// happening: waiting for the host, live, paused, ended, not authorized, network lost.
+import { useEffect, useRef, useState } from "react";
+import { usePullUrls } from "./usePullUrls";
+
+export type PlayerFormat = "flv" | "hls";
+export type PlayerState = "loading" | "waiting" | "live" | "paused" | "ended" | "unauthorized" | "not_found" | "network";
+
+const LABELS: Record<PlayerState, { title: string; hint?: string }> = {
+  loading: { title: "Loading…" },
+  waiting: { title: "Waiting for the host", hint: "The stream starts here as soon as the host goes live." },
+  live: { title: "Live" },
+  paused: { title: "Paused", hint: "The host paused the stream. It resumes here automatically." },
+  ended: { title: "This live stream has ended" },
+  unauthorized: { title: "Not authorized", hint: "You are not allowed to watch this room." },
+  not_found: { title: "Room not found" },
+  network: { title: "Network lost", hint: "Reconnecting…" },
+};
+
+interface Props {
+  room: string | number;
+  format?: PlayerFormat;
+  muted?: boolean;
+  className?: string;
+  onStateChange?: (s: PlayerState) => void;
+}
+
+type Engine = { destroy: () => void };
+
+export function Player({ room, format = "flv", muted = true, className, onStateChange }: Props) {
+  const video = useRef<HTMLVideoElement>(null);
+  const { info, error, tokenRef, refresh } = usePullUrls(room);
+  const [playing, setPlaying] = useState(false);
+  const [attempt, setAttempt] = useState(0);
+  const roomStatus = info?.room.status;
+  const online = info?.room.streamOnline ?? false;
+  const shouldPlay = roomStatus === "live" && online;
+
+  const state: PlayerState = error
+    ? error.kind
+    : !info
+      ? "loading"
+      : roomStatus === "ended"
+        ? "ended"
+        : roomStatus === "paused"
+          ? "paused"
+          : shouldPlay
+            ? playing
+              ? "live"
+              : "loading"
+            : "waiting";
+
+  useEffect(() => onStateChange?.(state), [state, onStateChange]);
+
+  // (Re)attach the engine whenever the stream should play, the format changes, or a retry is due.
+  const url = info ? (format === "hls" ? info.urls.hls_url : info.urls.flv_url) : undefined;
+  const streamKey = shouldPlay && url ? url.split("?")[0] : undefined;
+  useEffect(() => {
+    const el = video.current;
+    if (!el || !streamKey || !url) return;
+    let engine: Engine | undefined;
+    let cancelled = false;
+    let lastTime = -1;
+    let stalledFor = 0;
+    const retry = () => {
+      if (cancelled) return;
+      cancelled = true;
+      setPlaying(false);
+      setTimeout(() => setAttempt((a) => a + 1), 1000);
+    };
+    const onPlaying = () => setPlaying(true);
+    el.addEventListener("playing", onPlaying);
+    // A stall watchdog: no progress for 6 s while it should be live means reconnect.
+    const watchdog = setInterval(() => {
+      if (el.paused && el.readyState < 2) return;
+      if (el.currentTime === lastTime) {
+        stalledFor += 1;
+        if (stalledFor >= 6) retry();
+      } else {
+        stalledFor = 0;
+        lastTime = el.currentTime;
+      }
+    }, 1000);
+
+    (async () => {
+      if (format === "flv") {
+        const flvjs = (await import("flv.js")).default;
+        if (cancelled) return;
+        if (!flvjs.isSupported()) return retry();
+        const p = flvjs.createPlayer({ type: "flv", isLive: true, url }, { enableStashBuffer: false, lazyLoad: false, autoCleanupSourceBuffer: true });
+        p.attachMediaElement(el);
+        p.on(flvjs.Events.ERROR, retry);
+        p.load();
+        engine = { destroy: () => (p.pause(), p.unload(), p.detachMediaElement(), p.destroy()) };
+      } else {
+        const Hls = (await import("hls.js")).default;
+        if (cancelled) return;
+        if (Hls.isSupported()) {
+          // Every playlist and segment request carries the newest token, so refreshes apply at once.
+          const h = new Hls({
+            lowLatencyMode: true,
+            liveSyncDurationCount: 2,
+            xhrSetup: (xhr, u) => xhr.open("GET", u.replace(/token=[^&]*/, `token=${tokenRef.current}`), true),
+          });
+          h.on(Hls.Events.ERROR, (_e, d) => d.fatal && retry());
+          h.loadSource(url);
+          h.attachMedia(el);
+          engine = { destroy: () => h.destroy() };
+        } else {
+          el.src = url;
+        }
+      }
+      el.muted = muted;
+      el.play().catch(() => undefined);
+    })().catch(retry);
+
+    return () => {
+      cancelled = true;
+      clearInterval(watchdog);
+      el.removeEventListener("playing", onPlaying);
+      engine?.destroy();
+      setPlaying(false);
+    };
+    // tokenRef is a ref; url changes with every token refresh and must not restart playback.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [streamKey, format, attempt, muted]);
+
+  // A network error on the pull-info request is retried by the poller; also retry now and then.
+  useEffect(() => {
+    if (state !== "network") return;
+    const t = setTimeout(() => void refresh(), 2000);
+    return () => clearTimeout(t);
+  }, [state, refresh]);
+
+  const label = LABELS[state];
+  return (
+    <div className={`relative aspect-video w-full overflow-hidden rounded-lg bg-black ${className ?? ""}`} data-player-state={state}>
+      <video ref={video} className="h-full w-full" playsInline muted={muted} controls={state === "live"} aria-label="Live stream" />
+      {state !== "live" && (
+        <div className="absolute inset-0 flex flex-col items-center justify-center gap-2 bg-black/70 p-4 text-center text-white" role="status">
+          <p className="text-lg font-medium">{label.title}</p>
+          {(label.hint || error?.message) && <p className="text-sm text-white/70">{state === "unauthorized" || state === "network" ? error?.message ?? label.hint : label.hint}</p>}
+        </div>
+      )}
+      {state === "live" && (
+        <span className="pointer-events-none absolute left-3 top-3 rounded bg-red-600 px-2 py-0.5 text-xs font-semibold uppercase tracking-wide text-white">Live</span>
+      )}
+    </div>
+  );
+}

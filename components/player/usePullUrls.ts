@@ -1,0 +1,65 @@
+"use client";
+// Fetches a room's pull URLs with a fresh play token and keeps them fresh: refetches before the
+// token expires and polls the room's status so the player can tell the viewer what is going on.
+import { useCallback, useEffect, useRef, useState } from "react";
+
+export interface PullInfo {
+  room: { id: string; num: number; title: string; hostNick: string; notice: string; status: "prepare" | "live" | "paused" | "ended"; streamOnline: boolean };
+  token: string;
+  expiresAt: string;
+  urls: { flv_url: string; hls_url: string; rtmp_url: string };
+}
+export type PullError = { kind: "unauthorized" | "not_found" | "network"; message: string };
+
+function guestId(): string {
+  try {
+    const k = "onair.guestId";
+    let id = localStorage.getItem(k);
+    if (!id) {
+      id = crypto.randomUUID();
+      localStorage.setItem(k, id);
+    }
+    return id;
+  } catch {
+    return crypto.randomUUID();
+  }
+}
+
+export async function fetchPullInfo(room: string | number): Promise<PullInfo> {
+  const input = encodeURIComponent(JSON.stringify({ room, guestId: guestId() }));
+  const r = await fetch(`/api/trpc/media.pullUrls?input=${input}`, { credentials: "include", cache: "no-store" });
+  const body = (await r.json().catch(() => ({}))) as { result?: { data: PullInfo }; error?: { message: string; data?: { appCode?: string } } };
+  if (body.result) return body.result.data;
+  const code = body.error?.data?.appCode;
+  const err: PullError = {
+    kind: r.status === 404 ? "not_found" : r.status === 401 || r.status === 403 ? "unauthorized" : "network",
+    message: body.error?.message ?? `HTTP ${r.status}`,
+  };
+  if (code === "DISABLED") err.kind = "unauthorized";
+  throw err;
+}
+
+export function usePullUrls(room: string | number, pollMs = 4000) {
+  const [info, setInfo] = useState<PullInfo>();
+  const [error, setError] = useState<PullError>();
+  const tokenRef = useRef<string>("");
+
+  const refresh = useCallback(async () => {
+    try {
+      const i = await fetchPullInfo(room);
+      tokenRef.current = i.token;
+      setInfo(i);
+      setError(undefined);
+    } catch (e) {
+      setError((e as PullError).kind ? (e as PullError) : { kind: "network", message: String(e) });
+    }
+  }, [room]);
+
+  useEffect(() => {
+    void refresh();
+    const t = setInterval(() => void refresh(), pollMs);
+    return () => clearInterval(t);
+  }, [refresh, pollMs]);
+
+  return { info, error, tokenRef, refresh };
+}

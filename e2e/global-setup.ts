@@ -1,0 +1,67 @@
+// Starts onair as `npm start` does (on its own database and free ports) for the browser journeys,
+// installing Debian's chromium first when it is missing. Returns the teardown.
+import { spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { resolve } from "node:path";
+import mysql from "mysql2/promise";
+import { loadSettings, provisionDatabase, root } from "../scripts/lib/prepare";
+import { ensurePackages, findBinary } from "../scripts/lib/system";
+
+const freePort = () =>
+  new Promise<number>((res) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => res(p));
+    });
+  });
+
+export default async function globalSetup() {
+  ensurePackages("Chromium (browser tests)", ["chromium"], () => !!findBinary([process.env.CHROMIUM_PATH ?? "/usr/bin/chromium"]));
+  ensurePackages("ffmpeg (test pushes)", ["ffmpeg"], () => !!findBinary(["ffmpeg"]));
+  const { dataDir } = loadSettings();
+  const dbName = `onair_e2e_${process.pid}`;
+  const { url, priv } = await provisionDatabase(dataDir, dbName);
+  const [port, webPort, rtmpPort, mediaHttpPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const env = {
+    ...process.env,
+    DATABASE_URL: url,
+    PORT: String(port),
+    WEB_PORT: String(webPort),
+    MEDIA_RTMP_PORT: String(rtmpPort),
+    MEDIA_HTTP_PORT: String(mediaHttpPort),
+    MEDIA_DIR: resolve(dataDir, `media-e2e-${process.pid}`),
+    MEDIA_END_GRACE_S: "4",
+    ADMIN_USERNAME: "e2e_admin",
+    ADMIN_PASSWORD: "e2e-admin-password",
+    LOG_LEVEL: "warn",
+  };
+  const child = spawn(process.execPath, ["--import", "tsx", resolve(root, "scripts/start.ts")], { cwd: root, env, stdio: ["ignore", "inherit", "inherit"] });
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 300_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`onair exited with ${child.exitCode}`);
+    try {
+      if ((await fetch(`${base}/api/health`)).ok) break;
+    } catch {
+      /* not yet */
+    }
+    if (Date.now() > deadline) throw new Error("onair did not start");
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  // Tests read these (they run in other processes).
+  const info = { base, rtmp: `rtmp://127.0.0.1:${rtmpPort}/live`, databaseUrl: url, authSecret: process.env.AUTH_SECRET, encryptionKey: process.env.ENCRYPTION_KEY };
+  writeFileSync(resolve(dataDir, "e2e.json"), JSON.stringify(info));
+  return async () => {
+    await new Promise((r) => {
+      child.once("exit", r);
+      child.kill("SIGTERM");
+    });
+    const u = new URL(url);
+    u.pathname = "/";
+    const c = await mysql.createConnection({ uri: u.toString() });
+    await c.query(`DROP DATABASE IF EXISTS \`${dbName}\``);
+    await c.end();
+    await priv?.stop();
+  };
+}
