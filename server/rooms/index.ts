@@ -72,7 +72,7 @@ export function roomView(r: RoomRow, metrics?: RoomStats) {
     id: r.id, num: r.num, appId: r.appId, title: r.title, notice: r.notice, coverUrl: r.coverUrl,
     hostId: r.hostId, hostNick: r.hostNick, mode: r.mode, extends: r.extends, chatId: r.chatId,
     meetingId: r.meetingId, pkId: r.pkId, vodId: r.vodId, status: r.status, statusCode: STATUS_CODE[r.status],
-    record: r.record, micSeats: r.micSeats, streamName: r.streamName, streamOnline: r.streamOnline, createdAt: r.createdAt, updatedAt: r.updatedAt,
+    record: r.record, micSeats: r.micSeats, streamName: r.streamName, streamOnline: r.streamOnline, keyVersion: r.keyVersion, createdAt: r.createdAt, updatedAt: r.updatedAt,
     startedAt: r.startedAt, pausedAt: r.pausedAt, stoppedAt: r.stoppedAt,
     ...(metrics ? { metrics } : {}),
   };

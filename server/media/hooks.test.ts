@@ -1,0 +1,161 @@
+// SRS and nginx-rtmp callbacks over HTTP exactly as those servers send them, against the front's
+// /hooks endpoints: allow/deny as each server expects, idempotent, order-tolerant.
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ManualClock } from "../clock";
+import { getDb } from "../db/client";
+import { resetEnvForTests } from "../env";
+import { createFrontServer } from "../front/server";
+import { signRoomToken } from "../tokens";
+import { callerOf, makeTenant, uniq, type Tenant } from "../../test/helpers";
+import { publishKey } from "./keys";
+import { endAbandonedRooms } from "./streams";
+
+let t: Tenant;
+let base: string;
+let server: ReturnType<typeof createFrontServer>;
+beforeAll(async () => {
+  t = await makeTenant();
+  server = createFrontServer({ webOrigin: "http://127.0.0.1:9" });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise((r) => server.close(r)));
+
+async function newRoom(record = false) {
+  return callerOf(t.host).rooms.create({ title: uniq("hook"), record });
+}
+const status = async (id: string) => callerOf(t.host).rooms.get({ room: id });
+const srs = (body: object) =>
+  fetch(`${base}/hooks/srs`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+const srsBase = (name: string, client: string) => ({
+  client_id: client, ip: "192.0.2.10", vhost: "__defaultVhost__", app: "live", stream: name,
+  tcUrl: "rtmp://127.0.0.1/live", stream_url: `/live/${name}`, stream_id: "vid-1",
+});
+const nginx = (form: Record<string, string>, path = "/hooks/nginx") =>
+  fetch(`${base}${path}`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams(form).toString() });
+
+describe("SRS HTTP callbacks", () => {
+  it("on_publish with the right key allows (200, body 0) and the room goes live; duplicates are harmless", async () => {
+    const r = await newRoom();
+    const key = publishKey(r);
+    const res = await srs({ action: "on_publish", ...srsBase(r.streamName, "c1"), param: `?key=${key}` });
+    expect([res.status, await res.text()]).toEqual([200, "0"]);
+    expect((await status(r.id)).status).toBe("live");
+    const dup = await srs({ action: "on_publish", ...srsBase(r.streamName, "c1"), param: `?key=${key}` });
+    expect([dup.status, await dup.text()]).toEqual([200, "0"]);
+  });
+
+  it("denies a wrong key, a rotated key, an unknown stream and an ended room", async () => {
+    const r = await newRoom();
+    const bad = await srs({ action: "on_publish", ...srsBase(r.streamName, "c1"), param: "?key=pk1_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" });
+    expect(bad.status).toBe(401);
+    expect(await bad.json()).toMatchObject({ code: 401, error: { code: "TOKEN_INVALID" } });
+    const oldKey = publishKey(r);
+    await callerOf(t.host).media.rotateKey({ room: r.id });
+    expect((await srs({ action: "on_publish", ...srsBase(r.streamName, "c1"), param: `?key=${oldKey}` })).status).toBe(401);
+    expect((await srs({ action: "on_publish", ...srsBase("nosuchstream", "c1"), param: `?key=${oldKey}` })).status).toBe(404);
+    const ended = await newRoom();
+    await callerOf(t.host).rooms.stop({ room: ended.id });
+    expect((await srs({ action: "on_publish", ...srsBase(ended.streamName, "c1"), param: `?key=${publishKey(ended)}` })).status).toBe(412);
+    expect((await status(r.id)).status).toBe("prepare");
+  });
+
+  it("on_play checks the token in param (signature, expiry, stream, scope)", async () => {
+    const r = await newRoom();
+    const other = await newRoom();
+    const play = (await callerOf(t.viewer).media.pullUrls({ room: r.id })).token;
+    const ok = await srs({ action: "on_play", ...srsBase(r.streamName, "p1"), param: `?token=${play}`, pageUrl: "" });
+    expect([ok.status, await ok.text()]).toEqual([200, "0"]);
+    expect((await srs({ action: "on_play", ...srsBase(r.streamName, "p1"), param: "" })).status).toBe(401);
+    expect((await srs({ action: "on_play", ...srsBase(other.streamName, "p1"), param: `?token=${play}` })).status).toBe(401);
+    const expired = signRoomToken({ scope: "play", app: r.appId, room: r.id, num: r.num, st: r.streamName, sub: "guest:x" }, new Date(Date.now() - 7200_000), 60).token;
+    const exp = await srs({ action: "on_play", ...srsBase(r.streamName, "p1"), param: `?token=${expired}` });
+    expect(((await exp.json()) as { error: { code: string } }).error.code).toBe("TOKEN_EXPIRED");
+    for (const action of ["on_stop", "on_hls", "on_connect", "on_close"]) {
+      const res = await srs({ action, ...srsBase(r.streamName, "p1"), param: "" });
+      expect([res.status, await res.text()]).toEqual([200, "0"]);
+    }
+    const junk = await fetch(`${base}/hooks/srs`, { method: "POST", body: "{not json" });
+    expect(junk.status).toBe(400);
+  });
+
+  it("unpublish pauses; a late unpublish from an earlier connection is ignored; grace ends the room", async () => {
+    const r = await newRoom();
+    const key = publishKey(r);
+    await srs({ action: "on_publish", ...srsBase(r.streamName, "c1"), param: `?key=${key}` });
+    // The encoder reconnects (new client id) before the old connection's unpublish arrives.
+    await srs({ action: "on_publish", ...srsBase(r.streamName, "c2"), param: `?key=${key}` });
+    expect((await srs({ action: "on_unpublish", ...srsBase(r.streamName, "c1"), param: "" })).status).toBe(200);
+    expect((await status(r.id)).status).toBe("live");
+    await srs({ action: "on_unpublish", ...srsBase(r.streamName, "c2"), param: "" });
+    await srs({ action: "on_unpublish", ...srsBase(r.streamName, "c2"), param: "" });
+    expect(await status(r.id)).toMatchObject({ status: "paused", streamOnline: false });
+    const clock = new ManualClock(Date.now() + 30_000);
+    expect(await endAbandonedRooms(getDb(), clock)).toBe(0);
+    expect((await status(r.id)).status).toBe("paused");
+    clock.advance(31_000);
+    expect(await endAbandonedRooms(getDb(), clock)).toBeGreaterThanOrEqual(1);
+    expect((await status(r.id)).status).toBe("ended");
+  });
+
+  it("a host's own pause is not ended by the grace sweeper", async () => {
+    const r = await newRoom();
+    await srs({ action: "on_publish", ...srsBase(r.streamName, "c1"), param: `?key=${publishKey(r)}` });
+    await callerOf(t.host).rooms.pause({ room: r.id });
+    await srs({ action: "on_unpublish", ...srsBase(r.streamName, "c1"), param: "" });
+    await endAbandonedRooms(getDb(), new ManualClock(Date.now() + 3600_000));
+    expect((await status(r.id)).status).toBe("paused");
+  });
+});
+
+describe("nginx-rtmp notifications", () => {
+  it("publish / play / publish_done / done as nginx sends them (2xx allows, 4xx denies)", async () => {
+    const r = await newRoom();
+    const form = { app: "live", name: r.streamName, addr: "192.0.2.7", clientid: "17", tcurl: "rtmp://127.0.0.1/live" };
+    expect((await nginx({ call: "publish", ...form, type: "live", key: "pk1_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" })).status).toBe(401);
+    expect((await nginx({ call: "publish", ...form, type: "live", key: publishKey(r) })).status).toBe(200);
+    expect((await status(r.id)).status).toBe("live");
+    const play = (await callerOf(t.viewer).media.pullUrls({ room: r.id })).token;
+    expect((await nginx({ call: "play", ...form, clientid: "18", token: play })).status).toBe(200);
+    expect((await nginx({ call: "play", ...form, clientid: "18", token: "x.y.z" })).status).toBe(401);
+    // A player's `done` does not stop the stream; the publisher's does.
+    expect((await nginx({ call: "done", ...form, clientid: "18" })).status).toBe(200);
+    expect((await status(r.id)).status).toBe("live");
+    expect((await nginx({ call: "publish_done", ...form })).status).toBe(200);
+    expect((await status(r.id)).status).toBe("paused");
+  });
+
+  it("auth_request for HLS takes the token from the original URI", async () => {
+    const r = await newRoom();
+    const play = (await callerOf(t.viewer).media.pullUrls({ room: r.id })).token;
+    const auth = (uri: string) => fetch(`${base}/hooks/nginx/auth`, { headers: { "x-original-uri": uri } });
+    expect((await auth(`/live/${r.streamName}/index.m3u8?token=${play}`)).status).toBe(200);
+    expect((await auth(`/live/${r.streamName}/3.ts?token=${play}`)).status).toBe(200);
+    expect((await auth(`/live/${r.streamName}/index.m3u8`)).status).toBe(401);
+    expect((await auth(`/live/other/index.m3u8?token=${play}`)).status).toBe(401);
+  });
+});
+
+describe("hook callers", () => {
+  it("refuses callers outside the allow-list unless they present the shared secret", async () => {
+    process.env.MEDIA_HOOK_ALLOW = "192.0.2.1";
+    process.env.MEDIA_HOOK_SECRET = "a-very-long-hook-secret";
+    resetEnvForTests();
+    const locked = createFrontServer({ webOrigin: "http://127.0.0.1:9" });
+    await new Promise<void>((r) => locked.listen(0, "127.0.0.1", r));
+    const b = `http://127.0.0.1:${(locked.address() as AddressInfo).port}`;
+    try {
+      const body = JSON.stringify({ action: "on_stop", app: "live", stream: "x", param: "" });
+      expect((await fetch(`${b}/hooks/srs`, { method: "POST", body })).status).toBe(403);
+      expect((await fetch(`${b}/hooks/srs?secret=wrong-wrong-wrong-wrong`, { method: "POST", body })).status).toBe(403);
+      const ok = await fetch(`${b}/hooks/srs?secret=a-very-long-hook-secret`, { method: "POST", body });
+      expect([ok.status, await ok.text()]).toEqual([200, "0"]);
+    } finally {
+      delete process.env.MEDIA_HOOK_ALLOW;
+      delete process.env.MEDIA_HOOK_SECRET;
+      resetEnvForTests();
+      await new Promise((r) => locked.close(r));
+    }
+  });
+});
