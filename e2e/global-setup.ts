@@ -1,7 +1,7 @@
 // Starts onair as `npm start` does (on its own database and free ports) for the browser journeys,
 // installing Debian's chromium first when it is missing. Returns the teardown.
 import { spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { resolve } from "node:path";
 import mysql from "mysql2/promise";
@@ -19,6 +19,7 @@ const freePort = () =>
 export default async function globalSetup() {
   ensurePackages("Chromium (browser tests)", ["chromium"], () => !!findBinary([process.env.CHROMIUM_PATH ?? "/usr/bin/chromium"]));
   ensurePackages("ffmpeg (test pushes)", ["ffmpeg"], () => !!findBinary(["ffmpeg"]));
+  ensurePackages("nginx with the RTMP module (nginx journey)", ["nginx", "libnginx-mod-rtmp"], () => !!findBinary(["/usr/sbin/nginx"]) && existsSync("/usr/lib/nginx/modules/ngx_rtmp_module.so"));
   const { dataDir } = loadSettings();
   const dbName = `onair_e2e_${process.pid}`;
   const { url, priv } = await provisionDatabase(dataDir, dbName);

@@ -102,7 +102,10 @@ export function Player({ room, format = "flv", muted = true, className, onStateC
           const h = new Hls({
             lowLatencyMode: true,
             liveSyncDurationCount: 2,
-            xhrSetup: (xhr, u) => xhr.open("GET", u.replace(/token=[^&]*/, `token=${tokenRef.current}`), true),
+            xhrSetup: (xhr, u) => {
+              const t = `token=${tokenRef.current}`;
+              xhr.open("GET", /[?&]token=/.test(u) ? u.replace(/token=[^&]*/, t) : `${u}${u.includes("?") ? "&" : "?"}${t}`, true);
+            },
           });
           h.on(Hls.Events.ERROR, (_e, d) => d.fatal && retry());
           h.loadSource(url);

@@ -16,6 +16,7 @@ import { nmsInternalSecret } from "../media/keys";
 import { nms } from "../media/signers";
 import { verifyRoomToken } from "../tokens";
 import { safeEqual } from "../crypto/secretbox";
+import { log } from "../log";
 
 const CORS = { "access-control-allow-origin": "*", "cache-control": "no-store" };
 
@@ -136,7 +137,11 @@ export function createMediaRoutes(clock: Clock) {
       };
     }
     if (!h) return false;
-    h().catch((x) => sendError(res, x));
+    h().catch((x) => {
+      // Refusals are routine for players, worth a line for hooks (operators debug their servers).
+      if (path.startsWith("/hooks/")) log.warn("hook refused", { path, code: toAppError(x).code, reason: toAppError(x).message });
+      sendError(res, x);
+    });
     return true;
   };
 }

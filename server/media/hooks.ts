@@ -1,6 +1,7 @@
 // HTTP callbacks from external media servers, translated onto the same domain as the embedded
 // server: SRS (JSON, answer 200 with body 0 to allow) and nginx-rtmp-module (form-encoded,
 // answer 2xx to allow). Idempotent and order-tolerant because streamStarted/streamStopped are.
+import { rmSync } from "node:fs";
 import { z } from "zod";
 import { systemClock, type Clock } from "../clock";
 import type { Db } from "../db/client";
@@ -110,6 +111,8 @@ export async function handleNginx(db: Db, body: z.infer<typeof nginxBody> & Reco
       if (body.path) {
         const row = await roomByStream(db, name);
         if (row?.room.record) void recordDone(db, clock, name, body.path, "nginx").catch((e) => log.error("nginx record failed", { error: (e as Error).message }));
+        // nginx records every stream (`record all`); files of rooms that do not record are dropped.
+        else if (/\.flv$/.test(body.path)) rmSync(body.path, { force: true });
       }
       return;
     default:

@@ -18,7 +18,8 @@ export function vendorKeys(secret: string) {
 function bases(app: App) {
   const e = env();
   const rtmpHost = app.pushDomain ?? `${e.rtmpHost}:${e.MEDIA_RTMP_PORT}`;
-  const pullRtmpHost = app.pullDomain ?? `${e.rtmpHost}:${e.MEDIA_RTMP_PORT}`;
+  // RTMP pulls come from the same RTMP server the host pushes to; pull_domain is the HTTP side.
+  const pullRtmpHost = app.pushDomain ?? `${e.rtmpHost}:${e.MEDIA_RTMP_PORT}`;
   const http = app.pullDomain ? `http://${app.pullDomain}` : e.publicUrl;
   return { push: `rtmp://${rtmpHost}/live`, pullRtmp: `rtmp://${pullRtmpHost}/live`, http };
 }

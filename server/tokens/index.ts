@@ -4,7 +4,7 @@
 import { AppError } from "../errors";
 import { tokenKey } from "../crypto/keys";
 import type { Role } from "../db/schema";
-import { signJwt, verifyJwt } from "./jwt";
+import { signCompact, signJwt, verifyCompact, verifyJwt } from "./jwt";
 import { revocationSet } from "./revocations";
 
 export interface AccessClaims {
@@ -59,9 +59,37 @@ export function verifyAccessToken(token: string, now: Date): AccessClaims {
   return c;
 }
 
+const SCOPE_CODE: Record<RoomScope, string> = { play: "p", publish: "b", presence: "r" };
+const SCOPE_OF: Record<string, RoomScope> = { p: "play", b: "publish", r: "presence" };
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** UUIDs travel as 22 base64url characters instead of 36 to keep play URLs short. */
+const packId = (s: string) => {
+  const guest = s.startsWith("guest:");
+  const id = guest ? s.slice(6) : s;
+  if (!UUID.test(id)) return `=${s}`;
+  return `${guest ? "g" : "u"}${Buffer.from(id.replace(/-/g, ""), "hex").toString("base64url")}`;
+};
+const unpackId = (s: string) => {
+  if (s.startsWith("=")) return s.slice(1);
+  const h = Buffer.from(s.slice(1), "base64url").toString("hex");
+  const id = `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  return s[0] === "g" ? `guest:${id}` : id;
+};
+interface Packed { k: string; a: number; r: string; n: number; s?: string; u: string; m?: number; i: number; e: number }
+
+/** Room tokens use the compact format (see jwt.ts): they travel in media URLs. */
 export function signRoomToken(c: Omit<RoomClaims, "typ" | "iat" | "exp">, now: Date, ttlS: number) {
-  const claims: RoomClaims = { typ: "room", ...c, iat: iat(now), exp: Math.floor(now.getTime() / 1000) + ttlS };
-  return { token: signJwt({ ...claims }, tokenKey()), expiresAt: new Date(claims.exp * 1000) };
+  const exp = Math.floor(now.getTime() / 1000) + ttlS;
+  const p: Packed = { k: SCOPE_CODE[c.scope], a: c.app, r: packId(c.room), n: c.num, u: packId(c.sub), i: iat(now), e: exp };
+  if (c.st !== undefined) p.s = c.st;
+  if (c.mr !== undefined) p.m = c.mr;
+  return { token: signCompact({ ...p }, tokenKey()), expiresAt: new Date(exp * 1000) };
+}
+
+function unpackRoom(p: Packed): RoomClaims {
+  const scope = SCOPE_OF[p.k];
+  if (!scope || typeof p.n !== "number" || typeof p.u !== "string" || typeof p.r !== "string") throw new AppError("TOKEN_INVALID", "Not a room token");
+  return { typ: "room", scope, app: p.a, room: unpackId(p.r), num: p.n, st: p.s, sub: unpackId(p.u), mr: p.m, iat: p.i, exp: p.e };
 }
 
 export const memberSubject = (roomNum: number, memberId: string) => `${roomNum}:${memberId}`;
@@ -75,9 +103,7 @@ export function verifyRoomToken(
   expect: { scope: RoomScope; room?: string; num?: number; stream?: string },
   now: Date,
 ): RoomClaims {
-  const c = verifyJwt<RoomClaims>(token, tokenKey(), now.getTime());
-  if (c.typ !== "room" || typeof c.sub !== "string" || typeof c.num !== "number")
-    throw new AppError("TOKEN_INVALID", "Not a room token");
+  const c = unpackRoom(verifyCompact<Packed>(token, tokenKey(), now.getTime()));
   if (c.scope !== expect.scope) throw new AppError("TOKEN_INVALID", `Token is not valid for ${expect.scope}`);
   if (
     (expect.room !== undefined && c.room !== expect.room) ||

@@ -32,3 +32,29 @@ export function verifyJwt<T extends { exp: number }>(token: string, key: KeyObje
   if (payload.exp * 1000 <= nowMs) throw new AppError("TOKEN_EXPIRED", "Token expired");
   return payload;
 }
+
+/**
+ * Compact signed tokens for URLs: `<base64url(JSON)>.<base64url(HMAC-SHA256 truncated to 128 bits)>`.
+ * Play URLs must stay short: nginx-rtmp truncates a client's query arguments at 255 bytes.
+ */
+export function signCompact(payload: Record<string, unknown>, key: KeyObject): string {
+  const body = Buffer.from(JSON.stringify(payload)).toString("base64url");
+  return `${body}.${createHmac("sha256", key).update(body).digest().subarray(0, 16).toString("base64url")}`;
+}
+
+export function verifyCompact<T extends { e: number }>(token: string, key: KeyObject, nowMs: number): T {
+  const dot = token.indexOf(".");
+  if (dot <= 0 || token.indexOf(".", dot + 1) !== -1 || token.length > 1024) throw new AppError("TOKEN_INVALID", "Malformed token");
+  const expected = createHmac("sha256", key).update(token.slice(0, dot)).digest().subarray(0, 16);
+  const given = Buffer.from(token.slice(dot + 1), "base64url");
+  if (given.length !== 16 || !timingSafeEqual(given, expected)) throw new AppError("TOKEN_INVALID", "Bad token signature");
+  let p: T;
+  try {
+    p = JSON.parse(Buffer.from(token.slice(0, dot), "base64url").toString("utf8"));
+  } catch {
+    throw new AppError("TOKEN_INVALID", "Malformed token payload");
+  }
+  if (typeof p?.e !== "number") throw new AppError("TOKEN_INVALID", "Token has no expiry");
+  if (p.e * 1000 <= nowMs) throw new AppError("TOKEN_EXPIRED", "Token expired");
+  return p;
+}

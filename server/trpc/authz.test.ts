@@ -107,6 +107,11 @@ const cases: Record<string, Case> = {
   "tokens.issue": { expect: inTenant, input: async () => ({ room: (await room()).id, scope: "play" }) },
   "tokens.verify": { expect: everyone, input: async () => ({ token: (await callerOf(A.viewer).tokens.issue({ room: (await room()).id })).token }) },
   "audit.list": { expect: adminOnly, input: async () => ({}) },
+  "media.pushInfo": { expect: manage, input: async () => ({ room: (await room()).id }) },
+  "media.rotateKey": { expect: manage, input: async () => ({ room: (await room()).id }) },
+  // Rooms are public to watch: visitors get guest tokens; other tenants' signed-in users do not see the room.
+  "media.pullUrls": { expect: { ...everyone, otherAppAdmin: "NOT_FOUND" }, input: async () => ({ room: (await room()).id }) },
+  "media.vodUrl": { expect: inTenant, input: async () => ({ id: (await asHost().recordings.create({ room: (await room()).id, name: "v", status: "ready" })).id }) },
 };
 // Publishing is the host's: checked as its own row.
 const publish: Case = { expect: manage, input: async () => ({ room: (await room()).id, scope: "publish" }) };
