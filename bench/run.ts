@@ -79,9 +79,14 @@ try {
 
   // 2. onair as `npm start` runs it, on its own database.
   const port = await freePort();
+  // The bench process builds URLs with the same settings as the server it measures.
+  Object.assign(process.env, {
+    PORT: String(port), WEB_PORT: String(await freePort()), MEDIA_RTMP_PORT: String(await freePort()),
+    MEDIA_HTTP_PORT: String(await freePort()), MEDIA_DIR: resolve(dataDir, `media-bench-${process.pid}`), LOG_LEVEL: "error", ADMIN_PASSWORD: "bench-admin-pass",
+  });
   const app = spawn(process.execPath, ["--import", "tsx", resolve(root, "scripts/start.ts")], {
     cwd: root,
-    env: { ...process.env, PORT: String(port), WEB_PORT: String(await freePort()), LOG_LEVEL: "warn", ADMIN_PASSWORD: "bench-admin-pass" },
+    env: process.env,
     stdio: ["ignore", "inherit", "inherit"],
   });
   children.push(app);
@@ -127,9 +132,45 @@ try {
   rows.push(await measure("play-token verify (front, HTTP)", base, { path: `/api/tokens/verify?room=${rooms[0]!.id}&token=${play[0]}` }));
   const input = encodeURIComponent(JSON.stringify({ limit: 20 }));
   rows.push(await measure("room list page (tRPC via web)", base, { path: `/api/trpc/rooms.list?input=${input}`, headers: { authorization: `Bearer ${access}` } }));
+  const { streamName } = rooms[0]!;
+  const hookBodies = play.map((t, i) => JSON.stringify({
+    action: "on_play", client_id: `c${i}`, ip: "127.0.0.1", vhost: "__defaultVhost__", app: "live", stream: streamName,
+    param: `?token=${t}`, tcUrl: "rtmp://127.0.0.1/live", stream_url: `/live/${streamName}`, stream_id: "vid-1",
+  }));
+  rows.push(await measure("SRS on_play hook (front)", base, { method: "POST", path: "/hooks/srs", headers: { "content-type": "application/json" }, bodies: hookBodies }));
   const ceiling = rows[0]!.rps;
   console.log(`\nheartbeat: ${rows[1]!.rps} req/s (target ≥ 5,000), p99 ${rows[1]!.p99} ms (target ≤ 20)`);
   console.log(`token verify: ${Math.round((rows[2]!.rps / ceiling) * 100)}% of the bare ceiling (target ≥ 50%), p99 ${rows[2]!.p99} ms (target ≤ 20)`);
+  console.log(`SRS on_play hook: ${Math.round((rows[4]!.rps / ceiling) * 100)}% of the bare ceiling (target ≥ 50%)`);
+
+  // Time to first frame: a live push, then Chromium opens the embed player N times per format.
+  const { getPushInfo } = await import("../server/media/access");
+  const push = await getPushInfo(ctx(hostActor), rooms[0]!.id);
+  const ff = spawn("ffmpeg", ["-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-i", "testsrc=size=1280x720:rate=25", "-f", "lavfi", "-i", "sine",
+    "-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-g", "25", "-pix_fmt", "yuv420p", "-c:a", "aac", "-f", "flv", push.rtmp_url], { stdio: "ignore" });
+  children.push(ff);
+  await new Promise((r) => setTimeout(r, 5000));
+  const { chromium } = await import("@playwright/test");
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required"],
+  });
+  for (const format of ["flv", "hls"] as const) {
+    const samples: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const page = await browser.newPage();
+      await page.goto(`${base}/embed/${rooms[0]!.id}?format=${format}`);
+      const v = await page.waitForFunction(() => document.querySelector("video")?.dataset.ttffMs, undefined, { timeout: 20_000 }).catch(async (e) => {
+        throw new Error(`${format} never played: ${await page.locator("[data-player-state]").getAttribute("data-player-state")} (${(e as Error).message})`);
+      });
+      samples.push(Number(await v.jsonValue()));
+      await page.close();
+    }
+    samples.sort((a, b) => a - b);
+    const target = format === "flv" ? 1000 : 4000;
+    console.log(`${format.toUpperCase()} time to first frame: median ${samples[2]} ms, max ${samples[4]} ms over 5 starts (target ≤ ${target} ms)`);
+  }
+  await browser.close();
   const { closeDb } = await import("../server/db/client");
   await closeDb();
 } finally {

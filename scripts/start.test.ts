@@ -21,7 +21,7 @@ describe("npm start", () => {
     const port = await freePort();
     const child = spawn("npm", ["start"], {
       cwd: repoRoot,
-      env: { ...process.env, NODE_ENV: "production", DATABASE_URL: url.toString(), PORT: String(port), WEB_PORT: String(await freePort()), ADMIN_USERNAME: "first_admin", ADMIN_PASSWORD: undefined },
+      env: { ...process.env, NODE_ENV: "production", DATABASE_URL: url.toString(), PORT: String(port), WEB_PORT: String(await freePort()), MEDIA_RTMP_PORT: String(await freePort()), MEDIA_HTTP_PORT: String(await freePort()), MEDIA_DIR: `${repoRoot}/.data/media-start-${process.pid}`, ADMIN_USERNAME: "first_admin", ADMIN_PASSWORD: undefined },
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,
     });

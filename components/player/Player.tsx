@@ -70,7 +70,12 @@ export function Player({ room, format = "flv", muted = true, className, onStateC
       setPlaying(false);
       setTimeout(() => setAttempt((a) => a + 1), 1000);
     };
-    const onPlaying = () => setPlaying(true);
+    // Time to first frame, from the moment the engine starts loading (exposed for benchmarks).
+    const startedAt = performance.now();
+    const onPlaying = () => {
+      setPlaying(true);
+      if (!el.dataset.ttffMs) el.dataset.ttffMs = String(Math.round(performance.now() - startedAt));
+    };
     el.addEventListener("playing", onPlaying);
     // A stall watchdog: no progress for 6 s while it should be live means reconnect.
     const watchdog = setInterval(() => {

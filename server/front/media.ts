@@ -11,7 +11,7 @@ import { env } from "../env";
 import { AppError, badInput, toAppError, errorBody } from "../errors";
 import { readBody, sendError, sendJson } from "../http/io";
 import { hlsDir } from "../media/embedded";
-import { authorizePlay, handleNginx, handleNginxAuth, handleSrs, nginxBody, srsBody } from "../media/hooks";
+import { authorizePlay, handleNginx, handleNginxAuth, handleSrs, nginxBody, parseSrsBody } from "../media/hooks";
 import { nmsInternalSecret } from "../media/keys";
 import { nms } from "../media/signers";
 import { verifyRoomToken } from "../tokens";
@@ -98,9 +98,7 @@ export function createMediaRoutes(clock: Clock) {
     } catch (x) {
       throw x instanceof AppError ? x : new AppError("BAD_REQUEST", "Body is not valid JSON");
     }
-    const p = srsBody.safeParse(body);
-    if (!p.success) throw badInput(p.error.issues);
-    await handleSrs(getDb(), p.data, clock);
+    await handleSrs(getDb(), parseSrsBody(body), clock);
     res.writeHead(200, { "content-type": "text/plain" });
     res.end("0");
   }

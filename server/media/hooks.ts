@@ -5,7 +5,7 @@ import { rmSync } from "node:fs";
 import { z } from "zod";
 import { systemClock, type Clock } from "../clock";
 import type { Db } from "../db/client";
-import { AppError } from "../errors";
+import { AppError, badInput } from "../errors";
 import { log } from "../log";
 import { presenceBuffer } from "../presence/buffer";
 import { open } from "../crypto/secretbox";
@@ -13,6 +13,33 @@ import { parseStreamPath } from "./keys";
 import { recordDone } from "./recorder";
 import { checkPlayToken, roomByStream, streamStarted, streamStopped } from "./streams";
 import { vendorPlayCheck } from "./urls";
+
+const SRS_ACTIONS = new Set(["on_publish", "on_unpublish", "on_play", "on_stop", "on_dvr", "on_hls", "on_connect", "on_close"]);
+export type SrsBody = z.infer<typeof srsBody>;
+
+/**
+ * The SRS callback body, checked by hand: this runs for every viewer join, and a schema library
+ * costs a measurable share of the hook's throughput here. Same rules as `srsBody` below.
+ */
+export function parseSrsBody(b: unknown): SrsBody {
+  const o = b as Record<string, unknown>;
+  if (!o || typeof o !== "object" || Array.isArray(o)) throw new AppError("BAD_REQUEST", "Body must be a JSON object");
+  if (typeof o.action !== "string" || !SRS_ACTIONS.has(o.action)) throw badInput([{ path: ["action"], message: "Unknown action" }]);
+  const str = (k: string, def = "") => {
+    const v = o[k];
+    if (v === undefined || v === null) return def;
+    if (typeof v === "string") return v;
+    if (typeof v === "number" && k === "client_id") return String(v);
+    throw badInput([{ path: [k], message: "Must be a string" }]);
+  };
+  return {
+    ...o,
+    action: o.action as SrsBody["action"],
+    client_id: str("client_id"), ip: str("ip"), vhost: str("vhost"), app: str("app", "live"), stream: str("stream"),
+    param: str("param"), tcUrl: o.tcUrl as string | undefined, stream_url: o.stream_url as string | undefined,
+    stream_id: o.stream_id as string | undefined, file: o.file as string | undefined, cwd: o.cwd as string | undefined,
+  };
+}
 
 export const srsBody = z.object({
   action: z.enum(["on_publish", "on_unpublish", "on_play", "on_stop", "on_dvr", "on_hls", "on_connect", "on_close"]),
