@@ -2,22 +2,14 @@
 // connections for a bounded time each, req/s and p99 of: a bare node:http hello (the ceiling),
 // heartbeats through the real endpoint, play-token verification over HTTP, and a room list page.
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
 import { resolve } from "node:path";
 import autocannon from "autocannon";
-import mysql from "mysql2/promise";
+import { dropDatabase } from "../scripts/lib/mariadb";
+import { freePort } from "../scripts/lib/ports";
 import { loadSettings, provisionDatabase, root } from "../scripts/lib/prepare";
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 8);
 const CONNECTIONS = 50;
-
-const freePort = () =>
-  new Promise<number>((res) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => res(p));
-    });
-  });
 
 async function waitUp(url: string) {
   for (let i = 0; i < 600; i++) {
@@ -62,11 +54,7 @@ const cleanup = async () => {
   await Promise.all(
     children.map((c) => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(null) : (c.once("exit", r), c.kill("SIGTERM"))))),
   );
-  const u = new URL(url);
-  u.pathname = "/";
-  const c = await mysql.createConnection({ uri: u.toString() });
-  await c.query(`DROP DATABASE IF EXISTS \`${dbName}\``);
-  await c.end();
+  await dropDatabase(url);
   await priv?.stop();
 };
 

@@ -2,19 +2,11 @@
 // installing Debian's chromium first when it is missing. Returns the teardown.
 import { spawn } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { resolve } from "node:path";
-import mysql from "mysql2/promise";
+import { dropDatabase } from "../scripts/lib/mariadb";
+import { freePort } from "../scripts/lib/ports";
 import { loadSettings, provisionDatabase, root } from "../scripts/lib/prepare";
 import { ensurePackages, findBinary } from "../scripts/lib/system";
-
-const freePort = () =>
-  new Promise<number>((res) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => res(p));
-    });
-  });
 
 export default async function globalSetup() {
   ensurePackages("Chromium (browser tests)", ["chromium"], () => !!findBinary([process.env.CHROMIUM_PATH ?? "/usr/bin/chromium"]));
@@ -58,11 +50,7 @@ export default async function globalSetup() {
       child.once("exit", r);
       child.kill("SIGTERM");
     });
-    const u = new URL(url);
-    u.pathname = "/";
-    const c = await mysql.createConnection({ uri: u.toString() });
-    await c.query(`DROP DATABASE IF EXISTS \`${dbName}\``);
-    await c.end();
+    await dropDatabase(url);
     await priv?.stop();
   };
 }

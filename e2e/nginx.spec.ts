@@ -2,20 +2,12 @@
 // libnginx-mod-rtmp, configured by `npm run media:nginx-conf`, calling onair's /hooks.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, test } from "@playwright/test";
+import { freePort } from "../scripts/lib/ports";
 import { writeNginxConf } from "../scripts/nginx-conf";
 import { env, push, tenant, trpc, until, uniq } from "./helpers";
-
-const freePort = () =>
-  new Promise<number>((res) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => res(p));
-    });
-  });
 
 let nginx: ChildProcess;
 let rtmpPort: number;

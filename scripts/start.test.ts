@@ -1,17 +1,15 @@
 // `npm start` as a user runs it, pointed at an existing server through DATABASE_URL: it migrates,
 // creates the first admin, serves health/console/tRPC through the front process, and stops on SIGTERM.
 import { spawn } from "node:child_process";
-import mysql from "mysql2/promise";
+import { dropDatabase } from "./lib/mariadb";
 import { afterAll, describe, expect, it } from "vitest";
 import { exited, freePort, repoRoot, waitFor } from "../test/process";
 
 const dbName = `onair_start_${process.pid}`;
 afterAll(async () => {
   const u = new URL(process.env.DATABASE_URL!);
-  u.pathname = "/";
-  const c = await mysql.createConnection({ uri: u.toString() });
-  await c.query(`DROP DATABASE IF EXISTS \`${dbName}\``);
-  await c.end();
+  u.pathname = `/${dbName}`;
+  await dropDatabase(u.toString());
 });
 
 describe("npm start", () => {

@@ -1,6 +1,6 @@
 // Vitest global setup: a real MariaDB (DATABASE_URL's server, or the private one under .data/),
 // a fresh migrated database for this run, and test secrets. Workers inherit the environment.
-import mysql from "mysql2/promise";
+import { dropDatabase } from "../scripts/lib/mariadb";
 import { loadSettings, provisionDatabase } from "../scripts/lib/prepare";
 
 export default async function setup() {
@@ -25,9 +25,7 @@ export default async function setup() {
   const { runMigrations } = await import("../server/db/migrate");
   await runMigrations(url);
   return async () => {
-    const c = await mysql.createConnection({ uri: url });
-    await c.query(`DROP DATABASE IF EXISTS \`${name}\``);
-    await c.end();
+    await dropDatabase(url);
     await stopPrivate?.();
   };
 }

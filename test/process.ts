@@ -1,20 +1,10 @@
 // Spawning onair's real processes in tests, on free loopback ports.
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
 import { resolve } from "node:path";
 
 export const repoRoot = resolve(new URL("..", import.meta.url).pathname);
 
-export function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => res(p));
-    });
-    s.on("error", rej);
-  });
-}
+export { freePort } from "../scripts/lib/ports";
 
 export function spawnTs(entry: string, env: Record<string, string>, args: string[] = []) {
   const child = spawn(process.execPath, ["--import", "tsx", resolve(repoRoot, entry), ...args], {

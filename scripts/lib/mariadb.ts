@@ -130,3 +130,13 @@ export async function ensureDatabaseExists(url: string): Promise<void> {
   await c.query(`CREATE DATABASE IF NOT EXISTS \`${name.replace(/`/g, "``")}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
   await c.end();
 }
+
+/** Drops the database named in a URL (test and benchmark clean-up). */
+export async function dropDatabase(url: string): Promise<void> {
+  const u = new URL(url);
+  const name = decodeURIComponent(u.pathname.replace(/^\//, ""));
+  u.pathname = "/";
+  const c = await mysql.createConnection({ uri: u.toString() });
+  await c.query(`DROP DATABASE IF EXISTS \`${name.replace(/`/g, "``")}\``);
+  await c.end();
+}
