@@ -98,8 +98,10 @@ export function createMediaRoutes(clock: Clock) {
     } catch (x) {
       throw x instanceof AppError ? x : new AppError("BAD_REQUEST", "Body is not valid JSON");
     }
-    await handleSrs(getDb(), parseSrsBody(body), clock);
-    res.writeHead(200, { "content-type": "text/plain" });
+    const pending = handleSrs(getDb(), parseSrsBody(body), clock);
+    if (pending) await pending;
+    // A known length lets node send headers and body in one write (no chunked encoding).
+    res.writeHead(200, { "content-type": "text/plain", "content-length": 1 });
     res.end("0");
   }
 
@@ -108,7 +110,7 @@ export function createMediaRoutes(clock: Clock) {
     const p = nginxBody.safeParse(form);
     if (!p.success) throw badInput(p.error.issues);
     await handleNginx(getDb(), { ...form, ...p.data }, clock);
-    res.writeHead(200, { "content-type": "text/plain" });
+    res.writeHead(200, { "content-type": "text/plain", "content-length": 2 });
     res.end("ok");
   }
 
@@ -128,7 +130,7 @@ export function createMediaRoutes(clock: Clock) {
         if (path === "/hooks/nginx" && req.method === "POST") return nginx(req, res);
         if (path === "/hooks/nginx/auth") {
           await handleNginxAuth(getDb(), String(req.headers["x-original-uri"] ?? ""), clock.now());
-          res.writeHead(200);
+          res.writeHead(200, { "content-length": 0 });
           return void res.end();
         }
         throw new AppError("NOT_FOUND", "Unknown hook");

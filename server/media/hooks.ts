@@ -33,7 +33,6 @@ export function parseSrsBody(b: unknown): SrsBody {
     throw badInput([{ path: [k], message: "Must be a string" }]);
   };
   return {
-    ...o,
     action: o.action as SrsBody["action"],
     client_id: str("client_id"), ip: str("ip"), vhost: str("vhost"), app: str("app", "live"), stream: str("stream"),
     param: str("param"), tcUrl: o.tcUrl as string | undefined, stream_url: o.stream_url as string | undefined,
@@ -58,13 +57,20 @@ export const srsBody = z.object({
 
 const queryOf = (param: string) => Object.fromEntries(new URLSearchParams(param.replace(/^\?/, "")));
 
-/** A viewer's play: onair token (pure check) or the app's vendor signature; the viewer is recorded. */
-export async function authorizePlay(db: Db, name: string, uri: string, q: Record<string, string | undefined>, now: Date) {
+/**
+ * A viewer's play: onair token (a pure check, answered synchronously: this runs for every viewer
+ * join) or the app's vendor signature (needs the app's key: a promise); the viewer is recorded.
+ */
+export function authorizePlay(db: Db, name: string, uri: string, q: Record<string, string | undefined>, now: Date): void | Promise<void> {
   if (q.token) {
     const c = checkPlayToken(q.token, name, now);
     presenceBuffer.record({ roomNum: c.num, appId: c.app, memberId: c.sub, role: 0, seenAt: now.getTime(), likes: 0 });
     return;
   }
+  return authorizeVendorPlay(db, name, uri, q, now);
+}
+
+async function authorizeVendorPlay(db: Db, name: string, uri: string, q: Record<string, string | undefined>, now: Date) {
   if (!(q.txSecret || q.auth_key || q.sign)) throw new AppError("UNAUTHENTICATED", "A play token is required (?token=…)");
   const row = await roomByStream(db, name);
   if (!row || row.app.signScheme === "onair") throw new AppError("TOKEN_INVALID", "Unknown stream or signature");
@@ -78,21 +84,18 @@ function nameOf(app: string, stream: string) {
   return p.name;
 }
 
-/** SRS HTTP callback. Resolves when allowed; throws an AppError to deny. */
-export async function handleSrs(db: Db, body: z.infer<typeof srsBody>, clock: Clock = systemClock) {
+/** SRS HTTP callback. Returns (or resolves) when allowed; throws an AppError to deny. */
+export function handleSrs(db: Db, body: z.infer<typeof srsBody>, clock: Clock = systemClock): void | Promise<unknown> {
   const name = nameOf(body.app, body.stream);
   const q = queryOf(body.param);
   const client = `srs:${body.client_id}`;
   switch (body.action) {
     case "on_publish":
-      await streamStarted(db, clock, name, client, { query: q, via: "srs" });
-      return;
+      return streamStarted(db, clock, name, client, { query: q, via: "srs" });
     case "on_unpublish":
-      await streamStopped(db, clock, name, client, "srs");
-      return;
+      return streamStopped(db, clock, name, client, "srs");
     case "on_play":
-      await authorizePlay(db, name, `/live/${name}.flv`, q, clock.now());
-      return;
+      return authorizePlay(db, name, `/live/${name}.flv`, q, clock.now());
     case "on_dvr": {
       const file = body.file && body.cwd && !body.file.startsWith("/") ? `${body.cwd}/${body.file}` : body.file;
       if (file) void recordDone(db, clock, name, file, "srs").catch((e) => log.error("srs dvr failed", { error: (e as Error).message }));
