@@ -53,7 +53,7 @@ export function authOptions(): AuthOptions {
       },
       async session({ session, token }) {
         const t = token as unknown as ConsoleToken;
-        return { ...session, user: { ...session.user, id: t.uid, role: t.role, appId: t.appId } };
+        return { ...session, user: { ...session.user, id: t.uid, role: t.role, appId: t.appId, sid: t.sid, ims: t.ims } };
       },
     },
     events: {

@@ -4,6 +4,7 @@ import { log } from "../log";
 import { handleShutdown, startBackground } from "../runtime";
 import { createFrontServer } from "./server";
 import { endAbandonedRooms } from "../media/streams";
+import { sampleOnline } from "../rooms/overview";
 import { getDb } from "../db/client";
 import { systemClock } from "../clock";
 
@@ -23,3 +24,7 @@ const sweep = setInterval(() => {
   endAbandonedRooms(getDb(), systemClock).catch((err) => log.warn("stream sweep failed", { error: (err as Error).message }));
 }, 1000);
 sweep.unref();
+const sampler = setInterval(() => {
+  sampleOnline(getDb(), new Date()).catch((err) => log.warn("online sampling failed", { error: (err as Error).message }));
+}, 10_000);
+sampler.unref();

@@ -15,7 +15,7 @@ import { presenceCutoffs } from "./stats";
 
 export const HEARTBEAT_INTERVAL_S = 10;
 
-export const joinInput = z.object({ room: roomRef, nick: z.string().trim().max(64).optional() });
+export const joinInput = z.object({ room: roomRef, nick: z.string().trim().max(64).optional(), guestId: z.string().uuid().optional() });
 export const heartbeatInput = z.object({
   token: z.string().min(10).max(4096),
   /** The member's running like total (not an increment). */
@@ -35,15 +35,18 @@ export const listMembersInput = z.object({
  * The host joins as 1, an active co-host as 2, everybody else as 0.
  */
 export async function joinRoom(ctx: Ctx, input: z.infer<typeof joinInput>) {
-  const me = requireUser(ctx.actor);
   const now = ctx.clock.now();
-  const room = await findRoom(ctx.db, me, input.room);
+  // Visitors who are not signed in watch as guests (rooms are public to watch).
+  const me = ctx.actor.kind === "user"
+    ? ctx.actor
+    : { kind: "user" as const, userId: `guest:${input.guestId ?? crypto.randomUUID()}`, role: "viewer" as const, appId: null };
+  const room = ctx.actor.kind === "user" ? await findRoom(ctx.db, me, input.room) : await findRoom(ctx.db, { kind: "system", appId: null, via: "public" }, input.room);
   if (room.status === "ended") throw new AppError("ILLEGAL_TRANSITION", "This room has ended", { status: room.status });
   const [existing, mic, user] = await Promise.all([
     ctx.db.select().from(roomMembers).where(and(eq(roomMembers.roomNum, room.num), eq(roomMembers.memberId, me.userId))),
     ctx.db.select({ id: micSessions.id }).from(micSessions)
       .where(and(eq(micSessions.roomNum, room.num), eq(micSessions.userId, me.userId), eq(micSessions.state, "on"))),
-    ctx.db.select({ nick: users.nick }).from(users).where(eq(users.id, me.userId)),
+    me.userId.startsWith("guest:") ? Promise.resolve([]) : ctx.db.select({ nick: users.nick }).from(users).where(eq(users.id, me.userId)),
   ]);
   if (existing[0]?.kickedAt) throw new AppError("FORBIDDEN", "You were removed from this room");
   const role = me.userId === room.hostId ? MEMBER_ROLE.host : mic.length ? MEMBER_ROLE.cohost : MEMBER_ROLE.viewer;

@@ -79,7 +79,9 @@ const cases: Record<string, Case> = {
   "rooms.resume": { expect: manage, input: async () => ({ room: (await room("paused")).id }) },
   "rooms.stop": { expect: manage, input: async () => ({ room: (await room("live")).id }) },
   "rooms.delete": { expect: manage, input: async () => ({ room: (await room("prepare")).id }) },
-  "presence.join": { expect: inTenant, input: async () => ({ room: (await room()).id }) },
+  "presence.join": { expect: { ...everyone, otherAppAdmin: "NOT_FOUND" }, input: async () => ({ room: (await room()).id }) },
+  "rooms.overview": { expect: adminOnly, input: async () => undefined },
+  "rooms.samples": { expect: inTenant, input: async () => ({ room: (await room()).id }) },
   "presence.heartbeat": { expect: everyone, input: async () => ({ token: (await callerOf(A.viewer).presence.join({ room: (await room()).id })).presenceToken, likes: 1 }) },
   "presence.leave": { expect: everyone, input: async () => ({ token: (await callerOf(A.viewer).presence.join({ room: (await room()).id })).presenceToken }) },
   "presence.kick": {

@@ -10,6 +10,7 @@ import * as presence from "../presence";
 import { presenceBuffer } from "../presence/buffer";
 import * as recordings from "../recordings";
 import * as rooms from "../rooms";
+import * as overview from "../rooms/overview";
 import { checkRoomToken, issueRoomToken, issueTokenInput, verifyTokenInput } from "../tokens/issue";
 import { authedProcedure as authed, publicProcedure as pub, router } from "./init";
 import { ROLES } from "../db/schema";
@@ -55,10 +56,12 @@ export const appRouter = router({
     resume: authed.input(roomOnly).mutation(({ ctx, input }) => rooms.transitionRoom(ctx, input.room, "resume")),
     stop: authed.input(roomOnly).mutation(({ ctx, input }) => rooms.transitionRoom(ctx, input.room, "stop")),
     delete: authed.input(roomOnly).mutation(({ ctx, input }) => rooms.deleteRoom(ctx, input.room)),
+    overview: authed.query(({ ctx }) => overview.overview(ctx)),
+    samples: authed.input(roomOnly).query(({ ctx, input }) => overview.samples(ctx, input.room)),
   }),
 
   presence: router({
-    join: authed.input(presence.joinInput).mutation(({ ctx, input }) => presence.joinRoom(ctx, input)),
+    join: pub.input(presence.joinInput).mutation(({ ctx, input }) => presence.joinRoom(ctx, input)),
     heartbeat: pub.input(presence.heartbeatInput).mutation(({ ctx, input }) => presence.heartbeat(presenceBuffer, input, ctx.clock.now())),
     leave: pub.input(presence.leaveInput).mutation(({ ctx, input }) => presence.leaveRoom(ctx.db, input, ctx.clock.now())),
     kick: authed.input(presence.kickInput).mutation(({ ctx, input }) => presence.kickMember(ctx, input)),

@@ -108,3 +108,14 @@ export const micSessions = mysqlTable(
   },
   (t) => [index("mic_room_state").on(t.roomNum, t.state), index("mic_room_user").on(t.roomNum, t.userId)],
 );
+
+/** Online viewers of live rooms sampled every 10 s (the host's audience chart). One row per bucket. */
+export const roomSamples = mysqlTable(
+  "room_samples",
+  {
+    roomNum: idRef("room_num").notNull(),
+    at: time("at").notNull(),
+    online: int("online").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.roomNum, t.at] })],
+);
