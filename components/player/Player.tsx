@@ -3,20 +3,17 @@
 // hls.js, with a fresh play token, reconnects on stalls and errors, and tells the viewer what is
 // happening: waiting for the host, live, paused, ended, not authorized, network lost.
 import { useEffect, useRef, useState } from "react";
+import { useTranslations } from "next-intl";
 import { usePullUrls } from "./usePullUrls";
 
 export type PlayerFormat = "flv" | "hls";
 export type PlayerState = "loading" | "waiting" | "live" | "paused" | "ended" | "unauthorized" | "not_found" | "network";
 
-const LABELS: Record<PlayerState, { title: string; hint?: string }> = {
-  loading: { title: "Loading…" },
-  waiting: { title: "Waiting for the host", hint: "The stream starts here as soon as the host goes live." },
-  live: { title: "Live" },
-  paused: { title: "Paused", hint: "The host paused the stream. It resumes here automatically." },
-  ended: { title: "This live stream has ended" },
-  unauthorized: { title: "Not authorized", hint: "You are not allowed to watch this room." },
-  not_found: { title: "Room not found" },
-  network: { title: "Network lost", hint: "Reconnecting…" },
+const HINTS: Partial<Record<PlayerState, "waitingHint" | "pausedHint" | "unauthorizedHint" | "networkHint">> = {
+  waiting: "waitingHint",
+  paused: "pausedHint",
+  unauthorized: "unauthorizedHint",
+  network: "networkHint",
 };
 
 interface Props {
@@ -142,18 +139,19 @@ export function Player({ room, format = "flv", muted = true, className, onStateC
     return () => clearTimeout(t);
   }, [state, refresh]);
 
-  const label = LABELS[state];
+  const t = useTranslations("player");
+  const hint = HINTS[state];
   return (
     <div className={`relative aspect-video w-full overflow-hidden rounded-lg bg-black ${className ?? ""}`} data-player-state={state}>
       <video ref={video} className="h-full w-full" playsInline muted={muted} controls={state === "live"} aria-label="Live stream" />
       {state !== "live" && (
         <div className="absolute inset-0 flex flex-col items-center justify-center gap-2 bg-black/70 p-4 text-center text-white" role="status">
-          <p className="text-lg font-medium">{label.title}</p>
-          {(label.hint || error?.message) && <p className="text-sm text-white/70">{state === "unauthorized" || state === "network" ? error?.message ?? label.hint : label.hint}</p>}
+          <p className="text-lg font-medium">{t(state)}</p>
+          {hint && <p className="text-sm text-white/70">{t(hint)}</p>}
         </div>
       )}
       {state === "live" && (
-        <span className="pointer-events-none absolute left-3 top-3 rounded bg-red-600 px-2 py-0.5 text-xs font-semibold uppercase tracking-wide text-white">Live</span>
+        <span className="pointer-events-none absolute left-3 top-3 rounded bg-red-600 px-2 py-0.5 text-xs font-semibold uppercase tracking-wide text-white">{t("live")}</span>
       )}
     </div>
   );

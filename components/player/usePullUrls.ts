@@ -4,14 +4,18 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 
 export interface PullInfo {
-  room: { id: string; num: number; title: string; hostNick: string; notice: string; status: "prepare" | "live" | "paused" | "ended"; streamOnline: boolean };
+  room: {
+    id: string; num: number; title: string; hostNick: string; notice: string; coverUrl: string;
+    status: "prepare" | "live" | "paused" | "ended"; streamOnline: boolean;
+    metrics?: { online: number; likes: number; pv: number; uv: number };
+  };
   token: string;
   expiresAt: string;
   urls: { flv_url: string; hls_url: string; rtmp_url: string };
 }
 export type PullError = { kind: "unauthorized" | "not_found" | "network"; message: string };
 
-function guestId(): string {
+export function guestId(): string {
   try {
     const k = "onair.guestId";
     let id = localStorage.getItem(k);

@@ -11,6 +11,7 @@ import { AppError, forbidden, notFound } from "../errors";
 import { findManagedRoom, findRoom, roomRef, roomView } from "../rooms";
 import { getRecording } from "../recordings";
 import { signRoomToken } from "../tokens";
+import { roomStats } from "../presence/stats";
 import { pullUrls, pushInfo } from "./urls";
 
 export const pullInput = z.object({ room: roomRef, guestId: z.string().uuid().optional() });
@@ -52,7 +53,7 @@ export async function getPullUrls(ctx: Ctx, input: z.infer<typeof pullInput>) {
   const t = signRoomToken({ scope: "play", app: room.appId, room: room.id, num: room.num, st: room.streamName, sub: member }, now, ttl);
   const exp = Math.floor(t.expiresAt.getTime() / 1000);
   return {
-    room: roomView(room),
+    room: roomView(room, await roomStats(ctx.db, room, now)),
     token: t.token,
     expiresAt: t.expiresAt,
     urls: pullUrls(room, { ...app.app, secret: app.secret }, t.token, exp),
@@ -68,4 +69,16 @@ export async function getVodUrl(ctx: Ctx, id: string) {
   const member = ctx.actor.kind === "user" ? ctx.actor.userId : "guest:vod";
   const t = signRoomToken({ scope: "play", app: rec.appId, room: row?.id ?? "", num: rec.roomNum, st: `vod:${rec.id}`, sub: member }, now, env().PLAY_TOKEN_TTL_S);
   return { url: `${env().publicUrl}/vod/${rec.id}.mp4?token=${t.token}`, expiresAt: t.expiresAt, recording: rec };
+}
+
+/** The app's signing scheme applied to a sample stream, so admins can check it against their CDN. */
+export async function sampleUrls(ctx: Ctx, appId: number) {
+  const { getApp } = await import("../apps");
+  await getApp(ctx, appId);
+  const app = (await appById(ctx.db, appId))!;
+  const now = ctx.clock.now();
+  const t = signRoomToken({ scope: "play", app: appId, room: "sample", num: 0, st: "sample", sub: "guest:sample" }, now, 3600);
+  const exp = Math.floor(t.expiresAt.getTime() / 1000);
+  const room = { streamName: "sample", keyVersion: 1 };
+  return { scheme: app.app.signScheme, push: pushInfo(room, { ...app.app, secret: app.secret }, exp), pull: pullUrls(room, { ...app.app, secret: app.secret }, t.token, exp) };
 }

@@ -113,6 +113,7 @@ const cases: Record<string, Case> = {
   "media.rotateKey": { expect: manage, input: async () => ({ room: (await room()).id }) },
   // Rooms are public to watch: visitors get guest tokens; other tenants' signed-in users do not see the room.
   "media.pullUrls": { expect: { ...everyone, otherAppAdmin: "NOT_FOUND" }, input: async () => ({ room: (await room()).id }) },
+  "media.sampleUrls": { expect: adminOfApp, input: async () => ({ id: A.app.id }) },
   "media.vodUrl": { expect: inTenant, input: async () => ({ id: (await asHost().recordings.create({ room: (await room()).id, name: "v", status: "ready" })).id }) },
 };
 // Publishing is the host's: checked as its own row.

@@ -97,6 +97,7 @@ export const appRouter = router({
     rotateKey: authed.input(roomOnly).mutation(({ ctx, input }) => media.rotatePublishKey(ctx, input.room)),
     pullUrls: pub.input(media.pullInput).query(({ ctx, input }) => media.getPullUrls(ctx, input)),
     vodUrl: authed.input(idUuid).query(({ ctx, input }) => media.getVodUrl(ctx, input.id)),
+    sampleUrls: authed.input(idNum).query(({ ctx, input }) => media.sampleUrls(ctx, input.id)),
   }),
 
   audit: router({

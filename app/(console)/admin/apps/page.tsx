@@ -1,0 +1,168 @@
+"use client";
+// Apps: create (key and secret shown once), rotate the secret, enable/disable, callback URL,
+// push/pull domains and signing scheme with a "sign a sample URL" check.
+import { useState, type FormEvent } from "react";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useTranslations } from "next-intl";
+import { useTRPC } from "@/lib/trpc";
+import { Button, Card, CopyButton, Empty, ErrorBox, Field, Input, Loading, Select } from "@/components/ui";
+import { useToast } from "@/components/ui/toast";
+import { fieldErrors, useErrorText } from "@/lib/errors";
+
+const SCHEMES = ["onair", "tencent", "aliyun_a", "nms"] as const;
+type Scheme = (typeof SCHEMES)[number];
+
+function SecretReveal({ accessKey, secret, onClose }: { accessKey?: string; secret: string; onClose: () => void }) {
+  const t = useTranslations("apps");
+  const tc = useTranslations("common");
+  return (
+    <div className="rounded-lg border-2 border-amber-400 bg-amber-50 p-4 dark:bg-amber-950" role="alert" data-testid="secret-reveal">
+      <p className="mb-3 font-medium">{t("secretOnce")}</p>
+      {accessKey && (
+        <div className="mb-2 flex flex-wrap items-center gap-2">
+          <span className="w-24 text-sm">{t("accessKey")}</span>
+          <code className="break-all rounded bg-white px-2 py-1 text-sm dark:bg-slate-900" data-testid="access-key">{accessKey}</code>
+          <CopyButton value={accessKey} label={t("accessKey")} />
+        </div>
+      )}
+      <div className="flex flex-wrap items-center gap-2">
+        <span className="w-24 text-sm">{t("secret")}</span>
+        <code className="break-all rounded bg-white px-2 py-1 text-sm dark:bg-slate-900" data-testid="app-secret">{secret}</code>
+        <CopyButton value={secret} label={t("secret")} />
+      </div>
+      <Button className="mt-3" variant="secondary" onClick={onClose}>{tc("close")}</Button>
+    </div>
+  );
+}
+
+export default function Apps() {
+  const t = useTranslations("apps");
+  const tc = useTranslations("common");
+  const trpc = useTRPC();
+  const qc = useQueryClient();
+  const toast = useToast();
+  const err = useErrorText();
+  const apps = useQuery(trpc.apps.list.queryOptions());
+  const [revealed, setRevealed] = useState<{ accessKey?: string; secret: string }>();
+  const [fields, setFields] = useState<Record<string, string>>({});
+  const [editing, setEditing] = useState<number>();
+  const [sampleFor, setSampleFor] = useState<number>();
+  const refresh = () => qc.invalidateQueries({ queryKey: trpc.apps.list.queryKey() });
+  const create = useMutation(trpc.apps.create.mutationOptions({
+    onSuccess: (r) => {
+      setRevealed({ accessKey: r.accessKey, secret: r.secret });
+      setFields({});
+      void refresh();
+    },
+    onError: (e) => {
+      setFields(fieldErrors(e));
+      toast("error", err(e));
+    },
+  }));
+  const update = useMutation(trpc.apps.update.mutationOptions({
+    onSuccess: () => {
+      toast("success", tc("saved"));
+      setEditing(undefined);
+      void refresh();
+    },
+    onError: (e) => toast("error", err(e)),
+  }));
+  const rotate = useMutation(trpc.apps.rotateSecret.mutationOptions({
+    onSuccess: (r) => setRevealed({ secret: r.secret }),
+    onError: (e) => toast("error", err(e)),
+  }));
+  const sample = useQuery(trpc.media.sampleUrls.queryOptions({ id: sampleFor ?? 0 }, { enabled: !!sampleFor }));
+
+  const opt = (v: FormDataEntryValue | null) => (v ? String(v) : null);
+  function submit(e: FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    const f = new FormData(e.currentTarget);
+    create.mutate({
+      name: String(f.get("name") ?? ""),
+      callbackUrl: opt(f.get("callbackUrl")),
+      pushDomain: opt(f.get("pushDomain")),
+      pullDomain: opt(f.get("pullDomain")),
+      signScheme: String(f.get("signScheme")) as Scheme,
+    });
+    e.currentTarget.reset();
+  }
+
+  return (
+    <div className="flex flex-col gap-6">
+      <h1 className="text-2xl font-semibold">{t("title")}</h1>
+      {revealed && <SecretReveal {...revealed} onClose={() => setRevealed(undefined)} />}
+      <Card title={t("create")}>
+        <form onSubmit={submit} className="grid gap-3 md:grid-cols-3" aria-label={t("create")}>
+          <Field label={t("name")} error={fields.name}><Input name="name" required maxLength={128} /></Field>
+          <Field label={t("callbackUrl")} error={fields.callbackUrl}><Input name="callbackUrl" type="url" placeholder="https://" /></Field>
+          <Field label={t("signScheme")}>
+            <Select name="signScheme" defaultValue="onair">{SCHEMES.map((s) => <option key={s}>{s}</option>)}</Select>
+          </Field>
+          <Field label={t("pushDomain")} error={fields.pushDomain}><Input name="pushDomain" placeholder="push.example.com:1935" /></Field>
+          <Field label={t("pullDomain")} error={fields.pullDomain}><Input name="pullDomain" placeholder="play.example.com" /></Field>
+          <div className="flex items-end"><Button type="submit" disabled={create.isPending}>{tc("create")}</Button></div>
+        </form>
+      </Card>
+      {apps.error && <ErrorBox message={err(apps.error)} />}
+      {apps.isLoading ? <Loading /> : !apps.data?.length ? <Empty>{t("empty")}</Empty> : (
+        <div className="grid gap-4">
+          {apps.data.map((a) => (
+            <Card
+              key={a.id}
+              title={<span>{a.name} <span className="text-sm font-normal text-slate-500">· {t("id")} {a.id}</span></span>}
+              actions={
+                <div className="flex flex-wrap gap-2">
+                  <Button variant="secondary" onClick={() => update.mutate({ id: a.id, enabled: !a.enabled })}>{a.enabled ? t("disable") : t("enable")}</Button>
+                  <Button variant="secondary" onClick={() => setEditing(editing === a.id ? undefined : a.id)}>{t("edit")}</Button>
+                  <Button variant="secondary" onClick={() => setSampleFor(sampleFor === a.id ? undefined : a.id)}>{t("sample")}</Button>
+                  <Button variant="danger" onClick={() => confirm(t("rotateConfirm")) && rotate.mutate({ id: a.id })}>{t("rotate")}</Button>
+                </div>
+              }
+            >
+              <dl className="grid gap-x-6 gap-y-1 text-sm sm:grid-cols-2">
+                <div className="flex gap-2"><dt className="text-slate-500">{t("accessKey")}</dt><dd className="font-mono">{a.accessKey}</dd></div>
+                <div className="flex gap-2">
+                  <dt className={a.enabled ? "text-emerald-600" : "text-red-600"}>{a.enabled ? t("enabled") : t("disabled")}</dt>
+                  <dd>· {t("signScheme")}: {a.signScheme}</dd>
+                </div>
+                <div className="flex gap-2"><dt className="text-slate-500">{t("callbackUrl")}</dt><dd className="break-all">{a.callbackUrl ?? "—"}</dd></div>
+                <div className="flex gap-2"><dt className="text-slate-500">{t("pushDomain")}</dt><dd>{a.pushDomain ?? "—"}</dd></div>
+                <div className="flex gap-2"><dt className="text-slate-500">{t("pullDomain")}</dt><dd>{a.pullDomain ?? "—"}</dd></div>
+              </dl>
+              {editing === a.id && (
+                <form
+                  className="mt-3 grid gap-3 md:grid-cols-2"
+                  onSubmit={(e) => {
+                    e.preventDefault();
+                    const f = new FormData(e.currentTarget);
+                    update.mutate({ id: a.id, callbackUrl: opt(f.get("callbackUrl")), pushDomain: opt(f.get("pushDomain")), pullDomain: opt(f.get("pullDomain")), signScheme: String(f.get("signScheme")) as Scheme });
+                  }}
+                >
+                  <Field label={t("callbackUrl")}><Input name="callbackUrl" defaultValue={a.callbackUrl ?? ""} /></Field>
+                  <Field label={t("signScheme")}>
+                    <Select name="signScheme" defaultValue={a.signScheme}>{SCHEMES.map((s) => <option key={s}>{s}</option>)}</Select>
+                  </Field>
+                  <Field label={t("pushDomain")}><Input name="pushDomain" defaultValue={a.pushDomain ?? ""} /></Field>
+                  <Field label={t("pullDomain")}><Input name="pullDomain" defaultValue={a.pullDomain ?? ""} /></Field>
+                  <div><Button type="submit">{tc("save")}</Button></div>
+                </form>
+              )}
+              {sampleFor === a.id && (
+                <div className="mt-3 rounded-md bg-slate-50 p-3 text-xs dark:bg-slate-800">
+                  <p className="mb-2 text-slate-500">{t("sampleHint")}</p>
+                  {sample.data ? (
+                    <ul className="space-y-1 break-all font-mono">
+                      <li>push: {sample.data.push.rtmp_url}</li>
+                      <li>flv: {sample.data.pull.flv_url}</li>
+                      <li>hls: {sample.data.pull.hls_url}</li>
+                    </ul>
+                  ) : <Loading />}
+                </div>
+              )}
+            </Card>
+          ))}
+        </div>
+      )}
+    </div>
+  );
+}

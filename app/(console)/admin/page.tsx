@@ -1,0 +1,60 @@
+"use client";
+// Admin overview: live rooms, viewers online, rooms by status, recent activity — refreshing by itself.
+import Link from "next/link";
+import { useQuery } from "@tanstack/react-query";
+import { useLocale, useTranslations } from "next-intl";
+import { useTRPC } from "@/lib/trpc";
+import { Card, Empty, ErrorBox, Loading, Stat, StatusBadge } from "@/components/ui";
+import { useErrorText } from "@/lib/errors";
+import { fmtTime } from "@/lib/format";
+
+export default function Overview() {
+  const t = useTranslations("overview");
+  const ts = useTranslations("status");
+  const locale = useLocale();
+  const trpc = useTRPC();
+  const err = useErrorText();
+  const ov = useQuery(trpc.rooms.overview.queryOptions(undefined, { refetchInterval: 5000 }));
+  const audit = useQuery(trpc.audit.list.queryOptions({ limit: 12 }, { refetchInterval: 10000 }));
+  return (
+    <div className="flex flex-col gap-6">
+      <h1 className="text-2xl font-semibold">{t("title")}</h1>
+      {ov.error && <ErrorBox message={err(ov.error)} />}
+      <div className="grid grid-cols-2 gap-3 md:grid-cols-6">
+        <Stat label={t("liveNow")} value={ov.data?.liveRooms.length ?? "…"} />
+        <Stat label={t("viewersOnline")} value={ov.data?.viewersOnline ?? "…"} />
+        {(["prepare", "live", "paused", "ended"] as const).map((s) => (
+          <Stat key={s} label={ts(s)} value={ov.data?.byStatus[s] ?? "…"} />
+        ))}
+      </div>
+      <div className="grid gap-6 lg:grid-cols-2">
+        <Card title={t("liveNow")}>
+          {ov.isLoading ? <Loading /> : !ov.data?.liveRooms.length ? <Empty>{t("noLive")}</Empty> : (
+            <ul className="divide-y divide-slate-100 dark:divide-slate-800">
+              {ov.data.liveRooms.map((r) => (
+                <li key={r.id} className="flex items-center justify-between gap-2 py-2">
+                  <Link href={`/admin/rooms/${r.id}`} className="truncate font-medium hover:underline">{r.title}</Link>
+                  <span className="flex shrink-0 items-center gap-2 text-sm text-slate-500">
+                    {r.hostNick} · {t("online")} {r.metrics?.online ?? 0} <StatusBadge status={r.status} />
+                  </span>
+                </li>
+              ))}
+            </ul>
+          )}
+        </Card>
+        <Card title={t("activity")}>
+          {audit.isLoading ? <Loading /> : !audit.data?.items.length ? <Empty>{t("noActivity")}</Empty> : (
+            <ul className="divide-y divide-slate-100 text-sm dark:divide-slate-800">
+              {audit.data.items.map((a) => (
+                <li key={a.id} className="flex justify-between gap-3 py-1.5">
+                  <span className="font-mono text-xs">{a.action}</span>
+                  <span className="truncate text-slate-500">{a.actorKind === "system" ? a.actorId : a.actorId?.slice(0, 8)} · {fmtTime(a.createdAt, locale)}</span>
+                </li>
+              ))}
+            </ul>
+          )}
+        </Card>
+      </div>
+    </div>
+  );
+}

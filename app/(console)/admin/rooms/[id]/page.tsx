@@ -1,0 +1,8 @@
+"use client";
+import { use } from "react";
+import { RoomPanel } from "@/components/console/RoomPanel";
+
+export default function AdminRoom({ params }: { params: Promise<{ id: string }> }) {
+  const { id } = use(params);
+  return <RoomPanel room={id} as="admin" />;
+}
