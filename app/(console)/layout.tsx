@@ -27,7 +27,7 @@ export default async function ConsoleLayout({ children }: { children: ReactNode 
         : [{ href: "/rooms", label: t("watch") }];
   return (
     <div className="min-h-screen">
-      <header className="sticky top-0 z-40 border-b border-slate-200 bg-white/90 backdrop-blur dark:border-slate-800 dark:bg-slate-950/90">
+      <header className="border-b border-slate-200 bg-white/90 backdrop-blur dark:border-slate-800 dark:bg-slate-950/90">
         <div className="mx-auto flex max-w-6xl flex-wrap items-center gap-x-6 gap-y-2 px-4 py-3">
           <Link href="/" className="flex items-center gap-2 font-semibold">
             <span className="h-2.5 w-2.5 rounded-full bg-red-500" aria-hidden />

@@ -50,7 +50,8 @@ export async function getPullUrls(ctx: Ctx, input: z.infer<typeof pullInput>) {
   const m = await ctx.db.select({ k: roomMembers.kickedAt }).from(roomMembers).where(and(eq(roomMembers.roomNum, room.num), eq(roomMembers.memberId, member)));
   if (m[0]?.k) throw forbidden("You were removed from this room");
   const ttl = env().PLAY_TOKEN_TTL_S;
-  const t = signRoomToken({ scope: "play", app: room.appId, room: room.id, num: room.num, st: room.streamName, sub: member }, now, ttl);
+  // The host watching their own preview is not audience: mr=1 keeps them out of the counts.
+  const t = signRoomToken({ scope: "play", app: room.appId, room: room.id, num: room.num, st: room.streamName, sub: member, ...(member === room.hostId ? { mr: 1 } : {}) }, now, ttl);
   const exp = Math.floor(t.expiresAt.getTime() / 1000);
   return {
     room: roomView(room, await roomStats(ctx.db, room, now)),

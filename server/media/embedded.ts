@@ -115,7 +115,7 @@ export class EmbeddedMedia {
       if (!p) throw new Error("bad path");
       const c = checkPlayToken(token, p.name, this.clock.now());
       s.streamQuery.sign = this.internalSign(s.streamPath);
-      presenceBuffer.record({ roomNum: c.num, appId: c.app, memberId: c.sub, role: 0, seenAt: Date.now(), likes: 0 });
+      if (c.mr !== 1) presenceBuffer.record({ roomNum: c.num, appId: c.app, memberId: c.sub, role: 0, seenAt: Date.now(), likes: 0 });
     } catch (e) {
       log.info("play refused", { stream: s.streamPath, reason: (e as Error).message });
       s.streamQuery.sign = "";

@@ -64,7 +64,7 @@ const queryOf = (param: string) => Object.fromEntries(new URLSearchParams(param.
 export function authorizePlay(db: Db, name: string, uri: string, q: Record<string, string | undefined>, now: Date): void | Promise<void> {
   if (q.token) {
     const c = checkPlayToken(q.token, name, now);
-    presenceBuffer.record({ roomNum: c.num, appId: c.app, memberId: c.sub, role: 0, seenAt: now.getTime(), likes: 0 });
+    if (c.mr !== 1) presenceBuffer.record({ roomNum: c.num, appId: c.app, memberId: c.sub, role: 0, seenAt: now.getTime(), likes: 0 });
     return;
   }
   return authorizeVendorPlay(db, name, uri, q, now);
