@@ -111,6 +111,7 @@ test("admin, host and viewer journey with screenshots", async ({ browser }) => {
     await zh.goto(`${env.base}/host/rooms/${roomId}`);
     await expect(zh.getByText("串流密钥", { exact: true }).first()).toBeVisible();
     await expect(zh.getByTestId("room-status")).toContainText("直播中");
+    await expect(zh.locator("[data-player-state]").first()).toHaveAttribute("data-player-state", "live", { timeout: 30_000 });
     await shot(zh, "host-golive-zh-CN");
     await zh.close();
 

@@ -11,6 +11,8 @@ import { ensurePackages, findBinary } from "../scripts/lib/system";
 export default async function globalSetup() {
   ensurePackages("Chromium (browser tests)", ["chromium"], () => !!findBinary([process.env.CHROMIUM_PATH ?? "/usr/bin/chromium"]));
   ensurePackages("ffmpeg (test pushes)", ["ffmpeg"], () => !!findBinary(["ffmpeg"]));
+  // Chinese pages are screenshotted too: Chromium needs a CJK font on this machine to draw them.
+  ensurePackages("a CJK font (简体中文 screenshots)", ["fonts-wqy-microhei"], () => existsSync("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"));
   ensurePackages("nginx with the RTMP module (nginx journey)", ["nginx", "libnginx-mod-rtmp"], () => !!findBinary(["/usr/sbin/nginx"]) && existsSync("/usr/lib/nginx/modules/ngx_rtmp_module.so"));
   const { dataDir } = loadSettings();
   const dbName = `onair_e2e_${process.pid}`;
