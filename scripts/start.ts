@@ -17,6 +17,8 @@ process.env.DATABASE_URL = url;
 process.env.PORT ??= "3000";
 process.env.HOST ??= "127.0.0.1";
 process.env.WEB_PORT ??= String(Number(process.env.PORT) + 1);
+// next-auth builds its callback URLs from this; the console is served at the public address.
+process.env.NEXTAUTH_URL ??= (process.env.PUBLIC_URL ?? `http://${process.env.HOST}:${process.env.PORT}`).replace(/\/$/, "");
 
 const { runMigrations } = await import("../server/db/migrate");
 await runMigrations(url);
