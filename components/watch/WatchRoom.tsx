@@ -13,7 +13,7 @@ import { LanguageSwitch } from "@/components/console/LanguageSwitch";
 import { useToast } from "@/components/ui/toast";
 import { useErrorText } from "@/lib/errors";
 
-function usePresence(room: string | number, active: boolean) {
+function usePresence(room: string | number, active: boolean, onJoined: () => void) {
   const trpc = useTRPC();
   const join = useMutation(trpc.presence.join.mutationOptions());
   const token = useRef<string>("");
@@ -28,6 +28,7 @@ function usePresence(room: string | number, active: boolean) {
     join.mutateAsync({ room, guestId: guestId() }).then((j) => {
       if (cancelled) return;
       token.current = j.presenceToken;
+      onJoined();
     }).catch(() => undefined);
     const timer = setInterval(beat, 10_000);
     const leave = () => {
@@ -57,10 +58,10 @@ export function WatchRoom({ room }: { room: string | number }) {
   const toast = useToast();
   const err = useErrorText();
   const [format, setFormat] = useState<PlayerFormat>("flv");
-  const { info } = usePullUrls(room, 5000);
+  const { info, refresh } = usePullUrls(room, 5000);
   const me = useQuery(trpc.auth.me.queryOptions(undefined, { retry: false }));
   const active = !!info && info.room.status !== "ended";
-  const presence = usePresence(room, active);
+  const presence = usePresence(room, active, () => void refresh());
   const [myLikes, setMyLikes] = useState(0);
   const [requested, setRequested] = useState(false);
   const request = useMutation(trpc.mic.request.mutationOptions({
