@@ -28,7 +28,8 @@ async function canConnect(socketPath: string): Promise<boolean> {
   }
 }
 
-export async function ensurePrivateMariaDb(dataDir: string, port: number): Promise<PrivateDb> {
+export async function ensurePrivateMariaDb(dataDir: string, requestedPort: number): Promise<PrivateDb> {
+  let port = requestedPort;
   ensurePackages("MariaDB (mariadb-server)", ["mariadb-server"], () => !!findBinary(SERVER_BINS), "set DATABASE_URL to an existing MySQL/MariaDB server");
   const dir = resolve(dataDir, "mariadb");
   const datadir = resolve(dir, "data");
@@ -99,6 +100,9 @@ export async function ensurePrivateMariaDb(dataDir: string, port: number): Promi
     writeFileSync(credsFile, JSON.stringify(creds), { mode: 0o600 });
   }
   const admin = await mysql.createConnection({ socketPath, user: "root" });
+  // An already running server of this folder may listen elsewhere than asked: use its real port.
+  const [portRows] = (await admin.query("SELECT @@port AS port")) as unknown as [Array<{ port: number }>];
+  port = Number(portRows[0]?.port ?? port);
   await admin.query("CREATE USER IF NOT EXISTS 'onair'@'127.0.0.1' IDENTIFIED BY ?", [creds.password]);
   await admin.query("ALTER USER 'onair'@'127.0.0.1' IDENTIFIED BY ?", [creds.password]);
   await admin.query("GRANT ALL PRIVILEGES ON *.* TO 'onair'@'127.0.0.1'");

@@ -2,7 +2,9 @@
 // generated secrets (kept in DATA_DIR), a database (DATABASE_URL or a private MariaDB), migrations.
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { createServer } from "node:net";
+import { dirname, resolve } from "node:path";
+import { freePort } from "./ports";
 import nextEnv from "@next/env";
 import { ensureDatabaseExists, ensurePrivateMariaDb, type PrivateDb } from "./mariadb";
 
@@ -27,14 +29,32 @@ export function loadSettings() {
   return { dataDir };
 }
 
+/**
+ * The private MariaDB's port: MARIADB_PORT, else the one this data folder already uses, else 3307
+ * when free (another checkout's MariaDB may hold it: then any free port), remembered in the folder.
+ */
+async function privatePort(dataDir: string): Promise<number> {
+  if (process.env.MARIADB_PORT) return Number(process.env.MARIADB_PORT);
+  const file = resolve(dataDir, "mariadb", "port");
+  if (existsSync(file)) return Number(readFileSync(file, "utf8").trim());
+  const free = (p: number) =>
+    new Promise<boolean>((res) => {
+      const srv = createServer().once("error", () => res(false));
+      srv.listen(p, "127.0.0.1", () => srv.close(() => res(true)));
+    });
+  const port = (await free(3307)) ? 3307 : await freePort();
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, String(port));
+  return port;
+}
+
 /** Resolves the database: DATABASE_URL as given, or a private MariaDB with database `name`. */
 export async function provisionDatabase(dataDir: string, name: string): Promise<{ url: string; priv?: PrivateDb }> {
   if (process.env.DATABASE_URL) {
     await ensureDatabaseExists(process.env.DATABASE_URL);
     return { url: process.env.DATABASE_URL };
   }
-  const port = Number(process.env.MARIADB_PORT ?? 3307);
-  const priv = await ensurePrivateMariaDb(dataDir, port);
+  const priv = await ensurePrivateMariaDb(dataDir, await privatePort(dataDir));
   const url = `${priv.serverUrl}${name}`;
   await ensureDatabaseExists(url);
   return { url, priv };
