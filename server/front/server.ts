@@ -12,6 +12,7 @@ import { heartbeat, heartbeatInput, leaveInput, leaveRoom } from "../presence";
 import { presenceBuffer, type PresenceBuffer } from "../presence/buffer";
 import { checkRoomToken, verifyTokenInput } from "../tokens/issue";
 import { createMediaRoutes } from "./media";
+import { createSxbHeartbeat } from "../compat/sxb";
 
 const SMALL_BODY = 16 * 1024;
 
@@ -30,6 +31,7 @@ export function createFrontServer(opts: FrontOptions) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   const maxBody = opts.maxBodyBytes ?? env().MAX_BODY_BYTES;
   const mediaRoute = createMediaRoutes(clock);
+  const sxbHeartbeat = createSxbHeartbeat(buffer, clock);
 
   async function tokenFromBody(req: IncomingMessage) {
     const body = (await readJson(req, SMALL_BODY)) as Record<string, unknown>;
@@ -123,6 +125,10 @@ export function createFrontServer(opts: FrontOptions) {
     const path = q < 0 ? raw : raw.slice(0, q);
     const route = routes[`${req.method} ${path}`];
     if (route) return void route(req, res, new URLSearchParams(q < 0 ? "" : raw.slice(q + 1))).catch((e) => sendError(res, e));
+    if ((path === "/sxb/index.php" || path === "/index.php") && req.method === "POST" && raw.includes("cmd=heartbeat")) {
+      const query = new URLSearchParams(q < 0 ? "" : raw.slice(q + 1));
+      return void sxbHeartbeat(req, res, query).then((handled) => handled || proxy(req, res)).catch((e) => sendError(res, e));
+    }
     if (path.startsWith("/live/") || path.startsWith("/vod/") || path.startsWith("/hooks/")) {
       if (mediaRoute(req, res, path, new URLSearchParams(q < 0 ? "" : raw.slice(q + 1)))) return;
     }

@@ -12,7 +12,7 @@ type App = Pick<typeof apps.$inferSelect, "signScheme" | "pushDomain" | "pullDom
 /** Keys for vendor schemes, derived from the app secret: give them to your CDN if it checks signatures. */
 export function vendorKeys(secret: string) {
   const k = (p: string) => createHmac("sha256", secret).update(`onair-${p}-key`).digest("hex").slice(0, 32);
-  return { pushKey: k("push"), pullKey: k("pull") };
+  return { pushKey: k("push"), pullKey: k("pull"), callbackKey: k("callback") };
 }
 
 function bases(app: App) {

@@ -14,6 +14,7 @@ import { log } from "../log";
 import { handleShutdown, startBackground } from "../runtime";
 import { appRouter } from "../trpc/router";
 import { createAuiHandler } from "../compat/aui";
+import { createSxbHandler } from "../compat/sxb";
 
 const e = env();
 const dir = new URL("../../", import.meta.url).pathname;
@@ -41,11 +42,12 @@ const trpc = createHTTPHandler({
 });
 
 const aui = createAuiHandler();
+const sxb = createSxbHandler();
 
 const server = http.createServer((req, res) => {
   const path = (req.url ?? "/").split("?")[0]!;
   if (path.startsWith("/api/trpc/")) return void trpc(req, res);
-  if (aui(req, res)) return;
+  if (aui(req, res) || sxb(req, res)) return;
   if (path === "/api/health") {
     void dbHealth().then((db) => sendJson(res, db.ok ? 200 : 503, { process: "web", db }));
     return;
