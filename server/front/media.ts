@@ -16,6 +16,7 @@ import { nmsInternalSecret } from "../media/keys";
 import { nms } from "../media/signers";
 import { verifyRoomToken } from "../tokens";
 import { safeEqual } from "../crypto/secretbox";
+import { LT, LtError, playStream, sendLt } from "../compat/ltstream";
 import { log } from "../log";
 
 const CORS = { "access-control-allow-origin": "*", "cache-control": "no-store" };
@@ -36,10 +37,20 @@ export function createMediaRoutes(clock: Clock) {
     const q = Object.fromEntries(query);
     const flv = /^\/live\/([\w-]{1,64})\.flv$/.exec(path);
     const hls = /^\/live\/([\w-]{1,64})\/(index\.m3u8|seg_\d{1,9}\.ts)$/.exec(path);
-    const name = flv?.[1] ?? hls?.[1];
+    let name = flv?.[1] ?? hls?.[1];
     if (!name) throw new AppError("NOT_FOUND", "No such stream URL");
-    // The check happens before a single byte of media is sent, so a refused player gets an error status.
-    await authorizePlay(getDb(), name, path, q, clock.now());
+    if (flv && /^\d+$/.test(name)) {
+      // LTStream clients play /live/<room number>.flv?type=1&token=<LTStream token>.
+      try {
+        name = await playStream(getDb(), name, query.get("type"), query.get("token"), clock.now());
+      } catch (e) {
+        if (!(e instanceof LtError)) throw e;
+        return sendLt(res, e.code === LT.NO_STREAM ? 404 : 401, { code: e.code, message: e.message });
+      }
+    } else {
+      // The check happens before a single byte of media is sent, so a refused player gets an error status.
+      await authorizePlay(getDb(), name, path, q, clock.now());
+    }
     if (flv) {
       const p = `/live/${name}`;
       const up = http.get(

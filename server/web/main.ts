@@ -15,6 +15,7 @@ import { handleShutdown, startBackground } from "../runtime";
 import { appRouter } from "../trpc/router";
 import { createAuiHandler } from "../compat/aui";
 import { createSxbHandler } from "../compat/sxb";
+import { createLtHandler } from "../compat/ltstream";
 
 const e = env();
 const dir = new URL("../../", import.meta.url).pathname;
@@ -43,11 +44,12 @@ const trpc = createHTTPHandler({
 
 const aui = createAuiHandler();
 const sxb = createSxbHandler();
+const lt = createLtHandler();
 
 const server = http.createServer((req, res) => {
   const path = (req.url ?? "/").split("?")[0]!;
   if (path.startsWith("/api/trpc/")) return void trpc(req, res);
-  if (aui(req, res) || sxb(req, res)) return;
+  if (aui(req, res) || sxb(req, res) || lt(req, res)) return;
   if (path === "/api/health") {
     void dbHealth().then((db) => sendJson(res, db.ok ? 200 : 503, { process: "web", db }));
     return;

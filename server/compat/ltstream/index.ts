@@ -1,0 +1,144 @@
+// LTStream third-party access (seed 000), as its PHP extension calls it: POST /api/third/get_token
+// with a form field `signature` = base64(header).base64(payload).md5(base64(header).base64(payload) + app_secret)
+// and header `Version: v1`; onair checks it, asks the app's registered callback URL to approve
+// (GET <callback>?request_id=<id>, {"code":200} within 4 s), and answers an app-wide pull token.
+// Viewers then play /live/<room number>.flv?type=1&token=… straight from onair's front.
+import { createHash } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { and, eq } from "drizzle-orm";
+import { appByAccessKey } from "../../apps";
+import { systemClock, type Clock } from "../../clock";
+import { tokenKey } from "../../crypto/keys";
+import { safeEqual } from "../../crypto/secretbox";
+import { getDb, type Db } from "../../db/client";
+import { rooms } from "../../db/schema";
+import { env } from "../../env";
+import { AppError } from "../../errors";
+import { readBody } from "../../http/io";
+import { log } from "../../log";
+import { signCompact, verifyCompact } from "../../tokens/jwt";
+
+/** The seed's status codes. */
+export const LT = {
+  OK: 200, BAD_URL: 400, NOT_FOUND: 404, SERVER: 500, BAD_SIGNATURE: 1001, SIGNATURE_EXPIRED: 1002, BAD_KEY: 1003,
+  CALLBACK_TIMEOUT: 1004, CALLBACK_REFUSED: 1005, APP_DISABLED: 1006, TOKEN_FAILED: 1101, BAD_TOKEN: 1102,
+  TOKEN_EXPIRED: 1103, NO_STREAM: 1201, PULL_FAILED: 1202, BAD_PARAMS: 2001,
+} as const;
+
+export class LtError extends Error {
+  constructor(public code: number, message: string) {
+    super(message);
+  }
+}
+
+/** The signing window for get_token requests (their `timestamp`, unix seconds). */
+const WINDOW_S = 300;
+/** The reference client gives up after 5 s, so the callback must be answered (or abandoned) before. */
+const CALLBACK_TIMEOUT_MS = 4000;
+
+const md5 = (s: string) => createHash("md5").update(s).digest("hex");
+
+function decodeJson(part: string): Record<string, unknown> {
+  try {
+    // The PHP extension uses standard base64 (with + / =); accept both alphabets.
+    const v = JSON.parse(Buffer.from(part.replace(/-/g, "+").replace(/_/g, "/"), "base64").toString("utf8"));
+    if (!v || typeof v !== "object") throw new Error();
+    return v as Record<string, unknown>;
+  } catch {
+    throw new LtError(LT.BAD_SIGNATURE, "无效的签名（signature）");
+  }
+}
+
+interface AppToken {
+  k: "l";
+  a: number;
+  e: number;
+}
+
+/** Checks a get_token request and returns the app-wide pull token. */
+export async function getToken(db: Db, clock: Clock, signature: string | undefined, version: string | undefined) {
+  if (version !== "v1") throw new LtError(LT.BAD_PARAMS, "请求参数有误: header Version: v1 is required");
+  if (!signature) throw new LtError(LT.BAD_PARAMS, "请求参数有误: signature is required");
+  const parts = signature.split(".");
+  if (parts.length !== 3 || signature.length > 4096) throw new LtError(LT.BAD_SIGNATURE, "无效的签名（signature）");
+  const [h, p, mac] = parts as [string, string, string];
+  const header = decodeJson(h);
+  const payload = decodeJson(p);
+  if (header.alg !== "md5" || typeof payload.ak !== "string" || typeof payload.timestamp !== "number")
+    throw new LtError(LT.BAD_SIGNATURE, "无效的签名（signature）");
+  const found = await appByAccessKey(db, payload.ak);
+  if (!found) throw new LtError(LT.BAD_KEY, "appAccessKey和appSecret不正确");
+  if (!safeEqual(md5(`${h}.${p}${found.secret()}`), mac.toLowerCase())) throw new LtError(LT.BAD_SIGNATURE, "无效的签名（signature）");
+  const nowS = Math.floor(clock.now().getTime() / 1000);
+  if (Math.abs(nowS - payload.timestamp) > WINDOW_S) throw new LtError(LT.SIGNATURE_EXPIRED, "签名已过期");
+  if (!found.app.enabled) throw new LtError(LT.APP_DISABLED, "第三方被禁用");
+  const requestId = typeof header.request_id === "string" ? header.request_id : "";
+  if (found.app.callbackUrl) await askCallback(found.app.callbackUrl, requestId);
+  const exp = nowS + env().PLAY_TOKEN_TTL_S;
+  return { expire: exp * 1000, token: signCompact({ k: "l", a: found.app.id, e: exp } satisfies AppToken, tokenKey()) };
+}
+
+async function askCallback(url: string, requestId: string) {
+  const u = new URL(url);
+  u.searchParams.set("request_id", requestId);
+  let res: Response;
+  try {
+    res = await fetch(u, { signal: AbortSignal.timeout(CALLBACK_TIMEOUT_MS), redirect: "error" });
+  } catch (e) {
+    const timeout = (e as Error).name === "TimeoutError" || (e as Error).name === "AbortError";
+    throw new LtError(timeout ? LT.CALLBACK_TIMEOUT : LT.CALLBACK_REFUSED, timeout ? "第三方回调url请求超时" : "第三方回调url返回拒绝");
+  }
+  const body = (await res.json().catch(() => null)) as { code?: unknown } | null;
+  if (!res.ok || Number(body?.code) !== 200) throw new LtError(LT.CALLBACK_REFUSED, "第三方回调url返回拒绝");
+}
+
+/**
+ * A viewer's LTStream play (/live/<code>.flv?type=1&token=…): the token must be an unexpired
+ * LTStream token of the room's app; <code> is the room number. Returns the room's stream name.
+ */
+export async function playStream(db: Db, code: string, type: string | null, token: string | null, now: Date) {
+  if (!token) throw new LtError(LT.BAD_TOKEN, "无效的token");
+  let t: AppToken;
+  try {
+    t = verifyCompact<AppToken>(token, tokenKey(), now.getTime());
+  } catch (e) {
+    throw new LtError(e instanceof AppError && e.code === "TOKEN_EXPIRED" ? LT.TOKEN_EXPIRED : LT.BAD_TOKEN, e instanceof AppError && e.code === "TOKEN_EXPIRED" ? "token已过期" : "无效的token");
+  }
+  if (t.k !== "l") throw new LtError(LT.BAD_TOKEN, "无效的token");
+  // type 1 is the main stream; onair rooms have no sub stream (type 2).
+  if ((type ?? "1") !== "1" || !/^\d{1,15}$/.test(code)) throw new LtError(LT.NO_STREAM, "未找到码流地址");
+  const row = (await db.select({ streamName: rooms.streamName, status: rooms.status }).from(rooms)
+    .where(and(eq(rooms.num, Number(code)), eq(rooms.appId, t.a))))[0];
+  if (!row || row.status === "ended") throw new LtError(LT.NO_STREAM, "未找到码流地址");
+  return row.streamName;
+}
+
+export function sendLt(res: ServerResponse, httpStatus: number, body: unknown) {
+  const s = JSON.stringify(body);
+  res.writeHead(httpStatus, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(s), "access-control-allow-origin": "*" });
+  res.end(s);
+}
+
+/** Mounted by the web process: POST /api/third/get_token. */
+export function createLtHandler(opts: { db?: () => Db; clock?: Clock } = {}) {
+  const db = opts.db ?? getDb;
+  const clock = opts.clock ?? systemClock;
+  return function handle(req: IncomingMessage, res: ServerResponse): boolean {
+    if ((req.url ?? "").split("?")[0] !== "/api/third/get_token") return false;
+    (async () => {
+      if (req.method !== "POST") throw new LtError(LT.BAD_URL, "非法的请求地址");
+      const text = await readBody(req, 64 * 1024);
+      const type = String(req.headers["content-type"] ?? "");
+      const form = type.includes("json") ? (JSON.parse(text || "{}") as Record<string, string>) : Object.fromEntries(new URLSearchParams(text));
+      return getToken(db(), clock, form.signature, req.headers.version as string | undefined);
+    })().then(
+      (data) => sendLt(res, 200, { code: 200, data, message: "200 OK" }),
+      (e) => {
+        const code = e instanceof LtError ? e.code : e instanceof AppError && e.code === "PAYLOAD_TOO_LARGE" ? LT.BAD_PARAMS : LT.SERVER;
+        if (code === LT.SERVER) log.error("ltstream get_token failed", { error: (e as Error).message });
+        sendLt(res, 200, { code, message: e instanceof LtError ? e.message : "服务器异常" });
+      },
+    );
+    return true;
+  };
+}
