@@ -50,6 +50,7 @@ function GoLive({ room }: { room: string }) {
         <Secretish label={t("streamKey")} value={push.data.streamKey} testId="push-key" />
         <Secretish label={t("fullUrl")} value={push.data.rtmp_url} testId="push-url" />
         <p className="text-xs text-slate-500">{t("obsHint")}</p>
+        <p className="text-xs text-slate-500" data-testid="polyv-channel">{t("polyvChannel", { channel: push.data.channelId, password: push.data.channelPassword })}</p>
         <div><Button variant="ghost" onClick={() => confirm(t("rotateConfirm")) && rotate.mutate({ room })}>{t("rotateKey")}</Button></div>
       </div>
       <figure className="flex flex-col items-center gap-1">

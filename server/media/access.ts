@@ -13,6 +13,7 @@ import { getRecording } from "../recordings";
 import { signRoomToken } from "../tokens";
 import { roomStats } from "../presence/stats";
 import { pullUrls, pushInfo } from "./urls";
+import { channelPassword } from "./keys";
 
 export const pullInput = z.object({ room: roomRef, guestId: z.string().uuid().optional() });
 
@@ -21,7 +22,14 @@ export async function getPushInfo(ctx: Ctx, ref: z.infer<typeof roomRef>) {
   const app = await appById(ctx.db, room.appId);
   if (!app) throw notFound("App");
   const exp = Math.floor(ctx.clock.now().getTime() / 1000) + 86400;
-  return { ...pushInfo(room, { ...app.app, secret: app.secret }, exp), keyVersion: room.keyVersion, streamName: room.streamName };
+  return {
+    ...pushInfo(room, { ...app.app, secret: app.secret }, exp),
+    keyVersion: room.keyVersion,
+    streamName: room.streamName,
+    /** For Polyv push clients: channel number and password. */
+    channelId: room.num,
+    channelPassword: channelPassword(room),
+  };
 }
 
 /** A new publish key; the old one stops working for new publishes at once. */

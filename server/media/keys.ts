@@ -32,3 +32,9 @@ export function parseStreamPath(path: string): { app: string; name: string } | u
   if (parts.length !== 2 || !/^[\w-]{1,64}$/.test(parts[1]!) || !/^[\w-]{1,64}$/.test(parts[0]!)) return undefined;
   return { app: parts[0]!, name: parts[1]! };
 }
+
+/** A room's channel password for Polyv push clients: 8 digits derived like the publish key. */
+export function channelPassword(room: { streamName: string; keyVersion: number }) {
+  const mac = createHmac("sha256", tokenKey()).update(`polyv-channel:${room.streamName}:${room.keyVersion}`).digest();
+  return String(mac.readUIntBE(0, 6) % 100_000_000).padStart(8, "0");
+}

@@ -16,6 +16,7 @@ import { appRouter } from "../trpc/router";
 import { createAuiHandler } from "../compat/aui";
 import { createSxbHandler } from "../compat/sxb";
 import { createLtHandler } from "../compat/ltstream";
+import { createPolyvHandler } from "../compat/polyv";
 
 const e = env();
 const dir = new URL("../../", import.meta.url).pathname;
@@ -45,11 +46,12 @@ const trpc = createHTTPHandler({
 const aui = createAuiHandler();
 const sxb = createSxbHandler();
 const lt = createLtHandler();
+const polyv = createPolyvHandler();
 
 const server = http.createServer((req, res) => {
   const path = (req.url ?? "/").split("?")[0]!;
   if (path.startsWith("/api/trpc/")) return void trpc(req, res);
-  if (aui(req, res) || sxb(req, res) || lt(req, res)) return;
+  if (aui(req, res) || sxb(req, res) || lt(req, res) || polyv(req, res)) return;
   if (path === "/api/health") {
     void dbHealth().then((db) => sendJson(res, db.ok ? 200 : 503, { process: "web", db }));
     return;
