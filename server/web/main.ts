@@ -17,6 +17,7 @@ import { createAuiHandler } from "../compat/aui";
 import { createSxbHandler } from "../compat/sxb";
 import { createLtHandler } from "../compat/ltstream";
 import { createPolyvHandler } from "../compat/polyv";
+import { createHaoshitongHandler, startMixWatcher } from "../compat/haoshitong";
 
 const e = env();
 const dir = new URL("../../", import.meta.url).pathname;
@@ -47,11 +48,13 @@ const aui = createAuiHandler();
 const sxb = createSxbHandler();
 const lt = createLtHandler();
 const polyv = createPolyvHandler();
+const hst = createHaoshitongHandler();
+const stopMixes = startMixWatcher();
 
 const server = http.createServer((req, res) => {
   const path = (req.url ?? "/").split("?")[0]!;
   if (path.startsWith("/api/trpc/")) return void trpc(req, res);
-  if (aui(req, res) || sxb(req, res) || lt(req, res) || polyv(req, res)) return;
+  if (aui(req, res) || sxb(req, res) || lt(req, res) || polyv(req, res) || hst(req, res)) return;
   if (path === "/api/health") {
     void dbHealth().then((db) => sendJson(res, db.ok ? 200 : 503, { process: "web", db }));
     return;
@@ -64,4 +67,4 @@ server.on("error", (err: NodeJS.ErrnoException) => {
   process.exit(1);
 });
 server.listen(e.WEB_PORT, "127.0.0.1", () => log.info("web listening", { port: e.WEB_PORT }));
-handleShutdown("web", [server]);
+handleShutdown("web", [server], async () => stopMixes());

@@ -119,3 +119,25 @@ export const roomSamples = mysqlTable(
   },
   (t) => [primaryKey({ columns: [t.roomNum, t.at] })],
 );
+
+export const MIX_STATES = ["running", "stopped", "failed"] as const;
+
+/** Server-side mixes (Haoshitong /v1/live/start): a group's publishers composed into a new stream. */
+export const mixTasks = mysqlTable(
+  "mix_tasks",
+  {
+    id: autoId("id"),
+    appId: idRef("app_id").notNull(),
+    groupId: varchar("group_id", { length: 256 }).notNull(),
+    /** The room whose stream carries the mix. */
+    roomNum: idRef("room_num").notNull(),
+    state: varchar("state", { length: 8, enum: MIX_STATES }).notNull(),
+    /** Canvas and encoding parameters as requested (JSON). */
+    params: varchar("params", { length: 512 }).notNull(),
+    /** Which process runs the ffmpeg (host:pid), so a stop from any instance reaches it. */
+    owner: varchar("owner", { length: 128 }).notNull(),
+    startedAt: time("started_at").notNull(),
+    stoppedAt: time("stopped_at"),
+  },
+  (t) => [index("mix_app_group").on(t.appId, t.groupId, t.state)],
+);
