@@ -93,7 +93,7 @@ try {
   const [adminRow] = await db.execute("SELECT id FROM users WHERE role='admin' AND app_id IS NULL LIMIT 1" as never) as unknown as [Array<{ id: string }>];
   const root_ = { kind: "user" as const, userId: adminRow[0]!.id, role: "admin" as const, appId: null };
   const ctx = (actor: Parameters<typeof createApp>[0]["actor"]) => ({ db, clock: systemClock, actor });
-  const a = await createApp(ctx(root_), { name: "bench", signScheme: "onair" });
+  const a = await createApp(ctx(root_), { name: "bench", signScheme: "onair", sxbSign: false });
   const mk = (role: "host" | "viewer", i: number) => createUser(ctx(root_), { appId: a.app.id, username: `bench_${role}_${i}_${process.pid}`, password: "bench-pass-1", role });
   const host = await mk("host", 0);
   const hostActor = { kind: "user" as const, userId: host.id, role: "host" as const, appId: a.app.id };

@@ -31,7 +31,7 @@ export type UserActor = Extract<Actor, { kind: "user" }> & { username: string };
 /** An app with an admin, two hosts and two viewers. */
 export async function makeTenant(clock: Clock = systemClock) {
   const root = await platformAdmin();
-  const created = await createApp(ctxOf(root, clock), { name: uniq("app"), signScheme: "onair" });
+  const created = await createApp(ctxOf(root, clock), { name: uniq("app"), signScheme: "onair", sxbSign: false });
   const appId = created.app.id;
   const mk = async (role: "admin" | "host" | "viewer"): Promise<UserActor> => {
     const username = uniq(role);

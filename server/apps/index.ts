@@ -28,6 +28,7 @@ export const createAppInput = z.object({
   pushDomain: domain.nullish(),
   pullDomain: domain.nullish(),
   signScheme: z.enum(SIGN_SCHEMES).default("onair"),
+  sxbSign: z.boolean().default(false),
 });
 export const updateAppInput = z.object({
   id: z.number().int().positive(),
@@ -37,6 +38,7 @@ export const updateAppInput = z.object({
   pushDomain: domain.nullish(),
   pullDomain: domain.nullish(),
   signScheme: z.enum(SIGN_SCHEMES).optional(),
+  sxbSign: z.boolean().optional(),
 });
 
 export type AppRow = typeof apps.$inferSelect;
@@ -67,6 +69,7 @@ export async function createApp(ctx: Ctx, input: z.infer<typeof createAppInput>)
       pushDomain: input.pushDomain ?? null,
       pullDomain: input.pullDomain ?? null,
       signScheme: input.signScheme,
+      sxbSign: input.sxbSign,
       createdAt: now,
       updatedAt: now,
     });

@@ -17,7 +17,7 @@ import { env } from "../../env";
 import { AppError, type ErrorCode } from "../../errors";
 import { readBody } from "../../http/io";
 import { log } from "../../log";
-import { open } from "../../crypto/secretbox";
+import { open, safeEqual } from "../../crypto/secretbox";
 import { reportMic, requestMic } from "../../mic";
 import { joinRoom, leaveRoom } from "../../presence";
 import type { PresenceBuffer } from "../../presence/buffer";
@@ -342,6 +342,26 @@ export function createSxbHeartbeat(buffer: PresenceBuffer, clock: Clock = system
   };
 }
 
+/**
+ * The anti-tamper check, for apps with `sxbSign` on:
+ *   sign = md5("<path>?svc=<svc>&cmd=<cmd>&timeStamp=<timeStamp>" + <app secret>)
+ * (path as requested, e.g. /sxb/index.php), timeStamp in unix seconds within 5 minutes; both may
+ * come in the query or the JSON body. A missing or wrong sign answers 10001.
+ */
+export function sxbSignature(path: string, svc: string, cmd: string, timeStamp: string, secret: string) {
+  return createHash("md5").update(`${path}?svc=${svc}&cmd=${cmd}&timeStamp=${timeStamp}${secret}`).digest("hex");
+}
+
+async function checkSign(db: Db, clock: Clock, appId: number | null, path: string, svc: string, cmd: string, q: URLSearchParams, body: Record<string, unknown>) {
+  const app = appId === null ? undefined : (await db.select().from(apps).where(eq(apps.id, appId)))[0];
+  if (!app?.sxbSign) return;
+  const ts = String(q.get("timeStamp") ?? body.timeStamp ?? "");
+  const sign = String(q.get("sign") ?? body.sign ?? "");
+  if (!/^\d{1,12}$/.test(ts) || Math.abs(Math.floor(clock.now().getTime() / 1000) - Number(ts)) > 300)
+    throw new SxbError(SXB.BAD_REQUEST, "请求有误: timeStamp missing or outside 5 minutes");
+  if (!safeEqual(sxbSignature(path, svc, cmd, ts, open(app.secretEnc)), sign.toLowerCase())) throw new SxbError(SXB.BAD_REQUEST, "请求有误: bad sign");
+}
+
 /** Mounted by the web process. */
 export function createSxbHandler(opts: { db?: () => Db; clock?: Clock } = {}) {
   const db = opts.db ?? getDb;
@@ -362,12 +382,17 @@ export function createSxbHandler(opts: { db?: () => Db; clock?: Clock } = {}) {
         if (e instanceof AppError) throw e;
         throw new SxbError(SXB.BAD_JSON, "请求json错误");
       }
-      if (svc === "account" && account[cmd]) return account[cmd]!(db(), clock, body);
+      if (svc === "account" && account[cmd]) {
+        await checkSign(db(), clock, (await defaultApp(db())).id, path!, svc, cmd, q, body);
+        return account[cmd]!(db(), clock, body);
+      }
       if (svc === "live" && cmd === "callback") return callback(db(), clock, body);
       if (svc === "live" && live[cmd]) {
         const token = typeof body.token === "string" ? body.token : "";
         if (!token) throw new SxbError(SXB.TOKEN_EXPIRED, "token过期");
-        return live[cmd]!({ db: db(), clock, actor: actorOf(token, clock) }, body);
+        const actor = actorOf(token, clock);
+        await checkSign(db(), clock, actor.appId, path!, svc, cmd, q, body);
+        return live[cmd]!({ db: db(), clock, actor }, body);
       }
       throw new SxbError(SXB.BAD_REQUEST, `unknown svc/cmd: ${svc}/${cmd}`);
     })().then(

@@ -73,6 +73,26 @@ describe("随心播 accounts", () => {
   });
 });
 
+describe("随心播 anti-tamper sign (per app)", () => {
+  it("when the app requires it: a missing or wrong sign answers 10001; md5(path?svc&cmd&timeStamp + secret) passes", async () => {
+    const a = await account();
+    const { callerOf } = await import("../../../test/helpers");
+    await callerOf(t.root).apps.update({ id: t.app.id, sxbSign: true });
+    try {
+      expect((await call("live", "roomlist", { token: a.token, index: 0, size: 5 })).errorCode).toBe(SXB.BAD_REQUEST);
+      const ts = String(Math.floor(Date.now() / 1000));
+      const { sxbSignature } = await import(".");
+      const sign = sxbSignature("/sxb/index.php", "live", "roomlist", ts, t.secret);
+      const r = await fetch(`${base}/sxb/index.php?svc=live&cmd=roomlist&timeStamp=${ts}&sign=${sign}`, { method: "POST", body: JSON.stringify({ token: a.token, index: 0, size: 5 }) });
+      expect(((await r.json()) as { errorCode: number }).errorCode).toBe(0);
+      const wrong = await fetch(`${base}/sxb/index.php?svc=live&cmd=roomlist&timeStamp=${ts}&sign=${"0".repeat(32)}`, { method: "POST", body: JSON.stringify({ token: a.token, index: 0, size: 5 }) });
+      expect(((await wrong.json()) as { errorCode: number }).errorCode).toBe(SXB.BAD_REQUEST);
+    } finally {
+      await callerOf(t.root).apps.update({ id: t.app.id, sxbSign: false });
+    }
+  });
+});
+
 describe("随心播 live", () => {
   it("create → reportroom → roomlist → reportmemid → heartbeat → roomidlist → request → reportstatus → exitroom", async () => {
     const host = await account();

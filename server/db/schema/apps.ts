@@ -17,6 +17,8 @@ export const apps = mysqlTable(
     pushDomain: varchar("push_domain", { length: 255 }),
     pullDomain: varchar("pull_domain", { length: 255 }),
     signScheme: varchar("sign_scheme", { length: 16, enum: SIGN_SCHEMES }).notNull().default("onair"),
+    /** 随心播 clients must sign requests (timeStamp + md5 sign): see README. Off for the reference clients. */
+    sxbSign: boolean("sxb_sign").notNull().default(false),
     createdAt: time("created_at").notNull(),
     updatedAt: time("updated_at").notNull(),
   },

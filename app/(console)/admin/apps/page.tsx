@@ -135,7 +135,7 @@ export default function Apps() {
                   onSubmit={(e) => {
                     e.preventDefault();
                     const f = new FormData(e.currentTarget);
-                    update.mutate({ id: a.id, callbackUrl: opt(f.get("callbackUrl")), pushDomain: opt(f.get("pushDomain")), pullDomain: opt(f.get("pullDomain")), signScheme: String(f.get("signScheme")) as Scheme });
+                    update.mutate({ id: a.id, callbackUrl: opt(f.get("callbackUrl")), pushDomain: opt(f.get("pushDomain")), pullDomain: opt(f.get("pullDomain")), signScheme: String(f.get("signScheme")) as Scheme, sxbSign: f.get("sxbSign") === "on" });
                   }}
                 >
                   <Field label={t("callbackUrl")}><Input name="callbackUrl" defaultValue={a.callbackUrl ?? ""} /></Field>
@@ -144,6 +144,7 @@ export default function Apps() {
                   </Field>
                   <Field label={t("pushDomain")}><Input name="pushDomain" defaultValue={a.pushDomain ?? ""} /></Field>
                   <Field label={t("pullDomain")}><Input name="pullDomain" defaultValue={a.pullDomain ?? ""} /></Field>
+                  <label className="flex items-center gap-2 text-sm"><input type="checkbox" name="sxbSign" defaultChecked={a.sxbSign} className="h-4 w-4" />{t("sxbSign")}</label>
                   <div><Button type="submit">{tc("save")}</Button></div>
                 </form>
               )}

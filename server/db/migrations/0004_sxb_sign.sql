@@ -1,0 +1,1 @@
+ALTER TABLE `apps` ADD `sxb_sign` boolean DEFAULT false NOT NULL;
