@@ -119,6 +119,8 @@ test("admin, host and viewer journey with screenshots", async ({ browser }) => {
     await admin.goto(`${env.base}/admin`);
     await expect(admin.getByText(title)).toBeVisible({ timeout: 15_000 });
     await shot(admin, "admin-overview");
+    await admin.goto(`${env.base}/admin/apis`);
+    await expect(admin.getByRole("link", { name: "OpenAPI JSON" })).toHaveCount(5);
     await admin.goto(`${env.base}/admin/rooms`);
     await expect(admin.getByText(title)).toBeVisible();
     await shot(admin, "admin-rooms");

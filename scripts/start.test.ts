@@ -50,6 +50,12 @@ describe("npm start", () => {
       // Oversized bodies are refused before they reach a procedure.
       const big = await fetch(`${base}/api/trpc/auth.login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "x".repeat(2_000_000), password: "y" }) });
       expect(big.status).toBe(413);
+      // The vendor APIs' descriptions are served (and linked from the console).
+      for (const v of ["aui", "sxb", "ltstream", "polyv", "haoshitong"]) {
+        const d = (await (await fetch(`${base}/api/openapi/${v}.json`)).json()) as { openapi: string; paths: Record<string, unknown> };
+        expect(d.openapi).toBe("3.0.3");
+        expect(Object.keys(d.paths).length).toBeGreaterThan(2);
+      }
       // Passwords never reach the output.
       expect(out).not.toContain("correct-horse");
 

@@ -18,6 +18,7 @@ import { createSxbHandler } from "../compat/sxb";
 import { createLtHandler } from "../compat/ltstream";
 import { createPolyvHandler } from "../compat/polyv";
 import { createHaoshitongHandler, startMixWatcher } from "../compat/haoshitong";
+import { OPENAPI } from "../compat/openapi";
 
 const e = env();
 const dir = new URL("../../", import.meta.url).pathname;
@@ -55,6 +56,11 @@ const server = http.createServer((req, res) => {
   const path = (req.url ?? "/").split("?")[0]!;
   if (path.startsWith("/api/trpc/")) return void trpc(req, res);
   if (aui(req, res) || sxb(req, res) || lt(req, res) || polyv(req, res) || hst(req, res)) return;
+  const spec = /^\/api\/openapi\/([a-z]+)\.json$/.exec(path);
+  if (spec) {
+    const d = OPENAPI[spec[1]!];
+    return void sendJson(res, d ? 200 : 404, d ?? { error: { code: "NOT_FOUND", message: "No such API description" } });
+  }
   if (path === "/api/health") {
     void dbHealth().then((db) => sendJson(res, db.ok ? 200 : 503, { process: "web", db }));
     return;
