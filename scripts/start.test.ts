@@ -54,7 +54,7 @@ describe("npm start", () => {
       for (const v of ["aui", "sxb", "ltstream", "polyv", "haoshitong"]) {
         const d = (await (await fetch(`${base}/api/openapi/${v}.json`)).json()) as { openapi: string; paths: Record<string, unknown> };
         expect(d.openapi).toBe("3.0.3");
-        expect(Object.keys(d.paths).length).toBeGreaterThan(2);
+        expect(Object.keys(d.paths).length).toBeGreaterThanOrEqual(2);
       }
       // Passwords never reach the output.
       expect(out).not.toContain("correct-horse");
