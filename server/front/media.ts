@@ -38,11 +38,13 @@ export function createMediaRoutes(clock: Clock) {
     const flv = /^\/live\/([\w-]{1,64})\.flv$/.exec(path);
     const hls = /^\/live\/([\w-]{1,64})\/(index\.m3u8|seg_\d{1,9}\.ts)$/.exec(path);
     let name = flv?.[1] ?? hls?.[1];
+    let lt = false;
     if (!name) throw new AppError("NOT_FOUND", "No such stream URL");
     if (flv && /^\d+$/.test(name)) {
       // LTStream clients play /live/<room number>.flv?type=1&token=<LTStream token>.
       try {
         name = await playStream(getDb(), name, query.get("type"), query.get("token"), clock.now());
+        lt = true;
       } catch (e) {
         if (!(e instanceof LtError)) throw e;
         return sendLt(res, e.code === LT.NO_STREAM ? 404 : 401, { code: e.code, message: e.message });
@@ -61,7 +63,11 @@ export function createMediaRoutes(clock: Clock) {
           res.on("close", () => upRes.destroy());
         },
       );
-      up.on("error", () => sendJson(res, 503, errorBody(new AppError("UNAVAILABLE", "The media server is not answering"))));
+      up.on("error", () =>
+        lt
+          ? sendLt(res, 502, { code: LT.PULL_FAILED, message: "拉流失败" })
+          : sendJson(res, 503, errorBody(new AppError("UNAVAILABLE", "The media server is not answering"))),
+      );
       return;
     }
     const file = join(hlsDir(), name, hls![2]!);

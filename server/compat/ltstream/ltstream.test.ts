@@ -6,6 +6,8 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createFrontServer } from "../../front/server";
+import { resetEnvForTests } from "../../env";
+import { freePort } from "../../../scripts/lib/ports";
 import { callerOf, makeTenant, type Tenant } from "../../../test/helpers";
 import { signCompact } from "../../tokens/jwt";
 import { tokenKey } from "../../crypto/keys";
@@ -37,7 +39,12 @@ beforeAll(async () => {
   const lt = createLtHandler();
   web = http.createServer((req, res) => void (lt(req, res) || res.writeHead(404).end()));
   const webBase = await listen(web);
+  // No media server behind this front: a valid play must answer 1202 (pull failed).
+  process.env.MEDIA_HTTP_PORT = String(await freePort());
+  resetEnvForTests();
   front = createFrontServer({ webOrigin: webBase });
+  delete process.env.MEDIA_HTTP_PORT;
+  resetEnvForTests();
   base = await listen(front);
 });
 afterAll(async () => {
@@ -112,5 +119,6 @@ describe("LTStream plays", () => {
     expect(await play(987654321, token)).toEqual([404, LT.NO_STREAM]);
     expect(await play(strangers.num, token)).toEqual([404, LT.NO_STREAM]);
     expect(await play(room.num, token, "2")).toEqual([404, LT.NO_STREAM]);
+    expect(await play(room.num, token)).toEqual([502, LT.PULL_FAILED]);
   });
 });
