@@ -43,15 +43,21 @@ export async function fetchPullInfo(room: string | number): Promise<PullInfo> {
   throw err;
 }
 
+/**
+ * Pull URLs with a token, kept fresh: the cheap room state (answered by the front, cached a second)
+ * is polled; the URLs and token are fetched again only when the state changes or the token nears expiry.
+ */
 export function usePullUrls(room: string | number, pollMs = 4000) {
   const [info, setInfo] = useState<PullInfo>();
   const [error, setError] = useState<PullError>();
   const tokenRef = useRef<string>("");
+  const current = useRef<PullInfo | undefined>(undefined);
 
   const refresh = useCallback(async () => {
     try {
       const i = await fetchPullInfo(room);
       tokenRef.current = i.token;
+      current.current = i;
       setInfo(i);
       setError(undefined);
     } catch (e) {
@@ -59,11 +65,29 @@ export function usePullUrls(room: string | number, pollMs = 4000) {
     }
   }, [room]);
 
+  const poll = useCallback(async () => {
+    const cur = current.current;
+    if (!cur || new Date(cur.expiresAt).getTime() - Date.now() < 120_000) return refresh();
+    try {
+      const r = await fetch(`/api/rooms/state?room=${encodeURIComponent(String(room))}`, { cache: "no-store" });
+      if (!r.ok) return refresh();
+      const s = (await r.json()) as { status: PullInfo["room"]["status"]; streamOnline: boolean; metrics: PullInfo["room"]["metrics"] };
+      if (s.status !== cur.room.status || s.streamOnline !== cur.room.streamOnline) return refresh();
+      const next = { ...cur, room: { ...cur.room, metrics: s.metrics } };
+      current.current = next;
+      setInfo(next);
+      setError(undefined);
+    } catch {
+      setError({ kind: "network", message: "network" });
+    }
+  }, [room, refresh]);
+
   useEffect(() => {
+    current.current = undefined;
     void refresh();
-    const t = setInterval(() => void refresh(), pollMs);
+    const t = setInterval(() => void poll(), pollMs);
     return () => clearInterval(t);
-  }, [refresh, pollMs]);
+  }, [refresh, poll, pollMs]);
 
   return { info, error, tokenRef, refresh };
 }

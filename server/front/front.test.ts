@@ -99,6 +99,16 @@ describe("front process", () => {
     expect(after.status).toBe(401);
   });
 
+  it("answers a room's public state for players (status, stream, figures); bad and unknown rooms clearly", async () => {
+    const r = await fetch(`${base}/api/rooms/state?room=${roomId}`);
+    expect(r.status).toBe(200);
+    const s = (await r.json()) as { id: string; status: string; streamOnline: boolean; metrics: { online: number } };
+    expect(s).toMatchObject({ id: roomId, status: "live", streamOnline: false });
+    expect(s.metrics.online).toBeGreaterThanOrEqual(1);
+    expect((await fetch(`${base}/api/rooms/state?room=drop%20table`)).status).toBe(400);
+    expect((await fetch(`${base}/api/rooms/state?room=987654321`)).status).toBe(404);
+  });
+
   it("streams every other request to the web process unchanged", async () => {
     const r = await fetch(`${base}/api/trpc/rooms.list?x=1`, { method: "POST", body: "payload", headers: { cookie: "a=b" } });
     expect(r.status).toBe(207);

@@ -12,6 +12,7 @@ import { heartbeat, heartbeatInput, leaveInput, leaveRoom } from "../presence";
 import { presenceBuffer, type PresenceBuffer } from "../presence/buffer";
 import { checkRoomToken, verifyTokenInput } from "../tokens/issue";
 import { createMediaRoutes } from "./media";
+import { roomState } from "../rooms/state";
 import { createSxbHeartbeat } from "../compat/sxb";
 
 const SMALL_BODY = 16 * 1024;
@@ -65,6 +66,9 @@ export function createFrontServer(opts: FrontOptions) {
       const p = verifyTokenInput.safeParse(await tokenFromBody(req));
       if (!p.success) throw badInput(p.error.issues);
       sendJson(res, 200, checkRoomToken(p.data, clock.now()));
+    },
+    "GET /api/rooms/state": async (_req, res, query) => {
+      sendJson(res, 200, await roomState(getDb(), query.get("room") ?? "", clock.now()));
     },
     "GET /api/health": async (_req, res) => {
       const [db, webHealth] = await Promise.all([dbHealth(), fetchWebHealth()]);
