@@ -3,7 +3,7 @@ import { and, desc, eq, lt, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import { actorId, requireRole, tenantOf, type Actor, type Ctx } from "../actor";
 import type { DbOrTx } from "../db/client";
-import { auditLog } from "../db/schema";
+import { auditLog, users } from "../db/schema";
 
 export async function audit(
   tx: DbOrTx,
@@ -38,11 +38,12 @@ export async function listAudit(ctx: Ctx, input: z.infer<typeof listAuditInput>)
   else if (input.appId) where.push(eq(auditLog.appId, input.appId));
   if (input.cursor) where.push(lt(auditLog.id, input.cursor));
   const rows = await ctx.db
-    .select()
+    .select({ a: auditLog, actorName: users.username })
     .from(auditLog)
+    .leftJoin(users, eq(users.id, auditLog.actorId))
     .where(and(...where))
     .orderBy(desc(auditLog.id))
     .limit(input.limit + 1);
-  const items = rows.slice(0, input.limit).map((r) => ({ ...r, detail: r.detail ? JSON.parse(r.detail) : null }));
+  const items = rows.slice(0, input.limit).map(({ a, actorName }) => ({ ...a, actorName: actorName ?? a.actorId, detail: a.detail ? JSON.parse(a.detail) : null }));
   return { items, nextCursor: rows.length > input.limit ? items[items.length - 1]!.id : null };
 }

@@ -48,7 +48,7 @@ export default function Overview() {
               {audit.data.items.map((a) => (
                 <li key={a.id} className="flex justify-between gap-3 py-1.5">
                   <span className="font-mono text-xs">{a.action}</span>
-                  <span className="truncate text-slate-500">{a.actorKind === "system" ? a.actorId : a.actorId?.slice(0, 8)} · {fmtTime(a.createdAt, locale)}</span>
+                  <span className="truncate text-slate-500">{a.actorName} · {fmtTime(a.createdAt, locale)}</span>
                 </li>
               ))}
             </ul>
