@@ -2,7 +2,7 @@
 // JWT sessions. Each console sign-in opens a domain session, so sign-out and "disable user" revoke it.
 import type { AuthOptions } from "next-auth";
 import CredentialsProvider from "next-auth/providers/credentials";
-import { openSession, verifyCredentials } from "../accounts";
+import { openSession, revokeSessionById, verifyCredentials } from "../accounts";
 import { systemClock } from "../clock";
 import { getDb } from "../db/client";
 import { nextAuthSecret } from "../crypto/keys";
@@ -60,7 +60,6 @@ export function authOptions(): AuthOptions {
       async signOut({ token }) {
         const t = token as unknown as ConsoleToken | undefined;
         if (!t?.sid) return;
-        const { revokeSessionById } = await import("../accounts");
         await revokeSessionById(getDb(), t.sid, new Date());
       },
     },

@@ -3,7 +3,7 @@
 import { and, eq } from "drizzle-orm";
 import { z } from "zod";
 import type { Ctx } from "../actor";
-import { appById } from "../apps";
+import { appById, getApp } from "../apps";
 import { audit } from "../audit";
 import { roomMembers, rooms } from "../db/schema";
 import { env } from "../env";
@@ -82,7 +82,6 @@ export async function getVodUrl(ctx: Ctx, id: string) {
 
 /** The app's signing scheme applied to a sample stream, so admins can check it against their CDN. */
 export async function sampleUrls(ctx: Ctx, appId: number) {
-  const { getApp } = await import("../apps");
   await getApp(ctx, appId);
   const app = (await appById(ctx.db, appId))!;
   const now = ctx.clock.now();

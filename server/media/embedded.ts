@@ -15,11 +15,11 @@ import { systemClock, type Clock } from "../clock";
 import type { Db } from "../db/client";
 import { env } from "../env";
 import { log } from "../log";
-import { presenceBuffer } from "../presence/buffer";
 import { nmsInternalSecret, parseStreamPath, publishKeyVersion } from "./keys";
 import { recordDone } from "./recorder";
 import { nms as nmsSign } from "./signers";
-import { checkPlayToken, reconcileStreams, streamStarted, streamStopped } from "./streams";
+import { authorizePlayToken } from "./hooks";
+import { reconcileStreams, streamStarted, streamStopped } from "./streams";
 
 export const hlsDir = () => resolve(env().mediaDir, "hls");
 
@@ -113,9 +113,8 @@ export class EmbeddedMedia {
     const p = parseStreamPath(s.streamPath);
     try {
       if (!p) throw new Error("bad path");
-      const c = checkPlayToken(token, p.name, this.clock.now());
+      authorizePlayToken(token, p.name, this.clock.now());
       s.streamQuery.sign = this.internalSign(s.streamPath);
-      if (c.mr !== 1) presenceBuffer.record({ roomNum: c.num, appId: c.app, memberId: c.sub, role: 0, seenAt: Date.now(), likes: 0 });
     } catch (e) {
       log.info("play refused", { stream: s.streamPath, reason: (e as Error).message });
       s.streamQuery.sign = "";

@@ -62,12 +62,14 @@ const queryOf = (param: string) => Object.fromEntries(new URLSearchParams(param.
  * join) or the app's vendor signature (needs the app's key: a promise); the viewer is recorded.
  */
 export function authorizePlay(db: Db, name: string, uri: string, q: Record<string, string | undefined>, now: Date): void | Promise<void> {
-  if (q.token) {
-    const c = checkPlayToken(q.token, name, now);
-    if (c.mr !== 1) presenceBuffer.record({ roomNum: c.num, appId: c.app, memberId: c.sub, role: 0, seenAt: now.getTime(), likes: 0 });
-    return;
-  }
+  if (q.token) return authorizePlayToken(q.token, name, now);
   return authorizeVendorPlay(db, name, uri, q, now);
+}
+
+/** The pure token play check, recording the viewer (the host watching their own preview is not audience). */
+export function authorizePlayToken(token: string, name: string, now: Date) {
+  const c = checkPlayToken(token, name, now);
+  if (c.mr !== 1) presenceBuffer.record({ roomNum: c.num, appId: c.app, memberId: c.sub, role: 0, seenAt: now.getTime(), likes: 0 });
 }
 
 async function authorizeVendorPlay(db: Db, name: string, uri: string, q: Record<string, string | undefined>, now: Date) {

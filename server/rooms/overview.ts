@@ -3,9 +3,8 @@ import { and, asc, count, eq, gte, inArray, sql } from "drizzle-orm";
 import { requireRole, requireUser, tenantOf, type Ctx } from "../actor";
 import type { Db } from "../db/client";
 import { roomMembers, roomSamples, rooms, ROOM_STATUSES } from "../db/schema";
-import { presenceCutoffs } from "../presence/stats";
+import { presenceCutoffs, roomStats } from "../presence/stats";
 import { findRoom, roomView, type RoomRef } from ".";
-import { roomStats } from "../presence/stats";
 
 /** Live rooms now, viewers online, rooms by status (admins; app admins see their app). */
 export async function overview(ctx: Ctx) {

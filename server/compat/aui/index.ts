@@ -60,7 +60,10 @@ function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
 }
 
 /** RoomInfo exactly as the seed names its fields; push URLs only for the room's anchor. */
-export async function roomInfo(db: Db, clock: Clock, actor: Actor, room: RoomRow) {
+/** The room fields RoomInfo needs: a stored row or the domain's room view both carry them. */
+type RoomFields = Omit<RoomRow, "streamClient" | "streamChangedAt" | "autoPaused">;
+
+export async function roomInfo(db: Db, clock: Clock, actor: Actor, room: RoomFields) {
   const now = clock.now();
   const app = await appById(db, room.appId);
   const me = actor.kind === "user" ? actor.userId : "";
@@ -160,8 +163,7 @@ async function authed(ctx: Ctx, verb: string, body: unknown): Promise<unknown> {
         limit: b.page_size, offset: (b.page_num - 1) * b.page_size, withMetrics: false,
         status: b.status === -1 ? undefined : statusOf[b.status as 0 | 1 | 2],
       });
-      const rows = await Promise.all(page.items.map(async (v) => roomInfo(ctx.db, ctx.clock, ctx.actor, await roomOf(ctx, v.id))));
-      return rows;
+      return Promise.all(page.items.map((v) => roomInfo(ctx.db, ctx.clock, ctx.actor, v)));
     }
     case "update": {
       const b = parse(updateBody, body);

@@ -12,7 +12,7 @@ import { logout, openSession, register, verifyCredentials } from "../../accounts
 import { appById } from "../../apps";
 import { systemClock, type Clock } from "../../clock";
 import { getDb, type Db } from "../../db/client";
-import { apps, MEMBER_ROLE, recordings, roomMembers, rooms } from "../../db/schema";
+import { apps, MEMBER_ROLE, recordings, roomMembers, rooms, users } from "../../db/schema";
 import { env } from "../../env";
 import { AppError, type ErrorCode } from "../../errors";
 import { readBody } from "../../http/io";
@@ -21,7 +21,8 @@ import { open, safeEqual } from "../../crypto/secretbox";
 import { reportMic, requestMic } from "../../mic";
 import { joinRoom, leaveRoom } from "../../presence";
 import type { PresenceBuffer } from "../../presence/buffer";
-import { presenceCutoffs } from "../../presence/stats";
+import { presenceCutoffs, roomStats } from "../../presence/stats";
+import { getVodUrl } from "../../media/access";
 import { createRecording } from "../../recordings";
 import { createRoom, findRoom, transitionRoom, updateRoom, type RoomRow } from "../../rooms";
 import { signRoomToken, verifyAccessToken } from "../../tokens";
@@ -126,7 +127,6 @@ const account: Record<string, (db: Db, clock: Clock, body: Record<string, unknow
       u = await verifyCredentials(db, b.id, b64(b.pwd));
     } catch (e) {
       if (e instanceof AppError && e.code === "BAD_CREDENTIALS") {
-        const { users } = await import("../../db/schema");
         const exists = (await db.select({ id: users.id }).from(users).where(eq(users.username, b.id))).length > 0;
         throw new SxbError(exists ? SXB.BAD_PASSWORD : SXB.NO_USER, exists ? "密码有误" : "用户不存在");
       }
@@ -177,7 +177,7 @@ const live: Record<string, Handler> = {
       ctx.db.select().from(rooms).where(scope).orderBy(desc(rooms.createdAt), desc(rooms.num)).limit(b.size).offset(b.index),
       ctx.db.select({ n: count() }).from(rooms).where(scope),
     ]);
-    const stats = await Promise.all(rows.map((r) => import("../../presence/stats").then((m) => m.roomStats(ctx.db, r, ctx.clock.now()))));
+    const stats = await Promise.all(rows.map((r) => roomStats(ctx.db, r, ctx.clock.now())));
     return {
       total: total[0]?.n ?? 0,
       rooms: rows.map((r, i) => ({
@@ -238,7 +238,6 @@ const live: Record<string, Handler> = {
       ctx.db.select().from(recordings).where(where).orderBy(desc(recordings.createdAt)).limit(b.size).offset(b.index),
       ctx.db.select({ n: count() }).from(recordings).where(where),
     ]);
-    const { getVodUrl } = await import("../../media/access");
     const videos = await Promise.all(rows.map(async (r) => ({
       uid: r.hostId, cover: r.coverUrl, videoId: r.id, playid: r.id,
       playurl: r.url || (await getVodUrl(ctx, r.id)).url,
