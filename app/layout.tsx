@@ -5,7 +5,11 @@ import { getLocale, getMessages } from "next-intl/server";
 import { Providers } from "@/components/Providers";
 import "./globals.css";
 
-export const metadata: Metadata = { title: "onair", description: "Self-hosted interactive live streaming", icons: { icon: "/favicon.svg" } };
+export const metadata: Metadata = {
+  title: "onair",
+  description: "Self-hosted interactive live streaming",
+  icons: { icon: "/favicon.svg" },
+};
 export const viewport: Viewport = { width: "device-width", initialScale: 1 };
 
 export default async function RootLayout({ children }: { children: ReactNode }) {

@@ -41,7 +41,9 @@ async function measure(name: string, base: string, r: Req) {
   });
   const bad = result.non2xx + result.errors + result.timeouts;
   const row = { name, rps: Math.round(result.requests.average), p99: result.latency.p99, p50: result.latency.p50, bad };
-  console.log(`${name.padEnd(34)} ${String(row.rps).padStart(8)} req/s   p50 ${String(row.p50).padStart(4)} ms   p99 ${String(row.p99).padStart(4)} ms${bad ? `   (${bad} failed)` : ""}`);
+  console.log(
+    `${name.padEnd(34)} ${String(row.rps).padStart(8)} req/s   p50 ${String(row.p50).padStart(4)} ms   p99 ${String(row.p99).padStart(4)} ms${bad ? `   (${bad} failed)` : ""}`,
+  );
   return row;
 }
 
@@ -52,7 +54,12 @@ process.env.DATABASE_URL = url;
 const children: ChildProcess[] = [];
 const cleanup = async () => {
   await Promise.all(
-    children.map((c) => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(null) : (c.once("exit", r), c.kill("SIGTERM"))))),
+    children.map(
+      (c) =>
+        new Promise((r) =>
+          c.exitCode !== null || c.signalCode !== null ? r(null) : (c.once("exit", r), c.kill("SIGTERM")),
+        ),
+    ),
   );
   await dropDatabase(url);
   await priv?.stop();
@@ -61,7 +68,10 @@ const cleanup = async () => {
 try {
   // 1. The ceiling: bare node:http in its own process.
   const helloPort = await freePort();
-  const hello = spawn(process.execPath, ["-e", `require("http").createServer((q,s)=>{s.writeHead(200,{"content-type":"text/plain"});s.end("hello")}).listen(${helloPort},"127.0.0.1")`]);
+  const hello = spawn(process.execPath, [
+    "-e",
+    `require("http").createServer((q,s)=>{s.writeHead(200,{"content-type":"text/plain"});s.end("hello")}).listen(${helloPort},"127.0.0.1")`,
+  ]);
   children.push(hello);
   await waitUp(`http://127.0.0.1:${helloPort}/`);
 
@@ -69,8 +79,13 @@ try {
   const port = await freePort();
   // The bench process builds URLs with the same settings as the server it measures.
   Object.assign(process.env, {
-    PORT: String(port), WEB_PORT: String(await freePort()), MEDIA_RTMP_PORT: String(await freePort()),
-    MEDIA_HTTP_PORT: String(await freePort()), MEDIA_DIR: resolve(dataDir, `media-bench-${process.pid}`), LOG_LEVEL: "error", ADMIN_PASSWORD: "bench-admin-pass",
+    PORT: String(port),
+    WEB_PORT: String(await freePort()),
+    MEDIA_RTMP_PORT: String(await freePort()),
+    MEDIA_HTTP_PORT: String(await freePort()),
+    MEDIA_DIR: resolve(dataDir, `media-bench-${process.pid}`),
+    LOG_LEVEL: "error",
+    ADMIN_PASSWORD: "bench-admin-pass",
   });
   const app = spawn(process.execPath, ["--import", "tsx", resolve(root, "scripts/start.ts")], {
     cwd: root,
@@ -90,15 +105,24 @@ try {
   const { joinRoom } = await import("../server/presence");
   const { issueRoomToken } = await import("../server/tokens/issue");
   const db = getDb();
-  const [adminRow] = await db.execute("SELECT id FROM users WHERE role='admin' AND app_id IS NULL LIMIT 1" as never) as unknown as [Array<{ id: string }>];
+  const [adminRow] = (await db.execute(
+    "SELECT id FROM users WHERE role='admin' AND app_id IS NULL LIMIT 1" as never,
+  )) as unknown as [Array<{ id: string }>];
   const root_ = { kind: "user" as const, userId: adminRow[0]!.id, role: "admin" as const, appId: null };
   const ctx = (actor: Parameters<typeof createApp>[0]["actor"]) => ({ db, clock: systemClock, actor });
   const a = await createApp(ctx(root_), { name: "bench", signScheme: "onair", sxbSign: false });
-  const mk = (role: "host" | "viewer", i: number) => createUser(ctx(root_), { appId: a.app.id, username: `bench_${role}_${i}_${process.pid}`, password: "bench-pass-1", role });
+  const mk = (role: "host" | "viewer", i: number) =>
+    createUser(ctx(root_), {
+      appId: a.app.id,
+      username: `bench_${role}_${i}_${process.pid}`,
+      password: "bench-pass-1",
+      role,
+    });
   const host = await mk("host", 0);
   const hostActor = { kind: "user" as const, userId: host.id, role: "host" as const, appId: a.app.id };
   const rooms = [];
-  for (let i = 0; i < 60; i++) rooms.push(await createRoom(ctx(hostActor), { title: `Bench room ${i}`, mode: 0, record: false }));
+  for (let i = 0; i < 60; i++)
+    rooms.push(await createRoom(ctx(hostActor), { title: `Bench room ${i}`, mode: 0, record: false }));
   await transitionRoom(ctx(hostActor), rooms[0]!.id, "start");
   const viewers = await Promise.all(Array.from({ length: 20 }, (_, i) => mk("viewer", i)));
   const presence: string[] = [];
@@ -108,55 +132,140 @@ try {
     presence.push((await joinRoom(ctx(actor), { room: rooms[0]!.id })).presenceToken);
     play.push((await issueRoomToken(ctx(actor), { room: rooms[0]!.id, scope: "play" })).token);
   }
-  const access = (await login(db, systemClock, { username: viewers[0]!.username, password: "bench-pass-1", deviceId: "bench", deviceType: "other" })).accessToken;
+  const access = (
+    await login(db, systemClock, {
+      username: viewers[0]!.username,
+      password: "bench-pass-1",
+      deviceId: "bench",
+      deviceType: "other",
+    })
+  ).accessToken;
 
   console.log(`\nonair bench: ${CONNECTIONS} connections, ${DURATION} s each, 127.0.0.1\n`);
   const rows = [];
   rows.push(await measure("bare node:http hello (ceiling)", `http://127.0.0.1:${helloPort}`, { path: "/" }));
-  rows.push(await measure("heartbeat (front, real endpoint)", base, {
-    method: "POST", path: "/api/presence/heartbeat", headers: { "content-type": "application/json" },
-    bodies: presence.map((t, i) => JSON.stringify({ token: t, likes: i })),
-  }));
-  rows.push(await measure("play-token verify (front, HTTP)", base, { path: `/api/tokens/verify?room=${rooms[0]!.id}&token=${play[0]}` }));
+  rows.push(
+    await measure("heartbeat (front, real endpoint)", base, {
+      method: "POST",
+      path: "/api/presence/heartbeat",
+      headers: { "content-type": "application/json" },
+      bodies: presence.map((t, i) => JSON.stringify({ token: t, likes: i })),
+    }),
+  );
+  rows.push(
+    await measure("play-token verify (front, HTTP)", base, {
+      path: `/api/tokens/verify?room=${rooms[0]!.id}&token=${play[0]}`,
+    }),
+  );
   const input = encodeURIComponent(JSON.stringify({ limit: 20 }));
-  rows.push(await measure("room list page (tRPC via web)", base, { path: `/api/trpc/rooms.list?input=${input}`, headers: { authorization: `Bearer ${access}` } }));
+  rows.push(
+    await measure("room list page (tRPC via web)", base, {
+      path: `/api/trpc/rooms.list?input=${input}`,
+      headers: { authorization: `Bearer ${access}` },
+    }),
+  );
   const { streamName } = rooms[0]!;
-  const hookBodies = play.map((t, i) => JSON.stringify({
-    action: "on_play", client_id: `c${i}`, ip: "127.0.0.1", vhost: "__defaultVhost__", app: "live", stream: streamName,
-    param: `?token=${t}`, tcUrl: "rtmp://127.0.0.1/live", stream_url: `/live/${streamName}`, stream_id: "vid-1",
-  }));
-  rows.push(await measure("SRS on_play hook (front)", base, { method: "POST", path: "/hooks/srs", headers: { "content-type": "application/json" }, bodies: hookBodies }));
+  const hookBodies = play.map((t, i) =>
+    JSON.stringify({
+      action: "on_play",
+      client_id: `c${i}`,
+      ip: "127.0.0.1",
+      vhost: "__defaultVhost__",
+      app: "live",
+      stream: streamName,
+      param: `?token=${t}`,
+      tcUrl: "rtmp://127.0.0.1/live",
+      stream_url: `/live/${streamName}`,
+      stream_id: "vid-1",
+    }),
+  );
+  rows.push(
+    await measure("SRS on_play hook (front)", base, {
+      method: "POST",
+      path: "/hooks/srs",
+      headers: { "content-type": "application/json" },
+      bodies: hookBodies,
+    }),
+  );
   const ceiling = rows[0]!.rps;
   console.log(`\nheartbeat: ${rows[1]!.rps} req/s (target ≥ 5,000), p99 ${rows[1]!.p99} ms (target ≤ 20)`);
-  console.log(`token verify: ${Math.round((rows[2]!.rps / ceiling) * 100)}% of the bare ceiling (target ≥ 50%), p99 ${rows[2]!.p99} ms (target ≤ 20)`);
+  console.log(
+    `token verify: ${Math.round((rows[2]!.rps / ceiling) * 100)}% of the bare ceiling (target ≥ 50%), p99 ${rows[2]!.p99} ms (target ≤ 20)`,
+  );
   console.log(`SRS on_play hook: ${Math.round((rows[4]!.rps / ceiling) * 100)}% of the bare ceiling (target ≥ 50%)`);
 
   // Time to first frame: a live push, then Chromium opens the embed player N times per format.
   const { getPushInfo } = await import("../server/media/access");
   const push = await getPushInfo(ctx(hostActor), rooms[0]!.id);
-  const ff = spawn("ffmpeg", ["-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-i", "testsrc=size=1280x720:rate=25", "-f", "lavfi", "-i", "sine",
-    "-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-g", "25", "-pix_fmt", "yuv420p", "-c:a", "aac", "-f", "flv", push.rtmp_url], { stdio: "ignore" });
+  const ff = spawn(
+    "ffmpeg",
+    [
+      "-hide_banner",
+      "-loglevel",
+      "error",
+      "-re",
+      "-f",
+      "lavfi",
+      "-i",
+      "testsrc=size=1280x720:rate=25",
+      "-f",
+      "lavfi",
+      "-i",
+      "sine",
+      "-c:v",
+      "libx264",
+      "-preset",
+      "veryfast",
+      "-tune",
+      "zerolatency",
+      "-g",
+      "25",
+      "-pix_fmt",
+      "yuv420p",
+      "-c:a",
+      "aac",
+      "-f",
+      "flv",
+      push.rtmp_url,
+    ],
+    { stdio: "ignore" },
+  );
   children.push(ff);
   await new Promise((r) => setTimeout(r, 5000));
   const { chromium } = await import("@playwright/test");
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required"],
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--autoplay-policy=no-user-gesture-required",
+    ],
   });
   for (const format of ["flv", "hls"] as const) {
     const samples: number[] = [];
     for (let i = 0; i < 5; i++) {
       const page = await browser.newPage();
       await page.goto(`${base}/embed/${rooms[0]!.id}?format=${format}`);
-      const v = await page.waitForFunction(() => document.querySelector("video")?.dataset.ttffMs, undefined, { timeout: 20_000 }).catch(async (e) => {
-        throw new Error(`${format} never played: ${await page.locator("[data-player-state]").getAttribute("data-player-state")} (${(e as Error).message})`);
-      });
+      const v = await page
+        .waitForFunction(() => document.querySelector("video")?.dataset.ttffMs, undefined, { timeout: 20_000 })
+        .catch(async (e) => {
+          throw new Error(
+            `${format} never played: ${await page.locator("[data-player-state]").getAttribute("data-player-state")} (${(e as Error).message})`,
+          );
+        });
       samples.push(Number(await v.jsonValue()));
       await page.close();
     }
     samples.sort((a, b) => a - b);
     const target = format === "flv" ? 1000 : 4000;
-    console.log(`${format.toUpperCase()} time to first frame: median ${samples[2]} ms, max ${samples[4]} ms over 5 starts (target ≤ ${target} ms)`);
+    console.log(
+      `${format.toUpperCase()} time to first frame: median ${samples[2]} ms, max ${samples[4]} ms over 5 starts (target ≤ ${target} ms)`,
+    );
   }
   await browser.close();
   const { closeDb } = await import("../server/db/client");

@@ -68,19 +68,29 @@ test("admin, host and viewer journey with screenshots", async ({ browser }) => {
   await expect(host.getByTestId("room-status").locator("[data-status]")).toHaveAttribute("data-status", "prepare");
   const ff = push(pushUrl);
   try {
-    await expect(host.getByTestId("room-status").locator("[data-status]")).toHaveAttribute("data-status", "live", { timeout: 30_000 });
+    await expect(host.getByTestId("room-status").locator("[data-status]")).toHaveAttribute("data-status", "live", {
+      timeout: 30_000,
+    });
     await expect(host.getByTestId("stream-online")).toContainText(/connected/i);
-    await expect(host.locator("[data-player-state]").first()).toHaveAttribute("data-player-state", "live", { timeout: 30_000 });
+    await expect(host.locator("[data-player-state]").first()).toHaveAttribute("data-player-state", "live", {
+      timeout: 30_000,
+    });
 
     // Viewer in a second browser context: video plays, likes, asks to co-host.
     const viewer = await signIn(browser, viewerName, "password-123");
     await viewer.goto(`${env.base}/watch/${roomId}`);
     await expect(viewer.getByTestId("watch-title")).toHaveText(title);
-    await expect(viewer.locator("[data-player-state]")).toHaveAttribute("data-player-state", "live", { timeout: 30_000 });
-    await viewer.waitForFunction(() => {
-      const v = document.querySelector("video");
-      return !!v && v.videoWidth > 0 && v.currentTime > 0.5;
-    }, undefined, { timeout: 30_000 });
+    await expect(viewer.locator("[data-player-state]")).toHaveAttribute("data-player-state", "live", {
+      timeout: 30_000,
+    });
+    await viewer.waitForFunction(
+      () => {
+        const v = document.querySelector("video");
+        return !!v && v.videoWidth > 0 && v.currentTime > 0.5;
+      },
+      undefined,
+      { timeout: 30_000 },
+    );
     const t0 = await viewer.$eval("video", (v) => (v as HTMLVideoElement).currentTime);
     await viewer.waitForTimeout(1500);
     expect(await viewer.$eval("video", (v) => (v as HTMLVideoElement).currentTime)).toBeGreaterThan(t0);
@@ -93,7 +103,9 @@ test("admin, host and viewer journey with screenshots", async ({ browser }) => {
     // Phone width, as a guest.
     const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true });
     await phone.goto(`${env.base}/watch/${roomId}`);
-    await expect(phone.locator("[data-player-state]")).toHaveAttribute("data-player-state", "live", { timeout: 30_000 });
+    await expect(phone.locator("[data-player-state]")).toHaveAttribute("data-player-state", "live", {
+      timeout: 30_000,
+    });
     await phone.waitForTimeout(1000);
     await shot(phone, "watch-phone");
     await phone.close();
@@ -111,7 +123,9 @@ test("admin, host and viewer journey with screenshots", async ({ browser }) => {
     await zh.goto(`${env.base}/host/rooms/${roomId}`);
     await expect(zh.getByText("串流密钥", { exact: true }).first()).toBeVisible();
     await expect(zh.getByTestId("room-status")).toContainText("直播中");
-    await expect(zh.locator("[data-player-state]").first()).toHaveAttribute("data-player-state", "live", { timeout: 30_000 });
+    await expect(zh.locator("[data-player-state]").first()).toHaveAttribute("data-player-state", "live", {
+      timeout: 30_000,
+    });
     await shot(zh, "host-golive-zh-CN");
     await zh.close();
 
@@ -127,8 +141,12 @@ test("admin, host and viewer journey with screenshots", async ({ browser }) => {
 
     // The host stops; the viewer sees it ended.
     await host.getByTestId("stop-room").click();
-    await expect(host.getByTestId("room-status").locator("[data-status]")).toHaveAttribute("data-status", "ended", { timeout: 15_000 });
-    await expect(viewer.locator("[data-player-state]")).toHaveAttribute("data-player-state", "ended", { timeout: 20_000 });
+    await expect(host.getByTestId("room-status").locator("[data-status]")).toHaveAttribute("data-status", "ended", {
+      timeout: 15_000,
+    });
+    await expect(viewer.locator("[data-player-state]")).toHaveAttribute("data-player-state", "ended", {
+      timeout: 20_000,
+    });
   } finally {
     ff.kill("SIGTERM");
     await ff.exited;
@@ -138,13 +156,19 @@ test("admin, host and viewer journey with screenshots", async ({ browser }) => {
   const rec = host.getByTestId("recordings").locator('[data-recording-status="ready"]').first();
   await expect(rec).toBeVisible({ timeout: 45_000 });
   await rec.getByRole("button", { name: "Play" }).click();
-  await host.waitForFunction(() => {
-    const v = document.querySelector('[data-testid="vod-player"]') as HTMLVideoElement | null;
-    return !!v && v.videoWidth > 0 && v.currentTime > 0.5;
-  }, undefined, { timeout: 30_000 });
+  await host.waitForFunction(
+    () => {
+      const v = document.querySelector('[data-testid="vod-player"]') as HTMLVideoElement | null;
+      return !!v && v.videoWidth > 0 && v.currentTime > 0.5;
+    },
+    undefined,
+    { timeout: 30_000 },
+  );
 });
 
-test("permissions: a viewer and a host of another room are refused on admin and host procedures", async ({ browser }) => {
+test("permissions: a viewer and a host of another room are refused on admin and host procedures", async ({
+  browser,
+}) => {
   const admin = await signIn(browser, "e2e_admin", "e2e-admin-password");
   const call = (page: Page, path: string, input: unknown, query = false) =>
     query
@@ -164,25 +188,45 @@ test("permissions: a viewer and a host of another room are refused on admin and 
   await call(owner, "rooms.start", { room: room.id });
 
   const adminProcedures: [string, unknown, boolean?][] = [
-    ["apps.create", { name: "x" }], ["apps.list", undefined, true], ["apps.get", { id: appId }, true],
-    ["apps.update", { id: appId, enabled: false }], ["apps.rotateSecret", { id: appId }],
-    ["users.create", { username: uniq("x"), password: "password-123", role: "admin" }], ["users.list", {}, true],
-    ["rooms.overview", undefined, true], ["audit.list", {}, true], ["media.sampleUrls", { id: appId }, true],
+    ["apps.create", { name: "x" }],
+    ["apps.list", undefined, true],
+    ["apps.get", { id: appId }, true],
+    ["apps.update", { id: appId, enabled: false }],
+    ["apps.rotateSecret", { id: appId }],
+    ["users.create", { username: uniq("x"), password: "password-123", role: "admin" }],
+    ["users.list", {}, true],
+    ["rooms.overview", undefined, true],
+    ["audit.list", {}, true],
+    ["media.sampleUrls", { id: appId }, true],
   ];
   const hostProcedures: [string, unknown, boolean?][] = [
-    ["rooms.update", { room: room.id, title: "taken" }], ["rooms.pause", { room: room.id }], ["rooms.stop", { room: room.id }],
-    ["rooms.delete", { room: room.id }], ["media.pushInfo", { room: room.id }, true], ["media.rotateKey", { room: room.id }],
-    ["presence.kick", { room: room.id, memberId: "someone" }], ["mic.requests", { room: room.id }, true],
-    ["mic.approve", { room: room.id, userId: crypto.randomUUID() }], ["mic.updateMeetingInfo", { room: room.id, members: [] }],
-    ["recordings.create", { room: room.id, name: "x" }], ["recordings.delete", { id: rec.id }],
+    ["rooms.update", { room: room.id, title: "taken" }],
+    ["rooms.pause", { room: room.id }],
+    ["rooms.stop", { room: room.id }],
+    ["rooms.delete", { room: room.id }],
+    ["media.pushInfo", { room: room.id }, true],
+    ["media.rotateKey", { room: room.id }],
+    ["presence.kick", { room: room.id, memberId: "someone" }],
+    ["mic.requests", { room: room.id }, true],
+    ["mic.approve", { room: room.id, userId: crypto.randomUUID() }],
+    ["mic.updateMeetingInfo", { room: room.id, members: [] }],
+    ["recordings.create", { room: room.id, name: "x" }],
+    ["recordings.delete", { id: rec.id }],
     ["tokens.issue", { room: room.id, scope: "publish" }],
   ];
   for (const name of [viewerName, otherHostName]) {
     const page = await signIn(browser, name, "password-123");
-    const procs = name === viewerName ? [...adminProcedures, ...hostProcedures, ["rooms.create", { title: "x" }] as [string, unknown]] : [...adminProcedures, ...hostProcedures];
+    const procs =
+      name === viewerName
+        ? [...adminProcedures, ...hostProcedures, ["rooms.create", { title: "x" }] as [string, unknown]]
+        : [...adminProcedures, ...hostProcedures];
     for (const [path, input, query] of procs) {
       const r = await call(page, path, input, query);
-      expect([path, name === viewerName ? "viewer" : "other host", r.status()]).toEqual([path, name === viewerName ? "viewer" : "other host", 403]);
+      expect([path, name === viewerName ? "viewer" : "other host", r.status()]).toEqual([
+        path,
+        name === viewerName ? "viewer" : "other host",
+        403,
+      ]);
     }
     // Pages are refused on the server too, not just hidden.
     await page.goto(`${env.base}/admin/apps`);
@@ -201,7 +245,8 @@ test("the viewer page's first-load JavaScript stays under 250 kB gzipped", async
   const page = await browser.newPage();
   const scripts = new Map<string, Buffer>();
   page.on("response", async (r) => {
-    if (r.request().resourceType() === "script" && r.ok()) scripts.set(r.url(), await r.body().catch(() => Buffer.alloc(0)));
+    if (r.request().resourceType() === "script" && r.ok())
+      scripts.set(r.url(), await r.body().catch(() => Buffer.alloc(0)));
   });
   await page.goto(`${env.base}/watch/1`, { waitUntil: "networkidle" });
   const gz = [...scripts.values()].reduce((s, b) => s + gzipSync(b).length, 0);

@@ -9,15 +9,30 @@ import { loadSettings, provisionDatabase, root } from "../scripts/lib/prepare";
 import { ensurePackages, findBinary } from "../scripts/lib/system";
 
 export default async function globalSetup() {
-  ensurePackages("Chromium (browser tests)", ["chromium"], () => !!findBinary([process.env.CHROMIUM_PATH ?? "/usr/bin/chromium"]));
+  ensurePackages(
+    "Chromium (browser tests)",
+    ["chromium"],
+    () => !!findBinary([process.env.CHROMIUM_PATH ?? "/usr/bin/chromium"]),
+  );
   ensurePackages("ffmpeg (test pushes)", ["ffmpeg"], () => !!findBinary(["ffmpeg"]));
   // Chinese pages are screenshotted too: Chromium needs a CJK font on this machine to draw them.
-  ensurePackages("a CJK font (简体中文 screenshots)", ["fonts-wqy-microhei"], () => existsSync("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"));
-  ensurePackages("nginx with the RTMP module (nginx journey)", ["nginx", "libnginx-mod-rtmp"], () => !!findBinary(["/usr/sbin/nginx"]) && existsSync("/usr/lib/nginx/modules/ngx_rtmp_module.so"));
+  ensurePackages("a CJK font (简体中文 screenshots)", ["fonts-wqy-microhei"], () =>
+    existsSync("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
+  );
+  ensurePackages(
+    "nginx with the RTMP module (nginx journey)",
+    ["nginx", "libnginx-mod-rtmp"],
+    () => !!findBinary(["/usr/sbin/nginx"]) && existsSync("/usr/lib/nginx/modules/ngx_rtmp_module.so"),
+  );
   const { dataDir } = loadSettings();
   const dbName = `onair_e2e_${process.pid}`;
   const { url, priv } = await provisionDatabase(dataDir, dbName);
-  const [port, webPort, rtmpPort, mediaHttpPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const [port, webPort, rtmpPort, mediaHttpPort] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
   const env = {
     ...process.env,
     DATABASE_URL: url,
@@ -31,7 +46,11 @@ export default async function globalSetup() {
     ADMIN_PASSWORD: "e2e-admin-password",
     LOG_LEVEL: "warn",
   };
-  const child = spawn(process.execPath, ["--import", "tsx", resolve(root, "scripts/start.ts")], { cwd: root, env, stdio: ["ignore", "inherit", "inherit"] });
+  const child = spawn(process.execPath, ["--import", "tsx", resolve(root, "scripts/start.ts")], {
+    cwd: root,
+    env,
+    stdio: ["ignore", "inherit", "inherit"],
+  });
   const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 300_000;
   for (;;) {
@@ -45,7 +64,13 @@ export default async function globalSetup() {
     await new Promise((r) => setTimeout(r, 500));
   }
   // Tests read these (they run in other processes).
-  const info = { base, rtmp: `rtmp://127.0.0.1:${rtmpPort}/live`, databaseUrl: url, authSecret: process.env.AUTH_SECRET, encryptionKey: process.env.ENCRYPTION_KEY };
+  const info = {
+    base,
+    rtmp: `rtmp://127.0.0.1:${rtmpPort}/live`,
+    databaseUrl: url,
+    authSecret: process.env.AUTH_SECRET,
+    encryptionKey: process.env.ENCRYPTION_KEY,
+  };
   writeFileSync(resolve(dataDir, "e2e.json"), JSON.stringify(info));
   return async () => {
     await new Promise((r) => {

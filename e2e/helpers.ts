@@ -4,20 +4,35 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 
 const dataDir = resolve(process.env.DATA_DIR ?? ".data");
-export const env = JSON.parse(readFileSync(resolve(dataDir, "e2e.json"), "utf8")) as { base: string; rtmp: string; authSecret: string; encryptionKey: string };
+export const env = JSON.parse(readFileSync(resolve(dataDir, "e2e.json"), "utf8")) as {
+  base: string;
+  rtmp: string;
+  authSecret: string;
+  encryptionKey: string;
+};
 
 export class ApiError extends Error {
-  constructor(public status: number, public appCode: string, message: string) {
+  constructor(
+    public status: number,
+    public appCode: string,
+    message: string,
+  ) {
     super(message);
   }
 }
 
-export async function trpc<T = any>(path: string, input: unknown, token?: string, method: "GET" | "POST" = "POST"): Promise<T> {
+export async function trpc<T = any>(
+  path: string,
+  input: unknown,
+  token?: string,
+  method: "GET" | "POST" = "POST",
+): Promise<T> {
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (token) headers.authorization = `Bearer ${token}`;
-  const r = method === "GET"
-    ? await fetch(`${env.base}/api/trpc/${path}?input=${encodeURIComponent(JSON.stringify(input))}`, { headers })
-    : await fetch(`${env.base}/api/trpc/${path}`, { method: "POST", headers, body: JSON.stringify(input ?? {}) });
+  const r =
+    method === "GET"
+      ? await fetch(`${env.base}/api/trpc/${path}?input=${encodeURIComponent(JSON.stringify(input))}`, { headers })
+      : await fetch(`${env.base}/api/trpc/${path}`, { method: "POST", headers, body: JSON.stringify(input ?? {}) });
   const body = (await r.json()) as { result?: { data: T }; error?: { message: string; data: { appCode: string } } };
   if (!body.result) throw new ApiError(r.status, body.error?.data.appCode ?? "?", body.error?.message ?? "");
   return body.result.data;
@@ -42,12 +57,43 @@ export async function tenant() {
 }
 
 export function push(url: string, seconds = 120): ChildProcess & { exited: Promise<number | null> } {
-  const p = spawn("ffmpeg", [
-    "-hide_banner", "-loglevel", "error", "-re",
-    "-f", "lavfi", "-i", "testsrc=size=640x360:rate=25", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
-    "-t", String(seconds), "-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-g", "25", "-pix_fmt", "yuv420p",
-    "-c:a", "aac", "-b:a", "64k", "-f", "flv", url,
-  ], { stdio: ["ignore", "ignore", "pipe"] }) as ChildProcess & { exited: Promise<number | null> };
+  const p = spawn(
+    "ffmpeg",
+    [
+      "-hide_banner",
+      "-loglevel",
+      "error",
+      "-re",
+      "-f",
+      "lavfi",
+      "-i",
+      "testsrc=size=640x360:rate=25",
+      "-f",
+      "lavfi",
+      "-i",
+      "sine=frequency=440:sample_rate=44100",
+      "-t",
+      String(seconds),
+      "-c:v",
+      "libx264",
+      "-preset",
+      "veryfast",
+      "-tune",
+      "zerolatency",
+      "-g",
+      "25",
+      "-pix_fmt",
+      "yuv420p",
+      "-c:a",
+      "aac",
+      "-b:a",
+      "64k",
+      "-f",
+      "flv",
+      url,
+    ],
+    { stdio: ["ignore", "ignore", "pipe"] },
+  ) as ChildProcess & { exited: Promise<number | null> };
   p.exited = new Promise((r) => p.on("exit", (c) => r(c)));
   return p;
 }
@@ -56,7 +102,8 @@ export async function until<T>(f: () => Promise<T>, ok: (v: T) => boolean, ms = 
   const deadline = Date.now() + ms;
   let v = await f();
   while (!ok(v)) {
-    if (Date.now() > deadline) throw new Error(`condition not met in ${ms} ms; last: ${JSON.stringify(v).slice(0, 300)}`);
+    if (Date.now() > deadline)
+      throw new Error(`condition not met in ${ms} ms; last: ${JSON.stringify(v).slice(0, 300)}`);
     await new Promise((r) => setTimeout(r, 300));
     v = await f();
   }

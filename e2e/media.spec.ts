@@ -9,18 +9,28 @@ process.env.AUTH_SECRET = env.authSecret;
 process.env.ENCRYPTION_KEY = env.encryptionKey;
 
 async function expectPlaying(page: Page, selector = "video") {
-  await page.waitForFunction((s) => {
-    const v = document.querySelector(s) as HTMLVideoElement | null;
-    return !!v && v.videoWidth > 0 && v.readyState >= 2;
-  }, selector, { timeout: 30_000 });
+  await page.waitForFunction(
+    (s) => {
+      const v = document.querySelector(s) as HTMLVideoElement | null;
+      return !!v && v.videoWidth > 0 && v.readyState >= 2;
+    },
+    selector,
+    { timeout: 30_000 },
+  );
   const t0 = await page.$eval(selector, (v) => (v as HTMLVideoElement).currentTime);
   await page.waitForTimeout(2000);
   const t1 = await page.$eval(selector, (v) => (v as HTMLVideoElement).currentTime);
   expect(t1).toBeGreaterThan(t0 + 0.5);
-  return page.$eval(selector, (v) => ({ w: (v as HTMLVideoElement).videoWidth, h: (v as HTMLVideoElement).videoHeight }));
+  return page.$eval(selector, (v) => ({
+    w: (v as HTMLVideoElement).videoWidth,
+    h: (v as HTMLVideoElement).videoHeight,
+  }));
 }
 
-test("push → live → FLV and HLS play with tokens → refusals → paused → ended → recording plays", async ({ page, browser }) => {
+test("push → live → FLV and HLS play with tokens → refusals → paused → ended → recording plays", async ({
+  page,
+  browser,
+}) => {
   const t = await tenant();
   const room = await trpc("rooms.create", { title: uniq("e2e live"), record: true }, t.host.token);
   const other = await trpc("rooms.create", { title: uniq("other") }, t.host.token);
@@ -41,7 +51,11 @@ test("push → live → FLV and HLS play with tokens → refusals → paused →
 
   const ff = push(info.rtmp_url);
   try {
-    await until(() => trpc("rooms.get", { room: room.id }, t.host.token, "GET"), (r) => r.status === "live" && r.streamOnline, 20_000);
+    await until(
+      () => trpc("rooms.get", { room: room.id }, t.host.token, "GET"),
+      (r) => r.status === "live" && r.streamOnline,
+      20_000,
+    );
 
     // FLV through flv.js (the embed page's default), as a guest.
     await expect(page.locator("[data-player-state]")).toHaveAttribute("data-player-state", "live", { timeout: 30_000 });
@@ -53,7 +67,9 @@ test("push → live → FLV and HLS play with tokens → refusals → paused →
     const hlsRequests: string[] = [];
     hlsPage.on("request", (r) => hlsRequests.push(r.url()));
     await hlsPage.goto(`${env.base}/embed/${room.num}?format=hls`);
-    await expect(hlsPage.locator("[data-player-state]")).toHaveAttribute("data-player-state", "live", { timeout: 30_000 });
+    await expect(hlsPage.locator("[data-player-state]")).toHaveAttribute("data-player-state", "live", {
+      timeout: 30_000,
+    });
     expect(await expectPlaying(hlsPage)).toEqual({ w: 640, h: 360 });
     expect(hlsRequests.some((u) => /\/seg_\d+\.ts\?token=/.test(u))).toBe(true);
     await hlsPage.close();
@@ -76,9 +92,17 @@ test("push → live → FLV and HLS play with tokens → refusals → paused →
     expect(await code(flv.replace(/token=[^&]+/, `token=${otherPull.token}`))).toEqual([401, "TOKEN_INVALID"]);
     expect(await code(hls.replace(/token=[^&]+/, `token=${otherPull.token}`))).toEqual([401, "TOKEN_INVALID"]);
     const { signRoomToken } = await import("../server/tokens");
-    const expired = signRoomToken({ scope: "play", app: room.appId, room: room.id, num: room.num, st: room.streamName, sub: "guest:x" }, new Date(Date.now() - 7200_000), 60).token;
+    const expired = signRoomToken(
+      { scope: "play", app: room.appId, room: room.id, num: room.num, st: room.streamName, sub: "guest:x" },
+      new Date(Date.now() - 7200_000),
+      60,
+    ).token;
     expect(await code(flv.replace(/token=[^&]+/, `token=${expired}`))).toEqual([401, "TOKEN_EXPIRED"]);
-    const pub = signRoomToken({ scope: "publish", app: room.appId, room: room.id, num: room.num, st: room.streamName, sub: "x" }, new Date(), 60).token;
+    const pub = signRoomToken(
+      { scope: "publish", app: room.appId, room: room.id, num: room.num, st: room.streamName, sub: "x" },
+      new Date(),
+      60,
+    ).token;
     expect(await code(hls.replace(/token=[^&]+/, `token=${pub}`))).toEqual([401, "TOKEN_INVALID"]);
     expect(await code(hls)).toEqual([200, null]);
   } finally {
@@ -87,13 +111,25 @@ test("push → live → FLV and HLS play with tokens → refusals → paused →
   }
 
   // Stopping the push: paused at once, ended after the grace (4 s in this run); the player follows.
-  await until(() => trpc("rooms.get", { room: room.id }, t.host.token, "GET"), (r) => r.status === "paused", 15_000);
+  await until(
+    () => trpc("rooms.get", { room: room.id }, t.host.token, "GET"),
+    (r) => r.status === "paused",
+    15_000,
+  );
   await expect(page.locator("[data-player-state]")).toHaveAttribute("data-player-state", "paused", { timeout: 15_000 });
-  await until(() => trpc("rooms.get", { room: room.id }, t.host.token, "GET"), (r) => r.status === "ended", 20_000);
+  await until(
+    () => trpc("rooms.get", { room: room.id }, t.host.token, "GET"),
+    (r) => r.status === "ended",
+    20_000,
+  );
   await expect(page.locator("[data-player-state]")).toHaveAttribute("data-player-state", "ended", { timeout: 15_000 });
 
   // The recording appears and plays in the browser.
-  const recs = await until(() => trpc("recordings.list", { room: room.id }, t.viewer.token, "GET"), (l) => l.items.length === 1 && l.items[0].status === "ready", 30_000);
+  const recs = await until(
+    () => trpc("recordings.list", { room: room.id }, t.viewer.token, "GET"),
+    (l) => l.items.length === 1 && l.items[0].status === "ready",
+    30_000,
+  );
   expect(recs.items[0].durationMs).toBeGreaterThan(2000);
   const vod = await trpc("media.vodUrl", { id: recs.items[0].id }, t.viewer.token, "GET");
   expect((await fetch(vod.url.replace(/token=[^&]+/, "token=bad.bad.bad"))).status).toBe(401);

@@ -16,7 +16,9 @@ test.beforeAll(async () => {
   [rtmpPort, httpPort] = [await freePort(), await freePort()];
   const dir = mkdtempSync(join(tmpdir(), "onair-nginx-"));
   const conf = writeNginxConf({ onair: env.base, rtmpPort, httpPort, dir });
-  nginx = spawn("/usr/sbin/nginx", ["-p", dir, "-c", conf, "-e", join(dir, "error.log")], { stdio: ["ignore", "inherit", "inherit"] });
+  nginx = spawn("/usr/sbin/nginx", ["-p", dir, "-c", conf, "-e", join(dir, "error.log")], {
+    stdio: ["ignore", "inherit", "inherit"],
+  });
   for (let i = 0; i < 50; i++) {
     try {
       await fetch(`http://127.0.0.1:${httpPort}/`);
@@ -32,11 +34,21 @@ test.afterAll(async () => {
 });
 
 const probe = (url: string) =>
-  spawnSync("ffprobe", ["-v", "error", "-select_streams", "v:0", "-show_entries", "stream=width", "-of", "csv=p=0", url], { encoding: "utf8", timeout: 15_000 });
+  spawnSync(
+    "ffprobe",
+    ["-v", "error", "-select_streams", "v:0", "-show_entries", "stream=width", "-of", "csv=p=0", url],
+    { encoding: "utf8", timeout: 15_000 },
+  );
 
-test("nginx-rtmp: hooks allow and refuse publish and play, HLS with tokens plays, room follows, recording kept", async ({ page }) => {
+test("nginx-rtmp: hooks allow and refuse publish and play, HLS with tokens plays, room follows, recording kept", async ({
+  page,
+}) => {
   const t = await tenant();
-  await trpc("apps.update", { id: t.app.app.id, pushDomain: `127.0.0.1:${rtmpPort}`, pullDomain: `127.0.0.1:${httpPort}` }, t.admin);
+  await trpc(
+    "apps.update",
+    { id: t.app.app.id, pushDomain: `127.0.0.1:${rtmpPort}`, pullDomain: `127.0.0.1:${httpPort}` },
+    t.admin,
+  );
   const room = await trpc("rooms.create", { title: uniq("nginx"), record: true }, t.host.token);
   const info = await trpc("media.pushInfo", { room: room.id }, t.host.token, "GET");
   expect(info.server).toBe(`rtmp://127.0.0.1:${rtmpPort}/live`);
@@ -47,7 +59,11 @@ test("nginx-rtmp: hooks allow and refuse publish and play, HLS with tokens plays
 
   const ff = push(info.rtmp_url);
   try {
-    await until(() => trpc("rooms.get", { room: room.id }, t.host.token, "GET"), (r) => r.status === "live", 20_000);
+    await until(
+      () => trpc("rooms.get", { room: room.id }, t.host.token, "GET"),
+      (r) => r.status === "live",
+      20_000,
+    );
     const pull = await trpc("media.pullUrls", { room: room.id }, t.viewer.token, "GET");
     expect(pull.urls.hls_url).toContain(`http://127.0.0.1:${httpPort}/live/${room.streamName}/index.m3u8?token=`);
 
@@ -58,7 +74,11 @@ test("nginx-rtmp: hooks allow and refuse publish and play, HLS with tokens plays
 
     // HLS from nginx with tokens checked by auth_request on playlists and segments.
     const hls = pull.urls.hls_url as string;
-    await until(() => fetch(hls).then((r) => r.status), (s) => s === 200, 20_000);
+    await until(
+      () => fetch(hls).then((r) => r.status),
+      (s) => s === 200,
+      20_000,
+    );
     expect((await fetch(hls.split("?")[0]!)).status).toBe(401);
     expect((await fetch(hls.replace(/token=[^&]+/, "token=bad.bad.bad"))).status).toBe(401);
     const playlist = await (await fetch(hls)).text();
@@ -70,17 +90,33 @@ test("nginx-rtmp: hooks allow and refuse publish and play, HLS with tokens plays
     // And a browser plays it with hls.js (the player adds the token to every segment request).
     await page.goto(`${env.base}/embed/${room.id}?format=hls`);
     await expect(page.locator("[data-player-state]")).toHaveAttribute("data-player-state", "live", { timeout: 30_000 });
-    await page.waitForFunction(() => {
-      const v = document.querySelector("video");
-      return !!v && v.videoWidth === 640 && v.currentTime > 1;
-    }, undefined, { timeout: 30_000 });
+    await page.waitForFunction(
+      () => {
+        const v = document.querySelector("video");
+        return !!v && v.videoWidth === 640 && v.currentTime > 1;
+      },
+      undefined,
+      { timeout: 30_000 },
+    );
   } finally {
     ff.kill("SIGTERM");
     await ff.exited;
   }
-  await until(() => trpc("rooms.get", { room: room.id }, t.host.token, "GET"), (r) => r.status === "paused", 15_000);
-  await until(() => trpc("rooms.get", { room: room.id }, t.host.token, "GET"), (r) => r.status === "ended", 20_000);
-  const recs = await until(() => trpc("recordings.list", { room: room.id }, t.viewer.token, "GET"), (l) => l.items.length === 1 && l.items[0].status === "ready", 30_000);
+  await until(
+    () => trpc("rooms.get", { room: room.id }, t.host.token, "GET"),
+    (r) => r.status === "paused",
+    15_000,
+  );
+  await until(
+    () => trpc("rooms.get", { room: room.id }, t.host.token, "GET"),
+    (r) => r.status === "ended",
+    20_000,
+  );
+  const recs = await until(
+    () => trpc("recordings.list", { room: room.id }, t.viewer.token, "GET"),
+    (l) => l.items.length === 1 && l.items[0].status === "ready",
+    30_000,
+  );
   expect(recs.items[0].durationMs).toBeGreaterThan(2000);
   const vod = await trpc("media.vodUrl", { id: recs.items[0].id }, t.viewer.token, "GET");
   expect((await fetch(vod.url)).status).toBe(200);

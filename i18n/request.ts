@@ -8,7 +8,10 @@ export const LOCALE_COOKIE = "onair-locale";
 
 export function pickLocale(cookie: string | undefined, acceptLanguage: string | null): Locale {
   if (cookie === "en" || cookie === "zh-CN") return cookie;
-  const langs = (acceptLanguage ?? "").toLowerCase().split(",").map((l) => l.split(";")[0]!.trim());
+  const langs = (acceptLanguage ?? "")
+    .toLowerCase()
+    .split(",")
+    .map((l) => l.split(";")[0]!.trim());
   for (const l of langs) {
     if (l.startsWith("zh")) return "zh-CN";
     if (l.startsWith("en")) return "en";

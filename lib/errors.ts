@@ -2,7 +2,10 @@
 // Server errors in the person's language: the server's code picks the message; field errors come along.
 import { useTranslations } from "next-intl";
 
-type TrpcLikeError = { message?: string; data?: { appCode?: string; details?: { fields?: Record<string, string> } } | null };
+type TrpcLikeError = {
+  message?: string;
+  data?: { appCode?: string; details?: { fields?: Record<string, string> } } | null;
+};
 
 export function useErrorText() {
   const t = useTranslations("errors");
@@ -13,5 +16,4 @@ export function useErrorText() {
   };
 }
 
-export const fieldErrors = (e: unknown): Record<string, string> =>
-  (e as TrpcLikeError)?.data?.details?.fields ?? {};
+export const fieldErrors = (e: unknown): Record<string, string> => (e as TrpcLikeError)?.data?.details?.fields ?? {};

@@ -20,7 +20,11 @@ if (!u) {
   console.error(`no user named ${username}`);
   process.exit(1);
 }
-await resetPassword({ db: getDb(), clock: systemClock, actor: { kind: "user", userId: "cli", role: "admin", appId: null } }, u.id, password);
+await resetPassword(
+  { db: getDb(), clock: systemClock, actor: { kind: "user", userId: "cli", role: "admin", appId: null } },
+  u.id,
+  password,
+);
 console.log(`password of ${username} changed; their sessions were revoked`);
 await closeDb();
 if (priv?.started) await priv.stop();

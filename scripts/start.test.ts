@@ -19,7 +19,18 @@ describe("npm start", () => {
     const port = await freePort();
     const child = spawn("npm", ["start"], {
       cwd: repoRoot,
-      env: { ...process.env, NODE_ENV: "production", DATABASE_URL: url.toString(), PORT: String(port), WEB_PORT: String(await freePort()), MEDIA_RTMP_PORT: String(await freePort()), MEDIA_HTTP_PORT: String(await freePort()), MEDIA_DIR: `${repoRoot}/.data/media-start-${process.pid}`, ADMIN_USERNAME: "first_admin", ADMIN_PASSWORD: undefined },
+      env: {
+        ...process.env,
+        NODE_ENV: "production",
+        DATABASE_URL: url.toString(),
+        PORT: String(port),
+        WEB_PORT: String(await freePort()),
+        MEDIA_RTMP_PORT: String(await freePort()),
+        MEDIA_HTTP_PORT: String(await freePort()),
+        MEDIA_DIR: `${repoRoot}/.data/media-start-${process.pid}`,
+        ADMIN_USERNAME: "first_admin",
+        ADMIN_PASSWORD: undefined,
+      },
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,
     });
@@ -29,7 +40,8 @@ describe("npm start", () => {
     try {
       const base = `http://127.0.0.1:${port}`;
       const deadline = Date.now() + 240_000;
-      while (!out.includes("[onair] ready") && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 250));
+      while (!out.includes("[onair] ready") && Date.now() < deadline && child.exitCode === null)
+        await new Promise((r) => setTimeout(r, 250));
       expect(out).toContain("[onair] ready");
       const m = /as "first_admin" with the generated password: (\S+)/.exec(out);
       expect(m, out).toBeTruthy();
@@ -38,21 +50,34 @@ describe("npm start", () => {
       expect(h).toMatchObject({ process: "front", db: { ok: true }, web: { process: "web", db: { ok: true } } });
       expect((await fetch(`${base}/signin`)).status).toBe(200);
       const login = await fetch(`${base}/api/trpc/auth.login`, {
-        method: "POST", headers: { "content-type": "application/json" },
+        method: "POST",
+        headers: { "content-type": "application/json" },
         body: JSON.stringify({ username: "first_admin", password: m![1] }),
       });
       expect(login.status).toBe(200);
       const { result } = (await login.json()) as { result: { data: { accessToken: string } } };
-      const me = await fetch(`${base}/api/trpc/auth.me`, { headers: { authorization: `Bearer ${result.data.accessToken}` } });
-      expect(((await me.json()) as { result: { data: { role: string; appId: null } } }).result.data).toMatchObject({ role: "admin", appId: null });
+      const me = await fetch(`${base}/api/trpc/auth.me`, {
+        headers: { authorization: `Bearer ${result.data.accessToken}` },
+      });
+      expect(((await me.json()) as { result: { data: { role: string; appId: null } } }).result.data).toMatchObject({
+        role: "admin",
+        appId: null,
+      });
       const denied = await fetch(`${base}/api/trpc/apps.list`);
       expect(denied.status).toBe(401);
       // Oversized bodies are refused before they reach a procedure.
-      const big = await fetch(`${base}/api/trpc/auth.login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "x".repeat(2_000_000), password: "y" }) });
+      const big = await fetch(`${base}/api/trpc/auth.login`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ username: "x".repeat(2_000_000), password: "y" }),
+      });
       expect(big.status).toBe(413);
       // The vendor APIs' descriptions are served (and linked from the console).
       for (const v of ["aui", "sxb", "ltstream", "polyv", "haoshitong"]) {
-        const d = (await (await fetch(`${base}/api/openapi/${v}.json`)).json()) as { openapi: string; paths: Record<string, unknown> };
+        const d = (await (await fetch(`${base}/api/openapi/${v}.json`)).json()) as {
+          openapi: string;
+          paths: Record<string, unknown>;
+        };
         expect(d.openapi).toBe("3.0.3");
         expect(Object.keys(d.paths).length).toBeGreaterThanOrEqual(2);
       }
@@ -62,13 +87,20 @@ describe("npm start", () => {
       // Console sign-in through next-auth (CSRF token, credentials, session cookie).
       const csrfRes = await fetch(`${base}/api/auth/csrf`);
       const { csrfToken } = (await csrfRes.json()) as { csrfToken: string };
-      const cookie = csrfRes.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
+      const cookie = csrfRes.headers
+        .getSetCookie()
+        .map((c) => c.split(";")[0])
+        .join("; ");
       const signin = await fetch(`${base}/api/auth/callback/credentials`, {
-        method: "POST", redirect: "manual",
+        method: "POST",
+        redirect: "manual",
         headers: { "content-type": "application/x-www-form-urlencoded", cookie },
         body: new URLSearchParams({ csrfToken, username: "first_admin", password: m![1]!, json: "true" }),
       });
-      const session = signin.headers.getSetCookie().map((c) => c.split(";")[0]).find((c) => c!.includes("session-token"));
+      const session = signin.headers
+        .getSetCookie()
+        .map((c) => c.split(";")[0])
+        .find((c) => c!.includes("session-token"));
       expect(session, String(signin.status)).toBeTruthy();
       const viaCookie = await fetch(`${base}/api/trpc/apps.list`, { headers: { cookie: `${cookie}; ${session}` } });
       expect(viaCookie.status).toBe(200);
@@ -78,7 +110,8 @@ describe("npm start", () => {
     // npm itself dies of the signal; what matters is that onair's processes stop cleanly.
     await exited(child);
     const deadline = Date.now() + 20_000;
-    while (!(out.includes("front stopped") && out.includes("web stopped")) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    while (!(out.includes("front stopped") && out.includes("web stopped")) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 200));
     expect(out).toContain("front stopped");
     expect(out).toContain("web stopped");
   }, 300_000);

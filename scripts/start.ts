@@ -10,7 +10,12 @@ import { ensurePackages, findBinary } from "./lib/system";
 
 const { dataDir } = loadSettings();
 if (process.env.MEDIA_EMBEDDED !== "false") {
-  ensurePackages("ffmpeg (HLS packaging and recordings)", ["ffmpeg"], () => !!findBinary([process.env.FFMPEG_PATH ?? "ffmpeg"]), "set MEDIA_EMBEDDED=false and point an external media server at onair's hooks");
+  ensurePackages(
+    "ffmpeg (HLS packaging and recordings)",
+    ["ffmpeg"],
+    () => !!findBinary([process.env.FFMPEG_PATH ?? "ffmpeg"]),
+    "set MEDIA_EMBEDDED=false and point an external media server at onair's hooks",
+  );
 }
 const { url, priv } = await provisionDatabase(dataDir, "onair");
 process.env.DATABASE_URL = url;
@@ -18,7 +23,10 @@ process.env.PORT ??= "3000";
 process.env.HOST ??= "127.0.0.1";
 process.env.WEB_PORT ??= String(Number(process.env.PORT) + 1);
 // next-auth builds its callback URLs from this; the console is served at the public address.
-process.env.NEXTAUTH_URL ??= (process.env.PUBLIC_URL ?? `http://${process.env.HOST}:${process.env.PORT}`).replace(/\/$/, "");
+process.env.NEXTAUTH_URL ??= (process.env.PUBLIC_URL ?? `http://${process.env.HOST}:${process.env.PORT}`).replace(
+  /\/$/,
+  "",
+);
 
 const { runMigrations } = await import("../server/db/migrate");
 await runMigrations(url);
@@ -32,7 +40,11 @@ await closeDb();
 
 if (!existsSync(resolve(root, ".next/BUILD_ID"))) {
   console.log("[onair] building the console (first start; `npm run build` rebuilds)…");
-  const b = spawnSync("npx", ["next", "build"], { cwd: root, stdio: "inherit", env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" } });
+  const b = spawnSync("npx", ["next", "build"], {
+    cwd: root,
+    stdio: "inherit",
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" },
+  });
   if (b.status !== 0) {
     console.error("[onair] next build failed");
     await priv?.stop();
@@ -110,8 +122,15 @@ if (!(await waitHealthy(e.PORT, 30_000))) {
 }
 const base = `http://${e.HOST}:${e.PORT}`;
 console.log(`\n[onair] ready at ${base}  (health: ${base}/api/health)`);
-if (e.MEDIA_EMBEDDED) console.log(`[onair] RTMP ingest at rtmp://${e.rtmpHost}:${e.MEDIA_RTMP_PORT}/live (HTTP-FLV and HLS at ${e.publicUrl}/live/…)`);
-console.log(`[onair] sign in at ${base}/signin as "${e.ADMIN_USERNAME}"` +
-  (admin.created && admin.generatedPassword
-    ? ` with the generated password: ${admin.generatedPassword}\n[onair] (shown once; set ADMIN_PASSWORD or change it in the console)`
-    : e.ADMIN_PASSWORD ? " with ADMIN_PASSWORD" : " with the password printed at first start"));
+if (e.MEDIA_EMBEDDED)
+  console.log(
+    `[onair] RTMP ingest at rtmp://${e.rtmpHost}:${e.MEDIA_RTMP_PORT}/live (HTTP-FLV and HLS at ${e.publicUrl}/live/…)`,
+  );
+console.log(
+  `[onair] sign in at ${base}/signin as "${e.ADMIN_USERNAME}"` +
+    (admin.created && admin.generatedPassword
+      ? ` with the generated password: ${admin.generatedPassword}\n[onair] (shown once; set ADMIN_PASSWORD or change it in the console)`
+      : e.ADMIN_PASSWORD
+        ? " with ADMIN_PASSWORD"
+        : " with the password printed at first start"),
+);

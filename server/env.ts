@@ -34,7 +34,10 @@ const schema = z.object({
   /** Public base URL of the front process, used in HTTP-FLV, HLS and VOD URLs. Default http://HOST:PORT. */
   PUBLIC_URL: z.string().url().optional(),
   /** Start the embedded media server (node-media-server + ffmpeg) with `npm start`. */
-  MEDIA_EMBEDDED: z.enum(["true", "false"]).default("true").transform((v) => v === "true"),
+  MEDIA_EMBEDDED: z
+    .enum(["true", "false"])
+    .default("true")
+    .transform((v) => v === "true"),
   /** Host name put in RTMP push/pull URLs. Default: PUBLIC_URL's host name. */
   MEDIA_RTMP_HOST: z.string().optional(),
   MEDIA_RTMP_PORT: int(1935, 1, 65535),
@@ -53,7 +56,12 @@ const schema = z.object({
   FFPROBE_PATH: z.string().default("ffprobe"),
 });
 
-export type Env = z.infer<typeof schema> & { publicUrl: string; mediaHttpPort: number; mediaDir: string; rtmpHost: string };
+export type Env = z.infer<typeof schema> & {
+  publicUrl: string;
+  mediaHttpPort: number;
+  mediaDir: string;
+  rtmpHost: string;
+};
 
 function load(): Env {
   const parsed = schema.safeParse(process.env);

@@ -77,7 +77,9 @@ export function errorBody(err: AppError) {
 }
 
 /** Schema validation failures (zod / standard-schema issues) become BAD_REQUEST naming each field. */
-export function badInput(issues: ReadonlyArray<{ path?: ReadonlyArray<PropertyKey | { key: PropertyKey }>; message: string }>) {
+export function badInput(
+  issues: ReadonlyArray<{ path?: ReadonlyArray<PropertyKey | { key: PropertyKey }>; message: string }>,
+) {
   const fields: Record<string, string> = {};
   for (const i of issues) {
     const k = (i.path ?? []).map((p) => (typeof p === "object" ? String(p.key) : String(p))).join(".") || "_";

@@ -22,7 +22,13 @@ export const callerOf = (actor: Actor, clock: Clock = systemClock) => factory(ct
 export async function platformAdmin(): Promise<Actor> {
   // Test files run in parallel: a second creator loses the unique-username race, which is fine.
   await ensureFirstAdmin(getDb(), systemClock, "root_admin", PASSWORD).catch(() => undefined);
-  const u = (await getDb().select().from(users).where(and(eq(users.role, "admin"), isNull(users.appId))).limit(1))[0]!;
+  const u = (
+    await getDb()
+      .select()
+      .from(users)
+      .where(and(eq(users.role, "admin"), isNull(users.appId)))
+      .limit(1)
+  )[0]!;
   return { kind: "user", userId: u.id, role: "admin", appId: null };
 }
 
@@ -38,8 +44,24 @@ export async function makeTenant(clock: Clock = systemClock) {
     const u = await createUser(ctxOf(root, clock), { appId, username, password: PASSWORD, role });
     return { kind: "user", userId: u.id, role, appId, username };
   };
-  const [admin, host, host2, viewer, viewer2] = await Promise.all([mk("admin"), mk("host"), mk("host"), mk("viewer"), mk("viewer")]);
-  return { root, app: created.app, accessKey: created.accessKey, secret: created.secret, admin, host, host2, viewer, viewer2 };
+  const [admin, host, host2, viewer, viewer2] = await Promise.all([
+    mk("admin"),
+    mk("host"),
+    mk("host"),
+    mk("viewer"),
+    mk("viewer"),
+  ]);
+  return {
+    root,
+    app: created.app,
+    accessKey: created.accessKey,
+    secret: created.secret,
+    admin,
+    host,
+    host2,
+    viewer,
+    viewer2,
+  };
 }
 export type Tenant = Awaited<ReturnType<typeof makeTenant>>;
 

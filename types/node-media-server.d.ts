@@ -13,7 +13,10 @@ declare module "node-media-server" {
   }
   export default class NodeMediaServer {
     constructor(config: Record<string, unknown>);
-    on(event: "prePublish" | "postPublish" | "donePublish" | "prePlay" | "postPlay" | "donePlay", cb: (s: NmsSession) => void): void;
+    on(
+      event: "prePublish" | "postPublish" | "donePublish" | "prePlay" | "postPlay" | "donePlay",
+      cb: (s: NmsSession) => void,
+    ): void;
     run(): Promise<void>;
     stop(): Promise<void>;
   }

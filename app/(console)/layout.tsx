@@ -24,7 +24,10 @@ export default async function ConsoleLayout({ children }: { children: ReactNode 
           { href: "/admin/apis", label: t("apis") },
         ]
       : user.role === "host"
-        ? [{ href: "/host", label: t("myRooms") }, { href: "/rooms", label: t("watch") }]
+        ? [
+            { href: "/host", label: t("myRooms") },
+            { href: "/rooms", label: t("watch") },
+          ]
         : [{ href: "/rooms", label: t("watch") }];
   return (
     <div className="min-h-screen">
@@ -40,7 +43,10 @@ export default async function ConsoleLayout({ children }: { children: ReactNode 
               {user.name} · {t(`role_${user.role}`)}
             </span>
             <LanguageSwitch />
-            <Link href="/api/auth/signout" className="text-slate-600 underline-offset-4 hover:underline dark:text-slate-300">
+            <Link
+              href="/api/auth/signout"
+              className="text-slate-600 underline-offset-4 hover:underline dark:text-slate-300"
+            >
               {t("signOut")}
             </Link>
           </div>

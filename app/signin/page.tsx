@@ -15,7 +15,11 @@ export default function SignIn() {
     const f = new FormData(e.currentTarget);
     setBusy(true);
     setError(undefined);
-    const r = await signIn("credentials", { username: f.get("username"), password: f.get("password"), redirect: false });
+    const r = await signIn("credentials", {
+      username: f.get("username"),
+      password: f.get("password"),
+      redirect: false,
+    });
     setBusy(false);
     if (r?.ok && !r.error) window.location.href = "/";
     else setError(r?.error === "DISABLED" ? te("DISABLED") : te("BAD_CREDENTIALS"));
@@ -24,21 +28,42 @@ export default function SignIn() {
   return (
     <main className="mx-auto flex min-h-screen max-w-sm flex-col justify-center p-6">
       <div className="mb-8 flex items-center justify-between">
-        <span className="flex items-center gap-2 text-xl font-semibold"><span className="h-3 w-3 rounded-full bg-red-500" aria-hidden />onair</span>
+        <span className="flex items-center gap-2 text-xl font-semibold">
+          <span className="h-3 w-3 rounded-full bg-red-500" aria-hidden />
+          onair
+        </span>
         <LanguageSwitch />
       </div>
       <h1 className="mb-6 text-2xl font-semibold">{t("title")}</h1>
       <form onSubmit={submit} className="flex flex-col gap-4" noValidate>
         <label className="flex flex-col gap-1 text-sm">
           {t("username")}
-          <input name="username" autoComplete="username" required className="rounded-md border border-slate-300 px-3 py-2 dark:border-slate-700 dark:bg-slate-900" />
+          <input
+            name="username"
+            autoComplete="username"
+            required
+            className="rounded-md border border-slate-300 px-3 py-2 dark:border-slate-700 dark:bg-slate-900"
+          />
         </label>
         <label className="flex flex-col gap-1 text-sm">
           {t("password")}
-          <input name="password" type="password" autoComplete="current-password" required className="rounded-md border border-slate-300 px-3 py-2 dark:border-slate-700 dark:bg-slate-900" />
+          <input
+            name="password"
+            type="password"
+            autoComplete="current-password"
+            required
+            className="rounded-md border border-slate-300 px-3 py-2 dark:border-slate-700 dark:bg-slate-900"
+          />
         </label>
-        {error && <p role="alert" className="text-sm text-red-600">{error}</p>}
-        <button disabled={busy} className="rounded-md bg-slate-900 px-4 py-2 text-white disabled:opacity-60 dark:bg-white dark:text-slate-900">
+        {error && (
+          <p role="alert" className="text-sm text-red-600">
+            {error}
+          </p>
+        )}
+        <button
+          disabled={busy}
+          className="rounded-md bg-slate-900 px-4 py-2 text-white disabled:opacity-60 dark:bg-white dark:text-slate-900"
+        >
           {busy ? t("busy") : t("submit")}
         </button>
       </form>

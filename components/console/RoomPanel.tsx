@@ -19,7 +19,12 @@ function Secretish({ label, value, testId }: { label: string; value: string; tes
     <div className="flex flex-col gap-1">
       <span className="text-xs font-medium uppercase tracking-wide text-slate-500">{label}</span>
       <div className="flex items-center gap-2">
-        <code className="min-w-0 flex-1 break-all rounded bg-slate-100 px-2 py-1.5 text-sm dark:bg-slate-800" data-testid={testId}>{value}</code>
+        <code
+          className="min-w-0 flex-1 break-all rounded bg-slate-100 px-2 py-1.5 text-sm dark:bg-slate-800"
+          data-testid={testId}
+        >
+          {value}
+        </code>
         <CopyButton value={value} label={label} />
       </div>
     </div>
@@ -37,10 +42,12 @@ function GoLive({ room }: { room: string }) {
   useEffect(() => {
     if (push.data) void QRCode.toDataURL(push.data.rtmp_url, { margin: 1, width: 160 }).then(setQr);
   }, [push.data]);
-  const rotate = useMutation(trpc.media.rotateKey.mutationOptions({
-    onSuccess: () => qc.invalidateQueries({ queryKey: trpc.media.pushInfo.queryKey() }),
-    onError: (e) => toast("error", err(e)),
-  }));
+  const rotate = useMutation(
+    trpc.media.rotateKey.mutationOptions({
+      onSuccess: () => qc.invalidateQueries({ queryKey: trpc.media.pushInfo.queryKey() }),
+      onError: (e) => toast("error", err(e)),
+    }),
+  );
   if (push.error) return <ErrorBox message={err(push.error)} />;
   if (!push.data) return <Loading />;
   return (
@@ -50,11 +57,21 @@ function GoLive({ room }: { room: string }) {
         <Secretish label={t("streamKey")} value={push.data.streamKey} testId="push-key" />
         <Secretish label={t("fullUrl")} value={push.data.rtmp_url} testId="push-url" />
         <p className="text-xs text-slate-500">{t("obsHint")}</p>
-        <p className="text-xs text-slate-500" data-testid="polyv-channel">{t("polyvChannel", { channel: push.data.channelId, password: push.data.channelPassword })}</p>
-        <div><Button variant="ghost" onClick={() => confirm(t("rotateConfirm")) && rotate.mutate({ room })}>{t("rotateKey")}</Button></div>
+        <p className="text-xs text-slate-500" data-testid="polyv-channel">
+          {t("polyvChannel", { channel: push.data.channelId, password: push.data.channelPassword })}
+        </p>
+        <div>
+          <Button variant="ghost" onClick={() => confirm(t("rotateConfirm")) && rotate.mutate({ room })}>
+            {t("rotateKey")}
+          </Button>
+        </div>
       </div>
       <figure className="flex flex-col items-center gap-1">
-        {qr ? <img src={qr} alt={t("qr")} width={160} height={160} className="rounded bg-white p-1" /> : <div className="h-40 w-40" />}
+        {qr ? (
+          <img src={qr} alt={t("qr")} width={160} height={160} className="rounded bg-white p-1" />
+        ) : (
+          <div className="h-40 w-40" />
+        )}
         <figcaption className="text-xs text-slate-500">{t("qr")}</figcaption>
       </figure>
     </div>
@@ -79,7 +96,9 @@ export function RoomPanel({ room, as }: { room: string; as: "host" | "admin" }) 
   const samples = useQuery(trpc.rooms.samples.queryOptions({ room }, { refetchInterval: 10000 }));
   const recs = useQuery(trpc.recordings.list.queryOptions({ room, limit: 50 }, { refetchInterval: 5000 }));
   const [playing, setPlaying] = useState<string>();
-  const vod = useQuery(trpc.media.vodUrl.queryOptions({ id: playing ?? "00000000-0000-0000-0000-000000000000" }, { enabled: !!playing }));
+  const vod = useQuery(
+    trpc.media.vodUrl.queryOptions({ id: playing ?? "00000000-0000-0000-0000-000000000000" }, { enabled: !!playing }),
+  );
   const invalidate = () => qc.invalidateQueries();
   const onError = (e: unknown) => toast("error", err(e));
   const opts = { onSuccess: invalidate, onError };
@@ -87,7 +106,15 @@ export function RoomPanel({ room, as }: { room: string; as: "host" | "admin" }) 
   const pause = useMutation(trpc.rooms.pause.mutationOptions(opts));
   const resume = useMutation(trpc.rooms.resume.mutationOptions(opts));
   const stop = useMutation(trpc.rooms.stop.mutationOptions(opts));
-  const del = useMutation(trpc.rooms.delete.mutationOptions({ onSuccess: () => { toast("success", tr("deleted")); router.push(as === "admin" ? "/admin/rooms" : "/host"); }, onError }));
+  const del = useMutation(
+    trpc.rooms.delete.mutationOptions({
+      onSuccess: () => {
+        toast("success", tr("deleted"));
+        router.push(as === "admin" ? "/admin/rooms" : "/host");
+      },
+      onError,
+    }),
+  );
   const kick = useMutation(trpc.presence.kick.mutationOptions(opts));
   const approve = useMutation(trpc.mic.approve.mutationOptions(opts));
   const reject = useMutation(trpc.mic.reject.mutationOptions(opts));
@@ -99,34 +126,62 @@ export function RoomPanel({ room, as }: { room: string; as: "host" | "admin" }) 
   const r = info.data;
   const m = r.metrics ?? { online: 0, likes: 0, pv: 0, uv: 0 };
   const embed = `<iframe src="${typeof window === "undefined" ? "" : window.location.origin}/embed/${r.id}" width="640" height="360" allow="autoplay; fullscreen" style="border:0"></iframe>`;
-  const chart = (samples.data ?? []).map((s) => ({ t: new Date(s.at).toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit" }), online: s.online }));
+  const chart = (samples.data ?? []).map((s) => ({
+    t: new Date(s.at).toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit" }),
+    online: s.online,
+  }));
 
   return (
     <div className="flex flex-col gap-6">
       <div className="flex flex-wrap items-center gap-3">
-        <h1 className="text-2xl font-semibold" data-testid="room-title">{r.title}</h1>
-        <span data-testid="room-status"><StatusBadge status={r.status} /></span>
-        <span className={`text-sm ${r.streamOnline ? "text-emerald-600" : "text-slate-500"}`} data-testid="stream-online">
+        <h1 className="text-2xl font-semibold" data-testid="room-title">
+          {r.title}
+        </h1>
+        <span data-testid="room-status">
+          <StatusBadge status={r.status} />
+        </span>
+        <span
+          className={`text-sm ${r.streamOnline ? "text-emerald-600" : "text-slate-500"}`}
+          data-testid="stream-online"
+        >
           ● {r.streamOnline ? t("streamOnline") : t("streamOffline")}
         </span>
         <span className="text-sm text-slate-500">#{r.num}</span>
         <div className="ml-auto flex flex-wrap gap-2">
-          {as === "host" && r.status === "prepare" && <Button onClick={() => start.mutate({ room })}>{t("start")}</Button>}
-          {r.status === "live" && <Button variant="secondary" onClick={() => pause.mutate({ room })}>{t("pause")}</Button>}
-          {r.status === "paused" && <Button variant="secondary" onClick={() => resume.mutate({ room })}>{t("resume")}</Button>}
+          {as === "host" && r.status === "prepare" && (
+            <Button onClick={() => start.mutate({ room })}>{t("start")}</Button>
+          )}
+          {r.status === "live" && (
+            <Button variant="secondary" onClick={() => pause.mutate({ room })}>
+              {t("pause")}
+            </Button>
+          )}
+          {r.status === "paused" && (
+            <Button variant="secondary" onClick={() => resume.mutate({ room })}>
+              {t("resume")}
+            </Button>
+          )}
           {r.status !== "ended" && (
-            <Button variant="danger" data-testid="stop-room" onClick={() => confirm(as === "admin" ? tr("stopConfirm") : t("stopConfirm")) && stop.mutate({ room })}>
+            <Button
+              variant="danger"
+              data-testid="stop-room"
+              onClick={() => confirm(as === "admin" ? tr("stopConfirm") : t("stopConfirm")) && stop.mutate({ room })}
+            >
               {as === "admin" ? tr("forceStop") : t("stop")}
             </Button>
           )}
-          <Button variant="ghost" onClick={() => confirm(tc("confirmDelete")) && del.mutate({ room })}>{tc("delete")}</Button>
+          <Button variant="ghost" onClick={() => confirm(tc("confirmDelete")) && del.mutate({ room })}>
+            {tc("delete")}
+          </Button>
         </div>
       </div>
 
       <div className="grid gap-6 lg:grid-cols-[3fr_2fr]">
         <Card title={t("preview")}>
           <Player room={r.id} />
-          {!r.streamOnline && r.status !== "ended" && as === "host" && <p className="mt-2 text-sm text-slate-500">{t("waitingEncoder")}</p>}
+          {!r.streamOnline && r.status !== "ended" && as === "host" && (
+            <p className="mt-2 text-sm text-slate-500">{t("waitingEncoder")}</p>
+          )}
         </Card>
         <Card title={t("audience")}>
           <div className="grid grid-cols-2 gap-3">
@@ -142,7 +197,14 @@ export function RoomPanel({ room, as }: { room: string; as: "host" | "admin" }) 
                 <XAxis dataKey="t" fontSize={11} minTickGap={24} />
                 <YAxis allowDecimals={false} fontSize={11} />
                 <Tooltip />
-                <Line type="monotone" dataKey="online" stroke="#dc2626" strokeWidth={2} dot={false} isAnimationActive={false} />
+                <Line
+                  type="monotone"
+                  dataKey="online"
+                  stroke="#dc2626"
+                  strokeWidth={2}
+                  dot={false}
+                  isAnimationActive={false}
+                />
               </LineChart>
             </ResponsiveContainer>
           </div>
@@ -150,43 +212,81 @@ export function RoomPanel({ room, as }: { room: string; as: "host" | "admin" }) 
       </div>
 
       {r.status !== "ended" && (as === "host" || as === "admin") && (
-        <Card title={t("title")}><GoLive room={r.id} /></Card>
+        <Card title={t("title")}>
+          <GoLive room={r.id} />
+        </Card>
       )}
 
       <div className="grid gap-6 lg:grid-cols-2">
         <Card title={t("queue")}>
-          {!requests.data?.filter((x) => x.state === "pending").length ? <Empty>{t("noRequests")}</Empty> : (
+          {!requests.data?.filter((x) => x.state === "pending").length ? (
+            <Empty>{t("noRequests")}</Empty>
+          ) : (
             <ul className="divide-y divide-slate-100 dark:divide-slate-800" data-testid="mic-queue">
-              {requests.data.filter((x) => x.state === "pending").map((q) => (
-                <li key={q.id} className="flex items-center justify-between gap-2 py-2">
-                  <span>{q.userNick || q.userId.slice(0, 8)}</span>
-                  <span className="flex gap-2">
-                    <Button onClick={() => approve.mutate({ room, userId: q.userId })}>{t("approve")}</Button>
-                    <Button variant="secondary" onClick={() => reject.mutate({ room, userId: q.userId })}>{t("reject")}</Button>
-                  </span>
-                </li>
-              ))}
+              {requests.data
+                .filter((x) => x.state === "pending")
+                .map((q) => (
+                  <li key={q.id} className="flex items-center justify-between gap-2 py-2">
+                    <span>{q.userNick || q.userId.slice(0, 8)}</span>
+                    <span className="flex gap-2">
+                      <Button onClick={() => approve.mutate({ room, userId: q.userId })}>{t("approve")}</Button>
+                      <Button variant="secondary" onClick={() => reject.mutate({ room, userId: q.userId })}>
+                        {t("reject")}
+                      </Button>
+                    </span>
+                  </li>
+                ))}
             </ul>
           )}
           <h3 className="mb-2 mt-4 text-sm font-semibold">{t("cohosts")}</h3>
-          {!meeting.data?.members.length ? <Empty>{t("noCohosts")}</Empty> : (
+          {!meeting.data?.members.length ? (
+            <Empty>{t("noCohosts")}</Empty>
+          ) : (
             <ul className="divide-y divide-slate-100 dark:divide-slate-800" data-testid="cohosts">
               {meeting.data.members.map((c) => (
                 <li key={c.user_id} className="flex items-center justify-between gap-2 py-2">
-                  <span>{c.user_nick || c.user_id.slice(0, 8)} <span className="text-xs text-slate-500">· {t("camera")} {c.camera_opened ? t("on") : t("off")} · {t("mic")} {c.mic_opened ? t("on") : t("off")}</span></span>
-                  {c.user_id !== r.hostId && <Button variant="secondary" onClick={() => endMic.mutate({ room, userId: c.user_id })}>{t("end")}</Button>}
+                  <span>
+                    {c.user_nick || c.user_id.slice(0, 8)}{" "}
+                    <span className="text-xs text-slate-500">
+                      · {t("camera")} {c.camera_opened ? t("on") : t("off")} · {t("mic")}{" "}
+                      {c.mic_opened ? t("on") : t("off")}
+                    </span>
+                  </span>
+                  {c.user_id !== r.hostId && (
+                    <Button variant="secondary" onClick={() => endMic.mutate({ room, userId: c.user_id })}>
+                      {t("end")}
+                    </Button>
+                  )}
                 </li>
               ))}
             </ul>
           )}
         </Card>
         <Card title={`${t("members")} (${members.data?.total ?? 0})`}>
-          {!members.data?.items.length ? <Empty>—</Empty> : (
-            <ul className="max-h-80 divide-y divide-slate-100 overflow-y-auto dark:divide-slate-800" data-testid="members">
+          {!members.data?.items.length ? (
+            <Empty>—</Empty>
+          ) : (
+            <ul
+              className="max-h-80 divide-y divide-slate-100 overflow-y-auto dark:divide-slate-800"
+              data-testid="members"
+            >
               {members.data.items.map((mm) => (
                 <li key={mm.memberId} className="flex items-center justify-between gap-2 py-1.5 text-sm">
-                  <span className="truncate">{mm.nick || (mm.memberId.startsWith("guest:") ? `guest ${mm.memberId.slice(6, 12)}` : mm.memberId.slice(0, 8))} <span className="text-xs text-slate-500">· {t(`role${mm.role}` as "role0")}</span></span>
-                  {mm.role !== 1 && <Button variant="ghost" onClick={() => confirm(t("kickConfirm")) && kick.mutate({ room, memberId: mm.memberId })}>{t("kick")}</Button>}
+                  <span className="truncate">
+                    {mm.nick ||
+                      (mm.memberId.startsWith("guest:")
+                        ? `guest ${mm.memberId.slice(6, 12)}`
+                        : mm.memberId.slice(0, 8))}{" "}
+                    <span className="text-xs text-slate-500">· {t(`role${mm.role}` as "role0")}</span>
+                  </span>
+                  {mm.role !== 1 && (
+                    <Button
+                      variant="ghost"
+                      onClick={() => confirm(t("kickConfirm")) && kick.mutate({ room, memberId: mm.memberId })}
+                    >
+                      {t("kick")}
+                    </Button>
+                  )}
                 </li>
               ))}
             </ul>
@@ -195,16 +295,43 @@ export function RoomPanel({ room, as }: { room: string; as: "host" | "admin" }) 
       </div>
 
       <Card title={t("recordings")}>
-        {!recs.data?.items.length ? <Empty>{t("noRecordings")}</Empty> : (
+        {!recs.data?.items.length ? (
+          <Empty>{t("noRecordings")}</Empty>
+        ) : (
           <ul className="divide-y divide-slate-100 dark:divide-slate-800" data-testid="recordings">
             {recs.data.items.map((rec) => (
-              <li key={rec.id} className="flex flex-wrap items-center justify-between gap-2 py-2 text-sm" data-recording-status={rec.status}>
-                <span>{rec.name} <span className="text-xs text-slate-500">· {fmtDuration(rec.durationMs)} · {fmtBytes(rec.sizeBytes)} · {trec(rec.status)} · {fmtTime(rec.createdAt, locale)}</span></span>
-                <span className="flex gap-2">
-                  {rec.status === "ready" && <Button variant="secondary" onClick={() => setPlaying(playing === rec.id ? undefined : rec.id)}>{trec("play")}</Button>}
-                  <Button variant="ghost" onClick={() => confirm(tc("confirmDelete")) && delRec.mutate({ id: rec.id })}>{tc("delete")}</Button>
+              <li
+                key={rec.id}
+                className="flex flex-wrap items-center justify-between gap-2 py-2 text-sm"
+                data-recording-status={rec.status}
+              >
+                <span>
+                  {rec.name}{" "}
+                  <span className="text-xs text-slate-500">
+                    · {fmtDuration(rec.durationMs)} · {fmtBytes(rec.sizeBytes)} · {trec(rec.status)} ·{" "}
+                    {fmtTime(rec.createdAt, locale)}
+                  </span>
                 </span>
-                {playing === rec.id && vod.data && <video className="mt-2 aspect-video w-full rounded bg-black" src={vod.data.url} controls autoPlay muted data-testid="vod-player" />}
+                <span className="flex gap-2">
+                  {rec.status === "ready" && (
+                    <Button variant="secondary" onClick={() => setPlaying(playing === rec.id ? undefined : rec.id)}>
+                      {trec("play")}
+                    </Button>
+                  )}
+                  <Button variant="ghost" onClick={() => confirm(tc("confirmDelete")) && delRec.mutate({ id: rec.id })}>
+                    {tc("delete")}
+                  </Button>
+                </span>
+                {playing === rec.id && vod.data && (
+                  <video
+                    className="mt-2 aspect-video w-full rounded bg-black"
+                    src={vod.data.url}
+                    controls
+                    autoPlay
+                    muted
+                    data-testid="vod-player"
+                  />
+                )}
               </li>
             ))}
           </ul>

@@ -7,7 +7,8 @@ import { useTranslations } from "next-intl";
 import { usePullUrls } from "./usePullUrls";
 
 export type PlayerFormat = "flv" | "hls";
-export type PlayerState = "loading" | "waiting" | "live" | "paused" | "ended" | "unauthorized" | "not_found" | "network";
+export type PlayerState =
+  "loading" | "waiting" | "live" | "paused" | "ended" | "unauthorized" | "not_found" | "network";
 
 const HINTS: Partial<Record<PlayerState, "waitingHint" | "pausedHint" | "unauthorizedHint" | "networkHint">> = {
   waiting: "waitingHint",
@@ -91,7 +92,10 @@ export function Player({ room, format = "flv", muted = true, className, onStateC
         const flvjs = (await import("flv.js")).default;
         if (cancelled) return;
         if (!flvjs.isSupported()) return retry();
-        const p = flvjs.createPlayer({ type: "flv", isLive: true, url }, { enableStashBuffer: false, lazyLoad: false, autoCleanupSourceBuffer: true });
+        const p = flvjs.createPlayer(
+          { type: "flv", isLive: true, url },
+          { enableStashBuffer: false, lazyLoad: false, autoCleanupSourceBuffer: true },
+        );
         p.attachMediaElement(el);
         p.on(flvjs.Events.ERROR, retry);
         p.load();
@@ -106,7 +110,11 @@ export function Player({ room, format = "flv", muted = true, className, onStateC
             liveSyncDurationCount: 2,
             xhrSetup: (xhr, u) => {
               const t = `token=${tokenRef.current}`;
-              xhr.open("GET", /[?&]token=/.test(u) ? u.replace(/token=[^&]*/, t) : `${u}${u.includes("?") ? "&" : "?"}${t}`, true);
+              xhr.open(
+                "GET",
+                /[?&]token=/.test(u) ? u.replace(/token=[^&]*/, t) : `${u}${u.includes("?") ? "&" : "?"}${t}`,
+                true,
+              );
             },
           });
           h.on(Hls.Events.ERROR, (_e, d) => d.fatal && retry());
@@ -142,16 +150,31 @@ export function Player({ room, format = "flv", muted = true, className, onStateC
   const t = useTranslations("player");
   const hint = HINTS[state];
   return (
-    <div className={`relative aspect-video w-full overflow-hidden rounded-lg bg-black ${className ?? ""}`} data-player-state={state}>
-      <video ref={video} className="h-full w-full" playsInline muted={muted} controls={state === "live"} aria-label="Live stream" />
+    <div
+      className={`relative aspect-video w-full overflow-hidden rounded-lg bg-black ${className ?? ""}`}
+      data-player-state={state}
+    >
+      <video
+        ref={video}
+        className="h-full w-full"
+        playsInline
+        muted={muted}
+        controls={state === "live"}
+        aria-label="Live stream"
+      />
       {state !== "live" && (
-        <div className="absolute inset-0 flex flex-col items-center justify-center gap-2 bg-black/70 p-4 text-center text-white" role="status">
+        <div
+          className="absolute inset-0 flex flex-col items-center justify-center gap-2 bg-black/70 p-4 text-center text-white"
+          role="status"
+        >
           <p className="text-lg font-medium">{t(state)}</p>
           {hint && <p className="text-sm text-white/70">{t(hint)}</p>}
         </div>
       )}
       {state === "live" && (
-        <span className="pointer-events-none absolute left-3 top-3 rounded bg-red-600 px-2 py-0.5 text-xs font-semibold uppercase tracking-wide text-white">{t("live")}</span>
+        <span className="pointer-events-none absolute left-3 top-3 rounded bg-red-600 px-2 py-0.5 text-xs font-semibold uppercase tracking-wide text-white">
+          {t("live")}
+        </span>
       )}
     </div>
   );

@@ -5,8 +5,14 @@ import { useCallback, useEffect, useRef, useState } from "react";
 
 export interface PullInfo {
   room: {
-    id: string; num: number; title: string; hostNick: string; notice: string; coverUrl: string;
-    status: "prepare" | "live" | "paused" | "ended"; streamOnline: boolean;
+    id: string;
+    num: number;
+    title: string;
+    hostNick: string;
+    notice: string;
+    coverUrl: string;
+    status: "prepare" | "live" | "paused" | "ended";
+    streamOnline: boolean;
     metrics?: { online: number; likes: number; pv: number; uv: number };
   };
   token: string;
@@ -32,7 +38,10 @@ export function guestId(): string {
 export async function fetchPullInfo(room: string | number): Promise<PullInfo> {
   const input = encodeURIComponent(JSON.stringify({ room, guestId: guestId() }));
   const r = await fetch(`/api/trpc/media.pullUrls?input=${input}`, { credentials: "include", cache: "no-store" });
-  const body = (await r.json().catch(() => ({}))) as { result?: { data: PullInfo }; error?: { message: string; data?: { appCode?: string } } };
+  const body = (await r.json().catch(() => ({}))) as {
+    result?: { data: PullInfo };
+    error?: { message: string; data?: { appCode?: string } };
+  };
   if (body.result) return body.result.data;
   const code = body.error?.data?.appCode;
   const err: PullError = {
@@ -71,7 +80,11 @@ export function usePullUrls(room: string | number, pollMs = 4000) {
     try {
       const r = await fetch(`/api/rooms/state?room=${encodeURIComponent(String(room))}`, { cache: "no-store" });
       if (!r.ok) return refresh();
-      const s = (await r.json()) as { status: PullInfo["room"]["status"]; streamOnline: boolean; metrics: PullInfo["room"]["metrics"] };
+      const s = (await r.json()) as {
+        status: PullInfo["room"]["status"];
+        streamOnline: boolean;
+        metrics: PullInfo["room"]["metrics"];
+      };
       if (s.status !== cur.room.status || s.streamOnline !== cur.room.streamOnline) return refresh();
       const next = { ...cur, room: { ...cur.room, metrics: s.metrics } };
       current.current = next;

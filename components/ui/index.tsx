@@ -1,18 +1,30 @@
 "use client";
 // Small UI building blocks shared by the console pages (Tailwind, keyboard-usable, labelled).
-import { useState, type ButtonHTMLAttributes, type InputHTMLAttributes, type ReactNode, type SelectHTMLAttributes } from "react";
+import {
+  useState,
+  type ButtonHTMLAttributes,
+  type InputHTMLAttributes,
+  type ReactNode,
+  type SelectHTMLAttributes,
+} from "react";
 import { useTranslations } from "next-intl";
 
 const cx = (...c: (string | false | undefined)[]) => c.filter(Boolean).join(" ");
 
-export function Button({ variant = "primary", className, ...p }: ButtonHTMLAttributes<HTMLButtonElement> & { variant?: "primary" | "secondary" | "danger" | "ghost" }) {
+export function Button({
+  variant = "primary",
+  className,
+  ...p
+}: ButtonHTMLAttributes<HTMLButtonElement> & { variant?: "primary" | "secondary" | "danger" | "ghost" }) {
   return (
     <button
       {...p}
       className={cx(
         "inline-flex items-center justify-center gap-2 rounded-md px-3 py-2 text-sm font-medium transition focus:outline-none focus-visible:ring-2 focus-visible:ring-blue-500 disabled:cursor-not-allowed disabled:opacity-50",
-        variant === "primary" && "bg-slate-900 text-white hover:bg-slate-700 dark:bg-white dark:text-slate-900 dark:hover:bg-slate-200",
-        variant === "secondary" && "border border-slate-300 bg-white text-slate-800 hover:bg-slate-50 dark:border-slate-700 dark:bg-slate-900 dark:text-slate-100 dark:hover:bg-slate-800",
+        variant === "primary" &&
+          "bg-slate-900 text-white hover:bg-slate-700 dark:bg-white dark:text-slate-900 dark:hover:bg-slate-200",
+        variant === "secondary" &&
+          "border border-slate-300 bg-white text-slate-800 hover:bg-slate-50 dark:border-slate-700 dark:bg-slate-900 dark:text-slate-100 dark:hover:bg-slate-800",
         variant === "danger" && "bg-red-600 text-white hover:bg-red-500",
         variant === "ghost" && "text-slate-600 hover:bg-slate-100 dark:text-slate-300 dark:hover:bg-slate-800",
         className,
@@ -21,24 +33,58 @@ export function Button({ variant = "primary", className, ...p }: ButtonHTMLAttri
   );
 }
 
-export function Field({ label, error, hint, children }: { label: string; error?: string; hint?: string; children: ReactNode }) {
+export function Field({
+  label,
+  error,
+  hint,
+  children,
+}: {
+  label: string;
+  error?: string;
+  hint?: string;
+  children: ReactNode;
+}) {
   return (
     <label className="flex flex-col gap-1 text-sm">
       <span className="font-medium text-slate-700 dark:text-slate-300">{label}</span>
       {children}
       {hint && !error && <span className="text-xs text-slate-500">{hint}</span>}
-      {error && <span className="text-xs text-red-600" role="alert">{error}</span>}
+      {error && (
+        <span className="text-xs text-red-600" role="alert">
+          {error}
+        </span>
+      )}
     </label>
   );
 }
 
-const inputCls = "rounded-md border border-slate-300 bg-white px-3 py-2 text-sm focus:border-blue-500 focus:outline-none focus:ring-1 focus:ring-blue-500 dark:border-slate-700 dark:bg-slate-900";
-export const Input = (p: InputHTMLAttributes<HTMLInputElement>) => <input {...p} className={cx(inputCls, p.className)} />;
-export const Select = (p: SelectHTMLAttributes<HTMLSelectElement>) => <select {...p} className={cx(inputCls, p.className)} />;
+const inputCls =
+  "rounded-md border border-slate-300 bg-white px-3 py-2 text-sm focus:border-blue-500 focus:outline-none focus:ring-1 focus:ring-blue-500 dark:border-slate-700 dark:bg-slate-900";
+export const Input = (p: InputHTMLAttributes<HTMLInputElement>) => (
+  <input {...p} className={cx(inputCls, p.className)} />
+);
+export const Select = (p: SelectHTMLAttributes<HTMLSelectElement>) => (
+  <select {...p} className={cx(inputCls, p.className)} />
+);
 
-export function Card({ title, actions, children, className }: { title?: ReactNode; actions?: ReactNode; children: ReactNode; className?: string }) {
+export function Card({
+  title,
+  actions,
+  children,
+  className,
+}: {
+  title?: ReactNode;
+  actions?: ReactNode;
+  children: ReactNode;
+  className?: string;
+}) {
   return (
-    <section className={cx("rounded-lg border border-slate-200 bg-white p-4 shadow-sm dark:border-slate-800 dark:bg-slate-900", className)}>
+    <section
+      className={cx(
+        "rounded-lg border border-slate-200 bg-white p-4 shadow-sm dark:border-slate-800 dark:bg-slate-900",
+        className,
+      )}
+    >
       {(title || actions) && (
         <header className="mb-3 flex flex-wrap items-center justify-between gap-2">
           {title && <h2 className="text-base font-semibold">{title}</h2>}
@@ -59,7 +105,13 @@ const STATUS_STYLE: Record<string, string> = {
 export function StatusBadge({ status }: { status: string }) {
   const t = useTranslations("status");
   return (
-    <span data-status={status} className={cx("inline-flex items-center gap-1 rounded-full px-2 py-0.5 text-xs font-semibold", STATUS_STYLE[status] ?? "bg-slate-200")}>
+    <span
+      data-status={status}
+      className={cx(
+        "inline-flex items-center gap-1 rounded-full px-2 py-0.5 text-xs font-semibold",
+        STATUS_STYLE[status] ?? "bg-slate-200",
+      )}
+    >
       {status === "live" && <span className="h-1.5 w-1.5 animate-pulse rounded-full bg-white" aria-hidden />}
       {t(status as "live")}
     </span>
@@ -90,21 +142,35 @@ export function CopyButton({ value, label }: { value: string; label?: string }) 
 }
 
 export function Empty({ children }: { children: ReactNode }) {
-  return <p className="rounded-md border border-dashed border-slate-300 p-6 text-center text-sm text-slate-500 dark:border-slate-700">{children}</p>;
+  return (
+    <p className="rounded-md border border-dashed border-slate-300 p-6 text-center text-sm text-slate-500 dark:border-slate-700">
+      {children}
+    </p>
+  );
 }
 export function Loading() {
   const t = useTranslations("common");
-  return <p className="animate-pulse p-4 text-sm text-slate-500" role="status">{t("loading")}</p>;
+  return (
+    <p className="animate-pulse p-4 text-sm text-slate-500" role="status">
+      {t("loading")}
+    </p>
+  );
 }
 export function ErrorBox({ message }: { message: string }) {
-  return <p className="rounded-md bg-red-50 p-3 text-sm text-red-700 dark:bg-red-950 dark:text-red-300" role="alert">{message}</p>;
+  return (
+    <p className="rounded-md bg-red-50 p-3 text-sm text-red-700 dark:bg-red-950 dark:text-red-300" role="alert">
+      {message}
+    </p>
+  );
 }
 
 export function Stat({ label, value }: { label: string; value: ReactNode }) {
   return (
     <div className="rounded-lg border border-slate-200 bg-white p-3 dark:border-slate-800 dark:bg-slate-900">
       <div className="text-xs uppercase tracking-wide text-slate-500">{label}</div>
-      <div className="mt-1 text-2xl font-semibold tabular-nums" data-stat={label}>{value}</div>
+      <div className="mt-1 text-2xl font-semibold tabular-nums" data-stat={label}>
+        {value}
+      </div>
     </div>
   );
 }

@@ -16,9 +16,16 @@ export function Toaster({ children }: { children: ReactNode }) {
   return (
     <Ctx.Provider value={push}>
       {children}
-      <div className="pointer-events-none fixed bottom-4 right-4 z-50 flex w-80 max-w-[calc(100vw-2rem)] flex-col gap-2" aria-live="polite">
+      <div
+        className="pointer-events-none fixed bottom-4 right-4 z-50 flex w-80 max-w-[calc(100vw-2rem)] flex-col gap-2"
+        aria-live="polite"
+      >
         {toasts.map((t) => (
-          <div key={t.id} role="status" className={`pointer-events-auto rounded-md px-4 py-3 text-sm shadow-lg ${t.kind === "error" ? "bg-red-600 text-white" : t.kind === "success" ? "bg-emerald-600 text-white" : "bg-slate-800 text-white"}`}>
+          <div
+            key={t.id}
+            role="status"
+            className={`pointer-events-auto rounded-md px-4 py-3 text-sm shadow-lg ${t.kind === "error" ? "bg-red-600 text-white" : t.kind === "success" ? "bg-emerald-600 text-white" : "bg-slate-800 text-white"}`}
+          >
             {t.text}
           </div>
         ))}

@@ -30,7 +30,12 @@ async function canConnect(socketPath: string): Promise<boolean> {
 
 export async function ensurePrivateMariaDb(dataDir: string, requestedPort: number): Promise<PrivateDb> {
   let port = requestedPort;
-  ensurePackages("MariaDB (mariadb-server)", ["mariadb-server"], () => !!findBinary(SERVER_BINS), "set DATABASE_URL to an existing MySQL/MariaDB server");
+  ensurePackages(
+    "MariaDB (mariadb-server)",
+    ["mariadb-server"],
+    () => !!findBinary(SERVER_BINS),
+    "set DATABASE_URL to an existing MySQL/MariaDB server",
+  );
   const dir = resolve(dataDir, "mariadb");
   const datadir = resolve(dir, "data");
   const socketPath = resolve(dir, "mysqld.sock");
@@ -131,7 +136,9 @@ export async function ensureDatabaseExists(url: string): Promise<void> {
   if (!name) throw new Error("DATABASE_URL must name a database");
   u.pathname = "/";
   const c = await mysql.createConnection({ uri: u.toString() });
-  await c.query(`CREATE DATABASE IF NOT EXISTS \`${name.replace(/`/g, "``")}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+  await c.query(
+    `CREATE DATABASE IF NOT EXISTS \`${name.replace(/`/g, "``")}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`,
+  );
   await c.end();
 }
 

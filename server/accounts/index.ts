@@ -79,8 +79,7 @@ async function insertUser(
       updatedAt: now,
     });
   } catch (e) {
-    if (isDuplicateKey(e))
-      throw new AppError("CONFLICT", "This username is taken", { field: "username" });
+    if (isDuplicateKey(e)) throw new AppError("CONFLICT", "This username is taken", { field: "username" });
     throw e;
   }
   return (await tx.select().from(users).where(eq(users.id, id)))[0]!;
@@ -96,7 +95,10 @@ export async function register(ctx: Ctx, input: z.infer<typeof registerInput>, r
   return ctx.db.transaction(async (tx) => {
     const u = await insertUser(tx, now, { ...input, appId: found.app.id, role });
     await audit(tx, { kind: "user", userId: u.id, role, appId: u.appId }, now, {
-      appId: u.appId, action: "user.register", targetType: "user", targetId: u.id,
+      appId: u.appId,
+      action: "user.register",
+      targetType: "user",
+      targetId: u.id,
     });
     return publicUser(u);
   });
@@ -117,7 +119,13 @@ export async function createUser(ctx: Ctx, input: z.infer<typeof createUserInput
   const now = ctx.clock.now();
   return ctx.db.transaction(async (tx) => {
     const u = await insertUser(tx, now, { ...input, appId });
-    await audit(tx, me, now, { appId, action: "user.create", targetType: "user", targetId: u.id, detail: { role: u.role } });
+    await audit(tx, me, now, {
+      appId,
+      action: "user.create",
+      targetType: "user",
+      targetId: u.id,
+      detail: { role: u.role },
+    });
     return publicUser(u);
   });
 }
@@ -165,15 +173,24 @@ export async function openSession(db: Db, clock: Clock, u: UserRow, device: stri
       .where(and(eq(sessions.userId, u.id), eq(sessions.deviceId, device), isNull(sessions.revokedAt)));
     for (const s of old) await revokeSession(tx, s.id, now);
     await tx.insert(sessions).values({
-      id: sessionId, userId: u.id, deviceId: device, deviceType: type,
-      refreshHash: sha256(secret), createdAt: now, lastUsedAt: now, expiresAt,
+      id: sessionId,
+      userId: u.id,
+      deviceId: device,
+      deviceType: type,
+      refreshHash: sha256(secret),
+      createdAt: now,
+      lastUsedAt: now,
+      expiresAt,
     });
   });
   return issueTokens(u, sessionId, secret, now, expiresAt);
 }
 
 async function revokeSession(tx: DbOrTx, id: string, now: Date) {
-  await tx.update(sessions).set({ revokedAt: now }).where(and(eq(sessions.id, id), isNull(sessions.revokedAt)));
+  await tx
+    .update(sessions)
+    .set({ revokedAt: now })
+    .where(and(eq(sessions.id, id), isNull(sessions.revokedAt)));
   await revoke(tx, "session", id, now, new Date(now.getTime() + env().ACCESS_TOKEN_TTL_S * 1000 + 60_000));
 }
 
@@ -194,7 +211,10 @@ export async function refresh(db: Db, clock: Clock, input: z.infer<typeof refres
     const u = (await tx.select().from(users).where(eq(users.id, s.userId)))[0];
     if (!u || u.disabled) return { error: new AppError("DISABLED", "This account is disabled") };
     const next = randomBytes(32).toString("base64url");
-    await tx.update(sessions).set({ refreshHash: sha256(next), lastUsedAt: now }).where(eq(sessions.id, s.id));
+    await tx
+      .update(sessions)
+      .set({ refreshHash: sha256(next), lastUsedAt: now })
+      .where(eq(sessions.id, s.id));
     return { tokens: issueTokens(u, s.id, next, now, s.expiresAt) };
   });
   // Errors are returned, not thrown, so the revocation above commits.
@@ -238,10 +258,22 @@ async function updateUser(
     if (!row) throw notFound("User");
     if (row.appId === null && !isPlatformAdmin(me)) throw forbidden();
     if (row.id === me.userId && (set.disabled || set.role)) throw forbidden("You cannot disable or demote yourself");
-    await tx.update(users).set({ ...set, updatedAt: now }).where(eq(users.id, id));
+    await tx
+      .update(users)
+      .set({ ...set, updatedAt: now })
+      .where(eq(users.id, id));
     if (revokeTokens) {
-      await tx.update(sessions).set({ revokedAt: now }).where(and(eq(sessions.userId, id), isNull(sessions.revokedAt)));
-      await revoke(tx, "user", id, now, new Date(now.getTime() + Math.max(env().ACCESS_TOKEN_TTL_S, env().PLAY_TOKEN_TTL_S) * 1000 + 60_000));
+      await tx
+        .update(sessions)
+        .set({ revokedAt: now })
+        .where(and(eq(sessions.userId, id), isNull(sessions.revokedAt)));
+      await revoke(
+        tx,
+        "user",
+        id,
+        now,
+        new Date(now.getTime() + Math.max(env().ACCESS_TOKEN_TTL_S, env().PLAY_TOKEN_TTL_S) * 1000 + 60_000),
+      );
     }
     await audit(tx, me, now, { appId: row.appId, action, targetType: "user", targetId: id, detail });
     return publicUser((await tx.select().from(users).where(eq(users.id, id)))[0]!);
@@ -268,7 +300,13 @@ export async function listUsers(ctx: Ctx, input: z.infer<typeof listUsersInput>)
   }
   const cond = and(...where);
   const [rows, total] = await Promise.all([
-    ctx.db.select().from(users).where(cond).orderBy(desc(users.createdAt), desc(users.id)).limit(input.limit).offset(input.offset),
+    ctx.db
+      .select()
+      .from(users)
+      .where(cond)
+      .orderBy(desc(users.createdAt), desc(users.id))
+      .limit(input.limit)
+      .offset(input.offset),
     ctx.db.select({ n: count() }).from(users).where(cond),
   ]);
   return { items: rows.map(publicUser), total: total[0]?.n ?? 0 };
@@ -276,14 +314,27 @@ export async function listUsers(ctx: Ctx, input: z.infer<typeof listUsersInput>)
 
 /** First start: a platform admin, with ADMIN_PASSWORD or a generated password (returned to print once). */
 export async function ensureFirstAdmin(db: Db, clock: Clock, name: string, pw?: string) {
-  const existing = await db.select({ id: users.id }).from(users).where(and(eq(users.role, "admin"), isNull(users.appId))).limit(1);
+  const existing = await db
+    .select({ id: users.id })
+    .from(users)
+    .where(and(eq(users.role, "admin"), isNull(users.appId)))
+    .limit(1);
   if (existing.length) return { created: false as const };
   const generated = pw ? undefined : randomBytes(12).toString("base64url");
   const now = clock.now();
   await db.transaction(async (tx) => {
-    const u = await insertUser(tx, now, { appId: null, username: name, password: pw ?? generated!, role: "admin", nick: "Administrator" });
+    const u = await insertUser(tx, now, {
+      appId: null,
+      username: name,
+      password: pw ?? generated!,
+      role: "admin",
+      nick: "Administrator",
+    });
     await audit(tx, { kind: "system", appId: null, via: "bootstrap" }, now, {
-      appId: null, action: "user.bootstrap_admin", targetType: "user", targetId: u.id,
+      appId: null,
+      action: "user.bootstrap_admin",
+      targetType: "user",
+      targetId: u.id,
     });
   });
   return { created: true as const, generatedPassword: generated };

@@ -74,7 +74,13 @@ export async function createApp(ctx: Ctx, input: z.infer<typeof createAppInput>)
       updatedAt: now,
     });
     const id = res.insertId;
-    await audit(tx, ctx.actor, now, { appId: id, action: "app.create", targetType: "app", targetId: id, detail: { name: input.name } });
+    await audit(tx, ctx.actor, now, {
+      appId: id,
+      action: "app.create",
+      targetType: "app",
+      targetId: id,
+      detail: { name: input.name },
+    });
     const row = (await tx.select().from(apps).where(eq(apps.id, id)))[0]!;
     return { app: publicApp(row), accessKey, secret };
   });
@@ -83,7 +89,11 @@ export async function createApp(ctx: Ctx, input: z.infer<typeof createAppInput>)
 export async function listApps(ctx: Ctx) {
   requireRole(ctx.actor, "admin");
   const t = tenantOf(ctx.actor);
-  const rows = await ctx.db.select().from(apps).where(t === null ? undefined : eq(apps.id, t)).orderBy(apps.id);
+  const rows = await ctx.db
+    .select()
+    .from(apps)
+    .where(t === null ? undefined : eq(apps.id, t))
+    .orderBy(apps.id);
   return rows.map(publicApp);
 }
 
@@ -102,7 +112,10 @@ export async function updateApp(ctx: Ctx, input: z.infer<typeof updateAppInput>)
     const row = (await tx.select().from(apps).where(scopeWhere(ctx, id)).for("update"))[0];
     if (!row) throw notFound("App");
     const set = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
-    await tx.update(apps).set({ ...set, updatedAt: now }).where(eq(apps.id, id));
+    await tx
+      .update(apps)
+      .set({ ...set, updatedAt: now })
+      .where(eq(apps.id, id));
     await audit(tx, ctx.actor, now, { appId: id, action: "app.update", targetType: "app", targetId: id, detail: set });
     return publicApp((await tx.select().from(apps).where(eq(apps.id, id)))[0]!);
   });
@@ -116,7 +129,10 @@ export async function rotateAppSecret(ctx: Ctx, id: number) {
   return ctx.db.transaction(async (tx) => {
     const row = (await tx.select({ id: apps.id }).from(apps).where(scopeWhere(ctx, id)).for("update"))[0];
     if (!row) throw notFound("App");
-    await tx.update(apps).set({ secretEnc: seal(secret), updatedAt: now }).where(eq(apps.id, id));
+    await tx
+      .update(apps)
+      .set({ secretEnc: seal(secret), updatedAt: now })
+      .where(eq(apps.id, id));
     await audit(tx, ctx.actor, now, { appId: id, action: "app.rotate_secret", targetType: "app", targetId: id });
     return { id, secret };
   });

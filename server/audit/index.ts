@@ -44,6 +44,12 @@ export async function listAudit(ctx: Ctx, input: z.infer<typeof listAuditInput>)
     .where(and(...where))
     .orderBy(desc(auditLog.id))
     .limit(input.limit + 1);
-  const items = rows.slice(0, input.limit).map(({ a, actorName }) => ({ ...a, actorName: actorName ?? a.actorId, detail: a.detail ? JSON.parse(a.detail) : null }));
+  const items = rows
+    .slice(0, input.limit)
+    .map(({ a, actorName }) => ({
+      ...a,
+      actorName: actorName ?? a.actorId,
+      detail: a.detail ? JSON.parse(a.detail) : null,
+    }));
   return { items, nextCursor: rows.length > input.limit ? items[items.length - 1]!.id : null };
 }

@@ -27,7 +27,10 @@ export function authOptions(): AuthOptions {
     providers: [
       CredentialsProvider({
         name: "onair",
-        credentials: { username: { label: "Username", type: "text" }, password: { label: "Password", type: "password" } },
+        credentials: {
+          username: { label: "Username", type: "text" },
+          password: { label: "Password", type: "password" },
+        },
         async authorize(creds) {
           if (!creds?.username || !creds.password) return null;
           try {
@@ -35,7 +38,14 @@ export function authOptions(): AuthOptions {
             const u = await verifyCredentials(db, creds.username, creds.password);
             const s = await openSession(db, systemClock, u, `console-${crypto.randomUUID()}`, "web");
             const sid = s.refreshToken.split(".")[0]!;
-            return { id: u.id, name: u.nick || u.username, role: u.role, appId: u.appId, sid, ims: Date.now() } as never;
+            return {
+              id: u.id,
+              name: u.nick || u.username,
+              role: u.role,
+              appId: u.appId,
+              sid,
+              ims: Date.now(),
+            } as never;
           } catch (e) {
             if (e instanceof AppError) throw new Error(e.code);
             throw e;
@@ -47,13 +57,22 @@ export function authOptions(): AuthOptions {
       async jwt({ token, user }) {
         if (user) {
           const u = user as unknown as { id: string; role: Role; appId: number | null; sid: string; ims: number };
-          Object.assign(token, { uid: u.id, role: u.role, appId: u.appId, sid: u.sid, ims: u.ims } satisfies ConsoleToken);
+          Object.assign(token, {
+            uid: u.id,
+            role: u.role,
+            appId: u.appId,
+            sid: u.sid,
+            ims: u.ims,
+          } satisfies ConsoleToken);
         }
         return token;
       },
       async session({ session, token }) {
         const t = token as unknown as ConsoleToken;
-        return { ...session, user: { ...session.user, id: t.uid, role: t.role, appId: t.appId, sid: t.sid, ims: t.ims } };
+        return {
+          ...session,
+          user: { ...session.user, id: t.uid, role: t.role, appId: t.appId, sid: t.sid, ims: t.ims },
+        };
       },
     },
     events: {
@@ -68,8 +87,5 @@ export function authOptions(): AuthOptions {
 
 /** True when the console session was revoked (signed out elsewhere, user disabled or role changed). */
 export function consoleTokenRevoked(t: ConsoleToken): boolean {
-  return (
-    revocationSet.revokedBefore("session", t.sid) > 0 ||
-    t.ims <= revocationSet.revokedBefore("user", t.uid)
-  );
+  return revocationSet.revokedBefore("session", t.sid) > 0 || t.ims <= revocationSet.revokedBefore("user", t.uid);
 }

@@ -15,10 +15,21 @@ export interface ConsoleUser {
 
 export async function consoleUser(): Promise<ConsoleUser | null> {
   const s = await getServerSession(authOptions());
-  const u = s?.user as { id?: string; name?: string; role?: Role; appId?: number | null; sid?: string; ims?: number } | undefined;
+  const u = s?.user as
+    { id?: string; name?: string; role?: Role; appId?: number | null; sid?: string; ims?: number } | undefined;
   if (!u?.id || !u.role) return null;
   // The page process mirrors revocations too (signed out elsewhere, disabled, role changed).
   await revocationSet.poll(getDb()).catch(() => undefined);
-  if (u.sid && consoleTokenRevoked({ uid: u.id, role: u.role, appId: u.appId ?? null, sid: u.sid, ims: u.ims ?? 0 } satisfies ConsoleToken)) return null;
+  if (
+    u.sid &&
+    consoleTokenRevoked({
+      uid: u.id,
+      role: u.role,
+      appId: u.appId ?? null,
+      sid: u.sid,
+      ims: u.ims ?? 0,
+    } satisfies ConsoleToken)
+  )
+    return null;
   return { id: u.id, name: u.name ?? "", role: u.role, appId: u.appId ?? null };
 }

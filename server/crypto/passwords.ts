@@ -23,7 +23,10 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const salt = Buffer.from(parts[4]!, "base64url");
   const expected = Buffer.from(parts[5]!, "base64url");
   const key = await scrypt(password.normalize("NFKC"), salt, expected.length, {
-    N, r, p, maxmem: 128 * N * r * 2,
+    N,
+    r,
+    p,
+    maxmem: 128 * N * r * 2,
   });
   return timingSafeEqual(key, expected);
 }

@@ -24,14 +24,21 @@ beforeAll(async () => {
     req.on("data", (c) => (body += c));
     req.on("end", () => {
       res.writeHead(req.url === "/api/health" ? 200 : 207, { "content-type": "application/json", "x-from": "web" });
-      res.end(JSON.stringify({ process: "web", method: req.method, url: req.url, body, cookie: req.headers.cookie ?? null }));
+      res.end(
+        JSON.stringify({ process: "web", method: req.method, url: req.url, body, cookie: req.headers.cookie ?? null }),
+      );
     });
   });
   const webPort = await freePort();
   await new Promise<void>((r) => web.listen(webPort, "127.0.0.1", r));
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
-  front = spawnTs("server/front/main.ts", { PORT: String(port), WEB_PORT: String(webPort), PRESENCE_FLUSH_MS: "1000", REVOCATION_POLL_MS: "200" });
+  front = spawnTs("server/front/main.ts", {
+    PORT: String(port),
+    WEB_PORT: String(webPort),
+    PRESENCE_FLUSH_MS: "1000",
+    REVOCATION_POLL_MS: "200",
+  });
   await waitFor(`${base}/api/health`, 30_000);
   const host = callerOf(t.host);
   const r = await host.rooms.create({ title: uniq("front") });
@@ -52,12 +59,18 @@ describe("front process", () => {
     const r = await post("/api/presence/heartbeat", JSON.stringify({ token: presenceToken, likes: 2 }));
     expect(r.status).toBe(200);
     expect(await r.json()).toEqual({ ok: true, intervalS: 10 });
-    const r2 = await post("/api/presence/heartbeat", JSON.stringify({ likes: 3 }), { authorization: `Bearer ${presenceToken}` });
+    const r2 = await post("/api/presence/heartbeat", JSON.stringify({ likes: 3 }), {
+      authorization: `Bearer ${presenceToken}`,
+    });
     expect(r2.status).toBe(200);
   });
 
   it("refuses bad heartbeats with clear codes", async () => {
-    const expired = signRoomToken({ scope: "presence", app: t.app.id, room: roomId, num: 1, sub: t.viewer.userId }, new Date(Date.now() - 7200_000), 60).token;
+    const expired = signRoomToken(
+      { scope: "presence", app: t.app.id, room: roomId, num: 1, sub: t.viewer.userId },
+      new Date(Date.now() - 7200_000),
+      60,
+    ).token;
     const cases: [string, number, string][] = [
       [JSON.stringify({ token: expired }), 401, "TOKEN_EXPIRED"],
       [JSON.stringify({ token: presenceToken.slice(0, -3) + "abc" }), 401, "TOKEN_INVALID"],
@@ -72,7 +85,9 @@ describe("front process", () => {
       expect([r.status, ((await r.json()) as { error: { code: string } }).error.code]).toEqual([status, code]);
     }
     const bad = await post("/api/presence/heartbeat", JSON.stringify({ token: presenceToken, likes: "many" }));
-    expect(((await bad.json()) as { error: { details: { fields: Record<string, string> } } }).error.details.fields).toHaveProperty("likes");
+    expect(
+      ((await bad.json()) as { error: { details: { fields: Record<string, string> } } }).error.details.fields,
+    ).toHaveProperty("likes");
   });
 
   it("checks play tokens: valid, other room, expired, wrong scope", async () => {
@@ -81,10 +96,17 @@ describe("front process", () => {
     expect(ok.status).toBe(200);
     expect(await ok.json()).toMatchObject({ ok: true, scope: "play", room: roomId, member: t.viewer.userId });
     const other = await fetch(`${base}/api/tokens/verify?token=${play}&room=${crypto.randomUUID()}`);
-    expect([other.status, ((await other.json()) as { error: { code: string } }).error.code]).toEqual([401, "TOKEN_INVALID"]);
+    expect([other.status, ((await other.json()) as { error: { code: string } }).error.code]).toEqual([
+      401,
+      "TOKEN_INVALID",
+    ]);
     const scope = await post("/api/tokens/verify", JSON.stringify({ token: play, scope: "publish" }));
     expect(scope.status).toBe(401);
-    const old = signRoomToken({ scope: "play", app: t.app.id, room: roomId, num: 1, sub: "x" }, new Date(Date.now() - 7200_000), 60).token;
+    const old = signRoomToken(
+      { scope: "play", app: t.app.id, room: roomId, num: 1, sub: "x" },
+      new Date(Date.now() - 7200_000),
+      60,
+    ).token;
     const exp = await fetch(`${base}/api/tokens/verify?token=${old}`);
     expect(((await exp.json()) as { error: { code: string } }).error.code).toBe("TOKEN_EXPIRED");
   });
@@ -110,10 +132,19 @@ describe("front process", () => {
   });
 
   it("streams every other request to the web process unchanged", async () => {
-    const r = await fetch(`${base}/api/trpc/rooms.list?x=1`, { method: "POST", body: "payload", headers: { cookie: "a=b" } });
+    const r = await fetch(`${base}/api/trpc/rooms.list?x=1`, {
+      method: "POST",
+      body: "payload",
+      headers: { cookie: "a=b" },
+    });
     expect(r.status).toBe(207);
     expect(r.headers.get("x-from")).toBe("web");
-    expect(await r.json()).toMatchObject({ method: "POST", url: "/api/trpc/rooms.list?x=1", body: "payload", cookie: "a=b" });
+    expect(await r.json()).toMatchObject({
+      method: "POST",
+      url: "/api/trpc/rooms.list?x=1",
+      body: "payload",
+      cookie: "a=b",
+    });
   });
 
   it("reports health of the database and the web process", async () => {
@@ -127,10 +158,13 @@ describe("front process", () => {
     const host = callerOf(t.host);
     const r = await host.rooms.create({ title: uniq("sigterm") });
     await host.rooms.start({ room: r.id });
-    const tokens = await Promise.all([t.viewer, t.viewer2, t.host2].map(async (a) => (await callerOf(a).presence.join({ room: r.id })).presenceToken));
+    const tokens = await Promise.all(
+      [t.viewer, t.viewer2, t.host2].map(async (a) => (await callerOf(a).presence.join({ room: r.id })).presenceToken),
+    );
     let expected = 0;
     for (const [i, tok] of tokens.entries()) {
-      for (let likes = 1; likes <= 20 + i; likes++) await post("/api/presence/heartbeat", JSON.stringify({ token: tok, likes }));
+      for (let likes = 1; likes <= 20 + i; likes++)
+        await post("/api/presence/heartbeat", JSON.stringify({ token: tok, likes }));
       expected += 20 + i;
     }
     front.child.kill("SIGTERM");

@@ -12,7 +12,12 @@ const e = env();
 await startBackground();
 const server = createFrontServer({ webOrigin: `http://127.0.0.1:${e.WEB_PORT}` });
 server.on("error", (err: NodeJS.ErrnoException) => {
-  log.error(err.code === "EADDRINUSE" ? `Port ${e.PORT} on ${e.HOST} is already in use; set PORT to another port` : "front server error", { error: err.message });
+  log.error(
+    err.code === "EADDRINUSE"
+      ? `Port ${e.PORT} on ${e.HOST} is already in use; set PORT to another port`
+      : "front server error",
+    { error: err.message },
+  );
   process.exit(1);
 });
 server.listen(e.PORT, e.HOST, () => log.info("front listening", { host: e.HOST, port: e.PORT }));
@@ -21,10 +26,14 @@ handleShutdown("front", [server]);
 // Rooms whose stream went away and did not come back within MEDIA_END_GRACE_S end (every instance
 // may run this: the UPDATE is conditional).
 const sweep = setInterval(() => {
-  endAbandonedRooms(getDb(), systemClock).catch((err) => log.warn("stream sweep failed", { error: (err as Error).message }));
+  endAbandonedRooms(getDb(), systemClock).catch((err) =>
+    log.warn("stream sweep failed", { error: (err as Error).message }),
+  );
 }, 1000);
 sweep.unref();
 const sampler = setInterval(() => {
-  sampleOnline(getDb(), new Date()).catch((err) => log.warn("online sampling failed", { error: (err as Error).message }));
+  sampleOnline(getDb(), new Date()).catch((err) =>
+    log.warn("online sampling failed", { error: (err as Error).message }),
+  );
 }, 10_000);
 sampler.unref();

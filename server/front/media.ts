@@ -23,7 +23,11 @@ const CORS = { "access-control-allow-origin": "*", "cache-control": "no-store" }
 
 export function createMediaRoutes(clock: Clock) {
   const e = env();
-  const allow = new Set(e.MEDIA_HOOK_ALLOW.split(",").map((s) => s.trim()).filter(Boolean));
+  const allow = new Set(
+    e.MEDIA_HOOK_ALLOW.split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
   const flvAgent = new http.Agent({ keepAlive: false });
 
   function hookAllowed(req: IncomingMessage, query: URLSearchParams) {
@@ -56,7 +60,12 @@ export function createMediaRoutes(clock: Clock) {
     if (flv) {
       const p = `/live/${name}`;
       const up = http.get(
-        { host: "127.0.0.1", port: e.mediaHttpPort, path: `${p}.flv?sign=${nms.sign(nmsInternalSecret(), p, Math.floor(Date.now() / 1000) + 3600)}`, agent: flvAgent },
+        {
+          host: "127.0.0.1",
+          port: e.mediaHttpPort,
+          path: `${p}.flv?sign=${nms.sign(nmsInternalSecret(), p, Math.floor(Date.now() / 1000) + 3600)}`,
+          agent: flvAgent,
+        },
         (upRes) => {
           res.writeHead(upRes.statusCode === 200 ? 200 : 502, { "content-type": "video/x-flv", ...CORS });
           upRes.pipe(res);
@@ -79,7 +88,12 @@ export function createMediaRoutes(clock: Clock) {
       res.writeHead(200, { "content-type": "application/vnd.apple.mpegurl", ...CORS });
       res.end(body);
     } else {
-      res.writeHead(200, { "content-type": "video/mp2t", "content-length": statSync(file).size, "access-control-allow-origin": "*", "cache-control": "max-age=60" });
+      res.writeHead(200, {
+        "content-type": "video/mp2t",
+        "content-length": statSync(file).size,
+        "access-control-allow-origin": "*",
+        "cache-control": "max-age=60",
+      });
       createReadStream(file).pipe(res);
     }
   }
@@ -90,8 +104,14 @@ export function createMediaRoutes(clock: Clock) {
     const token = query.get("token");
     if (!token) throw new AppError("UNAUTHENTICATED", "A play token is required (?token=…)");
     verifyRoomToken(token, { scope: "play", stream: `vod:${m[1]}` }, clock.now());
-    const rec = (await getDb().select({ filePath: recordings.filePath, status: recordings.status }).from(recordings).where(eq(recordings.id, m[1]!)))[0];
-    if (!rec || rec.status !== "ready" || !rec.filePath || !existsSync(rec.filePath)) throw new AppError("NOT_FOUND", "Recording not found");
+    const rec = (
+      await getDb()
+        .select({ filePath: recordings.filePath, status: recordings.status })
+        .from(recordings)
+        .where(eq(recordings.id, m[1]!))
+    )[0];
+    if (!rec || rec.status !== "ready" || !rec.filePath || !existsSync(rec.filePath))
+      throw new AppError("NOT_FOUND", "Recording not found");
     const size = statSync(rec.filePath).size;
     const range = /^bytes=(\d*)-(\d*)$/.exec(req.headers.range ?? "");
     if (range && (range[1] || range[2])) {
@@ -101,7 +121,13 @@ export function createMediaRoutes(clock: Clock) {
         res.writeHead(416, { "content-range": `bytes */${size}` });
         return void res.end();
       }
-      res.writeHead(206, { "content-type": "video/mp4", "content-length": end - start + 1, "content-range": `bytes ${start}-${end}/${size}`, "accept-ranges": "bytes", ...CORS });
+      res.writeHead(206, {
+        "content-type": "video/mp4",
+        "content-length": end - start + 1,
+        "content-range": `bytes ${start}-${end}/${size}`,
+        "accept-ranges": "bytes",
+        ...CORS,
+      });
       return void createReadStream(rec.filePath, { start, end }).pipe(res);
     }
     res.writeHead(200, { "content-type": "video/mp4", "content-length": size, "accept-ranges": "bytes", ...CORS });
@@ -134,16 +160,20 @@ export function createMediaRoutes(clock: Clock) {
   /** Routes under /live/, /vod/ and /hooks/. Returns false when the path is not one of ours. */
   return function route(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams): boolean {
     let h: (() => Promise<void>) | undefined;
-    if (path.startsWith("/live/") && (req.method === "GET" || req.method === "HEAD")) h = () => live(req, res, path, query);
-    else if (path.startsWith("/vod/") && (req.method === "GET" || req.method === "HEAD")) h = () => vod(req, res, path, query);
+    if (path.startsWith("/live/") && (req.method === "GET" || req.method === "HEAD"))
+      h = () => live(req, res, path, query);
+    else if (path.startsWith("/vod/") && (req.method === "GET" || req.method === "HEAD"))
+      h = () => vod(req, res, path, query);
     else if (path.startsWith("/hooks/")) {
       h = async () => {
-        if (!hookAllowed(req, query)) throw new AppError("FORBIDDEN", "Hook caller not allowed (MEDIA_HOOK_ALLOW / MEDIA_HOOK_SECRET)");
-        if (path === "/hooks/srs" && req.method === "POST") return srs(req, res).catch((x) => {
-          const a = toAppError(x);
-          // SRS denies on any answer but 200 + "0"; the body says why for its logs.
-          sendJson(res, a.httpStatus, { code: a.httpStatus, ...errorBody(a) });
-        });
+        if (!hookAllowed(req, query))
+          throw new AppError("FORBIDDEN", "Hook caller not allowed (MEDIA_HOOK_ALLOW / MEDIA_HOOK_SECRET)");
+        if (path === "/hooks/srs" && req.method === "POST")
+          return srs(req, res).catch((x) => {
+            const a = toAppError(x);
+            // SRS denies on any answer but 200 + "0"; the body says why for its logs.
+            sendJson(res, a.httpStatus, { code: a.httpStatus, ...errorBody(a) });
+          });
         if (path === "/hooks/nginx" && req.method === "POST") return nginx(req, res);
         if (path === "/hooks/nginx/auth") {
           await handleNginxAuth(getDb(), String(req.headers["x-original-uri"] ?? ""), clock.now());
@@ -156,7 +186,8 @@ export function createMediaRoutes(clock: Clock) {
     if (!h) return false;
     h().catch((x) => {
       // Refusals are routine for players, worth a line for hooks (operators debug their servers).
-      if (path.startsWith("/hooks/")) log.warn("hook refused", { path, code: toAppError(x).code, reason: toAppError(x).message });
+      if (path.startsWith("/hooks/"))
+        log.warn("hook refused", { path, code: toAppError(x).code, reason: toAppError(x).message });
       sendError(res, x);
     });
     return true;

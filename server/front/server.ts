@@ -36,7 +36,8 @@ export function createFrontServer(opts: FrontOptions) {
 
   async function tokenFromBody(req: IncomingMessage) {
     const body = (await readJson(req, SMALL_BODY)) as Record<string, unknown>;
-    if (body === null || typeof body !== "object" || Array.isArray(body)) throw new AppError("BAD_REQUEST", "Body must be a JSON object");
+    if (body === null || typeof body !== "object" || Array.isArray(body))
+      throw new AppError("BAD_REQUEST", "Body must be a JSON object");
     const bearer = bearerOf(req.headers);
     return bearer && body.token === undefined ? { ...body, token: bearer } : body;
   }
@@ -93,7 +94,12 @@ export function createFrontServer(opts: FrontOptions) {
       req.resume();
       return;
     }
-    const headers = { ...req.headers, "x-forwarded-for": req.socket.remoteAddress ?? "", "x-forwarded-host": req.headers.host ?? "", "x-forwarded-proto": "http" };
+    const headers = {
+      ...req.headers,
+      "x-forwarded-for": req.socket.remoteAddress ?? "",
+      "x-forwarded-host": req.headers.host ?? "",
+      "x-forwarded-proto": "http",
+    };
     const up = http.request(
       { host: web.hostname, port: web.port, method: req.method, path: req.url, headers, agent },
       (upRes) => {
@@ -102,17 +108,25 @@ export function createFrontServer(opts: FrontOptions) {
       },
     );
     up.on("error", () => {
-      if (!res.headersSent) sendJson(res, 502, { error: { code: "UNAVAILABLE", message: "The web process is not answering" } });
+      if (!res.headersSent)
+        sendJson(res, 502, { error: { code: "UNAVAILABLE", message: "The web process is not answering" } });
       else res.destroy();
     });
     req.pipe(up);
   }
 
   function proxyUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer) {
-    const up = http.request({ host: web.hostname, port: web.port, method: req.method, path: req.url, headers: req.headers });
+    const up = http.request({
+      host: web.hostname,
+      port: web.port,
+      method: req.method,
+      path: req.url,
+      headers: req.headers,
+    });
     up.on("upgrade", (upRes, upSocket, upHead) => {
       const lines = [`HTTP/1.1 ${upRes.statusCode} ${upRes.statusMessage}`];
-      for (let i = 0; i < upRes.rawHeaders.length; i += 2) lines.push(`${upRes.rawHeaders[i]}: ${upRes.rawHeaders[i + 1]}`);
+      for (let i = 0; i < upRes.rawHeaders.length; i += 2)
+        lines.push(`${upRes.rawHeaders[i]}: ${upRes.rawHeaders[i + 1]}`);
       socket.write(lines.join("\r\n") + "\r\n\r\n");
       if (upHead.length) socket.write(upHead);
       if (head.length) upSocket.write(head);
@@ -128,10 +142,17 @@ export function createFrontServer(opts: FrontOptions) {
     const q = raw.indexOf("?");
     const path = q < 0 ? raw : raw.slice(0, q);
     const route = routes[`${req.method} ${path}`];
-    if (route) return void route(req, res, new URLSearchParams(q < 0 ? "" : raw.slice(q + 1))).catch((e) => sendError(res, e));
-    if ((path === "/sxb/index.php" || path === "/index.php") && req.method === "POST" && raw.includes("cmd=heartbeat")) {
+    if (route)
+      return void route(req, res, new URLSearchParams(q < 0 ? "" : raw.slice(q + 1))).catch((e) => sendError(res, e));
+    if (
+      (path === "/sxb/index.php" || path === "/index.php") &&
+      req.method === "POST" &&
+      raw.includes("cmd=heartbeat")
+    ) {
       const query = new URLSearchParams(q < 0 ? "" : raw.slice(q + 1));
-      return void sxbHeartbeat(req, res, query).then((handled) => handled || proxy(req, res)).catch((e) => sendError(res, e));
+      return void sxbHeartbeat(req, res, query)
+        .then((handled) => handled || proxy(req, res))
+        .catch((e) => sendError(res, e));
     }
     if (path.startsWith("/live/") || path.startsWith("/vod/") || path.startsWith("/hooks/")) {
       if (mediaRoute(req, res, path, new URLSearchParams(q < 0 ? "" : raw.slice(q + 1)))) return;

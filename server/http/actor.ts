@@ -41,7 +41,10 @@ export async function actorFromHeaders(headers: IncomingHttpHeaders, now: Date):
   const cookies = parseCookies(headers.cookie);
   if (!Object.keys(cookies).some((k) => k.includes("next-auth.session-token"))) return { kind: "anonymous" };
   // next-auth v4 reads only req.cookies: hand it the parsed cookies of the raw node request.
-  const t = (await getToken({ req: { headers, cookies } as never, secret: nextAuthSecret() })) as unknown as ConsoleToken | null;
+  const t = (await getToken({
+    req: { headers, cookies } as never,
+    secret: nextAuthSecret(),
+  })) as unknown as ConsoleToken | null;
   if (!t?.uid || consoleTokenRevoked(t)) return { kind: "anonymous" };
   return { kind: "user", userId: t.uid, role: t.role, appId: t.appId, sessionId: t.sid };
 }

@@ -38,7 +38,11 @@ export async function readJson(req: IncomingMessage, limit: number): Promise<unk
 
 export function sendJson(res: ServerResponse, status: number, body: unknown) {
   const s = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(s), "cache-control": "no-store" });
+  res.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(s),
+    "cache-control": "no-store",
+  });
   res.end(s);
 }
 

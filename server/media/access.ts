@@ -37,8 +37,16 @@ export async function rotatePublishKey(ctx: Ctx, ref: z.infer<typeof roomRef>) {
   const now = ctx.clock.now();
   await ctx.db.transaction(async (tx) => {
     const room = await findManagedRoom(tx, ctx.actor, ref, true);
-    await tx.update(rooms).set({ keyVersion: room.keyVersion + 1, updatedAt: now }).where(eq(rooms.num, room.num));
-    await audit(tx, ctx.actor, now, { appId: room.appId, action: "room.rotate_key", targetType: "room", targetId: room.id });
+    await tx
+      .update(rooms)
+      .set({ keyVersion: room.keyVersion + 1, updatedAt: now })
+      .where(eq(rooms.num, room.num));
+    await audit(tx, ctx.actor, now, {
+      appId: room.appId,
+      action: "room.rotate_key",
+      targetType: "room",
+      targetId: room.id,
+    });
   });
   return getPushInfo(ctx, ref);
 }
@@ -49,17 +57,33 @@ export async function rotatePublishKey(ctx: Ctx, ref: z.infer<typeof roomRef>) {
  */
 export async function getPullUrls(ctx: Ctx, input: z.infer<typeof pullInput>) {
   const now = ctx.clock.now();
-  const room = ctx.actor.kind === "anonymous"
-    ? await findRoom(ctx.db, { kind: "system", appId: null, via: "public" }, input.room)
-    : await findRoom(ctx.db, ctx.actor, input.room);
+  const room =
+    ctx.actor.kind === "anonymous"
+      ? await findRoom(ctx.db, { kind: "system", appId: null, via: "public" }, input.room)
+      : await findRoom(ctx.db, ctx.actor, input.room);
   const app = await appById(ctx.db, room.appId);
   if (!app?.app.enabled) throw new AppError("DISABLED", "This app is disabled");
   const member = ctx.actor.kind === "user" ? ctx.actor.userId : `guest:${input.guestId ?? crypto.randomUUID()}`;
-  const m = await ctx.db.select({ k: roomMembers.kickedAt }).from(roomMembers).where(and(eq(roomMembers.roomNum, room.num), eq(roomMembers.memberId, member)));
+  const m = await ctx.db
+    .select({ k: roomMembers.kickedAt })
+    .from(roomMembers)
+    .where(and(eq(roomMembers.roomNum, room.num), eq(roomMembers.memberId, member)));
   if (m[0]?.k) throw forbidden("You were removed from this room");
   const ttl = env().PLAY_TOKEN_TTL_S;
   // The host watching their own preview is not audience: mr=1 keeps them out of the counts.
-  const t = signRoomToken({ scope: "play", app: room.appId, room: room.id, num: room.num, st: room.streamName, sub: member, ...(member === room.hostId ? { mr: 1 } : {}) }, now, ttl);
+  const t = signRoomToken(
+    {
+      scope: "play",
+      app: room.appId,
+      room: room.id,
+      num: room.num,
+      st: room.streamName,
+      sub: member,
+      ...(member === room.hostId ? { mr: 1 } : {}),
+    },
+    now,
+    ttl,
+  );
   const exp = Math.floor(t.expiresAt.getTime() / 1000);
   return {
     room: roomView(room, await roomStats(ctx.db, room, now)),
@@ -72,11 +96,16 @@ export async function getPullUrls(ctx: Ctx, input: z.infer<typeof pullInput>) {
 /** A playback URL for a ready recording, with a token bound to that recording. */
 export async function getVodUrl(ctx: Ctx, id: string) {
   const rec = await getRecording(ctx, id);
-  if (rec.status !== "ready") throw new AppError("ILLEGAL_TRANSITION", "This recording is not ready yet", { status: rec.status });
+  if (rec.status !== "ready")
+    throw new AppError("ILLEGAL_TRANSITION", "This recording is not ready yet", { status: rec.status });
   const row = (await ctx.db.select({ id: rooms.id }).from(rooms).where(eq(rooms.num, rec.roomNum)))[0];
   const now = ctx.clock.now();
   const member = ctx.actor.kind === "user" ? ctx.actor.userId : "guest:vod";
-  const t = signRoomToken({ scope: "play", app: rec.appId, room: row?.id ?? "", num: rec.roomNum, st: `vod:${rec.id}`, sub: member }, now, env().PLAY_TOKEN_TTL_S);
+  const t = signRoomToken(
+    { scope: "play", app: rec.appId, room: row?.id ?? "", num: rec.roomNum, st: `vod:${rec.id}`, sub: member },
+    now,
+    env().PLAY_TOKEN_TTL_S,
+  );
   return { url: `${env().publicUrl}/vod/${rec.id}.mp4?token=${t.token}`, expiresAt: t.expiresAt, recording: rec };
 }
 
@@ -85,8 +114,16 @@ export async function sampleUrls(ctx: Ctx, appId: number) {
   await getApp(ctx, appId);
   const app = (await appById(ctx.db, appId))!;
   const now = ctx.clock.now();
-  const t = signRoomToken({ scope: "play", app: appId, room: "sample", num: 0, st: "sample", sub: "guest:sample" }, now, 3600);
+  const t = signRoomToken(
+    { scope: "play", app: appId, room: "sample", num: 0, st: "sample", sub: "guest:sample" },
+    now,
+    3600,
+  );
   const exp = Math.floor(t.expiresAt.getTime() / 1000);
   const room = { streamName: "sample", keyVersion: 1 };
-  return { scheme: app.app.signScheme, push: pushInfo(room, { ...app.app, secret: app.secret }, exp), pull: pullUrls(room, { ...app.app, secret: app.secret }, t.token, exp) };
+  return {
+    scheme: app.app.signScheme,
+    push: pushInfo(room, { ...app.app, secret: app.secret }, exp),
+    pull: pullUrls(room, { ...app.app, secret: app.secret }, t.token, exp),
+  };
 }

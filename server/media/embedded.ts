@@ -27,7 +27,13 @@ async function assertPortFree(port: number, host: string, setting: string) {
   await new Promise<void>((res, rej) => {
     const s = createServer();
     s.once("error", (e: NodeJS.ErrnoException) =>
-      rej(new Error(e.code === "EADDRINUSE" ? `Port ${port} is already in use; set ${setting} to a free port` : `Cannot listen on ${host}:${port}: ${e.message}`)),
+      rej(
+        new Error(
+          e.code === "EADDRINUSE"
+            ? `Port ${port} is already in use; set ${setting} to a free port`
+            : `Cannot listen on ${host}:${port}: ${e.message}`,
+        ),
+      ),
     );
     s.listen(port, host, () => s.close(() => res()));
   });
@@ -43,7 +49,10 @@ export class EmbeddedMedia {
   private server?: NodeMediaServer;
   private packagers = new Map<string, Packager>();
   private timer?: NodeJS.Timeout;
-  constructor(private db: Db, private clock: Clock = systemClock) {}
+  constructor(
+    private db: Db,
+    private clock: Clock = systemClock,
+  ) {}
 
   private internalSign(path: string) {
     return nmsSign.sign(nmsInternalSecret(), path, Math.floor(Date.now() / 1000) + 3600);
@@ -78,7 +87,11 @@ export class EmbeddedMedia {
     const busy = !!broadcast?.publisher && !broadcast._publishGraceTimer;
     const keyOk = !!p && p.app === "live" && publishKeyVersion(p.name, s.streamQuery.key) !== undefined;
     // Vendor schemes (txSecret, auth_key, sign) need the app's key: decided asynchronously below.
-    const vendor = !!p && p.app === "live" && !s.streamQuery.key && !!(s.streamQuery.txSecret || s.streamQuery.auth_key || s.streamQuery.sign);
+    const vendor =
+      !!p &&
+      p.app === "live" &&
+      !s.streamQuery.key &&
+      !!(s.streamQuery.txSecret || s.streamQuery.auth_key || s.streamQuery.sign);
     if (!p || busy || !(keyOk || vendor)) {
       log.warn("publish refused", { stream: s.streamPath, reason: busy ? "already publishing" : "bad publish key" });
       s.streamQuery.sign = "";
@@ -129,9 +142,30 @@ export class EmbeddedMedia {
     mkdirSync(dir, { recursive: true });
     const path = `/live/${name}`;
     const input = `rtmp://127.0.0.1:${e.MEDIA_RTMP_PORT}${path}?sign=${this.internalSign(path)}`;
-    const args = ["-hide_banner", "-loglevel", "error", "-rw_timeout", "15000000", "-i", input,
-      "-map", "0", "-c", "copy", "-f", "hls", "-hls_time", String(e.MEDIA_HLS_SEGMENT_S), "-hls_list_size", "6",
-      "-hls_flags", "delete_segments+independent_segments", "-hls_segment_filename", join(dir, "seg_%05d.ts"), join(dir, "index.m3u8")];
+    const args = [
+      "-hide_banner",
+      "-loglevel",
+      "error",
+      "-rw_timeout",
+      "15000000",
+      "-i",
+      input,
+      "-map",
+      "0",
+      "-c",
+      "copy",
+      "-f",
+      "hls",
+      "-hls_time",
+      String(e.MEDIA_HLS_SEGMENT_S),
+      "-hls_list_size",
+      "6",
+      "-hls_flags",
+      "delete_segments+independent_segments",
+      "-hls_segment_filename",
+      join(dir, "seg_%05d.ts"),
+      join(dir, "index.m3u8"),
+    ];
     let recordFile: string | undefined;
     if (record) {
       const recDir = resolve(e.mediaDir, "incoming");
@@ -181,7 +215,9 @@ export class EmbeddedMedia {
       const p = parseStreamPath(path);
       if (p && b.publisher && !b._publishGraceTimer) publishing.set(p.name, `nms:${b.publisher.id}`);
     }
-    await reconcileStreams(this.db, this.clock, "nms:", publishing).catch((e) => log.warn("reconcile failed", { error: (e as Error).message }));
+    await reconcileStreams(this.db, this.clock, "nms:", publishing).catch((e) =>
+      log.warn("reconcile failed", { error: (e as Error).message }),
+    );
   }
 
   async stop() {

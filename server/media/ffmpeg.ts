@@ -2,7 +2,11 @@
 import { spawn } from "node:child_process";
 import { env } from "../env";
 
-export function run(bin: string, args: string[], timeoutMs = 120_000): Promise<{ code: number | null; out: string; err: string }> {
+export function run(
+  bin: string,
+  args: string[],
+  timeoutMs = 120_000,
+): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve, reject) => {
     const p = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
@@ -23,13 +27,29 @@ export function run(bin: string, args: string[], timeoutMs = 120_000): Promise<{
 
 /** Duration in ms (0 when unknown). */
 export async function probeDurationMs(file: string): Promise<number> {
-  const r = await run(env().FFPROBE_PATH, ["-v", "error", "-show_entries", "format=duration", "-of", "default=nw=1:nk=1", file], 30_000);
+  const r = await run(
+    env().FFPROBE_PATH,
+    ["-v", "error", "-show_entries", "format=duration", "-of", "default=nw=1:nk=1", file],
+    30_000,
+  );
   const s = Number.parseFloat(r.out.trim());
   return Number.isFinite(s) ? Math.round(s * 1000) : 0;
 }
 
 /** Remuxes (no re-encode) to MP4 with the index up front, so browsers can play and seek it. */
 export async function remuxToMp4(input: string, output: string) {
-  const r = await run(env().FFMPEG_PATH, ["-hide_banner", "-loglevel", "error", "-y", "-i", input, "-c", "copy", "-movflags", "+faststart", output]);
+  const r = await run(env().FFMPEG_PATH, [
+    "-hide_banner",
+    "-loglevel",
+    "error",
+    "-y",
+    "-i",
+    input,
+    "-c",
+    "copy",
+    "-movflags",
+    "+faststart",
+    output,
+  ]);
   if (r.code !== 0) throw new Error(`ffmpeg remux failed: ${r.err.slice(-500)}`);
 }

@@ -27,13 +27,27 @@ async function newRoom(record = false) {
 }
 const status = async (id: string) => callerOf(t.host).rooms.get({ room: id });
 const srs = (body: object) =>
-  fetch(`${base}/hooks/srs`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  fetch(`${base}/hooks/srs`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
 const srsBase = (name: string, client: string) => ({
-  client_id: client, ip: "192.0.2.10", vhost: "__defaultVhost__", app: "live", stream: name,
-  tcUrl: "rtmp://127.0.0.1/live", stream_url: `/live/${name}`, stream_id: "vid-1",
+  client_id: client,
+  ip: "192.0.2.10",
+  vhost: "__defaultVhost__",
+  app: "live",
+  stream: name,
+  tcUrl: "rtmp://127.0.0.1/live",
+  stream_url: `/live/${name}`,
+  stream_id: "vid-1",
 });
 const nginx = (form: Record<string, string>, path = "/hooks/nginx") =>
-  fetch(`${base}${path}`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams(form).toString() });
+  fetch(`${base}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams(form).toString(),
+  });
 
 describe("SRS HTTP callbacks", () => {
   it("on_publish with the right key allows (200, body 0) and the room goes live; duplicates are harmless", async () => {
@@ -48,16 +62,27 @@ describe("SRS HTTP callbacks", () => {
 
   it("denies a wrong key, a rotated key, an unknown stream and an ended room", async () => {
     const r = await newRoom();
-    const bad = await srs({ action: "on_publish", ...srsBase(r.streamName, "c1"), param: "?key=pk1_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" });
+    const bad = await srs({
+      action: "on_publish",
+      ...srsBase(r.streamName, "c1"),
+      param: "?key=pk1_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    });
     expect(bad.status).toBe(401);
     expect(await bad.json()).toMatchObject({ code: 401, error: { code: "TOKEN_INVALID" } });
     const oldKey = publishKey(r);
     await callerOf(t.host).media.rotateKey({ room: r.id });
-    expect((await srs({ action: "on_publish", ...srsBase(r.streamName, "c1"), param: `?key=${oldKey}` })).status).toBe(401);
-    expect((await srs({ action: "on_publish", ...srsBase("nosuchstream", "c1"), param: `?key=${oldKey}` })).status).toBe(404);
+    expect((await srs({ action: "on_publish", ...srsBase(r.streamName, "c1"), param: `?key=${oldKey}` })).status).toBe(
+      401,
+    );
+    expect(
+      (await srs({ action: "on_publish", ...srsBase("nosuchstream", "c1"), param: `?key=${oldKey}` })).status,
+    ).toBe(404);
     const ended = await newRoom();
     await callerOf(t.host).rooms.stop({ room: ended.id });
-    expect((await srs({ action: "on_publish", ...srsBase(ended.streamName, "c1"), param: `?key=${publishKey(ended)}` })).status).toBe(412);
+    expect(
+      (await srs({ action: "on_publish", ...srsBase(ended.streamName, "c1"), param: `?key=${publishKey(ended)}` }))
+        .status,
+    ).toBe(412);
     expect((await status(r.id)).status).toBe("prepare");
   });
 
@@ -68,8 +93,14 @@ describe("SRS HTTP callbacks", () => {
     const ok = await srs({ action: "on_play", ...srsBase(r.streamName, "p1"), param: `?token=${play}`, pageUrl: "" });
     expect([ok.status, await ok.text()]).toEqual([200, "0"]);
     expect((await srs({ action: "on_play", ...srsBase(r.streamName, "p1"), param: "" })).status).toBe(401);
-    expect((await srs({ action: "on_play", ...srsBase(other.streamName, "p1"), param: `?token=${play}` })).status).toBe(401);
-    const expired = signRoomToken({ scope: "play", app: r.appId, room: r.id, num: r.num, st: r.streamName, sub: "guest:x" }, new Date(Date.now() - 7200_000), 60).token;
+    expect((await srs({ action: "on_play", ...srsBase(other.streamName, "p1"), param: `?token=${play}` })).status).toBe(
+      401,
+    );
+    const expired = signRoomToken(
+      { scope: "play", app: r.appId, room: r.id, num: r.num, st: r.streamName, sub: "guest:x" },
+      new Date(Date.now() - 7200_000),
+      60,
+    ).token;
     const exp = await srs({ action: "on_play", ...srsBase(r.streamName, "p1"), param: `?token=${expired}` });
     expect(((await exp.json()) as { error: { code: string } }).error.code).toBe("TOKEN_EXPIRED");
     for (const action of ["on_stop", "on_hls", "on_connect", "on_close"]) {
@@ -113,7 +144,9 @@ describe("nginx-rtmp notifications", () => {
   it("publish / play / publish_done / done as nginx sends them (2xx allows, 4xx denies)", async () => {
     const r = await newRoom();
     const form = { app: "live", name: r.streamName, addr: "192.0.2.7", clientid: "17", tcurl: "rtmp://127.0.0.1/live" };
-    expect((await nginx({ call: "publish", ...form, type: "live", key: "pk1_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" })).status).toBe(401);
+    expect(
+      (await nginx({ call: "publish", ...form, type: "live", key: "pk1_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" })).status,
+    ).toBe(401);
     expect((await nginx({ call: "publish", ...form, type: "live", key: publishKey(r) })).status).toBe(200);
     expect((await status(r.id)).status).toBe("live");
     const play = (await callerOf(t.viewer).media.pullUrls({ room: r.id })).token;

@@ -14,7 +14,16 @@ import { recordDone } from "./recorder";
 import { checkPlayToken, roomByStream, streamStarted, streamStopped } from "./streams";
 import { vendorPlayCheck } from "./urls";
 
-const SRS_ACTIONS = new Set(["on_publish", "on_unpublish", "on_play", "on_stop", "on_dvr", "on_hls", "on_connect", "on_close"]);
+const SRS_ACTIONS = new Set([
+  "on_publish",
+  "on_unpublish",
+  "on_play",
+  "on_stop",
+  "on_dvr",
+  "on_hls",
+  "on_connect",
+  "on_close",
+]);
 export type SrsBody = z.infer<typeof srsBody>;
 
 /**
@@ -24,7 +33,8 @@ export type SrsBody = z.infer<typeof srsBody>;
 export function parseSrsBody(b: unknown): SrsBody {
   const o = b as Record<string, unknown>;
   if (!o || typeof o !== "object" || Array.isArray(o)) throw new AppError("BAD_REQUEST", "Body must be a JSON object");
-  if (typeof o.action !== "string" || !SRS_ACTIONS.has(o.action)) throw badInput([{ path: ["action"], message: "Unknown action" }]);
+  if (typeof o.action !== "string" || !SRS_ACTIONS.has(o.action))
+    throw badInput([{ path: ["action"], message: "Unknown action" }]);
   const str = (k: string, def = "") => {
     const v = o[k];
     if (v === undefined || v === null) return def;
@@ -34,26 +44,36 @@ export function parseSrsBody(b: unknown): SrsBody {
   };
   return {
     action: o.action as SrsBody["action"],
-    client_id: str("client_id"), ip: str("ip"), vhost: str("vhost"), app: str("app", "live"), stream: str("stream"),
-    param: str("param"), tcUrl: o.tcUrl as string | undefined, stream_url: o.stream_url as string | undefined,
-    stream_id: o.stream_id as string | undefined, file: o.file as string | undefined, cwd: o.cwd as string | undefined,
+    client_id: str("client_id"),
+    ip: str("ip"),
+    vhost: str("vhost"),
+    app: str("app", "live"),
+    stream: str("stream"),
+    param: str("param"),
+    tcUrl: o.tcUrl as string | undefined,
+    stream_url: o.stream_url as string | undefined,
+    stream_id: o.stream_id as string | undefined,
+    file: o.file as string | undefined,
+    cwd: o.cwd as string | undefined,
   };
 }
 
-export const srsBody = z.object({
-  action: z.enum(["on_publish", "on_unpublish", "on_play", "on_stop", "on_dvr", "on_hls", "on_connect", "on_close"]),
-  client_id: z.union([z.string(), z.number()]).transform(String).default(""),
-  ip: z.string().default(""),
-  vhost: z.string().default(""),
-  app: z.string().default("live"),
-  stream: z.string().default(""),
-  param: z.string().default(""),
-  tcUrl: z.string().optional(),
-  stream_url: z.string().optional(),
-  stream_id: z.string().optional(),
-  file: z.string().optional(),
-  cwd: z.string().optional(),
-}).passthrough();
+export const srsBody = z
+  .object({
+    action: z.enum(["on_publish", "on_unpublish", "on_play", "on_stop", "on_dvr", "on_hls", "on_connect", "on_close"]),
+    client_id: z.union([z.string(), z.number()]).transform(String).default(""),
+    ip: z.string().default(""),
+    vhost: z.string().default(""),
+    app: z.string().default("live"),
+    stream: z.string().default(""),
+    param: z.string().default(""),
+    tcUrl: z.string().optional(),
+    stream_url: z.string().optional(),
+    stream_id: z.string().optional(),
+    file: z.string().optional(),
+    cwd: z.string().optional(),
+  })
+  .passthrough();
 
 const queryOf = (param: string) => Object.fromEntries(new URLSearchParams(param.replace(/^\?/, "")));
 
@@ -61,7 +81,13 @@ const queryOf = (param: string) => Object.fromEntries(new URLSearchParams(param.
  * A viewer's play: onair token (a pure check, answered synchronously: this runs for every viewer
  * join) or the app's vendor signature (needs the app's key: a promise); the viewer is recorded.
  */
-export function authorizePlay(db: Db, name: string, uri: string, q: Record<string, string | undefined>, now: Date): void | Promise<void> {
+export function authorizePlay(
+  db: Db,
+  name: string,
+  uri: string,
+  q: Record<string, string | undefined>,
+  now: Date,
+): void | Promise<void> {
   if (q.token) return authorizePlayToken(q.token, name, now);
   return authorizeVendorPlay(db, name, uri, q, now);
 }
@@ -69,14 +95,28 @@ export function authorizePlay(db: Db, name: string, uri: string, q: Record<strin
 /** The pure token play check, recording the viewer (the host watching their own preview is not audience). */
 export function authorizePlayToken(token: string, name: string, now: Date) {
   const c = checkPlayToken(token, name, now);
-  if (c.mr !== 1) presenceBuffer.record({ roomNum: c.num, appId: c.app, memberId: c.sub, role: 0, seenAt: now.getTime(), likes: 0 });
+  if (c.mr !== 1)
+    presenceBuffer.record({ roomNum: c.num, appId: c.app, memberId: c.sub, role: 0, seenAt: now.getTime(), likes: 0 });
 }
 
-async function authorizeVendorPlay(db: Db, name: string, uri: string, q: Record<string, string | undefined>, now: Date) {
-  if (!(q.txSecret || q.auth_key || q.sign)) throw new AppError("UNAUTHENTICATED", "A play token is required (?token=…)");
+async function authorizeVendorPlay(
+  db: Db,
+  name: string,
+  uri: string,
+  q: Record<string, string | undefined>,
+  now: Date,
+) {
+  if (!(q.txSecret || q.auth_key || q.sign))
+    throw new AppError("UNAUTHENTICATED", "A play token is required (?token=…)");
   const row = await roomByStream(db, name);
   if (!row || row.app.signScheme === "onair") throw new AppError("TOKEN_INVALID", "Unknown stream or signature");
-  const r = vendorPlayCheck({ ...row.app, secret: () => open(row.app.secretEnc) }, name, uri, q, Math.floor(now.getTime() / 1000));
+  const r = vendorPlayCheck(
+    { ...row.app, secret: () => open(row.app.secretEnc) },
+    name,
+    uri,
+    q,
+    Math.floor(now.getTime() / 1000),
+  );
   if (r !== "ok") throw new AppError(r === "expired" ? "TOKEN_EXPIRED" : "TOKEN_INVALID", `Play signature ${r}`);
 }
 
@@ -100,7 +140,10 @@ export function handleSrs(db: Db, body: z.infer<typeof srsBody>, clock: Clock = 
       return authorizePlay(db, name, `/live/${name}.flv`, q, clock.now());
     case "on_dvr": {
       const file = body.file && body.cwd && !body.file.startsWith("/") ? `${body.cwd}/${body.file}` : body.file;
-      if (file) void recordDone(db, clock, name, file, "srs").catch((e) => log.error("srs dvr failed", { error: (e as Error).message }));
+      if (file)
+        void recordDone(db, clock, name, file, "srs").catch((e) =>
+          log.error("srs dvr failed", { error: (e as Error).message }),
+        );
       return;
     }
     default:
@@ -108,19 +151,25 @@ export function handleSrs(db: Db, body: z.infer<typeof srsBody>, clock: Clock = 
   }
 }
 
-export const nginxBody = z.object({
-  call: z.enum(["connect", "publish", "play", "publish_done", "play_done", "done", "record_done", "update"]),
-  app: z.string().default("live"),
-  name: z.string().default(""),
-  addr: z.string().default(""),
-  clientid: z.string().default(""),
-  tcurl: z.string().optional(),
-  path: z.string().optional(),
-  type: z.string().optional(),
-}).passthrough();
+export const nginxBody = z
+  .object({
+    call: z.enum(["connect", "publish", "play", "publish_done", "play_done", "done", "record_done", "update"]),
+    app: z.string().default("live"),
+    name: z.string().default(""),
+    addr: z.string().default(""),
+    clientid: z.string().default(""),
+    tcurl: z.string().optional(),
+    path: z.string().optional(),
+    type: z.string().optional(),
+  })
+  .passthrough();
 
 /** nginx-rtmp notification (on_publish, on_play, on_publish_done, on_done, on_record_done…). */
-export async function handleNginx(db: Db, body: z.infer<typeof nginxBody> & Record<string, unknown>, clock: Clock = systemClock) {
+export async function handleNginx(
+  db: Db,
+  body: z.infer<typeof nginxBody> & Record<string, unknown>,
+  clock: Clock = systemClock,
+) {
   if (body.call === "connect" || body.call === "update") return;
   const name = nameOf(body.app, body.name);
   const q = Object.fromEntries(Object.entries(body).filter(([, v]) => typeof v === "string")) as Record<string, string>;
@@ -142,7 +191,10 @@ export async function handleNginx(db: Db, body: z.infer<typeof nginxBody> & Reco
     case "record_done":
       if (body.path) {
         const row = await roomByStream(db, name);
-        if (row?.room.record) void recordDone(db, clock, name, body.path, "nginx").catch((e) => log.error("nginx record failed", { error: (e as Error).message }));
+        if (row?.room.record)
+          void recordDone(db, clock, name, body.path, "nginx").catch((e) =>
+            log.error("nginx record failed", { error: (e as Error).message }),
+          );
         // nginx records every stream (`record all`); files of rooms that do not record are dropped.
         else if (/\.flv$/.test(body.path)) rmSync(body.path, { force: true });
       }
@@ -155,7 +207,9 @@ export async function handleNginx(db: Db, body: z.infer<typeof nginxBody> & Reco
 /** nginx auth_request for HLS playlists and segments: the token comes from the original URI. */
 export async function handleNginxAuth(db: Db, originalUri: string, now: Date) {
   const [path, query = ""] = originalUri.split("?");
-  const m = /^\/live\/([\w-]{1,64})(?:\.m3u8|\/[\w.-]+\.(?:m3u8|ts))$/.exec(path ?? "") ?? /^\/live\/([\w-]{1,64})-\d+\.ts$/.exec(path ?? "");
+  const m =
+    /^\/live\/([\w-]{1,64})(?:\.m3u8|\/[\w.-]+\.(?:m3u8|ts))$/.exec(path ?? "") ??
+    /^\/live\/([\w-]{1,64})-\d+\.ts$/.exec(path ?? "");
   if (!m) throw new AppError("NOT_FOUND", "Not a stream URI");
   await authorizePlay(db, m[1]!, path!, queryOf(query), now);
 }

@@ -9,7 +9,9 @@ import { safeEqual } from "../crypto/secretbox";
 export const newStreamName = () => `s${randomBytes(9).toString("hex")}`;
 
 export function publishKey(room: { streamName: string; keyVersion: number }): string {
-  const mac = createHmac("sha256", tokenKey()).update(`publish:${room.streamName}:${room.keyVersion}`).digest("base64url");
+  const mac = createHmac("sha256", tokenKey())
+    .update(`publish:${room.streamName}:${room.keyVersion}`)
+    .digest("base64url");
   return `pk${room.keyVersion}_${mac.slice(0, 32)}`;
 }
 
@@ -26,7 +28,10 @@ export const nmsInternalSecret = () => derivedSecret("nms-internal-v1");
 
 /** Stream names as media servers report them: "live/<name>", "/live/<name>", "<name>.flv", with a query. */
 export function parseStreamPath(path: string): { app: string; name: string } | undefined {
-  const clean = path.split("?")[0]!.replace(/^\/+/, "").replace(/\.(flv|m3u8)$/, "");
+  const clean = path
+    .split("?")[0]!
+    .replace(/^\/+/, "")
+    .replace(/\.(flv|m3u8)$/, "");
   const parts = clean.split("/");
   if (parts.length === 1) return /^[\w-]{1,64}$/.test(parts[0]!) ? { app: "live", name: parts[0]! } : undefined;
   if (parts.length !== 2 || !/^[\w-]{1,64}$/.test(parts[1]!) || !/^[\w-]{1,64}$/.test(parts[0]!)) return undefined;

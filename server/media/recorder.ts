@@ -22,7 +22,17 @@ export async function recordDone(db: Db, clock: Clock, streamName: string, file:
   const ctx = { db, clock, actor: { kind: "system" as const, appId: room.appId, via } };
   const at = clock.now();
   const name = `${room.title} ${at.toISOString().slice(0, 16).replace("T", " ")}`;
-  const rec = await createRecording(ctx, { room: room.id, name, type: 0, coverUrl: room.coverUrl, url: "", filePath: "", durationMs: 0, sizeBytes: 0, status: "processing" });
+  const rec = await createRecording(ctx, {
+    room: room.id,
+    name,
+    type: 0,
+    coverUrl: room.coverUrl,
+    url: "",
+    filePath: "",
+    durationMs: 0,
+    sizeBytes: 0,
+    status: "processing",
+  });
   try {
     const dir = join(recordingsDir(), String(room.num));
     mkdirSync(dir, { recursive: true });
@@ -30,8 +40,12 @@ export async function recordDone(db: Db, clock: Clock, streamName: string, file:
     await remuxToMp4(file, mp4);
     const durationMs = await probeDurationMs(mp4);
     const sizeBytes = statSync(mp4).size;
-    await db.update(recordings).set({ status: "ready", filePath: mp4, durationMs, sizeBytes, updatedAt: clock.now() }).where(eq(recordings.id, rec.id));
-    if (resolve(dirname(file)).startsWith(resolve(env().mediaDir)) && basename(file) !== basename(mp4)) unlinkSync(file);
+    await db
+      .update(recordings)
+      .set({ status: "ready", filePath: mp4, durationMs, sizeBytes, updatedAt: clock.now() })
+      .where(eq(recordings.id, rec.id));
+    if (resolve(dirname(file)).startsWith(resolve(env().mediaDir)) && basename(file) !== basename(mp4))
+      unlinkSync(file);
     log.info("recording ready", { recording: rec.id, room: room.id, durationMs, sizeBytes, via });
     return { id: rec.id, durationMs, sizeBytes };
   } catch (e) {

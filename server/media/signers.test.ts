@@ -12,11 +12,21 @@ describe("signing schemes (vendor vectors)", () => {
   });
 
   it("node-media-server sign", () => {
-    expect(createHash("md5").update("/live/stream-1503458721-nodemedia2017privatekey").digest("hex")).toBe("80c1d1ad2e0c2ab63eebb50eed64201a");
-    expect(nms.sign("nodemedia2017privatekey", "/live/stream", 1503458721)).toBe("1503458721-80c1d1ad2e0c2ab63eebb50eed64201a");
-    expect(nms.verify("nodemedia2017privatekey", "/live/stream", "1503458721-80c1d1ad2e0c2ab63eebb50eed64201a", 1503458000)).toBe("ok");
-    expect(nms.verify("nodemedia2017privatekey", "/live/other", "1503458721-80c1d1ad2e0c2ab63eebb50eed64201a", 1503458000)).toBe("invalid");
-    expect(nms.verify("nodemedia2017privatekey", "/live/stream", "1503458721-80c1d1ad2e0c2ab63eebb50eed64201a", 1503459000)).toBe("expired");
+    expect(createHash("md5").update("/live/stream-1503458721-nodemedia2017privatekey").digest("hex")).toBe(
+      "80c1d1ad2e0c2ab63eebb50eed64201a",
+    );
+    expect(nms.sign("nodemedia2017privatekey", "/live/stream", 1503458721)).toBe(
+      "1503458721-80c1d1ad2e0c2ab63eebb50eed64201a",
+    );
+    expect(
+      nms.verify("nodemedia2017privatekey", "/live/stream", "1503458721-80c1d1ad2e0c2ab63eebb50eed64201a", 1503458000),
+    ).toBe("ok");
+    expect(
+      nms.verify("nodemedia2017privatekey", "/live/other", "1503458721-80c1d1ad2e0c2ab63eebb50eed64201a", 1503458000),
+    ).toBe("invalid");
+    expect(
+      nms.verify("nodemedia2017privatekey", "/live/stream", "1503458721-80c1d1ad2e0c2ab63eebb50eed64201a", 1503459000),
+    ).toBe("expired");
   });
 
   it("Alibaba Cloud auth_key type A, one per URI", () => {

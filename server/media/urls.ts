@@ -34,7 +34,8 @@ export function pushInfo(room: Pick<RoomRow, "streamName" | "keyVersion">, app: 
   else {
     const { pushKey } = vendorKeys(app.secret());
     if (app.signScheme === "tencent") query = qs(tencent.sign(pushKey, room.streamName, expiresAtS));
-    else if (app.signScheme === "aliyun_a") query = qs({ auth_key: aliyunA.sign(pushKey, `/live/${room.streamName}`, expiresAtS) });
+    else if (app.signScheme === "aliyun_a")
+      query = qs({ auth_key: aliyunA.sign(pushKey, `/live/${room.streamName}`, expiresAtS) });
     else query = qs({ sign: nms.sign(pushKey, `/live/${room.streamName}`, expiresAtS) });
   }
   const streamKey = `${room.streamName}?${query}`;
@@ -71,7 +72,13 @@ export function vendorPublishCheck(app: App, streamName: string, q: Record<strin
 }
 
 /** Checks a vendor-scheme pull signature for the requested URI. */
-export function vendorPlayCheck(app: App, streamName: string, uri: string, q: Record<string, string | undefined>, nowS: number) {
+export function vendorPlayCheck(
+  app: App,
+  streamName: string,
+  uri: string,
+  q: Record<string, string | undefined>,
+  nowS: number,
+) {
   if (!app.secret) return "invalid" as const;
   const { pullKey } = vendorKeys(app.secret());
   if (app.signScheme === "tencent") return tencent.verify(pullKey, streamName, q, nowS);

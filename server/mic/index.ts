@@ -32,21 +32,41 @@ export const updateMeetingInput = z.object({ room: roomRef, members: z.array(mee
 
 type MicRow = typeof micSessions.$inferSelect;
 export const micView = (m: MicRow) => ({
-  id: m.id, userId: m.userId, userNick: m.userNick, userAvatar: m.userAvatar, state: m.state,
-  cameraOpened: m.cameraOpened, micOpened: m.micOpened, rtcPullUrl: m.rtcPullUrl,
-  requestedAt: m.requestedAt, expiresAt: m.expiresAt, updatedAt: m.updatedAt,
+  id: m.id,
+  userId: m.userId,
+  userNick: m.userNick,
+  userAvatar: m.userAvatar,
+  state: m.state,
+  cameraOpened: m.cameraOpened,
+  micOpened: m.micOpened,
+  rtcPullUrl: m.rtcPullUrl,
+  requestedAt: m.requestedAt,
+  expiresAt: m.expiresAt,
+  updatedAt: m.updatedAt,
 });
 
 /** Pending requests past their expiry become `expired` (lazily, inside the room lock). */
 async function expireRequests(tx: Tx, roomNum: number, now: Date) {
-  await tx.update(micSessions).set({ state: "expired", updatedAt: now })
+  await tx
+    .update(micSessions)
+    .set({ state: "expired", updatedAt: now })
     .where(and(eq(micSessions.roomNum, roomNum), eq(micSessions.state, "pending"), lte(micSessions.expiresAt, now)));
 }
 
 async function activeOf(tx: Tx, roomNum: number, userId: string) {
-  return (await tx.select().from(micSessions)
-    .where(and(eq(micSessions.roomNum, roomNum), eq(micSessions.userId, userId), inArray(micSessions.state, [...ACTIVE_MIC_STATES])))
-    .for("update"))[0];
+  return (
+    await tx
+      .select()
+      .from(micSessions)
+      .where(
+        and(
+          eq(micSessions.roomNum, roomNum),
+          eq(micSessions.userId, userId),
+          inArray(micSessions.state, [...ACTIVE_MIC_STATES]),
+        ),
+      )
+      .for("update")
+  )[0];
 }
 
 function assertOpen(room: RoomRow) {
@@ -54,25 +74,56 @@ function assertOpen(room: RoomRow) {
 }
 
 async function setMemberRole(tx: Tx, roomNum: number, userId: string, role: number) {
-  await tx.update(roomMembers).set({ role }).where(and(eq(roomMembers.roomNum, roomNum), eq(roomMembers.memberId, userId)));
+  await tx
+    .update(roomMembers)
+    .set({ role })
+    .where(and(eq(roomMembers.roomNum, roomNum), eq(roomMembers.memberId, userId)));
 }
 
-async function move(tx: Tx, ctx: Ctx, room: RoomRow, row: MicRow | undefined, m: MicMove, now: Date, extra: Partial<MicRow> = {}) {
+async function move(
+  tx: Tx,
+  ctx: Ctx,
+  room: RoomRow,
+  row: MicRow | undefined,
+  m: MicMove,
+  now: Date,
+  extra: Partial<MicRow> = {},
+) {
   const rule = MIC_MOVES[m];
   if (rule.to === "approved") extra = { position: now.getTime() * 100, ...extra };
   if (!row) throw new AppError("MIC_REFUSED", "There is no co-host request from this member", { move: m });
   if (!(rule.from as readonly MicState[]).includes(row.state))
-    throw new AppError("ILLEGAL_TRANSITION", `Cannot ${m} a co-host request that is ${row.state}`, { state: row.state, move: m });
-  await tx.update(micSessions).set({ state: rule.to, updatedAt: now, ...extra }).where(eq(micSessions.id, row.id));
+    throw new AppError("ILLEGAL_TRANSITION", `Cannot ${m} a co-host request that is ${row.state}`, {
+      state: row.state,
+      move: m,
+    });
+  await tx
+    .update(micSessions)
+    .set({ state: rule.to, updatedAt: now, ...extra })
+    .where(eq(micSessions.id, row.id));
   if (rule.to === "on") await setMemberRole(tx, room.num, row.userId, MEMBER_ROLE.cohost);
   if (rule.to === "off" || rule.to === "ended") await setMemberRole(tx, room.num, row.userId, MEMBER_ROLE.viewer);
-  await audit(tx, ctx.actor, now, { appId: room.appId, action: `mic.${m}`, targetType: "room", targetId: room.id, detail: { userId: row.userId } });
+  await audit(tx, ctx.actor, now, {
+    appId: room.appId,
+    action: `mic.${m}`,
+    targetType: "room",
+    targetId: room.id,
+    detail: { userId: row.userId },
+  });
   return micView((await tx.select().from(micSessions).where(eq(micSessions.id, row.id)))[0]!);
 }
 
 async function seatsTaken(tx: Tx, room: RoomRow) {
-  const rows = await tx.select({ userId: micSessions.userId }).from(micSessions)
-    .where(and(eq(micSessions.roomNum, room.num), inArray(micSessions.state, [...SEATED_MIC_STATES]), ne(micSessions.userId, room.hostId)));
+  const rows = await tx
+    .select({ userId: micSessions.userId })
+    .from(micSessions)
+    .where(
+      and(
+        eq(micSessions.roomNum, room.num),
+        inArray(micSessions.state, [...SEATED_MIC_STATES]),
+        ne(micSessions.userId, room.hostId),
+      ),
+    );
   return rows.length;
 }
 
@@ -84,18 +135,29 @@ export async function requestMic(ctx: Ctx, input: z.infer<typeof micRoomInput>) 
     const room = await findRoom(tx, me, input.room, true);
     assertOpen(room);
     if (room.hostId === me.userId) throw new AppError("MIC_REFUSED", "The host is already on the mic");
-    const kicked = await tx.select({ k: roomMembers.kickedAt }).from(roomMembers)
+    const kicked = await tx
+      .select({ k: roomMembers.kickedAt })
+      .from(roomMembers)
       .where(and(eq(roomMembers.roomNum, room.num), eq(roomMembers.memberId, me.userId)));
     if (kicked[0]?.k) throw forbidden("You were removed from this room");
     await expireRequests(tx, room.num, now);
     const open = await activeOf(tx, room.num, me.userId);
-    if (open?.state === "pending") throw new AppError("MIC_REFUSED", "You already have a pending co-host request", { state: open.state });
+    if (open?.state === "pending")
+      throw new AppError("MIC_REFUSED", "You already have a pending co-host request", { state: open.state });
     if (open) throw new AppError("MIC_REFUSED", "You are already co-hosting", { state: open.state });
     const u = (await tx.select().from(users).where(eq(users.id, me.userId)))[0];
     const id = crypto.randomUUID();
     await tx.insert(micSessions).values({
-      id, appId: room.appId, roomNum: room.num, userId: me.userId, userNick: u?.nick ?? "", userAvatar: u?.avatarUrl ?? "",
-      state: "pending", requestedAt: now, updatedAt: now, expiresAt: new Date(now.getTime() + env().MIC_REQUEST_TTL_S * 1000),
+      id,
+      appId: room.appId,
+      roomNum: room.num,
+      userId: me.userId,
+      userNick: u?.nick ?? "",
+      userAvatar: u?.avatarUrl ?? "",
+      state: "pending",
+      requestedAt: now,
+      updatedAt: now,
+      expiresAt: new Date(now.getTime() + env().MIC_REQUEST_TTL_S * 1000),
     });
     await audit(tx, me, now, { appId: room.appId, action: "mic.request", targetType: "room", targetId: room.id });
     return micView((await tx.select().from(micSessions).where(eq(micSessions.id, id)))[0]!);
@@ -119,9 +181,14 @@ async function hostDecision(ctx: Ctx, input: z.infer<typeof micDecideInput>, m: 
     const room = await findManagedRoom(tx, ctx.actor, input.room, true);
     assertOpen(room);
     // Expiry is checked before the move so that an expired request answers "expired", not "not found".
-    const row = (await tx.select().from(micSessions)
-      .where(and(eq(micSessions.roomNum, room.num), eq(micSessions.userId, input.userId)))
-      .orderBy(asc(micSessions.requestedAt)).for("update")).at(-1);
+    const row = (
+      await tx
+        .select()
+        .from(micSessions)
+        .where(and(eq(micSessions.roomNum, room.num), eq(micSessions.userId, input.userId)))
+        .orderBy(asc(micSessions.requestedAt))
+        .for("update")
+    ).at(-1);
     if (row?.state === "pending" && row.expiresAt && row.expiresAt <= now) {
       await expireRequests(tx, room.num, now);
       throw new AppError("MIC_REFUSED", "This co-host request has expired", { state: "expired" });
@@ -155,7 +222,8 @@ export async function endMic(ctx: Ctx, input: z.infer<typeof micDecideInput>) {
   const now = ctx.clock.now();
   return ctx.db.transaction(async (tx) => {
     const room = await findRoom(tx, me, input.room, true);
-    if (input.userId !== me.userId && !canManageRoom(me, room)) throw forbidden("Only the room's host or an admin can do this");
+    if (input.userId !== me.userId && !canManageRoom(me, room))
+      throw forbidden("Only the room's host or an admin can do this");
     return move(tx, ctx, room, await activeOf(tx, room.num, input.userId), "end", now, { endedBy: me.userId });
   });
 }
@@ -164,7 +232,9 @@ export async function endMic(ctx: Ctx, input: z.infer<typeof micDecideInput>) {
 export async function listMicRequests(ctx: Ctx, input: z.infer<typeof micRoomInput>) {
   const room = await findManagedRoom(ctx.db, ctx.actor, input.room);
   const now = ctx.clock.now();
-  const rows = await ctx.db.select().from(micSessions)
+  const rows = await ctx.db
+    .select()
+    .from(micSessions)
     .where(and(eq(micSessions.roomNum, room.num), inArray(micSessions.state, [...ACTIVE_MIC_STATES])))
     .orderBy(asc(micSessions.requestedAt));
   return rows.filter((r) => !(r.state === "pending" && r.expiresAt && r.expiresAt <= now)).map(micView);
@@ -174,15 +244,21 @@ export async function listMicRequests(ctx: Ctx, input: z.infer<typeof micRoomInp
 export async function getMeetingInfo(ctx: Ctx, input: z.infer<typeof micRoomInput>) {
   requireUser(ctx.actor);
   const room = await findRoom(ctx.db, ctx.actor, input.room);
-  const rows = await ctx.db.select().from(micSessions)
+  const rows = await ctx.db
+    .select()
+    .from(micSessions)
     .where(and(eq(micSessions.roomNum, room.num), inArray(micSessions.state, ["approved", "on"])))
     .orderBy(asc(micSessions.position), asc(micSessions.requestedAt));
   return { members: rows.map(meetingView) };
 }
 
 const meetingView = (m: MicRow) => ({
-  user_id: m.userId, user_nick: m.userNick, user_avatar: m.userAvatar,
-  camera_opened: m.cameraOpened, mic_opened: m.micOpened, rtc_pull_url: m.rtcPullUrl,
+  user_id: m.userId,
+  user_nick: m.userNick,
+  user_avatar: m.userAvatar,
+  camera_opened: m.cameraOpened,
+  mic_opened: m.micOpened,
+  rtc_pull_url: m.rtcPullUrl,
 });
 
 /**
@@ -200,30 +276,62 @@ export async function updateMeetingInfo(ctx: Ctx, input: z.infer<typeof updateMe
     if (guests.length > room.micSeats)
       throw new AppError("MIC_REFUSED", `All ${room.micSeats} co-host seats are taken`, { seats: room.micSeats });
     if (guests.length) {
-      const known = await tx.select({ id: users.id }).from(users).where(and(inArray(users.id, guests), eq(users.appId, room.appId)));
+      const known = await tx
+        .select({ id: users.id })
+        .from(users)
+        .where(and(inArray(users.id, guests), eq(users.appId, room.appId)));
       if (known.length !== guests.length) throw notFound("Member");
     }
-    const active = await tx.select().from(micSessions)
-      .where(and(eq(micSessions.roomNum, room.num), inArray(micSessions.state, [...ACTIVE_MIC_STATES]))).for("update");
+    const active = await tx
+      .select()
+      .from(micSessions)
+      .where(and(eq(micSessions.roomNum, room.num), inArray(micSessions.state, [...ACTIVE_MIC_STATES])))
+      .for("update");
     for (const a of active) {
       if (ids.includes(a.userId)) continue;
       if (a.state === "pending") continue;
-      await tx.update(micSessions).set({ state: "ended", updatedAt: now, endedBy: ctx.actor.kind === "user" ? ctx.actor.userId : null }).where(eq(micSessions.id, a.id));
+      await tx
+        .update(micSessions)
+        .set({ state: "ended", updatedAt: now, endedBy: ctx.actor.kind === "user" ? ctx.actor.userId : null })
+        .where(eq(micSessions.id, a.id));
       await setMemberRole(tx, room.num, a.userId, MEMBER_ROLE.viewer);
     }
     for (const [i, m] of input.members.entries()) {
       const set = {
         position: now.getTime() * 100 + i,
-        state: "on" as const, userNick: m.user_nick, userAvatar: m.user_avatar, cameraOpened: m.camera_opened,
-        micOpened: m.mic_opened, rtcPullUrl: m.rtc_pull_url, updatedAt: now,
+        state: "on" as const,
+        userNick: m.user_nick,
+        userAvatar: m.user_avatar,
+        cameraOpened: m.camera_opened,
+        micOpened: m.mic_opened,
+        rtcPullUrl: m.rtc_pull_url,
+        updatedAt: now,
       };
       const cur = active.find((a) => a.userId === m.user_id);
       if (cur) await tx.update(micSessions).set(set).where(eq(micSessions.id, cur.id));
-      else await tx.insert(micSessions).values({ id: crypto.randomUUID(), appId: room.appId, roomNum: room.num, userId: m.user_id, requestedAt: now, ...set });
+      else
+        await tx
+          .insert(micSessions)
+          .values({
+            id: crypto.randomUUID(),
+            appId: room.appId,
+            roomNum: room.num,
+            userId: m.user_id,
+            requestedAt: now,
+            ...set,
+          });
       if (m.user_id !== room.hostId) await setMemberRole(tx, room.num, m.user_id, MEMBER_ROLE.cohost);
     }
-    await audit(tx, ctx.actor, now, { appId: room.appId, action: "mic.update_meeting", targetType: "room", targetId: room.id, detail: { members: ids } });
-    const rows = await tx.select().from(micSessions)
+    await audit(tx, ctx.actor, now, {
+      appId: room.appId,
+      action: "mic.update_meeting",
+      targetType: "room",
+      targetId: room.id,
+      detail: { members: ids },
+    });
+    const rows = await tx
+      .select()
+      .from(micSessions)
       .where(and(eq(micSessions.roomNum, room.num), inArray(micSessions.state, ["approved", "on"])))
       .orderBy(asc(micSessions.position), asc(micSessions.requestedAt));
     return { members: rows.map(meetingView) };

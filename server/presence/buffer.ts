@@ -62,7 +62,9 @@ export class PresenceBuffer {
   start(db: Db, everyMs: number) {
     if (this.timer) return;
     this.timer = setInterval(() => {
-      this.flush(db).catch((e) => log.warn("presence flush failed; will retry", { error: (e as Error).message, pending: this.size }));
+      this.flush(db).catch((e) =>
+        log.warn("presence flush failed; will retry", { error: (e as Error).message, pending: this.size }),
+      );
     }, everyMs);
     this.timer.unref();
   }

@@ -15,7 +15,11 @@ import { presenceCutoffs } from "./stats";
 
 export const HEARTBEAT_INTERVAL_S = 10;
 
-export const joinInput = z.object({ room: roomRef, nick: z.string().trim().max(64).optional(), guestId: z.string().uuid().optional() });
+export const joinInput = z.object({
+  room: roomRef,
+  nick: z.string().trim().max(64).optional(),
+  guestId: z.string().uuid().optional(),
+});
 export const heartbeatInput = z.object({
   token: z.string().min(10).max(4096),
   /** The member's running like total (not an increment). */
@@ -37,16 +41,32 @@ export const listMembersInput = z.object({
 export async function joinRoom(ctx: Ctx, input: z.infer<typeof joinInput>) {
   const now = ctx.clock.now();
   // Visitors who are not signed in watch as guests (rooms are public to watch).
-  const me = ctx.actor.kind === "user"
-    ? ctx.actor
-    : { kind: "user" as const, userId: `guest:${input.guestId ?? crypto.randomUUID()}`, role: "viewer" as const, appId: null };
-  const room = ctx.actor.kind === "user" ? await findRoom(ctx.db, me, input.room) : await findRoom(ctx.db, { kind: "system", appId: null, via: "public" }, input.room);
+  const me =
+    ctx.actor.kind === "user"
+      ? ctx.actor
+      : {
+          kind: "user" as const,
+          userId: `guest:${input.guestId ?? crypto.randomUUID()}`,
+          role: "viewer" as const,
+          appId: null,
+        };
+  const room =
+    ctx.actor.kind === "user"
+      ? await findRoom(ctx.db, me, input.room)
+      : await findRoom(ctx.db, { kind: "system", appId: null, via: "public" }, input.room);
   if (room.status === "ended") throw new AppError("ILLEGAL_TRANSITION", "This room has ended", { status: room.status });
   const [existing, mic, user] = await Promise.all([
-    ctx.db.select().from(roomMembers).where(and(eq(roomMembers.roomNum, room.num), eq(roomMembers.memberId, me.userId))),
-    ctx.db.select({ id: micSessions.id }).from(micSessions)
+    ctx.db
+      .select()
+      .from(roomMembers)
+      .where(and(eq(roomMembers.roomNum, room.num), eq(roomMembers.memberId, me.userId))),
+    ctx.db
+      .select({ id: micSessions.id })
+      .from(micSessions)
       .where(and(eq(micSessions.roomNum, room.num), eq(micSessions.userId, me.userId), eq(micSessions.state, "on"))),
-    me.userId.startsWith("guest:") ? Promise.resolve([]) : ctx.db.select({ nick: users.nick }).from(users).where(eq(users.id, me.userId)),
+    me.userId.startsWith("guest:")
+      ? Promise.resolve([])
+      : ctx.db.select({ nick: users.nick }).from(users).where(eq(users.id, me.userId)),
   ]);
   if (existing[0]?.kickedAt) throw new AppError("FORBIDDEN", "You were removed from this room");
   const role = me.userId === room.hostId ? MEMBER_ROLE.host : mic.length ? MEMBER_ROLE.cohost : MEMBER_ROLE.viewer;
@@ -57,24 +77,42 @@ export async function joinRoom(ctx: Ctx, input: z.infer<typeof joinInput>) {
     ON DUPLICATE KEY UPDATE join_count = join_count + 1, left_at = NULL, nick = VALUES(nick),
       role = VALUES(role), joined_at = VALUES(joined_at), last_seen_at = GREATEST(last_seen_at, VALUES(last_seen_at))`);
   const ttl = Math.max(env().PLAY_TOKEN_TTL_S, 60);
-  const t = signRoomToken({ scope: "presence", app: room.appId, room: room.id, num: room.num, sub: me.userId, mr: role }, now, ttl);
+  const t = signRoomToken(
+    { scope: "presence", app: room.appId, room: room.id, num: room.num, sub: me.userId, mr: role },
+    now,
+    ttl,
+  );
   return {
-    roomId: room.id, roomNum: room.num, memberId: me.userId, role,
-    presenceToken: t.token, expiresAt: t.expiresAt, heartbeatIntervalS: HEARTBEAT_INTERVAL_S,
+    roomId: room.id,
+    roomNum: room.num,
+    memberId: me.userId,
+    role,
+    presenceToken: t.token,
+    expiresAt: t.expiresAt,
+    heartbeatIntervalS: HEARTBEAT_INTERVAL_S,
   };
 }
 
 /** The hot path: verify the presence token (no database) and buffer the beat. */
 export function heartbeat(buffer: PresenceBuffer, input: z.infer<typeof heartbeatInput>, now: Date) {
   const c = verifyRoomToken(input.token, { scope: "presence" }, now);
-  buffer.record({ roomNum: c.num, appId: c.app, memberId: c.sub, role: c.mr ?? 0, seenAt: now.getTime(), likes: input.likes ?? 0 });
+  buffer.record({
+    roomNum: c.num,
+    appId: c.app,
+    memberId: c.sub,
+    role: c.mr ?? 0,
+    seenAt: now.getTime(),
+    likes: input.likes ?? 0,
+  });
   return { ok: true as const, intervalS: HEARTBEAT_INTERVAL_S };
 }
 
 /** Leaves a room (one UPDATE; heartbeats buffered before it cannot bring the member back). */
 export async function leaveRoom(db: Db, input: z.infer<typeof leaveInput>, now: Date) {
   const c = verifyRoomToken(input.token, { scope: "presence" }, now);
-  await db.update(roomMembers).set({ leftAt: now })
+  await db
+    .update(roomMembers)
+    .set({ leftAt: now })
     .where(and(eq(roomMembers.roomNum, c.num), eq(roomMembers.memberId, c.sub), isNull(roomMembers.leftAt)));
   return { ok: true as const };
 }
@@ -84,17 +122,37 @@ export async function kickMember(ctx: Ctx, input: z.infer<typeof kickInput>) {
   const now = ctx.clock.now();
   return ctx.db.transaction(async (tx) => {
     const room = await findManagedRoom(tx, ctx.actor, input.room, true);
-    if (input.memberId === room.hostId) throw new AppError("BAD_REQUEST", "The host cannot be removed from their own room");
-    const m = await tx.select().from(roomMembers)
-      .where(and(eq(roomMembers.roomNum, room.num), eq(roomMembers.memberId, input.memberId))).for("update");
+    if (input.memberId === room.hostId)
+      throw new AppError("BAD_REQUEST", "The host cannot be removed from their own room");
+    const m = await tx
+      .select()
+      .from(roomMembers)
+      .where(and(eq(roomMembers.roomNum, room.num), eq(roomMembers.memberId, input.memberId)))
+      .for("update");
     if (!m[0]) throw notFound("Member");
-    await tx.update(roomMembers).set({ kickedAt: now, leftAt: now, role: MEMBER_ROLE.viewer })
+    await tx
+      .update(roomMembers)
+      .set({ kickedAt: now, leftAt: now, role: MEMBER_ROLE.viewer })
       .where(and(eq(roomMembers.roomNum, room.num), eq(roomMembers.memberId, input.memberId)));
-    await tx.update(micSessions).set({ state: "ended", endedBy: ctx.actor.kind === "user" ? ctx.actor.userId : null, updatedAt: now })
-      .where(and(eq(micSessions.roomNum, room.num), eq(micSessions.userId, input.memberId), sql`${micSessions.state} IN ('pending','approved','on','off')`));
+    await tx
+      .update(micSessions)
+      .set({ state: "ended", endedBy: ctx.actor.kind === "user" ? ctx.actor.userId : null, updatedAt: now })
+      .where(
+        and(
+          eq(micSessions.roomNum, room.num),
+          eq(micSessions.userId, input.memberId),
+          sql`${micSessions.state} IN ('pending','approved','on','off')`,
+        ),
+      );
     const keep = new Date(now.getTime() + Math.max(env().PLAY_TOKEN_TTL_S, 60) * 1000 + 60_000);
     await revoke(tx, "member", memberSubject(room.num, input.memberId), now, keep);
-    await audit(tx, ctx.actor, now, { appId: room.appId, action: "member.kick", targetType: "room", targetId: room.id, detail: { memberId: input.memberId } });
+    await audit(tx, ctx.actor, now, {
+      appId: room.appId,
+      action: "member.kick",
+      targetType: "room",
+      targetId: room.id,
+      detail: { memberId: input.memberId },
+    });
     return { ok: true as const };
   });
 }
@@ -111,15 +169,33 @@ export async function listMembers(ctx: Ctx, input: z.infer<typeof listMembersInp
       and(sql`${roomMembers.role} <> 1`, gte(roomMembers.lastSeenAt, c.viewer)),
     ),
   );
-  const where = and(eq(roomMembers.roomNum, room.num), input.onlineOnly && room.status !== "ended" ? online : undefined);
+  const where = and(
+    eq(roomMembers.roomNum, room.num),
+    input.onlineOnly && room.status !== "ended" ? online : undefined,
+  );
   const [rows, total] = await Promise.all([
-    ctx.db.select({
-      memberId: roomMembers.memberId, nick: roomMembers.nick, role: roomMembers.role, joinedAt: roomMembers.joinedAt,
-      lastSeenAt: roomMembers.lastSeenAt, leftAt: roomMembers.leftAt, kickedAt: roomMembers.kickedAt, likes: roomMembers.likes,
-      online: sql<number>`(${online})`,
-    }).from(roomMembers).where(where)
-      .orderBy(sql`${roomMembers.role} = 1 DESC`, sql`${roomMembers.role} = 2 DESC`, asc(roomMembers.joinedAt), asc(roomMembers.memberId))
-      .limit(input.limit).offset(input.offset),
+    ctx.db
+      .select({
+        memberId: roomMembers.memberId,
+        nick: roomMembers.nick,
+        role: roomMembers.role,
+        joinedAt: roomMembers.joinedAt,
+        lastSeenAt: roomMembers.lastSeenAt,
+        leftAt: roomMembers.leftAt,
+        kickedAt: roomMembers.kickedAt,
+        likes: roomMembers.likes,
+        online: sql<number>`(${online})`,
+      })
+      .from(roomMembers)
+      .where(where)
+      .orderBy(
+        sql`${roomMembers.role} = 1 DESC`,
+        sql`${roomMembers.role} = 2 DESC`,
+        asc(roomMembers.joinedAt),
+        asc(roomMembers.memberId),
+      )
+      .limit(input.limit)
+      .offset(input.offset),
     ctx.db.select({ n: count() }).from(roomMembers).where(where),
   ]);
   return {

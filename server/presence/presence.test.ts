@@ -99,13 +99,29 @@ describe("presence", () => {
     const hash = await hashPassword("not-used-1");
     const now = clock.now();
     const ids = Array.from({ length: 1000 }, () => crypto.randomUUID());
-    await db.insert(users).values(ids.map((id) => ({ id, appId: t.app.id, username: uniq("sim"), passwordHash: hash, role: "viewer" as const, createdAt: now, updatedAt: now })));
+    await db
+      .insert(users)
+      .values(
+        ids.map((id) => ({
+          id,
+          appId: t.app.id,
+          username: uniq("sim"),
+          passwordHash: hash,
+          role: "viewer" as const,
+          createdAt: now,
+          updatedAt: now,
+        })),
+      );
 
     let seed = 42;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     type M = { token?: string; joins: number; lastSeen: number; left: boolean; likes: number };
     const model = new Map<string, M>(ids.map((id) => [id, { joins: 0, lastSeen: 0, left: true, likes: 0 }]));
-    const ctxOf = (id: string) => ({ db, clock, actor: { kind: "user", userId: id, role: "viewer", appId: t.app.id } as Actor });
+    const ctxOf = (id: string) => ({
+      db,
+      clock,
+      actor: { kind: "user", userId: id, role: "viewer", appId: t.app.id } as Actor,
+    });
 
     for (let step = 0; step < 4000; step++) {
       const id = ids[Math.floor(rand() * ids.length)]!;

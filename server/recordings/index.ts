@@ -8,7 +8,11 @@ import { recordings, RECORDING_STATUSES } from "../db/schema";
 import { forbidden, notFound } from "../errors";
 import { canManageRoom, findManagedRoom, findRoom, roomRef } from "../rooms";
 
-const url = z.string().trim().max(1024).refine((u) => u === "" || /^(https?:\/\/|\/)\S*$/i.test(u), "Must be an http(s) URL or an absolute path");
+const url = z
+  .string()
+  .trim()
+  .max(1024)
+  .refine((u) => u === "" || /^(https?:\/\/|\/)\S*$/i.test(u), "Must be an http(s) URL or an absolute path");
 
 export const createRecordingInput = z.object({
   room: roomRef,
@@ -41,8 +45,24 @@ export async function createRecording(ctx: Ctx, input: z.infer<typeof createReco
     const room = await findManagedRoom(tx, ctx.actor, input.room);
     const { room: _r, ...rest } = input;
     const id = crypto.randomUUID();
-    await tx.insert(recordings).values({ id, appId: room.appId, roomNum: room.num, hostId: room.hostId, ...rest, createdAt: now, updatedAt: now });
-    await audit(tx, ctx.actor, now, { appId: room.appId, action: "recording.create", targetType: "recording", targetId: id, detail: { room: room.id, name: input.name } });
+    await tx
+      .insert(recordings)
+      .values({
+        id,
+        appId: room.appId,
+        roomNum: room.num,
+        hostId: room.hostId,
+        ...rest,
+        createdAt: now,
+        updatedAt: now,
+      });
+    await audit(tx, ctx.actor, now, {
+      appId: room.appId,
+      action: "recording.create",
+      targetType: "recording",
+      targetId: id,
+      detail: { room: room.id, name: input.name },
+    });
     return recordingView((await tx.select().from(recordings).where(eq(recordings.id, id)))[0]!);
   });
 }
@@ -65,7 +85,13 @@ export async function listRecordings(ctx: Ctx, input: z.infer<typeof listRecordi
   if (me.role === "host") where.push(or(eq(recordings.status, "ready"), eq(recordings.hostId, me.userId)));
   const cond = and(...where);
   const [rows, total] = await Promise.all([
-    ctx.db.select().from(recordings).where(cond).orderBy(desc(recordings.createdAt), desc(recordings.id)).limit(input.limit).offset(input.offset),
+    ctx.db
+      .select()
+      .from(recordings)
+      .where(cond)
+      .orderBy(desc(recordings.createdAt), desc(recordings.id))
+      .limit(input.limit)
+      .offset(input.offset),
     ctx.db.select({ n: count() }).from(recordings).where(cond),
   ]);
   return { items: rows.map(recordingView), total: total[0]?.n ?? 0 };
@@ -74,7 +100,12 @@ export async function listRecordings(ctx: Ctx, input: z.infer<typeof listRecordi
 export async function getRecording(ctx: Ctx, id: string) {
   const me = requireUser(ctx.actor);
   const t = tenantOf(me);
-  const row = (await ctx.db.select().from(recordings).where(and(eq(recordings.id, id), t === null ? undefined : eq(recordings.appId, t))))[0];
+  const row = (
+    await ctx.db
+      .select()
+      .from(recordings)
+      .where(and(eq(recordings.id, id), t === null ? undefined : eq(recordings.appId, t)))
+  )[0];
   if (!row || (row.status !== "ready" && me.role === "viewer")) throw notFound("Recording");
   return recordingView(row);
 }
@@ -84,12 +115,23 @@ export async function deleteRecording(ctx: Ctx, id: string) {
   const now = ctx.clock.now();
   return ctx.db.transaction(async (tx) => {
     const t = tenantOf(me);
-    const row = (await tx.select().from(recordings).where(and(eq(recordings.id, id), t === null ? undefined : eq(recordings.appId, t))).for("update"))[0];
+    const row = (
+      await tx
+        .select()
+        .from(recordings)
+        .where(and(eq(recordings.id, id), t === null ? undefined : eq(recordings.appId, t)))
+        .for("update")
+    )[0];
     if (!row) throw notFound("Recording");
-    if (!canManageRoom(me, row))
-      throw forbidden("Only the room's host or an admin can delete this recording");
+    if (!canManageRoom(me, row)) throw forbidden("Only the room's host or an admin can delete this recording");
     await tx.delete(recordings).where(eq(recordings.id, id));
-    await audit(tx, me, now, { appId: row.appId, action: "recording.delete", targetType: "recording", targetId: id, detail: { name: row.name } });
+    await audit(tx, me, now, {
+      appId: row.appId,
+      action: "recording.delete",
+      targetType: "recording",
+      targetId: id,
+      detail: { name: row.name },
+    });
     return { id, deleted: true, filePath: row.filePath };
   });
 }

@@ -15,7 +15,11 @@ import { newStreamName } from "../media/keys";
 export const roomRef = z.union([z.string().uuid(), z.number().int().positive()]);
 export type RoomRef = z.infer<typeof roomRef>;
 
-const url = z.string().trim().max(1024).refine((u) => u === "" || /^https?:\/\/\S+$/i.test(u), "Must be an http(s) URL");
+const url = z
+  .string()
+  .trim()
+  .max(1024)
+  .refine((u) => u === "" || /^https?:\/\/\S+$/i.test(u), "Must be an http(s) URL");
 const fields = {
   title: z.string().trim().min(1).max(256),
   notice: z.string().max(1024),
@@ -69,11 +73,32 @@ export type RoomRow = typeof rooms.$inferSelect;
 
 export function roomView(r: RoomRow, metrics?: RoomStats) {
   return {
-    id: r.id, num: r.num, appId: r.appId, title: r.title, notice: r.notice, coverUrl: r.coverUrl,
-    hostId: r.hostId, hostNick: r.hostNick, mode: r.mode, extends: r.extends, chatId: r.chatId,
-    meetingId: r.meetingId, pkId: r.pkId, vodId: r.vodId, status: r.status, statusCode: STATUS_CODE[r.status],
-    record: r.record, micSeats: r.micSeats, streamName: r.streamName, streamOnline: r.streamOnline, keyVersion: r.keyVersion, createdAt: r.createdAt, updatedAt: r.updatedAt,
-    startedAt: r.startedAt, pausedAt: r.pausedAt, stoppedAt: r.stoppedAt,
+    id: r.id,
+    num: r.num,
+    appId: r.appId,
+    title: r.title,
+    notice: r.notice,
+    coverUrl: r.coverUrl,
+    hostId: r.hostId,
+    hostNick: r.hostNick,
+    mode: r.mode,
+    extends: r.extends,
+    chatId: r.chatId,
+    meetingId: r.meetingId,
+    pkId: r.pkId,
+    vodId: r.vodId,
+    status: r.status,
+    statusCode: STATUS_CODE[r.status],
+    record: r.record,
+    micSeats: r.micSeats,
+    streamName: r.streamName,
+    streamOnline: r.streamOnline,
+    keyVersion: r.keyVersion,
+    createdAt: r.createdAt,
+    updatedAt: r.updatedAt,
+    startedAt: r.startedAt,
+    pausedAt: r.pausedAt,
+    stoppedAt: r.stoppedAt,
     ...(metrics ? { metrics } : {}),
   };
 }
@@ -84,7 +109,10 @@ const refWhere = (ref: RoomRef) => (typeof ref === "number" ? eq(rooms.num, ref)
 /** A room visible to the actor (same app, or any app for platform admins/system) or NOT_FOUND. */
 export async function findRoom(db: DbOrTx, actor: Actor, ref: RoomRef, lock = false): Promise<RoomRow> {
   const t = tenantOf(actor);
-  const q = db.select().from(rooms).where(t === null ? refWhere(ref) : and(refWhere(ref), eq(rooms.appId, t)));
+  const q = db
+    .select()
+    .from(rooms)
+    .where(t === null ? refWhere(ref) : and(refWhere(ref), eq(rooms.appId, t)));
   const row = (await (lock ? q.for("update") : q))[0];
   if (!row) throw notFound("Room");
   return row;
@@ -109,7 +137,9 @@ export async function createRoom(ctx: Ctx, input: z.infer<typeof createRoomInput
     if (!input.hostId) throw new AppError("BAD_REQUEST", "Choose the host of the room", { field: "hostId" });
     const t = tenantOf(me);
     const row = (
-      await ctx.db.select().from(users)
+      await ctx.db
+        .select()
+        .from(users)
         .where(and(eq(users.id, input.hostId), t === null ? undefined : eq(users.appId, t)))
     )[0];
     if (!row || row.appId === null) throw new AppError("NOT_FOUND", "Host not found", { field: "hostId" });
@@ -125,15 +155,36 @@ export async function createRoom(ctx: Ctx, input: z.infer<typeof createRoomInput
   return ctx.db.transaction(async (tx) => {
     const id = crypto.randomUUID();
     const [res] = await tx.insert(rooms).values({
-      id, appId: host.appId!, title: input.title, notice: input.notice ?? "", coverUrl: input.coverUrl ?? "",
-      hostId: host.id, hostNick: input.hostNick ?? host.nick, mode: input.mode, extends: input.extends ?? "",
-      chatId: input.chatId ?? "", record: input.record, streamName: newStreamName(), micSeats: input.micSeats ?? env().MIC_SEATS,
-      createdAt: now, updatedAt: now,
+      id,
+      appId: host.appId!,
+      title: input.title,
+      notice: input.notice ?? "",
+      coverUrl: input.coverUrl ?? "",
+      hostId: host.id,
+      hostNick: input.hostNick ?? host.nick,
+      mode: input.mode,
+      extends: input.extends ?? "",
+      chatId: input.chatId ?? "",
+      record: input.record,
+      streamName: newStreamName(),
+      micSeats: input.micSeats ?? env().MIC_SEATS,
+      createdAt: now,
+      updatedAt: now,
     });
     const num = res.insertId;
     // The chat group id defaults to the room number, as the 随心播 server assigns it.
-    if (!input.chatId) await tx.update(rooms).set({ chatId: String(num) }).where(eq(rooms.num, num));
-    await audit(tx, ctx.actor, now, { appId: host.appId, action: "room.create", targetType: "room", targetId: id, detail: { title: input.title } });
+    if (!input.chatId)
+      await tx
+        .update(rooms)
+        .set({ chatId: String(num) })
+        .where(eq(rooms.num, num));
+    await audit(tx, ctx.actor, now, {
+      appId: host.appId,
+      action: "room.create",
+      targetType: "room",
+      targetId: id,
+      detail: { title: input.title },
+    });
     return roomView((await tx.select().from(rooms).where(eq(rooms.num, num)))[0]!);
   });
 }
@@ -167,7 +218,13 @@ export async function listRooms(ctx: Ctx, input: z.infer<typeof listRoomsInput>)
     const c = decodeCursor(input.cursor);
     page.push(or(lt(rooms.createdAt, c.createdAt), and(eq(rooms.createdAt, c.createdAt), lt(rooms.num, c.num))));
   }
-  let q = ctx.db.select().from(rooms).where(and(...page)).orderBy(desc(rooms.createdAt), desc(rooms.num)).limit(input.limit + 1).$dynamic();
+  let q = ctx.db
+    .select()
+    .from(rooms)
+    .where(and(...page))
+    .orderBy(desc(rooms.createdAt), desc(rooms.num))
+    .limit(input.limit + 1)
+    .$dynamic();
   if (input.offset !== undefined && !input.cursor) q = q.offset(input.offset);
   const [rows, total] = await Promise.all([q, ctx.db.select({ n: count() }).from(rooms).where(filter)]);
   const items = rows.slice(0, input.limit);
@@ -187,15 +244,30 @@ export async function updateRoom(ctx: Ctx, input: z.infer<typeof updateRoomInput
   const { room: ref, ...patch } = input;
   return ctx.db.transaction(async (tx) => {
     const room = await findManagedRoom(tx, ctx.actor, ref, true);
-    if (room.status === "ended") throw new AppError("ILLEGAL_TRANSITION", "This room has ended and can no longer be edited");
+    if (room.status === "ended")
+      throw new AppError("ILLEGAL_TRANSITION", "This room has ended and can no longer be edited");
     const set = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
-    await tx.update(rooms).set({ ...set, updatedAt: now }).where(eq(rooms.num, room.num));
-    await audit(tx, ctx.actor, now, { appId: room.appId, action: "room.update", targetType: "room", targetId: room.id, detail: set });
+    await tx
+      .update(rooms)
+      .set({ ...set, updatedAt: now })
+      .where(eq(rooms.num, room.num));
+    await audit(tx, ctx.actor, now, {
+      appId: room.appId,
+      action: "room.update",
+      targetType: "room",
+      targetId: room.id,
+      detail: set,
+    });
     return roomView((await tx.select().from(rooms).where(eq(rooms.num, room.num)))[0]!);
   });
 }
 
-const STATUS_WORD: Record<RoomStatus, string> = { prepare: "not started", live: "live", paused: "paused", ended: "ended" };
+const STATUS_WORD: Record<RoomStatus, string> = {
+  prepare: "not started",
+  live: "live",
+  paused: "paused",
+  ended: "ended",
+};
 
 /**
  * Moves a room through its lifecycle. The UPDATE is conditional on the current status, so two
@@ -208,7 +280,8 @@ export async function transitionRoom(ctx: Ctx, ref: RoomRef, action: RoomAction)
     const room = await findManagedRoom(tx, ctx.actor, ref, true);
     if (!t.from.includes(room.status))
       throw new AppError("ILLEGAL_TRANSITION", `Cannot ${action} a room that is ${STATUS_WORD[room.status]}`, {
-        status: room.status, action,
+        status: room.status,
+        action,
       });
     const set: Partial<RoomRow> = { status: t.to, updatedAt: now };
     if (t.to === "live") {
@@ -217,17 +290,31 @@ export async function transitionRoom(ctx: Ctx, ref: RoomRef, action: RoomAction)
     }
     if (t.to === "paused") set.pausedAt = now;
     if (t.to === "ended") set.stoppedAt = now;
-    await tx.update(rooms).set(set).where(and(eq(rooms.num, room.num), inArray(rooms.status, [...t.from])));
+    await tx
+      .update(rooms)
+      .set(set)
+      .where(and(eq(rooms.num, room.num), inArray(rooms.status, [...t.from])));
     if (t.to === "ended") await endRoomSessions(tx, room.num, now);
-    await audit(tx, ctx.actor, now, { appId: room.appId, action: `room.${action}`, targetType: "room", targetId: room.id, detail: { from: room.status, to: t.to } });
+    await audit(tx, ctx.actor, now, {
+      appId: room.appId,
+      action: `room.${action}`,
+      targetType: "room",
+      targetId: room.id,
+      detail: { from: room.status, to: t.to },
+    });
     return roomView((await tx.select().from(rooms).where(eq(rooms.num, room.num)))[0]!);
   });
 }
 
 /** When a room ends everybody leaves and all co-hosting ends. */
 export async function endRoomSessions(tx: DbOrTx, num: number, now: Date) {
-  await tx.update(roomMembers).set({ leftAt: now }).where(and(eq(roomMembers.roomNum, num), isNull(roomMembers.leftAt)));
-  await tx.update(micSessions).set({ state: "ended", updatedAt: now })
+  await tx
+    .update(roomMembers)
+    .set({ leftAt: now })
+    .where(and(eq(roomMembers.roomNum, num), isNull(roomMembers.leftAt)));
+  await tx
+    .update(micSessions)
+    .set({ state: "ended", updatedAt: now })
     .where(and(eq(micSessions.roomNum, num), inArray(micSessions.state, ["pending", "approved", "on", "off"])));
 }
 
@@ -241,7 +328,10 @@ export async function deleteRoom(ctx: Ctx, ref: RoomRef) {
     await tx.delete(rooms).where(eq(rooms.num, room.num));
     const kept = await tx.select({ n: count() }).from(recordings).where(eq(recordings.roomNum, room.num));
     await audit(tx, ctx.actor, now, {
-      appId: room.appId, action: "room.delete", targetType: "room", targetId: room.id,
+      appId: room.appId,
+      action: "room.delete",
+      targetType: "room",
+      targetId: room.id,
       detail: { title: room.title, status: room.status, recordingsKept: kept[0]?.n ?? 0 },
     });
     return { id: room.id, num: room.num, deleted: true };

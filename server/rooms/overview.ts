@@ -11,12 +11,24 @@ export async function overview(ctx: Ctx) {
   requireRole(ctx.actor, "admin");
   const t = tenantOf(ctx.actor);
   const scope = t === null ? undefined : eq(rooms.appId, t);
-  const byStatus = await ctx.db.select({ status: rooms.status, n: count() }).from(rooms).where(scope).groupBy(rooms.status);
-  const live = await ctx.db.select().from(rooms).where(and(scope, eq(rooms.status, "live"))).orderBy(asc(rooms.startedAt)).limit(50);
+  const byStatus = await ctx.db
+    .select({ status: rooms.status, n: count() })
+    .from(rooms)
+    .where(scope)
+    .groupBy(rooms.status);
+  const live = await ctx.db
+    .select()
+    .from(rooms)
+    .where(and(scope, eq(rooms.status, "live")))
+    .orderBy(asc(rooms.startedAt))
+    .limit(50);
   const now = ctx.clock.now();
   const liveViews = await Promise.all(live.map(async (r) => roomView(r, await roomStats(ctx.db, r, now))));
   return {
-    byStatus: Object.fromEntries(ROOM_STATUSES.map((s) => [s, byStatus.find((b) => b.status === s)?.n ?? 0])) as Record<(typeof ROOM_STATUSES)[number], number>,
+    byStatus: Object.fromEntries(ROOM_STATUSES.map((s) => [s, byStatus.find((b) => b.status === s)?.n ?? 0])) as Record<
+      (typeof ROOM_STATUSES)[number],
+      number
+    >,
     liveRooms: liveViews,
     viewersOnline: liveViews.reduce((s, r) => s + (r.metrics?.online ?? 0), 0),
   };
@@ -27,22 +39,45 @@ export async function samples(ctx: Ctx, ref: RoomRef, minutes = 120) {
   requireUser(ctx.actor);
   const room = await findRoom(ctx.db, ctx.actor, ref);
   const since = new Date(ctx.clock.now().getTime() - minutes * 60_000);
-  const rows = await ctx.db.select({ at: roomSamples.at, online: roomSamples.online }).from(roomSamples)
-    .where(and(eq(roomSamples.roomNum, room.num), gte(roomSamples.at, since))).orderBy(asc(roomSamples.at));
+  const rows = await ctx.db
+    .select({ at: roomSamples.at, online: roomSamples.online })
+    .from(roomSamples)
+    .where(and(eq(roomSamples.roomNum, room.num), gte(roomSamples.at, since)))
+    .orderBy(asc(roomSamples.at));
   return rows;
 }
 
 /** Records online counts of live and paused rooms into 10-second buckets; any instance may run it. */
 export async function sampleOnline(db: Db, now: Date) {
-  const active = await db.select({ num: rooms.num }).from(rooms).where(inArray(rooms.status, ["live", "paused"])).limit(5000);
+  const active = await db
+    .select({ num: rooms.num })
+    .from(rooms)
+    .where(inArray(rooms.status, ["live", "paused"]))
+    .limit(5000);
   if (!active.length) return 0;
   const c = presenceCutoffs(now);
   const bucket = new Date(Math.floor(now.getTime() / 10_000) * 10_000);
-  const counts = await db.select({
-    num: roomMembers.roomNum,
-    online: sql<number>`SUM(${roomMembers.leftAt} IS NULL AND ${roomMembers.lastSeenAt} >= IF(${roomMembers.role} = 1, ${c.host}, ${c.viewer}))`,
-  }).from(roomMembers).where(inArray(roomMembers.roomNum, active.map((a) => a.num))).groupBy(roomMembers.roomNum);
-  const values = active.map((a) => ({ roomNum: a.num, at: bucket, online: Number(counts.find((x) => x.num === a.num)?.online ?? 0) }));
-  await db.insert(roomSamples).values(values).onDuplicateKeyUpdate({ set: { online: sql`VALUES(online)` } });
+  const counts = await db
+    .select({
+      num: roomMembers.roomNum,
+      online: sql<number>`SUM(${roomMembers.leftAt} IS NULL AND ${roomMembers.lastSeenAt} >= IF(${roomMembers.role} = 1, ${c.host}, ${c.viewer}))`,
+    })
+    .from(roomMembers)
+    .where(
+      inArray(
+        roomMembers.roomNum,
+        active.map((a) => a.num),
+      ),
+    )
+    .groupBy(roomMembers.roomNum);
+  const values = active.map((a) => ({
+    roomNum: a.num,
+    at: bucket,
+    online: Number(counts.find((x) => x.num === a.num)?.online ?? 0),
+  }));
+  await db
+    .insert(roomSamples)
+    .values(values)
+    .onDuplicateKeyUpdate({ set: { online: sql`VALUES(online)` } });
   return values.length;
 }

@@ -23,11 +23,21 @@ export function roomState(db: Db, ref: string, now: Date): Promise<RoomState> {
   const hit = cache.get(key);
   if (hit && now.getTime() - hit.at < TTL_MS) return hit.state;
   const state = (async () => {
-    const where = /^\d{1,15}$/.test(ref) ? eq(rooms.num, Number(ref)) : /^[0-9a-f-]{36}$/.test(ref) ? eq(rooms.id, ref) : undefined;
+    const where = /^\d{1,15}$/.test(ref)
+      ? eq(rooms.num, Number(ref))
+      : /^[0-9a-f-]{36}$/.test(ref)
+        ? eq(rooms.id, ref)
+        : undefined;
     if (!where) throw new AppError("BAD_REQUEST", "room must be a room id or number", { field: "room" });
     const r = (await db.select().from(rooms).where(where))[0];
     if (!r) throw new AppError("NOT_FOUND", "Room not found");
-    return { id: r.id, num: r.num, status: r.status, streamOnline: r.streamOnline, metrics: await roomStats(db, r, now) };
+    return {
+      id: r.id,
+      num: r.num,
+      status: r.status,
+      streamOnline: r.streamOnline,
+      metrics: await roomStats(db, r, now),
+    };
   })();
   cache.set(key, { at: now.getTime(), state });
   state.catch(() => cache.delete(key));

@@ -75,12 +75,30 @@ const unpackId = (s: string) => {
   const id = `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
   return s[0] === "g" ? `guest:${id}` : id;
 };
-interface Packed { k: string; a: number; r: string; n: number; s?: string; u: string; m?: number; i: number; e: number }
+interface Packed {
+  k: string;
+  a: number;
+  r: string;
+  n: number;
+  s?: string;
+  u: string;
+  m?: number;
+  i: number;
+  e: number;
+}
 
 /** Room tokens use the compact format (see jwt.ts): they travel in media URLs. */
 export function signRoomToken(c: Omit<RoomClaims, "typ" | "iat" | "exp">, now: Date, ttlS: number) {
   const exp = Math.floor(now.getTime() / 1000) + ttlS;
-  const p: Packed = { k: SCOPE_CODE[c.scope], a: c.app, r: packId(c.room), n: c.num, u: packId(c.sub), i: iat(now), e: exp };
+  const p: Packed = {
+    k: SCOPE_CODE[c.scope],
+    a: c.app,
+    r: packId(c.room),
+    n: c.num,
+    u: packId(c.sub),
+    i: iat(now),
+    e: exp,
+  };
   if (c.st !== undefined) p.s = c.st;
   if (c.mr !== undefined) p.m = c.mr;
   return { token: signCompact({ ...p }, tokenKey()), expiresAt: new Date(exp * 1000) };
@@ -88,8 +106,20 @@ export function signRoomToken(c: Omit<RoomClaims, "typ" | "iat" | "exp">, now: D
 
 function unpackRoom(p: Packed): RoomClaims {
   const scope = SCOPE_OF[p.k];
-  if (!scope || typeof p.n !== "number" || typeof p.u !== "string" || typeof p.r !== "string") throw new AppError("TOKEN_INVALID", "Not a room token");
-  return { typ: "room", scope, app: p.a, room: unpackId(p.r), num: p.n, st: p.s, sub: unpackId(p.u), mr: p.m, iat: p.i, exp: p.e };
+  if (!scope || typeof p.n !== "number" || typeof p.u !== "string" || typeof p.r !== "string")
+    throw new AppError("TOKEN_INVALID", "Not a room token");
+  return {
+    typ: "room",
+    scope,
+    app: p.a,
+    room: unpackId(p.r),
+    num: p.n,
+    st: p.s,
+    sub: unpackId(p.u),
+    mr: p.m,
+    iat: p.i,
+    exp: p.e,
+  };
 }
 
 export const memberSubject = (roomNum: number, memberId: string) => `${roomNum}:${memberId}`;

@@ -21,10 +21,16 @@ export async function issueRoomToken(ctx: Ctx, input: z.infer<typeof issueTokenI
   const room = await findRoom(ctx.db, me, input.room);
   if (input.scope === "publish" && !canManageRoom(me, room)) throw forbidden("Only the room's host can publish");
   if (room.status === "ended") throw new AppError("ILLEGAL_TRANSITION", "This room has ended", { status: room.status });
-  const m = await ctx.db.select({ k: roomMembers.kickedAt }).from(roomMembers)
+  const m = await ctx.db
+    .select({ k: roomMembers.kickedAt })
+    .from(roomMembers)
     .where(and(eq(roomMembers.roomNum, room.num), eq(roomMembers.memberId, me.userId)));
   if (m[0]?.k) throw forbidden("You were removed from this room");
-  const t = signRoomToken({ scope: input.scope, app: room.appId, room: room.id, num: room.num, st: room.streamName, sub: me.userId }, ctx.clock.now(), env().PLAY_TOKEN_TTL_S);
+  const t = signRoomToken(
+    { scope: input.scope, app: room.appId, room: room.id, num: room.num, st: room.streamName, sub: me.userId },
+    ctx.clock.now(),
+    env().PLAY_TOKEN_TTL_S,
+  );
   return { token: t.token, expiresAt: t.expiresAt, scope: input.scope, roomId: room.id, roomNum: room.num };
 }
 

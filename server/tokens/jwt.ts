@@ -44,10 +44,12 @@ export function signCompact(payload: Record<string, unknown>, key: KeyObject): s
 
 export function verifyCompact<T extends { e: number }>(token: string, key: KeyObject, nowMs: number): T {
   const dot = token.indexOf(".");
-  if (dot <= 0 || token.indexOf(".", dot + 1) !== -1 || token.length > 1024) throw new AppError("TOKEN_INVALID", "Malformed token");
+  if (dot <= 0 || token.indexOf(".", dot + 1) !== -1 || token.length > 1024)
+    throw new AppError("TOKEN_INVALID", "Malformed token");
   const expected = createHmac("sha256", key).update(token.slice(0, dot)).digest().subarray(0, 16);
   const given = Buffer.from(token.slice(dot + 1), "base64url");
-  if (given.length !== 16 || !timingSafeEqual(given, expected)) throw new AppError("TOKEN_INVALID", "Bad token signature");
+  if (given.length !== 16 || !timingSafeEqual(given, expected))
+    throw new AppError("TOKEN_INVALID", "Bad token signature");
   let p: T;
   try {
     p = JSON.parse(Buffer.from(token.slice(0, dot), "base64url").toString("utf8"));

@@ -40,8 +40,7 @@ class RevocationSet {
 
   start(db: Db, everyMs: number) {
     if (this.timer) return;
-    const tick = () =>
-      this.poll(db).catch((e) => log.warn("revocation poll failed", { error: (e as Error).message }));
+    const tick = () => this.poll(db).catch((e) => log.warn("revocation poll failed", { error: (e as Error).message }));
     void tick();
     this.timer = setInterval(tick, everyMs);
     this.timer.unref();

@@ -11,14 +11,28 @@ const WHO: Who[] = ["anonymous", "viewer", "otherHost", "host", "otherAppAdmin",
 type Expect = "ok" | "UNAUTHENTICATED" | "FORBIDDEN" | "NOT_FOUND" | "MIC_REFUSED";
 type Row = Record<Who, Expect>;
 
-const everyone: Row = { anonymous: "ok", viewer: "ok", otherHost: "ok", host: "ok", otherAppAdmin: "ok", admin: "ok", root: "ok" };
+const everyone: Row = {
+  anonymous: "ok",
+  viewer: "ok",
+  otherHost: "ok",
+  host: "ok",
+  otherAppAdmin: "ok",
+  admin: "ok",
+  root: "ok",
+};
 const signedIn: Row = { ...everyone, anonymous: "UNAUTHENTICATED" };
 const inTenant: Row = { ...signedIn, otherAppAdmin: "NOT_FOUND" };
 const manage: Row = { ...inTenant, viewer: "FORBIDDEN", otherHost: "FORBIDDEN" };
 const adminOnly: Row = { ...signedIn, viewer: "FORBIDDEN", otherHost: "FORBIDDEN", host: "FORBIDDEN" };
 const adminOfApp: Row = { ...adminOnly, otherAppAdmin: "NOT_FOUND" };
 /** Allowed for everybody in the tenant, but only the viewer holds the co-host session acted on. */
-const ownMic: Row = { ...inTenant, otherHost: "MIC_REFUSED", host: "MIC_REFUSED", admin: "MIC_REFUSED", root: "MIC_REFUSED" };
+const ownMic: Row = {
+  ...inTenant,
+  otherHost: "MIC_REFUSED",
+  host: "MIC_REFUSED",
+  admin: "MIC_REFUSED",
+  root: "MIC_REFUSED",
+};
 
 let A: Tenant;
 let B: Tenant;
@@ -26,7 +40,15 @@ let actors: Record<Who, Actor>;
 
 beforeAll(async () => {
   [A, B] = await Promise.all([makeTenant(), makeTenant()]);
-  actors = { anonymous: { kind: "anonymous" }, viewer: A.viewer, otherHost: A.host2, host: A.host, otherAppAdmin: B.admin, admin: A.admin, root: A.root };
+  actors = {
+    anonymous: { kind: "anonymous" },
+    viewer: A.viewer,
+    otherHost: A.host2,
+    host: A.host,
+    otherAppAdmin: B.admin,
+    admin: A.admin,
+    root: A.root,
+  };
 });
 
 const asHost = () => callerOf(A.host);
@@ -44,29 +66,53 @@ async function viewerMic(state: "pending" | "approved" | "on") {
   if (state === "on") await callerOf(A.viewer).mic.report({ room: r.id, status: "on" });
   return r;
 }
-const freshUser = async () => callerOf(A.admin).users.create({ username: uniq("target"), password: PASSWORD, role: "viewer" });
+const freshUser = async () =>
+  callerOf(A.admin).users.create({ username: uniq("target"), password: PASSWORD, role: "viewer" });
 
 type Case = { expect: Row; input: () => Promise<unknown> };
 const cases: Record<string, Case> = {
   health: { expect: everyone, input: async () => undefined },
-  "auth.register": { expect: everyone, input: async () => ({ appKey: A.accessKey, username: uniq("r"), password: PASSWORD }) },
+  "auth.register": {
+    expect: everyone,
+    input: async () => ({ appKey: A.accessKey, username: uniq("r"), password: PASSWORD }),
+  },
   "auth.login": { expect: everyone, input: async () => ({ username: A.viewer.username, password: PASSWORD }) },
   "auth.refresh": {
     expect: everyone,
-    input: async () => ({ refreshToken: (await callerOf({ kind: "anonymous" }).auth.login({ username: A.viewer.username, password: PASSWORD, deviceId: uniq("d") })).refreshToken }),
+    input: async () => ({
+      refreshToken: (
+        await callerOf({ kind: "anonymous" }).auth.login({
+          username: A.viewer.username,
+          password: PASSWORD,
+          deviceId: uniq("d"),
+        })
+      ).refreshToken,
+    }),
   },
   "auth.logout": { expect: signedIn, input: async () => undefined },
   "auth.me": { expect: signedIn, input: async () => undefined },
-  "apps.create": { expect: { ...adminOnly, otherAppAdmin: "FORBIDDEN", admin: "FORBIDDEN" }, input: async () => ({ name: uniq("app") }) },
+  "apps.create": {
+    expect: { ...adminOnly, otherAppAdmin: "FORBIDDEN", admin: "FORBIDDEN" },
+    input: async () => ({ name: uniq("app") }),
+  },
   "apps.list": { expect: adminOnly, input: async () => undefined },
   "apps.get": { expect: adminOfApp, input: async () => ({ id: A.app.id }) },
-  "apps.update": { expect: adminOfApp, input: async () => ({ id: A.app.id, callbackUrl: "https://cb.example.test/x" }) },
+  "apps.update": {
+    expect: adminOfApp,
+    input: async () => ({ id: A.app.id, callbackUrl: "https://cb.example.test/x" }),
+  },
   "apps.rotateSecret": { expect: adminOfApp, input: async () => ({ id: A.app.id }) },
-  "users.create": { expect: adminOfApp, input: async () => ({ appId: A.app.id, username: uniq("u"), password: PASSWORD, role: "viewer" }) },
+  "users.create": {
+    expect: adminOfApp,
+    input: async () => ({ appId: A.app.id, username: uniq("u"), password: PASSWORD, role: "viewer" }),
+  },
   "users.list": { expect: adminOnly, input: async () => ({}) },
   "users.setDisabled": { expect: adminOfApp, input: async () => ({ id: (await freshUser()).id, disabled: true }) },
   "users.setRole": { expect: adminOfApp, input: async () => ({ id: (await freshUser()).id, role: "host" }) },
-  "users.resetPassword": { expect: adminOfApp, input: async () => ({ id: (await freshUser()).id, password: "new-password-1" }) },
+  "users.resetPassword": {
+    expect: adminOfApp,
+    input: async () => ({ id: (await freshUser()).id, password: "new-password-1" }),
+  },
   "rooms.create": {
     expect: { ...manage, viewer: "FORBIDDEN", otherHost: "FORBIDDEN" },
     input: async () => ({ title: uniq("c"), hostId: A.host.userId }),
@@ -79,11 +125,23 @@ const cases: Record<string, Case> = {
   "rooms.resume": { expect: manage, input: async () => ({ room: (await room("paused")).id }) },
   "rooms.stop": { expect: manage, input: async () => ({ room: (await room("live")).id }) },
   "rooms.delete": { expect: manage, input: async () => ({ room: (await room("prepare")).id }) },
-  "presence.join": { expect: { ...everyone, otherAppAdmin: "NOT_FOUND" }, input: async () => ({ room: (await room()).id }) },
+  "presence.join": {
+    expect: { ...everyone, otherAppAdmin: "NOT_FOUND" },
+    input: async () => ({ room: (await room()).id }),
+  },
   "rooms.overview": { expect: adminOnly, input: async () => undefined },
   "rooms.samples": { expect: inTenant, input: async () => ({ room: (await room()).id }) },
-  "presence.heartbeat": { expect: everyone, input: async () => ({ token: (await callerOf(A.viewer).presence.join({ room: (await room()).id })).presenceToken, likes: 1 }) },
-  "presence.leave": { expect: everyone, input: async () => ({ token: (await callerOf(A.viewer).presence.join({ room: (await room()).id })).presenceToken }) },
+  "presence.heartbeat": {
+    expect: everyone,
+    input: async () => ({
+      token: (await callerOf(A.viewer).presence.join({ room: (await room()).id })).presenceToken,
+      likes: 1,
+    }),
+  },
+  "presence.leave": {
+    expect: everyone,
+    input: async () => ({ token: (await callerOf(A.viewer).presence.join({ room: (await room()).id })).presenceToken }),
+  },
   "presence.kick": {
     expect: manage,
     input: async () => {
@@ -95,32 +153,63 @@ const cases: Record<string, Case> = {
   "presence.members": { expect: inTenant, input: async () => ({ room: (await room()).id }) },
   "mic.request": { expect: { ...inTenant, host: "MIC_REFUSED" }, input: async () => ({ room: (await room()).id }) },
   "mic.cancel": { expect: ownMic, input: async () => ({ room: (await viewerMic("pending")).id }) },
-  "mic.approve": { expect: manage, input: async () => ({ room: (await viewerMic("pending")).id, userId: A.viewer.userId }) },
-  "mic.reject": { expect: manage, input: async () => ({ room: (await viewerMic("pending")).id, userId: A.viewer.userId }) },
+  "mic.approve": {
+    expect: manage,
+    input: async () => ({ room: (await viewerMic("pending")).id, userId: A.viewer.userId }),
+  },
+  "mic.reject": {
+    expect: manage,
+    input: async () => ({ room: (await viewerMic("pending")).id, userId: A.viewer.userId }),
+  },
   "mic.report": { expect: ownMic, input: async () => ({ room: (await viewerMic("approved")).id, status: "on" }) },
-  "mic.end": { expect: { ...manage, viewer: "ok" }, input: async () => ({ room: (await viewerMic("on")).id, userId: A.viewer.userId }) },
+  "mic.end": {
+    expect: { ...manage, viewer: "ok" },
+    input: async () => ({ room: (await viewerMic("on")).id, userId: A.viewer.userId }),
+  },
   "mic.requests": { expect: manage, input: async () => ({ room: (await viewerMic("pending")).id }) },
   "mic.meetingInfo": { expect: inTenant, input: async () => ({ room: (await viewerMic("on")).id }) },
-  "mic.updateMeetingInfo": { expect: manage, input: async () => ({ room: (await room()).id, members: [{ user_id: A.viewer.userId }] }) },
+  "mic.updateMeetingInfo": {
+    expect: manage,
+    input: async () => ({ room: (await room()).id, members: [{ user_id: A.viewer.userId }] }),
+  },
   "recordings.create": { expect: manage, input: async () => ({ room: (await room()).id, name: "rec" }) },
   "recordings.list": { expect: signedIn, input: async () => ({}) },
-  "recordings.get": { expect: inTenant, input: async () => ({ id: (await asHost().recordings.create({ room: (await room()).id, name: "r" })).id }) },
-  "recordings.delete": { expect: manage, input: async () => ({ id: (await asHost().recordings.create({ room: (await room()).id, name: "r" })).id }) },
+  "recordings.get": {
+    expect: inTenant,
+    input: async () => ({ id: (await asHost().recordings.create({ room: (await room()).id, name: "r" })).id }),
+  },
+  "recordings.delete": {
+    expect: manage,
+    input: async () => ({ id: (await asHost().recordings.create({ room: (await room()).id, name: "r" })).id }),
+  },
   "tokens.issue": { expect: inTenant, input: async () => ({ room: (await room()).id, scope: "play" }) },
-  "tokens.verify": { expect: everyone, input: async () => ({ token: (await callerOf(A.viewer).tokens.issue({ room: (await room()).id })).token }) },
+  "tokens.verify": {
+    expect: everyone,
+    input: async () => ({ token: (await callerOf(A.viewer).tokens.issue({ room: (await room()).id })).token }),
+  },
   "audit.list": { expect: adminOnly, input: async () => ({}) },
   "media.pushInfo": { expect: manage, input: async () => ({ room: (await room()).id }) },
   "media.rotateKey": { expect: manage, input: async () => ({ room: (await room()).id }) },
   // Rooms are public to watch: visitors get guest tokens; other tenants' signed-in users do not see the room.
-  "media.pullUrls": { expect: { ...everyone, otherAppAdmin: "NOT_FOUND" }, input: async () => ({ room: (await room()).id }) },
+  "media.pullUrls": {
+    expect: { ...everyone, otherAppAdmin: "NOT_FOUND" },
+    input: async () => ({ room: (await room()).id }),
+  },
   "media.sampleUrls": { expect: adminOfApp, input: async () => ({ id: A.app.id }) },
-  "media.vodUrl": { expect: inTenant, input: async () => ({ id: (await asHost().recordings.create({ room: (await room()).id, name: "v", status: "ready" })).id }) },
+  "media.vodUrl": {
+    expect: inTenant,
+    input: async () => ({
+      id: (await asHost().recordings.create({ room: (await room()).id, name: "v", status: "ready" })).id,
+    }),
+  },
 };
 // Publishing is the host's: checked as its own row.
 const publish: Case = { expect: manage, input: async () => ({ room: (await room()).id, scope: "publish" }) };
 
 function procedureAt(caller: unknown, path: string) {
-  return path.split(".").reduce((o, k) => (o as Record<string, unknown>)[k], caller) as (i: unknown) => Promise<unknown>;
+  return path.split(".").reduce((o, k) => (o as Record<string, unknown>)[k], caller) as (
+    i: unknown,
+  ) => Promise<unknown>;
 }
 
 async function outcome(who: Who, path: string, c: Case): Promise<string> {

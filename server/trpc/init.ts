@@ -36,7 +36,8 @@ const mapErrors = t.middleware(async ({ next, path }) => {
   }
   if (res.error.code !== "INTERNAL_SERVER_ERROR" && !(cause instanceof AppError)) return res;
   const app = toAppError(cause ?? res.error);
-  if (app.code === "INTERNAL" || app.code === "UNAVAILABLE") log.error("procedure failed", { path, error: (cause as Error)?.message });
+  if (app.code === "INTERNAL" || app.code === "UNAVAILABLE")
+    log.error("procedure failed", { path, error: (cause as Error)?.message });
   throw new TRPCError({ code: trpcCodeOf(app.code), message: app.message, cause: app });
 });
 
@@ -46,6 +47,11 @@ export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 export const publicProcedure = t.procedure.use(mapErrors);
 export const authedProcedure = publicProcedure.use(({ ctx, next }) => {
-  if (ctx.actor.kind === "anonymous") throw new TRPCError({ code: "UNAUTHORIZED", message: "Sign in first", cause: new AppError("UNAUTHENTICATED", "Sign in first") });
+  if (ctx.actor.kind === "anonymous")
+    throw new TRPCError({
+      code: "UNAUTHORIZED",
+      message: "Sign in first",
+      cause: new AppError("UNAUTHENTICATED", "Sign in first"),
+    });
   return next();
 });

@@ -47,9 +47,15 @@ describe("health and auth", () => {
     const anon = callerOf({ kind: "anonymous" });
     await rejectsWith(anon.auth.login({ username: t.viewer.username, password: "wrong-password" }), "BAD_CREDENTIALS");
     await rejectsWith(anon.auth.login({ username: "nobody_here", password: "wrong-password" }), "BAD_CREDENTIALS");
-    await rejectsWith(anon.auth.register({ appKey: t.accessKey, username: t.viewer.username, password: PASSWORD }), "CONFLICT");
+    await rejectsWith(
+      anon.auth.register({ appKey: t.accessKey, username: t.viewer.username, password: PASSWORD }),
+      "CONFLICT",
+    );
     await rejectsWith(anon.auth.register({ appKey: "ak_nope", username: uniq("x"), password: PASSWORD }), "NOT_FOUND");
-    const e = (await rejectsWith(anon.auth.register({ appKey: t.accessKey, username: "a b", password: "short" }), "BAD_REQUEST")) as {
+    const e = (await rejectsWith(
+      anon.auth.register({ appKey: t.accessKey, username: "a b", password: "short" }),
+      "BAD_REQUEST",
+    )) as {
       cause: { details: { fields: Record<string, string> } };
     };
     expect(Object.keys(e.cause.details.fields)).toEqual(expect.arrayContaining(["username", "password"]));
@@ -58,16 +64,31 @@ describe("health and auth", () => {
   it("expired access tokens are told apart from invalid ones", async () => {
     const { signAccessToken, verifyAccessToken } = await import("../tokens");
     const then = new Date(Date.now() - 3600_000);
-    const { token } = signAccessToken({ sub: t.viewer.userId, app: t.app.id, role: "viewer", sid: crypto.randomUUID() }, then, 60);
-    await rejectsWith(Promise.resolve().then(() => verifyAccessToken(token, new Date())), "TOKEN_EXPIRED");
-    await rejectsWith(Promise.resolve().then(() => verifyAccessToken(token.slice(0, -2) + "xx", new Date())), "TOKEN_INVALID");
+    const { token } = signAccessToken(
+      { sub: t.viewer.userId, app: t.app.id, role: "viewer", sid: crypto.randomUUID() },
+      then,
+      60,
+    );
+    await rejectsWith(
+      Promise.resolve().then(() => verifyAccessToken(token, new Date())),
+      "TOKEN_EXPIRED",
+    );
+    await rejectsWith(
+      Promise.resolve().then(() => verifyAccessToken(token.slice(0, -2) + "xx", new Date())),
+      "TOKEN_INVALID",
+    );
   });
 });
 
 describe("apps and users (admin)", () => {
   it("creates an app with a secret shown once, updates, rotates", async () => {
     const root = callerOf(t.root);
-    const c = await root.apps.create({ name: uniq("app"), callbackUrl: "https://example.test/cb", pushDomain: "push.example.test", pullDomain: "pull.example.test:8080" });
+    const c = await root.apps.create({
+      name: uniq("app"),
+      callbackUrl: "https://example.test/cb",
+      pushDomain: "push.example.test",
+      pullDomain: "pull.example.test:8080",
+    });
     expect(c.secret).toHaveLength(43);
     expect(c.accessKey).toMatch(/^ak_/);
     expect(c.app).not.toHaveProperty("secretEnc");
@@ -93,7 +114,10 @@ describe("apps and users (admin)", () => {
     expect(list.items.every((x) => x.appId === t.app.id)).toBe(true);
     expect((await admin.users.setRole({ id: u.id, role: "viewer" })).role).toBe("viewer");
     expect((await admin.users.setDisabled({ id: u.id, disabled: true })).disabled).toBe(true);
-    await rejectsWith(callerOf({ kind: "anonymous" }).auth.login({ username: u.username, password: PASSWORD }), "DISABLED");
+    await rejectsWith(
+      callerOf({ kind: "anonymous" }).auth.login({ username: u.username, password: PASSWORD }),
+      "DISABLED",
+    );
     await admin.users.setDisabled({ id: u.id, disabled: false });
     await admin.users.resetPassword({ id: u.id, password: "another-pass-1" });
     const s = await callerOf({ kind: "anonymous" }).auth.login({ username: u.username, password: "another-pass-1" });
@@ -124,8 +148,23 @@ describe("apps and users (admin)", () => {
 describe("rooms", () => {
   it("creates, reads, edits, lists and deletes rooms; status codes follow the seeds", async () => {
     const host = callerOf(t.host);
-    const r = await host.rooms.create({ title: "Morning show", notice: "hi", mode: 1, extends: '{"a":1}', record: true });
-    expect(r).toMatchObject({ title: "Morning show", hostId: t.host.userId, status: "prepare", statusCode: 0, mode: 1, extends: '{"a":1}', micSeats: 4, chatId: String(r.num) });
+    const r = await host.rooms.create({
+      title: "Morning show",
+      notice: "hi",
+      mode: 1,
+      extends: '{"a":1}',
+      record: true,
+    });
+    expect(r).toMatchObject({
+      title: "Morning show",
+      hostId: t.host.userId,
+      status: "prepare",
+      statusCode: 0,
+      mode: 1,
+      extends: '{"a":1}',
+      micSeats: 4,
+      chatId: String(r.num),
+    });
     expect(r.id).toMatch(/^[0-9a-f-]{36}$/);
     expect(typeof r.num).toBe("number");
     const byNum = await callerOf(t.viewer).rooms.get({ room: r.num });
@@ -164,7 +203,8 @@ describe("rooms", () => {
     const ended = await host.rooms.stop({ room: r.id });
     expect(ended).toMatchObject({ status: "ended", statusCode: 2 });
     expect(ended.stoppedAt).toBeTruthy();
-    for (const move of ["start", "pause", "resume", "stop"] as const) await rejectsWith(host.rooms[move]({ room: r.id }), "ILLEGAL_TRANSITION");
+    for (const move of ["start", "pause", "resume", "stop"] as const)
+      await rejectsWith(host.rooms[move]({ room: r.id }), "ILLEGAL_TRANSITION");
     await rejectsWith(host.rooms.update({ room: r.id, title: "x" }), "ILLEGAL_TRANSITION");
     const p = await host.rooms.create({ title: "Never started" });
     expect((await host.rooms.stop({ room: p.id })).status).toBe("ended");
@@ -188,7 +228,13 @@ describe("rooms", () => {
     expect(p3.nextCursor).toBeNull();
     const liveOnly = await callerOf(t.viewer).rooms.list({ q: tag, status: "live" });
     expect(liveOnly.items.map((r) => r.id)).toEqual([made[2]!.id]);
-    const byHost = await callerOf(t.viewer).rooms.list({ hostId: t.host2.userId, q: tag, offset: 1, limit: 2, withMetrics: true });
+    const byHost = await callerOf(t.viewer).rooms.list({
+      hostId: t.host2.userId,
+      q: tag,
+      offset: 1,
+      limit: 2,
+      withMetrics: true,
+    });
     expect(byHost.items.map((r) => r.title)).toEqual([`${tag} 6`, `${tag} 5`]);
     expect(byHost.items[0]!.metrics).toBeDefined();
     await rejectsWith(root.rooms.list({ cursor: "garbage" }), "BAD_REQUEST");
@@ -219,12 +265,20 @@ describe("presence, tokens, co-hosting, recordings", () => {
     const got = await host.rooms.get({ room: r.id });
     expect(got.metrics).toEqual({ online: 2, likes: 5, pv: 1, uv: 1 });
     const members = await host.presence.members({ room: r.id });
-    expect(members.items.map((m) => [m.memberId, m.role])).toEqual([[t.host.userId, 1], [t.viewer.userId, 0]]);
+    expect(members.items.map((m) => [m.memberId, m.role])).toEqual([
+      [t.host.userId, 1],
+      [t.viewer.userId, 0],
+    ]);
 
     const play = await callerOf(t.viewer).tokens.issue({ room: r.id });
-    expect((await callerOf({ kind: "anonymous" }).tokens.verify({ token: play.token, room: r.id })).member).toBe(t.viewer.userId);
+    expect((await callerOf({ kind: "anonymous" }).tokens.verify({ token: play.token, room: r.id })).member).toBe(
+      t.viewer.userId,
+    );
     await host.presence.kick({ room: r.id, memberId: t.viewer.userId });
-    await rejectsWith(callerOf({ kind: "anonymous" }).tokens.verify({ token: play.token, room: r.id }), "TOKEN_INVALID");
+    await rejectsWith(
+      callerOf({ kind: "anonymous" }).tokens.verify({ token: play.token, room: r.id }),
+      "TOKEN_INVALID",
+    );
     await rejectsWith(callerOf({ kind: "anonymous" }).presence.heartbeat({ token: vj.presenceToken }), "TOKEN_INVALID");
     await rejectsWith(callerOf(t.viewer).presence.join({ room: r.id }), "FORBIDDEN");
     await rejectsWith(callerOf(t.viewer).tokens.issue({ room: r.id }), "FORBIDDEN");
@@ -262,8 +316,12 @@ describe("presence, tokens, co-hosting, recordings", () => {
     await rejectsWith(host.mic.approve({ room: r.id, userId: t.viewer.userId }), "ILLEGAL_TRANSITION");
     expect((await v.mic.report({ room: r.id, status: "on", cameraOpened: false })).state).toBe("on");
     const mi = await v.mic.meetingInfo({ room: r.id });
-    expect(mi.members).toEqual([expect.objectContaining({ user_id: t.viewer.userId, camera_opened: false, mic_opened: true })]);
-    expect((await host.presence.members({ room: r.id })).items.find((m) => m.memberId === t.viewer.userId)?.role).toBe(2);
+    expect(mi.members).toEqual([
+      expect.objectContaining({ user_id: t.viewer.userId, camera_opened: false, mic_opened: true }),
+    ]);
+    expect((await host.presence.members({ room: r.id })).items.find((m) => m.memberId === t.viewer.userId)?.role).toBe(
+      2,
+    );
 
     // One seat: a second request can be made but not approved.
     const v2 = callerOf(t.viewer2);
@@ -282,13 +340,25 @@ describe("presence, tokens, co-hosting, recordings", () => {
       room: r.id,
       members: [
         { user_id: t.host.userId, user_nick: "host", camera_opened: true, mic_opened: true },
-        { user_id: t.viewer2.userId, user_nick: "v2", camera_opened: true, mic_opened: false, rtc_pull_url: "artc://x" },
+        {
+          user_id: t.viewer2.userId,
+          user_nick: "v2",
+          camera_opened: true,
+          mic_opened: false,
+          rtc_pull_url: "artc://x",
+        },
       ],
     });
     expect(full.members.map((m) => m.user_id)).toEqual([t.host.userId, t.viewer2.userId]);
     const replaced = await host.mic.updateMeetingInfo({ room: r.id, members: [{ user_id: t.viewer.userId }] });
     expect(replaced.members.map((m) => m.user_id)).toEqual([t.viewer.userId]);
-    await rejectsWith(host.mic.updateMeetingInfo({ room: r.id, members: [{ user_id: t.viewer.userId }, { user_id: t.viewer2.userId }] }), "MIC_REFUSED");
+    await rejectsWith(
+      host.mic.updateMeetingInfo({
+        room: r.id,
+        members: [{ user_id: t.viewer.userId }, { user_id: t.viewer2.userId }],
+      }),
+      "MIC_REFUSED",
+    );
 
     // Ended rooms refuse every mic move.
     await v2.mic.request({ room: r.id });
@@ -313,8 +383,22 @@ describe("presence, tokens, co-hosting, recordings", () => {
   it("recordings: report, list with filters, get, delete", async () => {
     const host = callerOf(t.host);
     const r = await host.rooms.create({ title: "Rec" });
-    const rec = await host.recordings.create({ room: r.num, name: "my recording", type: 1, url: "https://vod.test/a.mp4", durationMs: 61_000, sizeBytes: 1234, coverUrl: "https://vod.test/a.png" });
-    expect(rec).toMatchObject({ name: "my recording", type: 1, status: "ready", roomNum: r.num, hostId: t.host.userId });
+    const rec = await host.recordings.create({
+      room: r.num,
+      name: "my recording",
+      type: 1,
+      url: "https://vod.test/a.mp4",
+      durationMs: 61_000,
+      sizeBytes: 1234,
+      coverUrl: "https://vod.test/a.png",
+    });
+    expect(rec).toMatchObject({
+      name: "my recording",
+      type: 1,
+      status: "ready",
+      roomNum: r.num,
+      hostId: t.host.userId,
+    });
     const pending = await host.recordings.create({ room: r.id, name: "processing", status: "processing" });
     const v = callerOf(t.viewer);
     expect((await v.recordings.list({ room: r.id })).items.map((x) => x.id)).toEqual([rec.id]);

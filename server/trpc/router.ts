@@ -41,9 +41,15 @@ export const appRouter = router({
   users: router({
     create: authed.input(accounts.createUserInput).mutation(({ ctx, input }) => accounts.createUser(ctx, input)),
     list: authed.input(accounts.listUsersInput).query(({ ctx, input }) => accounts.listUsers(ctx, input)),
-    setDisabled: authed.input(idUuid.extend({ disabled: z.boolean() })).mutation(({ ctx, input }) => accounts.setUserDisabled(ctx, input.id, input.disabled)),
-    setRole: authed.input(idUuid.extend({ role: z.enum(ROLES) })).mutation(({ ctx, input }) => accounts.setUserRole(ctx, input.id, input.role)),
-    resetPassword: authed.input(idUuid.extend({ password: accounts.password })).mutation(({ ctx, input }) => accounts.resetPassword(ctx, input.id, input.password)),
+    setDisabled: authed
+      .input(idUuid.extend({ disabled: z.boolean() }))
+      .mutation(({ ctx, input }) => accounts.setUserDisabled(ctx, input.id, input.disabled)),
+    setRole: authed
+      .input(idUuid.extend({ role: z.enum(ROLES) }))
+      .mutation(({ ctx, input }) => accounts.setUserRole(ctx, input.id, input.role)),
+    resetPassword: authed
+      .input(idUuid.extend({ password: accounts.password }))
+      .mutation(({ ctx, input }) => accounts.resetPassword(ctx, input.id, input.password)),
   }),
 
   rooms: router({
@@ -62,8 +68,12 @@ export const appRouter = router({
 
   presence: router({
     join: pub.input(presence.joinInput).mutation(({ ctx, input }) => presence.joinRoom(ctx, input)),
-    heartbeat: pub.input(presence.heartbeatInput).mutation(({ ctx, input }) => presence.heartbeat(presenceBuffer, input, ctx.clock.now())),
-    leave: pub.input(presence.leaveInput).mutation(({ ctx, input }) => presence.leaveRoom(ctx.db, input, ctx.clock.now())),
+    heartbeat: pub
+      .input(presence.heartbeatInput)
+      .mutation(({ ctx, input }) => presence.heartbeat(presenceBuffer, input, ctx.clock.now())),
+    leave: pub
+      .input(presence.leaveInput)
+      .mutation(({ ctx, input }) => presence.leaveRoom(ctx.db, input, ctx.clock.now())),
     kick: authed.input(presence.kickInput).mutation(({ ctx, input }) => presence.kickMember(ctx, input)),
     members: authed.input(presence.listMembersInput).query(({ ctx, input }) => presence.listMembers(ctx, input)),
   }),
@@ -77,11 +87,15 @@ export const appRouter = router({
     end: authed.input(mic.micDecideInput).mutation(({ ctx, input }) => mic.endMic(ctx, input)),
     requests: authed.input(mic.micRoomInput).query(({ ctx, input }) => mic.listMicRequests(ctx, input)),
     meetingInfo: authed.input(mic.micRoomInput).query(({ ctx, input }) => mic.getMeetingInfo(ctx, input)),
-    updateMeetingInfo: authed.input(mic.updateMeetingInput).mutation(({ ctx, input }) => mic.updateMeetingInfo(ctx, input)),
+    updateMeetingInfo: authed
+      .input(mic.updateMeetingInput)
+      .mutation(({ ctx, input }) => mic.updateMeetingInfo(ctx, input)),
   }),
 
   recordings: router({
-    create: authed.input(recordings.createRecordingInput).mutation(({ ctx, input }) => recordings.createRecording(ctx, input)),
+    create: authed
+      .input(recordings.createRecordingInput)
+      .mutation(({ ctx, input }) => recordings.createRecording(ctx, input)),
     list: authed.input(recordings.listRecordingsInput).query(({ ctx, input }) => recordings.listRecordings(ctx, input)),
     get: authed.input(idUuid).query(({ ctx, input }) => recordings.getRecording(ctx, input.id)),
     delete: authed.input(idUuid).mutation(({ ctx, input }) => recordings.deleteRecording(ctx, input.id)),

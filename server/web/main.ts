@@ -69,7 +69,10 @@ const server = http.createServer((req, res) => {
 });
 server.keepAliveTimeout = 65_000;
 server.on("error", (err: NodeJS.ErrnoException) => {
-  log.error(err.code === "EADDRINUSE" ? `Internal web port ${e.WEB_PORT} is in use; set WEB_PORT` : "web server error", { error: err.message });
+  log.error(
+    err.code === "EADDRINUSE" ? `Internal web port ${e.WEB_PORT} is in use; set WEB_PORT` : "web server error",
+    { error: err.message },
+  );
   process.exit(1);
 });
 server.listen(e.WEB_PORT, "127.0.0.1", () => log.info("web listening", { port: e.WEB_PORT }));

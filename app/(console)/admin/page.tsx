@@ -29,11 +29,17 @@ export default function Overview() {
       </div>
       <div className="grid gap-6 lg:grid-cols-2">
         <Card title={t("liveNow")}>
-          {ov.isLoading ? <Loading /> : !ov.data?.liveRooms.length ? <Empty>{t("noLive")}</Empty> : (
+          {ov.isLoading ? (
+            <Loading />
+          ) : !ov.data?.liveRooms.length ? (
+            <Empty>{t("noLive")}</Empty>
+          ) : (
             <ul className="divide-y divide-slate-100 dark:divide-slate-800">
               {ov.data.liveRooms.map((r) => (
                 <li key={r.id} className="flex items-center justify-between gap-2 py-2">
-                  <Link href={`/admin/rooms/${r.id}`} className="truncate font-medium hover:underline">{r.title}</Link>
+                  <Link href={`/admin/rooms/${r.id}`} className="truncate font-medium hover:underline">
+                    {r.title}
+                  </Link>
                   <span className="flex shrink-0 items-center gap-2 text-sm text-slate-500">
                     {r.hostNick} · {t("online")} {r.metrics?.online ?? 0} <StatusBadge status={r.status} />
                   </span>
@@ -43,12 +49,18 @@ export default function Overview() {
           )}
         </Card>
         <Card title={t("activity")}>
-          {audit.isLoading ? <Loading /> : !audit.data?.items.length ? <Empty>{t("noActivity")}</Empty> : (
+          {audit.isLoading ? (
+            <Loading />
+          ) : !audit.data?.items.length ? (
+            <Empty>{t("noActivity")}</Empty>
+          ) : (
             <ul className="divide-y divide-slate-100 text-sm dark:divide-slate-800">
               {audit.data.items.map((a) => (
                 <li key={a.id} className="flex justify-between gap-3 py-1.5">
                   <span className="font-mono text-xs">{a.action}</span>
-                  <span className="truncate text-slate-500">{a.actorName} · {fmtTime(a.createdAt, locale)}</span>
+                  <span className="truncate text-slate-500">
+                    {a.actorName} · {fmtTime(a.createdAt, locale)}
+                  </span>
                 </li>
               ))}
             </ul>

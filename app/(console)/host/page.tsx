@@ -13,26 +13,57 @@ import { fmtTime } from "@/lib/format";
 
 type RoomLike = { id: string; title: string; notice: string; coverUrl: string; mode: number; record: boolean };
 
-function RoomForm({ initial, onSubmit, busy, errors }: { initial?: RoomLike; onSubmit: (v: Omit<RoomLike, "id">) => void; busy: boolean; errors: Record<string, string> }) {
+function RoomForm({
+  initial,
+  onSubmit,
+  busy,
+  errors,
+}: {
+  initial?: RoomLike;
+  onSubmit: (v: Omit<RoomLike, "id">) => void;
+  busy: boolean;
+  errors: Record<string, string>;
+}) {
   const t = useTranslations("host");
   const tc = useTranslations("common");
   function submit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
     const f = new FormData(e.currentTarget);
-    onSubmit({ title: String(f.get("title")), notice: String(f.get("notice") ?? ""), coverUrl: String(f.get("coverUrl") ?? ""), mode: Number(f.get("mode")), record: f.get("record") === "on" });
+    onSubmit({
+      title: String(f.get("title")),
+      notice: String(f.get("notice") ?? ""),
+      coverUrl: String(f.get("coverUrl") ?? ""),
+      mode: Number(f.get("mode")),
+      record: f.get("record") === "on",
+    });
   }
   return (
     <form onSubmit={submit} className="grid gap-3 md:grid-cols-2" aria-label={initial ? t("edit") : t("create")}>
-      <Field label={t("titleField")} error={errors.title}><Input name="title" required maxLength={256} defaultValue={initial?.title} /></Field>
-      <Field label={t("cover")} error={errors.coverUrl}><Input name="coverUrl" type="url" placeholder="https://" defaultValue={initial?.coverUrl} /></Field>
-      <Field label={t("notice")} error={errors.notice}><Input name="notice" maxLength={1024} defaultValue={initial?.notice} /></Field>
+      <Field label={t("titleField")} error={errors.title}>
+        <Input name="title" required maxLength={256} defaultValue={initial?.title} />
+      </Field>
+      <Field label={t("cover")} error={errors.coverUrl}>
+        <Input name="coverUrl" type="url" placeholder="https://" defaultValue={initial?.coverUrl} />
+      </Field>
+      <Field label={t("notice")} error={errors.notice}>
+        <Input name="notice" maxLength={1024} defaultValue={initial?.notice} />
+      </Field>
       <Field label={t("mode")}>
         <Select name="mode" defaultValue={initial?.mode ?? 0}>
-          <option value={0}>{t("mode0")}</option><option value={1}>{t("mode1")}</option><option value={2}>{t("mode2")}</option>
+          <option value={0}>{t("mode0")}</option>
+          <option value={1}>{t("mode1")}</option>
+          <option value={2}>{t("mode2")}</option>
         </Select>
       </Field>
-      <label className="flex items-center gap-2 text-sm"><input type="checkbox" name="record" defaultChecked={initial?.record ?? true} className="h-4 w-4" />{t("record")}</label>
-      <div className="flex justify-end"><Button type="submit" disabled={busy}>{initial ? tc("save") : tc("create")}</Button></div>
+      <label className="flex items-center gap-2 text-sm">
+        <input type="checkbox" name="record" defaultChecked={initial?.record ?? true} className="h-4 w-4" />
+        {t("record")}
+      </label>
+      <div className="flex justify-end">
+        <Button type="submit" disabled={busy}>
+          {initial ? tc("save") : tc("create")}
+        </Button>
+      </div>
     </form>
   );
 }
@@ -46,32 +77,83 @@ export default function HostRooms() {
   const err = useErrorText();
   const router = useRouter();
   const me = useQuery(trpc.auth.me.queryOptions());
-  const list = useQuery(trpc.rooms.list.queryOptions({ hostId: me.data?.id, limit: 50, withMetrics: true }, { enabled: !!me.data, refetchInterval: 5000 }));
+  const list = useQuery(
+    trpc.rooms.list.queryOptions(
+      { hostId: me.data?.id, limit: 50, withMetrics: true },
+      { enabled: !!me.data, refetchInterval: 5000 },
+    ),
+  );
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [editing, setEditing] = useState<string>();
-  const create = useMutation(trpc.rooms.create.mutationOptions({
-    onSuccess: (r) => router.push(`/host/rooms/${r.id}`),
-    onError: (e) => { setErrors(fieldErrors(e)); toast("error", err(e)); },
-  }));
-  const update = useMutation(trpc.rooms.update.mutationOptions({
-    onSuccess: () => { toast("success", t("saved")); setEditing(undefined); void qc.invalidateQueries({ queryKey: trpc.rooms.list.queryKey() }); },
-    onError: (e) => toast("error", err(e)),
-  }));
+  const create = useMutation(
+    trpc.rooms.create.mutationOptions({
+      onSuccess: (r) => router.push(`/host/rooms/${r.id}`),
+      onError: (e) => {
+        setErrors(fieldErrors(e));
+        toast("error", err(e));
+      },
+    }),
+  );
+  const update = useMutation(
+    trpc.rooms.update.mutationOptions({
+      onSuccess: () => {
+        toast("success", t("saved"));
+        setEditing(undefined);
+        void qc.invalidateQueries({ queryKey: trpc.rooms.list.queryKey() });
+      },
+      onError: (e) => toast("error", err(e)),
+    }),
+  );
   return (
     <div className="flex flex-col gap-6">
       <h1 className="text-2xl font-semibold">{t("title")}</h1>
-      <Card title={t("create")}><RoomForm onSubmit={(v) => create.mutate(v)} busy={create.isPending} errors={errors} /></Card>
+      <Card title={t("create")}>
+        <RoomForm onSubmit={(v) => create.mutate(v)} busy={create.isPending} errors={errors} />
+      </Card>
       {list.error && <ErrorBox message={err(list.error)} />}
-      {list.isLoading || me.isLoading ? <Loading /> : !list.data?.items.length ? <Empty>{t("empty")}</Empty> : (
+      {list.isLoading || me.isLoading ? (
+        <Loading />
+      ) : !list.data?.items.length ? (
+        <Empty>{t("empty")}</Empty>
+      ) : (
         <div className="grid gap-3 md:grid-cols-2">
           {list.data.items.map((r) => (
-            <Card key={r.id} title={<span className="flex items-center gap-2">{r.title} <StatusBadge status={r.status} /></span>}
-              actions={<div className="flex gap-2">
-                {r.status !== "ended" && <Button variant="secondary" onClick={() => setEditing(editing === r.id ? undefined : r.id)}>{t("edit")}</Button>}
-                <Link href={`/host/rooms/${r.id}`} className="rounded-md bg-red-600 px-3 py-2 text-sm font-medium text-white hover:bg-red-500">{t("manage")}</Link>
-              </div>}>
-              <p className="text-sm text-slate-500">#{r.num} · {fmtTime(r.createdAt, locale)} · {r.metrics?.online ?? 0} online</p>
-              {editing === r.id && <div className="mt-3"><RoomForm initial={r} busy={update.isPending} errors={{}} onSubmit={(v) => update.mutate({ room: r.id, ...v })} /></div>}
+            <Card
+              key={r.id}
+              title={
+                <span className="flex items-center gap-2">
+                  {r.title} <StatusBadge status={r.status} />
+                </span>
+              }
+              actions={
+                <div className="flex gap-2">
+                  {r.status !== "ended" && (
+                    <Button variant="secondary" onClick={() => setEditing(editing === r.id ? undefined : r.id)}>
+                      {t("edit")}
+                    </Button>
+                  )}
+                  <Link
+                    href={`/host/rooms/${r.id}`}
+                    className="rounded-md bg-red-600 px-3 py-2 text-sm font-medium text-white hover:bg-red-500"
+                  >
+                    {t("manage")}
+                  </Link>
+                </div>
+              }
+            >
+              <p className="text-sm text-slate-500">
+                #{r.num} · {fmtTime(r.createdAt, locale)} · {r.metrics?.online ?? 0} online
+              </p>
+              {editing === r.id && (
+                <div className="mt-3">
+                  <RoomForm
+                    initial={r}
+                    busy={update.isPending}
+                    errors={{}}
+                    onSubmit={(v) => update.mutate({ room: r.id, ...v })}
+                  />
+                </div>
+              )}
             </Card>
           ))}
         </div>

@@ -9,16 +9,25 @@ import { Card, Empty, Loading, StatusBadge } from "@/components/ui";
 export default function LiveNow() {
   const t = useTranslations("watch");
   const trpc = useTRPC();
-  const list = useQuery(trpc.rooms.list.queryOptions({ status: "live", limit: 50, withMetrics: true }, { refetchInterval: 5000 }));
+  const list = useQuery(
+    trpc.rooms.list.queryOptions({ status: "live", limit: 50, withMetrics: true }, { refetchInterval: 5000 }),
+  );
   return (
     <div className="flex flex-col gap-6">
       <h1 className="text-2xl font-semibold">{t("browse")}</h1>
-      {list.isLoading ? <Loading /> : !list.data?.items.length ? <Empty>{t("noLive")}</Empty> : (
+      {list.isLoading ? (
+        <Loading />
+      ) : !list.data?.items.length ? (
+        <Empty>{t("noLive")}</Empty>
+      ) : (
         <div className="grid gap-4 sm:grid-cols-2 lg:grid-cols-3">
           {list.data.items.map((r) => (
             <Link key={r.id} href={`/watch/${r.id}`}>
               <Card className="h-full hover:border-slate-400">
-                <div className="mb-2 flex items-center gap-2"><StatusBadge status={r.status} /><span className="text-sm text-slate-500">{t("online", { count: r.metrics?.online ?? 0 })}</span></div>
+                <div className="mb-2 flex items-center gap-2">
+                  <StatusBadge status={r.status} />
+                  <span className="text-sm text-slate-500">{t("online", { count: r.metrics?.online ?? 0 })}</span>
+                </div>
                 <p className="font-medium">{r.title}</p>
                 <p className="text-sm text-slate-500">{r.hostNick}</p>
               </Card>

@@ -3,7 +3,13 @@ import { Player } from "@/components/player/Player";
 
 export const dynamic = "force-dynamic";
 
-export default async function Embed({ params, searchParams }: { params: Promise<{ room: string }>; searchParams: Promise<{ format?: string }> }) {
+export default async function Embed({
+  params,
+  searchParams,
+}: {
+  params: Promise<{ room: string }>;
+  searchParams: Promise<{ format?: string }>;
+}) {
   const { room } = await params;
   const { format } = await searchParams;
   const ref = /^\d+$/.test(room) ? Number(room) : room;

@@ -32,9 +32,30 @@ async function post(path: string, body: unknown, token?: string) {
 const login = async (username: string) => (await post("/login", { username, password: PASSWORD })).body.token as string;
 
 const ROOM_INFO_KEYS = [
-  "anchor_id", "anchor_nick", "chat_id", "cover_url", "created_at", "extends", "id", "link_info", "meeting_id", "meeting_info",
-  "metrics", "mode", "notice", "pk_id", "pull_url_info", "push_url_info", "started_at", "status", "stopped_at", "title",
-  "updated_at", "user_status", "vod_id", "vod_info",
+  "anchor_id",
+  "anchor_nick",
+  "chat_id",
+  "cover_url",
+  "created_at",
+  "extends",
+  "id",
+  "link_info",
+  "meeting_id",
+  "meeting_info",
+  "metrics",
+  "mode",
+  "notice",
+  "pk_id",
+  "pull_url_info",
+  "push_url_info",
+  "started_at",
+  "status",
+  "stopped_at",
+  "title",
+  "updated_at",
+  "user_status",
+  "vod_id",
+  "vod_info",
 ].sort();
 
 describe("AUI AppServer: login and tokens", () => {
@@ -53,9 +74,14 @@ describe("AUI AppServer: login and tokens", () => {
     const bad = await post("/login", { username: t.host.username, password: "nope-nope" });
     expect(bad).toMatchObject({ status: 401, body: { code: 401, message: expect.any(String) } });
     const missing = await post("/login", { username: t.host.username });
-    expect(missing).toMatchObject({ status: 400, body: { code: 400, details: { fields: { password: expect.any(String) } } } });
+    expect(missing).toMatchObject({
+      status: 400,
+      body: { code: 400, details: { fields: { password: expect.any(String) } } },
+    });
     expect((await post("/api/v1/live/list", { page_num: 1, page_size: 10, user_id: "x" })).status).toBe(401);
-    expect((await post("/api/v1/live/list", { page_num: 1, page_size: 10, user_id: "x" }, "a.b.c")).body.code).toBe(401);
+    expect((await post("/api/v1/live/list", { page_num: 1, page_size: 10, user_id: "x" }, "a.b.c")).body.code).toBe(
+      401,
+    );
   });
 
   it("refresh_token renews a token; /token issues per-device access and refresh tokens", async () => {
@@ -63,7 +89,11 @@ describe("AUI AppServer: login and tokens", () => {
     const r = await post("/api/v1/live/refresh_token", {}, tok);
     expect(r.status).toBe(200);
     expect(Object.keys(r.body).sort()).toEqual(["code", "expire", "token"]);
-    const dev = await post("/api/v1/live/token", { device_id: "DEVICE-ID", device_type: "web", user_id: t.host.userId }, r.body.token);
+    const dev = await post(
+      "/api/v1/live/token",
+      { device_id: "DEVICE-ID", device_type: "web", user_id: t.host.userId },
+      r.body.token,
+    );
     expect(dev.status).toBe(200);
     expect(Object.keys(dev.body).sort()).toEqual(["access_token", "refresh_token"]);
   });
@@ -72,13 +102,32 @@ describe("AUI AppServer: login and tokens", () => {
 describe("AUI AppServer: rooms", () => {
   it("create → get → update → start → pause → stop → delete with RoomInfo as the seed names it", async () => {
     const host = await login(t.host.username);
-    const created = await post("/api/v1/live/create", {
-      anchor: t.host.userId, anchor_nick: "主播nick", cover_url: "https://cdn.test/c.png", extends: '{"k":"v"}', mode: 1, notice: "直播公告", title: "直播标题",
-    }, host);
+    const created = await post(
+      "/api/v1/live/create",
+      {
+        anchor: t.host.userId,
+        anchor_nick: "主播nick",
+        cover_url: "https://cdn.test/c.png",
+        extends: '{"k":"v"}',
+        mode: 1,
+        notice: "直播公告",
+        title: "直播标题",
+      },
+      host,
+    );
     expect(created.status).toBe(200);
     const r = created.body;
     expect(Object.keys(r).sort()).toEqual(ROOM_INFO_KEYS);
-    expect(r).toMatchObject({ title: "直播标题", notice: "直播公告", cover_url: "https://cdn.test/c.png", anchor_id: t.host.userId, anchor_nick: "主播nick", extends: '{"k":"v"}', mode: 1, status: 0 });
+    expect(r).toMatchObject({
+      title: "直播标题",
+      notice: "直播公告",
+      cover_url: "https://cdn.test/c.png",
+      anchor_id: t.host.userId,
+      anchor_nick: "主播nick",
+      extends: '{"k":"v"}',
+      mode: 1,
+      status: 0,
+    });
     expect(r.metrics).toEqual({ like_count: 0, online_count: 0, pv: 0, uv: 0 });
     expect(Object.keys(r.pull_url_info).sort()).toEqual(["flv_url", "hls_url", "rtmp_url", "rts_url"]);
     expect(Object.keys(r.push_url_info).sort()).toEqual(["rtmp_url", "rts_url", "srt_url"]);
@@ -113,14 +162,23 @@ describe("AUI AppServer: rooms", () => {
   it("list pages with page_num/page_size and filters by status (-1 = all)", async () => {
     const host = await login(t.host2.username);
     const ids: string[] = [];
-    for (let i = 0; i < 3; i++) ids.push((await post("/api/v1/live/create", { anchor: t.host2.userId, title: `list ${i}` }, host)).body.id);
+    for (let i = 0; i < 3; i++)
+      ids.push((await post("/api/v1/live/create", { anchor: t.host2.userId, title: `list ${i}` }, host)).body.id);
     await post("/api/v1/live/start", { id: ids[1], user_id: t.host2.userId }, host);
-    const all = await post("/api/v1/live/list", { page_num: 1, page_size: 2, status: -1, user_id: t.host2.userId }, host);
+    const all = await post(
+      "/api/v1/live/list",
+      { page_num: 1, page_size: 2, status: -1, user_id: t.host2.userId },
+      host,
+    );
     expect(all.status).toBe(200);
     expect(Array.isArray(all.body)).toBe(true);
     expect(all.body).toHaveLength(2);
     expect(Object.keys(all.body[0]).sort()).toEqual(ROOM_INFO_KEYS);
-    const live = await post("/api/v1/live/list", { page_num: 1, page_size: 50, status: 1, user_id: t.host2.userId }, host);
+    const live = await post(
+      "/api/v1/live/list",
+      { page_num: 1, page_size: 50, status: 1, user_id: t.host2.userId },
+      host,
+    );
     expect(live.body.map((x: { id: string }) => x.id)).toContain(ids[1]);
     expect(live.body.every((x: { status: number }) => x.status === 1)).toBe(true);
     expect((await post("/api/v1/live/list", { page_num: 0, page_size: 2, user_id: "x" }, host)).status).toBe(400);
@@ -143,15 +201,31 @@ describe("AUI AppServer: rooms", () => {
     const r = (await post("/api/v1/live/create", { anchor: t.host.userId, title: "meeting", mode: 1 }, host)).body;
     await post("/api/v1/live/start", { id: r.id, user_id: t.host.userId }, host);
     const members = [
-      { user_id: t.host.userId, user_nick: "host", user_avatar: "", camera_opened: true, mic_opened: true, rtc_pull_url: "artc://a" },
-      { user_id: t.viewer.userId, user_nick: "guest", user_avatar: "https://a.test/x.png", camera_opened: false, mic_opened: true, rtc_pull_url: "artc://b" },
+      {
+        user_id: t.host.userId,
+        user_nick: "host",
+        user_avatar: "",
+        camera_opened: true,
+        mic_opened: true,
+        rtc_pull_url: "artc://a",
+      },
+      {
+        user_id: t.viewer.userId,
+        user_nick: "guest",
+        user_avatar: "https://a.test/x.png",
+        camera_opened: false,
+        mic_opened: true,
+        rtc_pull_url: "artc://b",
+      },
     ];
     const upd = await post("/api/v1/live/updateMeetingInfo", { id: r.id, members }, host);
     expect(upd.status).toBe(200);
     expect(upd.body).toEqual({ members });
     const got = await post("/api/v1/live/getMeetingInfo", { id: r.id }, await login(t.viewer.username));
     expect(got.body).toEqual({ members });
-    expect(JSON.parse((await post("/api/v1/live/get", { id: r.id, user_id: t.host.userId }, host)).body.meeting_info)).toEqual(members);
+    expect(
+      JSON.parse((await post("/api/v1/live/get", { id: r.id, user_id: t.host.userId }, host)).body.meeting_info),
+    ).toEqual(members);
     // The same room through onair's own API.
     const native = await callerOf(t.host).rooms.get({ room: r.id });
     expect(native).toMatchObject({ title: "meeting", status: "live", mode: 1 });

@@ -49,8 +49,17 @@ const listBody = z.object({
   status: z.number().int().min(-1).max(2).default(-1),
   user_id: z.string().max(64),
 });
-const updateBody = z.object({ id: z.string().uuid(), title: z.string().min(1).max(256).optional(), notice: z.string().max(1024).optional(), extends: z.string().max(65_536).optional() });
-const tokenBody = z.object({ device_id: z.string().min(1).max(128), device_type: z.string().min(1).max(16), user_id: z.string().max(64) });
+const updateBody = z.object({
+  id: z.string().uuid(),
+  title: z.string().min(1).max(256).optional(),
+  notice: z.string().max(1024).optional(),
+  extends: z.string().max(65_536).optional(),
+});
+const tokenBody = z.object({
+  device_id: z.string().min(1).max(128),
+  device_type: z.string().min(1).max(16),
+  user_id: z.string().max(64),
+});
 const meetingBody = z.object({ id: z.string().uuid(), members: z.array(meetingMember).max(64).default([]) });
 
 function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
@@ -67,14 +76,31 @@ export async function roomInfo(db: Db, clock: Clock, actor: Actor, room: RoomFie
   const now = clock.now();
   const app = await appById(db, room.appId);
   const me = actor.kind === "user" ? actor.userId : "";
-  const appArg = app ? { ...app.app, secret: app.secret } : { signScheme: "onair" as const, pushDomain: null, pullDomain: null };
-  const play = signRoomToken({ scope: "play", app: room.appId, room: room.id, num: room.num, st: room.streamName, sub: me || "guest:aui", ...(me === room.hostId ? { mr: 1 } : {}) }, now, env().PLAY_TOKEN_TTL_S);
+  const appArg = app
+    ? { ...app.app, secret: app.secret }
+    : { signScheme: "onair" as const, pushDomain: null, pullDomain: null };
+  const play = signRoomToken(
+    {
+      scope: "play",
+      app: room.appId,
+      room: room.id,
+      num: room.num,
+      st: room.streamName,
+      sub: me || "guest:aui",
+      ...(me === room.hostId ? { mr: 1 } : {}),
+    },
+    now,
+    env().PLAY_TOKEN_TTL_S,
+  );
   const pull = pullUrls(room, appArg, play.token, Math.floor(play.expiresAt.getTime() / 1000));
   const isAnchor = me === room.hostId;
   const push = isAnchor ? await getPushInfo({ db, clock, actor }, room.id) : undefined;
   const m = await roomStats(db, room, now);
   const meeting = await getMeetingInfo({ db, clock, actor }, { room: room.id });
-  const vods = await db.select().from(recordings).where(and(eq(recordings.roomNum, room.num), eq(recordings.status, "ready")));
+  const vods = await db
+    .select()
+    .from(recordings)
+    .where(and(eq(recordings.roomNum, room.num), eq(recordings.status, "ready")));
   const base = env().publicUrl;
   return {
     id: room.id,
@@ -97,8 +123,14 @@ export async function roomInfo(db: Db, clock: Clock, actor: Actor, room: RoomFie
     stopped_at: goTime(room.stoppedAt),
     metrics: { like_count: m.likes, online_count: m.online, pv: m.pv, uv: m.uv },
     pull_url_info: { flv_url: pull.flv_url, hls_url: pull.hls_url, rtmp_url: pull.rtmp_url, rts_url: pull.rts_url },
-    push_url_info: push ? { rtmp_url: push.rtmp_url, rts_url: push.rts_url, srt_url: push.srt_url } : { rtmp_url: "", rts_url: "", srt_url: "" },
-    link_info: { rtc_push_url: "", rtc_pull_url: "", cdn_pull_info: { flv_url: pull.flv_url, hls_url: pull.hls_url, rtmp_url: pull.rtmp_url, rts_url: "" } },
+    push_url_info: push
+      ? { rtmp_url: push.rtmp_url, rts_url: push.rts_url, srt_url: push.srt_url }
+      : { rtmp_url: "", rts_url: "", srt_url: "" },
+    link_info: {
+      rtc_push_url: "",
+      rtc_pull_url: "",
+      cdn_pull_info: { flv_url: pull.flv_url, hls_url: pull.hls_url, rtmp_url: pull.rtmp_url, rts_url: "" },
+    },
     user_status: { mute: false, mute_source: [] as string[] },
     vod_info: {
       status: vods.length ? 1 : 0,
@@ -129,7 +161,12 @@ async function refreshToken(db: Db, clock: Clock, bearer: string | undefined) {
   const c = verifyJwt<AccessClaims>(bearer, tokenKey(), 0);
   if (c.typ !== "access") throw new AppError("TOKEN_INVALID", "Not an access token");
   const now = clock.now();
-  const s = (await db.select().from(sessions).where(and(eq(sessions.id, c.sid), isNull(sessions.revokedAt))))[0];
+  const s = (
+    await db
+      .select()
+      .from(sessions)
+      .where(and(eq(sessions.id, c.sid), isNull(sessions.revokedAt)))
+  )[0];
   if (!s || s.expiresAt <= now) throw new AppError("TOKEN_EXPIRED", "Session expired; log in again");
   const u = (await db.select().from(users).where(eq(users.id, c.sub)))[0];
   if (!u || u.disabled) throw new AppError("DISABLED", "This account is disabled");
@@ -149,7 +186,13 @@ async function authed(ctx: Ctx, verb: string, body: unknown): Promise<unknown> {
       const me = ctx.actor.kind === "user" ? ctx.actor : undefined;
       // `anchor` names the host: the caller themself, or (for admins) a host of their app.
       const r = await createRoom(ctx, {
-        title: b.title, notice: b.notice, coverUrl: b.cover_url, hostNick: b.anchor_nick, mode: b.mode, extends: b.extends, record: false,
+        title: b.title,
+        notice: b.notice,
+        coverUrl: b.cover_url,
+        hostNick: b.anchor_nick,
+        mode: b.mode,
+        extends: b.extends,
+        record: false,
         hostId: me?.role === "admin" ? b.anchor : undefined,
       });
       return infoOf(ctx, r.id);
@@ -160,7 +203,9 @@ async function authed(ctx: Ctx, verb: string, body: unknown): Promise<unknown> {
       const b = parse(listBody, body);
       const statusOf = { 0: "prepare", 1: "live", 2: "ended" } as const;
       const page = await listRooms(ctx, {
-        limit: b.page_size, offset: (b.page_num - 1) * b.page_size, withMetrics: false,
+        limit: b.page_size,
+        offset: (b.page_num - 1) * b.page_size,
+        withMetrics: false,
         status: b.status === -1 ? undefined : statusOf[b.status as 0 | 1 | 2],
       });
       return Promise.all(page.items.map((v) => roomInfo(ctx.db, ctx.clock, ctx.actor, v)));
@@ -182,7 +227,10 @@ async function authed(ctx: Ctx, verb: string, body: unknown): Promise<unknown> {
       const b = parse(idBody, body);
       const room = await roomOf(ctx, b.id);
       // Clients repeat start/stop freely: repeating the current state is not an error here.
-      const already = (verb === "start" && room.status === "live") || (verb === "pause" && room.status === "paused") || (verb === "stop" && room.status === "ended");
+      const already =
+        (verb === "start" && room.status === "live") ||
+        (verb === "pause" && room.status === "paused") ||
+        (verb === "stop" && room.status === "ended");
       if (!already) await transitionRoom(ctx, b.id, verb);
       return infoOf(ctx, b.id);
     }
@@ -191,7 +239,13 @@ async function authed(ctx: Ctx, verb: string, body: unknown): Promise<unknown> {
       if (ctx.actor.kind !== "user") throw new AppError("UNAUTHENTICATED", "Sign in first");
       const u = (await ctx.db.select().from(users).where(eq(users.id, ctx.actor.userId)))[0];
       if (!u) throw new AppError("NOT_FOUND", "User not found");
-      const s = await openSession(ctx.db, ctx.clock, u, b.device_id, ["android", "ios", "web", "win", "mac"].includes(b.device_type) ? b.device_type : "other");
+      const s = await openSession(
+        ctx.db,
+        ctx.clock,
+        u,
+        b.device_id,
+        ["android", "ios", "web", "win", "mac"].includes(b.device_type) ? b.device_type : "other",
+      );
       return { access_token: s.accessToken, refresh_token: s.refreshToken };
     }
     case "getMeetingInfo": {
@@ -236,7 +290,11 @@ export function createAuiHandler(opts: { db?: () => Db; clock?: Clock } = {}) {
       (e) => {
         const a = toAppError(e);
         if (a.code === "INTERNAL") log.error("aui adapter failed", { path, error: (e as Error).message });
-        send(res, a.httpStatus, { code: a.httpStatus, message: a.message, ...(a.details ? { details: a.details } : {}) });
+        send(res, a.httpStatus, {
+          code: a.httpStatus,
+          message: a.message,
+          ...(a.details ? { details: a.details } : {}),
+        });
       },
     );
     return true;

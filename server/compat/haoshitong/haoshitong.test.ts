@@ -23,8 +23,15 @@ beforeAll(async () => {
 afterAll(() => new Promise((r) => server.close(r)));
 
 const post = async (path: string, body: unknown, raw = false) =>
-  (await (await fetch(`${base}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: raw ? String(body) : JSON.stringify(body) })).json()) as Record<string, any>;
-const token = async () => (await post("/v1/access_token", { app_id: t.accessKey, app_secret: t.secret })).result.access_token as string;
+  (await (
+    await fetch(`${base}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: raw ? String(body) : JSON.stringify(body),
+    })
+  ).json()) as Record<string, any>;
+const token = async () =>
+  (await post("/v1/access_token", { app_id: t.accessKey, app_secret: t.secret })).result.access_token as string;
 
 describe("Haoshitong API", () => {
   it("access_token: {code:0, msg:'OK', result:{timeout, access_token}}; wrong secret 6050030007", async () => {
@@ -36,7 +43,10 @@ describe("Haoshitong API", () => {
 
   it("an expired access_token answers {code:606000001, msg:'access_token timeout'}", async () => {
     const old = signCompact({ k: "h", a: t.app.id, e: Math.floor(Date.now() / 1000) - 5 }, tokenKey());
-    expect(await post(`/v1/live/start?access_token=${old}`, { app_id: t.accessKey, group_id: "g" })).toEqual({ code: 606000001, msg: "access_token timeout" });
+    expect(await post(`/v1/live/start?access_token=${old}`, { app_id: t.accessKey, group_id: "g" })).toEqual({
+      code: 606000001,
+      msg: "access_token timeout",
+    });
     const list = await (await fetch(`${base}/v1/live/list?app_id=${t.accessKey}&access_token=${old}`)).json();
     expect(list.code).toBe(606000001);
   });
@@ -46,22 +56,48 @@ describe("Haoshitong API", () => {
     expect((await post("/v1/live/start", { app_id: t.accessKey, group_id: "g" })).code).toBe(HST.NOT_LOGGED_IN);
     expect((await post(`/v1/live/start?access_token=${tok}`, "{nope", true)).code).toBe(HST.JSON);
     for (const bad of [{ width: 5000 }, { height: 0 }, { crop_mode: 4 }, { frame_rate: 60 }, { quality_level: 0 }]) {
-      expect((await post(`/v1/live/start?access_token=${tok}`, { app_id: t.accessKey, group_id: "g", ...bad })).code).toBe(HST.BAD_PARAMS);
+      expect(
+        (await post(`/v1/live/start?access_token=${tok}`, { app_id: t.accessKey, group_id: "g", ...bad })).code,
+      ).toBe(HST.BAD_PARAMS);
     }
-    expect((await post(`/v1/live/start?access_token=${tok}`, { app_id: "someone-else", group_id: "g" })).code).toBe(HST.AUTH_FAILED);
-    expect((await post(`/v1/live/start?access_token=${tok}`, { app_id: t.accessKey, group_id: "empty-group" })).code).toBe(HST.NO_CONTEXT);
-    expect((await post(`/v1/live/stop?access_token=${tok}`, { app_id: t.accessKey, group_id: "empty-group" })).code).toBe(HST.NO_INPUT);
+    expect((await post(`/v1/live/start?access_token=${tok}`, { app_id: "someone-else", group_id: "g" })).code).toBe(
+      HST.AUTH_FAILED,
+    );
+    expect(
+      (await post(`/v1/live/start?access_token=${tok}`, { app_id: t.accessKey, group_id: "empty-group" })).code,
+    ).toBe(HST.NO_CONTEXT);
+    expect(
+      (await post(`/v1/live/stop?access_token=${tok}`, { app_id: t.accessKey, group_id: "empty-group" })).code,
+    ).toBe(HST.NO_INPUT);
 
     // A running mix for a group: a second start is refused; stop ends it; list shows running ones.
     const room = await callerOf(t.host).rooms.create({ title: "mix holder", chatId: "busy" });
-    await getDb().insert(mixTasks).values({ appId: t.app.id, groupId: "busy", roomNum: room.num, state: "running", params: "{}", owner: "elsewhere:1", startedAt: new Date() });
-    expect((await post(`/v1/live/start?access_token=${tok}`, { app_id: t.accessKey, group_id: "busy" })).code).toBe(HST.EXISTS);
+    await getDb()
+      .insert(mixTasks)
+      .values({
+        appId: t.app.id,
+        groupId: "busy",
+        roomNum: room.num,
+        state: "running",
+        params: "{}",
+        owner: "elsewhere:1",
+        startedAt: new Date(),
+      });
+    expect((await post(`/v1/live/start?access_token=${tok}`, { app_id: t.accessKey, group_id: "busy" })).code).toBe(
+      HST.EXISTS,
+    );
     const listed = await (await fetch(`${base}/v1/live/list?app_id=${t.accessKey}&access_token=${tok}`)).json();
     expect(listed).toMatchObject({ code: 0, msg: "success" });
     expect(Object.keys(listed.list[0]).sort()).toEqual(["flv_url", "group_id", "m3u8_url", "rtmp_url", "start_time"]);
     expect(listed.list[0].group_id).toBe("busy");
-    expect(await post(`/v1/live/stop?access_token=${tok}`, { app_id: t.accessKey, group_id: "busy" })).toEqual({ code: 0, group_id: "busy", msg: "stop live success" });
-    expect((await (await fetch(`${base}/v1/live/list?app_id=${t.accessKey}&access_token=${tok}`)).json()).list).toEqual([]);
+    expect(await post(`/v1/live/stop?access_token=${tok}`, { app_id: t.accessKey, group_id: "busy" })).toEqual({
+      code: 0,
+      group_id: "busy",
+      msg: "stop live success",
+    });
+    expect((await (await fetch(`${base}/v1/live/list?app_id=${t.accessKey}&access_token=${tok}`)).json()).list).toEqual(
+      [],
+    );
   });
 
   it("composes a grid by crop mode", () => {
@@ -70,7 +106,11 @@ describe("Haoshitong API", () => {
     expect(f).toContain("xstack=inputs=2:layout=0_0|640_0:fill=black");
     expect(f).toContain("pad=1280:720");
     expect(f).toContain("amix=inputs=2");
-    expect(mixFilter(1, { width: 1920, height: 1080, crop_mode: 3, frame_rate: 30 })).toContain("pad=1920:1080:(ow-iw)/2:(oh-ih)/2");
-    expect(mixFilter(3, { width: 1280, height: 720, crop_mode: 1, frame_rate: 30 })).toContain("layout=0_0|640_0|0_360");
+    expect(mixFilter(1, { width: 1920, height: 1080, crop_mode: 3, frame_rate: 30 })).toContain(
+      "pad=1920:1080:(ow-iw)/2:(oh-ih)/2",
+    );
+    expect(mixFilter(3, { width: 1280, height: 720, crop_mode: 1, frame_rate: 30 })).toContain(
+      "layout=0_0|640_0|0_360",
+    );
   });
 });

@@ -29,12 +29,23 @@ import { signCompact, verifyCompact } from "../../tokens/jwt";
 
 /** The seed's codes (ten digits: kept as JSON numbers, not int32). */
 export const HST = {
-  OK: 0, TOKEN_TIMEOUT: 606000001, FAILED: 6050030000, NO_CONTEXT: 6050030001, BAD_PARAMS: 6050030003, JSON: 6050030005,
-  NOT_LOGGED_IN: 6050030006, AUTH_FAILED: 6050030007, EXISTS: 6050030012, NO_INPUT: 6050030022,
+  OK: 0,
+  TOKEN_TIMEOUT: 606000001,
+  FAILED: 6050030000,
+  NO_CONTEXT: 6050030001,
+  BAD_PARAMS: 6050030003,
+  JSON: 6050030005,
+  NOT_LOGGED_IN: 6050030006,
+  AUTH_FAILED: 6050030007,
+  EXISTS: 6050030012,
+  NO_INPUT: 6050030022,
 } as const;
 
 class HstError extends Error {
-  constructor(public code: number, message: string) {
+  constructor(
+    public code: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -43,7 +54,11 @@ const TOKEN_TTL_S = 7200;
 const owner = `${hostname()}:${process.pid}`;
 const running = new Map<number, ChildProcess>();
 
-interface HstToken { k: "h"; a: number; e: number }
+interface HstToken {
+  k: "h";
+  a: number;
+  e: number;
+}
 
 const startBody = z.object({
   app_id: z.string().min(1).max(64),
@@ -58,7 +73,11 @@ type StartParams = z.infer<typeof startBody>;
 
 function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
   const p = schema.safeParse(body);
-  if (!p.success) throw new HstError(HST.BAD_PARAMS, `参数错误: ${p.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`);
+  if (!p.success)
+    throw new HstError(
+      HST.BAD_PARAMS,
+      `参数错误: ${p.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`,
+    );
   return p.data;
 }
 
@@ -68,7 +87,10 @@ async function accessToken(db: Db, clock: Clock, body: Record<string, unknown>) 
   if (!found || !safeEqual(found.secret(), b.app_secret)) throw new HstError(HST.AUTH_FAILED, "鉴权失败");
   if (!found.app.enabled) throw new HstError(HST.AUTH_FAILED, "app disabled");
   const e = Math.floor(clock.now().getTime() / 1000) + TOKEN_TTL_S;
-  return { timeout: TOKEN_TTL_S, access_token: signCompact({ k: "h", a: found.app.id, e } satisfies HstToken, tokenKey()) };
+  return {
+    timeout: TOKEN_TTL_S,
+    access_token: signCompact({ k: "h", a: found.app.id, e } satisfies HstToken, tokenKey()),
+  };
 }
 
 function appOfToken(token: string | null, clock: Clock): number {
@@ -78,14 +100,16 @@ function appOfToken(token: string | null, clock: Clock): number {
     if (t.k !== "h") throw new AppError("TOKEN_INVALID", "not a Haoshitong token");
     return t.a;
   } catch (e) {
-    if (e instanceof AppError && e.code === "TOKEN_EXPIRED") throw new HstError(HST.TOKEN_TIMEOUT, "access_token timeout");
+    if (e instanceof AppError && e.code === "TOKEN_EXPIRED")
+      throw new HstError(HST.TOKEN_TIMEOUT, "access_token timeout");
     throw new HstError(HST.AUTH_FAILED, "鉴权失败");
   }
 }
 
 async function checkAppId(db: Db, appId: number, given: string) {
   const row = (await db.select({ id: apps.id, accessKey: apps.accessKey }).from(apps).where(eq(apps.id, appId)))[0];
-  if (!row || (given !== row.accessKey && given !== String(row.id))) throw new HstError(HST.AUTH_FAILED, "app_id does not match the access_token");
+  if (!row || (given !== row.accessKey && given !== String(row.id)))
+    throw new HstError(HST.AUTH_FAILED, "app_id does not match the access_token");
 }
 
 /** The ffmpeg filter graph: a grid of N tiles on a W×H canvas, each tile fitted by crop mode. */
@@ -95,17 +119,24 @@ export function mixFilter(n: number, p: Pick<StartParams, "width" | "height" | "
   const even = (x: number) => Math.max(2, Math.floor(x / 2) * 2);
   const w = even(p.width / cols);
   const h = even(p.height / rows);
-  const fit = p.crop_mode === 1
-    ? `scale=${w}:${h}`
-    : p.crop_mode === 2
-      ? `scale=${w}:${h}:force_original_aspect_ratio=increase,crop=${w}:${h}`
-      : `scale=${w}:${h}:force_original_aspect_ratio=decrease,pad=${w}:${h}:(ow-iw)/2:(oh-ih)/2`;
+  const fit =
+    p.crop_mode === 1
+      ? `scale=${w}:${h}`
+      : p.crop_mode === 2
+        ? `scale=${w}:${h}:force_original_aspect_ratio=increase,crop=${w}:${h}`
+        : `scale=${w}:${h}:force_original_aspect_ratio=decrease,pad=${w}:${h}:(ow-iw)/2:(oh-ih)/2`;
   const parts = Array.from({ length: n }, (_, i) => `[${i}:v]${fit},setsar=1,fps=${p.frame_rate}[v${i}]`);
   const layout = Array.from({ length: n }, (_, i) => `${(i % cols) * w}_${Math.floor(i / cols) * h}`).join("|");
-  const stacked = n === 1 ? `[v0]null[grid]` : `${Array.from({ length: n }, (_, i) => `[v${i}]`).join("")}xstack=inputs=${n}:layout=${layout}:fill=black[grid]`;
+  const stacked =
+    n === 1
+      ? `[v0]null[grid]`
+      : `${Array.from({ length: n }, (_, i) => `[v${i}]`).join("")}xstack=inputs=${n}:layout=${layout}:fill=black[grid]`;
   // The grid may be smaller than the canvas when it does not divide evenly: centre it.
   const canvas = `[grid]pad=${even(p.width)}:${even(p.height)}:(ow-iw)/2:(oh-ih)/2,format=yuv420p[vout]`;
-  const audio = n === 1 ? `[0:a]anull[aout]` : `${Array.from({ length: n }, (_, i) => `[${i}:a]`).join("")}amix=inputs=${n}:duration=longest:dropout_transition=0[aout]`;
+  const audio =
+    n === 1
+      ? `[0:a]anull[aout]`
+      : `${Array.from({ length: n }, (_, i) => `[${i}:a]`).join("")}amix=inputs=${n}:duration=longest:dropout_transition=0[aout]`;
   return [...parts, stacked, canvas, audio].join(";");
 }
 
@@ -114,10 +145,17 @@ const BITRATE_PER_720P = { 1: 800, 2: 1500, 3: 3000 } as const;
 async function start(db: Db, clock: Clock, appId: number, body: unknown) {
   const p = parse(startBody, body);
   await checkAppId(db, appId, p.app_id);
-  const existing = await db.select().from(mixTasks).where(and(eq(mixTasks.appId, appId), eq(mixTasks.groupId, p.group_id), eq(mixTasks.state, "running")));
+  const existing = await db
+    .select()
+    .from(mixTasks)
+    .where(and(eq(mixTasks.appId, appId), eq(mixTasks.groupId, p.group_id), eq(mixTasks.state, "running")));
   if (existing.length) throw new HstError(HST.EXISTS, "上下文已经存在");
-  const group = await db.select().from(rooms)
-    .where(and(eq(rooms.appId, appId), eq(rooms.chatId, p.group_id), eq(rooms.status, "live"), eq(rooms.streamOnline, true)))
+  const group = await db
+    .select()
+    .from(rooms)
+    .where(
+      and(eq(rooms.appId, appId), eq(rooms.chatId, p.group_id), eq(rooms.status, "live"), eq(rooms.streamOnline, true)),
+    )
     .orderBy(asc(rooms.startedAt));
   const publishers = group.filter((r) => !r.extends.includes('"onairMix":true'));
   if (!publishers.length) throw new HstError(HST.NO_CONTEXT, "上下文不存在: no live publisher in this group");
@@ -126,26 +164,80 @@ async function start(db: Db, clock: Clock, appId: number, body: unknown) {
   const now = clock.now();
   // The mix is a room of its own, hosted by the group's first publisher's host.
   const ctx = { db, clock, actor: { kind: "system" as const, appId, via: "haoshitong" } };
-  const mixRoom = await createRoom(ctx, { title: `Mix ${p.group_id}`, hostId: publishers[0]!.hostId, chatId: `mix-${p.group_id}`, extends: JSON.stringify({ onairMix: true, group: p.group_id }), mode: 0, record: false });
-  const [res] = await db.insert(mixTasks).values({ appId, groupId: p.group_id, roomNum: mixRoom.num, state: "running", params: JSON.stringify(p), owner, startedAt: now });
+  const mixRoom = await createRoom(ctx, {
+    title: `Mix ${p.group_id}`,
+    hostId: publishers[0]!.hostId,
+    chatId: `mix-${p.group_id}`,
+    extends: JSON.stringify({ onairMix: true, group: p.group_id }),
+    mode: 0,
+    record: false,
+  });
+  const [res] = await db
+    .insert(mixTasks)
+    .values({
+      appId,
+      groupId: p.group_id,
+      roomNum: mixRoom.num,
+      state: "running",
+      params: JSON.stringify(p),
+      owner,
+      startedAt: now,
+    });
   const taskId = res.insertId;
 
   const inputs = publishers.flatMap((r) => {
     const path = `/live/${r.streamName}`;
-    return ["-i", `rtmp://127.0.0.1:${e.MEDIA_RTMP_PORT}${path}?sign=${nms.sign(nmsInternalSecret(), path, Math.floor(Date.now() / 1000) + 86400)}`];
+    return [
+      "-i",
+      `rtmp://127.0.0.1:${e.MEDIA_RTMP_PORT}${path}?sign=${nms.sign(nmsInternalSecret(), path, Math.floor(Date.now() / 1000) + 86400)}`,
+    ];
   });
   const kbps = Math.round(BITRATE_PER_720P[p.quality_level] * Math.max(0.25, (p.width * p.height) / (1280 * 720)));
   const out = `rtmp://127.0.0.1:${e.MEDIA_RTMP_PORT}/live/${mixRoom.streamName}?key=${publishKey(mixRoom)}`;
-  const args = ["-hide_banner", "-loglevel", "error", ...inputs, "-filter_complex", mixFilter(publishers.length, p), "-map", "[vout]", "-map", "[aout]",
-    "-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-r", String(p.frame_rate), "-g", String(p.frame_rate),
-    "-b:v", `${kbps}k`, "-maxrate", `${kbps}k`, "-bufsize", `${kbps * 2}k`, "-c:a", "aac", "-b:a", "96k", "-f", "flv", out];
+  const args = [
+    "-hide_banner",
+    "-loglevel",
+    "error",
+    ...inputs,
+    "-filter_complex",
+    mixFilter(publishers.length, p),
+    "-map",
+    "[vout]",
+    "-map",
+    "[aout]",
+    "-c:v",
+    "libx264",
+    "-preset",
+    "veryfast",
+    "-tune",
+    "zerolatency",
+    "-r",
+    String(p.frame_rate),
+    "-g",
+    String(p.frame_rate),
+    "-b:v",
+    `${kbps}k`,
+    "-maxrate",
+    `${kbps}k`,
+    "-bufsize",
+    `${kbps * 2}k`,
+    "-c:a",
+    "aac",
+    "-b:a",
+    "96k",
+    "-f",
+    "flv",
+    out,
+  ];
   const proc = spawn(e.FFMPEG_PATH, args, { stdio: ["ignore", "ignore", "pipe"] });
   let err = "";
   proc.stderr!.on("data", (d) => (err = (err + d).slice(-2000)));
   running.set(taskId, proc);
   proc.on("close", (code) => {
     running.delete(taskId);
-    void db.update(mixTasks).set({ state: code === 0 || code === 255 || proc.killed ? "stopped" : "failed", stoppedAt: new Date() })
+    void db
+      .update(mixTasks)
+      .set({ state: code === 0 || code === 255 || proc.killed ? "stopped" : "failed", stoppedAt: new Date() })
       .where(and(eq(mixTasks.id, taskId), eq(mixTasks.state, "running")))
       .then(() => transitionRoom(ctx, mixRoom.id, "stop").catch(() => undefined));
     if (code && !proc.killed) log.warn("mix ended", { task: taskId, code, err: err.slice(-400) });
@@ -154,18 +246,38 @@ async function start(db: Db, clock: Clock, appId: number, body: unknown) {
 }
 
 function mixUrls(room: { id: string; num: number; streamName: string; appId: number }, appId: number, clock: Clock) {
-  const t = signRoomToken({ scope: "play", app: appId, room: room.id, num: room.num, st: room.streamName, sub: "guest:haoshitong" }, clock.now(), env().PLAY_TOKEN_TTL_S);
-  const u = pullUrls(room, { signScheme: "onair", pushDomain: null, pullDomain: null }, t.token, Math.floor(t.expiresAt.getTime() / 1000));
+  const t = signRoomToken(
+    { scope: "play", app: appId, room: room.id, num: room.num, st: room.streamName, sub: "guest:haoshitong" },
+    clock.now(),
+    env().PLAY_TOKEN_TTL_S,
+  );
+  const u = pullUrls(
+    room,
+    { signScheme: "onair", pushDomain: null, pullDomain: null },
+    t.token,
+    Math.floor(t.expiresAt.getTime() / 1000),
+  );
   return { flv_url: u.flv_url, m3u8_url: u.hls_url, rtmp_url: u.rtmp_url };
 }
 
 async function stop(db: Db, appId: number, body: unknown) {
   const b = parse(z.object({ app_id: z.string().min(1).max(64), group_id: z.string().min(1).max(256) }), body);
   await checkAppId(db, appId, b.app_id);
-  const tasks = await db.select().from(mixTasks).where(and(eq(mixTasks.appId, appId), eq(mixTasks.groupId, b.group_id), eq(mixTasks.state, "running")));
+  const tasks = await db
+    .select()
+    .from(mixTasks)
+    .where(and(eq(mixTasks.appId, appId), eq(mixTasks.groupId, b.group_id), eq(mixTasks.state, "running")));
   if (!tasks.length) throw new HstError(HST.NO_INPUT, "不存在指定的直播");
   // Marked stopped in the shared store; whichever instance runs the ffmpeg stops it within a second.
-  await db.update(mixTasks).set({ state: "stopped", stoppedAt: new Date() }).where(inArray(mixTasks.id, tasks.map((t) => t.id)));
+  await db
+    .update(mixTasks)
+    .set({ state: "stopped", stoppedAt: new Date() })
+    .where(
+      inArray(
+        mixTasks.id,
+        tasks.map((t) => t.id),
+      ),
+    );
   for (const t of tasks) running.get(t.id)?.kill("SIGTERM");
   return { group_id: b.group_id, msg: "stop live success" };
 }
@@ -173,10 +285,18 @@ async function stop(db: Db, appId: number, body: unknown) {
 async function list(db: Db, clock: Clock, appId: number, appIdParam: string | null) {
   if (!appIdParam) throw new HstError(HST.BAD_PARAMS, "参数错误: app_id is required");
   await checkAppId(db, appId, appIdParam);
-  const tasks = await db.select({ t: mixTasks, r: rooms }).from(mixTasks).innerJoin(rooms, eq(rooms.num, mixTasks.roomNum))
-    .where(and(eq(mixTasks.appId, appId), eq(mixTasks.state, "running"))).orderBy(asc(mixTasks.startedAt));
+  const tasks = await db
+    .select({ t: mixTasks, r: rooms })
+    .from(mixTasks)
+    .innerJoin(rooms, eq(rooms.num, mixTasks.roomNum))
+    .where(and(eq(mixTasks.appId, appId), eq(mixTasks.state, "running")))
+    .orderBy(asc(mixTasks.startedAt));
   return {
-    list: tasks.map(({ t, r }) => ({ group_id: t.groupId, ...mixUrls(r, appId, clock), start_time: Math.floor(t.startedAt.getTime() / 1000) })),
+    list: tasks.map(({ t, r }) => ({
+      group_id: t.groupId,
+      ...mixUrls(r, appId, clock),
+      start_time: Math.floor(t.startedAt.getTime() / 1000),
+    })),
   };
 }
 
@@ -185,7 +305,11 @@ export function startMixWatcher(db: Db = getDb()) {
   const timer = setInterval(async () => {
     if (!running.size) return;
     const ids = [...running.keys()];
-    const rows = await db.select({ id: mixTasks.id, state: mixTasks.state }).from(mixTasks).where(inArray(mixTasks.id, ids)).catch(() => []);
+    const rows = await db
+      .select({ id: mixTasks.id, state: mixTasks.state })
+      .from(mixTasks)
+      .where(inArray(mixTasks.id, ids))
+      .catch(() => []);
     for (const r of rows) if (r.state !== "running") running.get(r.id)?.kill("SIGTERM");
   }, 1000);
   timer.unref();
@@ -209,10 +333,25 @@ export function createHaoshitongHandler(opts: { db?: () => Db; clock?: Clock } =
     const [path, qs = ""] = (req.url ?? "").split("?");
     const q = new URLSearchParams(qs);
     const routes: Record<string, (() => Promise<Record<string, unknown>>) | undefined> = {
-      "POST /v1/access_token": async () => ({ code: 0, msg: "OK", result: await accessToken(db(), clock, await json(req)) }),
-      "POST /v1/live/start": async () => ({ code: 0, msg: "success", ...(await start(db(), clock, appOfToken(tokenOf(req, q), clock), await json(req))) }),
-      "POST /v1/live/stop": async () => ({ code: 0, ...(await stop(db(), appOfToken(tokenOf(req, q), clock), await json(req))) }),
-      "GET /v1/live/list": async () => ({ code: 0, msg: "success", ...(await list(db(), clock, appOfToken(tokenOf(req, q), clock), q.get("app_id"))) }),
+      "POST /v1/access_token": async () => ({
+        code: 0,
+        msg: "OK",
+        result: await accessToken(db(), clock, await json(req)),
+      }),
+      "POST /v1/live/start": async () => ({
+        code: 0,
+        msg: "success",
+        ...(await start(db(), clock, appOfToken(tokenOf(req, q), clock), await json(req))),
+      }),
+      "POST /v1/live/stop": async () => ({
+        code: 0,
+        ...(await stop(db(), appOfToken(tokenOf(req, q), clock), await json(req))),
+      }),
+      "GET /v1/live/list": async () => ({
+        code: 0,
+        msg: "success",
+        ...(await list(db(), clock, appOfToken(tokenOf(req, q), clock), q.get("app_id"))),
+      }),
     };
     const route = routes[`${req.method} ${path}`];
     if (!route) return false;
@@ -229,7 +368,7 @@ export function createHaoshitongHandler(opts: { db?: () => Db; clock?: Clock } =
 }
 
 const tokenOf = (req: IncomingMessage, q: URLSearchParams) =>
-  q.get("access_token") ?? (/^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "")?.[1] ?? null);
+  q.get("access_token") ?? /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "")?.[1] ?? null;
 
 async function json(req: IncomingMessage): Promise<Record<string, unknown>> {
   const text = await readBody(req, 64 * 1024);

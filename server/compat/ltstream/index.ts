@@ -20,13 +20,29 @@ import { signCompact, verifyCompact } from "../../tokens/jwt";
 
 /** The seed's status codes. */
 export const LT = {
-  OK: 200, BAD_URL: 400, NOT_FOUND: 404, SERVER: 500, BAD_SIGNATURE: 1001, SIGNATURE_EXPIRED: 1002, BAD_KEY: 1003,
-  CALLBACK_TIMEOUT: 1004, CALLBACK_REFUSED: 1005, APP_DISABLED: 1006, TOKEN_FAILED: 1101, BAD_TOKEN: 1102,
-  TOKEN_EXPIRED: 1103, NO_STREAM: 1201, PULL_FAILED: 1202, BAD_PARAMS: 2001,
+  OK: 200,
+  BAD_URL: 400,
+  NOT_FOUND: 404,
+  SERVER: 500,
+  BAD_SIGNATURE: 1001,
+  SIGNATURE_EXPIRED: 1002,
+  BAD_KEY: 1003,
+  CALLBACK_TIMEOUT: 1004,
+  CALLBACK_REFUSED: 1005,
+  APP_DISABLED: 1006,
+  TOKEN_FAILED: 1101,
+  BAD_TOKEN: 1102,
+  TOKEN_EXPIRED: 1103,
+  NO_STREAM: 1201,
+  PULL_FAILED: 1202,
+  BAD_PARAMS: 2001,
 } as const;
 
 export class LtError extends Error {
-  constructor(public code: number, message: string) {
+  constructor(
+    public code: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -68,7 +84,8 @@ export async function getToken(db: Db, clock: Clock, signature: string | undefin
     throw new LtError(LT.BAD_SIGNATURE, "无效的签名（signature）");
   const found = await appByAccessKey(db, payload.ak);
   if (!found) throw new LtError(LT.BAD_KEY, "appAccessKey和appSecret不正确");
-  if (!safeEqual(md5(`${h}.${p}${found.secret()}`), mac.toLowerCase())) throw new LtError(LT.BAD_SIGNATURE, "无效的签名（signature）");
+  if (!safeEqual(md5(`${h}.${p}${found.secret()}`), mac.toLowerCase()))
+    throw new LtError(LT.BAD_SIGNATURE, "无效的签名（signature）");
   const nowS = Math.floor(clock.now().getTime() / 1000);
   if (Math.abs(nowS - payload.timestamp) > WINDOW_S) throw new LtError(LT.SIGNATURE_EXPIRED, "签名已过期");
   if (!found.app.enabled) throw new LtError(LT.APP_DISABLED, "第三方被禁用");
@@ -86,7 +103,10 @@ async function askCallback(url: string, requestId: string) {
     res = await fetch(u, { signal: AbortSignal.timeout(CALLBACK_TIMEOUT_MS), redirect: "error" });
   } catch (e) {
     const timeout = (e as Error).name === "TimeoutError" || (e as Error).name === "AbortError";
-    throw new LtError(timeout ? LT.CALLBACK_TIMEOUT : LT.CALLBACK_REFUSED, timeout ? "第三方回调url请求超时" : "第三方回调url返回拒绝");
+    throw new LtError(
+      timeout ? LT.CALLBACK_TIMEOUT : LT.CALLBACK_REFUSED,
+      timeout ? "第三方回调url请求超时" : "第三方回调url返回拒绝",
+    );
   }
   const body = (await res.json().catch(() => null)) as { code?: unknown } | null;
   if (!res.ok || Number(body?.code) !== 200) throw new LtError(LT.CALLBACK_REFUSED, "第三方回调url返回拒绝");
@@ -102,20 +122,31 @@ export async function playStream(db: Db, code: string, type: string | null, toke
   try {
     t = verifyCompact<AppToken>(token, tokenKey(), now.getTime());
   } catch (e) {
-    throw new LtError(e instanceof AppError && e.code === "TOKEN_EXPIRED" ? LT.TOKEN_EXPIRED : LT.BAD_TOKEN, e instanceof AppError && e.code === "TOKEN_EXPIRED" ? "token已过期" : "无效的token");
+    throw new LtError(
+      e instanceof AppError && e.code === "TOKEN_EXPIRED" ? LT.TOKEN_EXPIRED : LT.BAD_TOKEN,
+      e instanceof AppError && e.code === "TOKEN_EXPIRED" ? "token已过期" : "无效的token",
+    );
   }
   if (t.k !== "l") throw new LtError(LT.BAD_TOKEN, "无效的token");
   // type 1 is the main stream; onair rooms have no sub stream (type 2).
   if ((type ?? "1") !== "1" || !/^\d{1,15}$/.test(code)) throw new LtError(LT.NO_STREAM, "未找到码流地址");
-  const row = (await db.select({ streamName: rooms.streamName, status: rooms.status }).from(rooms)
-    .where(and(eq(rooms.num, Number(code)), eq(rooms.appId, t.a))))[0];
+  const row = (
+    await db
+      .select({ streamName: rooms.streamName, status: rooms.status })
+      .from(rooms)
+      .where(and(eq(rooms.num, Number(code)), eq(rooms.appId, t.a)))
+  )[0];
   if (!row || row.status === "ended") throw new LtError(LT.NO_STREAM, "未找到码流地址");
   return row.streamName;
 }
 
 export function sendLt(res: ServerResponse, httpStatus: number, body: unknown) {
   const s = JSON.stringify(body);
-  res.writeHead(httpStatus, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(s), "access-control-allow-origin": "*" });
+  res.writeHead(httpStatus, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(s),
+    "access-control-allow-origin": "*",
+  });
   res.end(s);
 }
 
@@ -129,12 +160,19 @@ export function createLtHandler(opts: { db?: () => Db; clock?: Clock } = {}) {
       if (req.method !== "POST") throw new LtError(LT.BAD_URL, "非法的请求地址");
       const text = await readBody(req, 64 * 1024);
       const type = String(req.headers["content-type"] ?? "");
-      const form = type.includes("json") ? (JSON.parse(text || "{}") as Record<string, string>) : Object.fromEntries(new URLSearchParams(text));
+      const form = type.includes("json")
+        ? (JSON.parse(text || "{}") as Record<string, string>)
+        : Object.fromEntries(new URLSearchParams(text));
       return getToken(db(), clock, form.signature, req.headers.version as string | undefined);
     })().then(
       (data) => sendLt(res, 200, { code: 200, data, message: "200 OK" }),
       (e) => {
-        const code = e instanceof LtError ? e.code : e instanceof AppError && e.code === "PAYLOAD_TOO_LARGE" ? LT.BAD_PARAMS : LT.SERVER;
+        const code =
+          e instanceof LtError
+            ? e.code
+            : e instanceof AppError && e.code === "PAYLOAD_TOO_LARGE"
+              ? LT.BAD_PARAMS
+              : LT.SERVER;
         if (code === LT.SERVER) log.error("ltstream get_token failed", { error: (e as Error).message });
         sendLt(res, 200, { code, message: e instanceof LtError ? e.message : "服务器异常" });
       },

@@ -23,7 +23,10 @@ let cbBase: string;
 let cbMode: "ok" | "refuse" | "slow" = "ok";
 const seen: string[] = [];
 
-const listen = (s: http.Server) => new Promise<string>((r) => s.listen(0, "127.0.0.1", () => r(`http://127.0.0.1:${(s.address() as AddressInfo).port}`)));
+const listen = (s: http.Server) =>
+  new Promise<string>((r) =>
+    s.listen(0, "127.0.0.1", () => r(`http://127.0.0.1:${(s.address() as AddressInfo).port}`)),
+  );
 
 beforeAll(async () => {
   [t, other] = await Promise.all([makeTenant(), makeTenant()]);
@@ -54,7 +57,11 @@ afterAll(async () => {
 const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString("base64");
 function signature(ak: string, secret: string, opts: { ts?: number; requestId?: string; tamper?: boolean } = {}) {
   const h = b64({ alg: "md5", type: "jwt", request_id: opts.requestId ?? `{${randomUUID().toUpperCase()}}` });
-  const p = b64({ timestamp: opts.ts ?? Math.floor(Date.now() / 1000), sdk_key: Math.random().toString(36).slice(2), ak });
+  const p = b64({
+    timestamp: opts.ts ?? Math.floor(Date.now() / 1000),
+    sdk_key: Math.random().toString(36).slice(2),
+    ak,
+  });
   const mac = createHash("md5").update(`${h}.${p}${secret}`).digest("hex");
   return `${h}.${p}.${opts.tamper ? mac.replace(/^./, (c) => (c === "a" ? "b" : "a")) : mac}`;
 }
@@ -84,7 +91,9 @@ describe("LTStream get_token", () => {
     expect((await getToken(signature(t.accessKey, t.secret, { tamper: true }))).code).toBe(LT.BAD_SIGNATURE);
     expect((await getToken(signature(t.accessKey, "wrong-secret"))).code).toBe(LT.BAD_SIGNATURE);
     expect((await getToken("not.a-signature")).code).toBe(LT.BAD_SIGNATURE);
-    expect((await getToken(signature(t.accessKey, t.secret, { ts: Math.floor(Date.now() / 1000) - 3600 }))).code).toBe(LT.SIGNATURE_EXPIRED);
+    expect((await getToken(signature(t.accessKey, t.secret, { ts: Math.floor(Date.now() / 1000) - 3600 }))).code).toBe(
+      LT.SIGNATURE_EXPIRED,
+    );
     expect((await getToken(signature("ak_unknown", t.secret))).code).toBe(LT.BAD_KEY);
     expect((await getToken(signature(t.accessKey, t.secret), null)).code).toBe(LT.BAD_PARAMS);
     cbMode = "refuse";

@@ -22,12 +22,18 @@ beforeAll(async () => {
 afterAll(() => new Promise((r) => server.close(r)));
 
 const form = (path: string, body: Record<string, string>) =>
-  fetch(`${base}${path}`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams(body).toString() });
+  fetch(`${base}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams(body).toString(),
+  });
 
 describe("Polyv sign rules (the seed's worked examples)", () => {
   it("passwd, login sign and channel-set sign", () => {
     expect(polyvSign.passwd("461666")).toBe("aeb0e56d32d841cbc52b0ed18721167e");
-    expect(polyvSign.login("153884", "aeb0e56d32d841cbc52b0ed18721167e", "1516327146366")).toBe("32046e6a4bab8d95de9e5bc6fc4630e7");
+    expect(polyvSign.login("153884", "aeb0e56d32d841cbc52b0ed18721167e", "1516327146366")).toBe(
+      "32046e6a4bab8d95de9e5bc6fc4630e7",
+    );
     expect(polyvSign.channelSet("153884", "小程序推流测试test")).toBe("03395ED7F948A6F8CC63A5EEBA21CCB7");
   });
 });
@@ -39,16 +45,52 @@ describe("Polyv API", () => {
     expect(push.channelPassword).toBe(channelPassword(room));
     const passwd = polyvSign.passwd(push.channelPassword);
     const ts = String(Date.now());
-    const ok = await form("/api/v2/teacher_login.json", { passwd, timestamp: ts, number: String(room.num), account: String(room.num), sign: polyvSign.login(String(room.num), passwd, ts) });
+    const ok = await form("/api/v2/teacher_login.json", {
+      passwd,
+      timestamp: ts,
+      number: String(room.num),
+      account: String(room.num),
+      sign: polyvSign.login(String(room.num), passwd, ts),
+    });
     expect(ok.status).toBe(200);
     const body = (await ok.json()) as { url: string; stream: string };
     expect(Object.keys(body).sort()).toEqual(["stream", "url"]);
     expect(body.url + body.stream).toBe(push.rtmp_url);
     const wrongPw = polyvSign.passwd("00000000");
-    expect((await form("/api/v2/teacher_login.json", { passwd: wrongPw, timestamp: ts, number: String(room.num), account: String(room.num), sign: polyvSign.login(String(room.num), wrongPw, ts) })).status).toBe(403);
-    expect((await form("/api/v2/teacher_login.json", { passwd, timestamp: ts, number: String(room.num), account: String(room.num), sign: "0".repeat(32) })).status).toBe(403);
+    expect(
+      (
+        await form("/api/v2/teacher_login.json", {
+          passwd: wrongPw,
+          timestamp: ts,
+          number: String(room.num),
+          account: String(room.num),
+          sign: polyvSign.login(String(room.num), wrongPw, ts),
+        })
+      ).status,
+    ).toBe(403);
+    expect(
+      (
+        await form("/api/v2/teacher_login.json", {
+          passwd,
+          timestamp: ts,
+          number: String(room.num),
+          account: String(room.num),
+          sign: "0".repeat(32),
+        })
+      ).status,
+    ).toBe(403);
     const old = String(Date.now() - 3600_000);
-    expect((await form("/api/v2/teacher_login.json", { passwd, timestamp: old, number: String(room.num), account: String(room.num), sign: polyvSign.login(String(room.num), passwd, old) })).status).toBe(403);
+    expect(
+      (
+        await form("/api/v2/teacher_login.json", {
+          passwd,
+          timestamp: old,
+          number: String(room.num),
+          account: String(room.num),
+          sign: polyvSign.login(String(room.num), passwd, old),
+        })
+      ).status,
+    ).toBe(403);
     const missing = await form("/api/v2/teacher_login.json", { number: String(room.num) });
     expect([missing.status, ((await missing.json()) as { status: string }).status]).toEqual([400, "error"]);
   });
@@ -56,12 +98,32 @@ describe("Polyv API", () => {
   it("channel update renames the room, exactly as the seed signs it", async () => {
     const room = await callerOf(t.host).rooms.create({ title: "before" });
     const name = "小程序推流测试test";
-    const ok = await form(`/v1/channels/${room.num}/update`, { name, ptime: String(Date.now()), sign: polyvSign.channelSet(String(room.num), name) });
+    const ok = await form(`/v1/channels/${room.num}/update`, {
+      name,
+      ptime: String(Date.now()),
+      sign: polyvSign.channelSet(String(room.num), name),
+    });
     expect(ok.status).toBe(200);
     expect(await ok.json()).toEqual({ status: "success", result: "update channel successfully" });
     expect((await callerOf(t.host).rooms.get({ room: room.id })).title).toBe(name);
-    expect((await form(`/v1/channels/${room.num}/update`, { name: "x", ptime: String(Date.now()), sign: polyvSign.channelSet(String(room.num), "y") })).status).toBe(403);
-    expect((await form(`/v1/channels/999999999/update`, { name: "x", ptime: String(Date.now()), sign: polyvSign.channelSet("999999999", "x") })).status).toBe(404);
+    expect(
+      (
+        await form(`/v1/channels/${room.num}/update`, {
+          name: "x",
+          ptime: String(Date.now()),
+          sign: polyvSign.channelSet(String(room.num), "y"),
+        })
+      ).status,
+    ).toBe(403);
+    expect(
+      (
+        await form(`/v1/channels/999999999/update`, {
+          name: "x",
+          ptime: String(Date.now()),
+          sign: polyvSign.channelSet("999999999", "x"),
+        })
+      ).status,
+    ).toBe(404);
   });
 
   it("listUsers counts the room's online members", async () => {

@@ -31,12 +31,27 @@ import { roomByStream, streamStarted, streamStopped } from "../../media/streams"
 
 /** The seed's error codes. */
 export const SXB = {
-  OK: 0, BAD_REQUEST: 10001, BAD_JSON: 10002, BAD_DATA: 10003, USER_EXISTS: 10004, NO_USER: 10005, BAD_PASSWORD: 10006,
-  RELOGIN: 10007, RELOGOUT: 10008, TOKEN_EXPIRED: 10009, NO_ROOM: 10010, NO_AV_ROOM: 20001, NOT_LIVE: 20002, INTERNAL: 90000,
+  OK: 0,
+  BAD_REQUEST: 10001,
+  BAD_JSON: 10002,
+  BAD_DATA: 10003,
+  USER_EXISTS: 10004,
+  NO_USER: 10005,
+  BAD_PASSWORD: 10006,
+  RELOGIN: 10007,
+  RELOGOUT: 10008,
+  TOKEN_EXPIRED: 10009,
+  NO_ROOM: 10010,
+  NO_AV_ROOM: 20001,
+  NOT_LIVE: 20002,
+  INTERNAL: 90000,
 } as const;
 
 class SxbError extends Error {
-  constructor(public code: number, message: string) {
+  constructor(
+    public code: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -46,9 +61,18 @@ function codeOf(e: unknown): { code: number; info: string } {
   if (e instanceof SxbError) return { code: e.code, info: e.message };
   if (e instanceof AppError) {
     const map: Partial<Record<ErrorCode, number>> = {
-      BAD_REQUEST: SXB.BAD_DATA, UNAUTHENTICATED: SXB.TOKEN_EXPIRED, TOKEN_INVALID: SXB.TOKEN_EXPIRED, TOKEN_EXPIRED: SXB.TOKEN_EXPIRED,
-      BAD_CREDENTIALS: SXB.BAD_PASSWORD, CONFLICT: SXB.USER_EXISTS, NOT_FOUND: SXB.NO_ROOM, FORBIDDEN: SXB.BAD_REQUEST,
-      DISABLED: SXB.BAD_REQUEST, ILLEGAL_TRANSITION: SXB.NOT_LIVE, MIC_REFUSED: SXB.BAD_REQUEST, PAYLOAD_TOO_LARGE: SXB.BAD_REQUEST,
+      BAD_REQUEST: SXB.BAD_DATA,
+      UNAUTHENTICATED: SXB.TOKEN_EXPIRED,
+      TOKEN_INVALID: SXB.TOKEN_EXPIRED,
+      TOKEN_EXPIRED: SXB.TOKEN_EXPIRED,
+      BAD_CREDENTIALS: SXB.BAD_PASSWORD,
+      CONFLICT: SXB.USER_EXISTS,
+      NOT_FOUND: SXB.NO_ROOM,
+      FORBIDDEN: SXB.BAD_REQUEST,
+      DISABLED: SXB.BAD_REQUEST,
+      ILLEGAL_TRANSITION: SXB.NOT_LIVE,
+      MIC_REFUSED: SXB.BAD_REQUEST,
+      PAYLOAD_TOO_LARGE: SXB.BAD_REQUEST,
     };
     return { code: map[e.code] ?? SXB.INTERNAL, info: e.message };
   }
@@ -63,17 +87,28 @@ const b64 = (s: string) => {
 
 function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
   const p = schema.safeParse(body);
-  if (!p.success) throw new SxbError(SXB.BAD_DATA, p.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
+  if (!p.success)
+    throw new SxbError(SXB.BAD_DATA, p.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
   return p.data;
 }
 
 const tokenOnly = z.object({ token: z.string().min(10).max(4096) }).passthrough();
 const num = z.coerce.number().int().positive();
-const page = { index: z.coerce.number().int().min(0).max(1_000_000).default(0), size: z.coerce.number().int().min(1).max(100).default(10) };
+const page = {
+  index: z.coerce.number().int().min(0).max(1_000_000).default(0),
+  size: z.coerce.number().int().min(1).max(100).default(10),
+};
 
 async function defaultApp(db: Db) {
   const want = process.env.COMPAT_SXB_APP_ID ? Number(process.env.COMPAT_SXB_APP_ID) : undefined;
-  const row = (await db.select().from(apps).where(want ? eq(apps.id, want) : eq(apps.enabled, true)).orderBy(asc(apps.id)).limit(1))[0];
+  const row = (
+    await db
+      .select()
+      .from(apps)
+      .where(want ? eq(apps.id, want) : eq(apps.enabled, true))
+      .orderBy(asc(apps.id))
+      .limit(1)
+  )[0];
   if (!row) throw new SxbError(SXB.INTERNAL, "no app is set up for 随心播 clients (COMPAT_SXB_APP_ID)");
   return row;
 }
@@ -84,7 +119,8 @@ function actorOf(token: string, clock: Clock): Actor & { kind: "user" } {
 }
 
 /** A userSig for the IM SDK: onair signs the user id (document: not Tencent's TLS signature). */
-const userSig = (userId: string) => createHash("sha256").update(`usersig:${userId}:${env().AUTH_SECRET}`).digest("base64url");
+const userSig = (userId: string) =>
+  createHash("sha256").update(`usersig:${userId}:${env().AUTH_SECRET}`).digest("base64url");
 
 async function roomByNum(ctx: Ctx, n: number): Promise<RoomRow> {
   try {
@@ -96,7 +132,11 @@ async function roomByNum(ctx: Ctx, n: number): Promise<RoomRow> {
 
 function playAddresses(ctx: Ctx, room: RoomRow, app: Parameters<typeof pullUrls>[1]) {
   const me = ctx.actor.kind === "user" ? ctx.actor.userId : "guest:sxb";
-  const t = signRoomToken({ scope: "play", app: room.appId, room: room.id, num: room.num, st: room.streamName, sub: me }, ctx.clock.now(), env().PLAY_TOKEN_TTL_S);
+  const t = signRoomToken(
+    { scope: "play", app: room.appId, room: room.id, num: room.num, st: room.streamName, sub: me },
+    ctx.clock.now(),
+    env().PLAY_TOKEN_TTL_S,
+  );
   const u = pullUrls(room, app, t.token, Math.floor(t.expiresAt.getTime() / 1000));
   return { address: u.flv_url, address2: u.hls_url, address3: u.rtmp_url };
 }
@@ -113,7 +153,11 @@ const account: Record<string, (db: Db, clock: Clock, body: Record<string, unknow
     const b = parse(z.object({ id: z.string().min(1).max(64), pwd: z.string().min(1).max(512) }), body);
     const app = await defaultApp(db);
     try {
-      await register({ db, clock, actor: { kind: "system", appId: app.id, via: "sxb" } }, { appKey: app.accessKey, username: b.id, password: b64(b.pwd) }, "host");
+      await register(
+        { db, clock, actor: { kind: "system", appId: app.id, via: "sxb" } },
+        { appKey: app.accessKey, username: b.id, password: b64(b.pwd) },
+        "host",
+      );
     } catch (e) {
       if (e instanceof AppError && e.code === "CONFLICT") throw new SxbError(SXB.USER_EXISTS, "用户已经注册");
       throw e;
@@ -157,24 +201,50 @@ const live: Record<string, Handler> = {
     return { roomnum: r.num, groupid: r.chatId };
   },
   async reportroom(ctx, body) {
-    const b = parse(tokenOnly.extend({
-      room: z.object({
-        title: z.string().max(256).optional(), roomnum: num, type: z.string().max(16).optional(), groupid: z.string().max(256).optional(),
-        cover: z.string().max(1024).optional(), appid: z.coerce.number().optional(), device: z.coerce.number().optional(), videotype: z.coerce.number().optional(),
-        host: z.string().optional(),
+    const b = parse(
+      tokenOnly.extend({
+        room: z.object({
+          title: z.string().max(256).optional(),
+          roomnum: num,
+          type: z.string().max(16).optional(),
+          groupid: z.string().max(256).optional(),
+          cover: z.string().max(1024).optional(),
+          appid: z.coerce.number().optional(),
+          device: z.coerce.number().optional(),
+          videotype: z.coerce.number().optional(),
+          host: z.string().optional(),
+        }),
       }),
-    }), body);
+      body,
+    );
     const room = await roomByNum(ctx, b.room.roomnum);
-    await updateRoom(ctx, { room: room.num, title: b.room.title || room.title, coverUrl: b.room.cover && /^https?:\/\//.test(b.room.cover) ? b.room.cover : undefined });
+    await updateRoom(ctx, {
+      room: room.num,
+      title: b.room.title || room.title,
+      coverUrl: b.room.cover && /^https?:\/\//.test(b.room.cover) ? b.room.cover : undefined,
+    });
     // The room was created on the client's side: it is live now.
     if (room.status === "prepare" || room.status === "paused") await transitionRoom(ctx, room.num, "start");
     return undefined;
   },
   async roomlist(ctx, body) {
-    const b = parse(tokenOnly.extend({ type: z.string().max(16).optional(), appid: z.coerce.number().optional(), ...page }), body);
-    const scope = and(eq(rooms.status, "live"), ctx.actor.kind === "user" && ctx.actor.appId !== null ? eq(rooms.appId, ctx.actor.appId) : undefined, b.appid ? eq(rooms.appId, b.appid) : undefined);
+    const b = parse(
+      tokenOnly.extend({ type: z.string().max(16).optional(), appid: z.coerce.number().optional(), ...page }),
+      body,
+    );
+    const scope = and(
+      eq(rooms.status, "live"),
+      ctx.actor.kind === "user" && ctx.actor.appId !== null ? eq(rooms.appId, ctx.actor.appId) : undefined,
+      b.appid ? eq(rooms.appId, b.appid) : undefined,
+    );
     const [rows, total] = await Promise.all([
-      ctx.db.select().from(rooms).where(scope).orderBy(desc(rooms.createdAt), desc(rooms.num)).limit(b.size).offset(b.index),
+      ctx.db
+        .select()
+        .from(rooms)
+        .where(scope)
+        .orderBy(desc(rooms.createdAt), desc(rooms.num))
+        .limit(b.size)
+        .offset(b.index),
       ctx.db.select({ n: count() }).from(rooms).where(scope),
     ]);
     const stats = await Promise.all(rows.map((r) => roomStats(ctx.db, r, ctx.clock.now())));
@@ -182,12 +252,28 @@ const live: Record<string, Handler> = {
       total: total[0]?.n ?? 0,
       rooms: rows.map((r, i) => ({
         uid: r.hostId,
-        info: { title: r.title, roomnum: r.num, type: "live", groupid: r.chatId, cover: r.coverUrl, thumbup: stats[i]!.likes, memsize: stats[i]!.online },
+        info: {
+          title: r.title,
+          roomnum: r.num,
+          type: "live",
+          groupid: r.chatId,
+          cover: r.coverUrl,
+          thumbup: stats[i]!.likes,
+          memsize: stats[i]!.online,
+        },
       })),
     };
   },
   async reportmemid(ctx, body) {
-    const b = parse(tokenOnly.extend({ id: z.string().max(64).optional(), roomnum: num, role: z.coerce.number().int().min(0).max(2).default(0), operate: z.coerce.number().int().min(0).max(1).default(0) }), body);
+    const b = parse(
+      tokenOnly.extend({
+        id: z.string().max(64).optional(),
+        roomnum: num,
+        role: z.coerce.number().int().min(0).max(2).default(0),
+        operate: z.coerce.number().int().min(0).max(1).default(0),
+      }),
+      body,
+    );
     const room = await roomByNum(ctx, b.roomnum);
     const j = await joinRoom(ctx, { room: room.id });
     if (b.operate === 1) await leaveRoom(ctx.db, { token: j.presenceToken }, ctx.clock.now());
@@ -197,10 +283,16 @@ const live: Record<string, Handler> = {
     const b = parse(tokenOnly.extend({ roomnum: num, ...page }), body);
     const room = await roomByNum(ctx, b.roomnum);
     const c = presenceCutoffs(ctx.clock.now());
-    const rows = await ctx.db.select({ id: roomMembers.memberId, role: roomMembers.role, seen: roomMembers.lastSeenAt }).from(roomMembers)
-      .where(and(eq(roomMembers.roomNum, room.num), isNull(roomMembers.leftAt))).orderBy(desc(roomMembers.role), asc(roomMembers.joinedAt));
+    const rows = await ctx.db
+      .select({ id: roomMembers.memberId, role: roomMembers.role, seen: roomMembers.lastSeenAt })
+      .from(roomMembers)
+      .where(and(eq(roomMembers.roomNum, room.num), isNull(roomMembers.leftAt)))
+      .orderBy(desc(roomMembers.role), asc(roomMembers.joinedAt));
     const online = rows.filter((r) => r.seen >= (r.role === MEMBER_ROLE.host ? c.host : c.viewer));
-    return { total: online.length, idlist: online.slice(b.index, b.index + b.size).map((r) => ({ id: r.id, role: r.role })) };
+    return {
+      total: online.length,
+      idlist: online.slice(b.index, b.index + b.size).map((r) => ({ id: r.id, role: r.role })),
+    };
   },
   async request(ctx, body) {
     const b = parse(tokenOnly.extend({ roomnum: num }), body);
@@ -213,9 +305,28 @@ const live: Record<string, Handler> = {
     return undefined;
   },
   async reportrecord(ctx, body) {
-    const b = parse(tokenOnly.extend({ roomnum: num, uid: z.string().max(64).optional(), name: z.string().min(1).max(256), type: z.coerce.number().int().min(0).max(1000).default(0), cover: z.string().max(1024).optional() }), body);
+    const b = parse(
+      tokenOnly.extend({
+        roomnum: num,
+        uid: z.string().max(64).optional(),
+        name: z.string().min(1).max(256),
+        type: z.coerce.number().int().min(0).max(1000).default(0),
+        cover: z.string().max(1024).optional(),
+      }),
+      body,
+    );
     const room = await roomByNum(ctx, b.roomnum);
-    await createRecording(ctx, { room: room.num, name: b.name, type: b.type, coverUrl: b.cover && /^https?:\/\//.test(b.cover) ? b.cover : "", url: "", filePath: "", durationMs: 0, sizeBytes: 0, status: "processing" });
+    await createRecording(ctx, {
+      room: room.num,
+      name: b.name,
+      type: b.type,
+      coverUrl: b.cover && /^https?:\/\//.test(b.cover) ? b.cover : "",
+      url: "",
+      filePath: "",
+      durationMs: 0,
+      sizeBytes: 0,
+      status: "processing",
+    });
     return undefined;
   },
   async exitroom(ctx, body) {
@@ -232,26 +343,45 @@ const live: Record<string, Handler> = {
   },
   async recordlist(ctx, body) {
     const b = parse(tokenOnly.extend({ type: z.coerce.number().int().optional(), ...page }), body);
-    const appScope = ctx.actor.kind === "user" && ctx.actor.appId !== null ? eq(recordings.appId, ctx.actor.appId) : undefined;
-    const where = and(appScope, eq(recordings.status, "ready"), b.type !== undefined ? eq(recordings.type, b.type) : undefined);
+    const appScope =
+      ctx.actor.kind === "user" && ctx.actor.appId !== null ? eq(recordings.appId, ctx.actor.appId) : undefined;
+    const where = and(
+      appScope,
+      eq(recordings.status, "ready"),
+      b.type !== undefined ? eq(recordings.type, b.type) : undefined,
+    );
     const [rows, total] = await Promise.all([
       ctx.db.select().from(recordings).where(where).orderBy(desc(recordings.createdAt)).limit(b.size).offset(b.index),
       ctx.db.select({ n: count() }).from(recordings).where(where),
     ]);
-    const videos = await Promise.all(rows.map(async (r) => ({
-      uid: r.hostId, cover: r.coverUrl, videoId: r.id, playid: r.id,
-      playurl: r.url || (await getVodUrl(ctx, r.id)).url,
-    })));
+    const videos = await Promise.all(
+      rows.map(async (r) => ({
+        uid: r.hostId,
+        cover: r.coverUrl,
+        videoId: r.id,
+        playid: r.id,
+        playurl: r.url || (await getVodUrl(ctx, r.id)).url,
+      })),
+    );
     return { total: total[0]?.n ?? 0, videos };
   },
   async livestreamlist(ctx, body) {
     const b = parse(tokenOnly.extend(page), body);
-    const scope = and(eq(rooms.status, "live"), ctx.actor.kind === "user" && ctx.actor.appId !== null ? eq(rooms.appId, ctx.actor.appId) : undefined);
+    const scope = and(
+      eq(rooms.status, "live"),
+      ctx.actor.kind === "user" && ctx.actor.appId !== null ? eq(rooms.appId, ctx.actor.appId) : undefined,
+    );
     const [rows, total] = await Promise.all([
       ctx.db.select().from(rooms).where(scope).orderBy(desc(rooms.createdAt)).limit(b.size).offset(b.index),
       ctx.db.select({ n: count() }).from(rooms).where(scope),
     ]);
-    const videos = await Promise.all(rows.map(async (r) => ({ uid: r.hostId, cover: r.coverUrl, ...playAddresses(ctx, r, await appArg(ctx.db, r.appId)) })));
+    const videos = await Promise.all(
+      rows.map(async (r) => ({
+        uid: r.hostId,
+        cover: r.coverUrl,
+        ...playAddresses(ctx, r, await appArg(ctx.db, r.appId)),
+      })),
+    );
     return { total: total[0]?.n ?? 0, videos };
   },
   async getroomplayurl(ctx, body) {
@@ -269,17 +399,33 @@ const live: Record<string, Handler> = {
  * with `t` (unix seconds) no older than 10 minutes; key = the app's callback key (see README).
  */
 async function callback(db: Db, clock: Clock, body: Record<string, unknown>) {
-  const b = parse(z.object({
-    event_type: z.coerce.number().int(), t: z.coerce.number().int(), sign: z.string().min(32).max(64),
-    stream_id: z.string().max(128).optional(), channel_id: z.string().max(128).optional(), video_url: z.string().max(2048).optional(),
-    duration: z.coerce.number().optional(), file_size: z.coerce.number().optional(), file_id: z.string().max(128).optional(),
-  }).passthrough(), body);
+  const b = parse(
+    z
+      .object({
+        event_type: z.coerce.number().int(),
+        t: z.coerce.number().int(),
+        sign: z.string().min(32).max(64),
+        stream_id: z.string().max(128).optional(),
+        channel_id: z.string().max(128).optional(),
+        video_url: z.string().max(2048).optional(),
+        duration: z.coerce.number().optional(),
+        file_size: z.coerce.number().optional(),
+        file_id: z.string().max(128).optional(),
+      })
+      .passthrough(),
+    body,
+  );
   const stream = b.stream_id ?? b.channel_id ?? "";
   const row = await roomByStream(db, stream);
   if (!row) throw new SxbError(SXB.NO_ROOM, "直播房间不存在");
   const key = vendorKeys(open(row.app.secretEnc)).callbackKey;
   const nowS = Math.floor(clock.now().getTime() / 1000);
-  if (createHash("md5").update(key + b.t).digest("hex") !== b.sign.toLowerCase()) throw new SxbError(SXB.BAD_REQUEST, "bad sign");
+  if (
+    createHash("md5")
+      .update(key + b.t)
+      .digest("hex") !== b.sign.toLowerCase()
+  )
+    throw new SxbError(SXB.BAD_REQUEST, "bad sign");
   if (Math.abs(nowS - b.t) > 600) throw new SxbError(SXB.BAD_REQUEST, "t is outside the 10 minute window");
   const client = `tencent:${stream}`;
   if (b.event_type === 1) await streamStarted(db, clock, stream, client, { trusted: true, via: "tencent" });
@@ -288,10 +434,34 @@ async function callback(db: Db, clock: Clock, body: Record<string, unknown>) {
     if (!b.video_url) throw new SxbError(SXB.BAD_DATA, "video_url is required");
     const ctx = { db, clock, actor: { kind: "system" as const, appId: row.room.appId, via: "tencent" } };
     // A recording the client reported (reportrecord) is completed; otherwise a new one is made.
-    const pending = (await db.select().from(recordings).where(and(eq(recordings.roomNum, row.room.num), eq(recordings.status, "processing"))).orderBy(desc(recordings.createdAt)).limit(1))[0];
-    const fields = { url: b.video_url, durationMs: Math.round((b.duration ?? 0) * 1000), sizeBytes: Math.round(b.file_size ?? 0), status: "ready" as const, updatedAt: clock.now() };
+    const pending = (
+      await db
+        .select()
+        .from(recordings)
+        .where(and(eq(recordings.roomNum, row.room.num), eq(recordings.status, "processing")))
+        .orderBy(desc(recordings.createdAt))
+        .limit(1)
+    )[0];
+    const fields = {
+      url: b.video_url,
+      durationMs: Math.round((b.duration ?? 0) * 1000),
+      sizeBytes: Math.round(b.file_size ?? 0),
+      status: "ready" as const,
+      updatedAt: clock.now(),
+    };
     if (pending) await db.update(recordings).set(fields).where(eq(recordings.id, pending.id));
-    else await createRecording(ctx, { room: row.room.id, name: `${row.room.title}`, type: 0, coverUrl: row.room.coverUrl, url: b.video_url, filePath: "", durationMs: fields.durationMs, sizeBytes: fields.sizeBytes, status: "ready" });
+    else
+      await createRecording(ctx, {
+        room: row.room.id,
+        name: `${row.room.title}`,
+        type: 0,
+        coverUrl: row.room.coverUrl,
+        url: b.video_url,
+        filePath: "",
+        durationMs: fields.durationMs,
+        sizeBytes: fields.sizeBytes,
+        status: "ready",
+      });
   }
   return undefined;
 }
@@ -320,18 +490,38 @@ export function createSxbHeartbeat(buffer: PresenceBuffer, clock: Clock = system
         if (e instanceof AppError) throw e;
         throw new SxbError(SXB.BAD_JSON, "请求json错误");
       }
-      const b = parse(tokenOnly.extend({ roomnum: num, role: z.coerce.number().int().min(0).max(2).default(0), thumbup: z.coerce.number().int().min(0).max(2_000_000_000).default(0) }), body);
+      const b = parse(
+        tokenOnly.extend({
+          roomnum: num,
+          role: z.coerce.number().int().min(0).max(2).default(0),
+          thumbup: z.coerce.number().int().min(0).max(2_000_000_000).default(0),
+        }),
+        body,
+      );
       const me = actorOf(b.token, clock);
       const now = clock.now();
       let r = cache.get(b.roomnum);
       if (!r || now.getTime() - r.at > 1000) {
-        const row = (await getDb().select({ appId: rooms.appId, status: rooms.status }).from(rooms).where(eq(rooms.num, b.roomnum)))[0];
-        r = { at: now.getTime(), appId: row?.appId ?? 0, ok: !!row && row.status !== "ended" && (me.appId === null || row.appId === me.appId) };
+        const row = (
+          await getDb().select({ appId: rooms.appId, status: rooms.status }).from(rooms).where(eq(rooms.num, b.roomnum))
+        )[0];
+        r = {
+          at: now.getTime(),
+          appId: row?.appId ?? 0,
+          ok: !!row && row.status !== "ended" && (me.appId === null || row.appId === me.appId),
+        };
         cache.set(b.roomnum, r);
         if (cache.size > 100_000) cache.clear();
       }
       if (!r.ok) throw new SxbError(SXB.NO_ROOM, "直播房间不存在");
-      buffer.record({ roomNum: b.roomnum, appId: r.appId, memberId: me.userId, role: b.role, seenAt: now.getTime(), likes: b.thumbup });
+      buffer.record({
+        roomNum: b.roomnum,
+        appId: r.appId,
+        memberId: me.userId,
+        role: b.role,
+        seenAt: now.getTime(),
+        likes: b.thumbup,
+      });
       send(res, SXB.OK, "");
     } catch (e) {
       const c = codeOf(e);
@@ -351,14 +541,24 @@ export function sxbSignature(path: string, svc: string, cmd: string, timeStamp: 
   return createHash("md5").update(`${path}?svc=${svc}&cmd=${cmd}&timeStamp=${timeStamp}${secret}`).digest("hex");
 }
 
-async function checkSign(db: Db, clock: Clock, appId: number | null, path: string, svc: string, cmd: string, q: URLSearchParams, body: Record<string, unknown>) {
+async function checkSign(
+  db: Db,
+  clock: Clock,
+  appId: number | null,
+  path: string,
+  svc: string,
+  cmd: string,
+  q: URLSearchParams,
+  body: Record<string, unknown>,
+) {
   const app = appId === null ? undefined : (await db.select().from(apps).where(eq(apps.id, appId)))[0];
   if (!app?.sxbSign) return;
   const ts = String(q.get("timeStamp") ?? body.timeStamp ?? "");
   const sign = String(q.get("sign") ?? body.sign ?? "");
   if (!/^\d{1,12}$/.test(ts) || Math.abs(Math.floor(clock.now().getTime() / 1000) - Number(ts)) > 300)
     throw new SxbError(SXB.BAD_REQUEST, "请求有误: timeStamp missing or outside 5 minutes");
-  if (!safeEqual(sxbSignature(path, svc, cmd, ts, open(app.secretEnc)), sign.toLowerCase())) throw new SxbError(SXB.BAD_REQUEST, "请求有误: bad sign");
+  if (!safeEqual(sxbSignature(path, svc, cmd, ts, open(app.secretEnc)), sign.toLowerCase()))
+    throw new SxbError(SXB.BAD_REQUEST, "请求有误: bad sign");
 }
 
 /** Mounted by the web process. */

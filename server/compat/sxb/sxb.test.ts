@@ -37,7 +37,11 @@ afterAll(async () => {
 });
 
 async function call(svc: string, cmd: string, body: unknown, prefix = "/sxb/index.php") {
-  const r = await fetch(`${base}${prefix}?svc=${svc}&cmd=${cmd}`, { method: "POST", headers: { "content-type": "application/json" }, body: typeof body === "string" ? body : JSON.stringify(body) });
+  const r = await fetch(`${base}${prefix}?svc=${svc}&cmd=${cmd}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
   expect(r.status).toBe(200); // errors travel in the envelope: clients drop non-2xx bodies
   return (await r.json()) as { errorCode: number; errorInfo: string; data?: any };
 }
@@ -57,7 +61,9 @@ describe("随心播 accounts", () => {
     const a = await account();
     expect((await call("account", "regist", { id: a.id, pwd: pwd("x-other-pass") })).errorCode).toBe(SXB.USER_EXISTS);
     expect((await call("account", "login", { id: a.id, pwd: pwd("wrong-pass-1") })).errorCode).toBe(SXB.BAD_PASSWORD);
-    expect((await call("account", "login", { id: "nobody_at_all", pwd: pwd("whatever-1") })).errorCode).toBe(SXB.NO_USER);
+    expect((await call("account", "login", { id: "nobody_at_all", pwd: pwd("whatever-1") })).errorCode).toBe(
+      SXB.NO_USER,
+    );
     expect((await call("account", "logout", { token: a.token })).errorCode).toBe(0);
     expect((await call("account", "logout", { token: a.token })).errorCode).toBe(SXB.RELOGOUT);
     expect((await call("live", "roomlist", { token: a.token, index: 0, size: 10 })).errorCode).toBe(SXB.TOKEN_EXPIRED);
@@ -83,9 +89,15 @@ describe("随心播 anti-tamper sign (per app)", () => {
       const ts = String(Math.floor(Date.now() / 1000));
       const { sxbSignature } = await import(".");
       const sign = sxbSignature("/sxb/index.php", "live", "roomlist", ts, t.secret);
-      const r = await fetch(`${base}/sxb/index.php?svc=live&cmd=roomlist&timeStamp=${ts}&sign=${sign}`, { method: "POST", body: JSON.stringify({ token: a.token, index: 0, size: 5 }) });
+      const r = await fetch(`${base}/sxb/index.php?svc=live&cmd=roomlist&timeStamp=${ts}&sign=${sign}`, {
+        method: "POST",
+        body: JSON.stringify({ token: a.token, index: 0, size: 5 }),
+      });
       expect(((await r.json()) as { errorCode: number }).errorCode).toBe(0);
-      const wrong = await fetch(`${base}/sxb/index.php?svc=live&cmd=roomlist&timeStamp=${ts}&sign=${"0".repeat(32)}`, { method: "POST", body: JSON.stringify({ token: a.token, index: 0, size: 5 }) });
+      const wrong = await fetch(`${base}/sxb/index.php?svc=live&cmd=roomlist&timeStamp=${ts}&sign=${"0".repeat(32)}`, {
+        method: "POST",
+        body: JSON.stringify({ token: a.token, index: 0, size: 5 }),
+      });
       expect(((await wrong.json()) as { errorCode: number }).errorCode).toBe(SXB.BAD_REQUEST);
     } finally {
       await callerOf(t.root).apps.update({ id: t.app.id, sxbSign: false });
@@ -105,19 +117,57 @@ describe("随心播 live", () => {
     expect(c.data.groupid).toBe(String(roomnum));
     expect((await call("live", "getroomplayurl", { token: viewer.token, roomnum })).errorCode).toBe(SXB.NOT_LIVE);
 
-    expect((await call("live", "reportroom", { token: host.token, room: { title: "标题", roomnum, type: "live", groupid: String(roomnum), cover: "http://cover.png", appid: t.app.id, device: 0, videotype: 0 } })).errorCode).toBe(0);
-    const list = await call("live", "roomlist", { token: viewer.token, type: "live", index: 0, size: 50, appid: t.app.id });
+    expect(
+      (
+        await call("live", "reportroom", {
+          token: host.token,
+          room: {
+            title: "标题",
+            roomnum,
+            type: "live",
+            groupid: String(roomnum),
+            cover: "http://cover.png",
+            appid: t.app.id,
+            device: 0,
+            videotype: 0,
+          },
+        })
+      ).errorCode,
+    ).toBe(0);
+    const list = await call("live", "roomlist", {
+      token: viewer.token,
+      type: "live",
+      index: 0,
+      size: 50,
+      appid: t.app.id,
+    });
     expect(list.errorCode).toBe(0);
     const mine = list.data.rooms.find((r: { info: { roomnum: number } }) => r.info.roomnum === roomnum);
     expect(Object.keys(mine).sort()).toEqual(["info", "uid"]);
-    expect(mine.info).toEqual({ title: "标题", roomnum, type: "live", groupid: String(roomnum), cover: "http://cover.png", thumbup: 0, memsize: 0 });
+    expect(mine.info).toEqual({
+      title: "标题",
+      roomnum,
+      type: "live",
+      groupid: String(roomnum),
+      cover: "http://cover.png",
+      thumbup: 0,
+      memsize: 0,
+    });
     expect(list.data.total).toBeGreaterThanOrEqual(1);
 
-    expect((await call("live", "reportmemid", { token: host.token, id: host.id, roomnum, role: 1, operate: 0 })).errorCode).toBe(0);
-    expect((await call("live", "reportmemid", { token: viewer.token, id: viewer.id, roomnum, role: 0, operate: 0 })).errorCode).toBe(0);
+    expect(
+      (await call("live", "reportmemid", { token: host.token, id: host.id, roomnum, role: 1, operate: 0 })).errorCode,
+    ).toBe(0);
+    expect(
+      (await call("live", "reportmemid", { token: viewer.token, id: viewer.id, roomnum, role: 0, operate: 0 }))
+        .errorCode,
+    ).toBe(0);
     // Heartbeats (answered by the front) carry the running like total: repeats never double count.
-    for (const thumbup of [3, 5, 5, 4]) expect((await call("live", "heartbeat", { token: viewer.token, roomnum, role: 0, thumbup })).errorCode).toBe(0);
-    expect((await call("live", "heartbeat", { token: viewer.token, roomnum: 999999999, role: 0 })).errorCode).toBe(SXB.NO_ROOM);
+    for (const thumbup of [3, 5, 5, 4])
+      expect((await call("live", "heartbeat", { token: viewer.token, roomnum, role: 0, thumbup })).errorCode).toBe(0);
+    expect((await call("live", "heartbeat", { token: viewer.token, roomnum: 999999999, role: 0 })).errorCode).toBe(
+      SXB.NO_ROOM,
+    );
     await presenceBuffer.flush(getDb());
     const ids = await call("live", "roomidlist", { token: viewer.token, roomnum, index: 0, size: 10 });
     expect(ids.data.total).toBe(2);
@@ -125,8 +175,20 @@ describe("随心播 live", () => {
     expect(Object.keys(ids.data.idlist[0]).sort()).toEqual(["id", "role"]);
 
     // The same room through the AUI API: a 随心播 heartbeat moved its metrics.
-    const auiLogin = await (await fetch(`${base}/api/v1/live/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: host.id, password: "secret-pass-1" }) })).json() as { token: string };
-    const rooms = await (await fetch(`${base}/api/v1/live/list`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${auiLogin.token}` }, body: JSON.stringify({ page_num: 1, page_size: 50, status: 1, user_id: host.id }) })).json() as Array<{ chat_id: string; title: string; metrics: { like_count: number; online_count: number } }>;
+    const auiLogin = (await (
+      await fetch(`${base}/api/v1/live/login`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ username: host.id, password: "secret-pass-1" }),
+      })
+    ).json()) as { token: string };
+    const rooms = (await (
+      await fetch(`${base}/api/v1/live/list`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${auiLogin.token}` },
+        body: JSON.stringify({ page_num: 1, page_size: 50, status: 1, user_id: host.id }),
+      })
+    ).json()) as Array<{ chat_id: string; title: string; metrics: { like_count: number; online_count: number } }>;
     const same = rooms.find((r) => r.chat_id === String(roomnum))!;
     expect(same).toMatchObject({ title: "标题", metrics: { like_count: 5, online_count: 2 } });
 
@@ -134,7 +196,9 @@ describe("随心播 live", () => {
     expect(Object.keys(play.data).sort()).toEqual(["address", "address2", "address3", "cover"]);
     expect(play.data.address).toMatch(/\.flv\?token=/);
     const streams = await call("live", "livestreamlist", { token: viewer.token, index: 0, size: 50 });
-    expect(streams.data.videos.some((v: { address: string }) => v.address.split("?")[0] === play.data.address.split("?")[0])).toBe(true);
+    expect(
+      streams.data.videos.some((v: { address: string }) => v.address.split("?")[0] === play.data.address.split("?")[0]),
+    ).toBe(true);
     expect(Object.keys(streams.data.videos[0]).sort()).toEqual(["address", "address2", "address3", "cover", "uid"]);
 
     expect((await call("live", "request", { token: viewer.token, roomnum })).errorCode).toBe(0);
@@ -143,7 +207,9 @@ describe("随心播 live", () => {
     expect((await call("live", "exitroom", { token: viewer.token, roomnum, type: "live" })).errorCode).toBe(0);
     expect((await call("live", "exitroom", { token: host.token, roomnum, type: "live" })).errorCode).toBe(0);
     expect((await call("live", "getroomplayurl", { token: viewer.token, roomnum })).errorCode).toBe(SXB.NOT_LIVE);
-    expect((await call("live", "reportmemid", { token: viewer.token, roomnum: 987654321, role: 0 })).errorCode).toBe(SXB.NO_ROOM);
+    expect((await call("live", "reportmemid", { token: viewer.token, roomnum: 987654321, role: 0 })).errorCode).toBe(
+      SXB.NO_ROOM,
+    );
   });
 
   it("reportrecord + Tencent record callback → recordlist; push/stop callbacks drive the room", async () => {
@@ -154,17 +220,46 @@ describe("随心播 live", () => {
     const key = vendorKeys(t.secret).callbackKey;
     const now = Math.floor(Date.now() / 1000);
     const cb = (event_type: number, extra: object = {}, tt = now) =>
-      call("live", "callback", { event_type, t: tt, sign: createHash("md5").update(key + tt).digest("hex"), stream_id: room.streamName, ...extra });
+      call("live", "callback", {
+        event_type,
+        t: tt,
+        sign: createHash("md5")
+          .update(key + tt)
+          .digest("hex"),
+        stream_id: room.streamName,
+        ...extra,
+      });
     expect((await cb(1)).errorCode).toBe(0);
     expect((await findRoom(getDb(), { kind: "system", appId: null, via: "t" }, roomnum)).status).toBe("live");
-    expect((await call("live", "callback", { event_type: 1, t: now, sign: "0".repeat(32), stream_id: room.streamName })).errorCode).not.toBe(0);
+    expect(
+      (await call("live", "callback", { event_type: 1, t: now, sign: "0".repeat(32), stream_id: room.streamName }))
+        .errorCode,
+    ).not.toBe(0);
     expect((await cb(1, {}, now - 3600)).errorCode).not.toBe(0);
 
-    expect((await call("live", "reportrecord", { token: host.token, roomnum, uid: host.id, name: "我的录制", type: 0, cover: "http://cover.png" })).errorCode).toBe(0);
-    expect((await cb(100, { video_url: "http://vod.example.test/a.mp4", duration: 61, file_size: 1234 })).errorCode).toBe(0);
+    expect(
+      (
+        await call("live", "reportrecord", {
+          token: host.token,
+          roomnum,
+          uid: host.id,
+          name: "我的录制",
+          type: 0,
+          cover: "http://cover.png",
+        })
+      ).errorCode,
+    ).toBe(0);
+    expect(
+      (await cb(100, { video_url: "http://vod.example.test/a.mp4", duration: 61, file_size: 1234 })).errorCode,
+    ).toBe(0);
     const rec = await call("live", "recordlist", { token: host.token, type: 0, index: 0, size: 50 });
     const v = rec.data.videos.find((x: { playurl: string }) => x.playurl === "http://vod.example.test/a.mp4");
-    expect(v).toMatchObject({ uid: expect.any(String), cover: "http://cover.png", videoId: expect.any(String), playurl: "http://vod.example.test/a.mp4" });
+    expect(v).toMatchObject({
+      uid: expect.any(String),
+      cover: "http://cover.png",
+      videoId: expect.any(String),
+      playurl: "http://vod.example.test/a.mp4",
+    });
     expect((await cb(0)).errorCode).toBe(0);
     expect((await findRoom(getDb(), { kind: "system", appId: null, via: "t" }, roomnum)).status).toBe("paused");
   });

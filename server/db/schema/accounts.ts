@@ -8,7 +8,9 @@ export type Role = (typeof ROLES)[number];
 export const users = mysqlTable(
   "users",
   {
-    id: uuid("id").primaryKey().$defaultFn(() => crypto.randomUUID()),
+    id: uuid("id")
+      .primaryKey()
+      .$defaultFn(() => crypto.randomUUID()),
     /** Null only for platform admins, who manage every app. */
     appId: idRef("app_id"),
     username: varchar("username", { length: 64 }).notNull(),

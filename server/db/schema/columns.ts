@@ -2,8 +2,7 @@
 import { bigint, datetime, varchar } from "drizzle-orm/mysql-core";
 
 /** Auto-increment ids: `serial()` breaks migrations on MariaDB. */
-export const autoId = (name: string) =>
-  bigint(name, { mode: "number", unsigned: true }).autoincrement().primaryKey();
+export const autoId = (name: string) => bigint(name, { mode: "number", unsigned: true }).autoincrement().primaryKey();
 export const idRef = (name: string) => bigint(name, { mode: "number", unsigned: true });
 export const uuid = (name: string) => varchar(name, { length: 36 });
 /** Times are always written from the domain's clock (never the DB's NOW()) so tests can control them. */

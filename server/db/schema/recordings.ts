@@ -8,7 +8,9 @@ export type RecordingStatus = (typeof RECORDING_STATUSES)[number];
 export const recordings = mysqlTable(
   "recordings",
   {
-    id: uuid("id").primaryKey().$defaultFn(() => crypto.randomUUID()),
+    id: uuid("id")
+      .primaryKey()
+      .$defaultFn(() => crypto.randomUUID()),
     appId: idRef("app_id").notNull(),
     roomNum: idRef("room_num").notNull(),
     hostId: uuid("host_id").notNull(),

@@ -1,7 +1,16 @@
 // Rooms, their members (presence) and co-host ("mic") sessions.
 import { sql } from "drizzle-orm";
 import {
-  bigint, boolean, index, int, mediumtext, mysqlTable, primaryKey, tinyint, uniqueIndex, varchar,
+  bigint,
+  boolean,
+  index,
+  int,
+  mediumtext,
+  mysqlTable,
+  primaryKey,
+  tinyint,
+  uniqueIndex,
+  varchar,
 } from "drizzle-orm/mysql-core";
 import { autoId, idRef, time, uuid } from "./columns";
 
@@ -14,7 +23,9 @@ export const rooms = mysqlTable(
     /** The integer room number clients of the seed systems use (随心播 roomnum). */
     num: autoId("num"),
     /** The string room id (AUI id). */
-    id: uuid("id").notNull().$defaultFn(() => crypto.randomUUID()),
+    id: uuid("id")
+      .notNull()
+      .$defaultFn(() => crypto.randomUUID()),
     appId: idRef("app_id").notNull(),
     title: varchar("title", { length: 256 }).notNull(),
     notice: varchar("notice", { length: 1024 }).notNull().default(""),
@@ -23,7 +34,9 @@ export const rooms = mysqlTable(
     hostNick: varchar("host_nick", { length: 256 }).notNull().default(""),
     /** 0 normal, 1 co-host, 2 PK. */
     mode: tinyint("mode").notNull().default(0),
-    extends: mediumtext("extends").notNull().default(sql`('')`),
+    extends: mediumtext("extends")
+      .notNull()
+      .default(sql`('')`),
     chatId: varchar("chat_id", { length: 256 }).notNull().default(""),
     meetingId: varchar("meeting_id", { length: 256 }).notNull().default(""),
     pkId: varchar("pk_id", { length: 256 }).notNull().default(""),
@@ -77,10 +90,7 @@ export const roomMembers = mysqlTable(
     /** Joins by this member: the room's pv is the sum, its uv the count of audience rows. */
     joinCount: int("join_count", { unsigned: true }).notNull().default(0),
   },
-  (t) => [
-    primaryKey({ columns: [t.roomNum, t.memberId] }),
-    index("room_members_seen").on(t.roomNum, t.lastSeenAt),
-  ],
+  (t) => [primaryKey({ columns: [t.roomNum, t.memberId] }), index("room_members_seen").on(t.roomNum, t.lastSeenAt)],
 );
 
 export const MIC_STATES = ["pending", "approved", "rejected", "on", "off", "ended", "expired", "cancelled"] as const;
@@ -89,7 +99,9 @@ export type MicState = (typeof MIC_STATES)[number];
 export const micSessions = mysqlTable(
   "mic_sessions",
   {
-    id: uuid("id").primaryKey().$defaultFn(() => crypto.randomUUID()),
+    id: uuid("id")
+      .primaryKey()
+      .$defaultFn(() => crypto.randomUUID()),
     appId: idRef("app_id").notNull(),
     roomNum: idRef("room_num").notNull(),
     userId: uuid("user_id").notNull(),

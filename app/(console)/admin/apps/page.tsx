@@ -16,21 +16,31 @@ function SecretReveal({ accessKey, secret, onClose }: { accessKey?: string; secr
   const t = useTranslations("apps");
   const tc = useTranslations("common");
   return (
-    <div className="rounded-lg border-2 border-amber-400 bg-amber-50 p-4 dark:bg-amber-950" role="alert" data-testid="secret-reveal">
+    <div
+      className="rounded-lg border-2 border-amber-400 bg-amber-50 p-4 dark:bg-amber-950"
+      role="alert"
+      data-testid="secret-reveal"
+    >
       <p className="mb-3 font-medium">{t("secretOnce")}</p>
       {accessKey && (
         <div className="mb-2 flex flex-wrap items-center gap-2">
           <span className="w-24 text-sm">{t("accessKey")}</span>
-          <code className="break-all rounded bg-white px-2 py-1 text-sm dark:bg-slate-900" data-testid="access-key">{accessKey}</code>
+          <code className="break-all rounded bg-white px-2 py-1 text-sm dark:bg-slate-900" data-testid="access-key">
+            {accessKey}
+          </code>
           <CopyButton value={accessKey} label={t("accessKey")} />
         </div>
       )}
       <div className="flex flex-wrap items-center gap-2">
         <span className="w-24 text-sm">{t("secret")}</span>
-        <code className="break-all rounded bg-white px-2 py-1 text-sm dark:bg-slate-900" data-testid="app-secret">{secret}</code>
+        <code className="break-all rounded bg-white px-2 py-1 text-sm dark:bg-slate-900" data-testid="app-secret">
+          {secret}
+        </code>
         <CopyButton value={secret} label={t("secret")} />
       </div>
-      <Button className="mt-3" variant="secondary" onClick={onClose}>{tc("close")}</Button>
+      <Button className="mt-3" variant="secondary" onClick={onClose}>
+        {tc("close")}
+      </Button>
     </div>
   );
 }
@@ -48,29 +58,35 @@ export default function Apps() {
   const [editing, setEditing] = useState<number>();
   const [sampleFor, setSampleFor] = useState<number>();
   const refresh = () => qc.invalidateQueries({ queryKey: trpc.apps.list.queryKey() });
-  const create = useMutation(trpc.apps.create.mutationOptions({
-    onSuccess: (r) => {
-      setRevealed({ accessKey: r.accessKey, secret: r.secret });
-      setFields({});
-      void refresh();
-    },
-    onError: (e) => {
-      setFields(fieldErrors(e));
-      toast("error", err(e));
-    },
-  }));
-  const update = useMutation(trpc.apps.update.mutationOptions({
-    onSuccess: () => {
-      toast("success", tc("saved"));
-      setEditing(undefined);
-      void refresh();
-    },
-    onError: (e) => toast("error", err(e)),
-  }));
-  const rotate = useMutation(trpc.apps.rotateSecret.mutationOptions({
-    onSuccess: (r) => setRevealed({ secret: r.secret }),
-    onError: (e) => toast("error", err(e)),
-  }));
+  const create = useMutation(
+    trpc.apps.create.mutationOptions({
+      onSuccess: (r) => {
+        setRevealed({ accessKey: r.accessKey, secret: r.secret });
+        setFields({});
+        void refresh();
+      },
+      onError: (e) => {
+        setFields(fieldErrors(e));
+        toast("error", err(e));
+      },
+    }),
+  );
+  const update = useMutation(
+    trpc.apps.update.mutationOptions({
+      onSuccess: () => {
+        toast("success", tc("saved"));
+        setEditing(undefined);
+        void refresh();
+      },
+      onError: (e) => toast("error", err(e)),
+    }),
+  );
+  const rotate = useMutation(
+    trpc.apps.rotateSecret.mutationOptions({
+      onSuccess: (r) => setRevealed({ secret: r.secret }),
+      onError: (e) => toast("error", err(e)),
+    }),
+  );
   const sample = useQuery(trpc.media.sampleUrls.queryOptions({ id: sampleFor ?? 0 }, { enabled: !!sampleFor }));
 
   const opt = (v: FormDataEntryValue | null) => (v ? String(v) : null);
@@ -93,41 +109,92 @@ export default function Apps() {
       {revealed && <SecretReveal {...revealed} onClose={() => setRevealed(undefined)} />}
       <Card title={t("create")}>
         <form onSubmit={submit} className="grid gap-3 md:grid-cols-3" aria-label={t("create")}>
-          <Field label={t("name")} error={fields.name}><Input name="name" required maxLength={128} /></Field>
-          <Field label={t("callbackUrl")} error={fields.callbackUrl}><Input name="callbackUrl" type="url" placeholder="https://" /></Field>
-          <Field label={t("signScheme")}>
-            <Select name="signScheme" defaultValue="onair">{SCHEMES.map((s) => <option key={s}>{s}</option>)}</Select>
+          <Field label={t("name")} error={fields.name}>
+            <Input name="name" required maxLength={128} />
           </Field>
-          <Field label={t("pushDomain")} error={fields.pushDomain}><Input name="pushDomain" placeholder="push.example.com:1935" /></Field>
-          <Field label={t("pullDomain")} error={fields.pullDomain}><Input name="pullDomain" placeholder="play.example.com" /></Field>
-          <div className="flex items-end"><Button type="submit" disabled={create.isPending}>{tc("create")}</Button></div>
+          <Field label={t("callbackUrl")} error={fields.callbackUrl}>
+            <Input name="callbackUrl" type="url" placeholder="https://" />
+          </Field>
+          <Field label={t("signScheme")}>
+            <Select name="signScheme" defaultValue="onair">
+              {SCHEMES.map((s) => (
+                <option key={s}>{s}</option>
+              ))}
+            </Select>
+          </Field>
+          <Field label={t("pushDomain")} error={fields.pushDomain}>
+            <Input name="pushDomain" placeholder="push.example.com:1935" />
+          </Field>
+          <Field label={t("pullDomain")} error={fields.pullDomain}>
+            <Input name="pullDomain" placeholder="play.example.com" />
+          </Field>
+          <div className="flex items-end">
+            <Button type="submit" disabled={create.isPending}>
+              {tc("create")}
+            </Button>
+          </div>
         </form>
       </Card>
       {apps.error && <ErrorBox message={err(apps.error)} />}
-      {apps.isLoading ? <Loading /> : !apps.data?.length ? <Empty>{t("empty")}</Empty> : (
+      {apps.isLoading ? (
+        <Loading />
+      ) : !apps.data?.length ? (
+        <Empty>{t("empty")}</Empty>
+      ) : (
         <div className="grid gap-4">
           {apps.data.map((a) => (
             <Card
               key={a.id}
-              title={<span>{a.name} <span className="text-sm font-normal text-slate-500">· {t("id")} {a.id}</span></span>}
+              title={
+                <span>
+                  {a.name}{" "}
+                  <span className="text-sm font-normal text-slate-500">
+                    · {t("id")} {a.id}
+                  </span>
+                </span>
+              }
               actions={
                 <div className="flex flex-wrap gap-2">
-                  <Button variant="secondary" onClick={() => update.mutate({ id: a.id, enabled: !a.enabled })}>{a.enabled ? t("disable") : t("enable")}</Button>
-                  <Button variant="secondary" onClick={() => setEditing(editing === a.id ? undefined : a.id)}>{t("edit")}</Button>
-                  <Button variant="secondary" onClick={() => setSampleFor(sampleFor === a.id ? undefined : a.id)}>{t("sample")}</Button>
-                  <Button variant="danger" onClick={() => confirm(t("rotateConfirm")) && rotate.mutate({ id: a.id })}>{t("rotate")}</Button>
+                  <Button variant="secondary" onClick={() => update.mutate({ id: a.id, enabled: !a.enabled })}>
+                    {a.enabled ? t("disable") : t("enable")}
+                  </Button>
+                  <Button variant="secondary" onClick={() => setEditing(editing === a.id ? undefined : a.id)}>
+                    {t("edit")}
+                  </Button>
+                  <Button variant="secondary" onClick={() => setSampleFor(sampleFor === a.id ? undefined : a.id)}>
+                    {t("sample")}
+                  </Button>
+                  <Button variant="danger" onClick={() => confirm(t("rotateConfirm")) && rotate.mutate({ id: a.id })}>
+                    {t("rotate")}
+                  </Button>
                 </div>
               }
             >
               <dl className="grid gap-x-6 gap-y-1 text-sm sm:grid-cols-2">
-                <div className="flex gap-2"><dt className="text-slate-500">{t("accessKey")}</dt><dd className="font-mono">{a.accessKey}</dd></div>
                 <div className="flex gap-2">
-                  <dt className={a.enabled ? "text-emerald-600" : "text-red-600"}>{a.enabled ? t("enabled") : t("disabled")}</dt>
-                  <dd>· {t("signScheme")}: {a.signScheme}</dd>
+                  <dt className="text-slate-500">{t("accessKey")}</dt>
+                  <dd className="font-mono">{a.accessKey}</dd>
                 </div>
-                <div className="flex gap-2"><dt className="text-slate-500">{t("callbackUrl")}</dt><dd className="break-all">{a.callbackUrl ?? "—"}</dd></div>
-                <div className="flex gap-2"><dt className="text-slate-500">{t("pushDomain")}</dt><dd>{a.pushDomain ?? "—"}</dd></div>
-                <div className="flex gap-2"><dt className="text-slate-500">{t("pullDomain")}</dt><dd>{a.pullDomain ?? "—"}</dd></div>
+                <div className="flex gap-2">
+                  <dt className={a.enabled ? "text-emerald-600" : "text-red-600"}>
+                    {a.enabled ? t("enabled") : t("disabled")}
+                  </dt>
+                  <dd>
+                    · {t("signScheme")}: {a.signScheme}
+                  </dd>
+                </div>
+                <div className="flex gap-2">
+                  <dt className="text-slate-500">{t("callbackUrl")}</dt>
+                  <dd className="break-all">{a.callbackUrl ?? "—"}</dd>
+                </div>
+                <div className="flex gap-2">
+                  <dt className="text-slate-500">{t("pushDomain")}</dt>
+                  <dd>{a.pushDomain ?? "—"}</dd>
+                </div>
+                <div className="flex gap-2">
+                  <dt className="text-slate-500">{t("pullDomain")}</dt>
+                  <dd>{a.pullDomain ?? "—"}</dd>
+                </div>
               </dl>
               {editing === a.id && (
                 <form
@@ -135,17 +202,39 @@ export default function Apps() {
                   onSubmit={(e) => {
                     e.preventDefault();
                     const f = new FormData(e.currentTarget);
-                    update.mutate({ id: a.id, callbackUrl: opt(f.get("callbackUrl")), pushDomain: opt(f.get("pushDomain")), pullDomain: opt(f.get("pullDomain")), signScheme: String(f.get("signScheme")) as Scheme, sxbSign: f.get("sxbSign") === "on" });
+                    update.mutate({
+                      id: a.id,
+                      callbackUrl: opt(f.get("callbackUrl")),
+                      pushDomain: opt(f.get("pushDomain")),
+                      pullDomain: opt(f.get("pullDomain")),
+                      signScheme: String(f.get("signScheme")) as Scheme,
+                      sxbSign: f.get("sxbSign") === "on",
+                    });
                   }}
                 >
-                  <Field label={t("callbackUrl")}><Input name="callbackUrl" defaultValue={a.callbackUrl ?? ""} /></Field>
-                  <Field label={t("signScheme")}>
-                    <Select name="signScheme" defaultValue={a.signScheme}>{SCHEMES.map((s) => <option key={s}>{s}</option>)}</Select>
+                  <Field label={t("callbackUrl")}>
+                    <Input name="callbackUrl" defaultValue={a.callbackUrl ?? ""} />
                   </Field>
-                  <Field label={t("pushDomain")}><Input name="pushDomain" defaultValue={a.pushDomain ?? ""} /></Field>
-                  <Field label={t("pullDomain")}><Input name="pullDomain" defaultValue={a.pullDomain ?? ""} /></Field>
-                  <label className="flex items-center gap-2 text-sm"><input type="checkbox" name="sxbSign" defaultChecked={a.sxbSign} className="h-4 w-4" />{t("sxbSign")}</label>
-                  <div><Button type="submit">{tc("save")}</Button></div>
+                  <Field label={t("signScheme")}>
+                    <Select name="signScheme" defaultValue={a.signScheme}>
+                      {SCHEMES.map((s) => (
+                        <option key={s}>{s}</option>
+                      ))}
+                    </Select>
+                  </Field>
+                  <Field label={t("pushDomain")}>
+                    <Input name="pushDomain" defaultValue={a.pushDomain ?? ""} />
+                  </Field>
+                  <Field label={t("pullDomain")}>
+                    <Input name="pullDomain" defaultValue={a.pullDomain ?? ""} />
+                  </Field>
+                  <label className="flex items-center gap-2 text-sm">
+                    <input type="checkbox" name="sxbSign" defaultChecked={a.sxbSign} className="h-4 w-4" />
+                    {t("sxbSign")}
+                  </label>
+                  <div>
+                    <Button type="submit">{tc("save")}</Button>
+                  </div>
                 </form>
               )}
               {sampleFor === a.id && (
@@ -157,7 +246,9 @@ export default function Apps() {
                       <li>flv: {sample.data.pull.flv_url}</li>
                       <li>hls: {sample.data.pull.hls_url}</li>
                     </ul>
-                  ) : <Loading />}
+                  ) : (
+                    <Loading />
+                  )}
                 </div>
               )}
             </Card>

@@ -25,10 +25,20 @@ export default function Rooms() {
   const [cursors, setCursors] = useState<string[]>([]);
   const apps = useQuery(trpc.apps.list.queryOptions());
   const hostFilter = /^[0-9a-f-]{36}$/.test(hostId) ? hostId : undefined;
-  const list = useQuery(trpc.rooms.list.queryOptions(
-    { status: status || undefined, appId, hostId: hostFilter, q: q || undefined, limit: 20, cursor: cursors.at(-1), withMetrics: true },
-    { refetchInterval: 5000 },
-  ));
+  const list = useQuery(
+    trpc.rooms.list.queryOptions(
+      {
+        status: status || undefined,
+        appId,
+        hostId: hostFilter,
+        q: q || undefined,
+        limit: 20,
+        cursor: cursors.at(-1),
+        withMetrics: true,
+      },
+      { refetchInterval: 5000 },
+    ),
+  );
   const resetPaging = () => setCursors([]);
 
   return (
@@ -36,30 +46,89 @@ export default function Rooms() {
       <h1 className="text-2xl font-semibold">{t("title")}</h1>
       <Card>
         <div className="mb-3 grid gap-3 sm:grid-cols-4">
-          <Input aria-label={t("searchTitle")} placeholder={t("searchTitle")} value={q} onChange={(e) => { setQ(e.target.value); resetPaging(); }} />
-          <Select aria-label={t("filterStatus")} value={status} onChange={(e) => { setStatus(e.target.value as typeof status); resetPaging(); }}>
-            <option value="">{t("filterStatus")}: {tc("all")}</option>
-            {STATUSES.map((s) => <option key={s} value={s}>{ts(s)}</option>)}
+          <Input
+            aria-label={t("searchTitle")}
+            placeholder={t("searchTitle")}
+            value={q}
+            onChange={(e) => {
+              setQ(e.target.value);
+              resetPaging();
+            }}
+          />
+          <Select
+            aria-label={t("filterStatus")}
+            value={status}
+            onChange={(e) => {
+              setStatus(e.target.value as typeof status);
+              resetPaging();
+            }}
+          >
+            <option value="">
+              {t("filterStatus")}: {tc("all")}
+            </option>
+            {STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {ts(s)}
+              </option>
+            ))}
           </Select>
-          <Select aria-label={t("filterApp")} value={appId ?? ""} onChange={(e) => { setAppId(Number(e.target.value) || undefined); resetPaging(); }}>
-            <option value="">{t("filterApp")}: {tc("all")}</option>
-            {apps.data?.map((a) => <option key={a.id} value={a.id}>{a.name}</option>)}
+          <Select
+            aria-label={t("filterApp")}
+            value={appId ?? ""}
+            onChange={(e) => {
+              setAppId(Number(e.target.value) || undefined);
+              resetPaging();
+            }}
+          >
+            <option value="">
+              {t("filterApp")}: {tc("all")}
+            </option>
+            {apps.data?.map((a) => (
+              <option key={a.id} value={a.id}>
+                {a.name}
+              </option>
+            ))}
           </Select>
-          <Input aria-label={t("filterHost")} placeholder={t("filterHost")} value={hostId} onChange={(e) => { setHostId(e.target.value.trim()); resetPaging(); }} />
+          <Input
+            aria-label={t("filterHost")}
+            placeholder={t("filterHost")}
+            value={hostId}
+            onChange={(e) => {
+              setHostId(e.target.value.trim());
+              resetPaging();
+            }}
+          />
         </div>
         {list.error && <ErrorBox message={err(list.error)} />}
-        {list.isLoading ? <Loading /> : !list.data?.items.length ? <Empty>{t("empty")}</Empty> : (
+        {list.isLoading ? (
+          <Loading />
+        ) : !list.data?.items.length ? (
+          <Empty>{t("empty")}</Empty>
+        ) : (
           <div className="overflow-x-auto">
             <table className="w-full text-left text-sm">
               <thead className="text-xs uppercase text-slate-500">
-                <tr><th className="py-2">{t("title_")}</th><th>{t("host")}</th><th>{t("status")}</th><th>{t("online")}</th><th>{t("created")}</th></tr>
+                <tr>
+                  <th className="py-2">{t("title_")}</th>
+                  <th>{t("host")}</th>
+                  <th>{t("status")}</th>
+                  <th>{t("online")}</th>
+                  <th>{t("created")}</th>
+                </tr>
               </thead>
               <tbody className="divide-y divide-slate-100 dark:divide-slate-800">
                 {list.data.items.map((r) => (
                   <tr key={r.id}>
-                    <td className="py-2"><Link className="font-medium hover:underline" href={`/admin/rooms/${r.id}`}>{r.title}</Link><div className="text-xs text-slate-500">#{r.num}</div></td>
+                    <td className="py-2">
+                      <Link className="font-medium hover:underline" href={`/admin/rooms/${r.id}`}>
+                        {r.title}
+                      </Link>
+                      <div className="text-xs text-slate-500">#{r.num}</div>
+                    </td>
                     <td>{r.hostNick}</td>
-                    <td><StatusBadge status={r.status} /></td>
+                    <td>
+                      <StatusBadge status={r.status} />
+                    </td>
                     <td className="tabular-nums">{r.metrics?.online ?? 0}</td>
                     <td className="text-slate-500">{fmtTime(r.createdAt, locale)}</td>
                   </tr>
@@ -67,10 +136,20 @@ export default function Rooms() {
               </tbody>
             </table>
             <div className="mt-3 flex items-center justify-between text-sm">
-              <span className="text-slate-500">{list.data.total} · {tc("page", { page: cursors.length + 1 })}</span>
+              <span className="text-slate-500">
+                {list.data.total} · {tc("page", { page: cursors.length + 1 })}
+              </span>
               <div className="flex gap-2">
-                <Button variant="secondary" disabled={!cursors.length} onClick={() => setCursors(cursors.slice(0, -1))}>{tc("prev")}</Button>
-                <Button variant="secondary" disabled={!list.data.nextCursor} onClick={() => list.data?.nextCursor && setCursors([...cursors, list.data.nextCursor])}>{tc("next")}</Button>
+                <Button variant="secondary" disabled={!cursors.length} onClick={() => setCursors(cursors.slice(0, -1))}>
+                  {tc("prev")}
+                </Button>
+                <Button
+                  variant="secondary"
+                  disabled={!list.data.nextCursor}
+                  onClick={() => list.data?.nextCursor && setCursors([...cursors, list.data.nextCursor])}
+                >
+                  {tc("next")}
+                </Button>
               </div>
             </div>
           </div>

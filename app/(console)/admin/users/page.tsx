@@ -25,16 +25,29 @@ export default function Users() {
   const [offset, setOffset] = useState(0);
   const [fields, setFields] = useState<Record<string, string>>({});
   const apps = useQuery(trpc.apps.list.queryOptions());
-  const list = useQuery(trpc.users.list.queryOptions({ role: role || undefined, q: q || undefined, limit: PAGE, offset }));
+  const list = useQuery(
+    trpc.users.list.queryOptions({ role: role || undefined, q: q || undefined, limit: PAGE, offset }),
+  );
   const refresh = () => qc.invalidateQueries({ queryKey: trpc.users.list.queryKey() });
   const onError = (e: unknown) => toast("error", err(e));
-  const create = useMutation(trpc.users.create.mutationOptions({
-    onSuccess: () => { toast("success", t("created")); setFields({}); void refresh(); },
-    onError: (e) => { setFields(fieldErrors(e)); onError(e); },
-  }));
+  const create = useMutation(
+    trpc.users.create.mutationOptions({
+      onSuccess: () => {
+        toast("success", t("created"));
+        setFields({});
+        void refresh();
+      },
+      onError: (e) => {
+        setFields(fieldErrors(e));
+        onError(e);
+      },
+    }),
+  );
   const setRoleM = useMutation(trpc.users.setRole.mutationOptions({ onSuccess: () => refresh(), onError }));
   const setDisabled = useMutation(trpc.users.setDisabled.mutationOptions({ onSuccess: () => refresh(), onError }));
-  const reset = useMutation(trpc.users.resetPassword.mutationOptions({ onSuccess: () => toast("success", tc("saved")), onError }));
+  const reset = useMutation(
+    trpc.users.resetPassword.mutationOptions({ onSuccess: () => toast("success", tc("saved")), onError }),
+  );
 
   function submit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
@@ -54,52 +67,125 @@ export default function Users() {
       <h1 className="text-2xl font-semibold">{t("title")}</h1>
       <Card title={t("create")}>
         <form onSubmit={submit} className="grid gap-3 md:grid-cols-3" aria-label={t("create")}>
-          <Field label={t("username")} error={fields.username}><Input name="username" required autoComplete="off" /></Field>
-          <Field label={t("password")} error={fields.password}><Input name="password" type="password" required minLength={8} autoComplete="new-password" /></Field>
-          <Field label={t("nick")}><Input name="nick" /></Field>
+          <Field label={t("username")} error={fields.username}>
+            <Input name="username" required autoComplete="off" />
+          </Field>
+          <Field label={t("password")} error={fields.password}>
+            <Input name="password" type="password" required minLength={8} autoComplete="new-password" />
+          </Field>
+          <Field label={t("nick")}>
+            <Input name="nick" />
+          </Field>
           <Field label={t("role")}>
-            <Select name="role" defaultValue="host">{ROLES.map((r) => <option key={r} value={r}>{tn(`role_${r}`)}</option>)}</Select>
+            <Select name="role" defaultValue="host">
+              {ROLES.map((r) => (
+                <option key={r} value={r}>
+                  {tn(`role_${r}`)}
+                </option>
+              ))}
+            </Select>
           </Field>
           <Field label={t("app")} error={fields.appId}>
-            <Select name="appId">{apps.data?.map((a) => <option key={a.id} value={a.id}>{a.name}</option>)}</Select>
+            <Select name="appId">
+              {apps.data?.map((a) => (
+                <option key={a.id} value={a.id}>
+                  {a.name}
+                </option>
+              ))}
+            </Select>
           </Field>
-          <div className="flex items-end"><Button type="submit" disabled={create.isPending}>{tc("create")}</Button></div>
+          <div className="flex items-end">
+            <Button type="submit" disabled={create.isPending}>
+              {tc("create")}
+            </Button>
+          </div>
         </form>
       </Card>
       <Card>
         <div className="mb-3 flex flex-wrap gap-3">
-          <Input aria-label={tc("search")} placeholder={tc("search")} value={q} onChange={(e) => { setQ(e.target.value); setOffset(0); }} />
-          <Select aria-label={t("role")} value={role} onChange={(e) => { setRole(e.target.value as Role | ""); setOffset(0); }}>
+          <Input
+            aria-label={tc("search")}
+            placeholder={tc("search")}
+            value={q}
+            onChange={(e) => {
+              setQ(e.target.value);
+              setOffset(0);
+            }}
+          />
+          <Select
+            aria-label={t("role")}
+            value={role}
+            onChange={(e) => {
+              setRole(e.target.value as Role | "");
+              setOffset(0);
+            }}
+          >
             <option value="">{tc("all")}</option>
-            {ROLES.map((r) => <option key={r} value={r}>{tn(`role_${r}`)}</option>)}
+            {ROLES.map((r) => (
+              <option key={r} value={r}>
+                {tn(`role_${r}`)}
+              </option>
+            ))}
           </Select>
         </div>
         {list.error && <ErrorBox message={err(list.error)} />}
-        {list.isLoading ? <Loading /> : !list.data?.items.length ? <Empty>{t("empty")}</Empty> : (
+        {list.isLoading ? (
+          <Loading />
+        ) : !list.data?.items.length ? (
+          <Empty>{t("empty")}</Empty>
+        ) : (
           <div className="overflow-x-auto">
             <table className="w-full text-left text-sm">
               <thead className="text-xs uppercase text-slate-500">
-                <tr><th className="py-2">{t("username")}</th><th>{t("role")}</th><th>{t("app")}</th><th>{tc("actions")}</th></tr>
+                <tr>
+                  <th className="py-2">{t("username")}</th>
+                  <th>{t("role")}</th>
+                  <th>{t("app")}</th>
+                  <th>{tc("actions")}</th>
+                </tr>
               </thead>
               <tbody className="divide-y divide-slate-100 dark:divide-slate-800">
                 {list.data.items.map((u) => (
                   <tr key={u.id} data-username={u.username}>
                     <td className="py-2">
                       <div className="font-medium">{u.username}</div>
-                      <div className="text-xs text-slate-500">{u.nick}{u.disabled && <span className="ml-2 rounded bg-red-100 px-1 text-red-700">{t("disabledBadge")}</span>}</div>
+                      <div className="text-xs text-slate-500">
+                        {u.nick}
+                        {u.disabled && (
+                          <span className="ml-2 rounded bg-red-100 px-1 text-red-700">{t("disabledBadge")}</span>
+                        )}
+                      </div>
                     </td>
                     <td>
-                      <Select aria-label={`${t("role")} ${u.username}`} value={u.role} onChange={(e) => setRoleM.mutate({ id: u.id, role: e.target.value as Role })}>
-                        {ROLES.map((r) => <option key={r} value={r}>{tn(`role_${r}`)}</option>)}
+                      <Select
+                        aria-label={`${t("role")} ${u.username}`}
+                        value={u.role}
+                        onChange={(e) => setRoleM.mutate({ id: u.id, role: e.target.value as Role })}
+                      >
+                        {ROLES.map((r) => (
+                          <option key={r} value={r}>
+                            {tn(`role_${r}`)}
+                          </option>
+                        ))}
                       </Select>
                     </td>
                     <td>{apps.data?.find((a) => a.id === u.appId)?.name ?? "—"}</td>
                     <td className="flex flex-wrap gap-2 py-2">
-                      <Button variant="secondary" onClick={() => setDisabled.mutate({ id: u.id, disabled: !u.disabled })}>{u.disabled ? t("enable") : t("disable")}</Button>
-                      <Button variant="ghost" onClick={() => {
-                        const pw = prompt(t("newPassword"));
-                        if (pw) reset.mutate({ id: u.id, password: pw });
-                      }}>{t("resetPassword")}</Button>
+                      <Button
+                        variant="secondary"
+                        onClick={() => setDisabled.mutate({ id: u.id, disabled: !u.disabled })}
+                      >
+                        {u.disabled ? t("enable") : t("disable")}
+                      </Button>
+                      <Button
+                        variant="ghost"
+                        onClick={() => {
+                          const pw = prompt(t("newPassword"));
+                          if (pw) reset.mutate({ id: u.id, password: pw });
+                        }}
+                      >
+                        {t("resetPassword")}
+                      </Button>
                     </td>
                   </tr>
                 ))}
@@ -108,8 +194,20 @@ export default function Users() {
             <div className="mt-3 flex items-center justify-between text-sm">
               <span className="text-slate-500">{list.data.total}</span>
               <div className="flex gap-2">
-                <Button variant="secondary" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE))}>{tc("prev")}</Button>
-                <Button variant="secondary" disabled={offset + PAGE >= list.data.total} onClick={() => setOffset(offset + PAGE)}>{tc("next")}</Button>
+                <Button
+                  variant="secondary"
+                  disabled={offset === 0}
+                  onClick={() => setOffset(Math.max(0, offset - PAGE))}
+                >
+                  {tc("prev")}
+                </Button>
+                <Button
+                  variant="secondary"
+                  disabled={offset + PAGE >= list.data.total}
+                  onClick={() => setOffset(offset + PAGE)}
+                >
+                  {tc("next")}
+                </Button>
               </div>
             </div>
           </div>
