@@ -106,7 +106,7 @@ try {
   const { issueRoomToken } = await import("../server/tokens/issue");
   const db = getDb();
   const [adminRow] = (await db.execute(
-    "SELECT id FROM users WHERE role='admin' AND app_id IS NULL LIMIT 1" as never,
+    "SELECT id FROM users WHERE role='admin' AND app_id IS NULL LIMIT 1",
   )) as unknown as [Array<{ id: string }>];
   const root_ = { kind: "user" as const, userId: adminRow[0]!.id, role: "admin" as const, appId: null };
   const ctx = (actor: Parameters<typeof createApp>[0]["actor"]) => ({ db, clock: systemClock, actor });

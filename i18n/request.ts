@@ -21,5 +21,6 @@ export function pickLocale(cookie: string | undefined, acceptLanguage: string | 
 
 export default getRequestConfig(async () => {
   const locale = pickLocale((await cookies()).get(LOCALE_COOKIE)?.value, (await headers()).get("accept-language"));
-  return { locale, messages: (await import(`../messages/${locale}.json`)).default };
+  const messages = ((await import(`../messages/${locale}.json`)) as { default: Record<string, unknown> }).default;
+  return { locale, messages };
 });

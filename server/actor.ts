@@ -1,6 +1,9 @@
-// Who is calling, and the context every domain verb receives: (db, clock, actor).
+// Who is calling, and the context every domain verb receives: (db, clock, actor, and the caller's
+// transaction when a verb runs inside another's), plus the tenant filter every list query uses.
+import { eq, type SQL } from "drizzle-orm";
+import type { MySqlColumn } from "drizzle-orm/mysql-core";
 import type { Clock } from "./clock";
-import type { Db } from "./db/client";
+import type { Db, DbOrTx, Tx } from "./db/client";
 import type { Role } from "./db/schema";
 import { AppError, forbidden } from "./errors";
 
@@ -16,6 +19,20 @@ export interface Ctx {
   db: Db;
   clock: Clock;
   actor: Actor;
+  /** An outer transaction: verbs called with it join it instead of opening their own. */
+  tx?: Tx;
+}
+
+/** The handle a verb reads and writes through: the caller's transaction when there is one. */
+export const dbOf = (ctx: Ctx): DbOrTx => ctx.tx ?? ctx.db;
+
+/**
+ * Runs `fn` in the caller's transaction, or in a new one: a verb called inside another verb (an
+ * adapter's update-then-transition) commits or rolls back with it.
+ */
+export function transaction<T>(ctx: Ctx, fn: (tx: Tx, ctx: Ctx & { tx: Tx }) => Promise<T>): Promise<T> {
+  if (ctx.tx) return fn(ctx.tx, { ...ctx, tx: ctx.tx });
+  return ctx.db.transaction((tx) => fn(tx, { ...ctx, tx }));
 }
 
 export const anonymous: Actor = { kind: "anonymous" };
@@ -39,6 +56,16 @@ export const isPlatformAdmin = (a: Actor) =>
 export function tenantOf(a: Actor): number | null {
   if (a.kind === "anonymous") throw new AppError("UNAUTHENTICATED", "Sign in first");
   return isPlatformAdmin(a) ? null : a.appId;
+}
+
+/**
+ * The tenant condition of a list query on `column` (an app id column): the actor's own app, or for
+ * platform admins the app they asked for (none: every app).
+ */
+export function tenantFilter(actor: Actor, column: MySqlColumn, requestedAppId?: number | null): SQL | undefined {
+  const tenant = tenantOf(actor);
+  if (tenant !== null) return eq(column, tenant);
+  return requestedAppId ? eq(column, requestedAppId) : undefined;
 }
 
 export const actorId = (a: Actor) => (a.kind === "user" ? a.userId : a.kind === "system" ? `system:${a.via}` : null);

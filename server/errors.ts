@@ -57,7 +57,7 @@ export const forbidden = (why = "You are not allowed to do this") => new AppErro
 /** The driver error under Drizzle's wrapper (DrizzleQueryError keeps it as `cause`). */
 export function driverError(err: unknown): { code?: string; errno?: number; message?: string } | undefined {
   let e = err as { code?: string; cause?: unknown } | undefined;
-  for (let i = 0; i < 5 && e && !e.code && e.cause; i++) e = e.cause as typeof e;
+  for (let i = 0; i < 5 && e && !e.code && e.cause; i++) e = e.cause;
   return e;
 }
 export const isDuplicateKey = (err: unknown) => driverError(err)?.code === "ER_DUP_ENTRY";

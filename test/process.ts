@@ -13,8 +13,8 @@ export function spawnTs(entry: string, env: Record<string, string>, args: string
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
-  child.stdout!.on("data", (d) => (output += d));
-  child.stderr!.on("data", (d) => (output += d));
+  child.stdout.on("data", (d) => (output += d));
+  child.stderr.on("data", (d) => (output += d));
   return { child, output: () => output };
 }
 

@@ -1,5 +1,7 @@
 // Minimal typings for the parts of node-media-server 4.4 onair uses.
 declare module "node-media-server" {
+  import type { Socket } from "node:net";
+
   export interface NmsSession {
     id: string;
     ip: string;
@@ -8,7 +10,7 @@ declare module "node-media-server" {
     streamName: string;
     streamPath: string;
     streamQuery: Record<string, string | undefined>;
-    socket?: import("node:net").Socket;
+    socket?: Socket;
     close(): void;
   }
   export default class NodeMediaServer {

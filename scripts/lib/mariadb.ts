@@ -81,14 +81,14 @@ export async function ensurePrivateMariaDb(dataDir: string, requestedPort: numbe
       { detached: true, stdio: ["ignore", log, log] },
     );
     child.unref();
-    let exited: number | null = null;
-    child.on("exit", (code) => (exited = code ?? -1));
+    const state: { exited: number | null } = { exited: null };
+    child.on("exit", (code) => (state.exited = code ?? -1));
     const deadline = Date.now() + 60_000;
     while (!(await canConnect(socketPath))) {
-      if (exited !== null) {
+      if (state.exited !== null) {
         const tail = readFileSync(resolve(dir, "mariadb.log"), "utf8").split("\n").slice(-15).join("\n");
         throw new Error(
-          `MariaDB exited (code ${exited}). Is port ${port} in use? Set MARIADB_PORT to another port.\n${tail}`,
+          `MariaDB exited (code ${state.exited}). Is port ${port} in use? Set MARIADB_PORT to another port.\n${tail}`,
         );
       }
       if (Date.now() > deadline) throw new Error(`MariaDB did not start within 60 s; see ${dir}/mariadb.log`);
@@ -99,7 +99,7 @@ export async function ensurePrivateMariaDb(dataDir: string, requestedPort: numbe
 
   // An application user with a generated password, reached over TCP like any external server.
   let creds: { password: string } | undefined;
-  if (existsSync(credsFile)) creds = JSON.parse(readFileSync(credsFile, "utf8"));
+  if (existsSync(credsFile)) creds = JSON.parse(readFileSync(credsFile, "utf8")) as { password: string };
   if (!creds) {
     creds = { password: randomBytes(18).toString("base64url") };
     writeFileSync(credsFile, JSON.stringify(creds), { mode: 0o600 });

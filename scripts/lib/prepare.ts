@@ -15,7 +15,9 @@ export function loadSettings() {
   const dataDir = resolve(root, process.env.DATA_DIR ?? ".data");
   mkdirSync(dataDir, { recursive: true });
   const file = resolve(dataDir, "secrets.json");
-  const saved: Record<string, string> = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : {};
+  const saved: Record<string, string> = existsSync(file)
+    ? (JSON.parse(readFileSync(file, "utf8")) as Record<string, string>)
+    : {};
   let changed = false;
   for (const k of ["AUTH_SECRET", "ENCRYPTION_KEY"]) {
     if (process.env[k]) continue;

@@ -218,8 +218,8 @@ export async function refresh(db: Db, clock: Clock, input: z.infer<typeof refres
     return { tokens: issueTokens(u, s.id, next, now, s.expiresAt) };
   });
   // Errors are returned, not thrown, so the revocation above commits.
-  if ("error" in out) throw out.error;
-  return out.tokens;
+  if (out.error) throw out.error;
+  return out.tokens!;
 }
 
 /** Ends the caller's session: its refresh token and every access token issued for it stop working. */

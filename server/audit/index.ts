@@ -49,7 +49,7 @@ export async function listAudit(ctx: Ctx, input: z.infer<typeof listAuditInput>)
     .map(({ a, actorName }) => ({
       ...a,
       actorName: actorName ?? a.actorId,
-      detail: a.detail ? JSON.parse(a.detail) : null,
+      detail: a.detail ? (JSON.parse(a.detail) as Record<string, unknown>) : null,
     }));
   return { items, nextCursor: rows.length > input.limit ? items[items.length - 1]!.id : null };
 }

@@ -42,7 +42,7 @@ export function createFrontServer(opts: FrontOptions) {
     return bearer && body.token === undefined ? { ...body, token: bearer } : body;
   }
 
-  const routes: Record<string, (req: IncomingMessage, res: ServerResponse, query: URLSearchParams) => Promise<void>> = {
+  const routes: Record<string, (req: IncomingMessage, res: ServerResponse, query: URLSearchParams) => void | Promise<void>> = {
     "POST /api/presence/heartbeat": async (req, res) => {
       const p = heartbeatInput.safeParse(await tokenFromBody(req));
       if (!p.success) throw badInput(p.error.issues);
@@ -53,7 +53,7 @@ export function createFrontServer(opts: FrontOptions) {
       if (!p.success) throw badInput(p.error.issues);
       sendJson(res, 200, await leaveRoom(getDb(), p.data, clock.now()));
     },
-    "GET /api/tokens/verify": async (req, res, query) => {
+    "GET /api/tokens/verify": (req, res, query) => {
       const q = Object.fromEntries(query);
       const p = verifyTokenInput.safeParse({
         ...q,
@@ -142,8 +142,15 @@ export function createFrontServer(opts: FrontOptions) {
     const q = raw.indexOf("?");
     const path = q < 0 ? raw : raw.slice(0, q);
     const route = routes[`${req.method} ${path}`];
-    if (route)
-      return void route(req, res, new URLSearchParams(q < 0 ? "" : raw.slice(q + 1))).catch((e) => sendError(res, e));
+    if (route) {
+      try {
+        const pending = route(req, res, new URLSearchParams(q < 0 ? "" : raw.slice(q + 1)));
+        if (pending) pending.catch((e: unknown) => sendError(res, e));
+      } catch (e) {
+        sendError(res, e);
+      }
+      return;
+    }
     if (
       (path === "/sxb/index.php" || path === "/index.php") &&
       req.method === "POST" &&

@@ -175,7 +175,7 @@ export class EmbeddedMedia {
     }
     const proc = spawn(e.FFMPEG_PATH, args, { stdio: ["ignore", "ignore", "pipe"] });
     let err = "";
-    proc.stderr!.on("data", (d) => (err = (err + d).slice(-2000)));
+    proc.stderr.on("data", (d) => (err = (err + d).slice(-2000)));
     const done = new Promise<void>((res) => {
       proc.on("error", (x) => {
         log.error("ffmpeg could not start", { error: x.message });

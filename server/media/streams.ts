@@ -2,20 +2,18 @@
 // SRS callbacks, nginx-rtmp notifications) land here: idempotent and order-tolerant.
 //   publish allowed → live;  unpublish → paused (auto);  no re-publish within the grace → ended.
 import { and, eq, lt, sql } from "drizzle-orm";
-import type { Actor } from "../actor";
-import { audit } from "../audit";
+import { anonymous } from "../actor";
 import type { Clock } from "../clock";
 import type { Db, DbOrTx } from "../db/client";
 import { apps, rooms } from "../db/schema";
 import { env } from "../env";
 import { AppError, notFound } from "../errors";
-import { endRoomSessions, type RoomRow } from "../rooms";
+import { assertNotEnded, endRoomSessions, type RoomRow } from "../rooms";
+import { changeRoom, type RoomLock } from "../rooms/change";
 import { verifyRoomToken, type RoomClaims } from "../tokens";
 import { publishKeyVersion } from "./keys";
 import { vendorPublishCheck } from "./urls";
 import { open } from "../crypto/secretbox";
-
-const mediaActor = (via: string, appId: number): Actor => ({ kind: "system", appId, via });
 
 export async function roomByStream(db: DbOrTx, streamName: string, lock = false) {
   const q = db
@@ -24,14 +22,6 @@ export async function roomByStream(db: DbOrTx, streamName: string, lock = false)
     .innerJoin(apps, eq(apps.id, rooms.appId))
     .where(eq(rooms.streamName, streamName));
   return (await (lock ? q.for("update") : q))[0];
-}
-
-/**
- * Synchronous part of a publish check (what node-media-server's listener can afford): the publish
- * key's signature. The room's current key version and status are checked by `streamStarted`.
- */
-export function publishKeySignatureOk(streamName: string, key: string | undefined) {
-  return publishKeyVersion(streamName, key) !== undefined;
 }
 
 /** Whether a publish may go ahead: room exists and is not over, app enabled, credentials valid. */
@@ -56,6 +46,17 @@ export function checkPublish(
 }
 
 /** A publisher is on: the room goes (or stays) live. `client` identifies the connection at its server. */
+/** The room of a stream, locked; the audit rows name the media server acting for the room's app. */
+const byStream = (streamName: string, via: string): RoomLock => ({
+  find: async (tx) => {
+    const row = (await tx.select().from(rooms).where(eq(rooms.streamName, streamName)).for("update"))[0];
+    if (!row) throw notFound("Stream");
+    return row;
+  },
+  actor: (room) => ({ kind: "system", appId: room.appId, via }),
+});
+
+/** A publisher is on: the room goes (or stays) live. `client` identifies the connection at its server. */
 export async function streamStarted(
   db: Db,
   clock: Clock,
@@ -63,14 +64,12 @@ export async function streamStarted(
   client: string,
   opts: { query?: Record<string, string | undefined>; trusted?: boolean; via?: string } = {},
 ) {
-  const via = opts.via ?? "media";
-  const now = clock.now();
-  return db.transaction(async (tx) => {
-    const row = await roomByStream(tx, streamName, true);
-    if (!row) throw notFound("Stream");
-    if (!opts.trusted) checkPublish(row, opts.query ?? {}, Math.floor(now.getTime() / 1000));
-    else if (row.room.status === "ended") throw new AppError("ILLEGAL_TRANSITION", "This room has ended");
-    const { room } = row;
+  const ctx = { db, clock, actor: anonymous };
+  return changeRoom(ctx, byStream(streamName, opts.via ?? "media"), "room.stream_start", async (tx, room, now) => {
+    if (!opts.trusted) {
+      const app = (await tx.select().from(apps).where(eq(apps.id, room.appId)))[0]!;
+      checkPublish({ room, app }, opts.query ?? {}, Math.floor(now.getTime() / 1000));
+    } else assertNotEnded(room);
     const set: Partial<RoomRow> = {
       streamOnline: true,
       streamClient: client,
@@ -82,17 +81,16 @@ export async function streamStarted(
       Object.assign(set, { status: "live", startedAt: room.startedAt ?? now, pausedAt: null });
     }
     await tx.update(rooms).set(set).where(eq(rooms.num, room.num));
-    if (!room.streamOnline || room.streamClient !== client || set.status)
-      await audit(tx, mediaActor(via, room.appId), now, {
-        appId: room.appId,
-        action: "room.stream_start",
-        targetType: "room",
-        targetId: room.id,
-        detail: { client, from: room.status, to: set.status ?? room.status },
-      });
-    return { ...room, ...set } as RoomRow;
+    return {
+      result: { ...room, ...set },
+      // A repeated start of the same connection changes nothing worth recording.
+      audit: !room.streamOnline || room.streamClient !== client || !!set.status,
+      detail: { client, from: room.status, to: set.status ?? room.status },
+    };
   });
 }
+
+type StreamStop = { changed: false } | { changed: true; room: RoomRow };
 
 /**
  * The publisher went away. Ignored when it is not the current publisher (a late event from an
@@ -104,32 +102,32 @@ export async function streamStopped(
   streamName: string,
   client: string | undefined,
   via = "media",
-) {
-  const now = clock.now();
-  return db.transaction(async (tx) => {
-    const row = await roomByStream(tx, streamName, true);
-    if (!row) return { changed: false as const };
-    const { room } = row;
+): Promise<StreamStop> {
+  const ctx = { db, clock, actor: anonymous };
+  return changeRoom<StreamStop>(ctx, byStream(streamName, via), "room.stream_stop", async (tx, room, now) => {
     if (!room.streamOnline || (client && room.streamClient && client !== room.streamClient))
-      return { changed: false as const };
+      return { result: { changed: false as const }, audit: false };
     const set: Partial<RoomRow> = { streamOnline: false, streamChangedAt: now, updatedAt: now };
     if (room.status === "live") Object.assign(set, { status: "paused", pausedAt: now, autoPaused: true });
     await tx.update(rooms).set(set).where(eq(rooms.num, room.num));
-    await audit(tx, mediaActor(via, room.appId), now, {
-      appId: room.appId,
-      action: "room.stream_stop",
-      targetType: "room",
-      targetId: room.id,
+    return {
+      result: { changed: true as const, room: { ...room, ...set } },
       detail: { client, from: room.status, to: set.status ?? room.status },
-    });
-    return { changed: true as const, room: { ...room, ...set } as RoomRow };
+    };
+  }).catch((e: unknown) => {
+    // A stream no room has (deleted meanwhile) has nothing to stop.
+    if (e instanceof AppError && e.code === "NOT_FOUND") return { changed: false as const };
+    throw e;
   });
 }
 
 /** Rooms paused by a lost stream with no re-publish for MEDIA_END_GRACE_S end. Safe on every instance. */
 export async function endAbandonedRooms(db: Db, clock: Clock) {
   const now = clock.now();
-  const cutoff = new Date(now.getTime() - env().MEDIA_END_GRACE_S * 1000);
+  const graceS = env().MEDIA_END_GRACE_S;
+  const cutoff = new Date(now.getTime() - graceS * 1000);
+  const abandoned = (r: RoomRow) =>
+    r.status === "paused" && r.autoPaused && !r.streamOnline && !!r.streamChangedAt && r.streamChangedAt < cutoff;
   const due = await db
     .select({ num: rooms.num })
     .from(rooms)
@@ -142,33 +140,24 @@ export async function endAbandonedRooms(db: Db, clock: Clock) {
       ),
     )
     .limit(500);
+  const ctx = { db, clock, actor: anonymous };
+  const lock = (num: number): RoomLock => ({
+    find: async (tx) => (await tx.select().from(rooms).where(eq(rooms.num, num)).for("update"))[0]!,
+    actor: (room) => ({ kind: "system", appId: room.appId, via: "grace" }),
+  });
   let ended = 0;
   for (const { num } of due) {
-    await db.transaction(async (tx) => {
-      const r = (await tx.select().from(rooms).where(eq(rooms.num, num)).for("update"))[0];
-      if (
-        !r ||
-        r.status !== "paused" ||
-        !r.autoPaused ||
-        r.streamOnline ||
-        !r.streamChangedAt ||
-        r.streamChangedAt >= cutoff
-      )
-        return;
+    const changed = await changeRoom(ctx, lock(num), "room.stream_abandoned", async (tx, room) => {
+      // Re-checked under the lock: a publish may have come back since the scan.
+      if (!room || !abandoned(room)) return { result: false, audit: false };
       await tx
         .update(rooms)
         .set({ status: "ended", stoppedAt: now, updatedAt: now, autoPaused: false })
         .where(eq(rooms.num, num));
       await endRoomSessions(tx, num, now);
-      await audit(tx, mediaActor("grace", r.appId), now, {
-        appId: r.appId,
-        action: "room.stream_abandoned",
-        targetType: "room",
-        targetId: r.id,
-        detail: { graceS: env().MEDIA_END_GRACE_S },
-      });
-      ended++;
+      return { result: true, detail: { graceS } };
     });
+    if (changed) ended++;
   }
   return ended;
 }

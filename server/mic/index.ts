@@ -3,14 +3,14 @@
 // lock the room row, so seat counts and "one open request per member" hold under concurrency.
 import { and, asc, eq, inArray, lte, ne } from "drizzle-orm";
 import { z } from "zod";
-import { requireUser, type Ctx } from "../actor";
-import { audit } from "../audit";
-import type { Tx } from "../db/client";
+import { dbOf, requireUser, type Ctx } from "../actor";
+import type { DbOrTx, Tx } from "../db/client";
 import { MEMBER_ROLE, micSessions, roomMembers, users, type MicState } from "../db/schema";
 import { env } from "../env";
 import { AppError, forbidden, notFound } from "../errors";
-import { canManageRoom, findManagedRoom, findRoom, roomRef, type RoomRow } from "../rooms";
-import { ACTIVE_MIC_STATES, MIC_MOVES, SEATED_MIC_STATES, type MicMove } from "./states";
+import { assertNotEnded, canManageRoom, findManagedRoom, findRoom, roomRef, type RoomRow } from "../rooms";
+import { changeRoom, managed, visible, type RoomChange } from "../rooms/change";
+import { ACTIVE_MIC_STATES, MEETING_MIC_STATES, MIC_MOVES, SEATED_MIC_STATES, type MicMove } from "./states";
 
 export const micRoomInput = z.object({ room: roomRef });
 export const micDecideInput = z.object({ room: roomRef, userId: z.string().uuid() });
@@ -69,10 +69,6 @@ async function activeOf(tx: Tx, roomNum: number, userId: string) {
   )[0];
 }
 
-function assertOpen(room: RoomRow) {
-  if (room.status === "ended") throw new AppError("ILLEGAL_TRANSITION", "This room has ended", { status: room.status });
-}
-
 async function setMemberRole(tx: Tx, roomNum: number, userId: string, role: number) {
   await tx
     .update(roomMembers)
@@ -80,22 +76,25 @@ async function setMemberRole(tx: Tx, roomNum: number, userId: string, role: numb
     .where(and(eq(roomMembers.roomNum, roomNum), eq(roomMembers.memberId, userId)));
 }
 
+const reread = async (tx: Tx, id: string) =>
+  micView((await tx.select().from(micSessions).where(eq(micSessions.id, id)))[0]!);
+
+/** Applies one move of the state machine to a member's session, or refuses it. */
 async function move(
   tx: Tx,
-  ctx: Ctx,
   room: RoomRow,
   row: MicRow | undefined,
-  m: MicMove,
+  name: MicMove,
   now: Date,
   extra: Partial<MicRow> = {},
-) {
-  const rule = MIC_MOVES[m];
+): Promise<RoomChange<ReturnType<typeof micView>>> {
+  const rule = MIC_MOVES[name];
   if (rule.to === "approved") extra = { position: now.getTime() * 100, ...extra };
-  if (!row) throw new AppError("MIC_REFUSED", "There is no co-host request from this member", { move: m });
+  if (!row) throw new AppError("MIC_REFUSED", "There is no co-host request from this member", { move: name });
   if (!(rule.from as readonly MicState[]).includes(row.state))
-    throw new AppError("ILLEGAL_TRANSITION", `Cannot ${m} a co-host request that is ${row.state}`, {
+    throw new AppError("ILLEGAL_TRANSITION", `Cannot ${name} a co-host request that is ${row.state}`, {
       state: row.state,
-      move: m,
+      move: name,
     });
   await tx
     .update(micSessions)
@@ -103,14 +102,7 @@ async function move(
     .where(eq(micSessions.id, row.id));
   if (rule.to === "on") await setMemberRole(tx, room.num, row.userId, MEMBER_ROLE.cohost);
   if (rule.to === "off" || rule.to === "ended") await setMemberRole(tx, room.num, row.userId, MEMBER_ROLE.viewer);
-  await audit(tx, ctx.actor, now, {
-    appId: room.appId,
-    action: `mic.${m}`,
-    targetType: "room",
-    targetId: room.id,
-    detail: { userId: row.userId },
-  });
-  return micView((await tx.select().from(micSessions).where(eq(micSessions.id, row.id)))[0]!);
+  return { result: await reread(tx, row.id), action: `mic.${name}`, detail: { userId: row.userId } };
 }
 
 async function seatsTaken(tx: Tx, room: RoomRow) {
@@ -130,56 +122,49 @@ async function seatsTaken(tx: Tx, room: RoomRow) {
 /** A signed-in member of the room's app asks to co-host. */
 export async function requestMic(ctx: Ctx, input: z.infer<typeof micRoomInput>) {
   const me = requireUser(ctx.actor);
-  const now = ctx.clock.now();
-  return ctx.db.transaction(async (tx) => {
-    const room = await findRoom(tx, me, input.room, true);
-    assertOpen(room);
+  return changeRoom(ctx, visible(input.room), "mic.request", async (tx, room, now) => {
+    assertNotEnded(room);
     if (room.hostId === me.userId) throw new AppError("MIC_REFUSED", "The host is already on the mic");
     const kicked = await tx
-      .select({ k: roomMembers.kickedAt })
+      .select({ at: roomMembers.kickedAt })
       .from(roomMembers)
       .where(and(eq(roomMembers.roomNum, room.num), eq(roomMembers.memberId, me.userId)));
-    if (kicked[0]?.k) throw forbidden("You were removed from this room");
+    if (kicked[0]?.at) throw forbidden("You were removed from this room");
     await expireRequests(tx, room.num, now);
     const open = await activeOf(tx, room.num, me.userId);
     if (open?.state === "pending")
       throw new AppError("MIC_REFUSED", "You already have a pending co-host request", { state: open.state });
     if (open) throw new AppError("MIC_REFUSED", "You are already co-hosting", { state: open.state });
-    const u = (await tx.select().from(users).where(eq(users.id, me.userId)))[0];
+    const user = (await tx.select().from(users).where(eq(users.id, me.userId)))[0];
     const id = crypto.randomUUID();
     await tx.insert(micSessions).values({
       id,
       appId: room.appId,
       roomNum: room.num,
       userId: me.userId,
-      userNick: u?.nick ?? "",
-      userAvatar: u?.avatarUrl ?? "",
+      userNick: user?.nick ?? "",
+      userAvatar: user?.avatarUrl ?? "",
       state: "pending",
       requestedAt: now,
       updatedAt: now,
       expiresAt: new Date(now.getTime() + env().MIC_REQUEST_TTL_S * 1000),
     });
-    await audit(tx, me, now, { appId: room.appId, action: "mic.request", targetType: "room", targetId: room.id });
-    return micView((await tx.select().from(micSessions).where(eq(micSessions.id, id)))[0]!);
+    return { result: await reread(tx, id) };
   });
 }
 
 /** The requester withdraws a pending request. */
 export async function cancelMic(ctx: Ctx, input: z.infer<typeof micRoomInput>) {
   const me = requireUser(ctx.actor);
-  const now = ctx.clock.now();
-  return ctx.db.transaction(async (tx) => {
-    const room = await findRoom(tx, me, input.room, true);
+  return changeRoom(ctx, visible(input.room), "mic.cancel", async (tx, room, now) => {
     await expireRequests(tx, room.num, now);
-    return move(tx, ctx, room, await activeOf(tx, room.num, me.userId), "cancel", now);
+    return move(tx, room, await activeOf(tx, room.num, me.userId), "cancel", now);
   });
 }
 
-async function hostDecision(ctx: Ctx, input: z.infer<typeof micDecideInput>, m: "approve" | "reject") {
-  const now = ctx.clock.now();
-  return ctx.db.transaction(async (tx) => {
-    const room = await findManagedRoom(tx, ctx.actor, input.room, true);
-    assertOpen(room);
+async function hostDecision(ctx: Ctx, input: z.infer<typeof micDecideInput>, decision: "approve" | "reject") {
+  return changeRoom(ctx, managed(input.room), `mic.${decision}`, async (tx, room, now) => {
+    assertNotEnded(room);
     // Expiry is checked before the move so that an expired request answers "expired", not "not found".
     const row = (
       await tx
@@ -191,11 +176,15 @@ async function hostDecision(ctx: Ctx, input: z.infer<typeof micDecideInput>, m: 
     ).at(-1);
     if (row?.state === "pending" && row.expiresAt && row.expiresAt <= now) {
       await expireRequests(tx, room.num, now);
-      throw new AppError("MIC_REFUSED", "This co-host request has expired", { state: "expired" });
+      return { result: null, audit: false };
     }
-    if (m === "approve" && row?.state === "pending" && (await seatsTaken(tx, room)) >= room.micSeats)
+    if (decision === "approve" && row?.state === "pending" && (await seatsTaken(tx, room)) >= room.micSeats)
       throw new AppError("MIC_REFUSED", `All ${room.micSeats} co-host seats are taken`, { seats: room.micSeats });
-    return move(tx, ctx, room, row, m, now);
+    return move(tx, room, row, decision, now);
+  }).then((view) => {
+    // Thrown after the commit, so the request stays expired.
+    if (!view) throw new AppError("MIC_REFUSED", "This co-host request has expired", { state: "expired" });
+    return view;
   });
 }
 export const approveMic = (ctx: Ctx, input: z.infer<typeof micDecideInput>) => hostDecision(ctx, input, "approve");
@@ -204,52 +193,37 @@ export const rejectMic = (ctx: Ctx, input: z.infer<typeof micDecideInput>) => ho
 /** The approved member reports that they are on (publishing) or off the mic. */
 export async function reportMic(ctx: Ctx, input: z.infer<typeof micReportInput>) {
   const me = requireUser(ctx.actor);
-  const now = ctx.clock.now();
-  return ctx.db.transaction(async (tx) => {
-    const room = await findRoom(tx, me, input.room, true);
-    assertOpen(room);
+  return changeRoom(ctx, visible(input.room), `mic.${input.status}`, async (tx, room, now) => {
+    assertNotEnded(room);
     const row = await activeOf(tx, room.num, me.userId);
     const extra: Partial<MicRow> = {};
     if (input.cameraOpened !== undefined) extra.cameraOpened = input.cameraOpened;
     if (input.micOpened !== undefined) extra.micOpened = input.micOpened;
-    return move(tx, ctx, room, row, input.status, now, extra);
+    return move(tx, room, row, input.status, now, extra);
   });
 }
 
 /** The host (or an admin) ends anyone's co-hosting; a co-host may end their own. */
 export async function endMic(ctx: Ctx, input: z.infer<typeof micDecideInput>) {
   const me = requireUser(ctx.actor);
-  const now = ctx.clock.now();
-  return ctx.db.transaction(async (tx) => {
-    const room = await findRoom(tx, me, input.room, true);
+  return changeRoom(ctx, visible(input.room), "mic.end", async (tx, room, now) => {
     if (input.userId !== me.userId && !canManageRoom(me, room))
       throw forbidden("Only the room's host or an admin can do this");
-    return move(tx, ctx, room, await activeOf(tx, room.num, input.userId), "end", now, { endedBy: me.userId });
+    return move(tx, room, await activeOf(tx, room.num, input.userId), "end", now, { endedBy: me.userId });
   });
 }
 
 /** Pending requests (host view), oldest first; expired ones are not shown. */
 export async function listMicRequests(ctx: Ctx, input: z.infer<typeof micRoomInput>) {
-  const room = await findManagedRoom(ctx.db, ctx.actor, input.room);
+  const db = dbOf(ctx);
+  const room = await findManagedRoom(db, ctx.actor, input.room);
   const now = ctx.clock.now();
-  const rows = await ctx.db
+  const rows = await db
     .select()
     .from(micSessions)
     .where(and(eq(micSessions.roomNum, room.num), inArray(micSessions.state, [...ACTIVE_MIC_STATES])))
     .orderBy(asc(micSessions.requestedAt));
   return rows.filter((r) => !(r.state === "pending" && r.expiresAt && r.expiresAt <= now)).map(micView);
-}
-
-/** The full list of co-hosts (seated members) with camera/mic state and pull URLs (AUI MeetingInfo). */
-export async function getMeetingInfo(ctx: Ctx, input: z.infer<typeof micRoomInput>) {
-  requireUser(ctx.actor);
-  const room = await findRoom(ctx.db, ctx.actor, input.room);
-  const rows = await ctx.db
-    .select()
-    .from(micSessions)
-    .where(and(eq(micSessions.roomNum, room.num), inArray(micSessions.state, ["approved", "on"])))
-    .orderBy(asc(micSessions.position), asc(micSessions.requestedAt));
-  return { members: rows.map(meetingView) };
 }
 
 const meetingView = (m: MicRow) => ({
@@ -261,15 +235,30 @@ const meetingView = (m: MicRow) => ({
   rtc_pull_url: m.rtcPullUrl,
 });
 
+/** The room's meeting: members on the mic or approved for it, in seat order. */
+async function meetingMembers(db: DbOrTx, roomNum: number) {
+  const rows = await db
+    .select()
+    .from(micSessions)
+    .where(and(eq(micSessions.roomNum, roomNum), inArray(micSessions.state, [...MEETING_MIC_STATES])))
+    .orderBy(asc(micSessions.position), asc(micSessions.requestedAt));
+  return { members: rows.map(meetingView) };
+}
+
+/** The full list of co-hosts (seated members) with camera/mic state and pull URLs (AUI MeetingInfo). */
+export async function getMeetingInfo(ctx: Ctx, input: z.infer<typeof micRoomInput>) {
+  requireUser(ctx.actor);
+  const room = await findRoom(dbOf(ctx), ctx.actor, input.room);
+  return meetingMembers(dbOf(ctx), room.num);
+}
+
 /**
  * The host replaces the co-host list whole (AUI updateMeetingInfo): listed members are on the mic
  * with the given state, everybody else seated is ended. The host may list themself (no seat used).
  */
 export async function updateMeetingInfo(ctx: Ctx, input: z.infer<typeof updateMeetingInput>) {
-  const now = ctx.clock.now();
-  return ctx.db.transaction(async (tx) => {
-    const room = await findManagedRoom(tx, ctx.actor, input.room, true);
-    assertOpen(room);
+  return changeRoom(ctx, managed(input.room), "mic.update_meeting", async (tx, room, now) => {
+    assertNotEnded(room);
     const ids = [...new Set(input.members.map((m) => m.user_id))];
     if (ids.length !== input.members.length) throw new AppError("BAD_REQUEST", "A member is listed twice");
     const guests = ids.filter((id) => id !== room.hostId);
@@ -287,14 +276,13 @@ export async function updateMeetingInfo(ctx: Ctx, input: z.infer<typeof updateMe
       .from(micSessions)
       .where(and(eq(micSessions.roomNum, room.num), inArray(micSessions.state, [...ACTIVE_MIC_STATES])))
       .for("update");
-    for (const a of active) {
-      if (ids.includes(a.userId)) continue;
-      if (a.state === "pending") continue;
+    for (const session of active) {
+      if (ids.includes(session.userId) || session.state === "pending") continue;
       await tx
         .update(micSessions)
         .set({ state: "ended", updatedAt: now, endedBy: ctx.actor.kind === "user" ? ctx.actor.userId : null })
-        .where(eq(micSessions.id, a.id));
-      await setMemberRole(tx, room.num, a.userId, MEMBER_ROLE.viewer);
+        .where(eq(micSessions.id, session.id));
+      await setMemberRole(tx, room.num, session.userId, MEMBER_ROLE.viewer);
     }
     for (const [i, m] of input.members.entries()) {
       const set = {
@@ -307,33 +295,19 @@ export async function updateMeetingInfo(ctx: Ctx, input: z.infer<typeof updateMe
         rtcPullUrl: m.rtc_pull_url,
         updatedAt: now,
       };
-      const cur = active.find((a) => a.userId === m.user_id);
-      if (cur) await tx.update(micSessions).set(set).where(eq(micSessions.id, cur.id));
+      const current = active.find((a) => a.userId === m.user_id);
+      if (current) await tx.update(micSessions).set(set).where(eq(micSessions.id, current.id));
       else
-        await tx
-          .insert(micSessions)
-          .values({
-            id: crypto.randomUUID(),
-            appId: room.appId,
-            roomNum: room.num,
-            userId: m.user_id,
-            requestedAt: now,
-            ...set,
-          });
+        await tx.insert(micSessions).values({
+          id: crypto.randomUUID(),
+          appId: room.appId,
+          roomNum: room.num,
+          userId: m.user_id,
+          requestedAt: now,
+          ...set,
+        });
       if (m.user_id !== room.hostId) await setMemberRole(tx, room.num, m.user_id, MEMBER_ROLE.cohost);
     }
-    await audit(tx, ctx.actor, now, {
-      appId: room.appId,
-      action: "mic.update_meeting",
-      targetType: "room",
-      targetId: room.id,
-      detail: { members: ids },
-    });
-    const rows = await tx
-      .select()
-      .from(micSessions)
-      .where(and(eq(micSessions.roomNum, room.num), inArray(micSessions.state, ["approved", "on"])))
-      .orderBy(asc(micSessions.position), asc(micSessions.requestedAt));
-    return { members: rows.map(meetingView) };
+    return { result: await meetingMembers(tx, room.num), detail: { members: ids } };
   });
 }

@@ -1,17 +1,18 @@
 // Members and presence: join, heartbeat, leave, kick and the member list.
-import { and, asc, count, eq, gte, isNull, or, sql } from "drizzle-orm";
+import { and, asc, count, eq, inArray, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
-import { requireUser, type Ctx } from "../actor";
-import { audit } from "../audit";
-import type { Db } from "../db/client";
+import { dbOf, requireUser, type Ctx } from "../actor";
+import type { DbOrTx } from "../db/client";
 import { MEMBER_ROLE, micSessions, roomMembers, users } from "../db/schema";
 import { env } from "../env";
 import { AppError, notFound } from "../errors";
-import { findManagedRoom, findRoom, roomRef } from "../rooms";
+import { ACTIVE_MIC_STATES } from "../mic/states";
+import { assertNotEnded, findPublicRoom, findRoom, roomRef } from "../rooms";
+import { changeRoom, managed } from "../rooms/change";
 import { memberSubject, signRoomToken, verifyRoomToken } from "../tokens";
 import { revoke } from "../tokens/revocations";
 import type { PresenceBuffer } from "./buffer";
-import { presenceCutoffs } from "./stats";
+import { countsOnline, onlineWhere } from "./stats";
 
 export const HEARTBEAT_INTERVAL_S = 10;
 
@@ -41,43 +42,35 @@ export const listMembersInput = z.object({
 export async function joinRoom(ctx: Ctx, input: z.infer<typeof joinInput>) {
   const now = ctx.clock.now();
   // Visitors who are not signed in watch as guests (rooms are public to watch).
-  const me =
-    ctx.actor.kind === "user"
-      ? ctx.actor
-      : {
-          kind: "user" as const,
-          userId: `guest:${input.guestId ?? crypto.randomUUID()}`,
-          role: "viewer" as const,
-          appId: null,
-        };
+  const db = dbOf(ctx);
+  const memberId = ctx.actor.kind === "user" ? ctx.actor.userId : `guest:${input.guestId ?? crypto.randomUUID()}`;
   const room =
-    ctx.actor.kind === "user"
-      ? await findRoom(ctx.db, me, input.room)
-      : await findRoom(ctx.db, { kind: "system", appId: null, via: "public" }, input.room);
-  if (room.status === "ended") throw new AppError("ILLEGAL_TRANSITION", "This room has ended", { status: room.status });
+    ctx.actor.kind === "user" ? await findRoom(db, ctx.actor, input.room) : await findPublicRoom(db, input.room);
+  assertNotEnded(room);
+  const me = { userId: memberId };
   const [existing, mic, user] = await Promise.all([
-    ctx.db
+    db
       .select()
       .from(roomMembers)
       .where(and(eq(roomMembers.roomNum, room.num), eq(roomMembers.memberId, me.userId))),
-    ctx.db
+    db
       .select({ id: micSessions.id })
       .from(micSessions)
       .where(and(eq(micSessions.roomNum, room.num), eq(micSessions.userId, me.userId), eq(micSessions.state, "on"))),
     me.userId.startsWith("guest:")
       ? Promise.resolve([])
-      : ctx.db.select({ nick: users.nick }).from(users).where(eq(users.id, me.userId)),
+      : db.select({ nick: users.nick }).from(users).where(eq(users.id, me.userId)),
   ]);
   if (existing[0]?.kickedAt) throw new AppError("FORBIDDEN", "You were removed from this room");
   const role = me.userId === room.hostId ? MEMBER_ROLE.host : mic.length ? MEMBER_ROLE.cohost : MEMBER_ROLE.viewer;
   const nick = input.nick ?? user[0]?.nick ?? "";
-  await ctx.db.execute(sql`
+  await db.execute(sql`
     INSERT INTO room_members (room_num, member_id, app_id, nick, role, joined_at, last_seen_at, join_count)
     VALUES (${room.num}, ${me.userId}, ${room.appId}, ${nick}, ${role}, ${now}, ${now}, 1)
     ON DUPLICATE KEY UPDATE join_count = join_count + 1, left_at = NULL, nick = VALUES(nick),
       role = VALUES(role), joined_at = VALUES(joined_at), last_seen_at = GREATEST(last_seen_at, VALUES(last_seen_at))`);
   const ttl = Math.max(env().PLAY_TOKEN_TTL_S, 60);
-  const t = signRoomToken(
+  const issued = signRoomToken(
     { scope: "presence", app: room.appId, room: room.id, num: room.num, sub: me.userId, mr: role },
     now,
     ttl,
@@ -87,8 +80,8 @@ export async function joinRoom(ctx: Ctx, input: z.infer<typeof joinInput>) {
     roomNum: room.num,
     memberId: me.userId,
     role,
-    presenceToken: t.token,
-    expiresAt: t.expiresAt,
+    presenceToken: issued.token,
+    expiresAt: issued.expiresAt,
     heartbeatIntervalS: HEARTBEAT_INTERVAL_S,
   };
 }
@@ -108,7 +101,7 @@ export function heartbeat(buffer: PresenceBuffer, input: z.infer<typeof heartbea
 }
 
 /** Leaves a room (one UPDATE; heartbeats buffered before it cannot bring the member back). */
-export async function leaveRoom(db: Db, input: z.infer<typeof leaveInput>, now: Date) {
+export async function leaveRoom(db: DbOrTx, input: z.infer<typeof leaveInput>, now: Date) {
   const c = verifyRoomToken(input.token, { scope: "presence" }, now);
   await db
     .update(roomMembers)
@@ -119,21 +112,13 @@ export async function leaveRoom(db: Db, input: z.infer<typeof leaveInput>, now: 
 
 /** Host or admin removes a member: out of the room now, and their play/presence tokens stop working. */
 export async function kickMember(ctx: Ctx, input: z.infer<typeof kickInput>) {
-  const now = ctx.clock.now();
-  return ctx.db.transaction(async (tx) => {
-    const room = await findManagedRoom(tx, ctx.actor, input.room, true);
+  return changeRoom(ctx, managed(input.room), "member.kick", async (tx, room, now) => {
     if (input.memberId === room.hostId)
       throw new AppError("BAD_REQUEST", "The host cannot be removed from their own room");
-    const m = await tx
-      .select()
-      .from(roomMembers)
-      .where(and(eq(roomMembers.roomNum, room.num), eq(roomMembers.memberId, input.memberId)))
-      .for("update");
-    if (!m[0]) throw notFound("Member");
-    await tx
-      .update(roomMembers)
-      .set({ kickedAt: now, leftAt: now, role: MEMBER_ROLE.viewer })
-      .where(and(eq(roomMembers.roomNum, room.num), eq(roomMembers.memberId, input.memberId)));
+    const member = and(eq(roomMembers.roomNum, room.num), eq(roomMembers.memberId, input.memberId));
+    const found = await tx.select().from(roomMembers).where(member).for("update");
+    if (!found[0]) throw notFound("Member");
+    await tx.update(roomMembers).set({ kickedAt: now, leftAt: now, role: MEMBER_ROLE.viewer }).where(member);
     await tx
       .update(micSessions)
       .set({ state: "ended", endedBy: ctx.actor.kind === "user" ? ctx.actor.userId : null, updatedAt: now })
@@ -141,40 +126,25 @@ export async function kickMember(ctx: Ctx, input: z.infer<typeof kickInput>) {
         and(
           eq(micSessions.roomNum, room.num),
           eq(micSessions.userId, input.memberId),
-          sql`${micSessions.state} IN ('pending','approved','on','off')`,
+          inArray(micSessions.state, [...ACTIVE_MIC_STATES]),
         ),
       );
     const keep = new Date(now.getTime() + Math.max(env().PLAY_TOKEN_TTL_S, 60) * 1000 + 60_000);
     await revoke(tx, "member", memberSubject(room.num, input.memberId), now, keep);
-    await audit(tx, ctx.actor, now, {
-      appId: room.appId,
-      action: "member.kick",
-      targetType: "room",
-      targetId: room.id,
-      detail: { memberId: input.memberId },
-    });
-    return { ok: true as const };
+    return { result: { ok: true as const }, detail: { memberId: input.memberId } };
   });
 }
 
 /** Members of a room, online ones first by default; paged. Visible to everybody in the app. */
 export async function listMembers(ctx: Ctx, input: z.infer<typeof listMembersInput>) {
   requireUser(ctx.actor);
-  const room = await findRoom(ctx.db, ctx.actor, input.room);
-  const c = presenceCutoffs(ctx.clock.now());
-  const online = and(
-    isNull(roomMembers.leftAt),
-    or(
-      and(eq(roomMembers.role, MEMBER_ROLE.host), gte(roomMembers.lastSeenAt, c.host)),
-      and(sql`${roomMembers.role} <> 1`, gte(roomMembers.lastSeenAt, c.viewer)),
-    ),
-  );
-  const where = and(
-    eq(roomMembers.roomNum, room.num),
-    input.onlineOnly && room.status !== "ended" ? online : undefined,
-  );
+  const db = dbOf(ctx);
+  const room = await findRoom(db, ctx.actor, input.room);
+  const online = onlineWhere(ctx.clock.now());
+  const live = countsOnline(room.status);
+  const where = and(eq(roomMembers.roomNum, room.num), input.onlineOnly && live ? online : undefined);
   const [rows, total] = await Promise.all([
-    ctx.db
+    db
       .select({
         memberId: roomMembers.memberId,
         nick: roomMembers.nick,
@@ -189,17 +159,17 @@ export async function listMembers(ctx: Ctx, input: z.infer<typeof listMembersInp
       .from(roomMembers)
       .where(where)
       .orderBy(
-        sql`${roomMembers.role} = 1 DESC`,
-        sql`${roomMembers.role} = 2 DESC`,
+        sql`${roomMembers.role} = ${MEMBER_ROLE.host} DESC`,
+        sql`${roomMembers.role} = ${MEMBER_ROLE.cohost} DESC`,
         asc(roomMembers.joinedAt),
         asc(roomMembers.memberId),
       )
       .limit(input.limit)
       .offset(input.offset),
-    ctx.db.select({ n: count() }).from(roomMembers).where(where),
+    db.select({ n: count() }).from(roomMembers).where(where),
   ]);
   return {
-    items: rows.map((r) => ({ ...r, online: room.status !== "ended" && Number(r.online) === 1 })),
+    items: rows.map((r) => ({ ...r, online: live && Number(r.online) === 1 })),
     total: total[0]?.n ?? 0,
   };
 }

@@ -1,6 +1,8 @@
-// A room's live figures, read from the shared store: online, likes, pv (joins), uv (distinct audience).
-import { sql } from "drizzle-orm";
+// A room's live figures, read from the shared store: online, likes, pv (joins), uv (distinct
+// audience); and the one definition of "online" that every count and list of members uses.
+import { eq, sql, type SQL } from "drizzle-orm";
 import type { DbOrTx } from "../db/client";
+import { MEMBER_ROLE, roomMembers, type RoomStatus } from "../db/schema";
 import { env } from "../env";
 
 export interface RoomStats {
@@ -19,20 +21,33 @@ export function presenceCutoffs(now: Date) {
   };
 }
 
-export async function roomStats(db: DbOrTx, room: { num: number; status: string }, now: Date): Promise<RoomStats> {
+/** "Online" as a condition on room_members: not left, and seen within the TTL of the member's role. */
+export function onlineWhere(now: Date): SQL {
   const c = presenceCutoffs(now);
-  const [rows] = (await db.execute(sql`
-    SELECT
-      COALESCE(SUM(left_at IS NULL AND last_seen_at >= IF(role = 1, ${c.host}, ${c.viewer})), 0) AS online,
-      COALESCE(SUM(likes), 0) AS likes,
-      COALESCE(SUM(IF(role <> 1, join_count, 0)), 0) AS pv,
-      COALESCE(SUM(role <> 1 AND join_count > 0), 0) AS uv
-    FROM room_members WHERE room_num = ${room.num}`)) as unknown as [Array<Record<string, string | number>>];
-  const r = rows[0] ?? {};
+  return sql`(${roomMembers.leftAt} IS NULL AND ${roomMembers.lastSeenAt} >= IF(${roomMembers.role} = ${MEMBER_ROLE.host}, ${c.host}, ${c.viewer}))`;
+}
+
+/** The number of members online, as an aggregate over room_members rows. */
+export const onlineCount = (now: Date) => sql<string>`COALESCE(SUM(${onlineWhere(now)}), 0)`;
+
+/** Nobody is online in a room that has ended, whatever its member rows say. */
+export const countsOnline = (status: RoomStatus) => status !== "ended";
+
+export async function roomStats(db: DbOrTx, room: { num: number; status: RoomStatus }, now: Date): Promise<RoomStats> {
+  const audience = sql`${roomMembers.role} <> ${MEMBER_ROLE.host}`;
+  const [row] = await db
+    .select({
+      online: onlineCount(now),
+      likes: sql<string>`COALESCE(SUM(${roomMembers.likes}), 0)`,
+      pv: sql<string>`COALESCE(SUM(IF(${audience}, ${roomMembers.joinCount}, 0)), 0)`,
+      uv: sql<string>`COALESCE(SUM(${audience} AND ${roomMembers.joinCount} > 0), 0)`,
+    })
+    .from(roomMembers)
+    .where(eq(roomMembers.roomNum, room.num));
   return {
-    online: room.status === "ended" ? 0 : Number(r.online ?? 0),
-    likes: Number(r.likes ?? 0),
-    pv: Number(r.pv ?? 0),
-    uv: Number(r.uv ?? 0),
+    online: countsOnline(room.status) ? Number(row?.online ?? 0) : 0,
+    likes: Number(row?.likes ?? 0),
+    pv: Number(row?.pv ?? 0),
+    uv: Number(row?.uv ?? 0),
   };
 }

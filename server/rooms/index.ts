@@ -2,9 +2,12 @@
 // other tenants' rooms answer NOT_FOUND, same-tenant users who do not own the room FORBIDDEN.
 import { and, count, desc, eq, inArray, isNull, like, lt, or, type SQL } from "drizzle-orm";
 import { z } from "zod";
-import { requireRole, requireUser, tenantOf, type Actor, type Ctx } from "../actor";
+import { dbOf, requireRole, requireUser, tenantFilter, transaction, type Ctx } from "../actor";
 import { audit } from "../audit";
 import type { DbOrTx } from "../db/client";
+import { ACTIVE_MIC_STATES } from "../mic/states";
+import { changeRoom, managed } from "./change";
+import { assertNotEnded, findRoom, roomRef, type RoomRef, type RoomRow } from "./find";
 import { micSessions, recordings, roomMembers, rooms, ROOM_STATUSES, users, type RoomStatus } from "../db/schema";
 import { env } from "../env";
 import { AppError, forbidden, notFound } from "../errors";
@@ -12,8 +15,16 @@ import { roomStats, type RoomStats } from "../presence/stats";
 import { STATUS_CODE, TRANSITIONS, type RoomAction } from "./status";
 import { newStreamName } from "../media/keys";
 
-export const roomRef = z.union([z.string().uuid(), z.number().int().positive()]);
-export type RoomRef = z.infer<typeof roomRef>;
+export {
+  assertNotEnded,
+  canManageRoom,
+  findManagedRoom,
+  findPublicRoom,
+  findRoom,
+  roomRef,
+  type RoomRef,
+  type RoomRow,
+} from "./find";
 
 const url = z
   .string()
@@ -69,8 +80,6 @@ export const listRoomsInput = z.object({
   withMetrics: z.boolean().default(false),
 });
 
-export type RoomRow = typeof rooms.$inferSelect;
-
 export function roomView(r: RoomRow, metrics?: RoomStats) {
   return {
     id: r.id,
@@ -104,59 +113,35 @@ export function roomView(r: RoomRow, metrics?: RoomStats) {
 }
 export type RoomView = ReturnType<typeof roomView>;
 
-const refWhere = (ref: RoomRef) => (typeof ref === "number" ? eq(rooms.num, ref) : eq(rooms.id, ref));
-
-/** A room visible to the actor (same app, or any app for platform admins/system) or NOT_FOUND. */
-export async function findRoom(db: DbOrTx, actor: Actor, ref: RoomRef, lock = false): Promise<RoomRow> {
-  const t = tenantOf(actor);
-  const q = db
-    .select()
-    .from(rooms)
-    .where(t === null ? refWhere(ref) : and(refWhere(ref), eq(rooms.appId, t)));
-  const row = (await (lock ? q.for("update") : q))[0];
-  if (!row) throw notFound("Room");
-  return row;
-}
-
-export const canManageRoom = (actor: Actor, room: { hostId: string }) =>
-  actor.kind === "system" || (actor.kind === "user" && (actor.role === "admin" || actor.userId === room.hostId));
-
-/** The room, if the actor is its host or an admin of its app; FORBIDDEN for other same-app users. */
-export async function findManagedRoom(db: DbOrTx, actor: Actor, ref: RoomRef, lock = false) {
-  if (actor.kind === "anonymous") throw new AppError("UNAUTHENTICATED", "Sign in first");
-  const room = await findRoom(db, actor, ref, lock);
-  if (!canManageRoom(actor, room)) throw forbidden("Only the room's host or an admin can do this");
-  return room;
-}
-
 export async function createRoom(ctx: Ctx, input: z.infer<typeof createRoomInput>) {
   // Admins and onair itself (an adapter acting for an app) create rooms for a host of the app.
   const me = ctx.actor.kind === "system" ? ctx.actor : requireRole(ctx.actor, "host", "admin");
+  const db = dbOf(ctx);
   let host: { id: string; appId: number | null; nick: string };
   if (me.kind === "system" || me.role === "admin") {
     if (!input.hostId) throw new AppError("BAD_REQUEST", "Choose the host of the room", { field: "hostId" });
-    const t = tenantOf(me);
     const row = (
-      await ctx.db
+      await db
         .select()
         .from(users)
-        .where(and(eq(users.id, input.hostId), t === null ? undefined : eq(users.appId, t)))
+        .where(and(eq(users.id, input.hostId), tenantFilter(me, users.appId)))
     )[0];
     if (!row || row.appId === null) throw new AppError("NOT_FOUND", "Host not found", { field: "hostId" });
     if (row.role !== "host") throw new AppError("BAD_REQUEST", "That user is not a host", { field: "hostId" });
     host = row;
   } else {
     if (input.hostId && input.hostId !== me.userId) throw forbidden("Hosts create rooms for themselves");
-    const row = (await ctx.db.select().from(users).where(eq(users.id, me.userId)))[0];
+    const row = (await db.select().from(users).where(eq(users.id, me.userId)))[0];
     if (!row || row.appId === null) throw notFound("User");
     host = row;
   }
+  const appId = host.appId!;
   const now = ctx.clock.now();
-  return ctx.db.transaction(async (tx) => {
+  return transaction(ctx, async (tx) => {
     const id = crypto.randomUUID();
     const [res] = await tx.insert(rooms).values({
       id,
-      appId: host.appId!,
+      appId,
       title: input.title,
       notice: input.notice ?? "",
       coverUrl: input.coverUrl ?? "",
@@ -179,46 +164,49 @@ export async function createRoom(ctx: Ctx, input: z.infer<typeof createRoomInput
         .set({ chatId: String(num) })
         .where(eq(rooms.num, num));
     await audit(tx, ctx.actor, now, {
-      appId: host.appId,
+      appId,
       action: "room.create",
       targetType: "room",
       targetId: id,
       detail: { title: input.title },
     });
-    return roomView((await tx.select().from(rooms).where(eq(rooms.num, num)))[0]!);
+    return roomView(await reread(tx, num));
   });
 }
 
+const reread = async (db: DbOrTx, num: number) => (await db.select().from(rooms).where(eq(rooms.num, num)))[0]!;
+
 export async function getRoom(ctx: Ctx, ref: RoomRef) {
   requireUser(ctx.actor);
-  const room = await findRoom(ctx.db, ctx.actor, ref);
-  return roomView(room, await roomStats(ctx.db, room, ctx.clock.now()));
+  const room = await findRoom(dbOf(ctx), ctx.actor, ref);
+  return roomView(room, await roomStats(dbOf(ctx), room, ctx.clock.now()));
 }
 
 const encodeCursor = (r: { createdAt: Date; num: number }) => `${r.createdAt.getTime()}_${r.num}`;
-function decodeCursor(c: string) {
-  const m = /^(\d{1,15})_(\d{1,15})$/.exec(c);
+function decodeCursor(cursor: string) {
+  const m = /^(\d{1,15})_(\d{1,15})$/.exec(cursor);
   if (!m) throw new AppError("BAD_REQUEST", "Bad cursor", { field: "cursor" });
   return { createdAt: new Date(Number(m[1])), num: Number(m[2]) };
 }
 
+/** A LIKE pattern matching `q` anywhere, with LIKE's wildcards in `q` taken literally. */
+export const containsPattern = (q: string) => `%${q.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+
 /** Newest first, tie-broken by room number so pages never skip or repeat rows under inserts. */
 export async function listRooms(ctx: Ctx, input: z.infer<typeof listRoomsInput>) {
   requireUser(ctx.actor);
-  const t = tenantOf(ctx.actor);
-  const where: (SQL | undefined)[] = [];
-  if (t !== null) where.push(eq(rooms.appId, t));
-  else if (input.appId) where.push(eq(rooms.appId, input.appId));
+  const db = dbOf(ctx);
+  const where: (SQL | undefined)[] = [tenantFilter(ctx.actor, rooms.appId, input.appId)];
   if (input.status) where.push(eq(rooms.status, input.status));
   if (input.hostId) where.push(eq(rooms.hostId, input.hostId));
-  if (input.q) where.push(like(rooms.title, `%${input.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`));
+  if (input.q) where.push(like(rooms.title, containsPattern(input.q)));
   const filter = and(...where);
   const page = [...where];
   if (input.cursor) {
     const c = decodeCursor(input.cursor);
     page.push(or(lt(rooms.createdAt, c.createdAt), and(eq(rooms.createdAt, c.createdAt), lt(rooms.num, c.num))));
   }
-  let q = ctx.db
+  let q = db
     .select()
     .from(rooms)
     .where(and(...page))
@@ -226,11 +214,11 @@ export async function listRooms(ctx: Ctx, input: z.infer<typeof listRoomsInput>)
     .limit(input.limit + 1)
     .$dynamic();
   if (input.offset !== undefined && !input.cursor) q = q.offset(input.offset);
-  const [rows, total] = await Promise.all([q, ctx.db.select({ n: count() }).from(rooms).where(filter)]);
+  const [rows, total] = await Promise.all([q, db.select({ n: count() }).from(rooms).where(filter)]);
   const items = rows.slice(0, input.limit);
   const now = ctx.clock.now();
   const views = input.withMetrics
-    ? await Promise.all(items.map(async (r) => roomView(r, await roomStats(ctx.db, r, now))))
+    ? await Promise.all(items.map(async (r) => roomView(r, await roomStats(db, r, now))))
     : items.map((r) => roomView(r));
   return {
     items: views,
@@ -240,25 +228,15 @@ export async function listRooms(ctx: Ctx, input: z.infer<typeof listRoomsInput>)
 }
 
 export async function updateRoom(ctx: Ctx, input: z.infer<typeof updateRoomInput>) {
-  const now = ctx.clock.now();
   const { room: ref, ...patch } = input;
-  return ctx.db.transaction(async (tx) => {
-    const room = await findManagedRoom(tx, ctx.actor, ref, true);
-    if (room.status === "ended")
-      throw new AppError("ILLEGAL_TRANSITION", "This room has ended and can no longer be edited");
+  return changeRoom(ctx, managed(ref), "room.update", async (tx, room, now) => {
+    assertNotEnded(room, "This room has ended and can no longer be edited");
     const set = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
     await tx
       .update(rooms)
       .set({ ...set, updatedAt: now })
       .where(eq(rooms.num, room.num));
-    await audit(tx, ctx.actor, now, {
-      appId: room.appId,
-      action: "room.update",
-      targetType: "room",
-      targetId: room.id,
-      detail: set,
-    });
-    return roomView((await tx.select().from(rooms).where(eq(rooms.num, room.num)))[0]!);
+    return { result: roomView(await reread(tx, room.num)), detail: set };
   });
 }
 
@@ -274,35 +252,26 @@ const STATUS_WORD: Record<RoomStatus, string> = {
  * concurrent moves cannot both win; an illegal move answers ILLEGAL_TRANSITION naming both states.
  */
 export async function transitionRoom(ctx: Ctx, ref: RoomRef, action: RoomAction) {
-  const now = ctx.clock.now();
-  const t = TRANSITIONS[action];
-  return ctx.db.transaction(async (tx) => {
-    const room = await findManagedRoom(tx, ctx.actor, ref, true);
-    if (!t.from.includes(room.status))
+  const rule = TRANSITIONS[action];
+  return changeRoom(ctx, managed(ref), `room.${action}`, async (tx, room, now) => {
+    if (!rule.from.includes(room.status))
       throw new AppError("ILLEGAL_TRANSITION", `Cannot ${action} a room that is ${STATUS_WORD[room.status]}`, {
         status: room.status,
         action,
       });
-    const set: Partial<RoomRow> = { status: t.to, updatedAt: now };
-    if (t.to === "live") {
+    const set: Partial<RoomRow> = { status: rule.to, updatedAt: now };
+    if (rule.to === "live") {
       set.startedAt = room.startedAt ?? now;
       set.pausedAt = null;
     }
-    if (t.to === "paused") set.pausedAt = now;
-    if (t.to === "ended") set.stoppedAt = now;
+    if (rule.to === "paused") set.pausedAt = now;
+    if (rule.to === "ended") set.stoppedAt = now;
     await tx
       .update(rooms)
       .set(set)
-      .where(and(eq(rooms.num, room.num), inArray(rooms.status, [...t.from])));
-    if (t.to === "ended") await endRoomSessions(tx, room.num, now);
-    await audit(tx, ctx.actor, now, {
-      appId: room.appId,
-      action: `room.${action}`,
-      targetType: "room",
-      targetId: room.id,
-      detail: { from: room.status, to: t.to },
-    });
-    return roomView((await tx.select().from(rooms).where(eq(rooms.num, room.num)))[0]!);
+      .where(and(eq(rooms.num, room.num), inArray(rooms.status, [...rule.from])));
+    if (rule.to === "ended") await endRoomSessions(tx, room.num, now);
+    return { result: roomView(await reread(tx, room.num)), detail: { from: room.status, to: rule.to } };
   });
 }
 
@@ -315,25 +284,19 @@ export async function endRoomSessions(tx: DbOrTx, num: number, now: Date) {
   await tx
     .update(micSessions)
     .set({ state: "ended", updatedAt: now })
-    .where(and(eq(micSessions.roomNum, num), inArray(micSessions.state, ["pending", "approved", "on", "off"])));
+    .where(and(eq(micSessions.roomNum, num), inArray(micSessions.state, [...ACTIVE_MIC_STATES])));
 }
 
 /** Deletes a room with its members and co-host sessions; its recordings stay (they are VOD assets). */
 export async function deleteRoom(ctx: Ctx, ref: RoomRef) {
-  const now = ctx.clock.now();
-  return ctx.db.transaction(async (tx) => {
-    const room = await findManagedRoom(tx, ctx.actor, ref, true);
+  return changeRoom(ctx, managed(ref), "room.delete", async (tx, room) => {
     await tx.delete(roomMembers).where(eq(roomMembers.roomNum, room.num));
     await tx.delete(micSessions).where(eq(micSessions.roomNum, room.num));
     await tx.delete(rooms).where(eq(rooms.num, room.num));
     const kept = await tx.select({ n: count() }).from(recordings).where(eq(recordings.roomNum, room.num));
-    await audit(tx, ctx.actor, now, {
-      appId: room.appId,
-      action: "room.delete",
-      targetType: "room",
-      targetId: room.id,
+    return {
+      result: { id: room.id, num: room.num, deleted: true },
       detail: { title: room.title, status: room.status, recordingsKept: kept[0]?.n ?? 0 },
-    });
-    return { id: room.id, num: room.num, deleted: true };
+    };
   });
 }

@@ -24,7 +24,7 @@ export function verifyJwt<T extends { exp: number }>(token: string, key: KeyObje
     throw new AppError("TOKEN_INVALID", "Bad token signature");
   let payload: T;
   try {
-    payload = JSON.parse(Buffer.from(token.slice(a + 1, b), "base64url").toString("utf8"));
+    payload = JSON.parse(Buffer.from(token.slice(a + 1, b), "base64url").toString("utf8")) as T;
   } catch {
     throw new AppError("TOKEN_INVALID", "Malformed token payload");
   }
@@ -52,7 +52,7 @@ export function verifyCompact<T extends { e: number }>(token: string, key: KeyOb
     throw new AppError("TOKEN_INVALID", "Bad token signature");
   let p: T;
   try {
-    p = JSON.parse(Buffer.from(token.slice(0, dot), "base64url").toString("utf8"));
+    p = JSON.parse(Buffer.from(token.slice(0, dot), "base64url").toString("utf8")) as T;
   } catch {
     throw new AppError("TOKEN_INVALID", "Malformed token payload");
   }

@@ -76,4 +76,4 @@ server.on("error", (err: NodeJS.ErrnoException) => {
   process.exit(1);
 });
 server.listen(e.WEB_PORT, "127.0.0.1", () => log.info("web listening", { port: e.WEB_PORT }));
-handleShutdown("web", [server], async () => stopMixes());
+handleShutdown("web", [server], () => Promise.resolve(stopMixes()));

@@ -231,7 +231,7 @@ async function start(db: Db, clock: Clock, appId: number, body: unknown) {
   ];
   const proc = spawn(e.FFMPEG_PATH, args, { stdio: ["ignore", "ignore", "pipe"] });
   let err = "";
-  proc.stderr!.on("data", (d) => (err = (err + d).slice(-2000)));
+  proc.stderr.on("data", (d) => (err = (err + d).slice(-2000)));
   running.set(taskId, proc);
   proc.on("close", (code) => {
     running.delete(taskId);
@@ -302,7 +302,7 @@ async function list(db: Db, clock: Clock, appId: number, appIdParam: string | nu
 
 /** Stops ffmpeg of tasks this process runs that were stopped elsewhere (another instance's /stop). */
 export function startMixWatcher(db: Db = getDb()) {
-  const timer = setInterval(async () => {
+  const check = async () => {
     if (!running.size) return;
     const ids = [...running.keys()];
     const rows = await db
@@ -311,7 +311,8 @@ export function startMixWatcher(db: Db = getDb()) {
       .where(inArray(mixTasks.id, ids))
       .catch(() => []);
     for (const r of rows) if (r.state !== "running") running.get(r.id)?.kill("SIGTERM");
-  }, 1000);
+  };
+  const timer = setInterval(() => void check(), 1000);
   timer.unref();
   return () => {
     clearInterval(timer);
@@ -373,7 +374,7 @@ const tokenOf = (req: IncomingMessage, q: URLSearchParams) =>
 async function json(req: IncomingMessage): Promise<Record<string, unknown>> {
   const text = await readBody(req, 64 * 1024);
   try {
-    const v = JSON.parse(text || "{}");
+    const v: unknown = JSON.parse(text || "{}");
     if (!v || typeof v !== "object" || Array.isArray(v)) throw new Error();
     return v as Record<string, unknown>;
   } catch {

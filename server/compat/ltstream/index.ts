@@ -57,7 +57,7 @@ const md5 = (s: string) => createHash("md5").update(s).digest("hex");
 function decodeJson(part: string): Record<string, unknown> {
   try {
     // The PHP extension uses standard base64 (with + / =); accept both alphabets.
-    const v = JSON.parse(Buffer.from(part.replace(/-/g, "+").replace(/_/g, "/"), "base64").toString("utf8"));
+    const v: unknown = JSON.parse(Buffer.from(part.replace(/-/g, "+").replace(/_/g, "/"), "base64").toString("utf8"));
     if (!v || typeof v !== "object") throw new Error();
     return v as Record<string, unknown>;
   } catch {

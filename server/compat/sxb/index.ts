@@ -575,23 +575,23 @@ export function createSxbHandler(opts: { db?: () => Db; clock?: Clock } = {}) {
       let body: Record<string, unknown>;
       try {
         const text = await readBody(req, 1024 * 1024);
-        body = text ? JSON.parse(text) : {};
+        body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
         if (!body || typeof body !== "object" || Array.isArray(body)) throw new Error();
       } catch (e) {
         if (e instanceof AppError) throw e;
         throw new SxbError(SXB.BAD_JSON, "请求json错误");
       }
       if (svc === "account" && account[cmd]) {
-        await checkSign(db(), clock, (await defaultApp(db())).id, path!, svc, cmd, q, body);
-        return account[cmd]!(db(), clock, body);
+        await checkSign(db(), clock, (await defaultApp(db())).id, path, svc, cmd, q, body);
+        return account[cmd](db(), clock, body);
       }
       if (svc === "live" && cmd === "callback") return callback(db(), clock, body);
       if (svc === "live" && live[cmd]) {
         const token = typeof body.token === "string" ? body.token : "";
         if (!token) throw new SxbError(SXB.TOKEN_EXPIRED, "token过期");
         const actor = actorOf(token, clock);
-        await checkSign(db(), clock, actor.appId, path!, svc, cmd, q, body);
-        return live[cmd]!({ db: db(), clock, actor }, body);
+        await checkSign(db(), clock, actor.appId, path, svc, cmd, q, body);
+        return live[cmd]({ db: db(), clock, actor }, body);
       }
       throw new SxbError(SXB.BAD_REQUEST, `unknown svc/cmd: ${svc}/${cmd}`);
     })().then(

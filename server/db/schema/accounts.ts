@@ -1,9 +1,9 @@
 // Users, their per-device sessions (refresh tokens) and token revocations.
 import { boolean, index, mysqlTable, uniqueIndex, varchar } from "drizzle-orm/mysql-core";
 import { autoId, idRef, time, uuid } from "./columns";
+import { ROLES, REVOCATION_KINDS, type Role, type RevocationKind } from "../../../lib/domain";
+export { ROLES, REVOCATION_KINDS, type Role, type RevocationKind } from "../../../lib/domain";
 
-export const ROLES = ["admin", "host", "viewer"] as const;
-export type Role = (typeof ROLES)[number];
 
 export const users = mysqlTable(
   "users",
@@ -42,8 +42,6 @@ export const sessions = mysqlTable(
   (t) => [index("sessions_user_device").on(t.userId, t.deviceId)],
 );
 
-export const REVOCATION_KINDS = ["session", "user", "member"] as const;
-export type RevocationKind = (typeof REVOCATION_KINDS)[number];
 
 /**
  * Append-only list every process polls: a token whose subject matches and that was issued

@@ -1,8 +1,9 @@
 // Tenants. Every room, member and recording belongs to one app.
 import { boolean, index, mysqlTable, uniqueIndex, varchar } from "drizzle-orm/mysql-core";
 import { autoId, time } from "./columns";
+import { SIGN_SCHEMES } from "../../../lib/domain";
+export { SIGN_SCHEMES } from "../../../lib/domain";
 
-export const SIGN_SCHEMES = ["onair", "aliyun_a", "tencent", "nms"] as const;
 
 export const apps = mysqlTable(
   "apps",

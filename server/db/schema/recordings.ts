@@ -1,9 +1,9 @@
 // Recordings (VOD) made from a room's stream or reported by a client.
 import { bigint, index, int, mysqlTable, varchar } from "drizzle-orm/mysql-core";
 import { idRef, time, uuid } from "./columns";
+import { RECORDING_STATUSES, type RecordingStatus } from "../../../lib/domain";
+export { RECORDING_STATUSES, type RecordingStatus } from "../../../lib/domain";
 
-export const RECORDING_STATUSES = ["processing", "ready", "failed"] as const;
-export type RecordingStatus = (typeof RECORDING_STATUSES)[number];
 
 export const recordings = mysqlTable(
   "recordings",

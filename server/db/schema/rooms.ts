@@ -13,9 +13,9 @@ import {
   varchar,
 } from "drizzle-orm/mysql-core";
 import { autoId, idRef, time, uuid } from "./columns";
+import { ROOM_STATUSES, MEMBER_ROLE, MIC_STATES, MIX_STATES, type RoomStatus, type MicState } from "../../../lib/domain";
+export { ROOM_STATUSES, MEMBER_ROLE, MIC_STATES, MIX_STATES, type RoomStatus, type MicState } from "../../../lib/domain";
 
-export const ROOM_STATUSES = ["prepare", "live", "paused", "ended"] as const;
-export type RoomStatus = (typeof ROOM_STATUSES)[number];
 
 export const rooms = mysqlTable(
   "rooms",
@@ -69,7 +69,6 @@ export const rooms = mysqlTable(
   ],
 );
 
-export const MEMBER_ROLE = { viewer: 0, host: 1, cohost: 2 } as const;
 
 export const roomMembers = mysqlTable(
   "room_members",
@@ -93,8 +92,6 @@ export const roomMembers = mysqlTable(
   (t) => [primaryKey({ columns: [t.roomNum, t.memberId] }), index("room_members_seen").on(t.roomNum, t.lastSeenAt)],
 );
 
-export const MIC_STATES = ["pending", "approved", "rejected", "on", "off", "ended", "expired", "cancelled"] as const;
-export type MicState = (typeof MIC_STATES)[number];
 
 export const micSessions = mysqlTable(
   "mic_sessions",
@@ -132,7 +129,6 @@ export const roomSamples = mysqlTable(
   (t) => [primaryKey({ columns: [t.roomNum, t.at] })],
 );
 
-export const MIX_STATES = ["running", "stopped", "failed"] as const;
 
 /** Server-side mixes (Haoshitong /v1/live/start): a group's publishers composed into a new stream. */
 export const mixTasks = mysqlTable(
