@@ -53,7 +53,6 @@ export const trpcCodeOf = (code: ErrorCode) => ERROR_CODES[code].trpc;
 export const notFound = (what: string) => new AppError("NOT_FOUND", `${what} not found`);
 export const forbidden = (why = "You are not allowed to do this") => new AppError("FORBIDDEN", why);
 
-/** Turns anything thrown into an AppError; unknown errors become INTERNAL without leaking details. */
 /** The driver error under Drizzle's wrapper (DrizzleQueryError keeps it as `cause`). */
 export function driverError(err: unknown): { code?: string; errno?: number; message?: string } | undefined {
   let e = err as { code?: string; cause?: unknown } | undefined;
@@ -62,6 +61,7 @@ export function driverError(err: unknown): { code?: string; errno?: number; mess
 }
 export const isDuplicateKey = (err: unknown) => driverError(err)?.code === "ER_DUP_ENTRY";
 
+/** Turns anything thrown into an AppError; unknown errors become INTERNAL without leaking details. */
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
   const e = driverError(err);

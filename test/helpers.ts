@@ -5,8 +5,20 @@ import { ManualClock, systemClock, type Clock } from "../server/clock";
 import { getDb } from "../server/db/client";
 import { createApp } from "../server/apps";
 import { createUser, ensureFirstAdmin } from "../server/accounts";
-import { users } from "../server/db/schema";
-import { and, eq, isNull } from "drizzle-orm";
+import {
+  apps,
+  auditLog,
+  micSessions,
+  mixTasks,
+  recordings,
+  revocations,
+  roomMembers,
+  rooms,
+  roomSamples,
+  sessions,
+  users,
+} from "../server/db/schema";
+import { and, asc, eq, inArray, isNull, or, sql } from "drizzle-orm";
 import { createCallerFactory } from "../server/trpc/init";
 import { appRouter } from "../server/trpc/router";
 
@@ -74,8 +86,89 @@ export async function rejectsWith(p: Promise<unknown>, appCode: string) {
   } catch (e) {
     const err = e as { cause?: { code?: string }; code?: string };
     const code = err.cause?.code ?? err.code;
-    if (code !== appCode) throw new Error(`expected ${appCode}, got ${code}: ${(e as Error).message}`);
+    if (code !== appCode) throw new Error(`expected ${appCode}, got ${code}: ${(e as Error).message}`, { cause: e });
     return e;
   }
   throw new Error(`expected ${appCode}, but it succeeded`);
+}
+
+/**
+ * Every row the given apps own, table by table, each row as JSON, in primary-key order: the app rows,
+ * their users and those users' sessions, rooms with their members, co-host sessions, samples and mixes,
+ * recordings, audit rows of the apps or written by their users, and revocations of those users, sessions
+ * and room members. Rows of other tenants (other test files run in parallel) are left out, so two
+ * snapshots differ only if something changed in these apps.
+ */
+export async function tenantSnapshot(appIds: number[]): Promise<Record<string, string[]>> {
+  const db = getDb();
+  const userIds = db.select({ id: users.id }).from(users).where(inArray(users.appId, appIds));
+  const sessionIds = db.select({ id: sessions.id }).from(sessions).where(inArray(sessions.userId, userIds));
+  const roomNums = db.select({ num: rooms.num }).from(rooms).where(inArray(rooms.appId, appIds));
+  const tables = {
+    apps: db.select().from(apps).where(inArray(apps.id, appIds)).orderBy(asc(apps.id)),
+    users: db.select().from(users).where(inArray(users.appId, appIds)).orderBy(asc(users.id)),
+    sessions: db.select().from(sessions).where(inArray(sessions.userId, userIds)).orderBy(asc(sessions.id)),
+    rooms: db.select().from(rooms).where(inArray(rooms.appId, appIds)).orderBy(asc(rooms.num)),
+    roomMembers: db
+      .select()
+      .from(roomMembers)
+      .where(or(inArray(roomMembers.appId, appIds), inArray(roomMembers.roomNum, roomNums)))
+      .orderBy(asc(roomMembers.roomNum), asc(roomMembers.memberId)),
+    micSessions: db
+      .select()
+      .from(micSessions)
+      .where(or(inArray(micSessions.appId, appIds), inArray(micSessions.roomNum, roomNums)))
+      .orderBy(asc(micSessions.id)),
+    roomSamples: db
+      .select()
+      .from(roomSamples)
+      .where(inArray(roomSamples.roomNum, roomNums))
+      .orderBy(asc(roomSamples.roomNum), asc(roomSamples.at)),
+    mixTasks: db
+      .select()
+      .from(mixTasks)
+      .where(or(inArray(mixTasks.appId, appIds), inArray(mixTasks.roomNum, roomNums)))
+      .orderBy(asc(mixTasks.id)),
+    recordings: db
+      .select()
+      .from(recordings)
+      .where(or(inArray(recordings.appId, appIds), inArray(recordings.roomNum, roomNums)))
+      .orderBy(asc(recordings.id)),
+    auditLog: db
+      .select()
+      .from(auditLog)
+      .where(or(inArray(auditLog.appId, appIds), inArray(auditLog.actorId, userIds)))
+      .orderBy(asc(auditLog.id)),
+    revocations: db
+      .select()
+      .from(revocations)
+      .where(
+        or(
+          and(eq(revocations.kind, "user"), inArray(revocations.subject, userIds)),
+          and(eq(revocations.kind, "session"), inArray(revocations.subject, sessionIds)),
+          and(eq(revocations.kind, "member"), inArray(sql`substring_index(${revocations.subject}, ':', 1)`, roomNums)),
+        ),
+      )
+      .orderBy(asc(revocations.id)),
+  };
+  const rows = await Promise.all(Object.values(tables));
+  return Object.fromEntries(
+    Object.keys(tables).map((name, i) => [name, (rows[i] as object[]).map((r) => JSON.stringify(r))]),
+  );
+}
+
+/** The rows one snapshot has and the other lacks, by table: `-` before only, `+` after only. */
+export function snapshotChanges(before: Record<string, string[]>, after: Record<string, string[]>) {
+  const changes: Record<string, string[]> = {};
+  for (const table of Object.keys(before)) {
+    const was = new Set(before[table]);
+    const is = new Set(after[table]);
+    const diff = [
+      ...before[table]!.filter((r) => !is.has(r)).map((r) => `- ${r}`),
+      ...after[table]!.filter((r) => !was.has(r)).map((r) => `+ ${r}`),
+    ];
+    if (diff.length > 0) changes[table] = diff;
+    else if (before[table]!.join("\n") !== after[table]!.join("\n")) changes[table] = ["rows reordered"];
+  }
+  return changes;
 }

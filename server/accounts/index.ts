@@ -3,7 +3,18 @@
 import { createHash, randomBytes } from "node:crypto";
 import { and, count, desc, eq, isNull, like, lt, or, type SQL } from "drizzle-orm";
 import { z } from "zod";
-import { isPlatformAdmin, requireRole, requireUser, tenantOf, type Actor, type Ctx } from "../actor";
+import {
+  dbOf,
+  isPlatformAdmin,
+  requireRole,
+  requireUser,
+  tenantFilter,
+  tenantOf,
+  transaction,
+  type Actor,
+  type Ctx,
+} from "../actor";
+import { containsPattern } from "../db/like";
 import { assertAppEnabled, appByAccessKey, appById } from "../apps";
 import { audit } from "../audit";
 import type { Clock } from "../clock";
@@ -88,11 +99,11 @@ async function insertUser(
 /** Self-service sign-up into an app (by its access key): a viewer, unless a trusted adapter says host. */
 export async function register(ctx: Ctx, input: z.infer<typeof registerInput>, role: "viewer" | "host" = "viewer") {
   if (role !== "viewer" && ctx.actor.kind !== "system") throw forbidden("Only viewers can sign up themselves");
-  const found = await appByAccessKey(ctx.db, input.appKey);
+  const found = await appByAccessKey(dbOf(ctx), input.appKey);
   if (!found) throw new AppError("NOT_FOUND", "Unknown app key", { field: "appKey" });
   assertAppEnabled(found.app);
   const now = ctx.clock.now();
-  return ctx.db.transaction(async (tx) => {
+  return transaction(ctx, async (tx) => {
     const u = await insertUser(tx, now, { ...input, appId: found.app.id, role });
     await audit(tx, { kind: "user", userId: u.id, role, appId: u.appId }, now, {
       appId: u.appId,
@@ -113,11 +124,11 @@ export async function createUser(ctx: Ctx, input: z.infer<typeof createUserInput
   if (appId === null && !(input.role === "admin" && isPlatformAdmin(me)))
     throw new AppError("BAD_REQUEST", "Choose the app this user belongs to", { field: "appId" });
   if (appId !== null) {
-    const app = await appById(ctx.db, appId);
+    const app = await appById(dbOf(ctx), appId);
     if (!app) throw notFound("App");
   }
   const now = ctx.clock.now();
-  return ctx.db.transaction(async (tx) => {
+  return transaction(ctx, async (tx) => {
     const u = await insertUser(tx, now, { ...input, appId });
     await audit(tx, me, now, {
       appId,
@@ -219,7 +230,7 @@ export async function refresh(db: Db, clock: Clock, input: z.infer<typeof refres
   });
   // Errors are returned, not thrown, so the revocation above commits.
   if (out.error) throw out.error;
-  return out.tokens!;
+  return out.tokens;
 }
 
 /** Ends the caller's session: its refresh token and every access token issued for it stop working. */
@@ -227,21 +238,18 @@ export async function logout(ctx: Ctx) {
   const me = requireUser(ctx.actor);
   if (!me.sessionId) return { ok: true };
   const now = ctx.clock.now();
-  await ctx.db.transaction((tx) => revokeSession(tx, me.sessionId!, now));
+  await transaction(ctx, (tx) => revokeSession(tx, me.sessionId!, now));
   return { ok: true };
 }
 
 export async function me(ctx: Ctx) {
   const u = requireUser(ctx.actor);
-  const row = (await ctx.db.select().from(users).where(eq(users.id, u.userId)))[0];
+  const row = (await dbOf(ctx).select().from(users).where(eq(users.id, u.userId)))[0];
   if (!row) throw notFound("User");
   return publicUser(row);
 }
 
-function userWhere(actor: Actor, id: string): SQL | undefined {
-  const t = tenantOf(actor);
-  return t === null ? eq(users.id, id) : and(eq(users.id, id), eq(users.appId, t));
-}
+const userWhere = (actor: Actor, id: string) => and(eq(users.id, id), tenantFilter(actor, users.appId));
 
 async function updateUser(
   ctx: Ctx,
@@ -253,7 +261,7 @@ async function updateUser(
 ) {
   const me = requireRole(ctx.actor, "admin");
   const now = ctx.clock.now();
-  return ctx.db.transaction(async (tx) => {
+  return transaction(ctx, async (tx) => {
     const row = (await tx.select().from(users).where(userWhere(me, id)).for("update"))[0];
     if (!row) throw notFound("User");
     if (row.appId === null && !isPlatformAdmin(me)) throw forbidden();
@@ -289,25 +297,23 @@ export const resetPassword = async (ctx: Ctx, id: string, newPassword: string) =
 
 export async function listUsers(ctx: Ctx, input: z.infer<typeof listUsersInput>) {
   const me = requireRole(ctx.actor, "admin");
-  const t = tenantOf(me);
-  const where: (SQL | undefined)[] = [];
-  if (t !== null) where.push(eq(users.appId, t));
-  else if (input.appId) where.push(eq(users.appId, input.appId));
+  const db = dbOf(ctx);
+  const where: (SQL | undefined)[] = [tenantFilter(me, users.appId, input.appId)];
   if (input.role) where.push(eq(users.role, input.role));
   if (input.q) {
-    const p = `%${input.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    where.push(or(like(users.username, p), like(users.nick, p)));
+    const pattern = containsPattern(input.q);
+    where.push(or(like(users.username, pattern), like(users.nick, pattern)));
   }
   const cond = and(...where);
   const [rows, total] = await Promise.all([
-    ctx.db
+    db
       .select()
       .from(users)
       .where(cond)
       .orderBy(desc(users.createdAt), desc(users.id))
       .limit(input.limit)
       .offset(input.offset),
-    ctx.db.select({ n: count() }).from(users).where(cond),
+    db.select({ n: count() }).from(users).where(cond),
   ]);
   return { items: rows.map(publicUser), total: total[0]?.n ?? 0 };
 }

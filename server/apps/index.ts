@@ -1,9 +1,9 @@
 // Apps (tenants): created by platform admins; an app admin manages only their own app.
 // The secret is shown once and stored encrypted (the server still needs it to check HMACs).
 import { randomBytes } from "node:crypto";
-import { and, eq, type SQL } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { z } from "zod";
-import { isPlatformAdmin, requireRole, tenantOf, type Ctx } from "../actor";
+import { dbOf, isPlatformAdmin, requireRole, tenantFilter, transaction, type Ctx } from "../actor";
 import { audit } from "../audit";
 import type { DbOrTx } from "../db/client";
 import { apps, SIGN_SCHEMES } from "../db/schema";
@@ -49,10 +49,8 @@ export type PublicApp = ReturnType<typeof publicApp>;
 const newAccessKey = () => `ak_${randomBytes(12).toString("base64url")}`;
 const newSecret = () => randomBytes(32).toString("base64url");
 
-function scopeWhere(ctx: Ctx, id: number): SQL | undefined {
-  const t = tenantOf(ctx.actor);
-  return t === null ? eq(apps.id, id) : and(eq(apps.id, id), eq(apps.id, t));
-}
+/** One app, if the actor may see it (an app admin only their own). */
+const scopeWhere = (ctx: Ctx, id: number) => and(eq(apps.id, id), tenantFilter(ctx.actor, apps.id));
 
 export async function createApp(ctx: Ctx, input: z.infer<typeof createAppInput>) {
   requireRole(ctx.actor, "admin");
@@ -60,7 +58,7 @@ export async function createApp(ctx: Ctx, input: z.infer<typeof createAppInput>)
   const now = ctx.clock.now();
   const secret = newSecret();
   const accessKey = newAccessKey();
-  return ctx.db.transaction(async (tx) => {
+  return transaction(ctx, async (tx) => {
     const [res] = await tx.insert(apps).values({
       name: input.name,
       accessKey,
@@ -88,18 +86,13 @@ export async function createApp(ctx: Ctx, input: z.infer<typeof createAppInput>)
 
 export async function listApps(ctx: Ctx) {
   requireRole(ctx.actor, "admin");
-  const t = tenantOf(ctx.actor);
-  const rows = await ctx.db
-    .select()
-    .from(apps)
-    .where(t === null ? undefined : eq(apps.id, t))
-    .orderBy(apps.id);
+  const rows = await dbOf(ctx).select().from(apps).where(tenantFilter(ctx.actor, apps.id)).orderBy(apps.id);
   return rows.map(publicApp);
 }
 
 export async function getApp(ctx: Ctx, id: number) {
   requireRole(ctx.actor, "admin");
-  const row = (await ctx.db.select().from(apps).where(scopeWhere(ctx, id)))[0];
+  const row = (await dbOf(ctx).select().from(apps).where(scopeWhere(ctx, id)))[0];
   if (!row) throw notFound("App");
   return publicApp(row);
 }
@@ -108,7 +101,7 @@ export async function updateApp(ctx: Ctx, input: z.infer<typeof updateAppInput>)
   requireRole(ctx.actor, "admin");
   const now = ctx.clock.now();
   const { id, ...patch } = input;
-  return ctx.db.transaction(async (tx) => {
+  return transaction(ctx, async (tx) => {
     const row = (await tx.select().from(apps).where(scopeWhere(ctx, id)).for("update"))[0];
     if (!row) throw notFound("App");
     const set = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
@@ -126,7 +119,7 @@ export async function rotateAppSecret(ctx: Ctx, id: number) {
   requireRole(ctx.actor, "admin");
   const now = ctx.clock.now();
   const secret = newSecret();
-  return ctx.db.transaction(async (tx) => {
+  return transaction(ctx, async (tx) => {
     const row = (await tx.select({ id: apps.id }).from(apps).where(scopeWhere(ctx, id)).for("update"))[0];
     if (!row) throw notFound("App");
     await tx

@@ -1,7 +1,7 @@
 // Audit rows: who changed what, when; always written with the change in one transaction.
 import { and, desc, eq, lt, type SQL } from "drizzle-orm";
 import { z } from "zod";
-import { actorId, requireRole, tenantOf, type Actor, type Ctx } from "../actor";
+import { actorId, dbOf, requireRole, tenantFilter, type Actor, type Ctx } from "../actor";
 import type { DbOrTx } from "../db/client";
 import { auditLog, users } from "../db/schema";
 
@@ -32,24 +32,19 @@ export const listAuditInput = z.object({
 /** Recent activity, newest first (admins only; app admins see their app). */
 export async function listAudit(ctx: Ctx, input: z.infer<typeof listAuditInput>) {
   requireRole(ctx.actor, "admin");
-  const scope = tenantOf(ctx.actor);
-  const where: SQL[] = [];
-  if (scope !== null) where.push(eq(auditLog.appId, scope));
-  else if (input.appId) where.push(eq(auditLog.appId, input.appId));
+  const where: (SQL | undefined)[] = [tenantFilter(ctx.actor, auditLog.appId, input.appId)];
   if (input.cursor) where.push(lt(auditLog.id, input.cursor));
-  const rows = await ctx.db
+  const rows = await dbOf(ctx)
     .select({ a: auditLog, actorName: users.username })
     .from(auditLog)
     .leftJoin(users, eq(users.id, auditLog.actorId))
     .where(and(...where))
     .orderBy(desc(auditLog.id))
     .limit(input.limit + 1);
-  const items = rows
-    .slice(0, input.limit)
-    .map(({ a, actorName }) => ({
-      ...a,
-      actorName: actorName ?? a.actorId,
-      detail: a.detail ? (JSON.parse(a.detail) as Record<string, unknown>) : null,
-    }));
+  const items = rows.slice(0, input.limit).map(({ a, actorName }) => ({
+    ...a,
+    actorName: actorName ?? a.actorId,
+    detail: a.detail ? (JSON.parse(a.detail) as Record<string, unknown>) : null,
+  }));
   return { items, nextCursor: rows.length > input.limit ? items[items.length - 1]!.id : null };
 }

@@ -46,7 +46,7 @@ export async function dbHealth(db: Db = getDb()): Promise<{ ok: boolean; version
   try {
     const rows = (await Promise.race([
       db.execute(sql`SELECT VERSION() AS v`),
-      new Promise((_, rej) => setTimeout(() => rej(new Error("timeout")), 2000)),
+      new Promise<never>((_, rej) => setTimeout(() => rej(new Error("timeout")), 2000)),
     ])) as unknown as [Array<{ v: string }>];
     return { ok: true, version: rows[0][0]?.v };
   } catch (e) {

@@ -1,14 +1,15 @@
 // What hosts and viewers ask of the media plane: push credentials, pull URLs with a fresh play
 // token, publish-key rotation and VOD playback URLs.
-import { and, eq } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { z } from "zod";
-import type { Ctx } from "../actor";
+import { dbOf, type Ctx } from "../actor";
 import { appById, getApp } from "../apps";
-import { audit } from "../audit";
-import { roomMembers, rooms } from "../db/schema";
+import { rooms } from "../db/schema";
 import { env } from "../env";
-import { AppError, forbidden, notFound } from "../errors";
-import { findManagedRoom, findRoom, roomRef, roomView } from "../rooms";
+import { AppError, notFound } from "../errors";
+import { findManagedRoom, findPublicRoom, findRoom, roomRef, roomView } from "../rooms";
+import { changeRoom, managed } from "../rooms/change";
+import { assertNotKicked } from "../presence/kicked";
 import { getRecording } from "../recordings";
 import { signRoomToken } from "../tokens";
 import { roomStats } from "../presence/stats";
@@ -18,8 +19,8 @@ import { channelPassword } from "./keys";
 export const pullInput = z.object({ room: roomRef, guestId: z.string().uuid().optional() });
 
 export async function getPushInfo(ctx: Ctx, ref: z.infer<typeof roomRef>) {
-  const room = await findManagedRoom(ctx.db, ctx.actor, ref);
-  const app = await appById(ctx.db, room.appId);
+  const room = await findManagedRoom(dbOf(ctx), ctx.actor, ref);
+  const app = await appById(dbOf(ctx), room.appId);
   if (!app) throw notFound("App");
   const exp = Math.floor(ctx.clock.now().getTime() / 1000) + 86400;
   return {
@@ -34,19 +35,12 @@ export async function getPushInfo(ctx: Ctx, ref: z.infer<typeof roomRef>) {
 
 /** A new publish key; the old one stops working for new publishes at once. */
 export async function rotatePublishKey(ctx: Ctx, ref: z.infer<typeof roomRef>) {
-  const now = ctx.clock.now();
-  await ctx.db.transaction(async (tx) => {
-    const room = await findManagedRoom(tx, ctx.actor, ref, true);
+  await changeRoom(ctx, managed(ref), "room.rotate_key", async (tx, room, now) => {
     await tx
       .update(rooms)
       .set({ keyVersion: room.keyVersion + 1, updatedAt: now })
       .where(eq(rooms.num, room.num));
-    await audit(tx, ctx.actor, now, {
-      appId: room.appId,
-      action: "room.rotate_key",
-      targetType: "room",
-      targetId: room.id,
-    });
+    return { result: undefined };
   });
   return getPushInfo(ctx, ref);
 }
@@ -57,21 +51,16 @@ export async function rotatePublishKey(ctx: Ctx, ref: z.infer<typeof roomRef>) {
  */
 export async function getPullUrls(ctx: Ctx, input: z.infer<typeof pullInput>) {
   const now = ctx.clock.now();
+  const db = dbOf(ctx);
   const room =
-    ctx.actor.kind === "anonymous"
-      ? await findRoom(ctx.db, { kind: "system", appId: null, via: "public" }, input.room)
-      : await findRoom(ctx.db, ctx.actor, input.room);
-  const app = await appById(ctx.db, room.appId);
+    ctx.actor.kind === "anonymous" ? await findPublicRoom(db, input.room) : await findRoom(db, ctx.actor, input.room);
+  const app = await appById(db, room.appId);
   if (!app?.app.enabled) throw new AppError("DISABLED", "This app is disabled");
   const member = ctx.actor.kind === "user" ? ctx.actor.userId : `guest:${input.guestId ?? crypto.randomUUID()}`;
-  const m = await ctx.db
-    .select({ k: roomMembers.kickedAt })
-    .from(roomMembers)
-    .where(and(eq(roomMembers.roomNum, room.num), eq(roomMembers.memberId, member)));
-  if (m[0]?.k) throw forbidden("You were removed from this room");
+  await assertNotKicked(db, room.num, member);
   const ttl = env().PLAY_TOKEN_TTL_S;
   // The host watching their own preview is not audience: mr=1 keeps them out of the counts.
-  const t = signRoomToken(
+  const issued = signRoomToken(
     {
       scope: "play",
       app: room.appId,
@@ -84,12 +73,12 @@ export async function getPullUrls(ctx: Ctx, input: z.infer<typeof pullInput>) {
     now,
     ttl,
   );
-  const exp = Math.floor(t.expiresAt.getTime() / 1000);
+  const exp = Math.floor(issued.expiresAt.getTime() / 1000);
   return {
-    room: roomView(room, await roomStats(ctx.db, room, now)),
-    token: t.token,
-    expiresAt: t.expiresAt,
-    urls: pullUrls(room, { ...app.app, secret: app.secret }, t.token, exp),
+    room: roomView(room, await roomStats(db, room, now)),
+    token: issued.token,
+    expiresAt: issued.expiresAt,
+    urls: pullUrls(room, { ...app.app, secret: app.secret }, issued.token, exp),
   };
 }
 
@@ -98,32 +87,36 @@ export async function getVodUrl(ctx: Ctx, id: string) {
   const rec = await getRecording(ctx, id);
   if (rec.status !== "ready")
     throw new AppError("ILLEGAL_TRANSITION", "This recording is not ready yet", { status: rec.status });
-  const row = (await ctx.db.select({ id: rooms.id }).from(rooms).where(eq(rooms.num, rec.roomNum)))[0];
+  const row = (await dbOf(ctx).select({ id: rooms.id }).from(rooms).where(eq(rooms.num, rec.roomNum)))[0];
   const now = ctx.clock.now();
   const member = ctx.actor.kind === "user" ? ctx.actor.userId : "guest:vod";
-  const t = signRoomToken(
+  const issued = signRoomToken(
     { scope: "play", app: rec.appId, room: row?.id ?? "", num: rec.roomNum, st: `vod:${rec.id}`, sub: member },
     now,
     env().PLAY_TOKEN_TTL_S,
   );
-  return { url: `${env().publicUrl}/vod/${rec.id}.mp4?token=${t.token}`, expiresAt: t.expiresAt, recording: rec };
+  return {
+    url: `${env().publicUrl}/vod/${rec.id}.mp4?token=${issued.token}`,
+    expiresAt: issued.expiresAt,
+    recording: rec,
+  };
 }
 
 /** The app's signing scheme applied to a sample stream, so admins can check it against their CDN. */
 export async function sampleUrls(ctx: Ctx, appId: number) {
   await getApp(ctx, appId);
-  const app = (await appById(ctx.db, appId))!;
+  const app = (await appById(dbOf(ctx), appId))!;
   const now = ctx.clock.now();
-  const t = signRoomToken(
+  const issued = signRoomToken(
     { scope: "play", app: appId, room: "sample", num: 0, st: "sample", sub: "guest:sample" },
     now,
     3600,
   );
-  const exp = Math.floor(t.expiresAt.getTime() / 1000);
+  const exp = Math.floor(issued.expiresAt.getTime() / 1000);
   const room = { streamName: "sample", keyVersion: 1 };
   return {
     scheme: app.app.signScheme,
     push: pushInfo(room, { ...app.app, secret: app.secret }, exp),
-    pull: pullUrls(room, { ...app.app, secret: app.secret }, t.token, exp),
+    pull: pullUrls(room, { ...app.app, secret: app.secret }, issued.token, exp),
   };
 }

@@ -20,6 +20,7 @@ import { recordDone } from "./recorder";
 import { nms as nmsSign } from "./signers";
 import { authorizePlayToken } from "./hooks";
 import { reconcileStreams, streamStarted, streamStopped } from "./streams";
+import { hasVendorSignature } from "./urls";
 
 export const hlsDir = () => resolve(env().mediaDir, "hls");
 
@@ -87,11 +88,7 @@ export class EmbeddedMedia {
     const busy = !!broadcast?.publisher && !broadcast._publishGraceTimer;
     const keyOk = !!p && p.app === "live" && publishKeyVersion(p.name, s.streamQuery.key) !== undefined;
     // Vendor schemes (txSecret, auth_key, sign) need the app's key: decided asynchronously below.
-    const vendor =
-      !!p &&
-      p.app === "live" &&
-      !s.streamQuery.key &&
-      !!(s.streamQuery.txSecret || s.streamQuery.auth_key || s.streamQuery.sign);
+    const vendor = !!p && p.app === "live" && !s.streamQuery.key && hasVendorSignature(s.streamQuery);
     if (!p || busy || !(keyOk || vendor)) {
       log.warn("publish refused", { stream: s.streamPath, reason: busy ? "already publishing" : "bad publish key" });
       s.streamQuery.sign = "";

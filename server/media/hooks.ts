@@ -12,9 +12,9 @@ import { open } from "../crypto/secretbox";
 import { parseStreamPath } from "./keys";
 import { recordDone } from "./recorder";
 import { checkPlayToken, roomByStream, streamStarted, streamStopped } from "./streams";
-import { vendorPlayCheck } from "./urls";
+import { hasVendorSignature, vendorPlayCheck } from "./urls";
 
-const SRS_ACTIONS = new Set([
+const SRS_ACTIONS = [
   "on_publish",
   "on_unpublish",
   "on_play",
@@ -23,57 +23,57 @@ const SRS_ACTIONS = new Set([
   "on_hls",
   "on_connect",
   "on_close",
-]);
-export type SrsBody = z.infer<typeof srsBody>;
+] as const;
+const SRS_ACTION_SET = new Set<string>(SRS_ACTIONS);
+
+/** The fields of an SRS HTTP callback onair reads. */
+export interface SrsBody {
+  action: (typeof SRS_ACTIONS)[number];
+  client_id: string;
+  ip: string;
+  vhost: string;
+  app: string;
+  stream: string;
+  param: string;
+  tcUrl?: string;
+  stream_url?: string;
+  stream_id?: string;
+  file?: string;
+  cwd?: string;
+}
 
 /**
  * The SRS callback body, checked by hand: this runs for every viewer join, and a schema library
- * costs a measurable share of the hook's throughput here. Same rules as `srsBody` below.
+ * costs a measurable share of the hook's throughput here.
  */
 export function parseSrsBody(b: unknown): SrsBody {
+  if (!b || typeof b !== "object" || Array.isArray(b)) throw new AppError("BAD_REQUEST", "Body must be a JSON object");
   const o = b as Record<string, unknown>;
-  if (!o || typeof o !== "object" || Array.isArray(o)) throw new AppError("BAD_REQUEST", "Body must be a JSON object");
-  if (typeof o.action !== "string" || !SRS_ACTIONS.has(o.action))
+  const action = o.action;
+  if (typeof action !== "string" || !SRS_ACTION_SET.has(action))
     throw badInput([{ path: ["action"], message: "Unknown action" }]);
-  const str = (k: string, def = "") => {
+  const opt = (k: string) => {
     const v = o[k];
-    if (v === undefined || v === null) return def;
+    if (v === undefined || v === null) return undefined;
     if (typeof v === "string") return v;
     if (typeof v === "number" && k === "client_id") return String(v);
     throw badInput([{ path: [k], message: "Must be a string" }]);
   };
   return {
-    action: o.action as SrsBody["action"],
-    client_id: str("client_id"),
-    ip: str("ip"),
-    vhost: str("vhost"),
-    app: str("app", "live"),
-    stream: str("stream"),
-    param: str("param"),
-    tcUrl: o.tcUrl as string | undefined,
-    stream_url: o.stream_url as string | undefined,
-    stream_id: o.stream_id as string | undefined,
-    file: o.file as string | undefined,
-    cwd: o.cwd as string | undefined,
+    action: action as SrsBody["action"],
+    client_id: opt("client_id") ?? "",
+    ip: opt("ip") ?? "",
+    vhost: opt("vhost") ?? "",
+    app: opt("app") ?? "live",
+    stream: opt("stream") ?? "",
+    param: opt("param") ?? "",
+    tcUrl: opt("tcUrl"),
+    stream_url: opt("stream_url"),
+    stream_id: opt("stream_id"),
+    file: opt("file"),
+    cwd: opt("cwd"),
   };
 }
-
-export const srsBody = z
-  .object({
-    action: z.enum(["on_publish", "on_unpublish", "on_play", "on_stop", "on_dvr", "on_hls", "on_connect", "on_close"]),
-    client_id: z.union([z.string(), z.number()]).transform(String).default(""),
-    ip: z.string().default(""),
-    vhost: z.string().default(""),
-    app: z.string().default("live"),
-    stream: z.string().default(""),
-    param: z.string().default(""),
-    tcUrl: z.string().optional(),
-    stream_url: z.string().optional(),
-    stream_id: z.string().optional(),
-    file: z.string().optional(),
-    cwd: z.string().optional(),
-  })
-  .passthrough();
 
 const queryOf = (param: string) => Object.fromEntries(new URLSearchParams(param.replace(/^\?/, "")));
 
@@ -106,8 +106,7 @@ async function authorizeVendorPlay(
   q: Record<string, string | undefined>,
   now: Date,
 ) {
-  if (!(q.txSecret || q.auth_key || q.sign))
-    throw new AppError("UNAUTHENTICATED", "A play token is required (?token=…)");
+  if (!hasVendorSignature(q)) throw new AppError("UNAUTHENTICATED", "A play token is required (?token=…)");
   const row = await roomByStream(db, name);
   if (!row || row.app.signScheme === "onair") throw new AppError("TOKEN_INVALID", "Unknown stream or signature");
   const r = vendorPlayCheck(
@@ -127,7 +126,7 @@ function nameOf(app: string, stream: string) {
 }
 
 /** SRS HTTP callback. Returns (or resolves) when allowed; throws an AppError to deny. */
-export function handleSrs(db: Db, body: z.infer<typeof srsBody>, clock: Clock = systemClock): void | Promise<unknown> {
+export function handleSrs(db: Db, body: SrsBody, clock: Clock = systemClock): void | Promise<unknown> {
   const name = nameOf(body.app, body.stream);
   const q = queryOf(body.param);
   const client = `srs:${body.client_id}`;

@@ -63,6 +63,9 @@ export function pullUrls(room: Pick<RoomRow, "streamName">, app: App, token: str
 }
 
 /** Checks a vendor-scheme publish signature (onair's own key is checked in streams.ts). */
+/** Whether a push or play query carries a vendor scheme's signature (Tencent, Aliyun A or NMS). */
+export const hasVendorSignature = (q: Record<string, string | undefined>) => !!(q.txSecret || q.auth_key || q.sign);
+
 export function vendorPublishCheck(app: App, streamName: string, q: Record<string, string | undefined>, nowS: number) {
   if (!app.secret) return "invalid" as const;
   const { pushKey } = vendorKeys(app.secret());

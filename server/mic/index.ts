@@ -8,6 +8,7 @@ import type { DbOrTx, Tx } from "../db/client";
 import { MEMBER_ROLE, micSessions, roomMembers, users, type MicState } from "../db/schema";
 import { env } from "../env";
 import { AppError, forbidden, notFound } from "../errors";
+import { assertNotKicked } from "../presence/kicked";
 import { assertNotEnded, canManageRoom, findManagedRoom, findRoom, roomRef, type RoomRow } from "../rooms";
 import { changeRoom, managed, visible, type RoomChange } from "../rooms/change";
 import { ACTIVE_MIC_STATES, MEETING_MIC_STATES, MIC_MOVES, SEATED_MIC_STATES, type MicMove } from "./states";
@@ -125,11 +126,7 @@ export async function requestMic(ctx: Ctx, input: z.infer<typeof micRoomInput>) 
   return changeRoom(ctx, visible(input.room), "mic.request", async (tx, room, now) => {
     assertNotEnded(room);
     if (room.hostId === me.userId) throw new AppError("MIC_REFUSED", "The host is already on the mic");
-    const kicked = await tx
-      .select({ at: roomMembers.kickedAt })
-      .from(roomMembers)
-      .where(and(eq(roomMembers.roomNum, room.num), eq(roomMembers.memberId, me.userId)));
-    if (kicked[0]?.at) throw forbidden("You were removed from this room");
+    await assertNotKicked(tx, room.num, me.userId);
     await expireRequests(tx, room.num, now);
     const open = await activeOf(tx, room.num, me.userId);
     if (open?.state === "pending")

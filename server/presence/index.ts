@@ -12,6 +12,7 @@ import { changeRoom, managed } from "../rooms/change";
 import { memberSubject, signRoomToken, verifyRoomToken } from "../tokens";
 import { revoke } from "../tokens/revocations";
 import type { PresenceBuffer } from "./buffer";
+import { assertNotKicked } from "./kicked";
 import { countsOnline, onlineWhere } from "./stats";
 
 export const HEARTBEAT_INTERVAL_S = 10;
@@ -47,38 +48,33 @@ export async function joinRoom(ctx: Ctx, input: z.infer<typeof joinInput>) {
   const room =
     ctx.actor.kind === "user" ? await findRoom(db, ctx.actor, input.room) : await findPublicRoom(db, input.room);
   assertNotEnded(room);
-  const me = { userId: memberId };
-  const [existing, mic, user] = await Promise.all([
-    db
-      .select()
-      .from(roomMembers)
-      .where(and(eq(roomMembers.roomNum, room.num), eq(roomMembers.memberId, me.userId))),
+  const [, mic, user] = await Promise.all([
+    assertNotKicked(db, room.num, memberId),
     db
       .select({ id: micSessions.id })
       .from(micSessions)
-      .where(and(eq(micSessions.roomNum, room.num), eq(micSessions.userId, me.userId), eq(micSessions.state, "on"))),
-    me.userId.startsWith("guest:")
+      .where(and(eq(micSessions.roomNum, room.num), eq(micSessions.userId, memberId), eq(micSessions.state, "on"))),
+    memberId.startsWith("guest:")
       ? Promise.resolve([])
-      : db.select({ nick: users.nick }).from(users).where(eq(users.id, me.userId)),
+      : db.select({ nick: users.nick }).from(users).where(eq(users.id, memberId)),
   ]);
-  if (existing[0]?.kickedAt) throw new AppError("FORBIDDEN", "You were removed from this room");
-  const role = me.userId === room.hostId ? MEMBER_ROLE.host : mic.length ? MEMBER_ROLE.cohost : MEMBER_ROLE.viewer;
+  const role = memberId === room.hostId ? MEMBER_ROLE.host : mic.length ? MEMBER_ROLE.cohost : MEMBER_ROLE.viewer;
   const nick = input.nick ?? user[0]?.nick ?? "";
   await db.execute(sql`
     INSERT INTO room_members (room_num, member_id, app_id, nick, role, joined_at, last_seen_at, join_count)
-    VALUES (${room.num}, ${me.userId}, ${room.appId}, ${nick}, ${role}, ${now}, ${now}, 1)
+    VALUES (${room.num}, ${memberId}, ${room.appId}, ${nick}, ${role}, ${now}, ${now}, 1)
     ON DUPLICATE KEY UPDATE join_count = join_count + 1, left_at = NULL, nick = VALUES(nick),
       role = VALUES(role), joined_at = VALUES(joined_at), last_seen_at = GREATEST(last_seen_at, VALUES(last_seen_at))`);
   const ttl = Math.max(env().PLAY_TOKEN_TTL_S, 60);
   const issued = signRoomToken(
-    { scope: "presence", app: room.appId, room: room.id, num: room.num, sub: me.userId, mr: role },
+    { scope: "presence", app: room.appId, room: room.id, num: room.num, sub: memberId, mr: role },
     now,
     ttl,
   );
   return {
     roomId: room.id,
     roomNum: room.num,
-    memberId: me.userId,
+    memberId: memberId,
     role,
     presenceToken: issued.token,
     expiresAt: issued.expiresAt,

@@ -2,7 +2,7 @@
 // record-done events; clients may also report them (随心播 reportrecord).
 import { and, count, desc, eq, or, type SQL } from "drizzle-orm";
 import { z } from "zod";
-import { requireUser, tenantOf, type Ctx } from "../actor";
+import { dbOf, requireUser, tenantFilter, transaction, type Ctx } from "../actor";
 import { audit } from "../audit";
 import { recordings, RECORDING_STATUSES } from "../db/schema";
 import { forbidden, notFound } from "../errors";
@@ -41,21 +41,19 @@ export const recordingView = ({ filePath: _f, ...r }: RecordingRow) => r;
 
 export async function createRecording(ctx: Ctx, input: z.infer<typeof createRecordingInput>) {
   const now = ctx.clock.now();
-  return ctx.db.transaction(async (tx) => {
+  return transaction(ctx, async (tx) => {
     const room = await findManagedRoom(tx, ctx.actor, input.room);
     const { room: _r, ...rest } = input;
     const id = crypto.randomUUID();
-    await tx
-      .insert(recordings)
-      .values({
-        id,
-        appId: room.appId,
-        roomNum: room.num,
-        hostId: room.hostId,
-        ...rest,
-        createdAt: now,
-        updatedAt: now,
-      });
+    await tx.insert(recordings).values({
+      id,
+      appId: room.appId,
+      roomNum: room.num,
+      hostId: room.hostId,
+      ...rest,
+      createdAt: now,
+      updatedAt: now,
+    });
     await audit(tx, ctx.actor, now, {
       appId: room.appId,
       action: "recording.create",
@@ -73,11 +71,9 @@ export async function createRecording(ctx: Ctx, input: z.infer<typeof createReco
  */
 export async function listRecordings(ctx: Ctx, input: z.infer<typeof listRecordingsInput>) {
   const me = requireUser(ctx.actor);
-  const t = tenantOf(me);
-  const where: (SQL | undefined)[] = [];
-  if (t !== null) where.push(eq(recordings.appId, t));
-  else if (input.appId) where.push(eq(recordings.appId, input.appId));
-  if (input.room !== undefined) where.push(eq(recordings.roomNum, (await findRoom(ctx.db, me, input.room)).num));
+  const db = dbOf(ctx);
+  const where: (SQL | undefined)[] = [tenantFilter(me, recordings.appId, input.appId)];
+  if (input.room !== undefined) where.push(eq(recordings.roomNum, (await findRoom(db, me, input.room)).num));
   if (input.hostId) where.push(eq(recordings.hostId, input.hostId));
   if (input.type !== undefined) where.push(eq(recordings.type, input.type));
   if (input.status) where.push(eq(recordings.status, input.status));
@@ -85,26 +81,25 @@ export async function listRecordings(ctx: Ctx, input: z.infer<typeof listRecordi
   if (me.role === "host") where.push(or(eq(recordings.status, "ready"), eq(recordings.hostId, me.userId)));
   const cond = and(...where);
   const [rows, total] = await Promise.all([
-    ctx.db
+    db
       .select()
       .from(recordings)
       .where(cond)
       .orderBy(desc(recordings.createdAt), desc(recordings.id))
       .limit(input.limit)
       .offset(input.offset),
-    ctx.db.select({ n: count() }).from(recordings).where(cond),
+    db.select({ n: count() }).from(recordings).where(cond),
   ]);
   return { items: rows.map(recordingView), total: total[0]?.n ?? 0 };
 }
 
 export async function getRecording(ctx: Ctx, id: string) {
   const me = requireUser(ctx.actor);
-  const t = tenantOf(me);
   const row = (
-    await ctx.db
+    await dbOf(ctx)
       .select()
       .from(recordings)
-      .where(and(eq(recordings.id, id), t === null ? undefined : eq(recordings.appId, t)))
+      .where(and(eq(recordings.id, id), tenantFilter(me, recordings.appId)))
   )[0];
   if (!row || (row.status !== "ready" && me.role === "viewer")) throw notFound("Recording");
   return recordingView(row);
@@ -113,13 +108,12 @@ export async function getRecording(ctx: Ctx, id: string) {
 export async function deleteRecording(ctx: Ctx, id: string) {
   const me = requireUser(ctx.actor);
   const now = ctx.clock.now();
-  return ctx.db.transaction(async (tx) => {
-    const t = tenantOf(me);
+  return transaction(ctx, async (tx) => {
     const row = (
       await tx
         .select()
         .from(recordings)
-        .where(and(eq(recordings.id, id), t === null ? undefined : eq(recordings.appId, t)))
+        .where(and(eq(recordings.id, id), tenantFilter(me, recordings.appId)))
         .for("update")
     )[0];
     if (!row) throw notFound("Recording");

@@ -5,6 +5,7 @@ import { z } from "zod";
 import { dbOf, requireRole, requireUser, tenantFilter, transaction, type Ctx } from "../actor";
 import { audit } from "../audit";
 import type { DbOrTx } from "../db/client";
+import { containsPattern } from "../db/like";
 import { ACTIVE_MIC_STATES } from "../mic/states";
 import { changeRoom, managed } from "./change";
 import { assertNotEnded, findRoom, roomRef, type RoomRef, type RoomRow } from "./find";
@@ -188,9 +189,6 @@ function decodeCursor(cursor: string) {
   if (!m) throw new AppError("BAD_REQUEST", "Bad cursor", { field: "cursor" });
   return { createdAt: new Date(Number(m[1])), num: Number(m[2]) };
 }
-
-/** A LIKE pattern matching `q` anywhere, with LIKE's wildcards in `q` taken literally. */
-export const containsPattern = (q: string) => `%${q.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
 
 /** Newest first, tie-broken by room number so pages never skip or repeat rows under inserts. */
 export async function listRooms(ctx: Ctx, input: z.infer<typeof listRoomsInput>) {

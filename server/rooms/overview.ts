@@ -1,29 +1,25 @@
 // Figures for the admin overview and the host's audience chart.
 import { and, asc, count, eq, gte, inArray, sql } from "drizzle-orm";
-import { requireRole, requireUser, tenantOf, type Ctx } from "../actor";
+import { dbOf, requireRole, requireUser, tenantFilter, type Ctx } from "../actor";
 import type { Db } from "../db/client";
 import { roomMembers, roomSamples, rooms, ROOM_STATUSES } from "../db/schema";
-import { presenceCutoffs, roomStats } from "../presence/stats";
+import { onlineCount, roomStats } from "../presence/stats";
 import { findRoom, roomView, type RoomRef } from ".";
 
 /** Live rooms now, viewers online, rooms by status (admins; app admins see their app). */
 export async function overview(ctx: Ctx) {
   requireRole(ctx.actor, "admin");
-  const t = tenantOf(ctx.actor);
-  const scope = t === null ? undefined : eq(rooms.appId, t);
-  const byStatus = await ctx.db
-    .select({ status: rooms.status, n: count() })
-    .from(rooms)
-    .where(scope)
-    .groupBy(rooms.status);
-  const live = await ctx.db
+  const db = dbOf(ctx);
+  const scope = tenantFilter(ctx.actor, rooms.appId);
+  const byStatus = await db.select({ status: rooms.status, n: count() }).from(rooms).where(scope).groupBy(rooms.status);
+  const live = await db
     .select()
     .from(rooms)
     .where(and(scope, eq(rooms.status, "live")))
     .orderBy(asc(rooms.startedAt))
     .limit(50);
   const now = ctx.clock.now();
-  const liveViews = await Promise.all(live.map(async (r) => roomView(r, await roomStats(ctx.db, r, now))));
+  const liveViews = await Promise.all(live.map(async (r) => roomView(r, await roomStats(db, r, now))));
   return {
     byStatus: Object.fromEntries(ROOM_STATUSES.map((s) => [s, byStatus.find((b) => b.status === s)?.n ?? 0])) as Record<
       (typeof ROOM_STATUSES)[number],
@@ -37,9 +33,9 @@ export async function overview(ctx: Ctx) {
 /** The online-viewer series of a room (last `minutes`), for its chart. */
 export async function samples(ctx: Ctx, ref: RoomRef, minutes = 120) {
   requireUser(ctx.actor);
-  const room = await findRoom(ctx.db, ctx.actor, ref);
+  const room = await findRoom(dbOf(ctx), ctx.actor, ref);
   const since = new Date(ctx.clock.now().getTime() - minutes * 60_000);
-  const rows = await ctx.db
+  const rows = await dbOf(ctx)
     .select({ at: roomSamples.at, online: roomSamples.online })
     .from(roomSamples)
     .where(and(eq(roomSamples.roomNum, room.num), gte(roomSamples.at, since)))
@@ -55,12 +51,11 @@ export async function sampleOnline(db: Db, now: Date) {
     .where(inArray(rooms.status, ["live", "paused"]))
     .limit(5000);
   if (!active.length) return 0;
-  const c = presenceCutoffs(now);
   const bucket = new Date(Math.floor(now.getTime() / 10_000) * 10_000);
   const counts = await db
     .select({
       num: roomMembers.roomNum,
-      online: sql<number>`SUM(${roomMembers.leftAt} IS NULL AND ${roomMembers.lastSeenAt} >= IF(${roomMembers.role} = 1, ${c.host}, ${c.viewer}))`,
+      online: onlineCount(now),
     })
     .from(roomMembers)
     .where(
@@ -73,7 +68,7 @@ export async function sampleOnline(db: Db, now: Date) {
   const values = active.map((a) => ({
     roomNum: a.num,
     at: bucket,
-    online: Number(counts.find((x) => x.num === a.num)?.online ?? 0),
+    online: Number(counts.find((count) => count.num === a.num)?.online ?? 0),
   }));
   await db
     .insert(roomSamples)

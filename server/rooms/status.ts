@@ -17,7 +17,3 @@ export const TRANSITIONS: Record<RoomAction, { from: readonly RoomStatus[]; to: 
  * AppServer's pause does (clients show "not started"); the string status tells paused apart.
  */
 export const STATUS_CODE: Record<RoomStatus, 0 | 1 | 2> = { prepare: 0, live: 1, paused: 0, ended: 2 };
-
-export function canTransition(from: RoomStatus, action: RoomAction): boolean {
-  return TRANSITIONS[action].from.includes(from);
-}

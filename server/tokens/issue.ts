@@ -1,11 +1,10 @@
 // Issuing room tokens: play tokens for anybody allowed to watch, publish tokens for the host.
-import { and, eq } from "drizzle-orm";
 import { z } from "zod";
-import { requireUser, type Ctx } from "../actor";
-import { roomMembers } from "../db/schema";
+import { dbOf, requireUser, type Ctx } from "../actor";
 import { env } from "../env";
-import { AppError, forbidden } from "../errors";
-import { canManageRoom, findRoom, roomRef } from "../rooms";
+import { forbidden } from "../errors";
+import { assertNotKicked } from "../presence/kicked";
+import { assertNotEnded, canManageRoom, findRoom, roomRef } from "../rooms";
 import { signRoomToken, verifyRoomToken, ROOM_SCOPES } from ".";
 
 export const issueTokenInput = z.object({ room: roomRef, scope: z.enum(["play", "publish"]).default("play") });
@@ -18,20 +17,22 @@ export const verifyTokenInput = z.object({
 
 export async function issueRoomToken(ctx: Ctx, input: z.infer<typeof issueTokenInput>) {
   const me = requireUser(ctx.actor);
-  const room = await findRoom(ctx.db, me, input.room);
+  const room = await findRoom(dbOf(ctx), me, input.room);
   if (input.scope === "publish" && !canManageRoom(me, room)) throw forbidden("Only the room's host can publish");
-  if (room.status === "ended") throw new AppError("ILLEGAL_TRANSITION", "This room has ended", { status: room.status });
-  const m = await ctx.db
-    .select({ k: roomMembers.kickedAt })
-    .from(roomMembers)
-    .where(and(eq(roomMembers.roomNum, room.num), eq(roomMembers.memberId, me.userId)));
-  if (m[0]?.k) throw forbidden("You were removed from this room");
-  const t = signRoomToken(
+  assertNotEnded(room);
+  await assertNotKicked(dbOf(ctx), room.num, me.userId);
+  const issued = signRoomToken(
     { scope: input.scope, app: room.appId, room: room.id, num: room.num, st: room.streamName, sub: me.userId },
     ctx.clock.now(),
     env().PLAY_TOKEN_TTL_S,
   );
-  return { token: t.token, expiresAt: t.expiresAt, scope: input.scope, roomId: room.id, roomNum: room.num };
+  return {
+    token: issued.token,
+    expiresAt: issued.expiresAt,
+    scope: input.scope,
+    roomId: room.id,
+    roomNum: room.num,
+  };
 }
 
 /** The pure check hooks and players use: claims when valid, an AppError (TOKEN_EXPIRED / TOKEN_INVALID) when not. */

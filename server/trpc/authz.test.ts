@@ -1,9 +1,10 @@
 // The authorization matrix: every procedure × {anonymous, viewer, host of another room, host,
 // admin of another app, admin, platform admin}, each case on fresh state, with the expected
 // allow ("ok") or denial code. Other tenants get NOT_FOUND, signed-in users without the role FORBIDDEN.
+// A denied call must also change nothing: every row of both tenants is compared before and after it.
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Actor } from "../actor";
-import { callerOf, makeTenant, PASSWORD, uniq, type Tenant } from "../../test/helpers";
+import { callerOf, makeTenant, PASSWORD, snapshotChanges, tenantSnapshot, uniq, type Tenant } from "../../test/helpers";
 import { appRouter } from "./router";
 
 type Who = "anonymous" | "viewer" | "otherHost" | "host" | "otherAppAdmin" | "admin" | "root";
@@ -69,14 +70,14 @@ async function viewerMic(state: "pending" | "approved" | "on") {
 const freshUser = async () =>
   callerOf(A.admin).users.create({ username: uniq("target"), password: PASSWORD, role: "viewer" });
 
-type Case = { expect: Row; input: () => Promise<unknown> };
+type Case = { expect: Row; input: () => unknown };
 const cases: Record<string, Case> = {
-  health: { expect: everyone, input: async () => undefined },
+  health: { expect: everyone, input: () => undefined },
   "auth.register": {
     expect: everyone,
-    input: async () => ({ appKey: A.accessKey, username: uniq("r"), password: PASSWORD }),
+    input: () => ({ appKey: A.accessKey, username: uniq("r"), password: PASSWORD }),
   },
-  "auth.login": { expect: everyone, input: async () => ({ username: A.viewer.username, password: PASSWORD }) },
+  "auth.login": { expect: everyone, input: () => ({ username: A.viewer.username, password: PASSWORD }) },
   "auth.refresh": {
     expect: everyone,
     input: async () => ({
@@ -89,24 +90,24 @@ const cases: Record<string, Case> = {
       ).refreshToken,
     }),
   },
-  "auth.logout": { expect: signedIn, input: async () => undefined },
-  "auth.me": { expect: signedIn, input: async () => undefined },
+  "auth.logout": { expect: signedIn, input: () => undefined },
+  "auth.me": { expect: signedIn, input: () => undefined },
   "apps.create": {
     expect: { ...adminOnly, otherAppAdmin: "FORBIDDEN", admin: "FORBIDDEN" },
-    input: async () => ({ name: uniq("app") }),
+    input: () => ({ name: uniq("app") }),
   },
-  "apps.list": { expect: adminOnly, input: async () => undefined },
-  "apps.get": { expect: adminOfApp, input: async () => ({ id: A.app.id }) },
+  "apps.list": { expect: adminOnly, input: () => undefined },
+  "apps.get": { expect: adminOfApp, input: () => ({ id: A.app.id }) },
   "apps.update": {
     expect: adminOfApp,
-    input: async () => ({ id: A.app.id, callbackUrl: "https://cb.example.test/x" }),
+    input: () => ({ id: A.app.id, callbackUrl: "https://cb.example.test/x" }),
   },
-  "apps.rotateSecret": { expect: adminOfApp, input: async () => ({ id: A.app.id }) },
+  "apps.rotateSecret": { expect: adminOfApp, input: () => ({ id: A.app.id }) },
   "users.create": {
     expect: adminOfApp,
-    input: async () => ({ appId: A.app.id, username: uniq("u"), password: PASSWORD, role: "viewer" }),
+    input: () => ({ appId: A.app.id, username: uniq("u"), password: PASSWORD, role: "viewer" }),
   },
-  "users.list": { expect: adminOnly, input: async () => ({}) },
+  "users.list": { expect: adminOnly, input: () => ({}) },
   "users.setDisabled": { expect: adminOfApp, input: async () => ({ id: (await freshUser()).id, disabled: true }) },
   "users.setRole": { expect: adminOfApp, input: async () => ({ id: (await freshUser()).id, role: "host" }) },
   "users.resetPassword": {
@@ -115,10 +116,10 @@ const cases: Record<string, Case> = {
   },
   "rooms.create": {
     expect: { ...manage, viewer: "FORBIDDEN", otherHost: "FORBIDDEN" },
-    input: async () => ({ title: uniq("c"), hostId: A.host.userId }),
+    input: () => ({ title: uniq("c"), hostId: A.host.userId }),
   },
   "rooms.get": { expect: inTenant, input: async () => ({ room: (await room()).id }) },
-  "rooms.list": { expect: signedIn, input: async () => ({}) },
+  "rooms.list": { expect: signedIn, input: () => ({}) },
   "rooms.update": { expect: manage, input: async () => ({ room: (await room()).id, title: "renamed" }) },
   "rooms.start": { expect: manage, input: async () => ({ room: (await room("prepare")).id }) },
   "rooms.pause": { expect: manage, input: async () => ({ room: (await room("live")).id }) },
@@ -129,7 +130,7 @@ const cases: Record<string, Case> = {
     expect: { ...everyone, otherAppAdmin: "NOT_FOUND" },
     input: async () => ({ room: (await room()).id }),
   },
-  "rooms.overview": { expect: adminOnly, input: async () => undefined },
+  "rooms.overview": { expect: adminOnly, input: () => undefined },
   "rooms.samples": { expect: inTenant, input: async () => ({ room: (await room()).id }) },
   "presence.heartbeat": {
     expect: everyone,
@@ -173,7 +174,7 @@ const cases: Record<string, Case> = {
     input: async () => ({ room: (await room()).id, members: [{ user_id: A.viewer.userId }] }),
   },
   "recordings.create": { expect: manage, input: async () => ({ room: (await room()).id, name: "rec" }) },
-  "recordings.list": { expect: signedIn, input: async () => ({}) },
+  "recordings.list": { expect: signedIn, input: () => ({}) },
   "recordings.get": {
     expect: inTenant,
     input: async () => ({ id: (await asHost().recordings.create({ room: (await room()).id, name: "r" })).id }),
@@ -187,7 +188,7 @@ const cases: Record<string, Case> = {
     expect: everyone,
     input: async () => ({ token: (await callerOf(A.viewer).tokens.issue({ room: (await room()).id })).token }),
   },
-  "audit.list": { expect: adminOnly, input: async () => ({}) },
+  "audit.list": { expect: adminOnly, input: () => ({}) },
   "media.pushInfo": { expect: manage, input: async () => ({ room: (await room()).id }) },
   "media.rotateKey": { expect: manage, input: async () => ({ room: (await room()).id }) },
   // Rooms are public to watch: visitors get guest tokens; other tenants' signed-in users do not see the room.
@@ -195,7 +196,7 @@ const cases: Record<string, Case> = {
     expect: { ...everyone, otherAppAdmin: "NOT_FOUND" },
     input: async () => ({ room: (await room()).id }),
   },
-  "media.sampleUrls": { expect: adminOfApp, input: async () => ({ id: A.app.id }) },
+  "media.sampleUrls": { expect: adminOfApp, input: () => ({ id: A.app.id }) },
   "media.vodUrl": {
     expect: inTenant,
     input: async () => ({
@@ -212,15 +213,22 @@ function procedureAt(caller: unknown, path: string) {
   ) => Promise<unknown>;
 }
 
-async function outcome(who: Who, path: string, c: Case): Promise<string> {
+/** The call's answer, and for a denied call (expected other than "ok") the rows it changed anyway. */
+async function outcome(who: Who, path: string, c: Case): Promise<{ got: string; changed?: object }> {
   const input = await c.input();
+  const tenants = [A.app.id, B.app.id];
+  const before = c.expect[who] === "ok" ? undefined : await tenantSnapshot(tenants);
+  let got: string;
   try {
     await procedureAt(callerOf(actors[who]), path)(input);
-    return "ok";
+    got = "ok";
   } catch (e) {
     const err = e as { cause?: { code?: string }; message: string };
-    return err.cause?.code ?? `unexpected: ${err.message}`;
+    got = err.cause?.code ?? `unexpected: ${err.message}`;
   }
+  if (!before) return { got };
+  const changed = snapshotChanges(before, await tenantSnapshot(tenants));
+  return Object.keys(changed).length > 0 ? { got, changed } : { got };
 }
 
 describe("authorization matrix", () => {
@@ -233,8 +241,14 @@ describe("authorization matrix", () => {
     it(path, async () => {
       const p = path.replace(" (publish)", "");
       const got: Record<string, string> = {};
-      for (const who of WHO) got[who] = await outcome(who, p, c);
+      const changedWhenDenied: Record<string, object> = {};
+      for (const who of WHO) {
+        const o = await outcome(who, p, c);
+        got[who] = o.got;
+        if (o.changed) changedWhenDenied[who] = o.changed;
+      }
       expect(got).toEqual(c.expect);
+      expect(changedWhenDenied).toEqual({});
     });
   }
 });

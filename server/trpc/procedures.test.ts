@@ -1,7 +1,16 @@
 // Every procedure's happy path through createCaller against the real migrated database,
 // and every illegal state transition.
 import { beforeAll, describe, expect, it } from "vitest";
-import { callerOf, makeTenant, PASSWORD, rejectsWith, uniq, type Tenant } from "../../test/helpers";
+import {
+  callerOf,
+  makeTenant,
+  ManualClock,
+  PASSWORD,
+  rejectsWith,
+  uniq,
+  type Tenant,
+  type UserActor,
+} from "../../test/helpers";
 
 let t: Tenant;
 beforeAll(async () => {
@@ -137,11 +146,61 @@ describe("apps and users (admin)", () => {
     await rejectsWith(anon.auth.refresh({ refreshToken: s.refreshToken }), "TOKEN_INVALID");
   });
 
-  it("lists audit rows for changes, newest first", async () => {
-    const a = await callerOf(t.admin).audit.list({ limit: 50 });
-    expect(a.items.length).toBeGreaterThan(0);
-    expect(a.items.every((r) => r.appId === t.app.id)).toBe(true);
-    expect(a.items.map((r) => r.action)).toContain("user.create");
+  it("writes one audit row per change, with its actor, target and time, listed newest first", async () => {
+    // Each change a second after the last, so a row's time also tells which change wrote it.
+    const clock = new ManualClock(Date.now() + 1000);
+    const admin = callerOf(t.admin, clock);
+    const host = callerOf(t.host, clock);
+    const expected: { action: string; target: string; actor: string; at: number }[] = [];
+    const wrote = (actor: UserActor, action: string, target: string) => {
+      expected.push({ action, target, actor: actor.username, at: clock.now().getTime() });
+      clock.advance(1000);
+    };
+
+    const u = await admin.users.create({ username: uniq("aud"), password: PASSWORD, role: "viewer" });
+    wrote(t.admin, "user.create", `user:${u.id}`);
+    const r = await host.rooms.create({ title: "Audited" });
+    wrote(t.host, "room.create", `room:${r.id}`);
+    await admin.users.setRole({ id: u.id, role: "host" });
+    wrote(t.admin, "user.set_role", `user:${u.id}`);
+    await host.rooms.start({ room: r.id });
+    wrote(t.host, "room.start", `room:${r.id}`);
+    const rec = await host.recordings.create({ room: r.id, name: "audited" });
+    wrote(t.host, "recording.create", `recording:${rec.id}`);
+    await host.rooms.pause({ room: r.id });
+    wrote(t.host, "room.pause", `room:${r.id}`);
+    await admin.users.setDisabled({ id: u.id, disabled: true });
+    wrote(t.admin, "user.disable", `user:${u.id}`);
+    await host.recordings.delete({ id: rec.id });
+    wrote(t.host, "recording.delete", `recording:${rec.id}`);
+    await admin.rooms.stop({ room: r.id });
+    wrote(t.admin, "room.stop", `room:${r.id}`);
+
+    type Item = Awaited<ReturnType<typeof admin.audit.list>>["items"][number];
+    const seen = (items: Item[]) =>
+      items.map((x) => ({
+        action: x.action,
+        target: `${x.targetType}:${x.targetId}`,
+        actor: x.actorName,
+        at: x.createdAt.getTime(),
+      }));
+    const newestFirst = [...expected].reverse();
+    // The app's latest rows are exactly these changes, the last one first, and only of this app.
+    const list = await admin.audit.list({ limit: expected.length });
+    expect(seen(list.items)).toEqual(newestFirst);
+    expect(list.items.every((x) => x.appId === t.app.id)).toBe(true);
+    // The cursor pages through the same order, and what follows is older than every change above.
+    const paged: Item[] = [];
+    let cursor: number | null = null;
+    do {
+      const page = await admin.audit.list({ limit: 4, cursor: cursor ?? undefined });
+      paged.push(...page.items);
+      cursor = page.nextCursor;
+    } while (cursor !== null && paged.length <= expected.length);
+    expect(seen(paged.slice(0, expected.length))).toEqual(newestFirst);
+    const next = paged[expected.length]!;
+    expect(next.id).toBeLessThan(list.items[expected.length - 1]!.id);
+    expect(next.createdAt.getTime()).toBeLessThan(expected[0]!.at);
   });
 });
 

@@ -27,7 +27,7 @@ async function post(path: string, body: unknown, token?: string) {
     headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: JSON.stringify(body),
   });
-  return { status: r.status, body: (await r.json()) };
+  return { status: r.status, body: await r.json() };
 }
 const login = async (username: string) => (await post("/login", { username, password: PASSWORD })).body.token as string;
 

@@ -72,17 +72,15 @@ describe("Haoshitong API", () => {
 
     // A running mix for a group: a second start is refused; stop ends it; list shows running ones.
     const room = await callerOf(t.host).rooms.create({ title: "mix holder", chatId: "busy" });
-    await getDb()
-      .insert(mixTasks)
-      .values({
-        appId: t.app.id,
-        groupId: "busy",
-        roomNum: room.num,
-        state: "running",
-        params: "{}",
-        owner: "elsewhere:1",
-        startedAt: new Date(),
-      });
+    await getDb().insert(mixTasks).values({
+      appId: t.app.id,
+      groupId: "busy",
+      roomNum: room.num,
+      state: "running",
+      params: "{}",
+      owner: "elsewhere:1",
+      startedAt: new Date(),
+    });
     expect((await post(`/v1/live/start?access_token=${tok}`, { app_id: t.accessKey, group_id: "busy" })).code).toBe(
       HST.EXISTS,
     );

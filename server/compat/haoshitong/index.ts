@@ -172,17 +172,15 @@ async function start(db: Db, clock: Clock, appId: number, body: unknown) {
     mode: 0,
     record: false,
   });
-  const [res] = await db
-    .insert(mixTasks)
-    .values({
-      appId,
-      groupId: p.group_id,
-      roomNum: mixRoom.num,
-      state: "running",
-      params: JSON.stringify(p),
-      owner,
-      startedAt: now,
-    });
+  const [res] = await db.insert(mixTasks).values({
+    appId,
+    groupId: p.group_id,
+    roomNum: mixRoom.num,
+    state: "running",
+    params: JSON.stringify(p),
+    owner,
+    startedAt: now,
+  });
   const taskId = res.insertId;
 
   const inputs = publishers.flatMap((r) => {

@@ -5,14 +5,14 @@
 // live. `heartbeat` is a hot path and is answered by the front process (see heartbeat() below).
 import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { and, asc, count, desc, eq, isNull } from "drizzle-orm";
+import { and, asc, count, desc, eq } from "drizzle-orm";
 import { z } from "zod";
-import type { Actor, Ctx } from "../../actor";
+import { dbOf, transaction, type Actor, type Ctx } from "../../actor";
 import { logout, openSession, register, verifyCredentials } from "../../accounts";
 import { appById } from "../../apps";
 import { systemClock, type Clock } from "../../clock";
 import { getDb, type Db } from "../../db/client";
-import { apps, MEMBER_ROLE, recordings, roomMembers, rooms, users } from "../../db/schema";
+import { apps, recordings, roomMembers, rooms, users } from "../../db/schema";
 import { env } from "../../env";
 import { AppError, type ErrorCode } from "../../errors";
 import { readBody } from "../../http/io";
@@ -21,10 +21,10 @@ import { open, safeEqual } from "../../crypto/secretbox";
 import { reportMic, requestMic } from "../../mic";
 import { joinRoom, leaveRoom } from "../../presence";
 import type { PresenceBuffer } from "../../presence/buffer";
-import { presenceCutoffs, roomStats } from "../../presence/stats";
+import { onlineWhere } from "../../presence/stats";
 import { getVodUrl } from "../../media/access";
-import { createRecording } from "../../recordings";
-import { createRoom, findRoom, transitionRoom, updateRoom, type RoomRow } from "../../rooms";
+import { createRecording, listRecordings } from "../../recordings";
+import { createRoom, findRoom, listRooms, transitionRoom, updateRoom, type RoomRow } from "../../rooms";
 import { signRoomToken, verifyAccessToken } from "../../tokens";
 import { pullUrls, vendorKeys } from "../../media/urls";
 import { roomByStream, streamStarted, streamStopped } from "../../media/streams";
@@ -124,13 +124,17 @@ const userSig = (userId: string) =>
 
 async function roomByNum(ctx: Ctx, n: number): Promise<RoomRow> {
   try {
-    return await findRoom(ctx.db, ctx.actor, n);
+    return await findRoom(dbOf(ctx), ctx.actor, n);
   } catch {
     throw new SxbError(SXB.NO_ROOM, "直播房间不存在");
   }
 }
 
-function playAddresses(ctx: Ctx, room: RoomRow, app: Parameters<typeof pullUrls>[1]) {
+function playAddresses(
+  ctx: Ctx,
+  room: Pick<RoomRow, "appId" | "id" | "num" | "streamName">,
+  app: Parameters<typeof pullUrls>[1],
+) {
   const me = ctx.actor.kind === "user" ? ctx.actor.userId : "guest:sxb";
   const t = signRoomToken(
     { scope: "play", app: room.appId, room: room.id, num: room.num, st: room.streamName, sub: me },
@@ -217,14 +221,17 @@ const live: Record<string, Handler> = {
       }),
       body,
     );
-    const room = await roomByNum(ctx, b.room.roomnum);
-    await updateRoom(ctx, {
-      room: room.num,
-      title: b.room.title || room.title,
-      coverUrl: b.room.cover && /^https?:\/\//.test(b.room.cover) ? b.room.cover : undefined,
+    // One transaction: the room is renamed and started, or neither.
+    await transaction(ctx, async (_tx, inner) => {
+      const room = await roomByNum(inner, b.room.roomnum);
+      await updateRoom(inner, {
+        room: room.num,
+        title: b.room.title || room.title,
+        coverUrl: b.room.cover && /^https?:\/\//.test(b.room.cover) ? b.room.cover : undefined,
+      });
+      // The room was created on the client's side: it is live now.
+      if (room.status === "prepare" || room.status === "paused") await transitionRoom(inner, room.num, "start");
     });
-    // The room was created on the client's side: it is live now.
-    if (room.status === "prepare" || room.status === "paused") await transitionRoom(ctx, room.num, "start");
     return undefined;
   },
   async roomlist(ctx, body) {
@@ -232,25 +239,16 @@ const live: Record<string, Handler> = {
       tokenOnly.extend({ type: z.string().max(16).optional(), appid: z.coerce.number().optional(), ...page }),
       body,
     );
-    const scope = and(
-      eq(rooms.status, "live"),
-      ctx.actor.kind === "user" && ctx.actor.appId !== null ? eq(rooms.appId, ctx.actor.appId) : undefined,
-      b.appid ? eq(rooms.appId, b.appid) : undefined,
-    );
-    const [rows, total] = await Promise.all([
-      ctx.db
-        .select()
-        .from(rooms)
-        .where(scope)
-        .orderBy(desc(rooms.createdAt), desc(rooms.num))
-        .limit(b.size)
-        .offset(b.index),
-      ctx.db.select({ n: count() }).from(rooms).where(scope),
-    ]);
-    const stats = await Promise.all(rows.map((r) => roomStats(ctx.db, r, ctx.clock.now())));
+    const listed = await listRooms(ctx, {
+      status: "live",
+      appId: b.appid,
+      limit: b.size,
+      offset: b.index,
+      withMetrics: true,
+    });
     return {
-      total: total[0]?.n ?? 0,
-      rooms: rows.map((r, i) => ({
+      total: listed.total,
+      rooms: listed.items.map((r) => ({
         uid: r.hostId,
         info: {
           title: r.title,
@@ -258,8 +256,8 @@ const live: Record<string, Handler> = {
           type: "live",
           groupid: r.chatId,
           cover: r.coverUrl,
-          thumbup: stats[i]!.likes,
-          memsize: stats[i]!.online,
+          thumbup: r.metrics?.likes ?? 0,
+          memsize: r.metrics?.online ?? 0,
         },
       })),
     };
@@ -282,17 +280,18 @@ const live: Record<string, Handler> = {
   async roomidlist(ctx, body) {
     const b = parse(tokenOnly.extend({ roomnum: num, ...page }), body);
     const room = await roomByNum(ctx, b.roomnum);
-    const c = presenceCutoffs(ctx.clock.now());
-    const rows = await ctx.db
-      .select({ id: roomMembers.memberId, role: roomMembers.role, seen: roomMembers.lastSeenAt })
-      .from(roomMembers)
-      .where(and(eq(roomMembers.roomNum, room.num), isNull(roomMembers.leftAt)))
-      .orderBy(desc(roomMembers.role), asc(roomMembers.joinedAt));
-    const online = rows.filter((r) => r.seen >= (r.role === MEMBER_ROLE.host ? c.host : c.viewer));
-    return {
-      total: online.length,
-      idlist: online.slice(b.index, b.index + b.size).map((r) => ({ id: r.id, role: r.role })),
-    };
+    const online = and(eq(roomMembers.roomNum, room.num), onlineWhere(ctx.clock.now()));
+    const [rows, total] = await Promise.all([
+      ctx.db
+        .select({ id: roomMembers.memberId, role: roomMembers.role })
+        .from(roomMembers)
+        .where(online)
+        .orderBy(desc(roomMembers.role), asc(roomMembers.joinedAt))
+        .limit(b.size)
+        .offset(b.index),
+      ctx.db.select({ n: count() }).from(roomMembers).where(online),
+    ]);
+    return { total: total[0]?.n ?? 0, idlist: rows.map((r) => ({ id: r.id, role: r.role })) };
   },
   async request(ctx, body) {
     const b = parse(tokenOnly.extend({ roomnum: num }), body);
@@ -343,19 +342,9 @@ const live: Record<string, Handler> = {
   },
   async recordlist(ctx, body) {
     const b = parse(tokenOnly.extend({ type: z.coerce.number().int().optional(), ...page }), body);
-    const appScope =
-      ctx.actor.kind === "user" && ctx.actor.appId !== null ? eq(recordings.appId, ctx.actor.appId) : undefined;
-    const where = and(
-      appScope,
-      eq(recordings.status, "ready"),
-      b.type !== undefined ? eq(recordings.type, b.type) : undefined,
-    );
-    const [rows, total] = await Promise.all([
-      ctx.db.select().from(recordings).where(where).orderBy(desc(recordings.createdAt)).limit(b.size).offset(b.index),
-      ctx.db.select({ n: count() }).from(recordings).where(where),
-    ]);
+    const listed = await listRecordings(ctx, { status: "ready", type: b.type, limit: b.size, offset: b.index });
     const videos = await Promise.all(
-      rows.map(async (r) => ({
+      listed.items.map(async (r) => ({
         uid: r.hostId,
         cover: r.coverUrl,
         videoId: r.id,
@@ -363,26 +352,19 @@ const live: Record<string, Handler> = {
         playurl: r.url || (await getVodUrl(ctx, r.id)).url,
       })),
     );
-    return { total: total[0]?.n ?? 0, videos };
+    return { total: listed.total, videos };
   },
   async livestreamlist(ctx, body) {
     const b = parse(tokenOnly.extend(page), body);
-    const scope = and(
-      eq(rooms.status, "live"),
-      ctx.actor.kind === "user" && ctx.actor.appId !== null ? eq(rooms.appId, ctx.actor.appId) : undefined,
-    );
-    const [rows, total] = await Promise.all([
-      ctx.db.select().from(rooms).where(scope).orderBy(desc(rooms.createdAt)).limit(b.size).offset(b.index),
-      ctx.db.select({ n: count() }).from(rooms).where(scope),
-    ]);
+    const listed = await listRooms(ctx, { status: "live", limit: b.size, offset: b.index, withMetrics: false });
     const videos = await Promise.all(
-      rows.map(async (r) => ({
+      listed.items.map(async (r) => ({
         uid: r.hostId,
         cover: r.coverUrl,
         ...playAddresses(ctx, r, await appArg(ctx.db, r.appId)),
       })),
     );
-    return { total: total[0]?.n ?? 0, videos };
+    return { total: listed.total, videos };
   },
   async getroomplayurl(ctx, body) {
     const b = parse(tokenOnly.extend({ roomnum: num.optional(), room: num.optional() }), body);
@@ -541,6 +523,9 @@ export function sxbSignature(path: string, svc: string, cmd: string, timeStamp: 
   return createHash("md5").update(`${path}?svc=${svc}&cmd=${cmd}&timeStamp=${timeStamp}${secret}`).digest("hex");
 }
 
+/** A JSON scalar as text (a number or string the client sent); anything else is empty. */
+const scalarText = (v: unknown) => (typeof v === "string" || typeof v === "number" ? String(v) : "");
+
 async function checkSign(
   db: Db,
   clock: Clock,
@@ -553,8 +538,8 @@ async function checkSign(
 ) {
   const app = appId === null ? undefined : (await db.select().from(apps).where(eq(apps.id, appId)))[0];
   if (!app?.sxbSign) return;
-  const ts = String(q.get("timeStamp") ?? body.timeStamp ?? "");
-  const sign = String(q.get("sign") ?? body.sign ?? "");
+  const ts = q.get("timeStamp") ?? scalarText(body.timeStamp);
+  const sign = q.get("sign") ?? scalarText(body.sign);
   if (!/^\d{1,12}$/.test(ts) || Math.abs(Math.floor(clock.now().getTime() / 1000) - Number(ts)) > 300)
     throw new SxbError(SXB.BAD_REQUEST, "请求有误: timeStamp missing or outside 5 minutes");
   if (!safeEqual(sxbSignature(path, svc, cmd, ts, open(app.secretEnc)), sign.toLowerCase()))

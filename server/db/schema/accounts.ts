@@ -1,9 +1,8 @@
 // Users, their per-device sessions (refresh tokens) and token revocations.
 import { boolean, index, mysqlTable, uniqueIndex, varchar } from "drizzle-orm/mysql-core";
 import { autoId, idRef, time, uuid } from "./columns";
-import { ROLES, REVOCATION_KINDS, type Role, type RevocationKind } from "../../../lib/domain";
+import { ROLES, REVOCATION_KINDS } from "../../../lib/domain";
 export { ROLES, REVOCATION_KINDS, type Role, type RevocationKind } from "../../../lib/domain";
-
 
 export const users = mysqlTable(
   "users",
@@ -41,7 +40,6 @@ export const sessions = mysqlTable(
   },
   (t) => [index("sessions_user_device").on(t.userId, t.deviceId)],
 );
-
 
 /**
  * Append-only list every process polls: a token whose subject matches and that was issued

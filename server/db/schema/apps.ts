@@ -4,7 +4,6 @@ import { autoId, time } from "./columns";
 import { SIGN_SCHEMES } from "../../../lib/domain";
 export { SIGN_SCHEMES } from "../../../lib/domain";
 
-
 export const apps = mysqlTable(
   "apps",
   {

@@ -1,9 +1,8 @@
 // Recordings (VOD) made from a room's stream or reported by a client.
 import { bigint, index, int, mysqlTable, varchar } from "drizzle-orm/mysql-core";
 import { idRef, time, uuid } from "./columns";
-import { RECORDING_STATUSES, type RecordingStatus } from "../../../lib/domain";
+import { RECORDING_STATUSES } from "../../../lib/domain";
 export { RECORDING_STATUSES, type RecordingStatus } from "../../../lib/domain";
-
 
 export const recordings = mysqlTable(
   "recordings",

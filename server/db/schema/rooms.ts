@@ -13,9 +13,15 @@ import {
   varchar,
 } from "drizzle-orm/mysql-core";
 import { autoId, idRef, time, uuid } from "./columns";
-import { ROOM_STATUSES, MEMBER_ROLE, MIC_STATES, MIX_STATES, type RoomStatus, type MicState } from "../../../lib/domain";
-export { ROOM_STATUSES, MEMBER_ROLE, MIC_STATES, MIX_STATES, type RoomStatus, type MicState } from "../../../lib/domain";
-
+import { ROOM_STATUSES, MIC_STATES, MIX_STATES } from "../../../lib/domain";
+export {
+  ROOM_STATUSES,
+  MEMBER_ROLE,
+  MIC_STATES,
+  MIX_STATES,
+  type RoomStatus,
+  type MicState,
+} from "../../../lib/domain";
 
 export const rooms = mysqlTable(
   "rooms",
@@ -69,7 +75,6 @@ export const rooms = mysqlTable(
   ],
 );
 
-
 export const roomMembers = mysqlTable(
   "room_members",
   {
@@ -91,7 +96,6 @@ export const roomMembers = mysqlTable(
   },
   (t) => [primaryKey({ columns: [t.roomNum, t.memberId] }), index("room_members_seen").on(t.roomNum, t.lastSeenAt)],
 );
-
 
 export const micSessions = mysqlTable(
   "mic_sessions",
@@ -128,7 +132,6 @@ export const roomSamples = mysqlTable(
   },
   (t) => [primaryKey({ columns: [t.roomNum, t.at] })],
 );
-
 
 /** Server-side mixes (Haoshitong /v1/live/start): a group's publishers composed into a new stream. */
 export const mixTasks = mysqlTable(
