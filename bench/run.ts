@@ -3,6 +3,7 @@
 // heartbeats through the real endpoint, play-token verification over HTTP, and a room list page.
 import { spawn, type ChildProcess } from "node:child_process";
 import { resolve } from "node:path";
+import { liveH264Args, testSourceArgs } from "../server/media/ffmpeg";
 import autocannon from "autocannon";
 import { dropDatabase } from "../scripts/lib/mariadb";
 import { freePort } from "../scripts/lib/ports";
@@ -203,25 +204,8 @@ try {
       "-hide_banner",
       "-loglevel",
       "error",
-      "-re",
-      "-f",
-      "lavfi",
-      "-i",
-      "testsrc=size=1280x720:rate=25",
-      "-f",
-      "lavfi",
-      "-i",
-      "sine",
-      "-c:v",
-      "libx264",
-      "-preset",
-      "veryfast",
-      "-tune",
-      "zerolatency",
-      "-g",
-      "25",
-      "-pix_fmt",
-      "yuv420p",
+      ...testSourceArgs("1280x720", 25),
+      ...liveH264Args(25),
       "-c:a",
       "aac",
       "-f",

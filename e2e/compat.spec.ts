@@ -14,7 +14,7 @@ async function json(path: string, body: unknown, headers: Record<string, string>
     headers: { "content-type": "application/json", ...headers },
     body: JSON.stringify(body),
   });
-  return (await r.json()) as any;
+  return await r.json();
 }
 
 /** Plays exactly this FLV URL with flv.js in the page; answers the video's size once time advances. */
@@ -84,8 +84,6 @@ test("vendor APIs share one domain; Polyv publishes, LTStream and a Haoshitong 1
   // A second publisher in the same group (the AUI chat_id), through onair's own API.
   const roomB = await trpc("rooms.create", { title: "second camera", chatId: roomA.chat_id }, hostToken);
   const ffB = push((await trpc("media.pushInfo", { room: roomB.id }, hostToken, "GET")).rtmp_url);
-  let mixGroup = "";
-  let tok = "";
   try {
     await until(
       () => json("/api/v1/live/get", { id: roomA.id, user_id: hostName }, auth),
@@ -134,8 +132,8 @@ test("vendor APIs share one domain; Polyv publishes, LTStream and a Haoshitong 1
     expect(await playFlv(page, `${env.base}/live/${ch}.flv?type=1&token=${lt.data.token}`)).toEqual([640, 360]);
 
     // Haoshitong mixes the group at 1280×720; the mix is listed and its FLV URL plays at that size.
-    tok = (await json("/v1/access_token", { app_id: app.accessKey, app_secret: app.secret })).result.access_token;
-    mixGroup = roomA.chat_id;
+    const tok = (await json("/v1/access_token", { app_id: app.accessKey, app_secret: app.secret })).result.access_token;
+    const mixGroup = roomA.chat_id;
     const mix = await json(`/v1/live/start?access_token=${tok}`, {
       app_id: app.accessKey,
       group_id: mixGroup,

@@ -91,9 +91,9 @@ test("admin, host and viewer journey with screenshots", async ({ browser }) => {
       undefined,
       { timeout: 30_000 },
     );
-    const t0 = await viewer.$eval("video", (v) => (v as HTMLVideoElement).currentTime);
+    const t0 = await viewer.$eval("video", (v) => v.currentTime);
     await viewer.waitForTimeout(1500);
-    expect(await viewer.$eval("video", (v) => (v as HTMLVideoElement).currentTime)).toBeGreaterThan(t0);
+    expect(await viewer.$eval("video", (v) => v.currentTime)).toBeGreaterThan(t0);
     for (let i = 0; i < 3; i++) await viewer.getByTestId("like").click();
     await expect(viewer.getByTestId("likes")).toContainText("3");
     await viewer.getByTestId("request-mic").click();
@@ -158,7 +158,7 @@ test("admin, host and viewer journey with screenshots", async ({ browser }) => {
   await rec.getByRole("button", { name: "Play" }).click();
   await host.waitForFunction(
     () => {
-      const v = document.querySelector('[data-testid="vod-player"]') as HTMLVideoElement | null;
+      const v = document.querySelector<HTMLVideoElement>('[data-testid="vod-player"]');
       return !!v && v.videoWidth > 0 && v.currentTime > 0.5;
     },
     undefined,

@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { liveH264Args, testSourceArgs } from "../server/media/ffmpeg";
 
 const dataDir = resolve(process.env.DATA_DIR ?? ".data");
 export const env = JSON.parse(readFileSync(resolve(dataDir, "e2e.json"), "utf8")) as {
@@ -63,27 +64,10 @@ export function push(url: string, seconds = 120): ChildProcess & { exited: Promi
       "-hide_banner",
       "-loglevel",
       "error",
-      "-re",
-      "-f",
-      "lavfi",
-      "-i",
-      "testsrc=size=640x360:rate=25",
-      "-f",
-      "lavfi",
-      "-i",
-      "sine=frequency=440:sample_rate=44100",
+      ...testSourceArgs("640x360", 25),
       "-t",
       String(seconds),
-      "-c:v",
-      "libx264",
-      "-preset",
-      "veryfast",
-      "-tune",
-      "zerolatency",
-      "-g",
-      "25",
-      "-pix_fmt",
-      "yuv420p",
+      ...liveH264Args(25),
       "-c:a",
       "aac",
       "-b:a",

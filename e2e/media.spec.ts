@@ -11,7 +11,7 @@ process.env.ENCRYPTION_KEY = env.encryptionKey;
 async function expectPlaying(page: Page, selector = "video") {
   await page.waitForFunction(
     (s) => {
-      const v = document.querySelector(s) as HTMLVideoElement | null;
+      const v = document.querySelector<HTMLVideoElement>(s);
       return !!v && v.videoWidth > 0 && v.readyState >= 2;
     },
     selector,

@@ -29,7 +29,7 @@ test.beforeAll(async () => {
   }
   throw new Error("nginx did not start");
 });
-test.afterAll(async () => {
+test.afterAll(() => {
   nginx?.kill("SIGQUIT");
 });
 

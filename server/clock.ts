@@ -6,17 +6,17 @@ export const systemClock: Clock = { now: () => new Date() };
 
 /** A clock tests move by hand. */
 export class ManualClock implements Clock {
-  private t: number;
+  private ms: number;
   constructor(start: Date | number = Date.UTC(2026, 0, 1)) {
-    this.t = typeof start === "number" ? start : start.getTime();
+    this.ms = typeof start === "number" ? start : start.getTime();
   }
   now() {
-    return new Date(this.t);
+    return new Date(this.ms);
   }
   advance(ms: number) {
-    this.t += ms;
+    this.ms += ms;
   }
-  set(t: Date | number) {
-    this.t = typeof t === "number" ? t : t.getTime();
+  set(at: Date | number) {
+    this.ms = typeof at === "number" ? at : at.getTime();
   }
 }

@@ -52,6 +52,8 @@ const schema = z.object({
   MEDIA_HOOK_SECRET: z.string().min(16).optional(),
   /** Addresses hooks are accepted from without the secret. */
   MEDIA_HOOK_ALLOW: z.string().default("127.0.0.1,::1,::ffff:127.0.0.1"),
+  /** The app 随心播 clients register into and sign in to. Default: the first enabled app. */
+  COMPAT_SXB_APP_ID: z.coerce.number().int().positive().optional(),
   FFMPEG_PATH: z.string().default("ffmpeg"),
   FFPROBE_PATH: z.string().default("ffprobe"),
 });

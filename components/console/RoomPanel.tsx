@@ -11,6 +11,7 @@ import { useTRPC } from "@/lib/trpc";
 import { Player } from "@/components/player/Player";
 import { Button, Card, CopyButton, Empty, ErrorBox, Loading, Stat, StatusBadge } from "@/components/ui";
 import { useToast } from "@/components/ui/toast";
+import type { Role } from "@/lib/domain";
 import { useErrorText } from "@/lib/errors";
 import { fmtBytes, fmtDuration, fmtTime } from "@/lib/format";
 
@@ -78,7 +79,7 @@ function GoLive({ room }: { room: string }) {
   );
 }
 
-export function RoomPanel({ room, as }: { room: string; as: "host" | "admin" }) {
+export function RoomPanel({ room, as }: { room: string; as: Extract<Role, "host" | "admin"> }) {
   const t = useTranslations("golive");
   const tr = useTranslations("rooms");
   const trec = useTranslations("recordings");

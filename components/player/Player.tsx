@@ -2,13 +2,14 @@
 // The player building block: plays a room's stream with flv.js (default, lowest latency) or
 // hls.js, with a fresh play token, reconnects on stalls and errors, and tells the viewer what is
 // happening: waiting for the host, live, paused, ended, not authorized, network lost.
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useEffectEvent, useRef, useState } from "react";
 import { useTranslations } from "next-intl";
-import { usePullUrls } from "./usePullUrls";
+import type { RoomStatus } from "@/lib/domain";
+import { usePullUrls, type PullErrorKind } from "./usePullUrls";
 
 export type PlayerFormat = "flv" | "hls";
-export type PlayerState =
-  "loading" | "waiting" | "live" | "paused" | "ended" | "unauthorized" | "not_found" | "network";
+/** What the viewer is told: the room's status once it started, or why nothing plays. */
+export type PlayerState = "loading" | "waiting" | Exclude<RoomStatus, "prepare"> | PullErrorKind;
 
 const HINTS: Partial<Record<PlayerState, "waitingHint" | "pausedHint" | "unauthorizedHint" | "networkHint">> = {
   waiting: "waitingHint",
@@ -55,9 +56,13 @@ export function Player({ room, format = "flv", muted = true, className, onStateC
   // (Re)attach the engine whenever the stream should play, the format changes, or a retry is due.
   const url = info ? (format === "hls" ? info.urls.hls_url : info.urls.flv_url) : undefined;
   const streamKey = shouldPlay && url ? url.split("?")[0] : undefined;
+  // The URL (with the newest token) is read when the engine starts: it changes with every token
+  // refresh, which must not restart playback, so it is not a dependency of the effect below.
+  const currentUrl = useEffectEvent(() => url);
   useEffect(() => {
     const el = video.current;
-    if (!el || !streamKey || !url) return;
+    const src = currentUrl();
+    if (!el || !streamKey || !src) return;
     let engine: Engine | undefined;
     let cancelled = false;
     let lastTime = -1;
@@ -93,7 +98,7 @@ export function Player({ room, format = "flv", muted = true, className, onStateC
         if (cancelled) return;
         if (!flvjs.isSupported()) return retry();
         const p = flvjs.createPlayer(
-          { type: "flv", isLive: true, url },
+          { type: "flv", isLive: true, url: src },
           { enableStashBuffer: false, lazyLoad: false, autoCleanupSourceBuffer: true },
         );
         p.attachMediaElement(el);
@@ -118,11 +123,11 @@ export function Player({ room, format = "flv", muted = true, className, onStateC
             },
           });
           h.on(Hls.Events.ERROR, (_e, d) => d.fatal && retry());
-          h.loadSource(url);
+          h.loadSource(src);
           h.attachMedia(el);
           engine = { destroy: () => h.destroy() };
         } else {
-          el.src = url;
+          el.src = src;
         }
       }
       el.muted = muted;
@@ -136,9 +141,7 @@ export function Player({ room, format = "flv", muted = true, className, onStateC
       engine?.destroy();
       setPlaying(false);
     };
-    // tokenRef is a ref; url changes with every token refresh and must not restart playback.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [streamKey, format, attempt, muted]);
+  }, [streamKey, format, attempt, muted, tokenRef]);
 
   // A network error on the pull-info request is retried by the poller; also retry now and then.
   useEffect(() => {

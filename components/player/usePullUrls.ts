@@ -2,24 +2,21 @@
 // Fetches a room's pull URLs with a fresh play token and keeps them fresh: refetches before the
 // token expires and polls the room's status so the player can tell the viewer what is going on.
 import { useCallback, useEffect, useRef, useState } from "react";
+import type { inferRouterOutputs } from "@trpc/server";
+import type { AppRouter } from "@/server/trpc/router";
 
-export interface PullInfo {
-  room: {
-    id: string;
-    num: number;
-    title: string;
-    hostNick: string;
-    notice: string;
-    coverUrl: string;
-    status: "prepare" | "live" | "paused" | "ended";
-    streamOnline: boolean;
-    metrics?: { online: number; likes: number; pv: number; uv: number };
-  };
-  token: string;
-  expiresAt: string;
-  urls: { flv_url: string; hls_url: string; rtmp_url: string };
+/** What `media.pullUrls` answers, as it arrives over the wire (no transformer: dates are ISO strings). */
+export type PullInfo = inferRouterOutputs<AppRouter>["media"]["pullUrls"];
+export type PullErrorKind = "unauthorized" | "not_found" | "network";
+
+export class PullError extends Error {
+  readonly kind: PullErrorKind;
+  constructor(kind: PullErrorKind, message: string) {
+    super(message);
+    this.name = "PullError";
+    this.kind = kind;
+  }
 }
-export type PullError = { kind: "unauthorized" | "not_found" | "network"; message: string };
 
 export function guestId(): string {
   try {
@@ -44,12 +41,13 @@ export async function fetchPullInfo(room: string | number): Promise<PullInfo> {
   };
   if (body.result) return body.result.data;
   const code = body.error?.data?.appCode;
-  const err: PullError = {
-    kind: r.status === 404 ? "not_found" : r.status === 401 || r.status === 403 ? "unauthorized" : "network",
-    message: body.error?.message ?? `HTTP ${r.status}`,
-  };
-  if (code === "DISABLED") err.kind = "unauthorized";
-  throw err;
+  const kind: PullErrorKind =
+    code === "DISABLED" || r.status === 401 || r.status === 403
+      ? "unauthorized"
+      : r.status === 404
+        ? "not_found"
+        : "network";
+  throw new PullError(kind, body.error?.message ?? `HTTP ${r.status}`);
 }
 
 /**
@@ -70,7 +68,7 @@ export function usePullUrls(room: string | number, pollMs = 4000) {
       setInfo(i);
       setError(undefined);
     } catch (e) {
-      setError((e as PullError).kind ? (e as PullError) : { kind: "network", message: String(e) });
+      setError(e instanceof PullError ? e : new PullError("network", String(e)));
     }
   }, [room]);
 
@@ -91,15 +89,19 @@ export function usePullUrls(room: string | number, pollMs = 4000) {
       setInfo(next);
       setError(undefined);
     } catch {
-      setError({ kind: "network", message: "network" });
+      setError(new PullError("network", "network"));
     }
   }, [room, refresh]);
 
   useEffect(() => {
     current.current = undefined;
-    void refresh();
+    // The first fetch runs as a task of its own, like every poll after it: the effect only schedules.
+    const first = setTimeout(() => void refresh(), 0);
     const t = setInterval(() => void poll(), pollMs);
-    return () => clearInterval(t);
+    return () => {
+      clearTimeout(first);
+      clearInterval(t);
+    };
   }, [refresh, poll, pollMs]);
 
   return { info, error, tokenRef, refresh };

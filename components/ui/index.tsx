@@ -8,6 +8,7 @@ import {
   type SelectHTMLAttributes,
 } from "react";
 import { useTranslations } from "next-intl";
+import type { RoomStatus } from "@/lib/domain";
 
 const cx = (...c: (string | false | undefined)[]) => c.filter(Boolean).join(" ");
 
@@ -96,13 +97,13 @@ export function Card({
   );
 }
 
-const STATUS_STYLE: Record<string, string> = {
+const STATUS_STYLE: Record<RoomStatus, string> = {
   live: "bg-red-600 text-white",
   paused: "bg-amber-500 text-white",
   prepare: "bg-slate-200 text-slate-800 dark:bg-slate-700 dark:text-slate-100",
   ended: "bg-slate-500 text-white",
 };
-export function StatusBadge({ status }: { status: string }) {
+export function StatusBadge({ status }: { status: RoomStatus }) {
   const t = useTranslations("status");
   return (
     <span
@@ -113,7 +114,7 @@ export function StatusBadge({ status }: { status: string }) {
       )}
     >
       {status === "live" && <span className="h-1.5 w-1.5 animate-pulse rounded-full bg-white" aria-hidden />}
-      {t(status as "live")}
+      {t(status)}
     </span>
   );
 }

@@ -2,7 +2,7 @@
 // Watching a room: the player (FLV first, HLS selectable), title, host, notice, online count, likes,
 // "request to co-host" for signed-in viewers, heartbeats every 10 s and leave on page close.
 import Link from "next/link";
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useEffectEvent, useRef, useState } from "react";
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { useTranslations } from "next-intl";
 import { useTRPC } from "@/lib/trpc";
@@ -27,15 +27,17 @@ function usePresence(room: string | number, active: boolean, onJoined: () => voi
       keepalive: true,
     });
   }, []);
+  // Joining reads the newest mutation and callback without making them reasons to join again.
+  const joinRoom = useEffectEvent((r: string | number) => join.mutateAsync({ room: r, guestId: guestId() }));
+  const joined = useEffectEvent(() => onJoined());
   useEffect(() => {
     if (!active) return;
     let cancelled = false;
-    join
-      .mutateAsync({ room, guestId: guestId() })
+    joinRoom(room)
       .then((j) => {
         if (cancelled) return;
         token.current = j.presenceToken;
-        onJoined();
+        joined();
       })
       .catch(() => undefined);
     const timer = setInterval(beat, 10_000);
@@ -53,7 +55,6 @@ function usePresence(room: string | number, active: boolean, onJoined: () => voi
       window.removeEventListener("pagehide", leave);
       leave();
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [room, active, beat]);
   return {
     like: () => {

@@ -68,7 +68,6 @@ export const listUsersInput = z.object({
 
 export type UserRow = typeof users.$inferSelect;
 export const publicUser = ({ passwordHash: _p, ...u }: UserRow) => u;
-export type PublicUser = ReturnType<typeof publicUser>;
 
 const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
 

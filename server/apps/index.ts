@@ -44,7 +44,6 @@ export const updateAppInput = z.object({
 export type AppRow = typeof apps.$inferSelect;
 /** What leaves the server about an app: never the secret. */
 export const publicApp = ({ secretEnc: _s, ...rest }: AppRow) => rest;
-export type PublicApp = ReturnType<typeof publicApp>;
 
 const newAccessKey = () => `ak_${randomBytes(12).toString("base64url")}`;
 const newSecret = () => randomBytes(32).toString("base64url");

@@ -1,11 +1,14 @@
 // next-auth (v4) for the browser console: a credentials provider over the accounts domain and
 // JWT sessions. Each console sign-in opens a domain session, so sign-out and "disable user" revoke it.
+// The fields onair adds to next-auth's User, Session and JWT are typed in types/next-auth.d.ts.
 import type { AuthOptions } from "next-auth";
+import type { JWT } from "next-auth/jwt";
 import CredentialsProvider from "next-auth/providers/credentials";
 import { openSession, revokeSessionById, verifyCredentials } from "../accounts";
 import { systemClock } from "../clock";
 import { getDb } from "../db/client";
 import { nextAuthSecret } from "../crypto/keys";
+import { env } from "../env";
 import { AppError } from "../errors";
 import { revocationSet } from "../tokens/revocations";
 import type { Role } from "../db/schema";
@@ -19,9 +22,22 @@ export interface ConsoleToken {
   ims: number;
 }
 
+/** The console fields of a decoded next-auth JWT, or null when it lacks any of them. */
+export function consoleTokenOf(t: JWT | null | undefined): ConsoleToken | null {
+  if (!t?.uid || !t.role || !t.sid || typeof t.ims !== "number") return null;
+  return { uid: t.uid, role: t.role, appId: t.appId ?? null, sid: t.sid, ims: t.ims };
+}
+
+/** Secure cookies when the console is served over https (PUBLIC_URL), as next-auth decides by default. */
+const secureCookies = () => env().publicUrl.startsWith("https://");
+
+/** The console's session cookie (next-auth's name for it; long tokens are split into `<name>.N`). */
+export const sessionCookieName = () => `${secureCookies() ? "__Secure-" : ""}next-auth.session-token`;
+
 export function authOptions(): AuthOptions {
   return {
     secret: nextAuthSecret(),
+    useSecureCookies: secureCookies(),
     session: { strategy: "jwt", maxAge: 12 * 3600 },
     pages: { signIn: "/signin" },
     providers: [
@@ -45,41 +61,47 @@ export function authOptions(): AuthOptions {
               appId: u.appId,
               sid,
               ims: Date.now(),
-            } as never;
+            };
           } catch (e) {
-            if (e instanceof AppError) throw new Error(e.code);
+            if (e instanceof AppError) throw new Error(e.code, { cause: e });
             throw e;
           }
         },
       }),
     ],
     callbacks: {
-      async jwt({ token, user }) {
+      // `user` is there only at sign-in; later calls pass the token through.
+      jwt({ token, user }) {
         if (user) {
-          const u = user as unknown as { id: string; role: Role; appId: number | null; sid: string; ims: number };
           Object.assign(token, {
-            uid: u.id,
-            role: u.role,
-            appId: u.appId,
-            sid: u.sid,
-            ims: u.ims,
+            uid: user.id,
+            role: user.role,
+            appId: user.appId,
+            sid: user.sid,
+            ims: user.ims,
           } satisfies ConsoleToken);
         }
         return token;
       },
-      async session({ session, token }) {
-        const t = token as unknown as ConsoleToken;
+      session({ session, token }) {
         return {
           ...session,
-          user: { ...session.user, id: t.uid, role: t.role, appId: t.appId, sid: t.sid, ims: t.ims },
+          user: {
+            ...session.user,
+            id: token.uid,
+            role: token.role,
+            appId: token.appId,
+            sid: token.sid,
+            ims: token.ims,
+          },
         };
       },
     },
     events: {
       async signOut({ token }) {
-        const t = token as unknown as ConsoleToken | undefined;
-        if (!t?.sid) return;
-        await revokeSessionById(getDb(), t.sid, new Date());
+        // With JWT sessions next-auth hands over the decoded session token.
+        if (!token?.sid) return;
+        await revokeSessionById(getDb(), token.sid, new Date());
       },
     },
   };

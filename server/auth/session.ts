@@ -15,8 +15,7 @@ export interface ConsoleUser {
 
 export async function consoleUser(): Promise<ConsoleUser | null> {
   const s = await getServerSession(authOptions());
-  const u = s?.user as
-    { id?: string; name?: string; role?: Role; appId?: number | null; sid?: string; ims?: number } | undefined;
+  const u = s?.user;
   if (!u?.id || !u.role) return null;
   // The page process mirrors revocations too (signed out elsewhere, disabled, role changed).
   await revocationSet.poll(getDb()).catch(() => undefined);

@@ -42,7 +42,10 @@ export function createFrontServer(opts: FrontOptions) {
     return bearer && body.token === undefined ? { ...body, token: bearer } : body;
   }
 
-  const routes: Record<string, (req: IncomingMessage, res: ServerResponse, query: URLSearchParams) => void | Promise<void>> = {
+  const routes: Record<
+    string,
+    (req: IncomingMessage, res: ServerResponse, query: URLSearchParams) => void | Promise<void>
+  > = {
     "POST /api/presence/heartbeat": async (req, res) => {
       const p = heartbeatInput.safeParse(await tokenFromBody(req));
       if (!p.success) throw badInput(p.error.issues);

@@ -2,9 +2,9 @@
 // next-auth session cookie. A bad bearer token is an error (expired told apart from invalid);
 // no credentials at all is the anonymous actor.
 import type { IncomingHttpHeaders } from "node:http";
-import { getToken } from "next-auth/jwt";
+import { decode } from "next-auth/jwt";
 import type { Actor } from "../actor";
-import { consoleTokenRevoked, type ConsoleToken } from "../auth/nextauth";
+import { consoleTokenOf, consoleTokenRevoked, sessionCookieName } from "../auth/nextauth";
 import { nextAuthSecret } from "../crypto/keys";
 import { verifyAccessToken } from "../tokens";
 
@@ -32,19 +32,32 @@ export function bearerOf(headers: IncomingHttpHeaders): string | undefined {
   return m?.[1];
 }
 
+/**
+ * The console's session token from the request's cookies; next-auth splits a long token into
+ * `<name>.0`, `<name>.1`, … cookies, joined here in order.
+ */
+export function sessionCookie(cookies: Record<string, string>): string | undefined {
+  const name = sessionCookieName();
+  if (cookies[name]) return cookies[name];
+  const chunks: string[] = [];
+  for (let i = 0; ; i++) {
+    const chunk = cookies[`${name}.${i}`];
+    if (chunk === undefined) break;
+    chunks.push(chunk);
+  }
+  return chunks.join("") || undefined;
+}
+
 export async function actorFromHeaders(headers: IncomingHttpHeaders, now: Date): Promise<Actor> {
   const bearer = bearerOf(headers);
   if (bearer) {
     const c = verifyAccessToken(bearer, now);
     return { kind: "user", userId: c.sub, role: c.role, appId: c.app, sessionId: c.sid };
   }
-  const cookies = parseCookies(headers.cookie);
-  if (!Object.keys(cookies).some((k) => k.includes("next-auth.session-token"))) return { kind: "anonymous" };
-  // next-auth v4 reads only req.cookies: hand it the parsed cookies of the raw node request.
-  const t = (await getToken({
-    req: { headers, cookies } as never,
-    secret: nextAuthSecret(),
-  })) as unknown as ConsoleToken | null;
-  if (!t?.uid || consoleTokenRevoked(t)) return { kind: "anonymous" };
+  const token = sessionCookie(parseCookies(headers.cookie));
+  if (!token) return { kind: "anonymous" };
+  // A cookie that does not decode (tampered, expired, another secret) is no session at all.
+  const t = consoleTokenOf(await decode({ token, secret: nextAuthSecret() }).catch(() => null));
+  if (!t || consoleTokenRevoked(t)) return { kind: "anonymous" };
   return { kind: "user", userId: t.uid, role: t.role, appId: t.appId, sessionId: t.sid };
 }

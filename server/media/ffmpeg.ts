@@ -2,6 +2,18 @@
 import { spawn } from "node:child_process";
 import { env } from "../env";
 
+/** Live H.264 for RTMP/FLV players: low latency, browser-safe pixels, a keyframe every `gop` frames. */
+export const liveH264Args = (gop: number) => [
+  ...["-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency"],
+  ...["-g", String(gop), "-pix_fmt", "yuv420p"],
+];
+
+/** A synthetic source (test pattern and tone) for test pushes and benchmarks. */
+export const testSourceArgs = (size: string, fps: number) => [
+  ...["-re", "-f", "lavfi", "-i", `testsrc=size=${size}:rate=${fps}`],
+  ...["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"],
+];
+
 export function run(
   bin: string,
   args: string[],
@@ -13,13 +25,13 @@ export function run(
     let err = "";
     p.stdout.on("data", (d) => (out += d));
     p.stderr.on("data", (d) => (err = (err + d).slice(-8000)));
-    const t = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
+    const killer = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
     p.on("error", (e) => {
-      clearTimeout(t);
+      clearTimeout(killer);
       reject(e);
     });
     p.on("close", (code) => {
-      clearTimeout(t);
+      clearTimeout(killer);
       resolve({ code, out, err });
     });
   });

@@ -93,8 +93,8 @@ export class PresenceBuffer {
 async function writeBeats(db: Db, beats: Beat[]) {
   const values = sql.join(
     beats.map((b) => {
-      const t = new Date(b.seenAt);
-      return sql`(${b.roomNum}, ${b.memberId}, ${b.appId}, ${b.role}, ${t}, ${t}, ${b.likes}, 1)`;
+      const seen = new Date(b.seenAt);
+      return sql`(${b.roomNum}, ${b.memberId}, ${b.appId}, ${b.role}, ${seen}, ${seen}, ${b.likes}, 1)`;
     }),
     sql`, `,
   );

@@ -99,19 +99,17 @@ describe("presence", () => {
     const hash = await hashPassword("not-used-1");
     const now = clock.now();
     const ids = Array.from({ length: 1000 }, () => crypto.randomUUID());
-    await db
-      .insert(users)
-      .values(
-        ids.map((id) => ({
-          id,
-          appId: t.app.id,
-          username: uniq("sim"),
-          passwordHash: hash,
-          role: "viewer" as const,
-          createdAt: now,
-          updatedAt: now,
-        })),
-      );
+    await db.insert(users).values(
+      ids.map((id) => ({
+        id,
+        appId: t.app.id,
+        username: uniq("sim"),
+        passwordHash: hash,
+        role: "viewer" as const,
+        createdAt: now,
+        updatedAt: now,
+      })),
+    );
 
     let seed = 42;
     const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;

@@ -112,7 +112,6 @@ export function roomView(r: RoomRow, metrics?: RoomStats) {
     ...(metrics ? { metrics } : {}),
   };
 }
-export type RoomView = ReturnType<typeof roomView>;
 
 export async function createRoom(ctx: Ctx, input: z.infer<typeof createRoomInput>) {
   // Admins and onair itself (an adapter acting for an app) create rooms for a host of the app.

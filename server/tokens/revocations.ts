@@ -40,7 +40,8 @@ class RevocationSet {
 
   start(db: Db, everyMs: number) {
     if (this.timer) return;
-    const tick = () => void this.poll(db).catch((e) => log.warn("revocation poll failed", { error: (e as Error).message }));
+    const tick = () =>
+      void this.poll(db).catch((e) => log.warn("revocation poll failed", { error: (e as Error).message }));
     tick();
     this.timer = setInterval(tick, everyMs);
     this.timer.unref();

@@ -13,11 +13,47 @@ import * as rooms from "../rooms";
 import * as overview from "../rooms/overview";
 import { checkRoomToken, issueRoomToken, issueTokenInput, verifyTokenInput } from "../tokens/issue";
 import { authedProcedure as authed, publicProcedure as pub, router } from "./init";
-import { ROLES } from "../db/schema";
+import { ROLES, SIGN_SCHEMES } from "../db/schema";
 
 const roomOnly = z.object({ room: rooms.roomRef });
 const idNum = z.object({ id: z.number().int().positive() });
 const idUuid = z.object({ id: z.string().uuid() });
+
+// The answers that carry secrets or keys, field by field: the output parser strips anything else a
+// verb might come to return, so nothing leaks through these procedures unnoticed.
+const publicAppOutput = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  accessKey: z.string(),
+  callbackUrl: z.string().nullable(),
+  enabled: z.boolean(),
+  pushDomain: z.string().nullable(),
+  pullDomain: z.string().nullable(),
+  signScheme: z.enum(SIGN_SCHEMES),
+  sxbSign: z.boolean(),
+  createdAt: z.date(),
+  updatedAt: z.date(),
+});
+const createAppOutput = z.object({ app: publicAppOutput, accessKey: z.string(), secret: z.string() });
+const rotateSecretOutput = z.object({ id: z.number().int(), secret: z.string() });
+const pushInfoOutput = z.object({
+  server: z.string(),
+  streamKey: z.string(),
+  rtmp_url: z.string(),
+  srt_url: z.string(),
+  rts_url: z.string(),
+  keyVersion: z.number().int(),
+  streamName: z.string(),
+  channelId: z.number().int(),
+  channelPassword: z.string(),
+});
+const issuedTokenOutput = z.object({
+  token: z.string(),
+  expiresAt: z.date(),
+  scope: z.enum(["play", "publish"]),
+  roomId: z.string(),
+  roomNum: z.number().int(),
+});
 
 export const appRouter = router({
   health: pub.query(async ({ ctx }) => ({ process: "web", db: await dbHealth(ctx.db) })),
@@ -31,11 +67,17 @@ export const appRouter = router({
   }),
 
   apps: router({
-    create: authed.input(apps.createAppInput).mutation(({ ctx, input }) => apps.createApp(ctx, input)),
+    create: authed
+      .input(apps.createAppInput)
+      .output(createAppOutput)
+      .mutation(({ ctx, input }) => apps.createApp(ctx, input)),
     list: authed.query(({ ctx }) => apps.listApps(ctx)),
     get: authed.input(idNum).query(({ ctx, input }) => apps.getApp(ctx, input.id)),
     update: authed.input(apps.updateAppInput).mutation(({ ctx, input }) => apps.updateApp(ctx, input)),
-    rotateSecret: authed.input(idNum).mutation(({ ctx, input }) => apps.rotateAppSecret(ctx, input.id)),
+    rotateSecret: authed
+      .input(idNum)
+      .output(rotateSecretOutput)
+      .mutation(({ ctx, input }) => apps.rotateAppSecret(ctx, input.id)),
   }),
 
   users: router({
@@ -102,13 +144,22 @@ export const appRouter = router({
   }),
 
   tokens: router({
-    issue: authed.input(issueTokenInput).mutation(({ ctx, input }) => issueRoomToken(ctx, input)),
+    issue: authed
+      .input(issueTokenInput)
+      .output(issuedTokenOutput)
+      .mutation(({ ctx, input }) => issueRoomToken(ctx, input)),
     verify: pub.input(verifyTokenInput).query(({ ctx, input }) => checkRoomToken(input, ctx.clock.now())),
   }),
 
   media: router({
-    pushInfo: authed.input(roomOnly).query(({ ctx, input }) => media.getPushInfo(ctx, input.room)),
-    rotateKey: authed.input(roomOnly).mutation(({ ctx, input }) => media.rotatePublishKey(ctx, input.room)),
+    pushInfo: authed
+      .input(roomOnly)
+      .output(pushInfoOutput)
+      .query(({ ctx, input }) => media.getPushInfo(ctx, input.room)),
+    rotateKey: authed
+      .input(roomOnly)
+      .output(pushInfoOutput)
+      .mutation(({ ctx, input }) => media.rotatePublishKey(ctx, input.room)),
     pullUrls: pub.input(media.pullInput).query(({ ctx, input }) => media.getPullUrls(ctx, input)),
     vodUrl: authed.input(idUuid).query(({ ctx, input }) => media.getVodUrl(ctx, input.id)),
     sampleUrls: authed.input(idNum).query(({ ctx, input }) => media.sampleUrls(ctx, input.id)),

@@ -1,5 +1,5 @@
 // Entry point of the web process: Next (pages, next-auth) and tRPC on its node adapter, on an
-// internal port behind the front process. No hot path runs here (see ../../../shared/STYLE.md).
+// internal port behind the front process. No hot path runs here: they share no event loop with React rendering.
 import http from "node:http";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import { TRPCError } from "@trpc/server";

@@ -5,6 +5,7 @@ import { useQuery } from "@tanstack/react-query";
 import { useLocale, useTranslations } from "next-intl";
 import { useTRPC } from "@/lib/trpc";
 import { Card, Empty, ErrorBox, Loading, Stat, StatusBadge } from "@/components/ui";
+import { ROOM_STATUSES } from "@/lib/domain";
 import { useErrorText } from "@/lib/errors";
 import { fmtTime } from "@/lib/format";
 
@@ -23,7 +24,7 @@ export default function Overview() {
       <div className="grid grid-cols-2 gap-3 md:grid-cols-6">
         <Stat label={t("liveNow")} value={ov.data?.liveRooms.length ?? "…"} />
         <Stat label={t("viewersOnline")} value={ov.data?.viewersOnline ?? "…"} />
-        {(["prepare", "live", "paused", "ended"] as const).map((s) => (
+        {ROOM_STATUSES.map((s) => (
           <Stat key={s} label={ts(s)} value={ov.data?.byStatus[s] ?? "…"} />
         ))}
       </div>

@@ -10,6 +10,7 @@ import { Button, Card, Empty, ErrorBox, Field, Input, Loading, Select, StatusBad
 import { useToast } from "@/components/ui/toast";
 import { fieldErrors, useErrorText } from "@/lib/errors";
 import { fmtTime } from "@/lib/format";
+import { formText } from "@/lib/forms";
 
 type RoomLike = { id: string; title: string; notice: string; coverUrl: string; mode: number; record: boolean };
 
@@ -30,9 +31,9 @@ function RoomForm({
     e.preventDefault();
     const f = new FormData(e.currentTarget);
     onSubmit({
-      title: String(f.get("title")),
-      notice: String(f.get("notice") ?? ""),
-      coverUrl: String(f.get("coverUrl") ?? ""),
+      title: formText(f, "title"),
+      notice: formText(f, "notice"),
+      coverUrl: formText(f, "coverUrl"),
       mode: Number(f.get("mode")),
       record: f.get("record") === "on",
     });

@@ -170,8 +170,8 @@ async function refreshToken(db: Db, clock: Clock, bearer: string | undefined) {
   if (!s || s.expiresAt <= now) throw new AppError("TOKEN_EXPIRED", "Session expired; log in again");
   const u = (await db.select().from(users).where(eq(users.id, c.sub)))[0];
   if (!u || u.disabled) throw new AppError("DISABLED", "This account is disabled");
-  const t = signAccessToken({ sub: u.id, app: u.appId, role: u.role, sid: s.id }, now, env().ACCESS_TOKEN_TTL_S);
-  return { code: 200, expire: goTime(t.expiresAt), token: t.token };
+  const issued = signAccessToken({ sub: u.id, app: u.appId, role: u.role, sid: s.id }, now, env().ACCESS_TOKEN_TTL_S);
+  return { code: 200, expire: goTime(issued.expiresAt), token: issued.token };
 }
 
 async function roomOf(ctx: Ctx, id: string) {

@@ -21,6 +21,7 @@ import { AppError } from "../../errors";
 import { readBody } from "../../http/io";
 import { log } from "../../log";
 import { nmsInternalSecret, publishKey } from "../../media/keys";
+import { liveH264Args } from "../../media/ffmpeg";
 import { nms } from "../../media/signers";
 import { pullUrls } from "../../media/urls";
 import { createRoom, transitionRoom } from "../../rooms";
@@ -96,9 +97,9 @@ async function accessToken(db: Db, clock: Clock, body: Record<string, unknown>) 
 function appOfToken(token: string | null, clock: Clock): number {
   if (!token) throw new HstError(HST.NOT_LOGGED_IN, "未登录");
   try {
-    const t = verifyCompact<HstToken>(token, tokenKey(), clock.now().getTime());
-    if (t.k !== "h") throw new AppError("TOKEN_INVALID", "not a Haoshitong token");
-    return t.a;
+    const claims = verifyCompact<HstToken>(token, tokenKey(), clock.now().getTime());
+    if (claims.k !== "h") throw new AppError("TOKEN_INVALID", "not a Haoshitong token");
+    return claims.a;
   } catch (e) {
     if (e instanceof AppError && e.code === "TOKEN_EXPIRED")
       throw new HstError(HST.TOKEN_TIMEOUT, "access_token timeout");
@@ -203,15 +204,8 @@ async function start(db: Db, clock: Clock, appId: number, body: unknown) {
     "[vout]",
     "-map",
     "[aout]",
-    "-c:v",
-    "libx264",
-    "-preset",
-    "veryfast",
-    "-tune",
-    "zerolatency",
+    ...liveH264Args(p.frame_rate),
     "-r",
-    String(p.frame_rate),
-    "-g",
     String(p.frame_rate),
     "-b:v",
     `${kbps}k`,
@@ -244,7 +238,7 @@ async function start(db: Db, clock: Clock, appId: number, body: unknown) {
 }
 
 function mixUrls(room: { id: string; num: number; streamName: string; appId: number }, appId: number, clock: Clock) {
-  const t = signRoomToken(
+  const issued = signRoomToken(
     { scope: "play", app: appId, room: room.id, num: room.num, st: room.streamName, sub: "guest:haoshitong" },
     clock.now(),
     env().PLAY_TOKEN_TTL_S,
@@ -252,8 +246,8 @@ function mixUrls(room: { id: string; num: number; streamName: string; appId: num
   const u = pullUrls(
     room,
     { signScheme: "onair", pushDomain: null, pullDomain: null },
-    t.token,
-    Math.floor(t.expiresAt.getTime() / 1000),
+    issued.token,
+    Math.floor(issued.expiresAt.getTime() / 1000),
   );
   return { flv_url: u.flv_url, m3u8_url: u.hls_url, rtmp_url: u.rtmp_url };
 }
@@ -273,10 +267,10 @@ async function stop(db: Db, appId: number, body: unknown) {
     .where(
       inArray(
         mixTasks.id,
-        tasks.map((t) => t.id),
+        tasks.map((task) => task.id),
       ),
     );
-  for (const t of tasks) running.get(t.id)?.kill("SIGTERM");
+  for (const task of tasks) running.get(task.id)?.kill("SIGTERM");
   return { group_id: b.group_id, msg: "stop live success" };
 }
 
@@ -284,16 +278,16 @@ async function list(db: Db, clock: Clock, appId: number, appIdParam: string | nu
   if (!appIdParam) throw new HstError(HST.BAD_PARAMS, "参数错误: app_id is required");
   await checkAppId(db, appId, appIdParam);
   const tasks = await db
-    .select({ t: mixTasks, r: rooms })
+    .select({ task: mixTasks, room: rooms })
     .from(mixTasks)
     .innerJoin(rooms, eq(rooms.num, mixTasks.roomNum))
     .where(and(eq(mixTasks.appId, appId), eq(mixTasks.state, "running")))
     .orderBy(asc(mixTasks.startedAt));
   return {
-    list: tasks.map(({ t, r }) => ({
-      group_id: t.groupId,
-      ...mixUrls(r, appId, clock),
-      start_time: Math.floor(t.startedAt.getTime() / 1000),
+    list: tasks.map(({ task, room }) => ({
+      group_id: task.groupId,
+      ...mixUrls(room, appId, clock),
+      start_time: Math.floor(task.startedAt.getTime() / 1000),
     })),
   };
 }

@@ -118,23 +118,23 @@ async function askCallback(url: string, requestId: string) {
  */
 export async function playStream(db: Db, code: string, type: string | null, token: string | null, now: Date) {
   if (!token) throw new LtError(LT.BAD_TOKEN, "无效的token");
-  let t: AppToken;
+  let claims: AppToken;
   try {
-    t = verifyCompact<AppToken>(token, tokenKey(), now.getTime());
+    claims = verifyCompact<AppToken>(token, tokenKey(), now.getTime());
   } catch (e) {
     throw new LtError(
       e instanceof AppError && e.code === "TOKEN_EXPIRED" ? LT.TOKEN_EXPIRED : LT.BAD_TOKEN,
       e instanceof AppError && e.code === "TOKEN_EXPIRED" ? "token已过期" : "无效的token",
     );
   }
-  if (t.k !== "l") throw new LtError(LT.BAD_TOKEN, "无效的token");
+  if (claims.k !== "l") throw new LtError(LT.BAD_TOKEN, "无效的token");
   // type 1 is the main stream; onair rooms have no sub stream (type 2).
   if ((type ?? "1") !== "1" || !/^\d{1,15}$/.test(code)) throw new LtError(LT.NO_STREAM, "未找到码流地址");
   const row = (
     await db
       .select({ streamName: rooms.streamName, status: rooms.status })
       .from(rooms)
-      .where(and(eq(rooms.num, Number(code)), eq(rooms.appId, t.a)))
+      .where(and(eq(rooms.num, Number(code)), eq(rooms.appId, claims.a)))
   )[0];
   if (!row || row.status === "ended") throw new LtError(LT.NO_STREAM, "未找到码流地址");
   return row.streamName;

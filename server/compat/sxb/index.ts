@@ -80,9 +80,9 @@ function codeOf(e: unknown): { code: number; info: string } {
 }
 
 const b64 = (s: string) => {
-  const t = Buffer.from(s, "base64").toString("utf8");
-  if (!t) throw new SxbError(SXB.BAD_DATA, "pwd must be base64");
-  return t;
+  const text = Buffer.from(s, "base64").toString("utf8");
+  if (!text) throw new SxbError(SXB.BAD_DATA, "pwd must be base64");
+  return text;
 };
 
 function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
@@ -100,7 +100,7 @@ const page = {
 };
 
 async function defaultApp(db: Db) {
-  const want = process.env.COMPAT_SXB_APP_ID ? Number(process.env.COMPAT_SXB_APP_ID) : undefined;
+  const want = env().COMPAT_SXB_APP_ID;
   const row = (
     await db
       .select()
@@ -136,12 +136,12 @@ function playAddresses(
   app: Parameters<typeof pullUrls>[1],
 ) {
   const me = ctx.actor.kind === "user" ? ctx.actor.userId : "guest:sxb";
-  const t = signRoomToken(
+  const issued = signRoomToken(
     { scope: "play", app: room.appId, room: room.id, num: room.num, st: room.streamName, sub: me },
     ctx.clock.now(),
     env().PLAY_TOKEN_TTL_S,
   );
-  const u = pullUrls(room, app, t.token, Math.floor(t.expiresAt.getTime() / 1000));
+  const u = pullUrls(room, app, issued.token, Math.floor(issued.expiresAt.getTime() / 1000));
   return { address: u.flv_url, address2: u.hls_url, address3: u.rtmp_url };
 }
 

@@ -6,6 +6,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getDb } from "../../db/client";
+import { resetEnvForTests } from "../../env";
 import { createFrontServer } from "../../front/server";
 import { presenceBuffer } from "../../presence/buffer";
 import { vendorKeys } from "../../media/urls";
@@ -20,6 +21,7 @@ let base: string;
 beforeAll(async () => {
   t = await makeTenant();
   process.env.COMPAT_SXB_APP_ID = String(t.app.id);
+  resetEnvForTests();
   const sxb = createSxbHandler();
   const aui = createAuiHandler();
   web = http.createServer((req, res) => {
@@ -32,6 +34,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   delete process.env.COMPAT_SXB_APP_ID;
+  resetEnvForTests();
   await new Promise((r) => front.close(r));
   await new Promise((r) => web.close(r));
 });

@@ -7,10 +7,9 @@ import { useTranslations } from "next-intl";
 import { useTRPC } from "@/lib/trpc";
 import { Button, Card, CopyButton, Empty, ErrorBox, Field, Input, Loading, Select } from "@/components/ui";
 import { useToast } from "@/components/ui/toast";
+import { SIGN_SCHEMES, type SignScheme } from "@/lib/domain";
 import { fieldErrors, useErrorText } from "@/lib/errors";
-
-const SCHEMES = ["onair", "tencent", "aliyun_a", "nms"] as const;
-type Scheme = (typeof SCHEMES)[number];
+import { formText } from "@/lib/forms";
 
 function SecretReveal({ accessKey, secret, onClose }: { accessKey?: string; secret: string; onClose: () => void }) {
   const t = useTranslations("apps");
@@ -89,16 +88,17 @@ export default function Apps() {
   );
   const sample = useQuery(trpc.media.sampleUrls.queryOptions({ id: sampleFor ?? 0 }, { enabled: !!sampleFor }));
 
-  const opt = (v: FormDataEntryValue | null) => (v ? String(v) : null);
+  /** An optional text field: null when left empty. */
+  const opt = (f: FormData, name: string) => formText(f, name) || null;
   function submit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
     const f = new FormData(e.currentTarget);
     create.mutate({
-      name: String(f.get("name") ?? ""),
-      callbackUrl: opt(f.get("callbackUrl")),
-      pushDomain: opt(f.get("pushDomain")),
-      pullDomain: opt(f.get("pullDomain")),
-      signScheme: String(f.get("signScheme")) as Scheme,
+      name: formText(f, "name"),
+      callbackUrl: opt(f, "callbackUrl"),
+      pushDomain: opt(f, "pushDomain"),
+      pullDomain: opt(f, "pullDomain"),
+      signScheme: formText(f, "signScheme") as SignScheme,
     });
     e.currentTarget.reset();
   }
@@ -117,7 +117,7 @@ export default function Apps() {
           </Field>
           <Field label={t("signScheme")}>
             <Select name="signScheme" defaultValue="onair">
-              {SCHEMES.map((s) => (
+              {SIGN_SCHEMES.map((s) => (
                 <option key={s}>{s}</option>
               ))}
             </Select>
@@ -204,10 +204,10 @@ export default function Apps() {
                     const f = new FormData(e.currentTarget);
                     update.mutate({
                       id: a.id,
-                      callbackUrl: opt(f.get("callbackUrl")),
-                      pushDomain: opt(f.get("pushDomain")),
-                      pullDomain: opt(f.get("pullDomain")),
-                      signScheme: String(f.get("signScheme")) as Scheme,
+                      callbackUrl: opt(f, "callbackUrl"),
+                      pushDomain: opt(f, "pushDomain"),
+                      pullDomain: opt(f, "pullDomain"),
+                      signScheme: formText(f, "signScheme") as SignScheme,
                       sxbSign: f.get("sxbSign") === "on",
                     });
                   }}
@@ -217,7 +217,7 @@ export default function Apps() {
                   </Field>
                   <Field label={t("signScheme")}>
                     <Select name="signScheme" defaultValue={a.signScheme}>
-                      {SCHEMES.map((s) => (
+                      {SIGN_SCHEMES.map((s) => (
                         <option key={s}>{s}</option>
                       ))}
                     </Select>

@@ -6,10 +6,9 @@ import { useQuery } from "@tanstack/react-query";
 import { useLocale, useTranslations } from "next-intl";
 import { useTRPC } from "@/lib/trpc";
 import { Button, Card, Empty, ErrorBox, Input, Loading, Select, StatusBadge } from "@/components/ui";
+import { ROOM_STATUSES, type RoomStatus } from "@/lib/domain";
 import { useErrorText } from "@/lib/errors";
 import { fmtTime } from "@/lib/format";
-
-const STATUSES = ["prepare", "live", "paused", "ended"] as const;
 
 export default function Rooms() {
   const t = useTranslations("rooms");
@@ -18,7 +17,7 @@ export default function Rooms() {
   const locale = useLocale();
   const trpc = useTRPC();
   const err = useErrorText();
-  const [status, setStatus] = useState<(typeof STATUSES)[number] | "">("");
+  const [status, setStatus] = useState<RoomStatus | "">("");
   const [appId, setAppId] = useState<number>();
   const [hostId, setHostId] = useState("");
   const [q, setQ] = useState("");
@@ -66,7 +65,7 @@ export default function Rooms() {
             <option value="">
               {t("filterStatus")}: {tc("all")}
             </option>
-            {STATUSES.map((s) => (
+            {ROOM_STATUSES.map((s) => (
               <option key={s} value={s}>
                 {ts(s)}
               </option>

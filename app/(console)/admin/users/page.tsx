@@ -6,10 +6,10 @@ import { useTranslations } from "next-intl";
 import { useTRPC } from "@/lib/trpc";
 import { Button, Card, Empty, ErrorBox, Field, Input, Loading, Select } from "@/components/ui";
 import { useToast } from "@/components/ui/toast";
+import { ROLES, type Role } from "@/lib/domain";
 import { fieldErrors, useErrorText } from "@/lib/errors";
+import { formText } from "@/lib/forms";
 
-const ROLES = ["viewer", "host", "admin"] as const;
-type Role = (typeof ROLES)[number];
 const PAGE = 20;
 
 export default function Users() {
@@ -54,10 +54,10 @@ export default function Users() {
     const f = new FormData(e.currentTarget);
     const appId = Number(f.get("appId"));
     create.mutate({
-      username: String(f.get("username")),
-      password: String(f.get("password")),
-      role: String(f.get("role")) as Role,
-      nick: String(f.get("nick") || "") || undefined,
+      username: formText(f, "username"),
+      password: formText(f, "password"),
+      role: formText(f, "role") as Role,
+      nick: formText(f, "nick") || undefined,
       appId: appId || undefined,
     });
   }
