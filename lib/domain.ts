@@ -5,13 +5,17 @@
 export const ROLES = ["admin", "host", "viewer"] as const;
 export type Role = (typeof ROLES)[number];
 
-/** What a revocation row names: one session, every token of a user, or a member of one room. */
-export const REVOCATION_KINDS = ["session", "user", "member"] as const;
+/** What a revocation row names: one session, every token of a user, a member of one room, or a whole app. */
+export const REVOCATION_KINDS = ["session", "user", "member", "app"] as const;
 export type RevocationKind = (typeof REVOCATION_KINDS)[number];
 
 /** How an app's push and pull URLs are signed (onair's own keys, or a vendor's scheme). */
 export const SIGN_SCHEMES = ["onair", "aliyun_a", "tencent", "nms"] as const;
 export type SignScheme = (typeof SIGN_SCHEMES)[number];
+
+/** Roles a self-registration through a vendor API may get (a per-app choice; never admin). */
+export const SIGNUP_ROLES = ["viewer", "host"] as const;
+export type SignupRole = (typeof SIGNUP_ROLES)[number];
 
 export const RECORDING_STATUSES = ["processing", "ready", "failed"] as const;
 export type RecordingStatus = (typeof RECORDING_STATUSES)[number];
@@ -22,11 +26,9 @@ export type RoomStatus = (typeof ROOM_STATUSES)[number];
 
 /** A member's role inside a room, as the seeds number it. */
 export const MEMBER_ROLE = { viewer: 0, host: 1, cohost: 2 } as const;
-export type MemberRole = (typeof MEMBER_ROLE)[keyof typeof MEMBER_ROLE];
 
 /** The co-host ("mic") request lifecycle. */
 export const MIC_STATES = ["pending", "approved", "rejected", "on", "off", "ended", "expired", "cancelled"] as const;
 export type MicState = (typeof MIC_STATES)[number];
 
 export const MIX_STATES = ["running", "stopped", "failed"] as const;
-export type MixState = (typeof MIX_STATES)[number];

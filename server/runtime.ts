@@ -5,6 +5,7 @@ import { pruneSessions } from "./accounts";
 import { closeDb, getDb } from "./db/client";
 import { env } from "./env";
 import { log } from "./log";
+import { pruneLimits } from "./limits";
 import { presenceBuffer } from "./presence/buffer";
 import { pruneRevocations, revocationSet } from "./tokens/revocations";
 
@@ -17,7 +18,7 @@ export async function startBackground() {
   presenceBuffer.start(db, env().PRESENCE_FLUSH_MS);
   sweeper = setInterval(() => {
     const now = new Date();
-    Promise.all([pruneRevocations(db, now), pruneSessions(db, now)]).catch((e) =>
+    Promise.all([pruneRevocations(db, now), pruneSessions(db, now), pruneLimits(db, now)]).catch((e) =>
       log.warn("sweep failed", { error: (e as Error).message }),
     );
   }, 10 * 60_000);

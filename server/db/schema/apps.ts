@@ -1,8 +1,8 @@
 // Tenants. Every room, member and recording belongs to one app.
 import { boolean, index, mysqlTable, uniqueIndex, varchar } from "drizzle-orm/mysql-core";
 import { autoId, time } from "./columns";
-import { SIGN_SCHEMES } from "../../../lib/domain";
-export { SIGN_SCHEMES } from "../../../lib/domain";
+import { SIGN_SCHEMES, SIGNUP_ROLES } from "../../../lib/domain";
+export { SIGN_SCHEMES, SIGNUP_ROLES } from "../../../lib/domain";
 
 export const apps = mysqlTable(
   "apps",
@@ -19,6 +19,8 @@ export const apps = mysqlTable(
     signScheme: varchar("sign_scheme", { length: 16, enum: SIGN_SCHEMES }).notNull().default("onair"),
     /** 随心播 clients must sign requests (timeStamp + md5 sign): see README. Off for the reference clients. */
     sxbSign: boolean("sxb_sign").notNull().default(false),
+    /** The role a person signing up through a vendor API (随心播 regist, AUI demo login) gets. */
+    signupRole: varchar("signup_role", { length: 8, enum: SIGNUP_ROLES }).notNull().default("viewer"),
     createdAt: time("created_at").notNull(),
     updatedAt: time("updated_at").notNull(),
   },

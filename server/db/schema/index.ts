@@ -3,3 +3,4 @@ export * from "./accounts";
 export * from "./rooms";
 export * from "./recordings";
 export * from "./audit";
+export * from "./limits";
