@@ -111,7 +111,7 @@ try {
   )) as unknown as [Array<{ id: string }>];
   const root_ = { kind: "user" as const, userId: adminRow[0]!.id, role: "admin" as const, appId: null };
   const ctx = (actor: Parameters<typeof createApp>[0]["actor"]) => ({ db, clock: systemClock, actor });
-  const a = await createApp(ctx(root_), { name: "bench", signScheme: "onair", sxbSign: false });
+  const a = await createApp(ctx(root_), { name: "bench", signScheme: "onair", sxbSign: false, signupRole: "host" });
   const mk = (role: "host" | "viewer", i: number) =>
     createUser(ctx(root_), {
       appId: a.app.id,

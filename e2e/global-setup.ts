@@ -2,6 +2,7 @@
 // installing Debian's chromium first when it is missing. Returns the teardown.
 import { spawn } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { resolve } from "node:path";
 import { dropDatabase } from "../scripts/lib/mariadb";
 import { freePort } from "../scripts/lib/ports";
@@ -42,6 +43,8 @@ export default async function globalSetup() {
     MEDIA_HTTP_PORT: String(mediaHttpPort),
     MEDIA_DIR: resolve(dataDir, `media-e2e-${process.pid}`),
     MEDIA_END_GRACE_S: "4",
+    // The nginx journey's recordings land in its own temporary folder.
+    MEDIA_RECORD_DIRS: `${resolve(dataDir, `media-e2e-${process.pid}`)},${tmpdir()}`,
     ADMIN_USERNAME: "e2e_admin",
     ADMIN_PASSWORD: "e2e-admin-password",
     LOG_LEVEL: "warn",

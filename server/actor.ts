@@ -6,6 +6,7 @@ import type { Clock } from "./clock";
 import type { Db, DbOrTx, Tx } from "./db/client";
 import type { Role } from "./db/schema";
 import { AppError, forbidden } from "./errors";
+import { revocationSet } from "./tokens/revocations";
 
 export type Actor =
   | { kind: "anonymous" }
@@ -21,6 +22,8 @@ export interface Ctx {
   actor: Actor;
   /** An outer transaction: verbs called with it join it instead of opening their own. */
   tx?: Tx;
+  /** The client's network address, where the transport knows it (rate limits per address). */
+  addr?: string;
 }
 
 /** The handle a verb reads and writes through: the caller's transaction when there is one. */
@@ -39,6 +42,8 @@ export const anonymous: Actor = { kind: "anonymous" };
 
 export function requireUser(actor: Actor): UserActor {
   if (actor.kind !== "user") throw new AppError("UNAUTHENTICATED", "Sign in first");
+  // Nobody acts in a disabled app (mirrored in memory like revocations: no query here).
+  if (revocationSet.appDisabled(actor.appId)) throw new AppError("DISABLED", "This app is disabled");
   return actor;
 }
 

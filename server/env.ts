@@ -1,8 +1,20 @@
 // Every setting onair reads, validated once. Nothing else touches process.env (README lists them all).
+import { isIP } from "node:net";
 import { z } from "zod";
 
 const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
   z.coerce.number().int().min(min).max(max).default(def);
+
+/** An OUTBOUND_ALLOW entry: a host name, an address, or an address/prefix. */
+function allowEntry(entry: string) {
+  const [ip = "", bits, extra] = entry.split("/");
+  const family = isIP(ip.replace(/^\[(.*)\]$/, "$1"));
+  if (family && extra === undefined)
+    return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+  return /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\.?$/i.test(
+    entry,
+  );
+}
 
 const schema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
@@ -30,6 +42,14 @@ const schema = z.object({
   MIC_SEATS: int(4, 1, 64),
   MIC_REQUEST_TTL_S: int(60, 5),
   MAX_BODY_BYTES: int(1024 * 1024, 1024),
+  /** Calls in one tRPC batch request; larger batches are refused with 400. */
+  TRPC_MAX_BATCH: int(20, 1, 1000),
+  /** Failed sign-ins of one account within 15 minutes before it is locked for the rest of them. */
+  LOGIN_FAILURES_PER_ACCOUNT: int(10, 1),
+  /** Sign-in attempts from one client address per minute (counted before any password work). */
+  LOGIN_ATTEMPTS_PER_ADDRESS: int(30, 1),
+  /** Password hashes (scrypt, 32 MiB each) running at once per process; more wait in a bounded queue. */
+  PASSWORD_HASH_CONCURRENCY: int(2, 1, 64),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   /** Public base URL of the front process, used in HTTP-FLV, HLS and VOD URLs. Default http://HOST:PORT. */
   PUBLIC_URL: z.string().url().optional(),
@@ -54,6 +74,22 @@ const schema = z.object({
   MEDIA_HOOK_ALLOW: z.string().default("127.0.0.1,::1,::ffff:127.0.0.1"),
   /** The app 随心播 clients register into and sign in to. Default: the first enabled app. */
   COMPAT_SXB_APP_ID: z.coerce.number().int().positive().optional(),
+  /** Folders external media servers write recordings to (nginx-rtmp record_path, SRS dvr); default MEDIA_DIR. */
+  MEDIA_RECORD_DIRS: z.string().optional(),
+  /**
+   * Host names, addresses or CIDRs (comma-separated) that calls to user-supplied URLs (app callbacks)
+   * may reach although they are internal: loopback, private, link-local… are refused otherwise.
+   */
+  OUTBOUND_ALLOW: z
+    .string()
+    .default("")
+    .transform((s) =>
+      s
+        .split(",")
+        .map((e) => e.trim())
+        .filter(Boolean),
+    )
+    .refine((list) => list.every(allowEntry), "each entry must be a host name, an address or a CIDR"),
   FFMPEG_PATH: z.string().default("ffmpeg"),
   FFPROBE_PATH: z.string().default("ffprobe"),
 });

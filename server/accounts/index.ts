@@ -23,6 +23,7 @@ import { ROLES, sessions, users, type Role } from "../db/schema";
 import { dummyHash, hashPassword, verifyPassword } from "../crypto/passwords";
 import { safeEqual } from "../crypto/secretbox";
 import { env } from "../env";
+import { assertUnderLimits, clearHits, hit, type Limit } from "../limits";
 import { AppError, forbidden, isDuplicateKey, notFound } from "../errors";
 import { signAccessToken } from "../tokens";
 import { revoke } from "../tokens/revocations";
@@ -140,11 +141,42 @@ export async function createUser(ctx: Ctx, input: z.infer<typeof createUserInput
   });
 }
 
-/** Checks a username/password; the same work is done for unknown users so timing tells nothing. */
-export async function verifyCredentials(db: Db, name: string, pw: string): Promise<UserRow> {
+/**
+ * Sign-in limits on the shared store, for every transport alike (console, tRPC, vendor APIs):
+ * failures per account, and attempts per client address (counted before any hashing, so a flood
+ * from one address costs no password work beyond its allowance).
+ */
+export const loginLimits = (): { accountFailures: Limit; addressAttempts: Limit } => ({
+  accountFailures: { max: env().LOGIN_FAILURES_PER_ACCOUNT, windowS: 15 * 60 },
+  addressAttempts: { max: env().LOGIN_ATTEMPTS_PER_ADDRESS, windowS: 60 },
+});
+
+/**
+ * Checks a username/password; the same work is done for unknown users so timing tells nothing.
+ * Past a limit the answer is TOO_MANY_REQUESTS with `retryAfterS`, even for the right password.
+ */
+export async function verifyCredentials(
+  db: DbOrTx,
+  name: string,
+  pw: string,
+  from: { addr?: string; now?: Date } = {},
+): Promise<UserRow> {
+  const now = from.now ?? new Date();
+  const limits = loginLimits();
+  const account = { key: `login:user:${name.trim().toLowerCase()}`, limit: limits.accountFailures };
+  await assertUnderLimits(db, [account], now);
+  if (from.addr) {
+    const address = { key: `login:addr:${from.addr}`, limit: limits.addressAttempts };
+    if ((await hit(db, address.key, address.limit, now)) > address.limit.max)
+      await assertUnderLimits(db, [address], now);
+  }
   const u = (await db.select().from(users).where(eq(users.username, name.trim())))[0];
   const ok = await verifyPassword(pw, u?.passwordHash ?? (await dummyHash()));
-  if (!u || !ok) throw new AppError("BAD_CREDENTIALS", "Wrong username or password");
+  if (!u || !ok) {
+    await hit(db, account.key, account.limit, now);
+    throw new AppError("BAD_CREDENTIALS", "Wrong username or password");
+  }
+  await clearHits(db, account.key);
   if (u.disabled) throw new AppError("DISABLED", "This account is disabled");
   if (u.appId !== null) {
     const app = await appById(db, u.appId);
@@ -166,8 +198,8 @@ function issueTokens(u: UserRow, sessionId: string, secret: string, now: Date, r
 }
 
 /** Opens a session for one device (replacing that device's previous one) and issues both tokens. */
-export async function login(db: Db, clock: Clock, input: z.infer<typeof loginInput>) {
-  const u = await verifyCredentials(db, input.username, input.password);
+export async function login(db: Db, clock: Clock, input: z.infer<typeof loginInput>, addr?: string) {
+  const u = await verifyCredentials(db, input.username, input.password, { addr, now: clock.now() });
   return openSession(db, clock, u, input.deviceId, input.deviceType);
 }
 
@@ -220,6 +252,8 @@ export async function refresh(db: Db, clock: Clock, input: z.infer<typeof refres
     if (s.expiresAt <= now) return { error: new AppError("TOKEN_EXPIRED", "Refresh token expired; sign in again") };
     const u = (await tx.select().from(users).where(eq(users.id, s.userId)))[0];
     if (!u || u.disabled) return { error: new AppError("DISABLED", "This account is disabled") };
+    if (u.appId !== null && !(await appById(tx, u.appId))?.app.enabled)
+      return { error: new AppError("DISABLED", "This app is disabled") };
     const next = randomBytes(32).toString("base64url");
     await tx
       .update(sessions)

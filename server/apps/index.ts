@@ -1,12 +1,14 @@
 // Apps (tenants): created by platform admins; an app admin manages only their own app.
 // The secret is shown once and stored encrypted (the server still needs it to check HMACs).
 import { randomBytes } from "node:crypto";
-import { and, eq } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import { z } from "zod";
-import { dbOf, isPlatformAdmin, requireRole, tenantFilter, transaction, type Ctx } from "../actor";
+import { dbOf, isPlatformAdmin, requireRole, tenantFilter, transaction, type Actor, type Ctx } from "../actor";
 import { audit } from "../audit";
-import type { DbOrTx } from "../db/client";
-import { apps, SIGN_SCHEMES } from "../db/schema";
+import type { DbOrTx, Tx } from "../db/client";
+import { apps, rooms, SIGN_SCHEMES, SIGNUP_ROLES } from "../db/schema";
+import { endRoomSessions } from "../rooms";
+import { revocationSet } from "../tokens/revocations";
 import { AppError, forbidden, notFound } from "../errors";
 import { open, seal } from "../crypto/secretbox";
 
@@ -28,6 +30,7 @@ export const createAppInput = z.object({
   pushDomain: domain.nullish(),
   pullDomain: domain.nullish(),
   signScheme: z.enum(SIGN_SCHEMES).default("onair"),
+  signupRole: z.enum(SIGNUP_ROLES).default("viewer"),
   sxbSign: z.boolean().default(false),
 });
 export const updateAppInput = z.object({
@@ -38,6 +41,7 @@ export const updateAppInput = z.object({
   pushDomain: domain.nullish(),
   pullDomain: domain.nullish(),
   signScheme: z.enum(SIGN_SCHEMES).optional(),
+  signupRole: z.enum(SIGNUP_ROLES).optional(),
   sxbSign: z.boolean().optional(),
 });
 
@@ -103,14 +107,45 @@ export async function updateApp(ctx: Ctx, input: z.infer<typeof updateAppInput>)
   return transaction(ctx, async (tx) => {
     const row = (await tx.select().from(apps).where(scopeWhere(ctx, id)).for("update"))[0];
     if (!row) throw notFound("App");
+    // An app admin must not undo a platform admin's decision to switch their app off (or on).
+    if (patch.enabled !== undefined && patch.enabled !== row.enabled && !isPlatformAdmin(ctx.actor))
+      throw forbidden("Only platform admins enable or disable apps");
     const set = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
     await tx
       .update(apps)
       .set({ ...set, updatedAt: now })
       .where(eq(apps.id, id));
     await audit(tx, ctx.actor, now, { appId: id, action: "app.update", targetType: "app", targetId: id, detail: set });
+    if (patch.enabled === false && row.enabled) await endAppBroadcasts(tx, ctx.actor, id, now);
     return publicApp((await tx.select().from(apps).where(eq(apps.id, id)))[0]!);
+  }).then((app) => {
+    // Applied here at once; every other process mirrors it within REVOCATION_POLL_MS.
+    revocationSet.setAppDisabled(app.id, !app.enabled);
+    return app;
   });
+}
+
+/** A disabled app's broadcasts end: its live and paused rooms are over, their members leave. */
+async function endAppBroadcasts(tx: Tx, actor: Actor, appId: number, now: Date) {
+  const open = await tx
+    .select({ num: rooms.num, id: rooms.id, status: rooms.status })
+    .from(rooms)
+    .where(and(eq(rooms.appId, appId), inArray(rooms.status, ["live", "paused"])))
+    .for("update");
+  for (const room of open) {
+    await tx
+      .update(rooms)
+      .set({ status: "ended", stoppedAt: now, updatedAt: now, autoPaused: false })
+      .where(eq(rooms.num, room.num));
+    await endRoomSessions(tx, room.num, now);
+    await audit(tx, actor, now, {
+      appId,
+      action: "room.app_disabled",
+      targetType: "room",
+      targetId: room.id,
+      detail: { from: room.status, to: "ended" },
+    });
+  }
 }
 
 /** Replaces the secret; the new one is returned once and the old one stops working at once. */

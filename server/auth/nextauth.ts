@@ -47,11 +47,13 @@ export function authOptions(): AuthOptions {
           username: { label: "Username", type: "text" },
           password: { label: "Password", type: "password" },
         },
-        async authorize(creds) {
+        async authorize(creds, req) {
           if (!creds?.username || !creds.password) return null;
           try {
             const db = getDb();
-            const u = await verifyCredentials(db, creds.username, creds.password);
+            const forwarded = req.headers?.["x-forwarded-for"] as string | undefined;
+            const addr = forwarded?.split(",")[0]?.trim();
+            const u = await verifyCredentials(db, creds.username, creds.password, { addr });
             const s = await openSession(db, systemClock, u, `console-${crypto.randomUUID()}`, "web");
             const sid = s.refreshToken.split(".")[0]!;
             return {
@@ -109,5 +111,9 @@ export function authOptions(): AuthOptions {
 
 /** True when the console session was revoked (signed out elsewhere, user disabled or role changed). */
 export function consoleTokenRevoked(t: ConsoleToken): boolean {
-  return revocationSet.revokedBefore("session", t.sid) > 0 || t.ims <= revocationSet.revokedBefore("user", t.uid);
+  return (
+    revocationSet.revokedBefore("session", t.sid) > 0 ||
+    t.ims <= revocationSet.revokedBefore("user", t.uid) ||
+    revocationSet.appDisabled(t.appId)
+  );
 }

@@ -1,9 +1,38 @@
 // Password hashing with scrypt (memory-hard, in node:crypto): N=2^15, r=8, p=1 uses 32 MiB per hash.
+// Hashes run in libuv's pool, at most PASSWORD_HASH_CONCURRENCY at a time per process, with a
+// bounded queue: a burst of sign-ins waits its turn or is told to come back, never starves the rest.
 import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from "node:crypto";
+import { env } from "../env";
+import { AppError } from "../errors";
+
+const MAX_WAITING = 256;
+let active = 0;
+const waiting: Array<() => void> = [];
+
+/** Runs `fn` when a hashing slot is free; TOO_MANY_REQUESTS when the queue is full. */
+async function gated<T>(fn: () => Promise<T>): Promise<T> {
+  if (active < env().PASSWORD_HASH_CONCURRENCY) active++;
+  else {
+    if (waiting.length >= MAX_WAITING)
+      throw new AppError("TOO_MANY_REQUESTS", "Too many sign-ins at once; try again shortly", { retryAfterS: 1 });
+    // The slot is handed over by the finishing hash (active stays counted).
+    await new Promise<void>((resolve) => waiting.push(resolve));
+  }
+  try {
+    return await fn();
+  } finally {
+    const next = waiting.shift();
+    if (next) next();
+    else active--;
+  }
+}
 
 const scrypt = (pw: string, salt: Buffer, len: number, opts: ScryptOptions) =>
-  new Promise<Buffer>((resolve, reject) =>
-    scryptCb(pw, salt, len, opts, (err, key) => (err ? reject(err) : resolve(key))),
+  gated(
+    () =>
+      new Promise<Buffer>((resolve, reject) =>
+        scryptCb(pw, salt, len, opts, (err, key) => (err ? reject(err) : resolve(key))),
+      ),
   );
 
 const PARAMS = { N: 1 << 15, r: 8, p: 1 };

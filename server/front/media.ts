@@ -1,8 +1,8 @@
 // Media routes of the front process: token-checked HTTP-FLV (proxied from the embedded server),
 // HLS playlists and segments, recording playback, and the hooks external media servers call.
-import { createReadStream, existsSync, readFileSync, statSync } from "node:fs";
+import { createReadStream, existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
-import { join } from "node:path";
+import { join, sep } from "node:path";
 import { eq } from "drizzle-orm";
 import type { Clock } from "../clock";
 import { getDb } from "../db/client";
@@ -13,11 +13,28 @@ import { readBody, sendError, sendJson } from "../http/io";
 import { hlsDir } from "../media/embedded";
 import { authorizePlay, handleNginx, handleNginxAuth, handleSrs, nginxBody, parseSrsBody } from "../media/hooks";
 import { nmsInternalSecret } from "../media/keys";
+import { recordingsDir } from "../media/recorder";
 import { nms } from "../media/signers";
 import { verifyRoomToken } from "../tokens";
 import { safeEqual } from "../crypto/secretbox";
 import { LT, LtError, playStream, sendLt } from "../compat/ltstream";
 import { log } from "../log";
+
+/**
+ * The file behind a recording, only when it is a regular file whose real path (links resolved)
+ * lies inside the recordings folder: a row can never make the front read anything else.
+ */
+export function servableRecording(filePath: string): string | undefined {
+  if (!filePath) return undefined;
+  try {
+    const root = realpathSync(recordingsDir());
+    const real = realpathSync(filePath);
+    if (!real.startsWith(root + sep) || !statSync(real).isFile()) return undefined;
+    return real;
+  } catch {
+    return undefined;
+  }
+}
 
 const CORS = { "access-control-allow-origin": "*", "cache-control": "no-store" };
 
@@ -110,9 +127,9 @@ export function createMediaRoutes(clock: Clock) {
         .from(recordings)
         .where(eq(recordings.id, m[1]!))
     )[0];
-    if (!rec || rec.status !== "ready" || !rec.filePath || !existsSync(rec.filePath))
-      throw new AppError("NOT_FOUND", "Recording not found");
-    const size = statSync(rec.filePath).size;
+    const file = rec?.status === "ready" ? servableRecording(rec.filePath) : undefined;
+    if (!file) throw new AppError("NOT_FOUND", "Recording not found");
+    const size = statSync(file).size;
     const range = /^bytes=(\d*)-(\d*)$/.exec(req.headers.range ?? "");
     if (range && (range[1] || range[2])) {
       const start = range[1] ? Number(range[1]) : Math.max(0, size - Number(range[2]));
@@ -128,10 +145,10 @@ export function createMediaRoutes(clock: Clock) {
         "accept-ranges": "bytes",
         ...CORS,
       });
-      return void createReadStream(rec.filePath, { start, end }).pipe(res);
+      return void createReadStream(file, { start, end }).pipe(res);
     }
     res.writeHead(200, { "content-type": "video/mp4", "content-length": size, "accept-ranges": "bytes", ...CORS });
-    createReadStream(rec.filePath).pipe(res);
+    createReadStream(file).pipe(res);
   }
 
   async function srs(req: IncomingMessage, res: ServerResponse) {

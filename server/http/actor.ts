@@ -1,7 +1,7 @@
 // Who a raw HTTP request comes from: a Bearer access token (SDK clients) or the console's
 // next-auth session cookie. A bad bearer token is an error (expired told apart from invalid);
 // no credentials at all is the anonymous actor.
-import type { IncomingHttpHeaders } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import { decode } from "next-auth/jwt";
 import type { Actor } from "../actor";
 import { consoleTokenOf, consoleTokenRevoked, sessionCookieName } from "../auth/nextauth";
@@ -23,6 +23,18 @@ export function parseCookies(header: string | undefined): Record<string, string>
     }
   }
   return out;
+}
+
+/**
+ * The client's address. The web process listens on loopback behind the front, which sets
+ * X-Forwarded-For to the address it saw; only a loopback peer is trusted to say so.
+ */
+export function clientAddress(req: Pick<IncomingMessage, "headers" | "socket">): string | undefined {
+  const peer = req.socket.remoteAddress;
+  const forwarded = req.headers["x-forwarded-for"];
+  const loopback = peer === "127.0.0.1" || peer === "::1" || peer === "::ffff:127.0.0.1";
+  if (loopback && typeof forwarded === "string" && forwarded) return forwarded.split(",")[0]!.trim().slice(0, 64);
+  return peer;
 }
 
 export function bearerOf(headers: IncomingHttpHeaders): string | undefined {

@@ -1,6 +1,9 @@
 // SRS and nginx-rtmp callbacks over HTTP exactly as those servers send them, against the front's
 // /hooks endpoints: allow/deny as each server expects, idempotent, order-tolerant.
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../clock";
 import { getDb } from "../db/client";
@@ -190,5 +193,18 @@ describe("hook callers", () => {
       resetEnvForTests();
       await new Promise((r) => locked.close(r));
     }
+  });
+  it("record_done and on_dvr never touch a file outside MEDIA_RECORD_DIRS", async () => {
+    const r = await newRoom(false);
+    const outside = join(mkdtempSync(join(tmpdir(), "onair-rec-")), "victim.flv");
+    writeFileSync(outside, "keep me");
+    const form = { app: "live", name: r.streamName, addr: "127.0.0.1", clientid: "9" };
+    const res = await nginx({ call: "record_done", ...form, path: outside });
+    expect(res.status).toBe(403);
+    const dvr = await srs({ action: "on_dvr", ...srsBase(r.streamName, "9"), cwd: "/", file: outside.slice(1) });
+    expect(dvr.status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(existsSync(outside)).toBe(true);
+    expect((await callerOf(t.host).recordings.list({ room: r.id })).total).toBe(0);
   });
 });

@@ -10,7 +10,7 @@ import { log } from "../log";
 import { presenceBuffer } from "../presence/buffer";
 import { open } from "../crypto/secretbox";
 import { parseStreamPath } from "./keys";
-import { recordDone } from "./recorder";
+import { recordDone, reportedRecordFile } from "./recorder";
 import { checkPlayToken, roomByStream, streamStarted, streamStopped } from "./streams";
 import { hasVendorSignature, vendorPlayCheck } from "./urls";
 
@@ -138,7 +138,9 @@ export function handleSrs(db: Db, body: SrsBody, clock: Clock = systemClock): vo
     case "on_play":
       return authorizePlay(db, name, `/live/${name}.flv`, q, clock.now());
     case "on_dvr": {
-      const file = body.file && body.cwd && !body.file.startsWith("/") ? `${body.cwd}/${body.file}` : body.file;
+      const given = body.file && body.cwd && !body.file.startsWith("/") ? `${body.cwd}/${body.file}` : body.file;
+      const file = given ? reportedRecordFile(given) : undefined;
+      if (given && !file) log.warn("srs dvr file refused (outside MEDIA_RECORD_DIRS)", { stream: name });
       if (file)
         void recordDone(db, clock, name, file, "srs").catch((e) =>
           log.error("srs dvr failed", { error: (e as Error).message }),
@@ -189,13 +191,15 @@ export async function handleNginx(
       return;
     case "record_done":
       if (body.path) {
+        const file = reportedRecordFile(body.path);
+        if (!file) throw new AppError("FORBIDDEN", "Record file outside MEDIA_RECORD_DIRS");
         const row = await roomByStream(db, name);
         if (row?.room.record)
-          void recordDone(db, clock, name, body.path, "nginx").catch((e) =>
+          void recordDone(db, clock, name, file, "nginx").catch((e) =>
             log.error("nginx record failed", { error: (e as Error).message }),
           );
         // nginx records every stream (`record all`); files of rooms that do not record are dropped.
-        else if (/\.flv$/.test(body.path)) rmSync(body.path, { force: true });
+        else rmSync(file, { force: true });
       }
       return;
     default:

@@ -1,18 +1,39 @@
 // Record-done, from any media server: the file becomes a recording row that plays in the browser
 // (remuxed to MP4 with ffmpeg, no re-encode). Rows go processing → ready | failed.
-import { existsSync, mkdirSync, statSync, unlinkSync } from "node:fs";
-import { basename, dirname, join, resolve } from "node:path";
+import { existsSync, mkdirSync, realpathSync, statSync, unlinkSync } from "node:fs";
+import { basename, dirname, join, resolve, sep } from "node:path";
 import { eq } from "drizzle-orm";
 import type { Clock } from "../clock";
 import type { Db } from "../db/client";
 import { recordings } from "../db/schema";
 import { env } from "../env";
 import { log } from "../log";
-import { createRecording } from "../recordings";
+import { createMediaRecording } from "../recordings";
 import { probeDurationMs, remuxToMp4 } from "./ffmpeg";
 import { roomByStream } from "./streams";
 
 export const recordingsDir = () => resolve(env().mediaDir, "recordings");
+
+/**
+ * A record file a media server reported, only when it is a regular .flv/.mp4 file whose real path
+ * lies inside one of MEDIA_RECORD_DIRS (default MEDIA_DIR): a hook caller can never make onair
+ * remux or delete anything else.
+ */
+export function reportedRecordFile(path: string): string | undefined {
+  if (!path || !/\.(flv|mp4)$/i.test(path)) return undefined;
+  const dirs = (env().MEDIA_RECORD_DIRS ?? env().mediaDir).split(",").filter((d) => d.trim());
+  try {
+    const real = realpathSync(path);
+    if (!statSync(real).isFile()) return undefined;
+    for (const d of dirs) {
+      const root = realpathSync(resolve(d.trim()));
+      if (real.startsWith(root + sep)) return real;
+    }
+  } catch {
+    /* missing or unreadable: not ours */
+  }
+  return undefined;
+}
 
 export async function recordDone(db: Db, clock: Clock, streamName: string, file: string, via: string) {
   const row = await roomByStream(db, streamName);
@@ -22,17 +43,11 @@ export async function recordDone(db: Db, clock: Clock, streamName: string, file:
   const ctx = { db, clock, actor: { kind: "system" as const, appId: room.appId, via } };
   const at = clock.now();
   const name = `${room.title} ${at.toISOString().slice(0, 16).replace("T", " ")}`;
-  const rec = await createRecording(ctx, {
-    room: room.id,
-    name,
-    type: 0,
-    coverUrl: room.coverUrl,
-    url: "",
-    filePath: "",
-    durationMs: 0,
-    sizeBytes: 0,
-    status: "processing",
-  });
+  const rec = await createMediaRecording(
+    ctx,
+    { room: room.id, name, type: 0, coverUrl: room.coverUrl, url: "", durationMs: 0, sizeBytes: 0 },
+    { status: "processing" },
+  );
   try {
     const dir = join(recordingsDir(), String(room.num));
     mkdirSync(dir, { recursive: true });

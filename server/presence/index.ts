@@ -9,7 +9,7 @@ import { AppError, notFound } from "../errors";
 import { ACTIVE_MIC_STATES } from "../mic/states";
 import { assertNotEnded, findPublicRoom, findRoom, roomRef } from "../rooms";
 import { changeRoom, managed } from "../rooms/change";
-import { memberSubject, signRoomToken, verifyRoomToken } from "../tokens";
+import { assertAppLive, memberSubject, signRoomToken, verifyRoomToken } from "../tokens";
 import { revoke } from "../tokens/revocations";
 import type { PresenceBuffer } from "./buffer";
 import { assertNotKicked } from "./kicked";
@@ -47,6 +47,7 @@ export async function joinRoom(ctx: Ctx, input: z.infer<typeof joinInput>) {
   const memberId = ctx.actor.kind === "user" ? ctx.actor.userId : `guest:${input.guestId ?? crypto.randomUUID()}`;
   const room =
     ctx.actor.kind === "user" ? await findRoom(db, ctx.actor, input.room) : await findPublicRoom(db, input.room);
+  assertAppLive(room.appId);
   assertNotEnded(room);
   const [, mic, user] = await Promise.all([
     assertNotKicked(db, room.num, memberId),

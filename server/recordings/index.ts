@@ -1,10 +1,11 @@
 // Recordings (VOD): one row per recorded file of a room. The media plane creates them from
-// record-done events; clients may also report them (随心播 reportrecord).
+// record-done events; clients may also report them (随心播 reportrecord), naming a URL at most:
+// only onair's media side ever sets a recording's file on disk or its status.
 import { and, count, desc, eq, or, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import { dbOf, requireUser, tenantFilter, transaction, type Ctx } from "../actor";
 import { audit } from "../audit";
-import { recordings, RECORDING_STATUSES } from "../db/schema";
+import { recordings, RECORDING_STATUSES, type RecordingStatus } from "../db/schema";
 import { forbidden, notFound } from "../errors";
 import { canManageRoom, findManagedRoom, findRoom, roomRef } from "../rooms";
 
@@ -12,7 +13,7 @@ const url = z
   .string()
   .trim()
   .max(1024)
-  .refine((u) => u === "" || /^(https?:\/\/|\/)\S*$/i.test(u), "Must be an http(s) URL or an absolute path");
+  .refine((u) => u === "" || /^https?:\/\/\S+$/i.test(u), "Must be an http(s) URL");
 
 export const createRecordingInput = z.object({
   room: roomRef,
@@ -20,10 +21,8 @@ export const createRecordingInput = z.object({
   type: z.number().int().min(0).max(1000).default(0),
   coverUrl: url.default(""),
   url: url.default(""),
-  filePath: z.string().max(1024).default(""),
   durationMs: z.number().int().min(0).max(2_000_000_000).default(0),
   sizeBytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
-  status: z.enum(RECORDING_STATUSES).default("ready"),
 });
 export const listRecordingsInput = z.object({
   room: roomRef.optional(),
@@ -39,7 +38,25 @@ type RecordingRow = typeof recordings.$inferSelect;
 /** The on-disk path stays on the server. */
 export const recordingView = ({ filePath: _f, ...r }: RecordingRow) => r;
 
-export async function createRecording(ctx: Ctx, input: z.infer<typeof createRecordingInput>) {
+/**
+ * A recording a client reports: playable at once when it names a URL, otherwise `processing`
+ * until the media side completes it (a record callback).
+ */
+export const createRecording = (ctx: Ctx, input: z.infer<typeof createRecordingInput>) =>
+  insertRecording(ctx, input, { status: input.url ? "ready" : "processing" });
+
+/** A recording of onair's own media side (record-done events): the only writer of status and file. */
+export const createMediaRecording = (
+  ctx: Ctx,
+  input: z.infer<typeof createRecordingInput>,
+  media: { status: RecordingStatus; filePath?: string },
+) => insertRecording(ctx, input, media);
+
+async function insertRecording(
+  ctx: Ctx,
+  input: z.infer<typeof createRecordingInput>,
+  media: { status: RecordingStatus; filePath?: string },
+) {
   const now = ctx.clock.now();
   return transaction(ctx, async (tx) => {
     const room = await findManagedRoom(tx, ctx.actor, input.room);
@@ -51,6 +68,8 @@ export async function createRecording(ctx: Ctx, input: z.infer<typeof createReco
       roomNum: room.num,
       hostId: room.hostId,
       ...rest,
+      status: media.status,
+      filePath: media.filePath ?? "",
       createdAt: now,
       updatedAt: now,
     });

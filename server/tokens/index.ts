@@ -50,12 +50,18 @@ function notRevoked(kind: "session" | "user" | "member", subject: string, iatS: 
     throw new AppError("TOKEN_INVALID", "Token has been revoked");
 }
 
+/** Every token of a disabled app is refused, whatever its kind (access, room, vendor tokens). */
+export function assertAppLive(appId: number | null) {
+  if (revocationSet.appDisabled(appId)) throw new AppError("DISABLED", "This app is disabled");
+}
+
 export function verifyAccessToken(token: string, now: Date): AccessClaims {
   const c = verifyJwt<AccessClaims>(token, tokenKey(), now.getTime());
   if (c.typ !== "access" || typeof c.sub !== "string" || typeof c.sid !== "string")
     throw new AppError("TOKEN_INVALID", "Not an access token");
   notRevoked("session", c.sid, c.iat);
   notRevoked("user", c.sub, c.iat);
+  assertAppLive(c.app);
   return c;
 }
 
@@ -143,5 +149,6 @@ export function verifyRoomToken(
     throw new AppError("TOKEN_INVALID", "Token is for another room");
   notRevoked("member", memberSubject(c.num, c.sub), c.iat);
   if (!c.sub.startsWith("guest:")) notRevoked("user", c.sub, c.iat);
+  assertAppLive(c.app);
   return c;
 }

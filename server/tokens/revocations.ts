@@ -1,15 +1,17 @@
 // Token revocation shared by every instance: rows in `revocations` (append-only), mirrored into
 // each process's memory by polling new ids every REVOCATION_POLL_MS, so verification stays a pure,
 // in-memory check. A revocation written by this process applies here at once, elsewhere within a poll.
-import { and, gt, lt } from "drizzle-orm";
+// Disabled apps are mirrored the same way: every token of a disabled app stops verifying.
+import { and, eq, gt, lt } from "drizzle-orm";
 import type { DbOrTx, Db } from "../db/client";
-import { revocations, type RevocationKind } from "../db/schema";
+import { apps, revocations, type RevocationKind } from "../db/schema";
 import { log } from "../log";
 
 const key = (kind: RevocationKind, subject: string) => `${kind}:${subject}`;
 
 class RevocationSet {
   private before = new Map<string, number>();
+  private disabledApps = new Set<number>();
   private lastId = 0;
   private timer: NodeJS.Timeout | undefined;
 
@@ -18,13 +20,23 @@ class RevocationSet {
     return this.before.get(key(kind, subject)) ?? 0;
   }
 
+  /** Whether the app is disabled (as of the last poll, or at once when this process disabled it). */
+  appDisabled(appId: number | null): boolean {
+    return appId !== null && this.disabledApps.has(appId);
+  }
+
+  setAppDisabled(appId: number, disabled: boolean) {
+    if (disabled) this.disabledApps.add(appId);
+    else this.disabledApps.delete(appId);
+  }
+
   apply(kind: RevocationKind, subject: string, beforeMs: number) {
     const k = key(kind, subject);
     if ((this.before.get(k) ?? 0) < beforeMs) this.before.set(k, beforeMs);
   }
 
   /** Loads revocations written since the last poll (by any instance). */
-  async poll(db: Db, nowMs = Date.now()) {
+  async poll(db: Db, nowMs = Date.now()): Promise<void> {
     const rows = await db
       .select()
       .from(revocations)
@@ -35,7 +47,9 @@ class RevocationSet {
       this.apply(r.kind, r.subject, r.beforeAt.getTime());
       this.lastId = Math.max(this.lastId, r.id);
     }
-    if (rows.length === 10_000) await this.poll(db, nowMs);
+    if (rows.length === 10_000) return this.poll(db, nowMs);
+    const disabled = await db.select({ id: apps.id }).from(apps).where(eq(apps.enabled, false));
+    this.disabledApps = new Set(disabled.map((a) => a.id));
   }
 
   start(db: Db, everyMs: number) {

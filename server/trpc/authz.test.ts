@@ -177,11 +177,15 @@ const cases: Record<string, Case> = {
   "recordings.list": { expect: signedIn, input: () => ({}) },
   "recordings.get": {
     expect: inTenant,
-    input: async () => ({ id: (await asHost().recordings.create({ room: (await room()).id, name: "r" })).id }),
+    input: async () => ({
+      id: (await asHost().recordings.create({ room: (await room()).id, name: "r", url: "https://vod.test/r.mp4" })).id,
+    }),
   },
   "recordings.delete": {
     expect: manage,
-    input: async () => ({ id: (await asHost().recordings.create({ room: (await room()).id, name: "r" })).id }),
+    input: async () => ({
+      id: (await asHost().recordings.create({ room: (await room()).id, name: "r", url: "https://vod.test/r.mp4" })).id,
+    }),
   },
   "tokens.issue": { expect: inTenant, input: async () => ({ room: (await room()).id, scope: "play" }) },
   "tokens.verify": {
@@ -200,7 +204,7 @@ const cases: Record<string, Case> = {
   "media.vodUrl": {
     expect: inTenant,
     input: async () => ({
-      id: (await asHost().recordings.create({ room: (await room()).id, name: "v", status: "ready" })).id,
+      id: (await asHost().recordings.create({ room: (await room()).id, name: "v", url: "https://vod.test/v.mp4" })).id,
     }),
   },
 };

@@ -458,7 +458,7 @@ describe("presence, tokens, co-hosting, recordings", () => {
       roomNum: r.num,
       hostId: t.host.userId,
     });
-    const pending = await host.recordings.create({ room: r.id, name: "processing", status: "processing" });
+    const pending = await host.recordings.create({ room: r.id, name: "processing" });
     const v = callerOf(t.viewer);
     expect((await v.recordings.list({ room: r.id })).items.map((x) => x.id)).toEqual([rec.id]);
     expect((await host.recordings.list({ room: r.id })).total).toBe(2);

@@ -13,7 +13,7 @@ import * as rooms from "../rooms";
 import * as overview from "../rooms/overview";
 import { checkRoomToken, issueRoomToken, issueTokenInput, verifyTokenInput } from "../tokens/issue";
 import { authedProcedure as authed, publicProcedure as pub, router } from "./init";
-import { ROLES, SIGN_SCHEMES } from "../db/schema";
+import { ROLES, SIGN_SCHEMES, SIGNUP_ROLES } from "../db/schema";
 
 const roomOnly = z.object({ room: rooms.roomRef });
 const idNum = z.object({ id: z.number().int().positive() });
@@ -31,6 +31,7 @@ const publicAppOutput = z.object({
   pullDomain: z.string().nullable(),
   signScheme: z.enum(SIGN_SCHEMES),
   sxbSign: z.boolean(),
+  signupRole: z.enum(SIGNUP_ROLES),
   createdAt: z.date(),
   updatedAt: z.date(),
 });
@@ -60,7 +61,7 @@ export const appRouter = router({
 
   auth: router({
     register: pub.input(accounts.registerInput).mutation(({ ctx, input }) => accounts.register(ctx, input)),
-    login: pub.input(accounts.loginInput).mutation(({ ctx, input }) => accounts.login(ctx.db, ctx.clock, input)),
+    login: pub.input(accounts.loginInput).mutation(({ ctx, input }) => accounts.login(ctx.db, ctx.clock, input, ctx.addr)),
     refresh: pub.input(accounts.refreshInput).mutation(({ ctx, input }) => accounts.refresh(ctx.db, ctx.clock, input)),
     logout: authed.mutation(({ ctx }) => accounts.logout(ctx)),
     me: authed.query(({ ctx }) => accounts.me(ctx)),

@@ -1,18 +1,13 @@
 // Entry point of the web process: Next (pages, next-auth) and tRPC on its node adapter, on an
 // internal port behind the front process. No hot path runs here: they share no event loop with React rendering.
 import http from "node:http";
-import { createHTTPHandler } from "@trpc/server/adapters/standalone";
-import { TRPCError } from "@trpc/server";
 import next from "next";
-import { systemClock } from "../clock";
-import { dbHealth, getDb } from "../db/client";
+import { dbHealth } from "../db/client";
 import { env } from "../env";
-import { AppError, toAppError, trpcCodeOf } from "../errors";
-import { actorFromHeaders } from "../http/actor";
 import { sendJson } from "../http/io";
 import { log } from "../log";
 import { handleShutdown, startBackground } from "../runtime";
-import { appRouter } from "../trpc/router";
+import { createTrpcHandler } from "./trpc";
 import { createAuiHandler } from "../compat/aui";
 import { createSxbHandler } from "../compat/sxb";
 import { createLtHandler } from "../compat/ltstream";
@@ -27,23 +22,7 @@ await app.prepare();
 const nextHandler = app.getRequestHandler();
 await startBackground();
 
-const trpc = createHTTPHandler({
-  router: appRouter,
-  basePath: "/api/trpc/",
-  maxBodySize: e.MAX_BODY_BYTES,
-  async createContext({ req }) {
-    try {
-      return { db: getDb(), clock: systemClock, actor: await actorFromHeaders(req.headers, systemClock.now()) };
-    } catch (err) {
-      const a = toAppError(err);
-      throw new TRPCError({ code: trpcCodeOf(a.code), message: a.message, cause: a });
-    }
-  },
-  onError({ error, path }) {
-    if (error.code === "INTERNAL_SERVER_ERROR" && !(error.cause instanceof AppError && error.cause.code !== "INTERNAL"))
-      log.error("trpc error", { path, error: error.message });
-  },
-});
+const trpc = createTrpcHandler();
 
 const aui = createAuiHandler();
 const sxb = createSxbHandler();

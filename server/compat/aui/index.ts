@@ -16,6 +16,7 @@ import { getDb, type Db } from "../../db/client";
 import { recordings, sessions, users } from "../../db/schema";
 import { env } from "../../env";
 import { AppError, badInput, toAppError } from "../../errors";
+import { clientAddress } from "../../http/actor";
 import { readJson } from "../../http/io";
 import { log } from "../../log";
 import { getPushInfo } from "../../media/access";
@@ -148,9 +149,9 @@ export async function roomInfo(db: Db, clock: Clock, actor: Actor, room: RoomFie
   };
 }
 
-async function login(db: Db, clock: Clock, body: unknown) {
+async function login(db: Db, clock: Clock, body: unknown, addr: string | undefined) {
   const b = parse(loginBody, body);
-  const u = await verifyCredentials(db, b.username, b.password);
+  const u = await verifyCredentials(db, b.username, b.password, { addr, now: clock.now() });
   const s = await openSession(db, clock, u, "aui-appserver", "other");
   return { code: 200, expire: goTime(s.accessExpiresAt), token: s.accessToken };
 }
@@ -278,7 +279,7 @@ export function createAuiHandler(opts: { db?: () => Db; clock?: Clock } = {}) {
     (async () => {
       if (req.method !== "POST") throw new AppError("NOT_FOUND", "Use POST");
       const body = await readJson(req, 1024 * 1024);
-      if (isLogin) return login(db(), clock, body);
+      if (isLogin) return login(db(), clock, body, clientAddress(req));
       const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "")?.[1];
       if (path === `${PREFIX}refresh_token`) return refreshToken(db(), clock, bearer);
       if (!bearer) throw new AppError("UNAUTHENTICATED", "Authorization: Bearer <token> is required");

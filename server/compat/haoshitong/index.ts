@@ -25,7 +25,7 @@ import { liveH264Args } from "../../media/ffmpeg";
 import { nms } from "../../media/signers";
 import { pullUrls } from "../../media/urls";
 import { createRoom, transitionRoom } from "../../rooms";
-import { signRoomToken } from "../../tokens";
+import { assertAppLive, signRoomToken } from "../../tokens";
 import { signCompact, verifyCompact } from "../../tokens/jwt";
 
 /** The seed's codes (ten digits: kept as JSON numbers, not int32). */
@@ -99,6 +99,7 @@ function appOfToken(token: string | null, clock: Clock): number {
   try {
     const claims = verifyCompact<HstToken>(token, tokenKey(), clock.now().getTime());
     if (claims.k !== "h") throw new AppError("TOKEN_INVALID", "not a Haoshitong token");
+    assertAppLive(claims.a);
     return claims.a;
   } catch (e) {
     if (e instanceof AppError && e.code === "TOKEN_EXPIRED")

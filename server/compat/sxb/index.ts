@@ -15,6 +15,7 @@ import { getDb, type Db } from "../../db/client";
 import { apps, recordings, roomMembers, rooms, users } from "../../db/schema";
 import { env } from "../../env";
 import { AppError, type ErrorCode } from "../../errors";
+import { clientAddress } from "../../http/actor";
 import { readBody } from "../../http/io";
 import { log } from "../../log";
 import { open, safeEqual } from "../../crypto/secretbox";
@@ -152,7 +153,10 @@ async function appArg(db: Db, appId: number) {
 
 type Handler = (ctx: Ctx, body: Record<string, unknown>) => Promise<unknown>;
 
-const account: Record<string, (db: Db, clock: Clock, body: Record<string, unknown>) => Promise<unknown>> = {
+const account: Record<
+  string,
+  (db: Db, clock: Clock, body: Record<string, unknown>, addr: string | undefined) => Promise<unknown>
+> = {
   async regist(db, clock, body) {
     const b = parse(z.object({ id: z.string().min(1).max(64), pwd: z.string().min(1).max(512) }), body);
     const app = await defaultApp(db);
@@ -160,7 +164,8 @@ const account: Record<string, (db: Db, clock: Clock, body: Record<string, unknow
       await register(
         { db, clock, actor: { kind: "system", appId: app.id, via: "sxb" } },
         { appKey: app.accessKey, username: b.id, password: b64(b.pwd) },
-        "host",
+        // The app's documented choice (console: Apps → "Vendor sign-ups become"); viewer by default.
+        app.signupRole,
       );
     } catch (e) {
       if (e instanceof AppError && e.code === "CONFLICT") throw new SxbError(SXB.USER_EXISTS, "用户已经注册");
@@ -168,11 +173,11 @@ const account: Record<string, (db: Db, clock: Clock, body: Record<string, unknow
     }
     return undefined;
   },
-  async login(db, clock, body) {
+  async login(db, clock, body, addr) {
     const b = parse(z.object({ id: z.string().min(1).max(64), pwd: z.string().min(1).max(512) }), body);
     let u;
     try {
-      u = await verifyCredentials(db, b.id, b64(b.pwd));
+      u = await verifyCredentials(db, b.id, b64(b.pwd), { addr, now: clock.now() });
     } catch (e) {
       if (e instanceof AppError && e.code === "BAD_CREDENTIALS") {
         const exists = (await db.select({ id: users.id }).from(users).where(eq(users.username, b.id))).length > 0;
@@ -321,10 +326,8 @@ const live: Record<string, Handler> = {
       type: b.type,
       coverUrl: b.cover && /^https?:\/\//.test(b.cover) ? b.cover : "",
       url: "",
-      filePath: "",
       durationMs: 0,
       sizeBytes: 0,
-      status: "processing",
     });
     return undefined;
   },
@@ -439,10 +442,8 @@ async function callback(db: Db, clock: Clock, body: Record<string, unknown>) {
         type: 0,
         coverUrl: row.room.coverUrl,
         url: b.video_url,
-        filePath: "",
         durationMs: fields.durationMs,
         sizeBytes: fields.sizeBytes,
-        status: "ready",
       });
   }
   return undefined;
@@ -568,7 +569,7 @@ export function createSxbHandler(opts: { db?: () => Db; clock?: Clock } = {}) {
       }
       if (svc === "account" && account[cmd]) {
         await checkSign(db(), clock, (await defaultApp(db())).id, path, svc, cmd, q, body);
-        return account[cmd](db(), clock, body);
+        return account[cmd](db(), clock, body, clientAddress(req));
       }
       if (svc === "live" && cmd === "callback") return callback(db(), clock, body);
       if (svc === "live" && live[cmd]) {

@@ -10,7 +10,7 @@ import { resetEnvForTests } from "../../env";
 import { createFrontServer } from "../../front/server";
 import { presenceBuffer } from "../../presence/buffer";
 import { vendorKeys } from "../../media/urls";
-import { makeTenant, type Tenant } from "../../../test/helpers";
+import { callerOf, makeTenant, type Tenant } from "../../../test/helpers";
 import { createAuiHandler } from "../aui";
 import { createSxbHandler, SXB } from ".";
 
@@ -20,6 +20,8 @@ let front: http.Server;
 let base: string;
 beforeAll(async () => {
   t = await makeTenant();
+  // 随心播 clients create rooms right after signing up: this app makes sign-ups hosts.
+  await callerOf(t.root).apps.update({ id: t.app.id, signupRole: "host" });
   process.env.COMPAT_SXB_APP_ID = String(t.app.id);
   resetEnvForTests();
   const sxb = createSxbHandler();
@@ -60,6 +62,20 @@ async function account() {
 }
 
 describe("随心播 accounts", () => {
+  it("sign-ups get the role the app names: viewers (the default) cannot create rooms", async () => {
+    await callerOf(t.root).apps.update({ id: t.app.id, signupRole: "viewer" });
+    try {
+      const v = await account();
+      const created = await call("live", "create", { token: v.token, type: "live" });
+      expect(created.errorCode).not.toBe(0);
+      expect(created.data).toBeUndefined();
+    } finally {
+      await callerOf(t.root).apps.update({ id: t.app.id, signupRole: "host" });
+    }
+    const h = await account();
+    expect((await call("live", "create", { token: h.token, type: "live" })).errorCode).toBe(0);
+  });
+
   it("regist / login / logout with base64 passwords and the seed's codes", async () => {
     const a = await account();
     expect((await call("account", "regist", { id: a.id, pwd: pwd("x-other-pass") })).errorCode).toBe(SXB.USER_EXISTS);

@@ -7,7 +7,7 @@ import { useTranslations } from "next-intl";
 import { useTRPC } from "@/lib/trpc";
 import { Button, Card, CopyButton, Empty, ErrorBox, Field, Input, Loading, Select } from "@/components/ui";
 import { useToast } from "@/components/ui/toast";
-import { SIGN_SCHEMES, type SignScheme } from "@/lib/domain";
+import { SIGN_SCHEMES, type SignScheme, SIGNUP_ROLES, type SignupRole } from "@/lib/domain";
 import { fieldErrors, useErrorText } from "@/lib/errors";
 import { formText } from "@/lib/forms";
 
@@ -209,6 +209,7 @@ export default function Apps() {
                       pullDomain: opt(f, "pullDomain"),
                       signScheme: formText(f, "signScheme") as SignScheme,
                       sxbSign: f.get("sxbSign") === "on",
+                      signupRole: formText(f, "signupRole") as SignupRole,
                     });
                   }}
                 >
@@ -232,6 +233,15 @@ export default function Apps() {
                     <input type="checkbox" name="sxbSign" defaultChecked={a.sxbSign} className="h-4 w-4" />
                     {t("sxbSign")}
                   </label>
+                  <Field label={t("signupRole")}>
+                    <Select name="signupRole" defaultValue={a.signupRole}>
+                      {SIGNUP_ROLES.map((r) => (
+                        <option key={r} value={r}>
+                          {t(`signupRole_${r}`)}
+                        </option>
+                      ))}
+                    </Select>
+                  </Field>
                   <div>
                     <Button type="submit">{tc("save")}</Button>
                   </div>

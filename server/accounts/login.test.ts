@@ -1,0 +1,71 @@
+// Sign-in cannot be used to starve the server or guess passwords: batches are bounded, failures
+// per account and attempts per address are limited on the shared store (429 with Retry-After), and
+// a flood from one address costs no password hashing beyond its allowance.
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTrpcHandler } from "../web/trpc";
+import { makeTenant, PASSWORD, uniq, type Tenant } from "../../test/helpers";
+
+let t: Tenant;
+let server: http.Server;
+let base: string;
+beforeAll(async () => {
+  t = await makeTenant();
+  const trpc = createTrpcHandler();
+  server = http.createServer((req, res) => void trpc(req, res));
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise((r) => server.close(r)));
+
+const login = (username: string, password: string, from: string) =>
+  fetch(`${base}/api/trpc/auth.login`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-forwarded-for": from },
+    body: JSON.stringify({ username, password }),
+  });
+const addr = () => `198.51.100.${Math.floor(Math.random() * 250) + 1}`;
+
+describe("sign-in limits", () => {
+  it("refuses a batch larger than TRPC_MAX_BATCH at once, without hashing", async () => {
+    const calls = 200;
+    const paths = Array.from({ length: calls }, () => "auth.login").join(",");
+    const input = Object.fromEntries(
+      Array.from({ length: calls }, (_, i) => [i, { username: t.viewer.username, password: "wrong-password" }]),
+    );
+    const started = Date.now();
+    const r = await fetch(`${base}/api/trpc/${paths}?batch=1`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(input),
+    });
+    expect(r.status).toBe(400);
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  it("locks an account after repeated failures, from any address, with Retry-After", async () => {
+    for (let i = 0; i < 10; i++) expect((await login(t.host2.username, "wrong-password", addr())).status).toBe(401);
+    const locked = await login(t.host2.username, PASSWORD, addr());
+    expect(locked.status).toBe(429);
+    expect(Number(locked.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(((await locked.json()) as { error: { data: { appCode: string } } }).error.data.appCode).toBe(
+      "TOO_MANY_REQUESTS",
+    );
+    // Other accounts are not affected.
+    expect((await login(t.viewer2.username, PASSWORD, addr())).status).toBe(200);
+  });
+
+  it("a flood from one address is cut off before hashing and does not delay others", async () => {
+    const flooder = "203.0.113.9";
+    const flood = Array.from({ length: 120 }, () => login(uniq("nobody"), "wrong-password", flooder));
+    const started = Date.now();
+    const real = await login(t.admin.username, PASSWORD, "192.0.2.44");
+    const realMs = Date.now() - started;
+    const statuses = await Promise.all(flood.map(async (p) => (await p).status));
+    expect(real.status).toBe(200);
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(120 - 30);
+    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(30);
+    expect(realMs).toBeLessThan(5000);
+  });
+});
