@@ -379,7 +379,7 @@ const polyv = doc("Polyv live push (onair)", "channelId = room number; channel p
     get: op(
       "Online viewers",
       undefined,
-      obj({ count: int(), userlist: arr(obj({ userId: str(), nick: str(), pic: str(), userType: str() })) }),
+      obj({ count: int(), userlist: arr(obj({ nick: str(), pic: str(), userType: str() })) }),
       { query: [{ name: "roomId", required: true }] },
     ),
   },

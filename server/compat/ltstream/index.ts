@@ -1,7 +1,8 @@
 // LTStream third-party access (seed 000), as its PHP extension calls it: POST /api/third/get_token
 // with a form field `signature` = base64(header).base64(payload).md5(base64(header).base64(payload) + app_secret)
-// and header `Version: v1`; onair checks it, asks the app's registered callback URL to approve
-// (GET <callback>?request_id=<id>, {"code":200} within 4 s), and answers an app-wide pull token.
+// and header `Version: v1`; onair checks it (each signature is good once), asks the app's registered
+// callback URL to approve (GET <callback>?request_id=<id>, answered within 4 s with {"ltstream_code":200}
+// as the Laravel extension does, or {"code":200}), and answers an app-wide pull token.
 // Viewers then play /live/<room number>.flv?type=1&token=… straight from onair's front.
 import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -15,6 +16,8 @@ import { rooms } from "../../db/schema";
 import { env } from "../../env";
 import { AppError } from "../../errors";
 import { readBody } from "../../http/io";
+import { outboundFetch, OutboundError } from "../../http/outbound";
+import { firstUse } from "../../limits";
 import { log } from "../../log";
 import { signCompact, verifyCompact } from "../../tokens/jwt";
 
@@ -51,6 +54,8 @@ export class LtError extends Error {
 const WINDOW_S = 300;
 /** The reference client gives up after 5 s, so the callback must be answered (or abandoned) before. */
 const CALLBACK_TIMEOUT_MS = 4000;
+/** An approval is a few bytes of JSON; anything much larger is not one. */
+const CALLBACK_MAX_BYTES = 64 * 1024;
 
 const md5 = (s: string) => createHash("md5").update(s).digest("hex");
 
@@ -72,9 +77,10 @@ interface AppToken {
 }
 
 /** Checks a get_token request and returns the app-wide pull token. */
-export async function getToken(db: Db, clock: Clock, signature: string | undefined, version: string | undefined) {
+export async function getToken(db: Db, clock: Clock, signature: unknown, version: string | undefined) {
   if (version !== "v1") throw new LtError(LT.BAD_PARAMS, "请求参数有误: header Version: v1 is required");
-  if (!signature) throw new LtError(LT.BAD_PARAMS, "请求参数有误: signature is required");
+  if (typeof signature !== "string" || !signature)
+    throw new LtError(LT.BAD_PARAMS, "请求参数有误: signature is required (a string)");
   const parts = signature.split(".");
   if (parts.length !== 3 || signature.length > 4096) throw new LtError(LT.BAD_SIGNATURE, "无效的签名（signature）");
   const [h, p, mac] = parts as [string, string, string];
@@ -84,32 +90,46 @@ export async function getToken(db: Db, clock: Clock, signature: string | undefin
     throw new LtError(LT.BAD_SIGNATURE, "无效的签名（signature）");
   const found = await appByAccessKey(db, payload.ak);
   if (!found) throw new LtError(LT.BAD_KEY, "appAccessKey和appSecret不正确");
-  if (!safeEqual(md5(`${h}.${p}${found.secret()}`), mac.toLowerCase()))
-    throw new LtError(LT.BAD_SIGNATURE, "无效的签名（signature）");
+  const digest = md5(`${h}.${p}${found.secret()}`);
+  if (!safeEqual(digest, mac.toLowerCase())) throw new LtError(LT.BAD_SIGNATURE, "无效的签名（signature）");
   const nowS = Math.floor(clock.now().getTime() / 1000);
   if (Math.abs(nowS - payload.timestamp) > WINDOW_S) throw new LtError(LT.SIGNATURE_EXPIRED, "签名已过期");
   if (!found.app.enabled) throw new LtError(LT.APP_DISABLED, "第三方被禁用");
+  // A signature is good once: remembered (on the shared store) until it would have expired anyway.
+  // The digest names it whatever case the client spelled it in.
+  const expiresAt = new Date((payload.timestamp + WINDOW_S + 1) * 1000);
+  if (!(await firstUse(db, "ltstream:get_token", `${found.app.id}:${digest}`, expiresAt)))
+    throw new LtError(LT.BAD_SIGNATURE, "无效的签名（signature）: already used");
   const requestId = typeof header.request_id === "string" ? header.request_id : "";
   if (found.app.callbackUrl) await askCallback(found.app.callbackUrl, requestId);
   const exp = nowS + env().PLAY_TOKEN_TTL_S;
   return { expire: exp * 1000, token: signCompact({ k: "l", a: found.app.id, e: exp } satisfies AppToken, tokenKey()) };
 }
 
+/** Approved only by HTTP 2xx with {"ltstream_code":200} (the Laravel extension) or {"code":200}. */
 async function askCallback(url: string, requestId: string) {
-  const u = new URL(url);
-  u.searchParams.set("request_id", requestId);
-  let res: Response;
+  let u: URL;
   try {
-    res = await fetch(u, { signal: AbortSignal.timeout(CALLBACK_TIMEOUT_MS), redirect: "error" });
-  } catch (e) {
-    const timeout = (e as Error).name === "TimeoutError" || (e as Error).name === "AbortError";
-    throw new LtError(
-      timeout ? LT.CALLBACK_TIMEOUT : LT.CALLBACK_REFUSED,
-      timeout ? "第三方回调url请求超时" : "第三方回调url返回拒绝",
-    );
+    u = new URL(url);
+  } catch {
+    throw new LtError(LT.CALLBACK_REFUSED, "第三方回调url返回拒绝");
   }
-  const body = (await res.json().catch(() => null)) as { code?: unknown } | null;
-  if (!res.ok || Number(body?.code) !== 200) throw new LtError(LT.CALLBACK_REFUSED, "第三方回调url返回拒绝");
+  u.searchParams.set("request_id", requestId);
+  let answer: { status: number; json(): unknown };
+  try {
+    answer = await outboundFetch(u, { timeoutMs: CALLBACK_TIMEOUT_MS, maxBytes: CALLBACK_MAX_BYTES });
+  } catch (e) {
+    if (!(e instanceof OutboundError)) throw e;
+    if (e.reason === "timeout") throw new LtError(LT.CALLBACK_TIMEOUT, "第三方回调url请求超时");
+    // Refused addresses, oversized answers and network errors are the app's refusal; the reason is
+    // logged for the operator but not told to the caller (it would map the network for them).
+    log.warn("ltstream callback failed", { reason: e.reason, error: e.message });
+    throw new LtError(LT.CALLBACK_REFUSED, "第三方回调url返回拒绝");
+  }
+  const body = answer.json() as { code?: unknown; ltstream_code?: unknown } | null | undefined;
+  const verdict = body && typeof body === "object" ? (body.ltstream_code ?? body.code) : undefined;
+  if (answer.status < 200 || answer.status >= 300 || Number(verdict) !== 200)
+    throw new LtError(LT.CALLBACK_REFUSED, "第三方回调url返回拒绝");
 }
 
 /**
@@ -150,6 +170,21 @@ export function sendLt(res: ServerResponse, httpStatus: number, body: unknown) {
   res.end(s);
 }
 
+/** The `signature` field of a form or JSON body, as sent (the caller checks that it is a string). */
+function signatureField(text: string, contentType: string): unknown {
+  // A repeated form field counts by its last value, as PHP reads it.
+  if (!contentType.includes("json")) return new URLSearchParams(text).getAll("signature").at(-1);
+  let body: unknown;
+  try {
+    body = JSON.parse(text || "{}");
+  } catch {
+    throw new LtError(LT.BAD_PARAMS, "请求参数有误: body is not JSON");
+  }
+  return body && typeof body === "object" && !Array.isArray(body)
+    ? (body as Record<string, unknown>).signature
+    : undefined;
+}
+
 /** Mounted by the web process: POST /api/third/get_token. */
 export function createLtHandler(opts: { db?: () => Db; clock?: Clock } = {}) {
   const db = opts.db ?? getDb;
@@ -160,10 +195,7 @@ export function createLtHandler(opts: { db?: () => Db; clock?: Clock } = {}) {
       if (req.method !== "POST") throw new LtError(LT.BAD_URL, "非法的请求地址");
       const text = await readBody(req, 64 * 1024);
       const type = String(req.headers["content-type"] ?? "");
-      const form = type.includes("json")
-        ? (JSON.parse(text || "{}") as Record<string, string>)
-        : Object.fromEntries(new URLSearchParams(text));
-      return getToken(db(), clock, form.signature, req.headers.version as string | undefined);
+      return getToken(db(), clock, signatureField(text, type), req.headers.version as string | undefined);
     })().then(
       (data) => sendLt(res, 200, { code: 200, data, message: "200 OK" }),
       (e) => {

@@ -1,16 +1,17 @@
 // Contract tests for LTStream third-party access (seed 000): get_token exactly as the PHP
-// extension signs it, every code onair can produce (1001–1006, 2001), and pull-token plays
-// (1102, 1103, 1201) on the front.
+// extension signs it, every code onair can produce (1001–1006, 2001), the callback kept off
+// internal addresses, and pull-token plays (1102, 1103, 1201) on the front.
 import { createHash, randomUUID } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createFrontServer } from "../../front/server";
 import { resetEnvForTests } from "../../env";
 import { freePort } from "../../../scripts/lib/ports";
 import { callerOf, makeTenant, type Tenant } from "../../../test/helpers";
 import { signCompact } from "../../tokens/jwt";
 import { tokenKey } from "../../crypto/keys";
+import { log } from "../../log";
 import { createLtHandler, LT } from ".";
 
 let t: Tenant;
@@ -20,8 +21,17 @@ let front: http.Server;
 let cb: http.Server;
 let base: string;
 let cbBase: string;
-let cbMode: "ok" | "refuse" | "slow" = "ok";
+let cbMode: "ok" | "refuse" | "slow" | "lt-ok" | "lt-refuse" | "huge" = "ok";
 const seen: string[] = [];
+let hugeSent = 0;
+let hugeClosed: Promise<void> = Promise.resolve();
+
+/** The callback server listens on 127.0.0.1, which onair refuses unless the operator allows it. */
+function allowLoopback(on: boolean) {
+  if (on) process.env.OUTBOUND_ALLOW = "127.0.0.1";
+  else delete process.env.OUTBOUND_ALLOW;
+  resetEnvForTests();
+}
 
 const listen = (s: http.Server) =>
   new Promise<string>((r) =>
@@ -29,13 +39,35 @@ const listen = (s: http.Server) =>
   );
 
 beforeAll(async () => {
+  allowLoopback(true);
   [t, other] = await Promise.all([makeTenant(), makeTenant()]);
   // The third party's own callback endpoint (their Laravel controller).
   cb = http.createServer((req, res) => {
     seen.push(req.url ?? "");
     if (cbMode === "slow") return void setTimeout(() => res.end('{"code":200}'), 6000);
     res.writeHead(200, { "content-type": "application/json" });
-    res.end(cbMode === "ok" ? '{"code":200}' : '{"code":403,"msg":"no"}');
+    if (cbMode === "huge") {
+      // A valid approval padded to 200 MB: onair must stop reading long before the end.
+      hugeSent = 0;
+      hugeClosed = new Promise((r) => res.on("close", () => r()));
+      const chunk = Buffer.alloc(64 * 1024, "x");
+      res.write('{"code":200,"pad":"');
+      const pump = () => {
+        while (hugeSent < 200 * 1024 * 1024 && !res.destroyed) {
+          hugeSent += chunk.length;
+          if (!res.write(chunk)) return void res.once("drain", pump);
+        }
+        res.end('"}');
+      };
+      return pump();
+    }
+    const answers = {
+      ok: '{"code":200}',
+      refuse: '{"code":403,"msg":"no"}',
+      "lt-ok": '{"ltstream_code":200}',
+      "lt-refuse": '{"ltstream_code":422}',
+    };
+    res.end(answers[cbMode]);
   });
   cbBase = await listen(cb);
   await callerOf(t.root).apps.update({ id: t.app.id, callbackUrl: `${cbBase}/stream/callback` });
@@ -52,6 +84,8 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   for (const s of [front, web, cb]) await new Promise((r) => s.close(r));
+  delete process.env.OUTBOUND_ALLOW;
+  resetEnvForTests();
 });
 
 const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString("base64");
@@ -64,6 +98,14 @@ function signature(ak: string, secret: string, opts: { ts?: number; requestId?: 
   });
   const mac = createHash("md5").update(`${h}.${p}${secret}`).digest("hex");
   return `${h}.${p}.${opts.tamper ? mac.replace(/^./, (c) => (c === "a" ? "b" : "a")) : mac}`;
+}
+async function postJson(body: string) {
+  const r = await fetch(`${base}/api/third/get_token`, {
+    method: "POST",
+    headers: { "content-type": "application/json", Version: "v1" },
+    body,
+  });
+  return (await r.json()) as { code: number; message: string };
 }
 async function getToken(sig: string, version: string | null = "v1") {
   const r = await fetch(`${base}/api/third/get_token`, {
@@ -108,6 +150,85 @@ describe("LTStream get_token", () => {
       expect((await getToken(signature(t.accessKey, t.secret))).code).toBe(LT.APP_DISABLED);
     } finally {
       await callerOf(t.root).apps.update({ id: t.app.id, enabled: true });
+    }
+  });
+});
+
+describe("LTStream approval and replays", () => {
+  it("takes the Laravel extension's answer: {ltstream_code:200} approves, {ltstream_code:422} refuses", async () => {
+    cbMode = "lt-ok";
+    const ok = await getToken(signature(t.accessKey, t.secret));
+    expect(ok.code).toBe(200);
+    expect(ok.data!.token).toBeTruthy();
+    cbMode = "lt-refuse";
+    expect((await getToken(signature(t.accessKey, t.secret))).code).toBe(LT.CALLBACK_REFUSED);
+    cbMode = "ok";
+  });
+
+  it("refuses a replayed signature inside the signing window (1001), however its digest is spelled", async () => {
+    cbMode = "ok";
+    const sig = signature(t.accessKey, t.secret);
+    expect((await getToken(sig)).code).toBe(200);
+    const calls = seen.length;
+    expect((await getToken(sig)).code).toBe(LT.BAD_SIGNATURE);
+    const upper = sig.replace(/[^.]+$/, (mac) => mac.toUpperCase());
+    expect((await getToken(upper)).code).toBe(LT.BAD_SIGNATURE);
+    expect(seen.length).toBe(calls); // a replay never reaches the app's callback
+    // Concurrent replays: exactly one wins.
+    const fresh = signature(t.accessKey, t.secret);
+    const codes = await Promise.all([1, 2, 3, 4].map(() => getToken(fresh).then((r) => r.code)));
+    expect(codes.sort((a, b) => a - b)).toEqual([200, LT.BAD_SIGNATURE, LT.BAD_SIGNATURE, LT.BAD_SIGNATURE]);
+  });
+
+  it("answers 2001 without an error log to a signature that is not a string, or a body that is not JSON", async () => {
+    const errors = vi.spyOn(log, "error");
+    try {
+      const good = signature(t.accessKey, t.secret);
+      for (const body of [
+        JSON.stringify({ signature: [good] }),
+        JSON.stringify({ signature: 12345 }),
+        JSON.stringify({ signature: { a: good } }),
+        JSON.stringify({ signature: null }),
+        "null",
+        "[1,2]",
+        '{"signature":',
+      ])
+        expect([body, (await postJson(body)).code]).toEqual([body, LT.BAD_PARAMS]);
+      expect(errors).not.toHaveBeenCalled();
+    } finally {
+      errors.mockRestore();
+    }
+  });
+});
+
+describe("LTStream callback on internal addresses", () => {
+  it("refuses a callback at 127.0.0.1 unless OUTBOUND_ALLOW lists it: 1005, at once, never called", async () => {
+    cbMode = "ok";
+    allowLoopback(false);
+    try {
+      const calls = seen.length;
+      const started = Date.now();
+      const r = await getToken(signature(t.accessKey, t.secret));
+      expect(r.code).toBe(LT.CALLBACK_REFUSED);
+      expect(Date.now() - started).toBeLessThan(1000);
+      expect(seen.length).toBe(calls);
+    } finally {
+      allowLoopback(true);
+    }
+    expect((await getToken(signature(t.accessKey, t.secret))).code).toBe(200);
+  });
+
+  it("cuts off a huge callback answer: refused (1005) quickly, without reading it", async () => {
+    cbMode = "huge";
+    try {
+      const started = Date.now();
+      const r = await getToken(signature(t.accessKey, t.secret));
+      expect(r.code).toBe(LT.CALLBACK_REFUSED);
+      await hugeClosed;
+      expect(Date.now() - started).toBeLessThan(2000);
+      expect(hugeSent).toBeLessThan(16 * 1024 * 1024);
+    } finally {
+      cbMode = "ok";
     }
   });
 });
