@@ -38,6 +38,9 @@ const schema = z.object({
   PRESENCE_VIEWER_TTL_S: int(30, 1),
   PRESENCE_HOST_TTL_S: int(90, 1),
   PRESENCE_FLUSH_MS: int(500, 10, 1000),
+  /** Likes a member may add per second of presence, plus a burst: reported totals beyond are cut. */
+  PRESENCE_LIKES_PER_S: int(20, 0, 10_000),
+  PRESENCE_LIKES_BURST: int(50, 0, 100_000),
   REVOCATION_POLL_MS: int(1000, 50, 60000),
   MIC_SEATS: int(4, 1, 64),
   MIC_REQUEST_TTL_S: int(60, 5),

@@ -3,6 +3,7 @@
 // merged with MAX, so a retried or duplicated heartbeat never double counts; shutdown flushes.
 import { sql } from "drizzle-orm";
 import type { Db } from "../db/client";
+import { env } from "../env";
 import { log } from "../log";
 
 interface Beat {
@@ -87,10 +88,14 @@ export class PresenceBuffer {
 /**
  * One upsert for a batch. A beat for a member with no row counts as a join (pv/uv). A beat
  * received after the member left re-enters them; one that was received before the leave (and
- * flushed late) does not. Kicked members stay out. `left_at` is assigned first because MySQL
- * evaluates ON DUPLICATE KEY UPDATE assignments left to right.
+ * flushed late) does not. Kicked members stay out. A member's likes grow by at most
+ * PRESENCE_LIKES_BURST plus PRESENCE_LIKES_PER_S for each second since their last beat, whatever
+ * total the client reports; a row a beat creates starts at the burst at most (the second statement,
+ * in the same transaction, so nobody reads the reported total). MySQL evaluates ON DUPLICATE KEY
+ * UPDATE assignments left to right: `left_at` and `likes` read the old `last_seen_at`, so they come first.
  */
 async function writeBeats(db: Db, beats: Beat[]) {
+  const { PRESENCE_LIKES_BURST: burst, PRESENCE_LIKES_PER_S: perS } = env();
   const values = sql.join(
     beats.map((b) => {
       const seen = new Date(b.seenAt);
@@ -98,13 +103,25 @@ async function writeBeats(db: Db, beats: Beat[]) {
     }),
     sql`, `,
   );
-  await db.execute(sql`
-    INSERT INTO room_members (room_num, member_id, app_id, role, joined_at, last_seen_at, likes, join_count)
-    VALUES ${values}
-    ON DUPLICATE KEY UPDATE
-      left_at = IF(kicked_at IS NOT NULL OR (left_at IS NOT NULL AND left_at >= VALUES(last_seen_at)), left_at, NULL),
-      last_seen_at = GREATEST(last_seen_at, VALUES(last_seen_at)),
-      likes = GREATEST(likes, VALUES(likes))`);
+  const created = sql.join(
+    beats.filter((b) => b.likes > burst).map((b) => sql`(${b.roomNum}, ${b.memberId})`),
+    sql`, `,
+  );
+  await db.transaction(async (tx) => {
+    await tx.execute(sql`
+      INSERT INTO room_members (room_num, member_id, app_id, role, joined_at, last_seen_at, likes, join_count)
+      VALUES ${values}
+      ON DUPLICATE KEY UPDATE
+        left_at = IF(kicked_at IS NOT NULL OR (left_at IS NOT NULL AND left_at >= VALUES(last_seen_at)), left_at, NULL),
+        likes = GREATEST(likes, LEAST(VALUES(likes),
+          likes + ${burst} + ${perS} * GREATEST(0, TIMESTAMPDIFF(SECOND, last_seen_at, VALUES(last_seen_at))))),
+        last_seen_at = GREATEST(last_seen_at, VALUES(last_seen_at))`);
+    // Rows this statement created carry the reported total as it came: cut them to the burst.
+    if (beats.some((b) => b.likes > burst))
+      await tx.execute(sql`
+        UPDATE room_members SET likes = ${burst}
+        WHERE likes > ${burst} AND join_count = 1 AND joined_at = last_seen_at AND (room_num, member_id) IN (${created})`);
+  });
 }
 
 /** The process's buffer (front process for the hot path; web process for tRPC heartbeats). */

@@ -33,6 +33,25 @@ const stats = async (ref: string, clock: ManualClock) =>
   roomStats(getDb(), await findRoom(getDb(), t.root, ref), clock.now());
 
 describe("presence", () => {
+  it("bounds the likes a member can add: a burst, then a rate per second of presence", async () => {
+    const clock = new ManualClock(Date.now());
+    const buf = new PresenceBuffer();
+    const r = await liveRoom(clock);
+    const guest = await joinRoom({ db: getDb(), clock, actor: { kind: "anonymous" } }, { room: r.id });
+    heartbeat(buf, { token: guest.presenceToken, likes: 2_000_000_000 }, clock.now());
+    await buf.flush(getDb());
+    expect((await stats(r.id, clock)).likes).toBe(50);
+    clock.advance(10_000);
+    heartbeat(buf, { token: guest.presenceToken, likes: 2_000_000_000 }, clock.now());
+    await buf.flush(getDb());
+    expect((await stats(r.id, clock)).likes).toBe(50 + 50 + 20 * 10);
+    // An honest running total inside the bound is taken exactly.
+    clock.advance(1_000);
+    heartbeat(buf, { token: guest.presenceToken, likes: 310 }, clock.now());
+    await buf.flush(getDb());
+    expect((await stats(r.id, clock)).likes).toBe(310);
+  });
+
   it("expires viewers after 30 s and hosts after 90 s without heartbeats; TTLs are configurable", async () => {
     const clock = new ManualClock(Date.now());
     const buf = new PresenceBuffer();

@@ -12,7 +12,7 @@ import { logout, openSession, register, verifyCredentials } from "../../accounts
 import { appById } from "../../apps";
 import { systemClock, type Clock } from "../../clock";
 import { getDb, type Db } from "../../db/client";
-import { apps, recordings, roomMembers, rooms, users } from "../../db/schema";
+import { apps, MEMBER_ROLE, recordings, roomMembers, rooms, users } from "../../db/schema";
 import { env } from "../../env";
 import { AppError, type ErrorCode } from "../../errors";
 import { clientAddress } from "../../http/actor";
@@ -26,7 +26,9 @@ import { onlineWhere } from "../../presence/stats";
 import { getVodUrl } from "../../media/access";
 import { createRecording, listRecordings } from "../../recordings";
 import { createRoom, findRoom, listRooms, transitionRoom, updateRoom, type RoomRow } from "../../rooms";
-import { signRoomToken, verifyAccessToken } from "../../tokens";
+import { memberSubject, signRoomToken, verifyAccessToken } from "../../tokens";
+import { revocationSet } from "../../tokens/revocations";
+import { firstUse } from "../../limits";
 import { pullUrls, vendorKeys } from "../../media/urls";
 import { roomByStream, streamStarted, streamStopped } from "../../media/streams";
 
@@ -405,13 +407,14 @@ async function callback(db: Db, clock: Clock, body: Record<string, unknown>) {
   if (!row) throw new SxbError(SXB.NO_ROOM, "直播房间不存在");
   const key = vendorKeys(open(row.app.secretEnc)).callbackKey;
   const nowS = Math.floor(clock.now().getTime() / 1000);
-  if (
-    createHash("md5")
-      .update(key + b.t)
-      .digest("hex") !== b.sign.toLowerCase()
-  )
+  if (!safeEqual(createHash("md5").update(`${key}${b.t}`).digest("hex"), b.sign.toLowerCase()))
     throw new SxbError(SXB.BAD_REQUEST, "bad sign");
   if (Math.abs(nowS - b.t) > 600) throw new SxbError(SXB.BAD_REQUEST, "t is outside the 10 minute window");
+  // The seed's sign covers neither the event nor the stream: each (t, sign) is honoured once, on
+  // every instance, for as long as it would verify.
+  const replayUntil = new Date((b.t + 600) * 1000);
+  if (!(await firstUse(db, "sxb:tencent", `${row.app.id}:${b.t}:${b.sign.toLowerCase()}`, replayUntil)))
+    throw new SxbError(SXB.BAD_REQUEST, "callback already received (replay)");
   const client = `tencent:${stream}`;
   if (b.event_type === 1) await streamStarted(db, clock, stream, client, { trusted: true, via: "tencent" });
   else if (b.event_type === 0) await streamStopped(db, clock, stream, undefined, "tencent");
@@ -462,7 +465,8 @@ const isSxbPath = (p: string) => p === "/sxb/index.php" || p === "/index.php";
  * token is checked in memory; the room number through a one-second cache of the shared store.
  */
 export function createSxbHeartbeat(buffer: PresenceBuffer, clock: Clock = systemClock) {
-  const cache = new Map<number, { at: number; appId: number; ok: boolean }>();
+  type RoomOfBeat = { at: number; appId: number; ok: boolean; hostId: string; secret?: string };
+  const cache = new Map<number, RoomOfBeat>();
   return async function heartbeat(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<boolean> {
     if (query.get("svc") !== "live" || query.get("cmd") !== "heartbeat") return false;
     try {
@@ -486,22 +490,40 @@ export function createSxbHeartbeat(buffer: PresenceBuffer, clock: Clock = system
       let r = cache.get(b.roomnum);
       if (!r || now.getTime() - r.at > 1000) {
         const row = (
-          await getDb().select({ appId: rooms.appId, status: rooms.status }).from(rooms).where(eq(rooms.num, b.roomnum))
+          await getDb()
+            .select({
+              appId: rooms.appId,
+              status: rooms.status,
+              hostId: rooms.hostId,
+              sxbSign: apps.sxbSign,
+              secretEnc: apps.secretEnc,
+            })
+            .from(rooms)
+            .innerJoin(apps, eq(apps.id, rooms.appId))
+            .where(eq(rooms.num, b.roomnum))
         )[0];
         r = {
           at: now.getTime(),
           appId: row?.appId ?? 0,
-          ok: !!row && row.status !== "ended" && (me.appId === null || row.appId === me.appId),
+          ok: !!row && row.status !== "ended",
+          hostId: row?.hostId ?? "",
+          secret: row?.sxbSign ? open(row.secretEnc) : undefined,
         };
         cache.set(b.roomnum, r);
         if (cache.size > 100_000) cache.clear();
       }
-      if (!r.ok) throw new SxbError(SXB.NO_ROOM, "直播房间不存在");
+      if (!r.ok || (me.appId !== null && r.appId !== me.appId)) throw new SxbError(SXB.NO_ROOM, "直播房间不存在");
+      // The same anti-tamper rule as every other command of the app, here on the front.
+      if (r.secret !== undefined) assertSigned(r.secret, req.url ?? "", "live", "heartbeat", query, body, now);
+      // A member removed from the room stays out (the kick revoked them in memory on every instance).
+      if (revocationSet.revokedBefore("member", memberSubject(b.roomnum, me.userId)) > 0)
+        throw new SxbError(SXB.BAD_REQUEST, "您已被移出该房间");
       buffer.record({
         roomNum: b.roomnum,
         appId: r.appId,
         memberId: me.userId,
-        role: b.role,
+        // The role is the server's: the host of record, everybody else joins as audience.
+        role: me.userId === r.hostId ? MEMBER_ROLE.host : MEMBER_ROLE.viewer,
         seenAt: now.getTime(),
         likes: b.thumbup,
       });
@@ -539,11 +561,25 @@ async function checkSign(
 ) {
   const app = appId === null ? undefined : (await db.select().from(apps).where(eq(apps.id, appId)))[0];
   if (!app?.sxbSign) return;
+  assertSigned(open(app.secretEnc), path, svc, cmd, q, body, clock.now());
+}
+
+/** The pure sign check: timeStamp within 5 minutes and the md5 sign over path, svc, cmd and it. */
+function assertSigned(
+  secret: string,
+  url: string,
+  svc: string,
+  cmd: string,
+  q: URLSearchParams,
+  body: Record<string, unknown>,
+  now: Date,
+) {
+  const path = url.split("?")[0]!;
   const ts = q.get("timeStamp") ?? scalarText(body.timeStamp);
   const sign = q.get("sign") ?? scalarText(body.sign);
-  if (!/^\d{1,12}$/.test(ts) || Math.abs(Math.floor(clock.now().getTime() / 1000) - Number(ts)) > 300)
+  if (!/^\d{1,12}$/.test(ts) || Math.abs(Math.floor(now.getTime() / 1000) - Number(ts)) > 300)
     throw new SxbError(SXB.BAD_REQUEST, "请求有误: timeStamp missing or outside 5 minutes");
-  if (!safeEqual(sxbSignature(path, svc, cmd, ts, open(app.secretEnc)), sign.toLowerCase()))
+  if (!safeEqual(sxbSignature(path, svc, cmd, ts, secret), sign.toLowerCase()))
     throw new SxbError(SXB.BAD_REQUEST, "请求有误: bad sign");
 }
 

@@ -124,6 +124,38 @@ describe("随心播 anti-tamper sign (per app)", () => {
   });
 });
 
+describe("随心播 heartbeat on the front", () => {
+  it("takes the role from the server, refuses kicked members and applies the app's sign rule", async () => {
+    const host = await account();
+    const viewer = await account();
+    const roomnum = (await call("live", "create", { token: host.token, type: "live" })).data.roomnum as number;
+    await call("live", "reportroom", { token: host.token, room: { title: "hb", roomnum } });
+    // A viewer claiming to be the host (role 1) is still audience.
+    expect((await call("live", "heartbeat", { token: viewer.token, roomnum, role: 1, thumbup: 1 })).errorCode).toBe(0);
+    await presenceBuffer.flush(getDb());
+    const ids = await call("live", "roomidlist", { token: viewer.token, roomnum, index: 0, size: 10 });
+    expect(ids.data.idlist).toEqual([{ id: expect.any(String), role: 0 }]);
+
+    // Kicked: the heartbeat is refused and nothing is recorded.
+    const members = await callerOf(t.admin).presence.members({ room: roomnum, onlineOnly: false });
+    await callerOf(t.admin).presence.kick({ room: roomnum, memberId: members.items[0]!.memberId });
+    expect((await call("live", "heartbeat", { token: viewer.token, roomnum, role: 0, thumbup: 9 })).errorCode).toBe(
+      SXB.BAD_REQUEST,
+    );
+
+    const other = await account();
+    await callerOf(t.root).apps.update({ id: t.app.id, sxbSign: true });
+    try {
+      await new Promise((r) => setTimeout(r, 1100)); // the front's one-second room cache
+      expect((await call("live", "heartbeat", { token: other.token, roomnum, role: 0 })).errorCode).toBe(
+        SXB.BAD_REQUEST,
+      );
+    } finally {
+      await callerOf(t.root).apps.update({ id: t.app.id, sxbSign: false });
+    }
+  });
+});
+
 describe("随心播 live", () => {
   it("create → reportroom → roomlist → reportmemid → heartbeat → roomidlist → request → reportstatus → exitroom", async () => {
     const host = await account();
@@ -238,7 +270,9 @@ describe("随心播 live", () => {
     const room = await findRoom(getDb(), { kind: "system", appId: null, via: "test" }, roomnum);
     const key = vendorKeys(t.secret).callbackKey;
     const now = Math.floor(Date.now() / 1000);
-    const cb = (event_type: number, extra: object = {}, tt = now) =>
+    // Each callback Tencent sends carries its own t (a captured one cannot be replayed).
+    let seq = 0;
+    const cb = (event_type: number, extra: object = {}, tt = now + seq++) =>
       call("live", "callback", {
         event_type,
         t: tt,
@@ -248,8 +282,14 @@ describe("随心播 live", () => {
         stream_id: room.streamName,
         ...extra,
       });
-    expect((await cb(1)).errorCode).toBe(0);
+    expect((await cb(1, {}, now - 5)).errorCode).toBe(0);
     expect((await findRoom(getDb(), { kind: "system", appId: null, via: "t" }, roomnum)).status).toBe("live");
+    // The same (t, sign) again — as is, or pointed at another room of the app — is refused.
+    const other = (await call("live", "create", { token: host.token, type: "live" })).data.roomnum as number;
+    const otherRoom = await findRoom(getDb(), { kind: "system", appId: null, via: "test" }, other);
+    expect((await cb(1, {}, now - 5)).errorCode).toBe(SXB.BAD_REQUEST);
+    expect((await cb(1, { stream_id: otherRoom.streamName }, now - 5)).errorCode).toBe(SXB.BAD_REQUEST);
+    expect((await findRoom(getDb(), { kind: "system", appId: null, via: "t" }, other)).status).toBe("prepare");
     expect(
       (await call("live", "callback", { event_type: 1, t: now, sign: "0".repeat(32), stream_id: room.streamName }))
         .errorCode,
