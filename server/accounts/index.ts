@@ -1,6 +1,6 @@
 // Accounts: registration, login (console and SDK), per-device refresh tokens, logout, and the
 // admin verbs on users. Passwords are scrypt hashes; refresh tokens are stored as sha256 hashes.
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, createHmac, randomBytes } from "node:crypto";
 import { and, count, desc, eq, isNull, like, lt, or, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import {
@@ -25,6 +25,7 @@ import { safeEqual } from "../crypto/secretbox";
 import { env } from "../env";
 import { assertUnderLimits, clearHits, hit, type Limit } from "../limits";
 import { AppError, forbidden, isDuplicateKey, notFound } from "../errors";
+import { tokenKey } from "../crypto/keys";
 import { signAccessToken } from "../tokens";
 import { revoke } from "../tokens/revocations";
 
@@ -203,11 +204,16 @@ export async function login(db: Db, clock: Clock, input: z.infer<typeof loginInp
   return openSession(db, clock, u, input.deviceId, input.deviceType);
 }
 
-export async function openSession(db: Db, clock: Clock, u: UserRow, device: string, type: string) {
+/**
+ * Opens a session for a device. `notAfter` caps its life (a session opened from another one, as
+ * AUI's /token does, never outlives the session it came from).
+ */
+export async function openSession(db: Db, clock: Clock, u: UserRow, device: string, type: string, notAfter?: Date) {
   const now = clock.now();
   const sessionId = crypto.randomUUID();
   const secret = randomBytes(32).toString("base64url");
-  const expiresAt = new Date(now.getTime() + env().REFRESH_TOKEN_TTL_S * 1000);
+  const full = new Date(now.getTime() + env().REFRESH_TOKEN_TTL_S * 1000);
+  const expiresAt = notAfter && notAfter < full ? notAfter : full;
   await db.transaction(async (tx) => {
     const old = await tx
       .select({ id: sessions.id })
@@ -236,6 +242,11 @@ async function revokeSession(tx: DbOrTx, id: string, now: Date) {
   await revoke(tx, "session", id, now, new Date(now.getTime() + env().ACCESS_TOKEN_TTL_S * 1000 + 60_000));
 }
 
+/** How long a refresh token just rotated still answers (with the same new token) instead of counting as reuse. */
+const REFRESH_GRACE_MS = 10_000;
+const nextRefreshSecret = (sessionId: string, secret: string) =>
+  createHmac("sha256", tokenKey()).update(`refresh:${sessionId}:${secret}`).digest("base64url");
+
 /** Exchanges a refresh token for new tokens; the refresh token rotates (the old one stops working). */
 export async function refresh(db: Db, clock: Clock, input: z.infer<typeof refreshInput>) {
   const now = clock.now();
@@ -244,7 +255,11 @@ export async function refresh(db: Db, clock: Clock, input: z.infer<typeof refres
   const out = await db.transaction(async (tx) => {
     const s = (await tx.select().from(sessions).where(eq(sessions.id, sid)).for("update"))[0];
     if (!s || s.revokedAt) return { error: new AppError("TOKEN_INVALID", "Refresh token is not valid") };
-    if (!safeEqual(sha256(secret), s.refreshHash)) {
+    // The next secret is derived from the presented one, so two concurrent refreshes with the same
+    // token (two tabs, a retried request) converge on the same new token within a short grace.
+    const next = nextRefreshSecret(s.id, secret);
+    const repeat = safeEqual(sha256(next), s.refreshHash) && now.getTime() - s.lastUsedAt.getTime() <= REFRESH_GRACE_MS;
+    if (!repeat && !safeEqual(sha256(secret), s.refreshHash)) {
       // A reused (already rotated) refresh token means it leaked: end the whole session.
       await revokeSession(tx, s.id, now);
       return { error: new AppError("TOKEN_INVALID", "Refresh token is not valid") };
@@ -254,11 +269,11 @@ export async function refresh(db: Db, clock: Clock, input: z.infer<typeof refres
     if (!u || u.disabled) return { error: new AppError("DISABLED", "This account is disabled") };
     if (u.appId !== null && !(await appById(tx, u.appId))?.app.enabled)
       return { error: new AppError("DISABLED", "This app is disabled") };
-    const next = randomBytes(32).toString("base64url");
-    await tx
-      .update(sessions)
-      .set({ refreshHash: sha256(next), lastUsedAt: now })
-      .where(eq(sessions.id, s.id));
+    if (!repeat)
+      await tx
+        .update(sessions)
+        .set({ refreshHash: sha256(next), lastUsedAt: now })
+        .where(eq(sessions.id, s.id));
     return { tokens: issueTokens(u, s.id, next, now, s.expiresAt) };
   });
   // Errors are returned, not thrown, so the revocation above commits.

@@ -59,10 +59,15 @@ export function verifyAccessToken(token: string, now: Date): AccessClaims {
   const c = verifyJwt<AccessClaims>(token, tokenKey(), now.getTime());
   if (c.typ !== "access" || typeof c.sub !== "string" || typeof c.sid !== "string")
     throw new AppError("TOKEN_INVALID", "Not an access token");
+  assertAccessNotRevoked(c);
+  return c;
+}
+
+/** The revocation checks of an access token (its session, its user, its app), expiry aside. */
+export function assertAccessNotRevoked(c: AccessClaims) {
   notRevoked("session", c.sid, c.iat);
   notRevoked("user", c.sub, c.iat);
   assertAppLive(c.app);
-  return c;
 }
 
 const SCOPE_CODE: Record<RoomScope, string> = { play: "p", publish: "b", presence: "r" };

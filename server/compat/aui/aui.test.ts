@@ -4,6 +4,10 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { callerOf, makeTenant, PASSWORD, type Tenant } from "../../../test/helpers";
+import { eq } from "drizzle-orm";
+import { getDb } from "../../db/client";
+import { sessions } from "../../db/schema";
+import { signAccessToken } from "../../tokens";
 import { createAuiHandler } from ".";
 
 let t: Tenant;
@@ -96,6 +100,28 @@ describe("AUI AppServer: login and tokens", () => {
     );
     expect(dev.status).toBe(200);
     expect(Object.keys(dev.body).sort()).toEqual(["access_token", "refresh_token"]);
+  });
+
+  it("bounds what an access token can be turned into: no refresh long after expiry, no longer-lived session", async () => {
+    const tok = await login(t.viewer.username);
+    const claims = JSON.parse(Buffer.from(tok.split(".")[1]!, "base64url").toString()) as { sid: string; sub: string };
+    // A token that expired two days ago (signed now with an old clock) is not renewed.
+    const old = signAccessToken(
+      { sub: claims.sub, app: t.app.id, role: "viewer", sid: claims.sid },
+      new Date(Date.now() - 3 * 86400_000),
+      900,
+    );
+    expect((await post("/api/v1/live/refresh_token", {}, old.token)).status).toBe(401);
+    // /token's device session ends when the session it came from ends, not 30 days later.
+    const origin = (await getDb().select().from(sessions).where(eq(sessions.id, claims.sid)))[0]!;
+    await getDb()
+      .update(sessions)
+      .set({ expiresAt: new Date(Date.now() + 3600_000) })
+      .where(eq(sessions.id, origin.id));
+    const dev = await post("/api/v1/live/token", { device_id: "D2", device_type: "web", user_id: claims.sub }, tok);
+    const sid = (dev.body.refresh_token as string).split(".")[0]!;
+    const made = (await getDb().select().from(sessions).where(eq(sessions.id, sid)))[0]!;
+    expect(made.expiresAt.getTime()).toBeLessThanOrEqual(Date.now() + 3600_000);
   });
 });
 

@@ -25,7 +25,13 @@ import { getMeetingInfo, updateMeetingInfo, meetingMember } from "../../mic";
 import { roomStats } from "../../presence/stats";
 import { createRoom, deleteRoom, findRoom, listRooms, transitionRoom, updateRoom, type RoomRow } from "../../rooms";
 import { STATUS_CODE } from "../../rooms/status";
-import { signAccessToken, signRoomToken, verifyAccessToken, type AccessClaims } from "../../tokens";
+import {
+  assertAccessNotRevoked,
+  signAccessToken,
+  signRoomToken,
+  verifyAccessToken,
+  type AccessClaims,
+} from "../../tokens";
 import { verifyJwt } from "../../tokens/jwt";
 
 const PREFIX = "/api/v1/live/";
@@ -156,12 +162,20 @@ async function login(db: Db, clock: Clock, body: unknown, addr: string | undefin
   return { code: 200, expire: goTime(s.accessExpiresAt), token: s.accessToken };
 }
 
-/** A still-signed token (even past expiry) of a session that is alive gets a fresh one, as gin-jwt's refresh does. */
+/** How long after its expiry an access token may still be exchanged (gin-jwt's MaxRefresh). */
+const MAX_REFRESH_AFTER_EXPIRY_S = 24 * 3600;
+
+/**
+ * A still-signed token of a session that is alive gets a fresh one, as gin-jwt's refresh does:
+ * past expiry only within MAX_REFRESH_AFTER_EXPIRY_S, and never one that was revoked.
+ */
 async function refreshToken(db: Db, clock: Clock, bearer: string | undefined) {
   if (!bearer) throw new AppError("UNAUTHENTICATED", "Authorization: Bearer <token> is required");
-  const c = verifyJwt<AccessClaims>(bearer, tokenKey(), 0);
-  if (c.typ !== "access") throw new AppError("TOKEN_INVALID", "Not an access token");
   const now = clock.now();
+  const c = verifyJwt<AccessClaims>(bearer, tokenKey(), now.getTime() - MAX_REFRESH_AFTER_EXPIRY_S * 1000);
+  if (c.typ !== "access") throw new AppError("TOKEN_INVALID", "Not an access token");
+  // Revocations (logout, disabled user or app) hold for expired tokens too: check them as of now.
+  assertAccessNotRevoked(c);
   const s = (
     await db
       .select()
@@ -240,12 +254,18 @@ async function authed(ctx: Ctx, verb: string, body: unknown): Promise<unknown> {
       if (ctx.actor.kind !== "user") throw new AppError("UNAUTHENTICATED", "Sign in first");
       const u = (await ctx.db.select().from(users).where(eq(users.id, ctx.actor.userId)))[0];
       if (!u) throw new AppError("NOT_FOUND", "User not found");
+      // The new device session never outlives the one whose access token asked for it.
+      const origin = ctx.actor.sessionId
+        ? (await ctx.db.select().from(sessions).where(eq(sessions.id, ctx.actor.sessionId)))[0]
+        : undefined;
+      if (!origin || origin.revokedAt) throw new AppError("TOKEN_INVALID", "Session is not valid");
       const s = await openSession(
         ctx.db,
         ctx.clock,
         u,
         b.device_id,
         ["android", "ios", "web", "win", "mac"].includes(b.device_type) ? b.device_type : "other",
+        origin.expiresAt,
       );
       return { access_token: s.accessToken, refresh_token: s.refreshToken };
     }
