@@ -136,3 +136,29 @@ test("push → live → FLV and HLS play with tokens → refusals → paused →
   await page.setContent(`<video id="vod" muted autoplay playsinline src="${vod.url}"></video>`);
   expect(await expectPlaying(page, "#vod")).toEqual({ w: 640, h: 360 });
 });
+
+test("rotating the push key disconnects the publisher already on air", async () => {
+  const t = await tenant();
+  const room = await trpc("rooms.create", { title: uniq("rotate") }, t.host.token);
+  const info = await trpc("media.pushInfo", { room: room.id }, t.host.token, "GET");
+  const ff = push(info.rtmp_url, 60);
+  try {
+    await until(
+      () => trpc("rooms.get", { room: room.id }, t.host.token, "GET"),
+      (r) => r.status === "live" && r.streamOnline,
+      20_000,
+    );
+    await trpc("media.rotateKey", { room: room.id }, t.host.token);
+    // The embedded server checks publishers every few seconds: the old key's push is cut.
+    await until(
+      () => trpc("rooms.get", { room: room.id }, t.host.token, "GET"),
+      (r) => !r.streamOnline && r.status === "paused",
+      15_000,
+    );
+    expect(
+      await Promise.race([ff.exited.then(() => "exited"), new Promise((r) => setTimeout(() => r("running"), 5000))]),
+    ).toBe("exited");
+  } finally {
+    ff.kill("SIGKILL");
+  }
+});

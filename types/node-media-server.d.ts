@@ -24,7 +24,15 @@ declare module "node-media-server" {
   }
 }
 declare module "node-media-server/src/core/context.js" {
-  const Context: { broadcasts: Map<string, { publisher: { id: string } | null; _publishGraceTimer: unknown }> };
+  const Context: {
+    broadcasts: Map<
+      string,
+      {
+        publisher: { id: string; streamQuery?: Record<string, string | undefined>; close(): void } | null;
+        _publishGraceTimer: unknown;
+      }
+    >;
+  };
   export default Context;
 }
 declare module "node-media-server/src/core/logger.js" {

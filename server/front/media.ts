@@ -15,7 +15,7 @@ import { authorizePlay, handleNginx, handleNginxAuth, handleSrs, nginxBody, pars
 import { nmsInternalSecret } from "../media/keys";
 import { recordingsDir } from "../media/recorder";
 import { nms } from "../media/signers";
-import { verifyRoomToken } from "../tokens";
+import { roomClaimsRevoked, verifyRoomToken, type RoomClaims } from "../tokens";
 import { safeEqual } from "../crypto/secretbox";
 import { LT, LtError, playStream, sendLt } from "../compat/ltstream";
 import { log } from "../log";
@@ -34,6 +34,24 @@ export function servableRecording(filePath: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Open HTTP-FLV plays and whose token they were opened with: a play whose holder is revoked
+ * (kicked, user or app disabled; mirrored on every instance) is cut within a second.
+ */
+const flowing = new Map<ServerResponse, RoomClaims>();
+let sweeper: NodeJS.Timeout | undefined;
+function watchRevocation(claims: RoomClaims, res: ServerResponse) {
+  flowing.set(res, claims);
+  res.on("close", () => flowing.delete(res));
+  sweeper ??= setInterval(() => {
+    for (const [r, c] of flowing)
+      if (roomClaimsRevoked(c)) {
+        flowing.delete(r);
+        r.destroy();
+      }
+  }, 1000).unref();
 }
 
 const CORS = { "access-control-allow-origin": "*", "cache-control": "no-store" };
@@ -60,6 +78,7 @@ export function createMediaRoutes(clock: Clock) {
     const hls = /^\/live\/([\w-]{1,64})\/(index\.m3u8|seg_\d{1,9}\.ts)$/.exec(path);
     let name = flv?.[1] ?? hls?.[1];
     let lt = false;
+    let claims: RoomClaims | undefined;
     if (!name) throw new AppError("NOT_FOUND", "No such stream URL");
     if (flv && /^\d+$/.test(name)) {
       // LTStream clients play /live/<room number>.flv?type=1&token=<LTStream token>.
@@ -72,7 +91,9 @@ export function createMediaRoutes(clock: Clock) {
       }
     } else {
       // The check happens before a single byte of media is sent, so a refused player gets an error status.
-      await authorizePlay(getDb(), name, path, q, clock.now());
+      const decided = authorizePlay(getDb(), name, path, q, clock.now());
+      if (decided instanceof Promise) await decided;
+      else claims = decided;
     }
     if (flv) {
       const p = `/live/${name}`;
@@ -87,6 +108,7 @@ export function createMediaRoutes(clock: Clock) {
           res.writeHead(upRes.statusCode === 200 ? 200 : 502, { "content-type": "video/x-flv", ...CORS });
           upRes.pipe(res);
           res.on("close", () => upRes.destroy());
+          if (claims) watchRevocation(claims, res);
         },
       );
       up.on("error", () =>

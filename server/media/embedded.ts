@@ -20,6 +20,8 @@ import { recordDone } from "./recorder";
 import { nms as nmsSign } from "./signers";
 import { authorizePlayToken } from "./hooks";
 import { reconcileStreams, streamStarted, streamStopped } from "./streams";
+import { eq, inArray } from "drizzle-orm";
+import { apps, rooms } from "../db/schema";
 import { hasVendorSignature } from "./urls";
 
 export const hlsDir = () => resolve(env().mediaDir, "hls");
@@ -212,9 +214,50 @@ export class EmbeddedMedia {
       const p = parseStreamPath(path);
       if (p && b.publisher && !b._publishGraceTimer) publishing.set(p.name, `nms:${b.publisher.id}`);
     }
+    await this.dropRevokedPublishers().catch((e) =>
+      log.warn("publisher check failed", { error: (e as Error).message }),
+    );
     await reconcileStreams(this.db, this.clock, "nms:", publishing).catch((e) =>
       log.warn("reconcile failed", { error: (e as Error).message }),
     );
+  }
+
+  /**
+   * Revocation reaches publishers already on air: a push whose key was rotated away, into a room
+   * that has ended or an app that was disabled, is disconnected (checked every reconcile tick).
+   */
+  private async dropRevokedPublishers() {
+    const sessions = new Map<string, { streamQuery?: Record<string, string | undefined>; close(): void }>();
+    for (const [path, b] of Context.broadcasts) {
+      const p = parseStreamPath(path);
+      if (p && b.publisher && !b._publishGraceTimer) sessions.set(p.name, b.publisher);
+    }
+    if (!sessions.size) return;
+    const rows = await this.db
+      .select({
+        streamName: rooms.streamName,
+        keyVersion: rooms.keyVersion,
+        status: rooms.status,
+        enabled: apps.enabled,
+      })
+      .from(rooms)
+      .innerJoin(apps, eq(apps.id, rooms.appId))
+      .where(inArray(rooms.streamName, [...sessions.keys()]));
+    for (const row of rows) {
+      const session = sessions.get(row.streamName)!;
+      const key = session.streamQuery?.key;
+      const version = key ? publishKeyVersion(row.streamName, key) : undefined;
+      const reason = !row.enabled
+        ? "app disabled"
+        : row.status === "ended"
+          ? "room ended"
+          : key && version !== row.keyVersion
+            ? "publish key rotated"
+            : undefined;
+      if (!reason) continue;
+      log.info("publisher disconnected", { stream: row.streamName, reason });
+      session.close();
+    }
   }
 
   async stop() {

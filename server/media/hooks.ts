@@ -13,6 +13,7 @@ import { parseStreamPath } from "./keys";
 import { recordDone, reportedRecordFile } from "./recorder";
 import { checkPlayToken, roomByStream, streamStarted, streamStopped } from "./streams";
 import { hasVendorSignature, vendorPlayCheck } from "./urls";
+import type { RoomClaims } from "../tokens";
 
 const SRS_ACTIONS = [
   "on_publish",
@@ -87,16 +88,17 @@ export function authorizePlay(
   uri: string,
   q: Record<string, string | undefined>,
   now: Date,
-): void | Promise<void> {
+): RoomClaims | Promise<void> {
   if (q.token) return authorizePlayToken(q.token, name, now);
   return authorizeVendorPlay(db, name, uri, q, now);
 }
 
 /** The pure token play check, recording the viewer (the host watching their own preview is not audience). */
-export function authorizePlayToken(token: string, name: string, now: Date) {
+export function authorizePlayToken(token: string, name: string, now: Date): RoomClaims {
   const c = checkPlayToken(token, name, now);
   if (c.mr !== 1)
     presenceBuffer.record({ roomNum: c.num, appId: c.app, memberId: c.sub, role: 0, seenAt: now.getTime(), likes: 0 });
+  return c;
 }
 
 async function authorizeVendorPlay(
@@ -135,8 +137,10 @@ export function handleSrs(db: Db, body: SrsBody, clock: Clock = systemClock): vo
       return streamStarted(db, clock, name, client, { query: q, via: "srs" });
     case "on_unpublish":
       return streamStopped(db, clock, name, client, "srs");
-    case "on_play":
-      return authorizePlay(db, name, `/live/${name}.flv`, q, clock.now());
+    case "on_play": {
+      const decided = authorizePlay(db, name, `/live/${name}.flv`, q, clock.now());
+      return decided instanceof Promise ? decided : undefined;
+    }
     case "on_dvr": {
       const given = body.file && body.cwd && !body.file.startsWith("/") ? `${body.cwd}/${body.file}` : body.file;
       const file = given ? reportedRecordFile(given) : undefined;

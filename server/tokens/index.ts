@@ -136,6 +136,19 @@ function unpackRoom(p: Packed): RoomClaims {
 export const memberSubject = (roomNum: number, memberId: string) => `${roomNum}:${memberId}`;
 
 /**
+ * Whether a room token's holder has been revoked since it was issued (kicked, user or app
+ * disabled), its expiry aside: media already flowing to them is cut when this turns true.
+ */
+export function roomClaimsRevoked(c: RoomClaims): boolean {
+  const ms = c.iat * 1000;
+  return (
+    ms <= revocationSet.revokedBefore("member", memberSubject(c.num, c.sub)) ||
+    (!c.sub.startsWith("guest:") && ms <= revocationSet.revokedBefore("user", c.sub)) ||
+    revocationSet.appDisabled(c.app)
+  );
+}
+
+/**
  * Verifies a room token for one scope and, when given, one room (by id or number): signature,
  * expiry, scope, room, and revocation (kicked member, disabled user).
  */
