@@ -73,4 +73,13 @@ describe("disabling an app", () => {
     expect(verifyAccessToken(again.accessToken, new Date()).sub).toBe(t.host.userId);
     expect(await hstList(await hstToken())).toBe(0);
   });
+
+  it("rotating the app secret ends the Haoshitong tokens issued under the old one", async () => {
+    const before = await hstToken();
+    expect(await hstList(before)).toBe(0);
+    const { secret } = await callerOf(t.root).apps.rotateSecret({ id: t.app.id });
+    t.secret = secret;
+    expect(await hstList(before)).toBe(HST.AUTH_FAILED);
+    expect(await hstList(await hstToken())).toBe(0);
+  });
 });

@@ -1,6 +1,6 @@
 // Apps (tenants): created by platform admins; an app admin manages only their own app.
 // The secret is shown once and stored encrypted (the server still needs it to check HMACs).
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { and, eq, inArray } from "drizzle-orm";
 import { z } from "zod";
 import { dbOf, isPlatformAdmin, requireRole, tenantFilter, transaction, type Actor, type Ctx } from "../actor";
@@ -169,8 +169,15 @@ export async function rotateAppSecret(ctx: Ctx, id: number) {
 export async function appByAccessKey(db: DbOrTx, accessKey: string) {
   const row = (await db.select().from(apps).where(eq(apps.accessKey, accessKey)))[0];
   if (!row) return undefined;
-  return { app: publicApp(row), secret: () => open(row.secretEnc) };
+  return { app: publicApp(row), secret: () => open(row.secretEnc), secretVersion: secretVersionOf(row.secretEnc) };
 }
+
+/**
+ * A short fingerprint of the app's current secret (of its sealed form: it reveals nothing).
+ * Vendor tokens carry it, so rotating the secret ends every token issued under the old one.
+ */
+export const secretVersionOf = (secretEnc: string) =>
+  createHash("sha256").update(secretEnc).digest("base64url").slice(0, 10);
 
 export async function appById(db: DbOrTx, id: number) {
   const row = (await db.select().from(apps).where(eq(apps.id, id)))[0];

@@ -10,7 +10,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { hostname } from "node:os";
 import { and, asc, eq, inArray } from "drizzle-orm";
 import { z } from "zod";
-import { appByAccessKey } from "../../apps";
+import { appByAccessKey, secretVersionOf } from "../../apps";
 import { systemClock, type Clock } from "../../clock";
 import { tokenKey } from "../../crypto/keys";
 import { safeEqual } from "../../crypto/secretbox";
@@ -58,6 +58,8 @@ const running = new Map<number, ChildProcess>();
 interface HstToken {
   k: "h";
   a: number;
+  /** The app secret's version when issued (see secretVersionOf). */
+  v: string;
   e: number;
 }
 
@@ -90,22 +92,26 @@ async function accessToken(db: Db, clock: Clock, body: Record<string, unknown>) 
   const e = Math.floor(clock.now().getTime() / 1000) + TOKEN_TTL_S;
   return {
     timeout: TOKEN_TTL_S,
-    access_token: signCompact({ k: "h", a: found.app.id, e } satisfies HstToken, tokenKey()),
+    access_token: signCompact({ k: "h", a: found.app.id, v: found.secretVersion, e } satisfies HstToken, tokenKey()),
   };
 }
 
-function appOfToken(token: string | null, clock: Clock): number {
+/** The app an access token is for: valid signature and expiry, app live, issued under the current secret. */
+async function appOfToken(db: Db, token: string | null, clock: Clock): Promise<number> {
   if (!token) throw new HstError(HST.NOT_LOGGED_IN, "未登录");
+  let claims: HstToken;
   try {
-    const claims = verifyCompact<HstToken>(token, tokenKey(), clock.now().getTime());
+    claims = verifyCompact<HstToken>(token, tokenKey(), clock.now().getTime());
     if (claims.k !== "h") throw new AppError("TOKEN_INVALID", "not a Haoshitong token");
     assertAppLive(claims.a);
-    return claims.a;
   } catch (e) {
     if (e instanceof AppError && e.code === "TOKEN_EXPIRED")
       throw new HstError(HST.TOKEN_TIMEOUT, "access_token timeout");
     throw new HstError(HST.AUTH_FAILED, "鉴权失败");
   }
+  const row = (await db.select({ secretEnc: apps.secretEnc }).from(apps).where(eq(apps.id, claims.a)))[0];
+  if (!row || secretVersionOf(row.secretEnc) !== claims.v) throw new HstError(HST.AUTH_FAILED, "鉴权失败");
+  return claims.a;
 }
 
 async function checkAppId(db: Db, appId: number, given: string) {
@@ -335,16 +341,16 @@ export function createHaoshitongHandler(opts: { db?: () => Db; clock?: Clock } =
       "POST /v1/live/start": async () => ({
         code: 0,
         msg: "success",
-        ...(await start(db(), clock, appOfToken(tokenOf(req, q), clock), await json(req))),
+        ...(await start(db(), clock, await appOfToken(db(), tokenOf(req, q), clock), await json(req))),
       }),
       "POST /v1/live/stop": async () => ({
         code: 0,
-        ...(await stop(db(), appOfToken(tokenOf(req, q), clock), await json(req))),
+        ...(await stop(db(), await appOfToken(db(), tokenOf(req, q), clock), await json(req))),
       }),
       "GET /v1/live/list": async () => ({
         code: 0,
         msg: "success",
-        ...(await list(db(), clock, appOfToken(tokenOf(req, q), clock), q.get("app_id"))),
+        ...(await list(db(), clock, await appOfToken(db(), tokenOf(req, q), clock), q.get("app_id"))),
       }),
     };
     const route = routes[`${req.method} ${path}`];
