@@ -1,9 +1,13 @@
 // `npm start`: provision the database, migrate, create the first admin, build the console when no
-// build exists, then run the web process and the front process, and stop them all on SIGTERM/SIGINT.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+// build exists, then run the web, media and front processes, restart any that crashes (see
+// lib/supervisor.ts), and stop them all on SIGTERM/SIGINT. Started as root, it installs what is
+// missing, then runs every long-running process as an unprivileged user (see lib/privileges.ts).
+import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { loadSettings, provisionDatabase, root } from "./lib/prepare";
+import { handOver, runAsAccount } from "./lib/privileges";
+import { Supervisor } from "./lib/supervisor";
 import { ensurePackages, findBinary } from "./lib/system";
 
 (process.env as Record<string, string>).NODE_ENV ??= "production";
@@ -17,6 +21,8 @@ if (process.env.MEDIA_EMBEDDED !== "false") {
     "set MEDIA_EMBEDDED=false and point an external media server at onair's hooks",
   );
 }
+// Root: the account onair's processes will run as (created when missing), before anything is set up.
+const runAs = runAsAccount();
 const { url, priv } = await provisionDatabase(dataDir, "onair");
 process.env.DATABASE_URL = url;
 process.env.PORT ??= "3000";
@@ -52,23 +58,40 @@ if (!existsSync(resolve(root, ".next/BUILD_ID"))) {
   }
 }
 
-const children: ChildProcess[] = [];
+// Root hands what the processes write to RUN_AS_USER (see handOver) and runs them as that user.
+let as: { uid: number; gid: number; env: Record<string, string> } | undefined;
+if (runAs) {
+  const ports: Array<[string, number]> = [
+    ["PORT", e.PORT],
+    ["WEB_PORT", Number(process.env.WEB_PORT)],
+  ];
+  if (e.MEDIA_EMBEDDED) ports.push(["MEDIA_RTMP_PORT", e.MEDIA_RTMP_PORT], ["MEDIA_HTTP_PORT", e.mediaHttpPort]);
+  try {
+    const childEnv = handOver(runAs, { root, dataDir, mediaDir: resolve(root, e.mediaDir), ports });
+    as = { uid: runAs.uid, gid: runAs.gid, env: childEnv };
+  } catch (err) {
+    console.error(`[onair] ${(err as Error).message}`);
+    await priv?.stop();
+    process.exit(1);
+  }
+  console.log(`[onair] the web, media and front processes run as ${runAs.name} (uid ${runAs.uid})`);
+}
+
 let stopping = false;
+const supervisor = new Supervisor({
+  onGiveUp: (reason) => {
+    console.error(`[onair] stopping: ${reason}`);
+    void shutdown(1);
+  },
+});
 function run(name: string, entry: string) {
-  const child = spawn(process.execPath, ["--import", "tsx", resolve(root, entry)], {
+  supervisor.run(name, process.execPath, ["--import", "tsx", resolve(root, entry)], {
     cwd: root,
     // The IPC channel lets a child notice when this supervisor dies without a chance to stop it.
     stdio: ["inherit", "inherit", "inherit", "ipc"],
-    env: { ...process.env, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1" },
+    env: { ...process.env, ...as?.env, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1" },
+    ...(as && { uid: as.uid, gid: as.gid }),
   });
-  child.on("exit", (code, signal) => {
-    if (!stopping) {
-      console.error(`[onair] ${name} process exited (${signal ?? code}); stopping`);
-      void shutdown(1);
-    }
-  });
-  children.push(child);
-  return child;
 }
 
 async function waitHealthy(port: number, ms: number) {
@@ -88,12 +111,8 @@ async function waitHealthy(port: number, ms: number) {
 async function shutdown(code: number) {
   if (stopping) return;
   stopping = true;
-  // Front first (it stops accepting and flushes heartbeats), then web, then our private database.
-  for (const c of [...children].reverse()) {
-    if (c.exitCode !== null || c.signalCode !== null) continue;
-    c.kill("SIGTERM");
-    await new Promise((r) => c.once("exit", r));
-  }
+  // Front first (it stops accepting and flushes heartbeats), then media, then web, then our private database.
+  await supervisor.stop();
   await priv?.stop();
   process.exit(code);
 }

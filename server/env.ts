@@ -45,6 +45,16 @@ const schema = z.object({
   MIC_SEATS: int(4, 1, 64),
   MIC_REQUEST_TTL_S: int(60, 5),
   MAX_BODY_BYTES: int(1024 * 1024, 1024),
+  /** Open connections one client address may hold on the front (IPv6: per /64); 0 = no cap (behind a proxy). */
+  FRONT_MAX_CONN_PER_IP: int(256, 0),
+  /** Requests the front streams to the web process at once; beyond it, 503 with Retry-After at once. */
+  FRONT_MAX_INFLIGHT: int(512, 1),
+  /** Time a client has to send a request's headers. */
+  FRONT_HEADERS_TIMEOUT_MS: int(10_000, 1000),
+  /** Time a client has to send a whole request (headers and body), and the web process to start answering. */
+  FRONT_REQUEST_TIMEOUT_MS: int(30_000, 1000),
+  /** A connection (or a proxied answer) with no traffic for this long is closed; media plays are exempt. */
+  FRONT_IDLE_TIMEOUT_MS: int(120_000, 1000),
   /** Calls in one tRPC batch request; larger batches are refused with 400. */
   TRPC_MAX_BATCH: int(20, 1, 1000),
   /** Failed sign-ins of one account within 15 minutes before it is locked for the rest of them. */
@@ -77,6 +87,10 @@ const schema = z.object({
   MEDIA_HOOK_ALLOW: z.string().default("127.0.0.1,::1,::ffff:127.0.0.1"),
   /** The app 随心播 clients register into and sign in to. Default: the first enabled app. */
   COMPAT_SXB_APP_ID: z.coerce.number().int().positive().optional(),
+  /** Address other onair instances reach this instance's media node and front at (several instances). */
+  MEDIA_NODE_HOST: z.string().default("127.0.0.1"),
+  /** A media node that has not renewed its lease for this long is gone; its streams are stopped. */
+  MEDIA_NODE_LEASE_S: int(15, 3, 600),
   /** Folders external media servers write recordings to (nginx-rtmp record_path, SRS dvr); default MEDIA_DIR. */
   MEDIA_RECORD_DIRS: z.string().optional(),
   /**

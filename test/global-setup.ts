@@ -2,9 +2,12 @@
 // a fresh migrated database for this run, and test secrets. Workers inherit the environment.
 import { dropDatabase } from "../scripts/lib/mariadb";
 import { loadSettings, provisionDatabase } from "../scripts/lib/prepare";
+import { ensurePackages, findBinary } from "../scripts/lib/system";
 
 export default async function setup() {
   (process.env as Record<string, string>).NODE_ENV = "test";
+  // Media tests push real streams (the two-instance test publishes with ffmpeg).
+  ensurePackages("ffmpeg (test pushes)", ["ffmpeg"], () => !!findBinary(["ffmpeg"]));
   const { dataDir } = loadSettings();
   const name = `onair_test_${process.pid}`;
   const base = process.env.DATABASE_URL;

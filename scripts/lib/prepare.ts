@@ -50,14 +50,15 @@ async function privatePort(dataDir: string): Promise<number> {
   return port;
 }
 
-/** Resolves the database: DATABASE_URL as given, or a private MariaDB with database `name`. */
+/**
+ * Resolves the database: DATABASE_URL as given (created when missing), or database `name` on the
+ * private MariaDB, created there for the app user, who gets privileges on it and on nothing else.
+ */
 export async function provisionDatabase(dataDir: string, name: string): Promise<{ url: string; priv?: PrivateDb }> {
   if (process.env.DATABASE_URL) {
-    await ensureDatabaseExists(process.env.DATABASE_URL);
+    await ensureDatabaseExists(process.env.DATABASE_URL, dataDir);
     return { url: process.env.DATABASE_URL };
   }
-  const priv = await ensurePrivateMariaDb(dataDir, await privatePort(dataDir));
-  const url = `${priv.serverUrl}${name}`;
-  await ensureDatabaseExists(url);
-  return { url, priv };
+  const priv = await ensurePrivateMariaDb(dataDir, await privatePort(dataDir), name);
+  return { url: `${priv.serverUrl}${name}`, priv };
 }

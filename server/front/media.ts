@@ -14,6 +14,7 @@ import { hlsDir } from "../media/embedded";
 import { authorizePlay, handleNginx, handleNginxAuth, handleSrs, nginxBody, parseSrsBody } from "../media/hooks";
 import { nmsInternalSecret } from "../media/keys";
 import { recordingsDir } from "../media/recorder";
+import { nodeOfStream, ownOrigins, type MediaNode } from "../media/nodes";
 import { nms } from "../media/signers";
 import { roomClaimsRevoked, verifyRoomToken, type RoomClaims } from "../tokens";
 import { safeEqual } from "../crypto/secretbox";
@@ -97,10 +98,12 @@ export function createMediaRoutes(clock: Clock) {
     }
     if (flv) {
       const p = `/live/${name}`;
+      // The stream may be on another instance's media node: pull it from there.
+      const origin = new URL((await nodeOf(name))?.flvOrigin ?? `http://127.0.0.1:${e.mediaHttpPort}`);
       const up = http.get(
         {
-          host: "127.0.0.1",
-          port: e.mediaHttpPort,
+          host: origin.hostname,
+          port: origin.port,
           path: `${p}.flv?sign=${nms.sign(nmsInternalSecret(), p, Math.floor(Date.now() / 1000) + 3600)}`,
           agent: flvAgent,
         },
@@ -119,7 +122,12 @@ export function createMediaRoutes(clock: Clock) {
       return;
     }
     const file = join(hlsDir(), name, hls![2]!);
-    if (!existsSync(file)) throw new AppError("NOT_FOUND", "This stream is not live (no HLS yet)");
+    if (!existsSync(file)) {
+      // Packaged by another instance's media node: its front serves the files (and checks the token again).
+      const node = req.headers["x-onair-hop"] ? undefined : await nodeOf(name);
+      if (node && node.frontOrigin !== ownOrigins().frontOrigin) return relayHls(req, res, node, path, query);
+      throw new AppError("NOT_FOUND", "This stream is not live (no HLS yet)");
+    }
     if (hls![2] === "index.m3u8") {
       // Segments inherit the playlist's query (the token), so players need no extra logic.
       const qs = query.toString();
@@ -135,6 +143,36 @@ export function createMediaRoutes(clock: Clock) {
       });
       createReadStream(file).pipe(res);
     }
+  }
+
+  /** Which live media node holds a stream (cached a second per process). */
+  const nodes = new Map<string, { at: number; node: Promise<MediaNode | undefined> }>();
+  function nodeOf(name: string) {
+    const now = Date.now();
+    const hit = nodes.get(name);
+    if (hit && now - hit.at < 1000) return hit.node;
+    const node = nodeOfStream(getDb(), name, clock.now()).catch(() => undefined);
+    nodes.set(name, { at: now, node });
+    if (nodes.size > 10_000) nodes.clear();
+    return node;
+  }
+
+  function relayHls(req: IncomingMessage, res: ServerResponse, node: MediaNode, path: string, query: URLSearchParams) {
+    const target = new URL(`${path}?${query.toString()}`, node.frontOrigin);
+    const up = http.get(target, { headers: { "x-onair-hop": "1" }, timeout: 10_000 }, (upRes) => {
+      const headers: Record<string, string> = { ...CORS };
+      for (const h of ["content-type", "content-length", "cache-control"])
+        if (typeof upRes.headers[h] === "string") headers[h] = upRes.headers[h];
+      res.writeHead(upRes.statusCode ?? 502, headers);
+      upRes.pipe(res);
+    });
+    up.on("timeout", () => up.destroy());
+    up.on("error", () => {
+      if (!res.headersSent)
+        sendJson(res, 503, errorBody(new AppError("UNAVAILABLE", "The media node of this stream is not answering")));
+      else res.destroy();
+    });
+    res.on("close", () => up.destroy());
   }
 
   async function vod(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams) {

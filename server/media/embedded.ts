@@ -5,6 +5,7 @@
 // own `sign` check and ignores their return value, so we decide there and express the decision by
 // setting the session's `sign` to a valid internal signature or clearing it.
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { mkdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
@@ -20,6 +21,7 @@ import { recordDone } from "./recorder";
 import { nms as nmsSign } from "./signers";
 import { authorizePlayToken } from "./hooks";
 import { reconcileStreams, streamStarted, streamStopped } from "./streams";
+import { nodeClient, nodePrefix, ownOrigins, removeNode, renewNode, stopStreamsOfLostNodes } from "./nodes";
 import { eq, inArray } from "drizzle-orm";
 import { apps, rooms } from "../db/schema";
 import { hasVendorSignature } from "./urls";
@@ -52,6 +54,8 @@ export class EmbeddedMedia {
   private server?: NodeMediaServer;
   private packagers = new Map<string, Packager>();
   private timer?: NodeJS.Timeout;
+  /** This node's id in media_nodes and in its streams' client ids (a new one each start). */
+  readonly nodeId = randomUUID();
   constructor(
     private db: Db,
     private clock: Clock = systemClock,
@@ -78,7 +82,8 @@ export class EmbeddedMedia {
     this.server.on("prePublish", (s) => this.onPrePublish(s));
     this.server.on("prePlay", (s) => this.onPrePlay(s));
     await this.server.run();
-    this.timer = setInterval(() => void this.reconcile(), 5000);
+    await renewNode(this.db, { id: this.nodeId, ...ownOrigins() }, this.clock.now());
+    this.timer = setInterval(() => void this.reconcile(), Math.min(5000, (e.MEDIA_NODE_LEASE_S * 1000) / 3));
     this.timer.unref();
     log.info("media server listening", { rtmp: e.MEDIA_RTMP_PORT, httpFlv: e.mediaHttpPort });
   }
@@ -98,7 +103,7 @@ export class EmbeddedMedia {
     }
     const query = { ...s.streamQuery };
     s.streamQuery.sign = this.internalSign(s.streamPath);
-    const client = `nms:${s.id}`;
+    const client = nodeClient(this.nodeId, s.id);
     streamStarted(this.db, this.clock, p.name, client, { query, via: "embedded" })
       .then((room) => {
         this.startPackager(p.name, room.record);
@@ -212,13 +217,20 @@ export class EmbeddedMedia {
     const publishing = new Map<string, string>();
     for (const [path, b] of Context.broadcasts) {
       const p = parseStreamPath(path);
-      if (p && b.publisher && !b._publishGraceTimer) publishing.set(p.name, `nms:${b.publisher.id}`);
+      if (p && b.publisher && !b._publishGraceTimer) publishing.set(p.name, nodeClient(this.nodeId, b.publisher.id));
     }
     await this.dropRevokedPublishers().catch((e) =>
       log.warn("publisher check failed", { error: (e as Error).message }),
     );
-    await reconcileStreams(this.db, this.clock, "nms:", publishing).catch((e) =>
+    // Only this node's streams: another instance's node reconciles its own.
+    await renewNode(this.db, { id: this.nodeId, ...ownOrigins() }, this.clock.now()).catch((e) =>
+      log.warn("media node lease renewal failed", { error: (e as Error).message }),
+    );
+    await reconcileStreams(this.db, this.clock, nodePrefix(this.nodeId), publishing).catch((e) =>
       log.warn("reconcile failed", { error: (e as Error).message }),
+    );
+    await stopStreamsOfLostNodes(this.db, this.clock).catch((e) =>
+      log.warn("lost-node check failed", { error: (e as Error).message }),
     );
   }
 
@@ -261,6 +273,7 @@ export class EmbeddedMedia {
   }
 
   async stop() {
+    await removeNode(this.db, this.nodeId).catch(() => undefined);
     if (this.timer) clearInterval(this.timer);
     await Promise.all([...this.packagers.keys()].map((n) => this.stopPackager(n)));
     await this.server?.stop();

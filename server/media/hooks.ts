@@ -202,8 +202,14 @@ export async function handleNginx(
           void recordDone(db, clock, name, file, "nginx").catch((e) =>
             log.error("nginx record failed", { error: (e as Error).message }),
           );
-        // nginx records every stream (`record all`); files of rooms that do not record are dropped.
-        else rmSync(file, { force: true });
+        // nginx records every stream (`record all`); files of rooms that do not record are dropped
+        // (when nginx's worker user left them deletable by onair's; otherwise they stay, said once).
+        else
+          try {
+            rmSync(file, { force: true });
+          } catch (e) {
+            log.warn("unrecorded nginx file left in place", { file, error: (e as Error).message });
+          }
       }
       return;
     default:

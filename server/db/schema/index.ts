@@ -4,3 +4,4 @@ export * from "./rooms";
 export * from "./recordings";
 export * from "./audit";
 export * from "./limits";
+export * from "./media";

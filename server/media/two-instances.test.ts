@@ -1,0 +1,178 @@
+// Two onair instances (front + embedded media each) on one database: a stream published on one
+// plays through the other (HTTP-FLV and HLS), the room stays live while both nodes reconcile,
+// and when the publishing node dies its streams are stopped by the other after the lease.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import http from "node:http";
+import { createConnection } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { and, eq, like } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { systemClock } from "../clock";
+import { getDb } from "../db/client";
+import { auditLog, rooms } from "../db/schema";
+import { signRoomToken } from "../tokens";
+import { callerOf, makeTenant, type Tenant } from "../../test/helpers";
+import { exited, freePort, spawnTs, waitFor } from "../../test/process";
+import { publishKey } from "./keys";
+
+interface Instance {
+  port: number;
+  rtmp: number;
+  media: ReturnType<typeof spawnTs>;
+  front: ReturnType<typeof spawnTs>;
+}
+let t: Tenant;
+let a: Instance;
+let b: Instance;
+let ffmpeg: ChildProcess | undefined;
+
+async function portOpen(port: number, ms = 30_000) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const ok = await new Promise<boolean>((r) => {
+      const s = createConnection({ port, host: "127.0.0.1" }, () => (s.end(), r(true)));
+      s.on("error", () => r(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`port ${port} did not open`);
+}
+
+async function instance(): Promise<Instance> {
+  const [port, rtmp, flv, web] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const env = {
+    PORT: String(port),
+    WEB_PORT: String(web),
+    MEDIA_RTMP_PORT: String(rtmp),
+    MEDIA_HTTP_PORT: String(flv),
+    MEDIA_DIR: mkdtempSync(join(tmpdir(), "onair-node-")),
+    MEDIA_NODE_HOST: "127.0.0.1",
+    MEDIA_NODE_LEASE_S: "3",
+    LOG_LEVEL: "warn",
+  };
+  const media = spawnTs("server/media/main.ts", env);
+  const front = spawnTs("server/front/main.ts", env);
+  await portOpen(rtmp);
+  await waitFor(`http://127.0.0.1:${port}/api/rooms/state?room=1`, 30_000);
+  return { port, rtmp, media, front };
+}
+
+beforeAll(async () => {
+  t = await makeTenant();
+  [a, b] = await Promise.all([instance(), instance()]);
+}, 90_000);
+afterAll(async () => {
+  ffmpeg?.kill("SIGKILL");
+  for (const i of [a, b])
+    for (const p of [i?.front, i?.media]) {
+      if (!p || p.child.exitCode !== null || p.child.signalCode !== null) continue;
+      p.child.kill("SIGTERM");
+      await exited(p.child);
+    }
+});
+
+const roomRow = async (num: number) => (await getDb().select().from(rooms).where(eq(rooms.num, num)))[0]!;
+
+/** The first `bytes` of an HTTP body (then the connection is dropped). */
+function head(url: string, bytes: number) {
+  return new Promise<{ status: number; body: Buffer }>((resolve, reject) => {
+    const req = http.get(url, (res) => {
+      const chunks: Buffer[] = [];
+      let got = 0;
+      const done = () => (req.destroy(), resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      res.on("data", (c: Buffer) => {
+        chunks.push(c);
+        got += c.length;
+        if (got >= bytes) done();
+      });
+      res.on("end", done);
+    });
+    req.on("error", reject);
+    req.setTimeout(15_000, () => req.destroy(new Error("timeout")));
+  });
+}
+
+describe("two instances with embedded media on one database", () => {
+  it(
+    "a stream published on one plays through the other, stays live, and is stopped when its node dies",
+    {
+      timeout: 120_000,
+    },
+    async () => {
+      const host = callerOf(t.host);
+      const room = await host.rooms.create({ title: "two nodes" });
+      const row = await roomRow(room.num);
+      ffmpeg = spawn(
+        "ffmpeg",
+        [
+          ...["-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25"],
+          ...[
+            "-f",
+            "lavfi",
+            "-i",
+            "sine",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "25",
+            "-pix_fmt",
+            "yuv420p",
+          ],
+          ...["-c:a", "aac", "-f", "flv", `rtmp://127.0.0.1:${a.rtmp}/live/${row.streamName}?key=${publishKey(row)}`],
+        ],
+        { stdio: "ignore" },
+      );
+      const deadline = Date.now() + 20_000;
+      while (!(await roomRow(room.num)).streamOnline && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 250));
+      expect((await roomRow(room.num)).status).toBe("live");
+
+      const token = signRoomToken(
+        { scope: "play", app: row.appId, room: row.id, num: row.num, st: row.streamName, sub: t.viewer.userId },
+        systemClock.now(),
+        600,
+      ).token;
+      // HTTP-FLV through B: B's front pulls from A's node.
+      const flv = await head(`http://127.0.0.1:${b.port}/live/${row.streamName}.flv?token=${token}`, 64 * 1024);
+      expect(flv.status).toBe(200);
+      expect(flv.body.subarray(0, 3).toString()).toBe("FLV");
+      expect(flv.body.length).toBeGreaterThanOrEqual(64 * 1024);
+      // HLS through B: playlist and a segment, relayed from A's front (token checked on both).
+      let playlist = "";
+      for (let i = 0; i < 40 && !/seg_\d+\.ts/.test(playlist); i++) {
+        const r = await fetch(`http://127.0.0.1:${b.port}/live/${row.streamName}/index.m3u8?token=${token}`);
+        playlist = r.ok ? await r.text() : "";
+        if (!playlist) await new Promise((r) => setTimeout(r, 500));
+      }
+      const seg = /^(seg_\d+\.ts\?\S+)$/m.exec(playlist)?.[1];
+      expect(seg).toBeTruthy();
+      const segment = await fetch(`http://127.0.0.1:${b.port}/live/${row.streamName}/${seg}`);
+      expect(segment.status).toBe(200);
+      expect((await segment.arrayBuffer()).byteLength).toBeGreaterThan(1000);
+      expect((await fetch(`http://127.0.0.1:${b.port}/live/${row.streamName}/index.m3u8`)).status).toBe(401);
+
+      // Both nodes reconcile every second (lease 3 s): 25 s here is 25 rounds, as many as two
+      // minutes at the default pace. The room never flips.
+      await new Promise((r) => setTimeout(r, 25_000));
+      const live = await roomRow(room.num);
+      expect([live.status, live.streamOnline]).toEqual(["live", true]);
+      const flips = await getDb()
+        .select({ id: auditLog.id })
+        .from(auditLog)
+        .where(and(eq(auditLog.targetId, row.id), like(auditLog.action, "room.stream_stop")));
+      expect(flips).toEqual([]);
+
+      // A's node dies without a word: after its lease, B stops the stream; the room pauses.
+      a.media.child.kill("SIGKILL");
+      const lostBy = Date.now() + 15_000;
+      while ((await roomRow(room.num)).streamOnline && Date.now() < lostBy)
+        await new Promise((r) => setTimeout(r, 250));
+      expect((await roomRow(room.num)).status).toBe("paused");
+    },
+  );
+});
