@@ -207,4 +207,21 @@ describe("hook callers", () => {
     expect(existsSync(outside)).toBe(true);
     expect((await callerOf(t.host).recordings.list({ room: r.id })).total).toBe(0);
   });
+  it("a vendor-signed push URL (Tencent style) stops working when the room's key is rotated", async () => {
+    await callerOf(t.root).apps.update({ id: t.app.id, signScheme: "tencent" });
+    try {
+      const r = await newRoom();
+      const paramOf = (url: string) => `?${new URL(url).search.slice(1)}`;
+      const before = paramOf((await callerOf(t.host).media.pushInfo({ room: r.id })).rtmp_url);
+      expect(before).toContain("txSecret=");
+      expect((await srs({ action: "on_publish", ...srsBase(r.streamName, "v1"), param: before })).status).toBe(200);
+      await srs({ action: "on_unpublish", ...srsBase(r.streamName, "v1") });
+      await callerOf(t.host).media.rotateKey({ room: r.id });
+      expect((await srs({ action: "on_publish", ...srsBase(r.streamName, "v2"), param: before })).status).toBe(401);
+      const after = paramOf((await callerOf(t.host).media.pushInfo({ room: r.id })).rtmp_url);
+      expect((await srs({ action: "on_publish", ...srsBase(r.streamName, "v3"), param: after })).status).toBe(200);
+    } finally {
+      await callerOf(t.root).apps.update({ id: t.app.id, signScheme: "onair" });
+    }
+  });
 });

@@ -41,7 +41,7 @@ export function checkPublish(
     if (v === undefined || v !== room.keyVersion) throw new AppError("TOKEN_INVALID", "Wrong or revoked publish key");
     return;
   }
-  const r = vendorPublishCheck({ ...app, secret: () => open(app.secretEnc) }, room.streamName, query, nowS);
+  const r = vendorPublishCheck({ ...app, secret: () => open(app.secretEnc) }, room, query, nowS);
   if (r !== "ok") throw new AppError(r === "expired" ? "TOKEN_EXPIRED" : "TOKEN_INVALID", `Publish signature ${r}`);
 }
 

@@ -27,12 +27,23 @@ function bases(app: App) {
 const qs = (o: Record<string, string>) => new URLSearchParams(o).toString();
 
 /** What a host needs to go live: the server and stream key split as OBS wants them, and the full URL. */
+/**
+ * The key a room's vendor-scheme push URLs are signed with: the app's push key while the room's
+ * key is at version 1 (what a vendor CDN is configured with), a key derived for the version after
+ * each rotation, so rotating ends the old push URLs at once.
+ */
+function roomPushKey(secret: string, room: Pick<RoomRow, "streamName" | "keyVersion">) {
+  const { pushKey } = vendorKeys(secret);
+  if (room.keyVersion <= 1) return pushKey;
+  return createHmac("sha256", pushKey).update(`${room.streamName}:v${room.keyVersion}`).digest("hex").slice(0, 32);
+}
+
 export function pushInfo(room: Pick<RoomRow, "streamName" | "keyVersion">, app: App, expiresAtS: number) {
   const b = bases(app);
   let query: string;
   if (app.signScheme === "onair" || !app.secret) query = qs({ key: publishKey(room) });
   else {
-    const { pushKey } = vendorKeys(app.secret());
+    const pushKey = roomPushKey(app.secret(), room);
     if (app.signScheme === "tencent") query = qs(tencent.sign(pushKey, room.streamName, expiresAtS));
     else if (app.signScheme === "aliyun_a")
       query = qs({ auth_key: aliyunA.sign(pushKey, `/live/${room.streamName}`, expiresAtS) });
@@ -66,9 +77,15 @@ export function pullUrls(room: Pick<RoomRow, "streamName">, app: App, token: str
 /** Whether a push or play query carries a vendor scheme's signature (Tencent, Aliyun A or NMS). */
 export const hasVendorSignature = (q: Record<string, string | undefined>) => !!(q.txSecret || q.auth_key || q.sign);
 
-export function vendorPublishCheck(app: App, streamName: string, q: Record<string, string | undefined>, nowS: number) {
+export function vendorPublishCheck(
+  app: App,
+  room: Pick<RoomRow, "streamName" | "keyVersion">,
+  q: Record<string, string | undefined>,
+  nowS: number,
+) {
   if (!app.secret) return "invalid" as const;
-  const { pushKey } = vendorKeys(app.secret());
+  const { streamName } = room;
+  const pushKey = roomPushKey(app.secret(), room);
   if (app.signScheme === "tencent") return tencent.verify(pushKey, streamName, q, nowS);
   if (app.signScheme === "aliyun_a") return aliyunA.verify(pushKey, `/live/${streamName}`, q.auth_key, nowS);
   return nms.verify(pushKey, `/live/${streamName}`, q.sign, nowS);
