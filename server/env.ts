@@ -83,6 +83,12 @@ const schema = z.object({
   MEDIA_END_GRACE_S: int(60, 1),
   /** Shared secret media-server hooks may send (?secret=… or X-Onair-Hook-Secret); optional. */
   MEDIA_HOOK_SECRET: z.string().min(16).optional(),
+  /**
+   * Addresses of reverse proxies in front of onair (comma-separated; "loopback" for one on this host).
+   * Set, the front takes the client address from their X-Forwarded-For, and hooks arriving through
+   * them (or carrying X-Forwarded-For at all) need MEDIA_HOOK_SECRET: the proxy's address says nothing.
+   */
+  TRUST_PROXY: z.string().default(""),
   /** Addresses hooks are accepted from without the secret. */
   MEDIA_HOOK_ALLOW: z.string().default("127.0.0.1,::1,::ffff:127.0.0.1"),
   /** The app 随心播 clients register into and sign in to. Default: the first enabled app. */

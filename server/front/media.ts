@@ -17,6 +17,7 @@ import { recordingsDir } from "../media/recorder";
 import { nodeOfStream, ownOrigins, type MediaNode } from "../media/nodes";
 import { nms } from "../media/signers";
 import { roomClaimsRevoked, verifyRoomToken, type RoomClaims } from "../tokens";
+import { trustedProxies } from "../http/actor";
 import { safeEqual } from "../crypto/secretbox";
 import { LT, LtError, playStream, sendLt } from "../compat/ltstream";
 import { log } from "../log";
@@ -66,11 +67,15 @@ export function createMediaRoutes(clock: Clock) {
   );
   const flvAgent = new http.Agent({ keepAlive: false });
 
+  const proxies = trustedProxies();
   function hookAllowed(req: IncomingMessage, query: URLSearchParams) {
     const secret = e.MEDIA_HOOK_SECRET;
     const given = query.get("secret") ?? (req.headers["x-onair-hook-secret"] as string | undefined);
     if (secret && given && safeEqual(secret, given)) return true;
-    return allow.has(req.socket.remoteAddress ?? "");
+    const peer = req.socket.remoteAddress ?? "";
+    // Through a proxy every caller has the proxy's address: the address alone proves nothing.
+    if (req.headers["x-forwarded-for"] !== undefined || proxies.has(peer)) return false;
+    return allow.has(peer);
   }
 
   async function live(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams) {

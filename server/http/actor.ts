@@ -6,6 +6,7 @@ import { decode } from "next-auth/jwt";
 import type { Actor } from "../actor";
 import { consoleTokenOf, consoleTokenRevoked, sessionCookieName } from "../auth/nextauth";
 import { nextAuthSecret } from "../crypto/keys";
+import { env } from "../env";
 import { verifyAccessToken } from "../tokens";
 
 export function parseCookies(header: string | undefined): Record<string, string> {
@@ -23,6 +24,35 @@ export function parseCookies(header: string | undefined): Record<string, string>
     }
   }
   return out;
+}
+
+const LOOPBACK = ["127.0.0.1", "::1", "::ffff:127.0.0.1"];
+
+/** The reverse proxies of TRUST_PROXY, as peer addresses ("loopback" names the three loopback forms). */
+export function trustedProxies(): Set<string> {
+  const out = new Set<string>();
+  for (const entry of env()
+    .TRUST_PROXY.split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    if (entry === "loopback") LOOPBACK.forEach((a) => out.add(a));
+    else out.add(entry);
+  }
+  return out;
+}
+
+/**
+ * The address of the client behind the trusted proxies: the right-most X-Forwarded-For entry that
+ * is not one of them (what the nearest untrusted hop said), else the peer itself.
+ */
+export function addressBehindProxies(peer: string, forwarded: string | undefined, proxies: Set<string>): string {
+  if (!proxies.has(peer) || !forwarded) return peer;
+  const hops = forwarded
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (let i = hops.length - 1; i >= 0; i--) if (!proxies.has(hops[i]!)) return hops[i]!.slice(0, 64);
+  return peer;
 }
 
 /**

@@ -224,4 +224,34 @@ describe("hook callers", () => {
       await callerOf(t.root).apps.update({ id: t.app.id, signScheme: "onair" });
     }
   });
+  it("behind a reverse proxy, a hook's loopback address proves nothing: the secret is needed", async () => {
+    const body = JSON.stringify({ action: "on_stop", app: "live", stream: "x", param: "" });
+    // A forwarded request (any proxy in front) is not trusted by address.
+    const forwarded = await fetch(`${base}/hooks/srs`, {
+      method: "POST",
+      body,
+      headers: { "x-forwarded-for": "203.0.113.5" },
+    });
+    expect(forwarded.status).toBe(403);
+    process.env.TRUST_PROXY = "loopback";
+    process.env.MEDIA_HOOK_SECRET = "a-very-long-hook-secret";
+    resetEnvForTests();
+    const proxied = createFrontServer({ webOrigin: "http://127.0.0.1:9" });
+    await new Promise<void>((r) => proxied.listen(0, "127.0.0.1", r));
+    const b = `http://127.0.0.1:${(proxied.address() as AddressInfo).port}`;
+    try {
+      expect((await fetch(`${b}/hooks/srs`, { method: "POST", body })).status).toBe(403);
+      const ok = await fetch(`${b}/hooks/srs`, {
+        method: "POST",
+        body,
+        headers: { "x-onair-hook-secret": "a-very-long-hook-secret" },
+      });
+      expect([ok.status, await ok.text()]).toEqual([200, "0"]);
+    } finally {
+      delete process.env.TRUST_PROXY;
+      delete process.env.MEDIA_HOOK_SECRET;
+      resetEnvForTests();
+      await new Promise((r) => proxied.close(r));
+    }
+  });
 });
