@@ -45,7 +45,7 @@ const schema = z.object({
   MIC_SEATS: int(4, 1, 64),
   MIC_REQUEST_TTL_S: int(60, 5),
   MAX_BODY_BYTES: int(1024 * 1024, 1024),
-  /** Open connections one client address may hold on the front (IPv6: per /64); 0 = no cap (behind a proxy). */
+  /** Open connections one client address (IPv6: one /64) may hold on the front; 0 = no cap; TRUST_PROXY exempt. */
   FRONT_MAX_CONN_PER_IP: int(256, 0),
   /** Requests the front streams to the web process at once; beyond it, 503 with Retry-After at once. */
   FRONT_MAX_INFLIGHT: int(512, 1),

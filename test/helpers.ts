@@ -49,7 +49,12 @@ export type UserActor = Extract<Actor, { kind: "user" }> & { username: string };
 /** An app with an admin, two hosts and two viewers. */
 export async function makeTenant(clock: Clock = systemClock) {
   const root = await platformAdmin();
-  const created = await createApp(ctxOf(root, clock), { name: uniq("app"), signScheme: "onair", sxbSign: false, signupRole: "viewer" });
+  const created = await createApp(ctxOf(root, clock), {
+    name: uniq("app"),
+    signScheme: "onair",
+    sxbSign: false,
+    signupRole: "viewer",
+  });
   const appId = created.app.id;
   const mk = async (role: "admin" | "host" | "viewer"): Promise<UserActor> => {
     const username = uniq(role);

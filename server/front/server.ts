@@ -1,13 +1,15 @@
 // The front process: a small node:http server on the public port. It answers the hot paths itself
-// (heartbeats, play-token checks, health) and streams every other request to the web process.
+// (heartbeats, play-token checks, health) and streams every other request to the web process, within
+// bounds no client can exhaust: connections per address, requests in flight, and timeouts.
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { systemClock, type Clock } from "../clock";
 import { dbHealth, getDb } from "../db/client";
 import { AppError } from "../errors";
 import { env } from "../env";
-import { badInput, readJson, sendError, sendJson } from "../http/io";
-import { bearerOf } from "../http/actor";
+import { badInput, readJson, refuseBody, sendError, sendJson } from "../http/io";
+import { addressBehindProxies, bearerOf, trustedProxies } from "../http/actor";
 import { heartbeat, heartbeatInput, leaveInput, leaveRoom } from "../presence";
 import { presenceBuffer, type PresenceBuffer } from "../presence/buffer";
 import { checkRoomToken, verifyTokenInput } from "../tokens/issue";
@@ -17,20 +19,60 @@ import { createSxbHeartbeat } from "../compat/sxb";
 
 const SMALL_BODY = 16 * 1024;
 
+/** Settings from server/env.ts unless given (tests use small ones). */
 export interface FrontOptions {
   /** Where the web process listens, e.g. http://127.0.0.1:3001 */
   webOrigin: string;
   clock?: Clock;
   buffer?: PresenceBuffer;
   maxBodyBytes?: number;
+  /** Open connections per client address (0: no cap). */
+  maxConnPerIp?: number;
+  /** Requests streamed to the web process at once. */
+  maxInflight?: number;
+  headersTimeoutMs?: number;
+  /** For receiving a whole request, and for the web process to start answering one. */
+  requestTimeoutMs?: number;
+  /** A connection or proxied answer with no traffic for this long is closed (media plays are exempt). */
+  idleTimeoutMs?: number;
 }
 
+/**
+ * Connections are counted per IPv4 address and per IPv6 /64: one host commonly holds a whole /64
+ * and could otherwise take a fresh address for every connection.
+ */
+export function clientKey(address = ""): string {
+  if (!address.includes(":") || address.startsWith("::ffff:")) return address;
+  const [head = "", tail] = address.split("%")[0]!.toLowerCase().split("::");
+  const left = head ? head.split(":") : [];
+  const right = tail ? tail.split(":") : [];
+  const groups =
+    tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill("0"), ...right];
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ""))
+    .join(":")}::/64`;
+}
+
+/** A web process that did not answer within the bound. */
+class UpstreamTimeout extends Error {}
+
 export function createFrontServer(opts: FrontOptions) {
+  const e = env();
   const clock = opts.clock ?? systemClock;
   const buffer = opts.buffer ?? presenceBuffer;
   const web = new URL(opts.webOrigin);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-  const maxBody = opts.maxBodyBytes ?? env().MAX_BODY_BYTES;
+  const maxBody = opts.maxBodyBytes ?? e.MAX_BODY_BYTES;
+  const maxConnPerIp = opts.maxConnPerIp ?? e.FRONT_MAX_CONN_PER_IP;
+  const maxInflight = opts.maxInflight ?? e.FRONT_MAX_INFLIGHT;
+  const requestTimeout = opts.requestTimeoutMs ?? e.FRONT_REQUEST_TIMEOUT_MS;
+  // node refuses a headers timeout longer than the request timeout.
+  const headersTimeout = Math.min(opts.headersTimeoutMs ?? e.FRONT_HEADERS_TIMEOUT_MS, requestTimeout);
+  const idleTimeout = opts.idleTimeoutMs ?? e.FRONT_IDLE_TIMEOUT_MS;
+  const proxies = trustedProxies();
+  // A socket for every admitted request: the in-flight bound, not a hidden queue in the agent, says no.
+  const agent = new http.Agent({ keepAlive: true, maxSockets: maxInflight });
+  let inflight = 0;
   const mediaRoute = createMediaRoutes(clock);
   const sxbHeartbeat = createSxbHeartbeat(buffer, clock);
 
@@ -89,36 +131,108 @@ export function createFrontServer(opts: FrontOptions) {
     }
   }
 
+  /**
+   * Streams a request to the web process and its answer back. Either side failing ends the other: a
+   * client that leaves aborts its upstream request (which would otherwise hold an agent socket until
+   * the web process's own timeout), and a web process that dies mid-answer cuts the client's.
+   */
   function proxy(req: IncomingMessage, res: ServerResponse) {
-    // Refuse a declared oversized body here, with a clear answer, instead of a reset mid-upload.
-    if (Number(req.headers["content-length"] ?? 0) > maxBody) {
+    if (inflight >= maxInflight) {
+      res.setHeader("retry-after", "1");
       res.setHeader("connection", "close");
-      sendError(res, new AppError("PAYLOAD_TOO_LARGE", `Body larger than ${maxBody} bytes`));
-      req.resume();
-      return;
+      return sendError(res, new AppError("UNAVAILABLE", "The server is busy; retry in a moment"));
     }
+    const tooLarge = () => new AppError("PAYLOAD_TOO_LARGE", `Body larger than ${maxBody} bytes`);
+    // Refuse a declared oversized body here, with a clear answer, instead of a reset mid-upload.
+    if (Number(req.headers["content-length"] ?? 0) > maxBody) return refuseBody(req, res, tooLarge());
+
+    inflight++;
+    let settled = false;
+    let upDone = false; // the upstream request failed or was abandoned: drop what the client still sends
+    let clientGone = false;
+    let bytes = 0;
+    const settle = () => {
+      if (settled) return;
+      settled = true;
+      inflight--;
+      clearTimeout(deadline);
+    };
+    const forwarded = req.headers["x-forwarded-for"];
     const headers = {
       ...req.headers,
-      "x-forwarded-for": req.socket.remoteAddress ?? "",
+      // The client's address: the peer's, or the one a trusted reverse proxy (TRUST_PROXY) names.
+      "x-forwarded-for": addressBehindProxies(
+        req.socket.remoteAddress ?? "",
+        Array.isArray(forwarded) ? forwarded.join(",") : forwarded,
+        proxies,
+      ),
       "x-forwarded-host": req.headers.host ?? "",
       "x-forwarded-proto": "http",
     };
-    const up = http.request(
-      { host: web.hostname, port: web.port, method: req.method, path: req.url, headers, agent },
-      (upRes) => {
-        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-        upRes.pipe(res);
-      },
-    );
-    up.on("error", () => {
-      if (!res.headersSent)
-        sendJson(res, 502, { error: { code: "UNAVAILABLE", message: "The web process is not answering" } });
-      else res.destroy();
+    const up = http.request({
+      host: web.hostname,
+      port: web.port,
+      method: req.method,
+      path: req.url,
+      headers,
+      agent,
     });
-    req.pipe(up);
+    // The web process must start answering within the bound; an answer may then stream for as long as it moves.
+    const deadline = setTimeout(() => up.destroy(new UpstreamTimeout()), requestTimeout);
+    up.setTimeout(idleTimeout, () => up.destroy(new UpstreamTimeout()));
+
+    up.on("response", (upRes) => {
+      clearTimeout(deadline);
+      res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+      upRes.pipe(res);
+      upRes.on("error", () => res.destroy());
+      upRes.on("close", () => {
+        if (!upRes.complete) res.destroy();
+      });
+    });
+    up.on("error", (err) => {
+      upDone = true;
+      settle();
+      req.resume(); // it may be paused for back-pressure; the rest is dropped
+      if (clientGone || res.writableFinished || bytes > maxBody) return;
+      if (res.headersSent) return void res.destroy();
+      const timedOut = err instanceof UpstreamTimeout;
+      sendJson(res, timedOut ? 504 : 502, {
+        error: {
+          code: "UNAVAILABLE",
+          message: timedOut ? "The web process did not answer in time" : "The web process is not answering",
+        },
+      });
+    });
+    res.on("close", () => {
+      clientGone = !res.writableFinished;
+      settle();
+      if (clientGone) up.destroy();
+    });
+
+    // The body is counted as it streams: a chunked one declares no length to refuse up front.
+    req.on("data", (chunk: Buffer) => {
+      if (upDone) return;
+      bytes += chunk.length;
+      if (bytes > maxBody) {
+        upDone = true;
+        up.destroy();
+        settle();
+        return refuseBody(req, res, tooLarge());
+      }
+      if (!up.write(chunk)) req.pause();
+    });
+    up.on("drain", () => req.resume());
+    req.on("end", () => {
+      if (!upDone) up.end();
+    });
+    if (req.readableEnded) up.end(); // a hot path that looked and passed it on may have read it
   }
 
   function proxyUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer) {
+    socket.on("error", () => socket.destroy());
+    if (refused.has(req.socket))
+      return void socket.end("HTTP/1.1 429 Too Many Requests\r\nretry-after: 1\r\nconnection: close\r\n\r\n");
     const up = http.request({
       host: web.hostname,
       port: web.port,
@@ -126,51 +240,107 @@ export function createFrontServer(opts: FrontOptions) {
       path: req.url,
       headers: req.headers,
     });
+    const deadline = setTimeout(() => up.destroy(), requestTimeout);
+    socket.on("close", () => up.destroy());
     up.on("upgrade", (upRes, upSocket, upHead) => {
+      clearTimeout(deadline);
       const lines = [`HTTP/1.1 ${upRes.statusCode} ${upRes.statusMessage}`];
       for (let i = 0; i < upRes.rawHeaders.length; i += 2)
         lines.push(`${upRes.rawHeaders[i]}: ${upRes.rawHeaders[i + 1]}`);
       socket.write(lines.join("\r\n") + "\r\n\r\n");
       if (upHead.length) socket.write(upHead);
       if (head.length) upSocket.write(head);
+      upSocket.on("error", () => upSocket.destroy());
+      upSocket.on("close", () => socket.destroy());
+      socket.on("close", () => upSocket.destroy());
       upSocket.pipe(socket).pipe(upSocket);
     });
-    up.on("error", () => socket.destroy());
+    // The web process answered without upgrading: pass the status on and close.
+    up.on("response", (upRes) => {
+      clearTimeout(deadline);
+      upRes.resume();
+      socket.end(
+        `HTTP/1.1 ${upRes.statusCode} ${upRes.statusMessage}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`,
+      );
+    });
+    up.on("error", () => {
+      clearTimeout(deadline);
+      socket.destroy();
+    });
     up.end();
   }
 
-  const server = http.createServer((req, res) => {
-    // Routing without a URL object: this runs for every request, hot or proxied.
-    const raw = req.url ?? "/";
-    const q = raw.indexOf("?");
-    const path = q < 0 ? raw : raw.slice(0, q);
-    const route = routes[`${req.method} ${path}`];
-    if (route) {
-      try {
-        const pending = route(req, res, new URLSearchParams(q < 0 ? "" : raw.slice(q + 1)));
-        if (pending) pending.catch((e: unknown) => sendError(res, e));
-      } catch (e) {
-        sendError(res, e);
-      }
+  // Connections per client address. One beyond the cap is answered 429 on its first request, and
+  // closed within a second if it sends none (refused connections are not counted, so they must not linger).
+  // A trusted reverse proxy carries many clients' requests on its connections: it is not capped.
+  const perClient = new Map<string, number>();
+  const refused = new WeakSet<Socket>();
+  function admit(socket: Socket) {
+    if (maxConnPerIp <= 0 || proxies.has(socket.remoteAddress ?? "")) return;
+    const key = clientKey(socket.remoteAddress);
+    const n = perClient.get(key) ?? 0;
+    if (n >= maxConnPerIp) {
+      refused.add(socket);
+      socket.setTimeout(Math.min(1000, idleTimeout));
       return;
     }
-    if (
-      (path === "/sxb/index.php" || path === "/index.php") &&
-      req.method === "POST" &&
-      raw.includes("cmd=heartbeat")
-    ) {
-      const query = new URLSearchParams(q < 0 ? "" : raw.slice(q + 1));
-      return void sxbHeartbeat(req, res, query)
-        .then((handled) => handled || proxy(req, res))
-        .catch((e) => sendError(res, e));
-    }
-    if (path.startsWith("/live/") || path.startsWith("/vod/") || path.startsWith("/hooks/")) {
-      if (mediaRoute(req, res, path, new URLSearchParams(q < 0 ? "" : raw.slice(q + 1)))) return;
-    }
-    proxy(req, res);
-  });
+    perClient.set(key, n + 1);
+    socket.once("close", () => {
+      const left = (perClient.get(key) ?? 1) - 1;
+      if (left > 0) perClient.set(key, left);
+      else perClient.delete(key);
+    });
+  }
+
+  const server = http.createServer(
+    {
+      headersTimeout,
+      requestTimeout,
+      keepAliveTimeout: 65_000,
+      // node checks the two timeouts above every 30 s unless told otherwise: a 30 s bound could take a minute.
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(headersTimeout / 4))),
+    },
+    (req, res) => {
+      if (refused.has(req.socket)) {
+        res.setHeader("retry-after", "1");
+        res.setHeader("connection", "close");
+        return sendError(res, new AppError("TOO_MANY_REQUESTS", "Too many connections from this address"));
+      }
+      // Routing without a URL object: this runs for every request, hot or proxied.
+      const raw = req.url ?? "/";
+      const q = raw.indexOf("?");
+      const path = q < 0 ? raw : raw.slice(0, q);
+      const route = routes[`${req.method} ${path}`];
+      if (route) {
+        try {
+          const pending = route(req, res, new URLSearchParams(q < 0 ? "" : raw.slice(q + 1)));
+          if (pending) pending.catch((e: unknown) => sendError(res, e));
+        } catch (e) {
+          sendError(res, e);
+        }
+        return;
+      }
+      if (
+        (path === "/sxb/index.php" || path === "/index.php") &&
+        req.method === "POST" &&
+        raw.includes("cmd=heartbeat")
+      ) {
+        const query = new URLSearchParams(q < 0 ? "" : raw.slice(q + 1));
+        return void sxbHeartbeat(req, res, query)
+          .then((handled) => handled || proxy(req, res))
+          .catch((e) => sendError(res, e));
+      }
+      if (path.startsWith("/live/") || path.startsWith("/vod/") || path.startsWith("/hooks/")) {
+        // A play lasts hours and a paused player stops reading for minutes: no idle timeout for media
+        // (node puts it back for the connection's next request). Request timeouts end with the request.
+        if (!path.startsWith("/hooks/")) req.socket.setTimeout(0);
+        if (mediaRoute(req, res, path, new URLSearchParams(q < 0 ? "" : raw.slice(q + 1)))) return;
+      }
+      proxy(req, res);
+    },
+  );
+  server.setTimeout(idleTimeout);
+  server.on("connection", admit);
   server.on("upgrade", proxyUpgrade);
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
   return server;
 }

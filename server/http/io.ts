@@ -52,4 +52,23 @@ export function sendError(res: ServerResponse, err: unknown) {
   else res.destroy();
 }
 
+/**
+ * Answers `err` (with `connection: close`) to a request whose body will not be used, once the client
+ * has sent the rest of it (read and dropped, for at most `lingerMs`). Closing while a client is still
+ * sending resets the connection, and clients then report the reset instead of the answer.
+ */
+export function refuseBody(req: IncomingMessage, res: ServerResponse, err: unknown, lingerMs = 5000) {
+  const answer = () => {
+    clearTimeout(timer);
+    if (res.headersSent || res.destroyed) return;
+    res.setHeader("connection", "close");
+    sendError(res, err);
+  };
+  const timer = setTimeout(answer, lingerMs);
+  if (req.complete) return answer();
+  req.on("end", answer);
+  req.on("close", () => clearTimeout(timer));
+  req.resume();
+}
+
 export { badInput } from "../errors";

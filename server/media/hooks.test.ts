@@ -126,7 +126,8 @@ describe("SRS HTTP callbacks", () => {
     await srs({ action: "on_unpublish", ...srsBase(r.streamName, "c2"), param: "" });
     expect(await status(r.id)).toMatchObject({ status: "paused", streamOnline: false });
     const clock = new ManualClock(Date.now() + 30_000);
-    expect(await endAbandonedRooms(getDb(), clock)).toBe(0);
+    // (Other test files' rooms share the database: the count says nothing about this one.)
+    await endAbandonedRooms(getDb(), clock);
     expect((await status(r.id)).status).toBe("paused");
     clock.advance(31_000);
     expect(await endAbandonedRooms(getDb(), clock)).toBeGreaterThanOrEqual(1);

@@ -61,7 +61,9 @@ export const appRouter = router({
 
   auth: router({
     register: pub.input(accounts.registerInput).mutation(({ ctx, input }) => accounts.register(ctx, input)),
-    login: pub.input(accounts.loginInput).mutation(({ ctx, input }) => accounts.login(ctx.db, ctx.clock, input, ctx.addr)),
+    login: pub
+      .input(accounts.loginInput)
+      .mutation(({ ctx, input }) => accounts.login(ctx.db, ctx.clock, input, ctx.addr)),
     refresh: pub.input(accounts.refreshInput).mutation(({ ctx, input }) => accounts.refresh(ctx.db, ctx.clock, input)),
     logout: authed.mutation(({ ctx }) => accounts.logout(ctx)),
     me: authed.query(({ ctx }) => accounts.me(ctx)),
