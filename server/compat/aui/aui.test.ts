@@ -102,6 +102,14 @@ describe("AUI AppServer: login and tokens", () => {
     expect(Object.keys(dev.body).sort()).toEqual(["access_token", "refresh_token"]);
   });
 
+  it("a second login (another device) leaves the first one signed in", async () => {
+    const first = await login(t.host2.username);
+    const second = await login(t.host2.username);
+    expect(second).not.toBe(first);
+    for (const tok of [first, second])
+      expect((await post("/api/v1/live/list", { page_num: 1, page_size: 1, user_id: "x" }, tok)).status).toBe(200);
+  });
+
   it("bounds what an access token can be turned into: no refresh long after expiry, no longer-lived session", async () => {
     const tok = await login(t.viewer.username);
     const claims = JSON.parse(Buffer.from(tok.split(".")[1]!, "base64url").toString()) as { sid: string; sub: string };

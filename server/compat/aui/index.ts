@@ -4,6 +4,7 @@
 // token,getMeetingInfo,updateMeetingInfo}. Success bodies are the seed's schemas (RoomInfo,
 // MeetingInfo, TokenResponse, auth.authResponse); errors are models.Status {code, message} with the
 // matching 4xx/5xx status. No rule lives here: every verb is the domain's.
+import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { and, eq, isNull } from "drizzle-orm";
 import { z } from "zod";
@@ -158,7 +159,9 @@ export async function roomInfo(db: Db, clock: Clock, actor: Actor, room: RoomFie
 async function login(db: Db, clock: Clock, body: unknown, addr: string | undefined) {
   const b = parse(loginBody, body);
   const u = await verifyCredentials(db, b.username, b.password, { addr, now: clock.now() });
-  const s = await openSession(db, clock, u, "aui-appserver", "other");
+  // The reference AppServer's JWTs are stateless: a login on a second device leaves the first
+  // signed in. Each login is its own session here (ended by logout, expiry or a disable).
+  const s = await openSession(db, clock, u, `aui-${randomUUID()}`, "other");
   return { code: 200, expire: goTime(s.accessExpiresAt), token: s.accessToken };
 }
 

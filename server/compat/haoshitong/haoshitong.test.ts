@@ -55,7 +55,7 @@ describe("Haoshitong API", () => {
     const tok = await token();
     expect((await post("/v1/live/start", { app_id: t.accessKey, group_id: "g" })).code).toBe(HST.NOT_LOGGED_IN);
     expect((await post(`/v1/live/start?access_token=${tok}`, "{nope", true)).code).toBe(HST.JSON);
-    for (const bad of [{ width: 5000 }, { height: 0 }, { crop_mode: 4 }, { frame_rate: 60 }, { quality_level: 0 }]) {
+    for (const bad of [{ width: 5000 }, { height: 0 }, { crop_mode: 4 }, { frame_rate: 60 }, { quality_level: 0 }, { qulity_level: 7 }]) {
       expect(
         (await post(`/v1/live/start?access_token=${tok}`, { app_id: t.accessKey, group_id: "g", ...bad })).code,
       ).toBe(HST.BAD_PARAMS);
@@ -88,6 +88,7 @@ describe("Haoshitong API", () => {
     expect(listed).toMatchObject({ code: 0, msg: "success" });
     expect(Object.keys(listed.list[0]).sort()).toEqual(["flv_url", "group_id", "m3u8_url", "rtmp_url", "start_time"]);
     expect(listed.list[0].group_id).toBe("busy");
+    expect(listed.result.live_info_list).toEqual(listed.list);
     expect(await post(`/v1/live/stop?access_token=${tok}`, { app_id: t.accessKey, group_id: "busy" })).toEqual({
       code: 0,
       group_id: "busy",

@@ -63,15 +63,22 @@ interface HstToken {
   e: number;
 }
 
-const startBody = z.object({
-  app_id: z.string().min(1).max(64),
-  group_id: z.string().min(1).max(256),
-  width: z.number().int().min(1).max(1920).default(1920),
-  height: z.number().int().min(1).max(1080).default(1080),
-  crop_mode: z.union([z.literal(1), z.literal(2), z.literal(3)]).default(2),
-  frame_rate: z.number().int().min(1).max(30).default(30),
-  quality_level: z.union([z.literal(1), z.literal(2), z.literal(3)]).default(2),
-});
+// The CloudLiveDemo console sends `qulity_level` (sic) besides the seed's `quality_level`: both count.
+const startBody = z.preprocess(
+  (b) =>
+    b && typeof b === "object" && !("quality_level" in b) && "qulity_level" in b
+      ? { ...b, quality_level: (b as { qulity_level: unknown }).qulity_level }
+      : b,
+  z.object({
+    app_id: z.string().min(1).max(64),
+    group_id: z.string().min(1).max(256),
+    width: z.number().int().min(1).max(1920).default(1920),
+    height: z.number().int().min(1).max(1080).default(1080),
+    crop_mode: z.union([z.literal(1), z.literal(2), z.literal(3)]).default(2),
+    frame_rate: z.number().int().min(1).max(30).default(30),
+    quality_level: z.union([z.literal(1), z.literal(2), z.literal(3)]).default(2),
+  }),
+);
 type StartParams = z.infer<typeof startBody>;
 
 function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
@@ -290,13 +297,13 @@ async function list(db: Db, clock: Clock, appId: number, appIdParam: string | nu
     .innerJoin(rooms, eq(rooms.num, mixTasks.roomNum))
     .where(and(eq(mixTasks.appId, appId), eq(mixTasks.state, "running")))
     .orderBy(asc(mixTasks.startedAt));
-  return {
-    list: tasks.map(({ task, room }) => ({
-      group_id: task.groupId,
-      ...mixUrls(room, appId, clock),
-      start_time: Math.floor(task.startedAt.getTime() / 1000),
-    })),
-  };
+  const items = tasks.map(({ task, room }) => ({
+    group_id: task.groupId,
+    ...mixUrls(room, appId, clock),
+    start_time: Math.floor(task.startedAt.getTime() / 1000),
+  }));
+  // The seed shows a top-level `list`; the CloudLiveDemo console reads `result.live_info_list`.
+  return { list: items, result: { live_info_list: items } };
 }
 
 /** Stops ffmpeg of tasks this process runs that were stopped elsewhere (another instance's /stop). */
