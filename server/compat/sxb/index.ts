@@ -5,7 +5,7 @@
 // live. `heartbeat` is a hot path and is answered by the front process (see heartbeat() below).
 import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { and, asc, count, desc, eq } from "drizzle-orm";
+import { and, asc, count, desc, eq, inArray } from "drizzle-orm";
 import { z } from "zod";
 import { dbOf, transaction, type Actor, type Ctx } from "../../actor";
 import { logout, openSession, register, verifyCredentials } from "../../accounts";
@@ -155,6 +155,19 @@ async function appArg(db: Db, appId: number) {
 
 type Handler = (ctx: Ctx, body: Record<string, unknown>) => Promise<unknown>;
 
+/**
+ * 随心播 clients know people by the id they registered (`regist.id`, onair's username), never by
+ * onair's internal user ids: every id an answer carries is mapped back (unknown ids pass as they are).
+ */
+async function accountIds(ctx: Ctx, userIds: string[]): Promise<(id: string) => string> {
+  const wanted = [...new Set(userIds)].filter((id) => !id.startsWith("guest:"));
+  const rows = wanted.length
+    ? await dbOf(ctx).select({ id: users.id, username: users.username }).from(users).where(inArray(users.id, wanted))
+    : [];
+  const names = new Map(rows.map((r) => [r.id, r.username]));
+  return (id) => names.get(id) ?? id;
+}
+
 const account: Record<
   string,
   (db: Db, clock: Clock, body: Record<string, unknown>, addr: string | undefined) => Promise<unknown>
@@ -253,10 +266,14 @@ const live: Record<string, Handler> = {
       offset: b.index,
       withMetrics: true,
     });
+    const accountOf = await accountIds(
+      ctx,
+      listed.items.map((r) => r.hostId),
+    );
     return {
       total: listed.total,
       rooms: listed.items.map((r) => ({
-        uid: r.hostId,
+        uid: accountOf(r.hostId),
         info: {
           title: r.title,
           roomnum: r.num,
@@ -298,7 +315,11 @@ const live: Record<string, Handler> = {
         .offset(b.index),
       ctx.db.select({ n: count() }).from(roomMembers).where(online),
     ]);
-    return { total: total[0]?.n ?? 0, idlist: rows.map((r) => ({ id: r.id, role: r.role })) };
+    const accountOf = await accountIds(
+      ctx,
+      rows.map((r) => r.id),
+    );
+    return { total: total[0]?.n ?? 0, idlist: rows.map((r) => ({ id: accountOf(r.id), role: r.role })) };
   },
   async request(ctx, body) {
     const b = parse(tokenOnly.extend({ roomnum: num }), body);
@@ -348,9 +369,13 @@ const live: Record<string, Handler> = {
   async recordlist(ctx, body) {
     const b = parse(tokenOnly.extend({ type: z.coerce.number().int().optional(), ...page }), body);
     const listed = await listRecordings(ctx, { status: "ready", type: b.type, limit: b.size, offset: b.index });
+    const accountOf = await accountIds(
+      ctx,
+      listed.items.map((r) => r.hostId),
+    );
     const videos = await Promise.all(
       listed.items.map(async (r) => ({
-        uid: r.hostId,
+        uid: accountOf(r.hostId),
         cover: r.coverUrl,
         videoId: r.id,
         playid: r.id,
@@ -362,9 +387,13 @@ const live: Record<string, Handler> = {
   async livestreamlist(ctx, body) {
     const b = parse(tokenOnly.extend(page), body);
     const listed = await listRooms(ctx, { status: "live", limit: b.size, offset: b.index, withMetrics: false });
+    const accountOf = await accountIds(
+      ctx,
+      listed.items.map((r) => r.hostId),
+    );
     const videos = await Promise.all(
       listed.items.map(async (r) => ({
-        uid: r.hostId,
+        uid: accountOf(r.hostId),
         cover: r.coverUrl,
         ...playAddresses(ctx, r, await appArg(ctx.db, r.appId)),
       })),

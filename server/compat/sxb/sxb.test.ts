@@ -195,6 +195,8 @@ describe("随心播 live", () => {
     expect(list.errorCode).toBe(0);
     const mine = list.data.rooms.find((r: { info: { roomnum: number } }) => r.info.roomnum === roomnum);
     expect(Object.keys(mine).sort()).toEqual(["info", "uid"]);
+    // The host as the client knows them: the id it registered, not onair's internal user id.
+    expect(mine.uid).toBe(host.id);
     expect(mine.info).toEqual({
       title: "标题",
       roomnum,
@@ -223,6 +225,7 @@ describe("随心播 live", () => {
     const ids = await call("live", "roomidlist", { token: viewer.token, roomnum, index: 0, size: 10 });
     expect(ids.data.total).toBe(2);
     expect(ids.data.idlist.map((x: { role: number }) => x.role).sort()).toEqual([0, 1]);
+    expect(ids.data.idlist.map((x: { id: string }) => x.id).sort()).toEqual([host.id, viewer.id].sort());
     expect(Object.keys(ids.data.idlist[0]).sort()).toEqual(["id", "role"]);
 
     // The same room through the AUI API: a 随心播 heartbeat moved its metrics.
