@@ -187,12 +187,35 @@ async function hostDecision(ctx: Ctx, input: z.infer<typeof micDecideInput>, dec
 export const approveMic = (ctx: Ctx, input: z.infer<typeof micDecideInput>) => hostDecision(ctx, input, "approve");
 export const rejectMic = (ctx: Ctx, input: z.infer<typeof micDecideInput>) => hostDecision(ctx, input, "reject");
 
-/** The approved member reports that they are on (publishing) or off the mic. */
-export async function reportMic(ctx: Ctx, input: z.infer<typeof micReportInput>) {
+/**
+ * The approved member reports that they are on (publishing) or off the mic. `approvedElsewhere`:
+ * the host approved over the clients' own IM, which onair never sees (随心播), so a pending,
+ * unexpired request goes on the mic directly while a seat is free.
+ */
+export async function reportMic(
+  ctx: Ctx,
+  input: z.infer<typeof micReportInput>,
+  opts: { approvedElsewhere?: boolean } = {},
+) {
   const me = requireUser(ctx.actor);
   return changeRoom(ctx, visible(input.room), `mic.${input.status}`, async (tx, room, now) => {
     assertNotEnded(room);
-    const row = await activeOf(tx, room.num, me.userId);
+    let row = await activeOf(tx, room.num, me.userId);
+    if (
+      opts.approvedElsewhere &&
+      input.status === "on" &&
+      row?.state === "pending" &&
+      !(row.expiresAt && row.expiresAt <= now)
+    ) {
+      if ((await seatsTaken(tx, room)) >= room.micSeats)
+        throw new AppError("MIC_REFUSED", `All ${room.micSeats} co-host seats are taken`, { seats: room.micSeats });
+      const position = now.getTime() * 100;
+      await tx
+        .update(micSessions)
+        .set({ state: "approved", position, updatedAt: now })
+        .where(eq(micSessions.id, row.id));
+      row = { ...row, state: "approved", position };
+    }
     const extra: Partial<MicRow> = {};
     if (input.cameraOpened !== undefined) extra.cameraOpened = input.cameraOpened;
     if (input.micOpened !== undefined) extra.micOpened = input.micOpened;

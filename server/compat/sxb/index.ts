@@ -256,7 +256,12 @@ const live: Record<string, Handler> = {
   },
   async roomlist(ctx, body) {
     const b = parse(
-      tokenOnly.extend({ type: z.string().max(16).optional(), appid: z.coerce.number().optional(), ...page }),
+      // The Web demo sends `type` as the number 1.
+      tokenOnly.extend({
+        type: z.union([z.string().max(16), z.number()]).optional(),
+        appid: z.coerce.number().optional(),
+        ...page,
+      }),
       body,
     );
     const listed = await listRooms(ctx, {
@@ -328,7 +333,12 @@ const live: Record<string, Handler> = {
   },
   async reportstatus(ctx, body) {
     const b = parse(tokenOnly.extend({ roomnum: num, status: z.enum(["on", "off"]) }), body);
-    await reportMic(ctx, { room: (await roomByNum(ctx, b.roomnum)).num, status: b.status });
+    // Hosts approve co-hosts over the clients' IM, which the server never sees.
+    await reportMic(
+      ctx,
+      { room: (await roomByNum(ctx, b.roomnum)).num, status: b.status },
+      { approvedElsewhere: true },
+    );
     return undefined;
   },
   async reportrecord(ctx, body) {
