@@ -228,6 +228,34 @@ describe("npm start on its own private MariaDB", () => {
     }
   });
 
+  it("a fresh install serves 随心播 clients at once: a default app, its keys printed once", async () => {
+    expect(out).toMatch(/use the app "Default": access key ak_[\w-]+, secret [\w-]{20,}/);
+    expect(out.split('use the app "Default"').length - 1).toBe(1);
+    const call = async (svc: string, cmd: string, body: object) =>
+      (await (
+        await fetch(`http://127.0.0.1:${port}/sxb/index.php?svc=${svc}&cmd=${cmd}`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(body),
+        })
+      ).json()) as { errorCode: number; errorInfo: string; data?: Record<string, unknown> };
+    const pwd = Buffer.from("fresh-pass-1").toString("base64");
+    expect(await call("account", "regist", { id: "fresh_host", pwd })).toMatchObject({ errorCode: 0 });
+    const login = await call("account", "login", { id: "fresh_host", pwd });
+    expect(login).toMatchObject({ errorCode: 0 });
+    const token = login.data!.token as string;
+    const created = await call("live", "create", { token, type: "live" });
+    expect(created).toMatchObject({ errorCode: 0 });
+    const roomnum = created.data!.roomnum as number;
+    expect((await call("live", "reportroom", { token, room: { title: "fresh", roomnum } })).errorCode).toBe(0);
+    const list = await call("live", "roomlist", { token, type: "live", index: 0, size: 10 });
+    expect(list.errorCode).toBe(0);
+    expect((list.data!.rooms as Array<{ uid: string; info: { roomnum: number } }>)[0]).toMatchObject({
+      uid: "fresh_host",
+      info: { roomnum },
+    });
+  });
+
   it("restarts a killed front, web or media process, and keeps running", async () => {
     const supervisor = supervisorProc()!;
     expect(supervisor).toBeTruthy();

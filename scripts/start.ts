@@ -42,6 +42,11 @@ const { ensureFirstAdmin } = await import("../server/accounts");
 const { systemClock } = await import("../server/clock");
 const e = env();
 const admin = await ensureFirstAdmin(getDb(), systemClock, e.ADMIN_USERNAME, e.ADMIN_PASSWORD);
+const { ensureDefaultApp } = await import("../server/apps");
+const { platformAdminActor } = await import("../server/accounts");
+const defaultApp = e.DEFAULT_APP
+  ? await ensureDefaultApp({ db: getDb(), clock: systemClock, actor: await platformAdminActor(getDb()) })
+  : undefined;
 await closeDb();
 
 if (!existsSync(resolve(root, ".next/BUILD_ID"))) {
@@ -144,6 +149,11 @@ console.log(`\n[onair] ready at ${base}  (health: ${base}/api/health)`);
 if (e.MEDIA_EMBEDDED)
   console.log(
     `[onair] RTMP ingest at rtmp://${e.rtmpHost}:${e.MEDIA_RTMP_PORT}/live (HTTP-FLV and HLS at ${e.publicUrl}/live/…)`,
+  );
+if (defaultApp)
+  console.log(
+    `[onair] vendor clients (随心播, AUI, LTStream, Polyv, Haoshitong) use the app "Default": access key ` +
+      `${defaultApp.accessKey}, secret ${defaultApp.secret}\n[onair] (shown once; its sign-ups become hosts — change it under Apps)`,
   );
 console.log(
   `[onair] sign in at ${base}/signin as "${e.ADMIN_USERNAME}"` +

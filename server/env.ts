@@ -91,6 +91,11 @@ const schema = z.object({
   TRUST_PROXY: z.string().default(""),
   /** Addresses hooks are accepted from without the secret. */
   MEDIA_HOOK_ALLOW: z.string().default("127.0.0.1,::1,::ffff:127.0.0.1"),
+  /** On first start (no app yet), create a "Default" app for vendor clients and print its keys once. */
+  DEFAULT_APP: z
+    .enum(["true", "false"])
+    .default("true")
+    .transform((v) => v === "true"),
   /** The app 随心播 clients register into and sign in to. Default: the first enabled app. */
   COMPAT_SXB_APP_ID: z.coerce.number().int().positive().optional(),
   /** Address other onair instances reach this instance's media node and front at (several instances). */

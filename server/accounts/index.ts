@@ -366,6 +366,20 @@ export async function listUsers(ctx: Ctx, input: z.infer<typeof listUsersInput>)
   return { items: rows.map(publicUser), total: total[0]?.n ?? 0 };
 }
 
+/** The first platform admin as an actor (start-up tasks that act as the platform). */
+export async function platformAdminActor(db: Db): Promise<Actor> {
+  const row = (
+    await db
+      .select({ id: users.id })
+      .from(users)
+      .where(and(eq(users.role, "admin"), isNull(users.appId)))
+      .orderBy(users.createdAt)
+      .limit(1)
+  )[0];
+  if (!row) throw new AppError("NOT_FOUND", "No platform admin yet");
+  return { kind: "user", userId: row.id, role: "admin", appId: null };
+}
+
 /** First start: a platform admin, with ADMIN_PASSWORD or a generated password (returned to print once). */
 export async function ensureFirstAdmin(db: Db, clock: Clock, name: string, pw?: string) {
   const existing = await db

@@ -71,6 +71,7 @@ export async function createApp(ctx: Ctx, input: z.infer<typeof createAppInput>)
       pullDomain: input.pullDomain ?? null,
       signScheme: input.signScheme,
       sxbSign: input.sxbSign,
+      signupRole: input.signupRole,
       createdAt: now,
       updatedAt: now,
     });
@@ -123,6 +124,17 @@ export async function updateApp(ctx: Ctx, input: z.infer<typeof updateAppInput>)
     revocationSet.setAppDisabled(app.id, !app.enabled);
     return app;
   });
+}
+
+/**
+ * First start: when there is no app at all, a "Default" app for vendor clients (随心播, AUI, …) so
+ * that a fresh install works with them at once. Its sign-ups become hosts (随心播 clients create a
+ * room right after registering) — a visible setting of the app. The secret is returned to print once.
+ */
+export async function ensureDefaultApp(ctx: Ctx) {
+  const any = await dbOf(ctx).select({ id: apps.id }).from(apps).limit(1);
+  if (any.length) return undefined;
+  return createApp(ctx, { name: "Default", signScheme: "onair", sxbSign: false, signupRole: "host" });
 }
 
 /** A disabled app's broadcasts end: its live and paused rooms are over, their members leave. */
