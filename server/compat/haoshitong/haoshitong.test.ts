@@ -55,7 +55,14 @@ describe("Haoshitong API", () => {
     const tok = await token();
     expect((await post("/v1/live/start", { app_id: t.accessKey, group_id: "g" })).code).toBe(HST.NOT_LOGGED_IN);
     expect((await post(`/v1/live/start?access_token=${tok}`, "{nope", true)).code).toBe(HST.JSON);
-    for (const bad of [{ width: 5000 }, { height: 0 }, { crop_mode: 4 }, { frame_rate: 60 }, { quality_level: 0 }, { qulity_level: 7 }]) {
+    for (const bad of [
+      { width: 5000 },
+      { height: 0 },
+      { crop_mode: 4 },
+      { frame_rate: 60 },
+      { quality_level: 0 },
+      { qulity_level: 7 },
+    ]) {
       expect(
         (await post(`/v1/live/start?access_token=${tok}`, { app_id: t.accessKey, group_id: "g", ...bad })).code,
       ).toBe(HST.BAD_PARAMS);

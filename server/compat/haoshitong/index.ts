@@ -67,7 +67,7 @@ interface HstToken {
 const startBody = z.preprocess(
   (b) =>
     b && typeof b === "object" && !("quality_level" in b) && "qulity_level" in b
-      ? { ...b, quality_level: (b as { qulity_level: unknown }).qulity_level }
+      ? { ...b, quality_level: b.qulity_level }
       : b,
   z.object({
     app_id: z.string().min(1).max(64),
