@@ -152,6 +152,19 @@ export const loginLimits = (): { accountFailures: Limit; addressAttempts: Limit 
   addressAttempts: { max: env().LOGIN_ATTEMPTS_PER_ADDRESS, windowS: 60 },
 });
 
+const hashingByAddress = new Map<string, Promise<unknown>>();
+async function oneAtATime<T>(addr: string | undefined, fn: () => Promise<T>): Promise<T> {
+  if (!addr) return fn();
+  const before = hashingByAddress.get(addr) ?? Promise.resolve();
+  const mine = before.catch(() => undefined).then(fn);
+  hashingByAddress.set(addr, mine);
+  try {
+    return await mine;
+  } finally {
+    if (hashingByAddress.get(addr) === mine) hashingByAddress.delete(addr);
+  }
+}
+
 /**
  * Checks a username/password; the same work is done for unknown users so timing tells nothing.
  * Past a limit the answer is TOO_MANY_REQUESTS with `retryAfterS`, even for the right password.
@@ -172,7 +185,10 @@ export async function verifyCredentials(
       await assertUnderLimits(db, [address], now);
   }
   const u = (await db.select().from(users).where(eq(users.username, name.trim())))[0];
-  const ok = await verifyPassword(pw, u?.passwordHash ?? (await dummyHash()));
+  const hash = u?.passwordHash ?? (await dummyHash());
+  // One address's sign-ins are hashed one after another: a burst from it waits behind itself,
+  // not in front of everybody else.
+  const ok = await oneAtATime(from.addr, () => verifyPassword(pw, hash));
   if (!u || !ok) {
     await hit(db, account.key, account.limit, now);
     throw new AppError("BAD_CREDENTIALS", "Wrong username or password");

@@ -17,16 +17,22 @@ function windowOf(now: Date, windowS: number) {
   return { start, endsAt: new Date((start + windowS) * 1000) };
 }
 
-/** Seconds until `key` may try again, or 0 when it is under its limit (reads only). */
-export async function retryAfterS(db: DbOrTx, key: string, limit: Limit, now: Date): Promise<number> {
-  const w = windowOf(now, limit.windowS);
+/** Hits of `key` in the window starting at `start` (0 when none). */
+async function countIn(db: DbOrTx, key: string, start: number) {
   const row = (
     await db
       .select({ count: rateCounters.count })
       .from(rateCounters)
-      .where(and(eq(rateCounters.key, key), eq(rateCounters.windowStart, w.start)))
+      .where(and(eq(rateCounters.key, key), eq(rateCounters.windowStart, start)))
   )[0];
-  if (!row || row.count < limit.max) return 0;
+  return row?.count ?? 0;
+}
+
+/** Seconds until `key` may try again, or 0 when it is under its limit (reads only). */
+export async function retryAfterS(db: DbOrTx, key: string, limit: Limit, now: Date): Promise<number> {
+  const w = windowOf(now, limit.windowS);
+  const count = await countIn(db, key, w.start);
+  if (count < limit.max) return 0;
   return Math.max(1, Math.ceil((w.endsAt.getTime() - now.getTime()) / 1000));
 }
 
@@ -37,13 +43,7 @@ export async function hit(db: DbOrTx, key: string, limit: Limit, now: Date): Pro
     .insert(rateCounters)
     .values({ key, windowStart: w.start, count: 1, expiresAt: w.endsAt })
     .onDuplicateKeyUpdate({ set: { count: sql`${rateCounters.count} + 1` } });
-  const row = (
-    await db
-      .select({ count: rateCounters.count })
-      .from(rateCounters)
-      .where(and(eq(rateCounters.key, key), eq(rateCounters.windowStart, w.start)))
-  )[0];
-  return row?.count ?? 1;
+  return Math.max(1, await countIn(db, key, w.start));
 }
 
 /** Forgets the hits of `key` (a successful sign-in clears its failures). */

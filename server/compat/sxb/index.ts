@@ -159,6 +159,8 @@ type Handler = (ctx: Ctx, body: Record<string, unknown>) => Promise<unknown>;
  * 随心播 clients know people by the id they registered (`regist.id`, onair's username), never by
  * onair's internal user ids: every id an answer carries is mapped back (unknown ids pass as they are).
  */
+const hostIds = (rows: Array<{ hostId: string }>) => rows.map((r) => r.hostId);
+
 async function accountIds(ctx: Ctx, userIds: string[]): Promise<(id: string) => string> {
   const wanted = [...new Set(userIds)].filter((id) => !id.startsWith("guest:"));
   const rows = wanted.length
@@ -271,10 +273,7 @@ const live: Record<string, Handler> = {
       offset: b.index,
       withMetrics: true,
     });
-    const accountOf = await accountIds(
-      ctx,
-      listed.items.map((r) => r.hostId),
-    );
+    const accountOf = await accountIds(ctx, hostIds(listed.items));
     return {
       total: listed.total,
       rooms: listed.items.map((r) => ({
@@ -379,10 +378,7 @@ const live: Record<string, Handler> = {
   async recordlist(ctx, body) {
     const b = parse(tokenOnly.extend({ type: z.coerce.number().int().optional(), ...page }), body);
     const listed = await listRecordings(ctx, { status: "ready", type: b.type, limit: b.size, offset: b.index });
-    const accountOf = await accountIds(
-      ctx,
-      listed.items.map((r) => r.hostId),
-    );
+    const accountOf = await accountIds(ctx, hostIds(listed.items));
     const videos = await Promise.all(
       listed.items.map(async (r) => ({
         uid: accountOf(r.hostId),
@@ -397,10 +393,7 @@ const live: Record<string, Handler> = {
   async livestreamlist(ctx, body) {
     const b = parse(tokenOnly.extend(page), body);
     const listed = await listRooms(ctx, { status: "live", limit: b.size, offset: b.index, withMetrics: false });
-    const accountOf = await accountIds(
-      ctx,
-      listed.items.map((r) => r.hostId),
-    );
+    const accountOf = await accountIds(ctx, hostIds(listed.items));
     const videos = await Promise.all(
       listed.items.map(async (r) => ({
         uid: accountOf(r.hostId),
