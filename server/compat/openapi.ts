@@ -441,7 +441,7 @@ export const OPENAPI: Record<string, object> = { aui, sxb, ltstream, polyv, haos
 export const API_LIST = [
   { id: "aui", name: "Alibaba Cloud AUI AppServer", base: "/login, /api/v1/live/" },
   { id: "sxb", name: "随心播", base: "/sxb/index.php, /index.php" },
-  { id: "ltstream", name: "LTStream", base: "/api/third/get_token, /live/<code>.flv" },
+  { id: "ltstream", name: "LTStream", base: "/api/third/get_token, /live/<code>.flv, /live/<code>.ts" },
   { id: "polyv", name: "Polyv push", base: "/api/v2/teacher_login.json, /v1/channels/, /front/listUsers" },
   { id: "haoshitong", name: "Haoshitong", base: "/v1/access_token, /v1/live/" },
 ];

@@ -19,7 +19,8 @@ import { nms } from "../media/signers";
 import { roomClaimsRevoked, verifyRoomToken, type RoomClaims } from "../tokens";
 import { trustedProxies } from "../http/actor";
 import { safeEqual } from "../crypto/secretbox";
-import { LT, LtError, playStream, sendLt } from "../compat/ltstream";
+import { isLtToken, LT, LtError, playStream, sendLt } from "../compat/ltstream";
+import { serveTs } from "./ts";
 import { log } from "../log";
 
 /**
@@ -81,13 +82,15 @@ export function createMediaRoutes(clock: Clock) {
   async function live(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams) {
     const q = Object.fromEntries(query);
     const flv = /^\/live\/([\w-]{1,64})\.flv$/.exec(path);
+    const ts = /^\/live\/([\w-]{1,64})\.ts$/.exec(path);
     const hls = /^\/live\/([\w-]{1,64})\/(index\.m3u8|seg_\d{1,9}\.ts)$/.exec(path);
-    let name = flv?.[1] ?? hls?.[1];
+    let name = flv?.[1] ?? ts?.[1] ?? hls?.[1];
     let lt = false;
     let claims: RoomClaims | undefined;
     if (!name) throw new AppError("NOT_FOUND", "No such stream URL");
-    if (flv && /^\d+$/.test(name)) {
-      // LTStream clients play /live/<room number>.flv?type=1&token=<LTStream token>.
+    if ((flv || ts) && (/^\d+$/.test(name) || isLtToken(query.get("token")))) {
+      // LTStream clients play /live/<code>.flv|.ts?type=1&token=<LTStream token>; every answer to
+      // such a play uses LTStream's codes (an unknown code is 1201 whatever it looks like).
       try {
         name = await playStream(getDb(), name, query.get("type"), query.get("token"), clock.now());
         lt = true;
@@ -100,6 +103,18 @@ export function createMediaRoutes(clock: Clock) {
       const decided = authorizePlay(getDb(), name, path, q, clock.now());
       if (decided instanceof Promise) await decided;
       else claims = decided;
+    }
+    if (ts) {
+      const p = `/live/${name}`;
+      const origin = (await nodeOf(name))?.flvOrigin ?? `http://127.0.0.1:${e.mediaHttpPort}`;
+      const source = `${origin}${p}.flv?sign=${nms.sign(nmsInternalSecret(), p, Math.floor(Date.now() / 1000) + 3600)}`;
+      serveTs(name, source, res, () =>
+        lt
+          ? sendLt(res, 502, { code: LT.PULL_FAILED, message: "拉流失败" })
+          : sendJson(res, 503, errorBody(new AppError("UNAVAILABLE", "The stream cannot be pulled"))),
+      );
+      if (claims) watchRevocation(claims, res);
+      return;
     }
     if (flv) {
       const p = `/live/${name}`;

@@ -16,6 +16,9 @@ import { signRoomToken } from "../tokens";
 import { callerOf, makeTenant, type Tenant } from "../../test/helpers";
 import { exited, freePort, spawnTs, waitFor } from "../../test/process";
 import { publishKey } from "./keys";
+import { run } from "./ffmpeg";
+import { tokenKey } from "../crypto/keys";
+import { signCompact } from "../tokens/jwt";
 
 interface Instance {
   port: number;
@@ -155,6 +158,21 @@ describe("two instances with embedded media on one database", () => {
       expect(segment.status).toBe(200);
       expect((await segment.arrayBuffer()).byteLength).toBeGreaterThan(1000);
       expect((await fetch(`http://127.0.0.1:${b.port}/live/${row.streamName}/index.m3u8`)).status).toBe(401);
+      // LTStream's MPEG-TS main stream (/live/<code>.ts?type=1) through B: H.264 and AAC in MPEG-TS.
+      const lt = signCompact({ k: "l", a: row.appId, e: Math.floor(Date.now() / 1000) + 600 }, tokenKey());
+      const probe = await run(
+        "ffprobe",
+        ["-v", "error", "-show_entries", "stream=codec_name:format=format_name", "-of", "json"].concat(
+          `http://127.0.0.1:${b.port}/live/${row.num}.ts?type=1&token=${lt}`,
+        ),
+        20_000,
+      );
+      const probed = JSON.parse(probe.out || "{}") as {
+        streams?: { codec_name: string }[];
+        format?: { format_name: string };
+      };
+      expect(probed.format?.format_name).toBe("mpegts");
+      expect(probed.streams?.map((s) => s.codec_name).sort()).toEqual(["aac", "h264"]);
 
       // Two minutes with both nodes reconciling every second (lease 3 s): the room never flips.
       await new Promise((r) => setTimeout(r, 120_000));

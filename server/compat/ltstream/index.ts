@@ -136,6 +136,16 @@ async function askCallback(url: string, requestId: string) {
  * A viewer's LTStream play (/live/<code>.flv?type=1&token=…): the token must be an unexpired
  * LTStream token of the room's app; <code> is the room number. Returns the room's stream name.
  */
+/** Whether a play carries an LTStream pull token (a valid one, expired or not): its answers use LTStream's codes. */
+export function isLtToken(token: string | null): boolean {
+  if (!token) return false;
+  try {
+    return verifyCompact<AppToken>(token, tokenKey(), 0).k === "l";
+  } catch {
+    return false;
+  }
+}
+
 export async function playStream(db: Db, code: string, type: string | null, token: string | null, now: Date) {
   if (!token) throw new LtError(LT.BAD_TOKEN, "无效的token");
   let claims: AppToken;

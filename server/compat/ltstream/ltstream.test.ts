@@ -250,5 +250,15 @@ describe("LTStream plays", () => {
     expect(await play(strangers.num, token)).toEqual([404, LT.NO_STREAM]);
     expect(await play(room.num, token, "2")).toEqual([404, LT.NO_STREAM]);
     expect(await play(room.num, token)).toEqual([502, LT.PULL_FAILED]);
+    // The extension's other URLs: the MPEG-TS main stream, and codes that are not room numbers.
+    const playTs = async (code: number | string, tok: string) => {
+      const r = await fetch(`${base}/live/${code}.ts?type=1&token=${tok}`);
+      return [r.status, ((await r.json()) as { code: number }).code];
+    };
+    expect(await play("not-a-number", token)).toEqual([404, LT.NO_STREAM]);
+    expect(await playTs("not-a-number", token)).toEqual([404, LT.NO_STREAM]);
+    expect(await playTs(987654321, token)).toEqual([404, LT.NO_STREAM]);
+    expect(await playTs(room.num, "bogus.token")).toEqual([401, LT.BAD_TOKEN]);
+    expect(await playTs(room.num, token)).toEqual([502, LT.PULL_FAILED]);
   });
 });
