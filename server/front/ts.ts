@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import type { ServerResponse } from "node:http";
 import { env } from "../env";
 import { log } from "../log";
+import { redactUrls } from "../media/ffmpeg";
 
 const PACKET = 188;
 const MAX_BUFFERED = 4 * 1024 * 1024;
@@ -57,7 +58,8 @@ function startHub(name: string, flvUrl: string): Hub {
   proc.on("error", (e) => log.warn("ts remux could not start", { stream: name, error: e.message }));
   proc.on("close", (code) => {
     if (hubs.get(name) === hub) hubs.delete(name);
-    if (code && code !== 255) log.warn("ts remux ended", { stream: name, code, err: err.slice(-200) });
+    // ffmpeg's message repeats the source URL: its internal signature is not for logs.
+    if (code && code !== 255) log.warn("ts remux ended", { stream: name, code, err: redactUrls(err).slice(-200) });
     for (const [res, v] of hub.viewers) {
       if (res.headersSent) res.end();
       else v.onFail();

@@ -18,6 +18,7 @@ import { env } from "../env";
 import { log } from "../log";
 import { nmsInternalSecret, parseStreamPath, publishKeyVersion } from "./keys";
 import { recordDone } from "./recorder";
+import { redactUrls } from "./ffmpeg";
 import { nms as nmsSign } from "./signers";
 import { authorizePlayToken } from "./hooks";
 import { reconcileStreams, streamStarted, streamStopped } from "./streams";
@@ -187,7 +188,7 @@ export class EmbeddedMedia {
       });
       proc.on("close", (code) => {
         this.packagers.delete(name);
-        if (code && code !== 255) log.warn("packager exited", { stream: name, code, err: err.slice(-300) });
+        if (code && code !== 255) log.warn("packager exited", { stream: name, code, err: redactUrls(err).slice(-300) });
         if (recordFile) {
           recordDone(this.db, this.clock, name, recordFile, "embedded")
             .catch((x) => log.error("recording failed", { stream: name, error: (x as Error).message }))

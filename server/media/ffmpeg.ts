@@ -14,6 +14,9 @@ export const testSourceArgs = (size: string, fps: number) => [
   ...["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"],
 ];
 
+/** ffmpeg's messages repeat its input URLs: their signatures and tokens are not for logs. */
+export const redactUrls = (text: string) => text.replace(/([?&](?:sign|token|key|txSecret|auth_key)=)[^\s&"]+/g, "$1…");
+
 export function run(
   bin: string,
   args: string[],

@@ -21,7 +21,7 @@ import { AppError } from "../../errors";
 import { readBody } from "../../http/io";
 import { log } from "../../log";
 import { nmsInternalSecret, publishKey } from "../../media/keys";
-import { liveH264Args } from "../../media/ffmpeg";
+import { liveH264Args, redactUrls } from "../../media/ffmpeg";
 import { nms } from "../../media/signers";
 import { pullUrls } from "../../media/urls";
 import { createRoom, transitionRoom } from "../../rooms";
@@ -246,7 +246,7 @@ async function start(db: Db, clock: Clock, appId: number, body: unknown) {
       .set({ state: code === 0 || code === 255 || proc.killed ? "stopped" : "failed", stoppedAt: new Date() })
       .where(and(eq(mixTasks.id, taskId), eq(mixTasks.state, "running")))
       .then(() => transitionRoom(ctx, mixRoom.id, "stop").catch(() => undefined));
-    if (code && !proc.killed) log.warn("mix ended", { task: taskId, code, err: err.slice(-400) });
+    if (code && !proc.killed) log.warn("mix ended", { task: taskId, code, err: redactUrls(err).slice(-400) });
   });
   return { group_id: p.group_id, ...mixUrls(mixRoom, appId, clock) };
 }
