@@ -49,6 +49,8 @@ test("admin, host and viewer journey with screenshots", async ({ browser }) => {
   await appForm.getByRole("button", { name: "Create" }).click();
   await expect(admin.getByTestId("secret-reveal")).toBeVisible();
   expect((await admin.getByTestId("app-secret").textContent())?.length).toBeGreaterThan(30);
+  // The first start's Default app for vendor clients shows what its sign-ups become.
+  await expect(admin.getByTestId("signup-role").first()).toContainText("hosts");
   await shot(admin, "admin-apps");
   await createUser(admin, appName, hostName, "host");
   await createUser(admin, appName, viewerName, "viewer");

@@ -195,6 +195,10 @@ export default function Apps() {
                   <dt className="text-slate-500">{t("pullDomain")}</dt>
                   <dd>{a.pullDomain ?? "—"}</dd>
                 </div>
+                <div className="flex gap-2">
+                  <dt className="text-slate-500">{t("signupRole")}</dt>
+                  <dd data-testid="signup-role">{t(`signupRole_${a.signupRole}`)}</dd>
+                </div>
               </dl>
               {editing === a.id && (
                 <form
