@@ -3,6 +3,7 @@
 // heartbeats through the real endpoint, play-token verification over HTTP, and a room list page.
 import { spawn, type ChildProcess } from "node:child_process";
 import { resolve } from "node:path";
+import { chromiumLaunch } from "../e2e/chromium";
 import { liveH264Args, testSourceArgs } from "../server/media/ffmpeg";
 import autocannon from "autocannon";
 import { dropDatabase } from "../scripts/lib/mariadb";
@@ -217,19 +218,7 @@ try {
   children.push(ff);
   await new Promise((r) => setTimeout(r, 5000));
   const { chromium } = await import("@playwright/test");
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--autoplay-policy=no-user-gesture-required",
-    ],
-  });
+  const browser = await chromium.launch(chromiumLaunch);
   for (const format of ["flv", "hls"] as const) {
     const samples: number[] = [];
     for (let i = 0; i < 5; i++) {

@@ -6,6 +6,7 @@ import { closeDb, getDb } from "./db/client";
 import { env } from "./env";
 import { log } from "./log";
 import { pruneLimits } from "./limits";
+import { pruneMediaNodes } from "./media/nodes";
 import { presenceBuffer } from "./presence/buffer";
 import { pruneRevocations, revocationSet } from "./tokens/revocations";
 
@@ -18,9 +19,12 @@ export async function startBackground() {
   presenceBuffer.start(db, env().PRESENCE_FLUSH_MS);
   sweeper = setInterval(() => {
     const now = new Date();
-    Promise.all([pruneRevocations(db, now), pruneSessions(db, now), pruneLimits(db, now)]).catch((e) =>
-      log.warn("sweep failed", { error: (e as Error).message }),
-    );
+    Promise.all([
+      pruneRevocations(db, now),
+      pruneSessions(db, now),
+      pruneLimits(db, now),
+      pruneMediaNodes(db, now),
+    ]).catch((e) => log.warn("sweep failed", { error: (e as Error).message }));
   }, 10 * 60_000);
   sweeper.unref();
 }

@@ -1,5 +1,7 @@
 // Test fixtures over the real database: apps and users of every role, callers with any actor.
 import { randomBytes } from "node:crypto";
+import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
 import type { Actor, Ctx } from "../server/actor";
 import { ManualClock, systemClock, type Clock } from "../server/clock";
 import { getDb } from "../server/db/client";
@@ -19,8 +21,33 @@ import {
   users,
 } from "../server/db/schema";
 import { and, asc, eq, inArray, isNull, or, sql } from "drizzle-orm";
+import { createMediaRoutes } from "../server/front/media";
 import { createCallerFactory } from "../server/trpc/init";
 import { appRouter } from "../server/trpc/router";
+
+/** Serves `handle` on a free loopback port: the base URL, the port and a stop. */
+export async function serve(handle: (req: IncomingMessage, res: ServerResponse) => void) {
+  const server = http.createServer(handle);
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const port = (server.address() as AddressInfo).port;
+  return { base: `http://127.0.0.1:${port}`, port, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+/** A handler for a router that answers only its own paths (vendor adapters, media routes): 404 otherwise. */
+export const orNotFound =
+  (...routes: Array<(req: IncomingMessage, res: ServerResponse) => boolean>) =>
+  (req: IncomingMessage, res: ServerResponse) => {
+    if (!routes.some((route) => route(req, res))) res.writeHead(404).end();
+  };
+
+/** The front's media routes (/live, /vod, /hooks) as a handler, as the front mounts them. */
+export function mediaRoutes(clock: Clock = systemClock) {
+  const route = createMediaRoutes(clock);
+  return (req: IncomingMessage, res: ServerResponse) => {
+    const [path = "", qs = ""] = (req.url ?? "").split("?");
+    if (!route(req, res, path, new URLSearchParams(qs))) res.writeHead(404).end();
+  };
+}
 
 export const uniq = (p: string) => `${p}_${randomBytes(5).toString("hex")}`;
 export const PASSWORD = "correct-horse-9";

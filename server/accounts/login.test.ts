@@ -1,23 +1,20 @@
 // Sign-in cannot be used to starve the server or guess passwords: batches are bounded, failures
 // per account and attempts per address are limited on the shared store (429 with Retry-After), and
 // a flood from one address costs no password hashing beyond its allowance.
-import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTrpcHandler } from "../web/trpc";
-import { makeTenant, PASSWORD, uniq, type Tenant } from "../../test/helpers";
+import { makeTenant, PASSWORD, serve, uniq, type Tenant } from "../../test/helpers";
 
 let t: Tenant;
-let server: http.Server;
+let server: Awaited<ReturnType<typeof serve>>;
 let base: string;
 beforeAll(async () => {
   t = await makeTenant();
   const trpc = createTrpcHandler();
-  server = http.createServer((req, res) => void trpc(req, res));
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await serve((req, res) => void trpc(req, res));
+  base = server.base;
 });
-afterAll(() => new Promise((r) => server.close(r)));
+afterAll(() => server.close());
 
 const login = (username: string, password: string, from: string) =>
   fetch(`${base}/api/trpc/auth.login`, {

@@ -1,26 +1,23 @@
 // Disabling an app: every token of it stops working (access, refresh, room tokens, Haoshitong
 // tokens, console sessions), no verb runs for it, its broadcasts end; only platform admins may
 // switch an app off or on.
-import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHaoshitongHandler, HST } from "../compat/haoshitong";
 import { getDb } from "../db/client";
 import { revocationSet } from "../tokens/revocations";
 import { verifyAccessToken, verifyRoomToken } from "../tokens";
-import { callerOf, makeTenant, PASSWORD, rejectsWith, type Tenant } from "../../test/helpers";
+import { callerOf, makeTenant, orNotFound, PASSWORD, rejectsWith, serve, type Tenant } from "../../test/helpers";
 
 let t: Tenant;
-let server: http.Server;
+let server: Awaited<ReturnType<typeof serve>>;
 let base: string;
 beforeAll(async () => {
   t = await makeTenant();
   const h = createHaoshitongHandler();
-  server = http.createServer((req, res) => void (h(req, res) || res.writeHead(404).end()));
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await serve(orNotFound(h));
+  base = server.base;
 });
-afterAll(() => new Promise((r) => server.close(r)));
+afterAll(() => server.close());
 
 const hstToken = async () => {
   const r = await fetch(`${base}/v1/access_token`, {

@@ -88,7 +88,9 @@ export function createMediaRoutes(clock: Clock) {
     let lt = false;
     let claims: RoomClaims | undefined;
     if (!name) throw new AppError("NOT_FOUND", "No such stream URL");
-    if ((flv || ts) && (/^\d+$/.test(name) || isLtToken(query.get("token")))) {
+    // (Only plays with LTStream's `type` parameter are checked for an LTStream token: onair's own
+    // players never send it, so their plays pay nothing for this.)
+    if ((flv || ts) && (/^\d+$/.test(name) || (query.has("type") && isLtToken(query.get("token"))))) {
       // LTStream clients play /live/<code>.flv|.ts?type=1&token=<LTStream token>; every answer to
       // such a play uses LTStream's codes (an unknown code is 1201 whatever it looks like).
       try {

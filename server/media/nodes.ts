@@ -3,7 +3,7 @@
 // streams, and the streams of a node whose lease ran out are stopped by whichever node notices.
 import { and, eq, gte, lt, sql } from "drizzle-orm";
 import type { Clock } from "../clock";
-import type { Db } from "../db/client";
+import type { Db, DbOrTx } from "../db/client";
 import { mediaNodes, rooms } from "../db/schema";
 import { env } from "../env";
 import { log } from "../log";
@@ -87,5 +87,9 @@ export async function stopStreamsOfLostNodes(db: Db, clock: Clock) {
     log.warn("stream of a lost media node stopped", { stream: s.streamName, node: id ?? "unknown" });
     await streamStopped(db, clock, s.streamName, s.client ?? undefined, "lease");
   }
+}
+
+/** Rows of nodes gone for an hour (the periodic sweeper, any instance). */
+export async function pruneMediaNodes(db: DbOrTx, now: Date) {
   await db.delete(mediaNodes).where(lt(mediaNodes.seenAt, new Date(now.getTime() - 3600_000)));
 }

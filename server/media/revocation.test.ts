@@ -1,40 +1,31 @@
 // Revocation reaches media already flowing: a kicked viewer's open HTTP-FLV play is cut at once.
 import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { systemClock } from "../clock";
 import { resetEnvForTests } from "../env";
-import { createMediaRoutes } from "../front/media";
-import { callerOf, makeTenant, type Tenant } from "../../test/helpers";
+import { callerOf, makeTenant, mediaRoutes, serve, type Tenant } from "../../test/helpers";
 
 let t: Tenant;
-let upstream: http.Server;
-let front: http.Server;
+let upstream: Awaited<ReturnType<typeof serve>>;
+let front: Awaited<ReturnType<typeof serve>>;
 let base: string;
 beforeAll(async () => {
   t = await makeTenant();
   // Stands in for the embedded server's HTTP-FLV output: an endless stream of bytes.
-  upstream = http.createServer((_req, res) => {
+  upstream = await serve((_req, res) => {
     res.writeHead(200, { "content-type": "video/x-flv" });
     const tick = setInterval(() => res.write(Buffer.alloc(1024, 1)), 50);
     res.on("close", () => clearInterval(tick));
   });
-  await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", r));
-  process.env.MEDIA_HTTP_PORT = String((upstream.address() as AddressInfo).port);
+  process.env.MEDIA_HTTP_PORT = String(upstream.port);
   resetEnvForTests();
-  const route = createMediaRoutes(systemClock);
-  front = http.createServer((req, res) => {
-    const [path, qs = ""] = (req.url ?? "").split("?");
-    if (!route(req, res, path!, new URLSearchParams(qs))) res.writeHead(404).end();
-  });
-  await new Promise<void>((r) => front.listen(0, "127.0.0.1", r));
-  base = `http://127.0.0.1:${(front.address() as AddressInfo).port}`;
+  front = await serve(mediaRoutes());
+  base = front.base;
 });
 afterAll(async () => {
   delete process.env.MEDIA_HTTP_PORT;
   resetEnvForTests();
-  await new Promise((r) => front.close(r));
-  await new Promise((r) => upstream.close(r));
+  await front.close();
+  await upstream.close();
 });
 
 /** Reads a play until it ends; resolves with when it ended (ms since `from`). */

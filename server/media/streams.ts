@@ -142,20 +142,28 @@ export async function endAbandonedRooms(db: Db, clock: Clock) {
     .limit(500);
   const ctx = { db, clock, actor: anonymous };
   const lock = (num: number): RoomLock => ({
-    find: async (tx) => (await tx.select().from(rooms).where(eq(rooms.num, num)).for("update"))[0]!,
+    find: async (tx) => {
+      const row = (await tx.select().from(rooms).where(eq(rooms.num, num)).for("update"))[0];
+      if (!row) throw notFound("Room");
+      return row;
+    },
     actor: (room) => ({ kind: "system", appId: room.appId, via: "grace" }),
   });
   let ended = 0;
   for (const { num } of due) {
+    // A room deleted since the scan has nothing to end.
     const changed = await changeRoom(ctx, lock(num), "room.stream_abandoned", async (tx, room) => {
       // Re-checked under the lock: a publish may have come back since the scan.
-      if (!room || !abandoned(room)) return { result: false, audit: false };
+      if (!abandoned(room)) return { result: false, audit: false };
       await tx
         .update(rooms)
         .set({ status: "ended", stoppedAt: now, updatedAt: now, autoPaused: false })
         .where(eq(rooms.num, num));
       await endRoomSessions(tx, num, now);
       return { result: true, detail: { graceS } };
+    }).catch((e: unknown) => {
+      if (e instanceof AppError && e.code === "NOT_FOUND") return false;
+      throw e;
     });
     if (changed) ended++;
   }

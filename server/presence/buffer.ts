@@ -2,7 +2,7 @@
 // (≤ 1 s), so a heartbeat never costs its own database write. Likes are the member's running total,
 // merged with MAX, so a retried or duplicated heartbeat never double counts; shutdown flushes.
 import { sql } from "drizzle-orm";
-import type { Db } from "../db/client";
+import type { Db, DbOrTx } from "../db/client";
 import { env } from "../env";
 import { log } from "../log";
 
@@ -103,12 +103,8 @@ async function writeBeats(db: Db, beats: Beat[]) {
     }),
     sql`, `,
   );
-  const created = sql.join(
-    beats.filter((b) => b.likes > burst).map((b) => sql`(${b.roomNum}, ${b.memberId})`),
-    sql`, `,
-  );
-  await db.transaction(async (tx) => {
-    await tx.execute(sql`
+  const upsert = (handle: DbOrTx) =>
+    handle.execute(sql`
       INSERT INTO room_members (room_num, member_id, app_id, role, joined_at, last_seen_at, likes, join_count)
       VALUES ${values}
       ON DUPLICATE KEY UPDATE
@@ -116,11 +112,19 @@ async function writeBeats(db: Db, beats: Beat[]) {
         likes = GREATEST(likes, LEAST(VALUES(likes),
           likes + ${burst} + ${perS} * GREATEST(0, TIMESTAMPDIFF(SECOND, last_seen_at, VALUES(last_seen_at))))),
         last_seen_at = GREATEST(last_seen_at, VALUES(last_seen_at))`);
+  const overBurst = beats.filter((b) => b.likes > burst);
+  // The usual flush is one statement; only beats reporting more than the burst need the second.
+  if (!overBurst.length) return void (await upsert(db));
+  const created = sql.join(
+    overBurst.map((b) => sql`(${b.roomNum}, ${b.memberId})`),
+    sql`, `,
+  );
+  await db.transaction(async (tx) => {
+    await upsert(tx);
     // Rows this statement created carry the reported total as it came: cut them to the burst.
-    if (beats.some((b) => b.likes > burst))
-      await tx.execute(sql`
-        UPDATE room_members SET likes = ${burst}
-        WHERE likes > ${burst} AND join_count = 1 AND joined_at = last_seen_at AND (room_num, member_id) IN (${created})`);
+    await tx.execute(sql`
+      UPDATE room_members SET likes = ${burst}
+      WHERE likes > ${burst} AND join_count = 1 AND joined_at = last_seen_at AND (room_num, member_id) IN (${created})`);
   });
 }
 

@@ -1,33 +1,25 @@
 // Recordings can never make the server read a file it should not: clients set neither a file nor
 // a status, and the VOD route serves only regular files inside the recordings folder.
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { systemClock } from "../clock";
 import { getDb } from "../db/client";
 import { recordings } from "../db/schema";
-import { createMediaRoutes, servableRecording } from "../front/media";
+import { servableRecording } from "../front/media";
 import { recordingsDir } from "../media/recorder";
-import { callerOf, makeTenant, type Tenant } from "../../test/helpers";
+import { callerOf, makeTenant, mediaRoutes, serve, type Tenant } from "../../test/helpers";
 
 let t: Tenant;
-let server: http.Server;
+let server: Awaited<ReturnType<typeof serve>>;
 let base: string;
 beforeAll(async () => {
   t = await makeTenant();
-  const route = createMediaRoutes(systemClock);
-  server = http.createServer((req, res) => {
-    const [path, qs = ""] = (req.url ?? "").split("?");
-    if (!route(req, res, path!, new URLSearchParams(qs))) res.writeHead(404).end();
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await serve(mediaRoutes());
+  base = server.base;
 });
-afterAll(() => new Promise((r) => server.close(r)));
+afterAll(() => server.close());
 
 async function readyRecordingAt(filePath: string) {
   const host = callerOf(t.host);

@@ -14,6 +14,8 @@ export interface RoomChange<T> {
   detail?: Record<string, unknown>;
   /** False when nothing changed (an idempotent repeat): no audit row. */
   audit?: boolean;
+  /** The room as the change left it, when the verb read it anyway (saves reading it again). */
+  after?: RoomRow;
 }
 
 /** How the room is found and locked, and who the audit row names. */
@@ -57,7 +59,7 @@ export async function changeRoom<T>(
     const room = await lock.find(tx, inner);
     const out = await change(tx, room, now, inner);
     if (out.audit !== false) {
-      const after = (await tx.select().from(rooms).where(eq(rooms.num, room.num)))[0];
+      const after = out.after ?? (await tx.select().from(rooms).where(eq(rooms.num, room.num)))[0];
       await audit(tx, lock.actor?.(room) ?? ctx.actor, now, {
         appId: room.appId,
         action: out.action ?? action,

@@ -233,7 +233,8 @@ export async function updateRoom(ctx: Ctx, input: z.infer<typeof updateRoomInput
       .update(rooms)
       .set({ ...set, updatedAt: now })
       .where(eq(rooms.num, room.num));
-    return { result: roomView(await reread(tx, room.num)), detail: set };
+    const after = await reread(tx, room.num);
+    return { result: roomView(after), detail: set, after };
   });
 }
 
@@ -268,7 +269,8 @@ export async function transitionRoom(ctx: Ctx, ref: RoomRef, action: RoomAction)
       .set(set)
       .where(and(eq(rooms.num, room.num), inArray(rooms.status, [...rule.from])));
     if (rule.to === "ended") await endRoomSessions(tx, room.num, now);
-    return { result: roomView(await reread(tx, room.num)), detail: { from: room.status, to: rule.to } };
+    const after = await reread(tx, room.num);
+    return { result: roomView(after), detail: { from: room.status, to: rule.to }, after };
   });
 }
 
