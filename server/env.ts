@@ -98,6 +98,8 @@ const schema = z.object({
     .transform((v) => v === "true"),
   /** The app 随心播 clients register into and sign in to. Default: the first enabled app. */
   COMPAT_SXB_APP_ID: z.coerce.number().int().positive().optional(),
+  /** The app AUI's demo login signs people up into (when that app has it on). Default: the first enabled app. */
+  COMPAT_AUI_APP_ID: z.coerce.number().int().positive().optional(),
   /** Address other onair instances reach this instance's media node and front at (several instances). */
   MEDIA_NODE_HOST: z.string().default("127.0.0.1"),
   /** A media node that has not renewed its lease for this long is gone; its streams are stopped. */

@@ -32,6 +32,7 @@ export const createAppInput = z.object({
   signScheme: z.enum(SIGN_SCHEMES).default("onair"),
   signupRole: z.enum(SIGNUP_ROLES).default("viewer"),
   sxbSign: z.boolean().default(false),
+  auiDemoLogin: z.boolean().optional(),
 });
 export const updateAppInput = z.object({
   id: z.number().int().positive(),
@@ -43,6 +44,7 @@ export const updateAppInput = z.object({
   signScheme: z.enum(SIGN_SCHEMES).optional(),
   signupRole: z.enum(SIGNUP_ROLES).optional(),
   sxbSign: z.boolean().optional(),
+  auiDemoLogin: z.boolean().optional(),
 });
 
 export type AppRow = typeof apps.$inferSelect;
@@ -71,6 +73,7 @@ export async function createApp(ctx: Ctx, input: z.infer<typeof createAppInput>)
       pullDomain: input.pullDomain ?? null,
       signScheme: input.signScheme,
       sxbSign: input.sxbSign,
+      auiDemoLogin: input.auiDemoLogin ?? false,
       signupRole: input.signupRole,
       createdAt: now,
       updatedAt: now,

@@ -90,12 +90,15 @@ export function sessionCookie(cookies: Record<string, string>): string | undefin
   return chunks.join("") || undefined;
 }
 
+/** The user an access token names (its signature, expiry and revocations checked). */
+export function userActorOf(accessToken: string, now: Date): Actor & { kind: "user" } {
+  const c = verifyAccessToken(accessToken, now);
+  return { kind: "user", userId: c.sub, role: c.role, appId: c.app, sessionId: c.sid };
+}
+
 export async function actorFromHeaders(headers: IncomingHttpHeaders, now: Date): Promise<Actor> {
   const bearer = bearerOf(headers);
-  if (bearer) {
-    const c = verifyAccessToken(bearer, now);
-    return { kind: "user", userId: c.sub, role: c.role, appId: c.app, sessionId: c.sid };
-  }
+  if (bearer) return userActorOf(bearer, now);
   const token = sessionCookie(parseCookies(headers.cookie));
   if (!token) return { kind: "anonymous" };
   // A cookie that does not decode (tampered, expired, another secret) is no session at all.

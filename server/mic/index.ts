@@ -21,8 +21,13 @@ export const micReportInput = z.object({
   cameraOpened: z.boolean().optional(),
   micOpened: z.boolean().optional(),
 });
+/**
+ * A meeting member onair does not know: a host's client (AUI updateMeetingInfo) may name members by
+ * ids of its RTC layer. They are kept as `rtc:<id>`, hold a seat, and are listed back as sent.
+ */
+export const EXTERNAL_MEMBER = "rtc:";
 export const meetingMember = z.object({
-  user_id: z.string().min(1).max(64),
+  user_id: z.string().min(1).max(72),
   user_nick: z.string().max(64).default(""),
   user_avatar: z.string().max(1024).default(""),
   camera_opened: z.boolean().default(true),
@@ -284,12 +289,13 @@ export async function updateMeetingInfo(ctx: Ctx, input: z.infer<typeof updateMe
     const guests = ids.filter((id) => id !== room.hostId);
     if (guests.length > room.micSeats)
       throw new AppError("MIC_REFUSED", `All ${room.micSeats} co-host seats are taken`, { seats: room.micSeats });
-    if (guests.length) {
+    const appUsers = guests.filter((id) => !id.startsWith(EXTERNAL_MEMBER));
+    if (appUsers.length) {
       const known = await tx
         .select({ id: users.id })
         .from(users)
-        .where(and(inArray(users.id, guests), eq(users.appId, room.appId)));
-      if (known.length !== guests.length) throw notFound("Member");
+        .where(and(inArray(users.id, appUsers), eq(users.appId, room.appId)));
+      if (known.length !== appUsers.length) throw notFound("Member");
     }
     const active = await tx
       .select()

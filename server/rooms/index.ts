@@ -42,6 +42,7 @@ const fields = {
   chatId: z.string().trim().max(256),
   record: z.boolean(),
   micSeats: z.number().int().min(1).max(64),
+  clientAppId: z.string().trim().max(32),
 };
 
 export const createRoomInput = z.object({
@@ -67,9 +68,13 @@ export const updateRoomInput = z.object({
   extends: fields.extends.optional(),
   record: fields.record.optional(),
   micSeats: fields.micSeats.optional(),
+  /** The client SDK's app id a vendor client reported (随心播 `appid`). */
+  clientAppId: fields.clientAppId.optional(),
 });
 export const listRoomsInput = z.object({
   appId: z.number().int().positive().optional(),
+  /** Only rooms reported under this client SDK app id (随心播 `roomlist` `appid`). */
+  clientAppId: fields.clientAppId.optional(),
   status: z.enum(ROOM_STATUSES).optional(),
   hostId: z.string().uuid().optional(),
   q: z.string().trim().max(128).optional(),
@@ -97,6 +102,7 @@ export function roomView(r: RoomRow, metrics?: RoomStats) {
     meetingId: r.meetingId,
     pkId: r.pkId,
     vodId: r.vodId,
+    clientAppId: r.clientAppId,
     status: r.status,
     statusCode: STATUS_CODE[r.status],
     record: r.record,
@@ -195,6 +201,7 @@ export async function listRooms(ctx: Ctx, input: z.infer<typeof listRoomsInput>)
   const db = dbOf(ctx);
   const where: (SQL | undefined)[] = [tenantFilter(ctx.actor, rooms.appId, input.appId)];
   if (input.status) where.push(eq(rooms.status, input.status));
+  if (input.clientAppId) where.push(eq(rooms.clientAppId, input.clientAppId));
   if (input.hostId) where.push(eq(rooms.hostId, input.hostId));
   if (input.q) where.push(like(rooms.title, containsPattern(input.q)));
   const filter = and(...where);

@@ -31,6 +31,7 @@ const publicAppOutput = z.object({
   pullDomain: z.string().nullable(),
   signScheme: z.enum(SIGN_SCHEMES),
   sxbSign: z.boolean(),
+  auiDemoLogin: z.boolean(),
   signupRole: z.enum(SIGNUP_ROLES),
   createdAt: z.date(),
   updatedAt: z.date(),

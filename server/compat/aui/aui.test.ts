@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { callerOf, makeTenant, PASSWORD, type Tenant } from "../../../test/helpers";
 import { eq } from "drizzle-orm";
 import { getDb } from "../../db/client";
+import { resetEnvForTests } from "../../env";
 import { sessions } from "../../db/schema";
 import { signAccessToken } from "../../tokens";
 import { createAuiHandler } from ".";
@@ -95,7 +96,7 @@ describe("AUI AppServer: login and tokens", () => {
     expect(Object.keys(r.body).sort()).toEqual(["code", "expire", "token"]);
     const dev = await post(
       "/api/v1/live/token",
-      { device_id: "DEVICE-ID", device_type: "web", user_id: t.host.userId },
+      { device_id: "DEVICE-ID", device_type: "web", user_id: t.host.username },
       r.body.token,
     );
     expect(dev.status).toBe(200);
@@ -126,7 +127,11 @@ describe("AUI AppServer: login and tokens", () => {
       .update(sessions)
       .set({ expiresAt: new Date(Date.now() + 3600_000) })
       .where(eq(sessions.id, origin.id));
-    const dev = await post("/api/v1/live/token", { device_id: "D2", device_type: "web", user_id: claims.sub }, tok);
+    const dev = await post(
+      "/api/v1/live/token",
+      { device_id: "D2", device_type: "web", user_id: t.viewer.username },
+      tok,
+    );
     const sid = (dev.body.refresh_token as string).split(".")[0]!;
     const made = (await getDb().select().from(sessions).where(eq(sessions.id, sid)))[0]!;
     expect(made.expiresAt.getTime()).toBeLessThanOrEqual(Date.now() + 3600_000);
@@ -139,7 +144,7 @@ describe("AUI AppServer: rooms", () => {
     const created = await post(
       "/api/v1/live/create",
       {
-        anchor: t.host.userId,
+        anchor: t.host.username,
         anchor_nick: "主播nick",
         cover_url: "https://cdn.test/c.png",
         extends: '{"k":"v"}',
@@ -156,7 +161,7 @@ describe("AUI AppServer: rooms", () => {
       title: "直播标题",
       notice: "直播公告",
       cover_url: "https://cdn.test/c.png",
-      anchor_id: t.host.userId,
+      anchor_id: t.host.username,
       anchor_nick: "主播nick",
       extends: '{"k":"v"}',
       mode: 1,
@@ -173,35 +178,35 @@ describe("AUI AppServer: rooms", () => {
 
     // Push URLs go to the anchor only.
     const viewer = await login(t.viewer.username);
-    const seen = await post("/api/v1/live/get", { id: r.id, user_id: t.viewer.userId }, viewer);
+    const seen = await post("/api/v1/live/get", { id: r.id, user_id: t.viewer.username }, viewer);
     expect(seen.status).toBe(200);
     expect(seen.body.push_url_info).toEqual({ rtmp_url: "", rts_url: "", srt_url: "" });
     expect(seen.body.pull_url_info.flv_url).toContain("token=");
 
     const upd = await post("/api/v1/live/update", { id: r.id, title: "新标题", notice: "新公告", extends: "{}" }, host);
     expect(upd.body).toMatchObject({ title: "新标题", notice: "新公告", extends: "{}" });
-    expect((await post("/api/v1/live/start", { id: r.id, user_id: t.host.userId }, host)).body.status).toBe(1);
-    expect((await post("/api/v1/live/start", { id: r.id, user_id: t.host.userId }, host)).body.status).toBe(1);
-    expect((await post("/api/v1/live/pause", { id: r.id, user_id: t.host.userId }, host)).body.status).toBe(0);
-    const stopped = await post("/api/v1/live/stop", { id: r.id, user_id: t.host.userId }, host);
+    expect((await post("/api/v1/live/start", { id: r.id, user_id: t.host.username }, host)).body.status).toBe(1);
+    expect((await post("/api/v1/live/start", { id: r.id, user_id: t.host.username }, host)).body.status).toBe(1);
+    expect((await post("/api/v1/live/pause", { id: r.id, user_id: t.host.username }, host)).body.status).toBe(0);
+    const stopped = await post("/api/v1/live/stop", { id: r.id, user_id: t.host.username }, host);
     expect(stopped.body.status).toBe(2);
     expect(stopped.body.stopped_at).not.toBe("0001-01-01T00:00:00Z");
-    const again = await post("/api/v1/live/start", { id: r.id, user_id: t.host.userId }, host);
+    const again = await post("/api/v1/live/start", { id: r.id, user_id: t.host.username }, host);
     expect(again).toMatchObject({ status: 412, body: { code: 412 } });
-    const del = await post("/api/v1/live/delete", { id: r.id, user_id: t.host.userId }, host);
+    const del = await post("/api/v1/live/delete", { id: r.id, user_id: t.host.username }, host);
     expect(del.body.id).toBe(r.id);
-    expect((await post("/api/v1/live/get", { id: r.id, user_id: t.host.userId }, host)).status).toBe(404);
+    expect((await post("/api/v1/live/get", { id: r.id, user_id: t.host.username }, host)).status).toBe(404);
   });
 
   it("list pages with page_num/page_size and filters by status (-1 = all)", async () => {
     const host = await login(t.host2.username);
     const ids: string[] = [];
     for (let i = 0; i < 3; i++)
-      ids.push((await post("/api/v1/live/create", { anchor: t.host2.userId, title: `list ${i}` }, host)).body.id);
-    await post("/api/v1/live/start", { id: ids[1], user_id: t.host2.userId }, host);
+      ids.push((await post("/api/v1/live/create", { anchor: t.host2.username, title: `list ${i}` }, host)).body.id);
+    await post("/api/v1/live/start", { id: ids[1], user_id: t.host2.username }, host);
     const all = await post(
       "/api/v1/live/list",
-      { page_num: 1, page_size: 2, status: -1, user_id: t.host2.userId },
+      { page_num: 1, page_size: 2, status: -1, user_id: t.host2.username },
       host,
     );
     expect(all.status).toBe(200);
@@ -210,7 +215,7 @@ describe("AUI AppServer: rooms", () => {
     expect(Object.keys(all.body[0]).sort()).toEqual(ROOM_INFO_KEYS);
     const live = await post(
       "/api/v1/live/list",
-      { page_num: 1, page_size: 50, status: 1, user_id: t.host2.userId },
+      { page_num: 1, page_size: 50, status: 1, user_id: t.host2.username },
       host,
     );
     expect(live.body.map((x: { id: string }) => x.id)).toContain(ids[1]);
@@ -220,23 +225,23 @@ describe("AUI AppServer: rooms", () => {
 
   it("refuses viewers creating rooms (403) and hides other tenants' rooms (404)", async () => {
     const viewer = await login(t.viewer.username);
-    expect((await post("/api/v1/live/create", { anchor: t.viewer.userId, title: "x" }, viewer)).status).toBe(403);
+    expect((await post("/api/v1/live/create", { anchor: t.viewer.username, title: "x" }, viewer)).status).toBe(403);
     const host = await login(t.host.username);
-    const r = (await post("/api/v1/live/create", { anchor: t.host.userId, title: "mine" }, host)).body;
+    const r = (await post("/api/v1/live/create", { anchor: t.host.username, title: "mine" }, host)).body;
     const stranger = await login(other.host.username);
     expect((await post("/api/v1/live/get", { id: r.id, user_id: "s" }, stranger)).status).toBe(404);
     expect((await post("/api/v1/live/stop", { id: r.id, user_id: "s" }, stranger)).status).toBe(404);
-    const sameAppViewer = await post("/api/v1/live/stop", { id: r.id, user_id: t.viewer.userId }, viewer);
+    const sameAppViewer = await post("/api/v1/live/stop", { id: r.id, user_id: t.viewer.username }, viewer);
     expect(sameAppViewer.status).toBe(403);
   });
 
   it("getMeetingInfo / updateMeetingInfo replace the co-host list whole; the room is the same everywhere", async () => {
     const host = await login(t.host.username);
-    const r = (await post("/api/v1/live/create", { anchor: t.host.userId, title: "meeting", mode: 1 }, host)).body;
-    await post("/api/v1/live/start", { id: r.id, user_id: t.host.userId }, host);
+    const r = (await post("/api/v1/live/create", { anchor: t.host.username, title: "meeting", mode: 1 }, host)).body;
+    await post("/api/v1/live/start", { id: r.id, user_id: t.host.username }, host);
     const members = [
       {
-        user_id: t.host.userId,
+        user_id: t.host.username,
         user_nick: "host",
         user_avatar: "",
         camera_opened: true,
@@ -244,7 +249,7 @@ describe("AUI AppServer: rooms", () => {
         rtc_pull_url: "artc://a",
       },
       {
-        user_id: t.viewer.userId,
+        user_id: t.viewer.username,
         user_nick: "guest",
         user_avatar: "https://a.test/x.png",
         camera_opened: false,
@@ -258,11 +263,128 @@ describe("AUI AppServer: rooms", () => {
     const got = await post("/api/v1/live/getMeetingInfo", { id: r.id }, await login(t.viewer.username));
     expect(got.body).toEqual({ members });
     expect(
-      JSON.parse((await post("/api/v1/live/get", { id: r.id, user_id: t.host.userId }, host)).body.meeting_info),
+      JSON.parse((await post("/api/v1/live/get", { id: r.id, user_id: t.host.username }, host)).body.meeting_info),
     ).toEqual(members);
     // The same room through onair's own API.
     const native = await callerOf(t.host).rooms.get({ room: r.id });
     expect(native).toMatchObject({ title: "meeting", status: "live", mode: 1 });
-    expect((await callerOf(t.host).mic.meetingInfo({ room: r.id })).members).toEqual(members);
+    // onair's own API names the same people by onair's user ids.
+    expect((await callerOf(t.host).mic.meetingInfo({ room: r.id })).members).toEqual([
+      { ...members[0], user_id: t.host.userId },
+      { ...members[1], user_id: t.viewer.userId },
+    ]);
+  });
+});
+
+describe("AUI AppServer: people are the ids they log in with", () => {
+  it("anchor_id is the anchor sent; an admin creates for a host by that id; unknown anchors are refused", async () => {
+    const host = await login(t.host.username);
+    const r = (await post("/api/v1/live/create", { anchor: t.host.username, title: "ids" }, host)).body;
+    // The iOS client compares anchor_id with the id it logged in with to know it is the anchor.
+    expect(r.anchor_id).toBe(t.host.username);
+    expect(r.push_url_info.rtmp_url).not.toBe("");
+    const listed = await post("/api/v1/live/list", { page_num: 1, page_size: 50, user_id: t.host.username }, host);
+    expect(listed.body.find((x: { id: string }) => x.id === r.id).anchor_id).toBe(t.host.username);
+
+    const admin = await login(t.admin.username);
+    const forHost = await post("/api/v1/live/create", { anchor: t.host2.username, title: "by admin" }, admin);
+    expect(forHost.status).toBe(200);
+    expect(forHost.body.anchor_id).toBe(t.host2.username);
+    expect((await callerOf(t.host2).rooms.get({ room: forHost.body.id })).hostId).toBe(t.host2.userId);
+    expect((await post("/api/v1/live/create", { anchor: "nobody-here", title: "x" }, admin)).status).toBe(404);
+    // A host names themself; naming somebody else is refused, and nothing is created.
+    const before = (await callerOf(t.host2).rooms.list({ limit: 100 })).total;
+    expect((await post("/api/v1/live/create", { anchor: t.host2.username, title: "x" }, host)).status).toBe(403);
+    expect((await callerOf(t.host2).rooms.list({ limit: 100 })).total).toBe(before);
+  });
+
+  it("updateMeetingInfo keeps the list as sent, RTC ids onair does not know included; getMeetingInfo returns it", async () => {
+    const host = await login(t.host.username);
+    const r = (await post("/api/v1/live/create", { anchor: t.host.username, title: "rtc", mode: 1 }, host)).body;
+    await post("/api/v1/live/start", { id: r.id, user_id: t.host.username }, host);
+    const member = (user_id: string, i: number) => ({
+      user_id,
+      user_nick: `n${i}`,
+      user_avatar: "",
+      camera_opened: i % 2 === 0,
+      mic_opened: true,
+      rtc_pull_url: `artc://live.test/${user_id}`,
+    });
+    const members = [member(t.host.username, 0), member("rtc-user-7781", 1), member(t.viewer.username, 2)];
+    expect((await post("/api/v1/live/updateMeetingInfo", { id: r.id, members }, host)).body).toEqual({ members });
+    expect((await post("/api/v1/live/getMeetingInfo", { id: r.id }, host)).body).toEqual({ members });
+    expect(JSON.parse((await post("/api/v1/live/get", { id: r.id }, host)).body.meeting_info)).toEqual(members);
+    // The known viewer took a co-host seat in onair too; the RTC-only member is kept as such.
+    const native = (await callerOf(t.host).mic.meetingInfo({ room: r.id })).members.map((m) => m.user_id);
+    expect(native).toEqual([t.host.userId, "rtc:rtc-user-7781", t.viewer.userId]);
+    // Replacing the list drops who is not in it.
+    const fewer = [member("rtc-user-7781", 1)];
+    expect((await post("/api/v1/live/updateMeetingInfo", { id: r.id, members: fewer }, host)).body).toEqual({
+      members: fewer,
+    });
+    expect((await post("/api/v1/live/getMeetingInfo", { id: r.id }, host)).body).toEqual({ members: fewer });
+  });
+
+  it("/api/v2/live/token answers the Web client's call with the same device tokens as /token", async () => {
+    const tok = await login(t.viewer2.username);
+    const body = {
+      user_id: t.viewer2.username,
+      device_type: "web",
+      device_id: "4f7d2b0e-8d0e-4d7a-9a51-3f0a9b7c1e22",
+      role: "audience",
+      im_server: ["aliyun_new"],
+    };
+    const r = await post("/api/v2/live/token", body, tok);
+    expect(r.status).toBe(200);
+    expect(r.body.code).toBe(200);
+    expect(r.body.aliyun_new_im).toMatchObject({
+      app_id: t.accessKey,
+      app_token: r.body.access_token,
+      auth: { user_id: t.viewer2.username, role: "audience", nonce: expect.any(String), timestamp: expect.any(Number) },
+    });
+    // The device token works like any access token.
+    expect(
+      (await post("/api/v1/live/list", { page_num: 1, page_size: 1, user_id: "x" }, r.body.access_token)).status,
+    ).toBe(200);
+    const old = await post("/api/v2/live/token", { ...body, im_server: ["aliyun_old"] }, tok);
+    expect(old.body.aliyun_old_im).toEqual({
+      access_token: old.body.access_token,
+      refresh_token: old.body.refresh_token,
+    });
+    expect((await post("/api/v2/live/token", { ...body, user_id: t.viewer.username }, tok)).status).toBe(403);
+    expect((await post("/api/v2/live/token", { ...body, im_server: ["other"] }, tok)).status).toBe(400);
+    expect((await post("/api/v2/live/token", body)).status).toBe(401);
+  });
+});
+
+describe("AUI demo login (opt-in per app)", () => {
+  it("off: an unknown user id with password = id is refused; on: the account is made on first login", async () => {
+    const demo = await makeTenant();
+    const name = `demo${Date.now().toString(36)}`;
+    process.env.COMPAT_AUI_APP_ID = String(demo.app.id);
+    resetEnvForTests();
+    try {
+      expect((await post("/api/v1/live/login", { username: name, password: name })).status).toBe(401);
+      await callerOf(demo.root).apps.update({ id: demo.app.id, auiDemoLogin: true, signupRole: "host" });
+      const first = await post("/api/v1/live/login", { username: name, password: name });
+      expect(first).toMatchObject({ status: 200, body: { code: 200 } });
+      const again = await post("/api/v1/live/login", { username: name, password: name });
+      expect(again.status).toBe(200);
+      // The new account is a host of the demo app, named by the id it logged in with.
+      const room = await post("/api/v1/live/create", { anchor: name, title: "demo" }, first.body.token as string);
+      expect(room.body.anchor_id).toBe(name);
+      const users = await callerOf(demo.root).users.list({ appId: demo.app.id, q: name });
+      expect(users.items.map((u: { username: string; role: string }) => [u.username, u.role])).toEqual([
+        [name, "host"],
+      ]);
+      // Accounts with their own password keep it: password = id does not open them.
+      expect(
+        (await post("/api/v1/live/login", { username: demo.host.username, password: demo.host.username })).status,
+      ).toBe(401);
+      expect((await post("/api/v1/live/login", { username: "x y", password: "x y" })).status).toBe(401);
+    } finally {
+      delete process.env.COMPAT_AUI_APP_ID;
+      resetEnvForTests();
+    }
   });
 });

@@ -1,39 +1,42 @@
 // Alibaba Cloud AUI Kits interactive-live AppServer API (seed 003), on onair's domain.
 // Paths: POST /login and /api/v1/live/login, /api/v1/live/refresh_token, and with
 // `Authorization: Bearer <token>` /api/v1/live/{create,get,list,update,delete,start,pause,stop,
-// token,getMeetingInfo,updateMeetingInfo}. Success bodies are the seed's schemas (RoomInfo,
-// MeetingInfo, TokenResponse, auth.authResponse); errors are models.Status {code, message} with the
-// matching 4xx/5xx status. No rule lives here: every verb is the domain's.
-import { randomUUID } from "node:crypto";
-import type { IncomingMessage, ServerResponse } from "node:http";
+// token,getMeetingInfo,updateMeetingInfo} and /api/v2/live/token. Success bodies are the seed's
+// schemas (RoomInfo, MeetingInfo, TokenResponse, auth.authResponse); errors are models.Status
+// {code, message} with the matching 4xx/5xx status. Users are the ids they log in with (onair
+// usernames) in every field that names one. No rule lives here: every verb is the domain's.
+import { randomBytes, randomUUID } from "node:crypto";
 import { and, eq, isNull } from "drizzle-orm";
 import { z } from "zod";
-import type { Actor, Ctx } from "../../actor";
-import { openSession, verifyCredentials } from "../../accounts";
+import { dbOf, type Actor, type Ctx } from "../../actor";
+import { openSession, register, verifyCredentials } from "../../accounts";
 import { appById } from "../../apps";
-import { systemClock, type Clock } from "../../clock";
+import type { Clock } from "../../clock";
 import { tokenKey } from "../../crypto/keys";
-import { getDb, type Db } from "../../db/client";
+import type { Db } from "../../db/client";
 import { recordings, sessions, users } from "../../db/schema";
 import { env } from "../../env";
-import { AppError, badInput, toAppError } from "../../errors";
-import { clientAddress } from "../../http/actor";
-import { readJson } from "../../http/io";
-import { log } from "../../log";
+import { AppError, badInput, errorBody, toAppError } from "../../errors";
+import { bearerOf, userActorOf } from "../../http/actor";
 import { getPushInfo } from "../../media/access";
 import { pullUrls } from "../../media/urls";
-import { getMeetingInfo, updateMeetingInfo, meetingMember } from "../../mic";
+import { getMeetingInfo, meetingMember, updateMeetingInfo } from "../../mic";
 import { roomStats } from "../../presence/stats";
 import { createRoom, deleteRoom, findRoom, listRooms, transitionRoom, updateRoom, type RoomRow } from "../../rooms";
 import { STATUS_CODE } from "../../rooms/status";
-import {
-  assertAccessNotRevoked,
-  signAccessToken,
-  signRoomToken,
-  verifyAccessToken,
-  type AccessClaims,
-} from "../../tokens";
+import { assertAccessNotRevoked, signAccessToken, signRoomToken, type AccessClaims } from "../../tokens";
 import { verifyJwt } from "../../tokens/jwt";
+import {
+  createVendorHandler,
+  memberIdsOf,
+  parseOr,
+  userIdOf,
+  vendorApp,
+  vendorIds,
+  type Call,
+  type Route,
+  type VendorApi,
+} from "../kit";
 
 const PREFIX = "/api/v1/live/";
 
@@ -68,18 +71,33 @@ const tokenBody = z.object({
   device_type: z.string().min(1).max(16),
   user_id: z.string().max(64),
 });
+/** The current Web client's token call (/api/v2/live/token): the IM services it wants tokens for. */
+const tokenV2Body = tokenBody.extend({
+  role: z.string().max(32).optional(),
+  im_server: z
+    .array(z.enum(["aliyun_old", "aliyun_new"]))
+    .min(1)
+    .max(2)
+    .default(["aliyun_old"]),
+});
 const meetingBody = z.object({ id: z.string().uuid(), members: z.array(meetingMember).max(64).default([]) });
 
-function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
-  const p = schema.safeParse(body);
-  if (!p.success) throw badInput(p.error.issues);
-  return p.data;
+const parse = <T extends z.ZodType>(schema: T, body: unknown): z.infer<T> =>
+  parseOr(schema, body, (_m, issues) => badInput(issues));
+
+/** The room fields RoomInfo needs: a stored row or the domain's room view both carry them. */
+type RoomFields = Omit<RoomRow, "streamClient" | "streamChangedAt" | "autoPaused" | "clientAppId">;
+
+/** Meeting members as AUI clients know them: `user_id` is the id each logged in with (or the RTC id sent). */
+async function meetingAsSent(db: Db, members: Array<{ user_id: string }>) {
+  const idOf = await vendorIds(
+    db,
+    members.map((m) => m.user_id),
+  );
+  return { members: members.map((m) => ({ ...m, user_id: idOf(m.user_id) })) };
 }
 
 /** RoomInfo exactly as the seed names its fields; push URLs only for the room's anchor. */
-/** The room fields RoomInfo needs: a stored row or the domain's room view both carry them. */
-type RoomFields = Omit<RoomRow, "streamClient" | "streamChangedAt" | "autoPaused">;
-
 export async function roomInfo(db: Db, clock: Clock, actor: Actor, room: RoomFields) {
   const now = clock.now();
   const app = await appById(db, room.appId);
@@ -105,6 +123,7 @@ export async function roomInfo(db: Db, clock: Clock, actor: Actor, room: RoomFie
   const push = isAnchor ? await getPushInfo({ db, clock, actor }, room.id) : undefined;
   const m = await roomStats(db, room, now);
   const meeting = await getMeetingInfo({ db, clock, actor }, { room: room.id });
+  const idOf = await vendorIds(db, [room.hostId, ...meeting.members.map((x) => x.user_id)]);
   const vods = await db
     .select()
     .from(recordings)
@@ -117,7 +136,7 @@ export async function roomInfo(db: Db, clock: Clock, actor: Actor, room: RoomFie
     title: room.title,
     notice: room.notice,
     cover_url: room.coverUrl,
-    anchor_id: room.hostId,
+    anchor_id: idOf(room.hostId),
     anchor_nick: room.hostNick,
     extends: room.extends,
     status: STATUS_CODE[room.status],
@@ -125,7 +144,7 @@ export async function roomInfo(db: Db, clock: Clock, actor: Actor, room: RoomFie
     chat_id: room.chatId,
     pk_id: room.pkId,
     meeting_id: room.meetingId,
-    meeting_info: JSON.stringify(meeting.members),
+    meeting_info: JSON.stringify(meeting.members.map((x) => ({ ...x, user_id: idOf(x.user_id) }))),
     vod_id: room.vodId,
     started_at: goTime(room.startedAt),
     stopped_at: goTime(room.stoppedAt),
@@ -156,12 +175,38 @@ export async function roomInfo(db: Db, clock: Clock, actor: Actor, room: RoomFie
   };
 }
 
-async function login(db: Db, clock: Clock, body: unknown, addr: string | undefined) {
-  const b = parse(loginBody, body);
-  const u = await verifyCredentials(db, b.username, b.password, { addr, now: clock.now() });
+/** Demo user ids: what the demo Web client allows (letters and digits), and a little more. */
+const demoUserId = /^[\p{L}\p{N}_.@-]{1,64}$/u;
+
+/**
+ * The demo AppServer's rule, for apps that turned it on: password = user id, and the account is
+ * made on first login (with the app's sign-up role). Existing accounts keep their own passwords.
+ */
+async function demoSignUp(db: Db, clock: Clock, username: string, password: string) {
+  if (username !== password || !demoUserId.test(username)) return;
+  const app = await vendorApp(db, env().COMPAT_AUI_APP_ID);
+  if (!app?.auiDemoLogin || !app.enabled) return;
+  const taken = await db.select({ id: users.id }).from(users).where(eq(users.username, username));
+  if (taken.length) return;
+  try {
+    await register(
+      { db, clock, actor: { kind: "system", appId: app.id, via: "aui-demo" } },
+      { appKey: app.accessKey, username, password },
+      app.signupRole,
+    );
+  } catch (e) {
+    // Two first logins at once: the other one made the account.
+    if (!(e instanceof AppError && e.code === "CONFLICT")) throw e;
+  }
+}
+
+async function login(call: Call) {
+  const b = parse(loginBody, await call.fields());
+  await demoSignUp(call.db, call.clock, b.username, b.password);
+  const u = await verifyCredentials(call.db, b.username, b.password, { addr: call.addr, now: call.clock.now() });
   // The reference AppServer's JWTs are stateless: a login on a second device leaves the first
   // signed in. Each login is its own session here (ended by logout, expiry or a disable).
-  const s = await openSession(db, clock, u, `aui-${randomUUID()}`, "other");
+  const s = await openSession(call.db, call.clock, u, `aui-${randomUUID()}`, "other");
   return { code: 200, expire: goTime(s.accessExpiresAt), token: s.accessToken };
 }
 
@@ -172,9 +217,11 @@ const MAX_REFRESH_AFTER_EXPIRY_S = 24 * 3600;
  * A still-signed token of a session that is alive gets a fresh one, as gin-jwt's refresh does:
  * past expiry only within MAX_REFRESH_AFTER_EXPIRY_S, and never one that was revoked.
  */
-async function refreshToken(db: Db, clock: Clock, bearer: string | undefined) {
+async function refreshToken(call: Call) {
+  const bearer = bearerOf(call.req.headers);
   if (!bearer) throw new AppError("UNAUTHENTICATED", "Authorization: Bearer <token> is required");
-  const now = clock.now();
+  const { db } = call;
+  const now = call.clock.now();
   const c = verifyJwt<AccessClaims>(bearer, tokenKey(), now.getTime() - MAX_REFRESH_AFTER_EXPIRY_S * 1000);
   if (c.typ !== "access") throw new AppError("TOKEN_INVALID", "Not an access token");
   // Revocations (logout, disabled user or app) hold for expired tokens too: check them as of now.
@@ -192,135 +239,196 @@ async function refreshToken(db: Db, clock: Clock, bearer: string | undefined) {
   return { code: 200, expire: goTime(issued.expiresAt), token: issued.token };
 }
 
-async function roomOf(ctx: Ctx, id: string) {
-  return findRoom(ctx.db, ctx.actor, id);
-}
-const infoOf = async (ctx: Ctx, id: string) => roomInfo(ctx.db, ctx.clock, ctx.actor, await roomOf(ctx, id));
+const infoOf = async (ctx: Ctx, id: string) =>
+  roomInfo(ctx.db, ctx.clock, ctx.actor, await findRoom(dbOf(ctx), ctx.actor, id));
 
-async function authed(ctx: Ctx, verb: string, body: unknown): Promise<unknown> {
-  switch (verb) {
-    case "create": {
-      const b = parse(createBody, body);
-      const me = ctx.actor.kind === "user" ? ctx.actor : undefined;
-      // `anchor` names the host: the caller themself, or (for admins) a host of their app.
-      const r = await createRoom(ctx, {
-        title: b.title,
-        notice: b.notice,
-        coverUrl: b.cover_url,
-        hostNick: b.anchor_nick,
-        mode: b.mode,
-        extends: b.extends,
-        record: false,
-        hostId: me?.role === "admin" ? b.anchor : undefined,
-      });
-      return infoOf(ctx, r.id);
-    }
-    case "get":
-      return infoOf(ctx, parse(idBody, body).id);
-    case "list": {
-      const b = parse(listBody, body);
-      const statusOf = { 0: "prepare", 1: "live", 2: "ended" } as const;
-      const page = await listRooms(ctx, {
-        limit: b.page_size,
-        offset: (b.page_num - 1) * b.page_size,
-        withMetrics: false,
-        status: b.status === -1 ? undefined : statusOf[b.status as 0 | 1 | 2],
-      });
-      return Promise.all(page.items.map((v) => roomInfo(ctx.db, ctx.clock, ctx.actor, v)));
-    }
-    case "update": {
-      const b = parse(updateBody, body);
-      await updateRoom(ctx, { room: b.id, title: b.title, notice: b.notice, extends: b.extends });
-      return infoOf(ctx, b.id);
-    }
-    case "delete": {
-      const b = parse(idBody, body);
-      const before = await infoOf(ctx, b.id);
-      await deleteRoom(ctx, b.id);
-      return before;
-    }
-    case "start":
-    case "pause":
-    case "stop": {
-      const b = parse(idBody, body);
-      const room = await roomOf(ctx, b.id);
-      // Clients repeat start/stop freely: repeating the current state is not an error here.
-      const already =
-        (verb === "start" && room.status === "live") ||
-        (verb === "pause" && room.status === "paused") ||
-        (verb === "stop" && room.status === "ended");
-      if (!already) await transitionRoom(ctx, b.id, verb);
-      return infoOf(ctx, b.id);
-    }
-    case "token": {
-      const b = parse(tokenBody, body);
-      if (ctx.actor.kind !== "user") throw new AppError("UNAUTHENTICATED", "Sign in first");
-      const u = (await ctx.db.select().from(users).where(eq(users.id, ctx.actor.userId)))[0];
-      if (!u) throw new AppError("NOT_FOUND", "User not found");
-      // The new device session never outlives the one whose access token asked for it.
-      const origin = ctx.actor.sessionId
-        ? (await ctx.db.select().from(sessions).where(eq(sessions.id, ctx.actor.sessionId)))[0]
-        : undefined;
-      if (!origin || origin.revokedAt) throw new AppError("TOKEN_INVALID", "Session is not valid");
-      const s = await openSession(
-        ctx.db,
-        ctx.clock,
-        u,
-        b.device_id,
-        ["android", "ios", "web", "win", "mac"].includes(b.device_type) ? b.device_type : "other",
-        origin.expiresAt,
-      );
-      return { access_token: s.accessToken, refresh_token: s.refreshToken };
-    }
-    case "getMeetingInfo": {
-      const b = parse(z.object({ id: z.string().uuid() }), body);
-      return getMeetingInfo(ctx, { room: b.id });
-    }
-    case "updateMeetingInfo": {
-      const b = parse(meetingBody, body);
-      return updateMeetingInfo(ctx, { room: b.id, members: b.members });
-    }
-    default:
-      throw new AppError("NOT_FOUND", `Unknown API ${verb}`);
-  }
+/** The caller's account id (what AUI calls the user id). */
+async function myUsername(ctx: Ctx) {
+  if (ctx.actor.kind !== "user") throw new AppError("UNAUTHENTICATED", "Sign in first");
+  const u = (await dbOf(ctx).select().from(users).where(eq(users.id, ctx.actor.userId)))[0];
+  if (!u) throw new AppError("NOT_FOUND", "User not found");
+  return u;
 }
 
-function send(res: ServerResponse, status: number, body: unknown) {
-  const s = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(s) });
-  res.end(s);
+/** A device session for the IM SDK, never outliving the session whose access token asked for it. */
+async function deviceTokens(ctx: Ctx, b: z.infer<typeof tokenBody>) {
+  const u = await myUsername(ctx);
+  if (b.user_id && b.user_id.toLowerCase() !== u.username.toLowerCase())
+    throw new AppError("FORBIDDEN", "user_id must be the signed-in user's id");
+  const origin =
+    ctx.actor.kind === "user" && ctx.actor.sessionId
+      ? (await ctx.db.select().from(sessions).where(eq(sessions.id, ctx.actor.sessionId)))[0]
+      : undefined;
+  if (!origin || origin.revokedAt) throw new AppError("TOKEN_INVALID", "Session is not valid");
+  const s = await openSession(
+    ctx.db,
+    ctx.clock,
+    u,
+    b.device_id,
+    ["android", "ios", "web", "win", "mac"].includes(b.device_type) ? b.device_type : "other",
+    origin.expiresAt,
+  );
+  return { user: u, access_token: s.accessToken, refresh_token: s.refreshToken, expiresAt: s.accessExpiresAt };
 }
 
-/** Mounted by the web process: answers AUI paths, returns false for anything else. */
-export function createAuiHandler(opts: { db?: () => Db; clock?: Clock } = {}) {
-  const db = opts.db ?? getDb;
-  const clock = opts.clock ?? systemClock;
-  return function handle(req: IncomingMessage, res: ServerResponse): boolean {
-    const path = (req.url ?? "").split("?")[0]!;
-    const isLogin = path === "/login" || path === `${PREFIX}login`;
-    if (!isLogin && !path.startsWith(PREFIX)) return false;
-    (async () => {
-      if (req.method !== "POST") throw new AppError("NOT_FOUND", "Use POST");
-      const body = await readJson(req, 1024 * 1024);
-      if (isLogin) return login(db(), clock, body, clientAddress(req));
-      const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "")?.[1];
-      if (path === `${PREFIX}refresh_token`) return refreshToken(db(), clock, bearer);
-      if (!bearer) throw new AppError("UNAUTHENTICATED", "Authorization: Bearer <token> is required");
-      const c = verifyAccessToken(bearer, clock.now());
-      const actor: Actor = { kind: "user", userId: c.sub, role: c.role, appId: c.app, sessionId: c.sid };
-      return authed({ db: db(), clock, actor }, path.slice(PREFIX.length), body);
-    })().then(
-      (out) => send(res, 200, out),
-      (e) => {
-        const a = toAppError(e);
-        if (a.code === "INTERNAL") log.error("aui adapter failed", { path, error: (e as Error).message });
-        send(res, a.httpStatus, {
-          code: a.httpStatus,
-          message: a.message,
-          ...(a.details ? { details: a.details } : {}),
-        });
-      },
+/** The verbs behind a bearer token, by path after /api/v1/live/. */
+const verbs: Record<string, (ctx: Ctx, body: Record<string, unknown>) => Promise<unknown>> = {
+  async create(ctx, body) {
+    const b = parse(createBody, body);
+    const me = await myUsername(ctx);
+    // `anchor` names the host by the id they log in with: the caller themself, or (for admins) a
+    // host of their app.
+    const anchor = await userIdOf(ctx, me.appId, b.anchor);
+    if (me.role === "admin" && !anchor) throw new AppError("NOT_FOUND", "No such anchor in this app");
+    if (me.role !== "admin" && anchor !== me.id)
+      throw new AppError("FORBIDDEN", "anchor must be your own user id (hosts create rooms for themselves)");
+    const r = await createRoom(ctx, {
+      title: b.title,
+      notice: b.notice,
+      coverUrl: b.cover_url,
+      hostNick: b.anchor_nick,
+      mode: b.mode,
+      extends: b.extends,
+      record: false,
+      hostId: me.role === "admin" ? anchor : undefined,
+    });
+    return infoOf(ctx, r.id);
+  },
+  get: async (ctx, body) => infoOf(ctx, parse(idBody, body).id),
+  async list(ctx, body) {
+    const b = parse(listBody, body);
+    const statusOf = { 0: "prepare", 1: "live", 2: "ended" } as const;
+    const page = await listRooms(ctx, {
+      limit: b.page_size,
+      offset: (b.page_num - 1) * b.page_size,
+      withMetrics: false,
+      status: b.status === -1 ? undefined : statusOf[b.status as 0 | 1 | 2],
+    });
+    return Promise.all(page.items.map((v) => roomInfo(ctx.db, ctx.clock, ctx.actor, v)));
+  },
+  async update(ctx, body) {
+    const b = parse(updateBody, body);
+    await updateRoom(ctx, { room: b.id, title: b.title, notice: b.notice, extends: b.extends });
+    return infoOf(ctx, b.id);
+  },
+  async delete(ctx, body) {
+    const b = parse(idBody, body);
+    const before = await infoOf(ctx, b.id);
+    await deleteRoom(ctx, b.id);
+    return before;
+  },
+  start: (ctx, body) => lifecycle(ctx, "start", body),
+  pause: (ctx, body) => lifecycle(ctx, "pause", body),
+  stop: (ctx, body) => lifecycle(ctx, "stop", body),
+  async token(ctx, body) {
+    const t = await deviceTokens(ctx, parse(tokenBody, body));
+    return { access_token: t.access_token, refresh_token: t.refresh_token };
+  },
+  async getMeetingInfo(ctx, body) {
+    const b = parse(z.object({ id: z.string().uuid() }), body);
+    return meetingAsSent(ctx.db, (await getMeetingInfo(ctx, { room: b.id })).members);
+  },
+  async updateMeetingInfo(ctx, body) {
+    const b = parse(meetingBody, body);
+    const room = await findRoom(dbOf(ctx), ctx.actor, b.id);
+    // Members are named by the ids the host's client knows: people of the app by the id they log
+    // in with, others (RTC-layer ids) kept as sent.
+    const idOf = await memberIdsOf(
+      ctx.db,
+      room.appId,
+      b.members.map((m) => m.user_id),
     );
-    return true;
+    const out = await updateMeetingInfo(ctx, {
+      room: room.id,
+      members: b.members.map((m) => ({ ...m, user_id: idOf(m.user_id) })),
+    });
+    return meetingAsSent(ctx.db, out.members);
+  },
+};
+
+/** Clients repeat start/stop freely: repeating the current state is not an error here. */
+async function lifecycle(ctx: Ctx, verb: "start" | "pause" | "stop", body: Record<string, unknown>) {
+  const b = parse(idBody, body);
+  const room = await findRoom(dbOf(ctx), ctx.actor, b.id);
+  const already =
+    (verb === "start" && room.status === "live") ||
+    (verb === "pause" && room.status === "paused") ||
+    (verb === "stop" && room.status === "ended");
+  if (!already) await transitionRoom(ctx, b.id, verb);
+  return infoOf(ctx, b.id);
+}
+
+/**
+ * /api/v2/live/token as the reference (Java) AppServer answers it: per IM service asked for,
+ * `aliyun_old_im` {access_token, refresh_token} and `aliyun_new_im` {app_id, app_sign, app_token,
+ * auth}. onair has no Alibaba IM behind it: both carry onair's own device tokens (also at the top
+ * level, as /token answers), app_id is the app's access key and app_sign is empty.
+ */
+async function tokenV2(ctx: Ctx, body: Record<string, unknown>) {
+  const b = parse(tokenV2Body, body);
+  const t = await deviceTokens(ctx, b);
+  const app = t.user.appId === null ? undefined : await appById(ctx.db, t.user.appId);
+  return {
+    code: 200,
+    access_token: t.access_token,
+    refresh_token: t.refresh_token,
+    ...(b.im_server.includes("aliyun_old")
+      ? { aliyun_old_im: { access_token: t.access_token, refresh_token: t.refresh_token } }
+      : {}),
+    ...(b.im_server.includes("aliyun_new")
+      ? {
+          aliyun_new_im: {
+            app_id: app?.app.accessKey ?? "",
+            app_sign: "",
+            app_token: t.access_token,
+            auth: {
+              user_id: t.user.username,
+              nonce: randomBytes(8).toString("hex"),
+              timestamp: Math.floor(t.expiresAt.getTime() / 1000),
+              role: b.role ?? "",
+            },
+          },
+        }
+      : {}),
   };
 }
+
+/** Runs a verb for the bearer token's user. */
+const withBearer =
+  (verb: (ctx: Ctx, body: Record<string, unknown>) => Promise<unknown>): Route =>
+  async (call) => {
+    const bearer = bearerOf(call.req.headers);
+    if (!bearer) throw new AppError("UNAUTHENTICATED", "Authorization: Bearer <token> is required");
+    const actor = userActorOf(bearer, call.clock.now());
+    return verb({ db: call.db, clock: call.clock, actor }, await call.fields());
+  };
+
+const routes: Record<string, Route> = {
+  "/login": login,
+  [`${PREFIX}login`]: login,
+  [`${PREFIX}refresh_token`]: refreshToken,
+  "/api/v2/live/token": withBearer(tokenV2),
+  ...Object.fromEntries(Object.entries(verbs).map(([name, verb]) => [`${PREFIX}${name}`, withBearer(verb)])),
+};
+
+export const auiApi: VendorApi = {
+  name: "aui",
+  route(method, path) {
+    const route = routes[path];
+    if (route) return method === "POST" ? route : () => Promise.reject(new AppError("NOT_FOUND", "Use POST"));
+    return path.startsWith(PREFIX) ? () => Promise.reject(new AppError("NOT_FOUND", `Unknown API ${path}`)) : undefined;
+  },
+  body: { limit: 1024 * 1024, notJson: () => new AppError("BAD_REQUEST", "Body is not valid JSON") },
+  ok: (data) => ({ status: 200, body: data }),
+  fail(e) {
+    const a = toAppError(e);
+    const { error } = errorBody(a);
+    return {
+      status: a.httpStatus,
+      body: { code: a.httpStatus, message: error.message, ...(error.details ? { details: error.details } : {}) },
+      internal: a.code === "INTERNAL",
+    };
+  },
+};
+
+export const createAuiHandler = (opts: { db?: () => Db; clock?: Clock } = {}) => createVendorHandler(auiApi, opts);

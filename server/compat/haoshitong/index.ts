@@ -6,19 +6,17 @@
 //   POST /v1/access_token {app_id: <access key>, app_secret}  → {code:0, msg:"OK", result:{timeout, access_token}}
 //   POST /v1/live/start?access_token=…  GET /v1/live/list?app_id=…&access_token=…  POST /v1/live/stop?access_token=…
 import { spawn, type ChildProcess } from "node:child_process";
-import type { IncomingMessage, ServerResponse } from "node:http";
 import { hostname } from "node:os";
 import { and, asc, eq, inArray } from "drizzle-orm";
 import { z } from "zod";
 import { appByAccessKey, secretVersionOf } from "../../apps";
-import { systemClock, type Clock } from "../../clock";
+import type { Clock } from "../../clock";
 import { tokenKey } from "../../crypto/keys";
 import { safeEqual } from "../../crypto/secretbox";
 import { getDb, type Db } from "../../db/client";
 import { apps, mixTasks, rooms } from "../../db/schema";
 import { env } from "../../env";
 import { AppError } from "../../errors";
-import { readBody } from "../../http/io";
 import { log } from "../../log";
 import { nmsInternalSecret, publishKey } from "../../media/keys";
 import { liveH264Args, redactUrls } from "../../media/ffmpeg";
@@ -27,6 +25,8 @@ import { pullUrls } from "../../media/urls";
 import { createRoom, transitionRoom } from "../../rooms";
 import { assertAppLive, signRoomToken } from "../../tokens";
 import { signCompact, verifyCompact } from "../../tokens/jwt";
+import { bearerOf } from "../../http/actor";
+import { createVendorHandler, parseOr, routeTable, vendorCode, VendorError, type Call, type VendorApi } from "../kit";
 
 /** The seed's codes (ten digits: kept as JSON numbers, not int32). */
 export const HST = {
@@ -42,14 +42,7 @@ export const HST = {
   NO_INPUT: 6050030022,
 } as const;
 
-class HstError extends Error {
-  constructor(
-    public code: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+class HstError extends VendorError {}
 
 const TOKEN_TTL_S = 7200;
 const owner = `${hostname()}:${process.pid}`;
@@ -81,15 +74,8 @@ const startBody = z.preprocess(
 );
 type StartParams = z.infer<typeof startBody>;
 
-function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
-  const p = schema.safeParse(body);
-  if (!p.success)
-    throw new HstError(
-      HST.BAD_PARAMS,
-      `参数错误: ${p.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`,
-    );
-  return p.data;
-}
+const parse = <T extends z.ZodType>(schema: T, body: unknown): z.infer<T> =>
+  parseOr(schema, body, (message) => new HstError(HST.BAD_PARAMS, `参数错误: ${message}`));
 
 async function accessToken(db: Db, clock: Clock, body: Record<string, unknown>) {
   const b = parse(z.object({ app_id: z.string().min(1).max(64), app_secret: z.string().min(1).max(256) }), body);
@@ -326,64 +312,40 @@ export function startMixWatcher(db: Db = getDb()) {
   };
 }
 
-function send(res: ServerResponse, body: Record<string, unknown>) {
-  const s = JSON.stringify(body);
-  res.writeHead(200, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(s) });
-  res.end(s);
-}
+const tokenOf = (call: Call) => call.query.get("access_token") ?? bearerOf(call.req.headers) ?? null;
+const appOfCall = (call: Call) => appOfToken(call.db, tokenOf(call), call.clock);
+
+export const haoshitongApi: VendorApi = {
+  name: "haoshitong",
+  route: routeTable({
+    "POST /v1/access_token": async (call) => ({
+      code: 0,
+      msg: "OK",
+      result: await accessToken(call.db, call.clock, await call.fields()),
+    }),
+    "POST /v1/live/start": async (call) => ({
+      code: 0,
+      msg: "success",
+      ...(await start(call.db, call.clock, await appOfCall(call), await call.fields())),
+    }),
+    "POST /v1/live/stop": async (call) => ({
+      code: 0,
+      ...(await stop(call.db, await appOfCall(call), await call.fields())),
+    }),
+    "GET /v1/live/list": async (call) => ({
+      code: 0,
+      msg: "success",
+      ...(await list(call.db, call.clock, await appOfCall(call), call.query.get("app_id"))),
+    }),
+  }),
+  body: { limit: 64 * 1024, notJson: () => new HstError(HST.JSON, "json解析错误") },
+  ok: (data) => ({ status: 200, body: data }),
+  fail(e) {
+    const c = vendorCode(e, {}, { code: HST.FAILED, message: "异常失败" });
+    return { status: 200, body: { code: c.code, msg: c.message }, internal: c.internal };
+  },
+};
 
 /** Mounted by the web process. */
-export function createHaoshitongHandler(opts: { db?: () => Db; clock?: Clock } = {}) {
-  const db = opts.db ?? getDb;
-  const clock = opts.clock ?? systemClock;
-  return function handle(req: IncomingMessage, res: ServerResponse): boolean {
-    const [path, qs = ""] = (req.url ?? "").split("?");
-    const q = new URLSearchParams(qs);
-    const routes: Record<string, (() => Promise<Record<string, unknown>>) | undefined> = {
-      "POST /v1/access_token": async () => ({
-        code: 0,
-        msg: "OK",
-        result: await accessToken(db(), clock, await json(req)),
-      }),
-      "POST /v1/live/start": async () => ({
-        code: 0,
-        msg: "success",
-        ...(await start(db(), clock, await appOfToken(db(), tokenOf(req, q), clock), await json(req))),
-      }),
-      "POST /v1/live/stop": async () => ({
-        code: 0,
-        ...(await stop(db(), await appOfToken(db(), tokenOf(req, q), clock), await json(req))),
-      }),
-      "GET /v1/live/list": async () => ({
-        code: 0,
-        msg: "success",
-        ...(await list(db(), clock, await appOfToken(db(), tokenOf(req, q), clock), q.get("app_id"))),
-      }),
-    };
-    const route = routes[`${req.method} ${path}`];
-    if (!route) return false;
-    route().then(
-      (out) => send(res, out),
-      (e) => {
-        const code = e instanceof HstError ? e.code : HST.FAILED;
-        if (code === HST.FAILED) log.error("haoshitong adapter failed", { path, error: (e as Error).message });
-        send(res, { code, msg: e instanceof HstError ? e.message : "异常失败" });
-      },
-    );
-    return true;
-  };
-}
-
-const tokenOf = (req: IncomingMessage, q: URLSearchParams) =>
-  q.get("access_token") ?? /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "")?.[1] ?? null;
-
-async function json(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const text = await readBody(req, 64 * 1024);
-  try {
-    const v: unknown = JSON.parse(text || "{}");
-    if (!v || typeof v !== "object" || Array.isArray(v)) throw new Error();
-    return v as Record<string, unknown>;
-  } catch {
-    throw new HstError(HST.JSON, "json解析错误");
-  }
-}
+export const createHaoshitongHandler = (opts: { db?: () => Db; clock?: Clock } = {}) =>
+  createVendorHandler(haoshitongApi, opts);

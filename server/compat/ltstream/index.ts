@@ -5,21 +5,21 @@
 // as the Laravel extension does, or {"code":200}), and answers an app-wide pull token.
 // Viewers then play /live/<room number>.flv?type=1&token=… straight from onair's front.
 import { createHash } from "node:crypto";
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ServerResponse } from "node:http";
 import { and, eq } from "drizzle-orm";
 import { appByAccessKey } from "../../apps";
-import { systemClock, type Clock } from "../../clock";
+import type { Clock } from "../../clock";
 import { tokenKey } from "../../crypto/keys";
 import { safeEqual } from "../../crypto/secretbox";
-import { getDb, type Db } from "../../db/client";
+import type { Db } from "../../db/client";
 import { rooms } from "../../db/schema";
 import { env } from "../../env";
 import { AppError } from "../../errors";
-import { readBody } from "../../http/io";
 import { outboundFetch, OutboundError } from "../../http/outbound";
 import { firstUse } from "../../limits";
 import { log } from "../../log";
 import { signCompact, verifyCompact } from "../../tokens/jwt";
+import { createVendorHandler, sendAnswer, vendorCode, VendorError, type VendorApi } from "../kit";
 
 /** The seed's status codes. */
 export const LT = {
@@ -41,14 +41,8 @@ export const LT = {
   BAD_PARAMS: 2001,
 } as const;
 
-export class LtError extends Error {
-  constructor(
-    public code: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+/** LTStream's errors travel in the seed's envelope {code, message}. */
+export class LtError extends VendorError {}
 
 /** The signing window for get_token requests (their `timestamp`, unix seconds). */
 const WINDOW_S = 300;
@@ -170,55 +164,35 @@ export async function playStream(db: Db, code: string, type: string | null, toke
   return row.streamName;
 }
 
+const CORS = { "access-control-allow-origin": "*" };
+
 export function sendLt(res: ServerResponse, httpStatus: number, body: unknown) {
-  const s = JSON.stringify(body);
-  res.writeHead(httpStatus, {
-    "content-type": "application/json; charset=utf-8",
-    "content-length": Buffer.byteLength(s),
-    "access-control-allow-origin": "*",
-  });
-  res.end(s);
+  sendAnswer(res, { status: httpStatus, body, headers: CORS });
 }
 
-/** The `signature` field of a form or JSON body, as sent (the caller checks that it is a string). */
-function signatureField(text: string, contentType: string): unknown {
-  // A repeated form field counts by its last value, as PHP reads it.
-  if (!contentType.includes("json")) return new URLSearchParams(text).getAll("signature").at(-1);
-  let body: unknown;
-  try {
-    body = JSON.parse(text || "{}");
-  } catch {
-    throw new LtError(LT.BAD_PARAMS, "请求参数有误: body is not JSON");
-  }
-  return body && typeof body === "object" && !Array.isArray(body)
-    ? (body as Record<string, unknown>).signature
-    : undefined;
-}
+export const ltApi: VendorApi = {
+  name: "ltstream",
+  route(method, path) {
+    if (path !== "/api/third/get_token") return undefined;
+    if (method !== "POST") return () => Promise.reject(new LtError(LT.BAD_URL, "非法的请求地址"));
+    // PHP's curl posts a form; a JSON body is read too. A repeated field counts by its last value.
+    return async (call) =>
+      getToken(call.db, call.clock, (await call.fields()).signature, headerOf(call.req.headers.version));
+  },
+  body: { limit: 64 * 1024, form: true, notJson: () => new LtError(LT.BAD_PARAMS, "请求参数有误: body is not JSON") },
+  ok: (data) => ({ status: 200, body: { code: 200, data, message: "200 OK" }, headers: CORS }),
+  fail(e) {
+    const c = vendorCode(e, { PAYLOAD_TOO_LARGE: LT.BAD_PARAMS }, { code: LT.SERVER, message: "服务器异常" });
+    return {
+      status: 200,
+      body: { code: c.code, message: c.message },
+      headers: CORS,
+      internal: c.internal,
+    };
+  },
+};
+
+const headerOf = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
 
 /** Mounted by the web process: POST /api/third/get_token. */
-export function createLtHandler(opts: { db?: () => Db; clock?: Clock } = {}) {
-  const db = opts.db ?? getDb;
-  const clock = opts.clock ?? systemClock;
-  return function handle(req: IncomingMessage, res: ServerResponse): boolean {
-    if ((req.url ?? "").split("?")[0] !== "/api/third/get_token") return false;
-    (async () => {
-      if (req.method !== "POST") throw new LtError(LT.BAD_URL, "非法的请求地址");
-      const text = await readBody(req, 64 * 1024);
-      const type = String(req.headers["content-type"] ?? "");
-      return getToken(db(), clock, signatureField(text, type), req.headers.version as string | undefined);
-    })().then(
-      (data) => sendLt(res, 200, { code: 200, data, message: "200 OK" }),
-      (e) => {
-        const code =
-          e instanceof LtError
-            ? e.code
-            : e instanceof AppError && e.code === "PAYLOAD_TOO_LARGE"
-              ? LT.BAD_PARAMS
-              : LT.SERVER;
-        if (code === LT.SERVER) log.error("ltstream get_token failed", { error: (e as Error).message });
-        sendLt(res, 200, { code, message: e instanceof LtError ? e.message : "服务器异常" });
-      },
-    );
-    return true;
-  };
-}
+export const createLtHandler = (opts: { db?: () => Db; clock?: Clock } = {}) => createVendorHandler(ltApi, opts);

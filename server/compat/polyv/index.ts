@@ -6,34 +6,28 @@
 //   POST /v1/channels/{channelId}/update → {status:"success", result:"update channel successfully"}
 //   GET  /front/listUsers?roomId=        → {count, userlist} from real presence: public nicks, no ids
 import { createHash } from "node:crypto";
-import type { IncomingMessage, ServerResponse } from "node:http";
 import { isIP } from "node:net";
 import { and, asc, eq, isNull } from "drizzle-orm";
-import { systemClock, type Clock } from "../../clock";
+import type { Clock } from "../../clock";
 import { safeEqual } from "../../crypto/secretbox";
-import { getDb, type Db } from "../../db/client";
+import type { Db } from "../../db/client";
 import { MEMBER_ROLE, roomMembers, rooms, users, type RoomStatus } from "../../db/schema";
 import { AppError } from "../../errors";
-import { readBody } from "../../http/io";
 import { parseAddress } from "../../http/outbound";
 import { assertUnderLimits, clearHits, hit, retryAfterS } from "../../limits";
-import { log } from "../../log";
 import { getPushInfo } from "../../media/access";
 import { channelPassword } from "../../media/keys";
 import { presenceCutoffs } from "../../presence/stats";
 import { updateRoom } from "../../rooms";
+import { createVendorHandler, VendorError, type Call, type Route, type VendorApi } from "../kit";
 
 const md5 = (s: string) => createHash("md5").update(s).digest("hex");
 const WINDOW_MS = 10 * 60_000;
 
-class PolyvError extends Error {
-  constructor(
-    public http: number,
-    message: string,
-    /** Sent as Retry-After (lockouts). */
-    public retryAfterS?: number,
-  ) {
-    super(message);
+/** Polyv answers errors with their HTTP status (code = status) and Retry-After on lockouts. */
+class PolyvError extends VendorError {
+  constructor(http: number, message: string, retryAfterS?: number) {
+    super(http, message, http, retryAfterS);
   }
 }
 
@@ -165,82 +159,48 @@ async function listUsers(db: Db, clock: Clock, roomId: string | null) {
   };
 }
 
-/**
- * The client's address: the web process listens on loopback behind the front, which passes the
- * client's address on as x-forwarded-for (replacing any the client sent).
- */
-function clientAddress(req: IncomingMessage) {
-  const peer = (req.socket.remoteAddress ?? "").replace(/^::ffff:/, "");
-  const forwarded = String(req.headers["x-forwarded-for"] ?? "")
-    .split(",")[0]!
-    .trim()
-    .replace(/^::ffff:/, "");
-  const loopback = peer === "::1" || peer.startsWith("127.");
-  return loopback && isIP(forwarded) ? forwarded : peer || "unknown";
-}
+/** The client's address (the front passes it on from trusted peers), IPv4-mapped forms unwrapped. */
+const addressOf = (call: Call) => {
+  const a = (call.addr ?? "").replace(/^::ffff:/, "");
+  return isIP(a) ? a : "unknown";
+};
 
-function send(res: ServerResponse, status: number, body: unknown, retryAfterS?: number) {
-  const s = JSON.stringify(body);
-  res.writeHead(status, {
-    "content-type": "application/json; charset=utf-8",
-    "content-length": Buffer.byteLength(s),
-    ...(retryAfterS ? { "retry-after": String(retryAfterS) } : {}),
-  });
-  res.end(s);
-}
-
-async function params(req: IncomingMessage): Promise<Record<string, string>> {
-  const text = await readBody(req, 64 * 1024);
-  if (String(req.headers["content-type"] ?? "").includes("json")) {
-    try {
-      return Object.fromEntries(
-        Object.entries(JSON.parse(text || "{}") as Record<string, unknown>).map(([k, v]) => [k, String(v)]),
-      );
-    } catch {
-      throw new PolyvError(400, "body is not valid JSON");
-    }
-  }
-  return Object.fromEntries(new URLSearchParams(text));
-}
-
-/** Mounted by the web process. */
-export function createPolyvHandler(opts: { db?: () => Db; clock?: Clock } = {}) {
-  const db = opts.db ?? getDb;
-  const clock = opts.clock ?? systemClock;
-  return function handle(req: IncomingMessage, res: ServerResponse): boolean {
-    const [path, qs = ""] = (req.url ?? "").split("?");
-    const update = /^\/v1\/channels\/([^/]+)\/update$/.exec(path!);
-    let run: (() => Promise<unknown>) | undefined;
-    if (path === "/api/v2/teacher_login.json" && req.method === "POST")
-      run = async () =>
-        teacherLogin(
-          db(),
-          clock,
-          { ...Object.fromEntries(new URLSearchParams(qs)), ...(await params(req)) },
-          clientAddress(req),
-        );
-    else if (update && req.method === "POST")
-      run = async () =>
-        updateChannel(db(), clock, decodeURIComponent(update[1]!), {
-          ...Object.fromEntries(new URLSearchParams(qs)),
-          ...(await params(req)),
-        });
-    else if (path === "/front/listUsers" && req.method === "GET")
-      run = () => listUsers(db(), clock, new URLSearchParams(qs).get("roomId"));
-    if (!run) return false;
-    run().then(
-      (out) => send(res, 200, out),
-      (e) => {
-        const status = e instanceof PolyvError ? e.http : e instanceof AppError ? e.httpStatus : 500;
-        if (status === 500) log.error("polyv adapter failed", { path, error: (e as Error).message });
-        send(
-          res,
-          status,
-          { status: "error", code: status, message: status === 500 ? "server error" : (e as Error).message },
-          e instanceof PolyvError ? e.retryAfterS : undefined,
-        );
-      },
-    );
-    return true;
+/** Fields from the query and the body (JSON or form), every value as text. */
+async function params(call: Call): Promise<Record<string, string>> {
+  const body = await call.fields();
+  return {
+    ...Object.fromEntries(call.query),
+    ...Object.fromEntries(Object.entries(body).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])),
   };
 }
+
+function route(method: string, path: string, query: URLSearchParams): Route | undefined {
+  const update = /^\/v1\/channels\/([^/]+)\/update$/.exec(path);
+  if (path === "/api/v2/teacher_login.json" && method === "POST")
+    return async (call) => teacherLogin(call.db, call.clock, await params(call), addressOf(call));
+  if (update && method === "POST")
+    return async (call) => updateChannel(call.db, call.clock, decodeURIComponent(update[1]!), await params(call));
+  if (path === "/front/listUsers" && method === "GET")
+    return (call) => listUsers(call.db, call.clock, query.get("roomId"));
+  return undefined;
+}
+
+export const polyvApi: VendorApi = {
+  name: "polyv",
+  route,
+  body: { limit: 64 * 1024, form: true, notJson: () => new PolyvError(400, "body is not valid JSON") },
+  ok: (data) => ({ status: 200, body: data }),
+  fail(e) {
+    const status = e instanceof VendorError ? e.http : e instanceof AppError ? e.httpStatus : 500;
+    const retry = e instanceof VendorError ? e.retryAfterS : undefined;
+    return {
+      status,
+      body: { status: "error", code: status, message: status >= 500 ? "server error" : (e as Error).message },
+      headers: retry ? { "retry-after": String(retry) } : undefined,
+      internal: status >= 500,
+    };
+  },
+};
+
+/** Mounted by the web process. */
+export const createPolyvHandler = (opts: { db?: () => Db; clock?: Clock } = {}) => createVendorHandler(polyvApi, opts);

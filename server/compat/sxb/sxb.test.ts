@@ -178,7 +178,8 @@ describe("随心播 live", () => {
             type: "live",
             groupid: String(roomnum),
             cover: "http://cover.png",
-            appid: t.app.id,
+            // The Tencent SDK app id the client runs under (the seed's example), not onair's app id.
+            appid: 1400019352,
             device: 0,
             videotype: 0,
           },
@@ -190,9 +191,14 @@ describe("随心播 live", () => {
       type: 1,
       index: 0,
       size: 50,
-      appid: t.app.id,
+      appid: 1400019352,
     });
     expect(list.errorCode).toBe(0);
+    // Clients filter by the SDK app id: another one does not see the room, none (0) sees every room.
+    const otherSdk = await call("live", "roomlist", { token: viewer.token, type: "live", size: 50, appid: 1400000001 });
+    expect(otherSdk.data.rooms.some((r: { info: { roomnum: number } }) => r.info.roomnum === roomnum)).toBe(false);
+    const anySdk = await call("live", "roomlist", { token: viewer.token, type: "live", size: 50, appid: 0 });
+    expect(anySdk.data.rooms.some((r: { info: { roomnum: number } }) => r.info.roomnum === roomnum)).toBe(true);
     const mine = list.data.rooms.find((r: { info: { roomnum: number } }) => r.info.roomnum === roomnum);
     expect(Object.keys(mine).sort()).toEqual(["info", "uid"]);
     // The host as the client knows them: the id it registered, not onair's internal user id.
@@ -226,6 +232,21 @@ describe("随心播 live", () => {
     expect(ids.data.total).toBe(2);
     expect(ids.data.idlist.map((x: { role: number }) => x.role).sort()).toEqual([0, 1]);
     expect(ids.data.idlist.map((x: { id: string }) => x.id).sort()).toEqual([host.id, viewer.id].sort());
+    // A role is the server's to know: a viewer claiming to be the host is listed as audience.
+    const claimer = await account();
+    expect(
+      (await call("live", "reportmemid", { token: claimer.token, id: claimer.id, roomnum, role: 1, operate: 0 }))
+        .errorCode,
+    ).toBe(0);
+    const claimed = await call("live", "roomidlist", { token: viewer.token, roomnum, index: 0, size: 10 });
+    expect(claimed.data.idlist.find((x: { id: string }) => x.id === claimer.id)).toEqual({ id: claimer.id, role: 0 });
+    // operate 1 takes the member out again.
+    expect(
+      (await call("live", "reportmemid", { token: claimer.token, id: claimer.id, roomnum, role: 0, operate: 1 }))
+        .errorCode,
+    ).toBe(0);
+    const out = await call("live", "roomidlist", { token: viewer.token, roomnum, index: 0, size: 10 });
+    expect(out.data.idlist.map((x: { id: string }) => x.id).sort()).toEqual([host.id, viewer.id].sort());
     expect(Object.keys(ids.data.idlist[0]).sort()).toEqual(["id", "role"]);
 
     // The same room through the AUI API: a 随心播 heartbeat moved its metrics.
@@ -233,7 +254,8 @@ describe("随心播 live", () => {
       await fetch(`${base}/api/v1/live/login`, {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ username: host.id, password: "secret-pass-1" }),
+        // A 随心播 account's password is its `pwd` as the client sent it (here base64).
+        body: JSON.stringify({ username: host.id, password: pwd("secret-pass-1") }),
       })
     ).json()) as { token: string };
     const rooms = (await (
@@ -259,6 +281,16 @@ describe("随心播 live", () => {
     expect((await call("live", "request", { token: viewer.token, roomnum })).errorCode).not.toBe(0);
     // The host approved over the clients' IM (which the server never sees): the viewer goes on the mic.
     expect((await call("live", "reportstatus", { token: viewer.token, roomnum, status: "on" })).errorCode).toBe(0);
+    // On the mic, the member reports itself again with role 2 and is listed so.
+    expect(
+      (await call("live", "reportmemid", { token: viewer.token, id: viewer.id, roomnum, role: 2, operate: 0 }))
+        .errorCode,
+    ).toBe(0);
+    const onMic = await call("live", "roomidlist", { token: host.token, roomnum, index: 0, size: 10 });
+    expect(onMic.data.idlist).toEqual([
+      { id: host.id, role: 1 },
+      { id: viewer.id, role: 2 },
+    ]);
     expect((await call("live", "reportstatus", { token: viewer.token, roomnum, status: "off" })).errorCode).toBe(0);
     expect((await call("live", "exitroom", { token: viewer.token, roomnum, type: "live" })).errorCode).toBe(0);
     expect((await call("live", "exitroom", { token: host.token, roomnum, type: "live" })).errorCode).toBe(0);

@@ -21,6 +21,11 @@ export const apps = mysqlTable(
     sxbSign: boolean("sxb_sign").notNull().default(false),
     /** The role a person signing up through a vendor API (随心播 regist, AUI demo login) gets. */
     signupRole: varchar("signup_role", { length: 8, enum: SIGNUP_ROLES }).notNull().default("viewer"),
+    /**
+     * AUI's demo login (off by default): password = user id, the account made on first login, as the
+     * reference AppServer does so that its unchanged Web client works. Anyone may sign in as any demo user.
+     */
+    auiDemoLogin: boolean("aui_demo_login").notNull().default(false),
     createdAt: time("created_at").notNull(),
     updatedAt: time("updated_at").notNull(),
   },

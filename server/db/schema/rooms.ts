@@ -47,6 +47,8 @@ export const rooms = mysqlTable(
     meetingId: varchar("meeting_id", { length: 256 }).notNull().default(""),
     pkId: varchar("pk_id", { length: 256 }).notNull().default(""),
     vodId: varchar("vod_id", { length: 256 }).notNull().default(""),
+    /** The client SDK's app id a vendor client reported with the room (随心播 `appid`, e.g. 1400019352). */
+    clientAppId: varchar("client_app_id", { length: 32 }).notNull().default(""),
     status: varchar("status", { length: 8, enum: ROOM_STATUSES }).notNull().default("prepare"),
     /** Public stream name used in pull URLs; the publish key is separate and secret (media/keys.ts). */
     streamName: varchar("stream_name", { length: 64 }).notNull(),
@@ -72,6 +74,7 @@ export const rooms = mysqlTable(
     index("rooms_app_created").on(t.appId, t.createdAt, t.num),
     index("rooms_app_status").on(t.appId, t.status, t.createdAt),
     index("rooms_host").on(t.hostId, t.createdAt),
+    index("rooms_app_client").on(t.appId, t.clientAppId, t.status, t.createdAt),
   ],
 );
 
@@ -105,7 +108,8 @@ export const micSessions = mysqlTable(
       .$defaultFn(() => crypto.randomUUID()),
     appId: idRef("app_id").notNull(),
     roomNum: idRef("room_num").notNull(),
-    userId: uuid("user_id").notNull(),
+    /** A user id of the room's app, or `rtc:<id>` for a member a host's client named that onair does not know. */
+    userId: varchar("user_id", { length: 72 }).notNull(),
     userNick: varchar("user_nick", { length: 64 }).notNull().default(""),
     userAvatar: varchar("user_avatar", { length: 1024 }).notNull().default(""),
     state: varchar("state", { length: 10, enum: MIC_STATES }).notNull(),

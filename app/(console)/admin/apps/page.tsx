@@ -200,6 +200,15 @@ export default function Apps() {
                   <dd data-testid="signup-role">{t(`signupRole_${a.signupRole}`)}</dd>
                 </div>
               </dl>
+              {a.auiDemoLogin && (
+                <p
+                  role="alert"
+                  data-testid="aui-demo-warning"
+                  className="mt-2 rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-900 dark:bg-amber-950 dark:text-amber-200"
+                >
+                  {t("auiDemoLoginWarning")}
+                </p>
+              )}
               {editing === a.id && (
                 <form
                   className="mt-3 grid gap-3 md:grid-cols-2"
@@ -213,6 +222,7 @@ export default function Apps() {
                       pullDomain: opt(f, "pullDomain"),
                       signScheme: formText(f, "signScheme") as SignScheme,
                       sxbSign: f.get("sxbSign") === "on",
+                      auiDemoLogin: f.get("auiDemoLogin") === "on",
                       signupRole: formText(f, "signupRole") as SignupRole,
                     });
                   }}
@@ -236,6 +246,15 @@ export default function Apps() {
                   <label className="flex items-center gap-2 text-sm">
                     <input type="checkbox" name="sxbSign" defaultChecked={a.sxbSign} className="h-4 w-4" />
                     {t("sxbSign")}
+                  </label>
+                  <label className="flex items-center gap-2 text-sm">
+                    <input
+                      type="checkbox"
+                      name="auiDemoLogin"
+                      defaultChecked={a.auiDemoLogin}
+                      className="h-4 w-4"
+                    />
+                    {t("auiDemoLogin")}
                   </label>
                   <Field label={t("signupRole")}>
                     <Select name="signupRole" defaultValue={a.signupRole}>

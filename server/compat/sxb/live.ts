@@ -1,0 +1,227 @@
+// 随心播 live commands (svc=live), each a translation onto the domain's verbs. People are named by
+// the id they registered (`regist.id`, onair's username) in every answer.
+import { and, asc, count, desc, eq, sql } from "drizzle-orm";
+import { z } from "zod";
+import { transaction, type Ctx } from "../../actor";
+import { MEMBER_ROLE, roomMembers } from "../../db/schema";
+import { getVodUrl } from "../../media/access";
+import { reportMic, requestMic } from "../../mic";
+import { joinRoom, leaveRoom } from "../../presence";
+import { onlineWhere } from "../../presence/stats";
+import { createRecording, listRecordings } from "../../recordings";
+import { createRoom, listRooms, transitionRoom, updateRoom } from "../../rooms";
+import { vendorIds } from "../kit";
+import { appArg, num, page, parse, playAddresses, roomByNum, SXB, sxbError, tokenOnly } from "./common";
+
+export type LiveCommand = (ctx: Ctx, body: Record<string, unknown>) => Promise<unknown>;
+
+const httpUrl = (u: string | undefined) => (u && /^https?:\/\//.test(u) ? u : undefined);
+/** The client SDK's app id as clients send it (number or string); 0 and empty mean none. */
+const sdkAppId = z.union([z.number().int().min(0), z.string().max(32)]).optional();
+const sdkAppIdText = (v: number | string | undefined) => (v === undefined || v === 0 || v === "0" ? "" : String(v));
+
+export const live: Record<string, LiveCommand> = {
+  async create(ctx, body) {
+    parse(tokenOnly.extend({ type: z.string().max(16).default("live") }), body);
+    const r = await createRoom(ctx, { title: "live", mode: 0, record: false });
+    return { roomnum: r.num, groupid: r.chatId };
+  },
+  async reportroom(ctx, body) {
+    const b = parse(
+      tokenOnly.extend({
+        room: z.object({
+          title: z.string().max(256).optional(),
+          roomnum: num,
+          type: z.string().max(16).optional(),
+          groupid: z.string().max(256).optional(),
+          cover: z.string().max(1024).optional(),
+          appid: sdkAppId,
+          device: z.coerce.number().optional(),
+          videotype: z.coerce.number().optional(),
+          host: z.string().optional(),
+        }),
+      }),
+      body,
+    );
+    // One transaction: the room is renamed (with the SDK app id it was reported under) and started, or neither.
+    await transaction(ctx, async (_tx, inner) => {
+      const room = await roomByNum(inner, b.room.roomnum);
+      await updateRoom(inner, {
+        room: room.num,
+        title: b.room.title || room.title,
+        coverUrl: httpUrl(b.room.cover),
+        clientAppId: b.room.appid === undefined ? undefined : sdkAppIdText(b.room.appid),
+      });
+      // The room was created on the client's side: it is live now.
+      if (room.status === "prepare" || room.status === "paused") await transitionRoom(inner, room.num, "start");
+    });
+    return undefined;
+  },
+  async roomlist(ctx, body) {
+    const b = parse(
+      // The Web demo sends `type` as the number 1; `appid` is the SDK app id the rooms were reported under.
+      tokenOnly.extend({ type: z.union([z.string().max(16), z.number()]).optional(), appid: sdkAppId, ...page }),
+      body,
+    );
+    const listed = await listRooms(ctx, {
+      status: "live",
+      clientAppId: sdkAppIdText(b.appid) || undefined,
+      limit: b.size,
+      offset: b.index,
+      withMetrics: true,
+    });
+    const idOf = await vendorIds(
+      ctx.db,
+      listed.items.map((r) => r.hostId),
+    );
+    return {
+      total: listed.total,
+      rooms: listed.items.map((r) => ({
+        uid: idOf(r.hostId),
+        info: {
+          title: r.title,
+          roomnum: r.num,
+          type: "live",
+          groupid: r.chatId,
+          cover: r.coverUrl,
+          thumbup: r.metrics?.likes ?? 0,
+          memsize: r.metrics?.online ?? 0,
+        },
+      })),
+    };
+  },
+  async reportmemid(ctx, body) {
+    const b = parse(
+      tokenOnly.extend({
+        id: z.string().max(64).optional(),
+        roomnum: num,
+        role: z.coerce.number().int().min(0).max(2).default(0),
+        operate: z.coerce.number().int().min(0).max(1).default(0),
+      }),
+      body,
+    );
+    const room = await roomByNum(ctx, b.roomnum);
+    // Entering puts the member in roomidlist. The role listed is the server's (host 1, a member on
+    // the mic 2, else 0), which is what an honest client reports; a claimed role is not taken.
+    const j = await joinRoom(ctx, { room: room.id });
+    if (b.operate === 1) await leaveRoom(ctx.db, { token: j.presenceToken }, ctx.clock.now());
+    return undefined;
+  },
+  async roomidlist(ctx, body) {
+    const b = parse(tokenOnly.extend({ roomnum: num, ...page }), body);
+    const room = await roomByNum(ctx, b.roomnum);
+    const online = and(eq(roomMembers.roomNum, room.num), onlineWhere(ctx.clock.now()));
+    const [rows, total] = await Promise.all([
+      ctx.db
+        .select({ id: roomMembers.memberId, role: roomMembers.role })
+        .from(roomMembers)
+        .where(online)
+        // The host first, then co-hosts, then the audience, each in the order they came.
+        .orderBy(
+          desc(sql`${roomMembers.role} = ${MEMBER_ROLE.host}`),
+          desc(roomMembers.role),
+          asc(roomMembers.joinedAt),
+        )
+        .limit(b.size)
+        .offset(b.index),
+      ctx.db.select({ n: count() }).from(roomMembers).where(online),
+    ]);
+    const idOf = await vendorIds(
+      ctx.db,
+      rows.map((r) => r.id),
+    );
+    return { total: total[0]?.n ?? 0, idlist: rows.map((r) => ({ id: idOf(r.id), role: r.role })) };
+  },
+  async request(ctx, body) {
+    const b = parse(tokenOnly.extend({ roomnum: num }), body);
+    await requestMic(ctx, { room: (await roomByNum(ctx, b.roomnum)).num });
+    return undefined;
+  },
+  async reportstatus(ctx, body) {
+    const b = parse(tokenOnly.extend({ roomnum: num, status: z.enum(["on", "off"]) }), body);
+    // Hosts approve co-hosts over the clients' IM, which the server never sees.
+    await reportMic(
+      ctx,
+      { room: (await roomByNum(ctx, b.roomnum)).num, status: b.status },
+      { approvedElsewhere: true },
+    );
+    return undefined;
+  },
+  async reportrecord(ctx, body) {
+    const b = parse(
+      tokenOnly.extend({
+        roomnum: num,
+        uid: z.string().max(64).optional(),
+        name: z.string().min(1).max(256),
+        type: z.coerce.number().int().min(0).max(1000).default(0),
+        cover: z.string().max(1024).optional(),
+      }),
+      body,
+    );
+    const room = await roomByNum(ctx, b.roomnum);
+    await createRecording(ctx, {
+      room: room.num,
+      name: b.name,
+      type: b.type,
+      coverUrl: httpUrl(b.cover) ?? "",
+      url: "",
+      durationMs: 0,
+      sizeBytes: 0,
+    });
+    return undefined;
+  },
+  async exitroom(ctx, body) {
+    const b = parse(tokenOnly.extend({ roomnum: num, type: z.string().max(16).optional() }), body);
+    const room = await roomByNum(ctx, b.roomnum);
+    const me = ctx.actor.kind === "user" ? ctx.actor.userId : "";
+    if (me === room.hostId) {
+      if (room.status !== "ended") await transitionRoom(ctx, room.num, "stop");
+    } else {
+      const j = await joinRoom(ctx, { room: room.id });
+      await leaveRoom(ctx.db, { token: j.presenceToken }, ctx.clock.now());
+    }
+    return undefined;
+  },
+  async recordlist(ctx, body) {
+    const b = parse(tokenOnly.extend({ type: z.coerce.number().int().optional(), ...page }), body);
+    const listed = await listRecordings(ctx, { status: "ready", type: b.type, limit: b.size, offset: b.index });
+    const idOf = await vendorIds(
+      ctx.db,
+      listed.items.map((r) => r.hostId),
+    );
+    const videos = await Promise.all(
+      listed.items.map(async (r) => ({
+        uid: idOf(r.hostId),
+        cover: r.coverUrl,
+        videoId: r.id,
+        playid: r.id,
+        playurl: r.url || (await getVodUrl(ctx, r.id)).url,
+      })),
+    );
+    return { total: listed.total, videos };
+  },
+  async livestreamlist(ctx, body) {
+    const b = parse(tokenOnly.extend(page), body);
+    const listed = await listRooms(ctx, { status: "live", limit: b.size, offset: b.index, withMetrics: false });
+    const idOf = await vendorIds(
+      ctx.db,
+      listed.items.map((r) => r.hostId),
+    );
+    const videos = await Promise.all(
+      listed.items.map(async (r) => ({
+        uid: idOf(r.hostId),
+        cover: r.coverUrl,
+        ...playAddresses(ctx, r, await appArg(ctx.db, r.appId)),
+      })),
+    );
+    return { total: listed.total, videos };
+  },
+  async getroomplayurl(ctx, body) {
+    const b = parse(tokenOnly.extend({ roomnum: num.optional(), room: num.optional() }), body);
+    const n = b.roomnum ?? b.room;
+    if (!n) throw sxbError(SXB.BAD_DATA, "roomnum is required");
+    const room = await roomByNum(ctx, n);
+    if (room.status !== "live") throw sxbError(SXB.NOT_LIVE, "用户没有在直播");
+    return { cover: room.coverUrl, ...playAddresses(ctx, room, await appArg(ctx.db, room.appId)) };
+  },
+};
