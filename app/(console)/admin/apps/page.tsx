@@ -248,12 +248,7 @@ export default function Apps() {
                     {t("sxbSign")}
                   </label>
                   <label className="flex items-center gap-2 text-sm">
-                    <input
-                      type="checkbox"
-                      name="auiDemoLogin"
-                      defaultChecked={a.auiDemoLogin}
-                      className="h-4 w-4"
-                    />
+                    <input type="checkbox" name="auiDemoLogin" defaultChecked={a.auiDemoLogin} className="h-4 w-4" />
                     {t("auiDemoLogin")}
                   </label>
                   <Field label={t("signupRole")}>
