@@ -15,7 +15,7 @@ import { presenceBuffer, type PresenceBuffer } from "../presence/buffer";
 import { checkRoomToken, verifyTokenInput } from "../tokens/issue";
 import { createMediaRoutes } from "./media";
 import { roomState } from "../rooms/state";
-import { createSxbHeartbeat } from "../compat/sxb";
+import { createSxbHeartbeat, isSxbPath } from "../compat/sxb";
 
 const SMALL_BODY = 16 * 1024;
 
@@ -320,11 +320,7 @@ export function createFrontServer(opts: FrontOptions) {
         }
         return;
       }
-      if (
-        (path === "/sxb/index.php" || path === "/index.php") &&
-        req.method === "POST" &&
-        raw.includes("cmd=heartbeat")
-      ) {
+      if (isSxbPath(path) && req.method === "POST" && raw.includes("cmd=heartbeat")) {
         const query = new URLSearchParams(q < 0 ? "" : raw.slice(q + 1));
         return void sxbHeartbeat(req, res, query)
           .then((handled) => handled || proxy(req, res))

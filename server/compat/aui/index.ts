@@ -295,6 +295,13 @@ const verbs: Record<string, (ctx: Ctx, body: Record<string, unknown>) => Promise
     return infoOf(ctx, r.id);
   },
   get: async (ctx, body) => infoOf(ctx, parse(idBody, body).id),
+  /** The mobile clients' room figures: {chatroom_id: <room id>} → {code:200, metrics}. */
+  async getStatistics(ctx, body) {
+    const b = parse(z.object({ chatroom_id: z.string().uuid() }), body);
+    const room = await findRoom(dbOf(ctx), ctx.actor, b.chatroom_id);
+    const m = await roomStats(ctx.db, room, ctx.clock.now());
+    return { code: 200, metrics: { like_count: m.likes, online_count: m.online, pv: m.pv, uv: m.uv } };
+  },
   async list(ctx, body) {
     const b = parse(listBody, body);
     const statusOf = { 0: "prepare", 1: "live", 2: "ended" } as const;
@@ -408,6 +415,8 @@ const routes: Record<string, Route> = {
   [`${PREFIX}login`]: login,
   [`${PREFIX}refresh_token`]: refreshToken,
   "/api/v2/live/token": withBearer(tokenV2),
+  // The iOS and Android clients create rooms at v2 (with im_server besides the seed's fields).
+  "/api/v2/live/create": withBearer(verbs.create!),
   ...Object.fromEntries(Object.entries(verbs).map(([name, verb]) => [`${PREFIX}${name}`, withBearer(verb)])),
 };
 

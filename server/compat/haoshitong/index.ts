@@ -77,16 +77,66 @@ type StartParams = z.infer<typeof startBody>;
 const parse = <T extends z.ZodType>(schema: T, body: unknown): z.infer<T> =>
   parseOr(schema, body, (message) => new HstError(HST.BAD_PARAMS, `参数错误: ${message}`));
 
-async function accessToken(db: Db, clock: Clock, body: Record<string, unknown>) {
-  const b = parse(z.object({ app_id: z.string().min(1).max(64), app_secret: z.string().min(1).max(256) }), body);
-  const found = await appByAccessKey(db, b.app_id);
-  if (!found || !safeEqual(found.secret(), b.app_secret)) throw new HstError(HST.AUTH_FAILED, "鉴权失败");
+/** Checks an app's access key and secret; the app they name. */
+async function appOfSecret(db: Db, accessKey: string, secret: string) {
+  const found = await appByAccessKey(db, accessKey);
+  if (!found || !safeEqual(found.secret(), secret)) throw new HstError(HST.AUTH_FAILED, "鉴权失败");
   if (!found.app.enabled) throw new HstError(HST.AUTH_FAILED, "app disabled");
+  return found;
+}
+
+const issueAccessToken = (clock: Clock, app: { id: number }, secretVersion: string) => {
   const e = Math.floor(clock.now().getTime() / 1000) + TOKEN_TTL_S;
   return {
     timeout: TOKEN_TTL_S,
-    access_token: signCompact({ k: "h", a: found.app.id, v: found.secretVersion, e } satisfies HstToken, tokenKey()),
+    access_token: signCompact({ k: "h", a: app.id, v: secretVersion, e } satisfies HstToken, tokenKey()),
   };
+};
+
+async function accessToken(db: Db, clock: Clock, body: Record<string, unknown>) {
+  const b = parse(z.object({ app_id: z.string().min(1).max(64), app_secret: z.string().min(1).max(256) }), body);
+  const found = await appOfSecret(db, b.app_id, b.app_secret);
+  return issueAccessToken(clock, found.app, found.secretVersion);
+}
+
+/**
+ * The CloudLiveDemo console's sign-in, in three steps (src/views/Login.vue): POST /generate/token
+ * {appId, appSecret} → {code:0, result: <developer token>}; GET /server/address?appType=10 →
+ * {code:0, result: <business gateway URL>}; GET /access/token with `Authorization: <appId>.<developer
+ * token>` → the same {timeout, access_token} as /v1/access_token. The developer token lives 10 minutes.
+ */
+const DEVELOPER_TOKEN_TTL_S = 600;
+interface DeveloperToken {
+  k: "hd";
+  a: number;
+  v: string;
+  e: number;
+}
+
+async function developerToken(db: Db, clock: Clock, body: Record<string, unknown>) {
+  const b = parse(z.object({ appId: z.string().min(1).max(64), appSecret: z.string().min(1).max(256) }), body);
+  const found = await appOfSecret(db, b.appId, b.appSecret);
+  const e = Math.floor(clock.now().getTime() / 1000) + DEVELOPER_TOKEN_TTL_S;
+  return signCompact({ k: "hd", a: found.app.id, v: found.secretVersion, e } satisfies DeveloperToken, tokenKey());
+}
+
+async function accessTokenOfDeveloper(db: Db, clock: Clock, authorization: string | undefined) {
+  const value = authorization ?? "";
+  const dot = value.indexOf(".");
+  if (dot <= 0) throw new HstError(HST.NOT_LOGGED_IN, "未登录: Authorization: <appId>.<token> is required");
+  const accessKey = value.slice(0, dot);
+  let claims: DeveloperToken;
+  try {
+    claims = verifyCompact<DeveloperToken>(value.slice(dot + 1), tokenKey(), clock.now().getTime());
+  } catch (e) {
+    if (e instanceof AppError && e.code === "TOKEN_EXPIRED") throw new HstError(HST.TOKEN_TIMEOUT, "token timeout");
+    throw new HstError(HST.AUTH_FAILED, "鉴权失败");
+  }
+  const found = await appByAccessKey(db, accessKey);
+  if (claims.k !== "hd" || !found || found.app.id !== claims.a || found.secretVersion !== claims.v)
+    throw new HstError(HST.AUTH_FAILED, "鉴权失败");
+  if (!found.app.enabled) throw new HstError(HST.AUTH_FAILED, "app disabled");
+  return issueAccessToken(clock, found.app, found.secretVersion);
 }
 
 /** The app an access token is for: valid signature and expiry, app live, issued under the current secret. */
@@ -312,7 +362,12 @@ export function startMixWatcher(db: Db = getDb()) {
   };
 }
 
-const tokenOf = (call: Call) => call.query.get("access_token") ?? bearerOf(call.req.headers) ?? null;
+/**
+ * The access token: `?access_token=` (the seed), `Authorization: Bearer <token>`, or the bare token
+ * in Authorization as the CloudLiveDemo console sends it.
+ */
+const tokenOf = (call: Call) =>
+  call.query.get("access_token") ?? bearerOf(call.req.headers) ?? (call.req.headers.authorization?.trim() || null);
 const appOfCall = (call: Call) => appOfToken(call.db, tokenOf(call), call.clock);
 
 export const haoshitongApi: VendorApi = {
@@ -322,6 +377,17 @@ export const haoshitongApi: VendorApi = {
       code: 0,
       msg: "OK",
       result: await accessToken(call.db, call.clock, await call.fields()),
+    }),
+    "POST /generate/token": async (call) => ({
+      code: 0,
+      msg: "OK",
+      result: await developerToken(call.db, call.clock, await call.fields()),
+    }),
+    "GET /server/address": () => Promise.resolve({ code: 0, msg: "OK", result: env().publicUrl }),
+    "GET /access/token": async (call) => ({
+      code: 0,
+      msg: "OK",
+      result: await accessTokenOfDeveloper(call.db, call.clock, call.req.headers.authorization),
     }),
     "POST /v1/live/start": async (call) => ({
       code: 0,

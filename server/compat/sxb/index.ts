@@ -17,7 +17,9 @@ export { SXB } from "./common";
 export { createSxbHeartbeat } from "./heartbeat";
 export { sxbSignature } from "./sign";
 
-const isSxbPath = (p: string) => p === "/sxb/index.php" || p === "/index.php";
+/** The paths clients call: the reference server's, and the Web demo's `/sxb_new/`. */
+const SXB_PATHS = new Set(["/sxb/index.php", "/index.php", "/sxb/", "/sxb_new/", "/sxb_new/index.php"]);
+export const isSxbPath = (p: string) => SXB_PATHS.has(p);
 
 function route(svc: string, cmd: string): Route {
   return async (call) => {

@@ -15,6 +15,13 @@ import { appArg, num, page, parse, playAddresses, roomByNum, SXB, sxbError, toke
 
 export type LiveCommand = (ctx: Ctx, body: Record<string, unknown>) => Promise<unknown>;
 
+/** The hosts of listed rooms or recordings, by the ids clients registered. */
+const hostIds = (ctx: Ctx, items: Array<{ hostId: string }>) =>
+  vendorIds(
+    ctx.db,
+    items.map((r) => r.hostId),
+  );
+
 const httpUrl = (u: string | undefined) => (u && /^https?:\/\//.test(u) ? u : undefined);
 /** The client SDK's app id as clients send it (number or string); 0 and empty mean none. */
 const sdkAppId = z.union([z.number().int().min(0), z.string().max(32)]).optional();
@@ -70,10 +77,7 @@ export const live: Record<string, LiveCommand> = {
       offset: b.index,
       withMetrics: true,
     });
-    const idOf = await vendorIds(
-      ctx.db,
-      listed.items.map((r) => r.hostId),
-    );
+    const idOf = await hostIds(ctx, listed.items);
     return {
       total: listed.total,
       rooms: listed.items.map((r) => ({
@@ -185,10 +189,7 @@ export const live: Record<string, LiveCommand> = {
   async recordlist(ctx, body) {
     const b = parse(tokenOnly.extend({ type: z.coerce.number().int().optional(), ...page }), body);
     const listed = await listRecordings(ctx, { status: "ready", type: b.type, limit: b.size, offset: b.index });
-    const idOf = await vendorIds(
-      ctx.db,
-      listed.items.map((r) => r.hostId),
-    );
+    const idOf = await hostIds(ctx, listed.items);
     const videos = await Promise.all(
       listed.items.map(async (r) => ({
         uid: idOf(r.hostId),
@@ -203,10 +204,7 @@ export const live: Record<string, LiveCommand> = {
   async livestreamlist(ctx, body) {
     const b = parse(tokenOnly.extend(page), body);
     const listed = await listRooms(ctx, { status: "live", limit: b.size, offset: b.index, withMetrics: false });
-    const idOf = await vendorIds(
-      ctx.db,
-      listed.items.map((r) => r.hostId),
-    );
+    const idOf = await hostIds(ctx, listed.items);
     const videos = await Promise.all(
       listed.items.map(async (r) => ({
         uid: idOf(r.hostId),
