@@ -6,7 +6,7 @@
 // AUIRoomAppServer.m), LTStream wanghouting/ltstream-php-ext (src/Support/LTStream.php, Guzzle),
 // Haoshitong paas-hst/CloudLiveDemo (src/views/Login.vue, LiveManager.vue), Polyv's seed 002.
 import { createHash, randomBytes, randomUUID } from "node:crypto";
-import http from "node:http";
+import type http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAuiHandler } from "../server/compat/aui";
@@ -69,7 +69,7 @@ afterAll(async () => {
 async function send(method: string, path: string, headers: Record<string, string>, body?: string) {
   const r = await fetch(`${base}${path}`, { method, headers, body });
   const text = await r.text();
-  return { status: r.status, type: r.headers.get("content-type") ?? "", body: JSON.parse(text) as any };
+  return { status: r.status, type: r.headers.get("content-type") ?? "", body: JSON.parse(text) };
 }
 
 describe("随心播 Web demo (jQuery $.ajax: JSON text under the form content type, pwd as typed)", () => {
