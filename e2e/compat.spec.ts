@@ -106,7 +106,8 @@ test("vendor APIs share one domain; Polyv publishes, LTStream and a Haoshitong 1
       type: "live",
       index: 0,
       size: 50,
-      appid: app.app.id,
+      // No SDK app id: every live room (the AUI room was reported under none).
+      appid: 0,
     });
     expect(list.data.rooms.find((r: { info: { title: string } }) => r.info.title === "AUI room")?.info.groupid).toBe(
       roomA.chat_id,

@@ -114,11 +114,28 @@ const member = obj({
   mic_opened: bool(),
   rtc_pull_url: str(),
 });
-const idReq = obj({ id: str(), user_id: str() }, ["id", "user_id"]);
+const idReq = obj({ id: str(), user_id: str("the id the caller logs in with") }, ["id"]);
+const createReq = obj(
+  {
+    anchor: str("the host's user id (the id they log in with): the caller, or for admins a host of their app"),
+    anchor_nick: str(),
+    cover_url: str(),
+    extends: str(),
+    mode: int(),
+    notice: str(),
+    title: str(),
+    im_server: arr(str("aliyun_old | aliyun_new (accepted, not used)")),
+  },
+  ["anchor", "title"],
+);
+const tokenReq = obj({ device_id: str(), device_type: str(), user_id: str("the caller's own user id") }, [
+  "device_id",
+  "device_type",
+]);
 
 const aui = doc(
   "AUI Kits interactive-live AppServer (onair)",
-  "Alibaba Cloud AUI AppServer API. Bearer token from /login.",
+  "Alibaba Cloud AUI AppServer API. Bearer token from /login. Users are the ids they log in with (onair usernames) in every field that names one (anchor, anchor_id, user_id, meeting members); members a host's client names that onair does not know (RTC ids) are kept as sent. Apps may turn on the demo login (password = user id, account made on first login; off by default).",
   {
     "/login": {
       post: op(
@@ -142,22 +159,18 @@ const aui = doc(
         errors: status,
       }),
     },
-    "/api/v1/live/create": {
+    "/api/v1/live/create": { post: op("Create a room", createReq, roomInfo, { security: true, errors: status }) },
+    "/api/v2/live/create": {
+      post: op("Create a room (as the iOS and Android clients call it)", createReq, roomInfo, {
+        security: true,
+        errors: status,
+      }),
+    },
+    "/api/v1/live/getStatistics": {
       post: op(
-        "Create a room",
-        obj(
-          {
-            anchor: str(),
-            anchor_nick: str(),
-            cover_url: str(),
-            extends: str(),
-            mode: int(),
-            notice: str(),
-            title: str(),
-          },
-          ["anchor", "title"],
-        ),
-        roomInfo,
+        "Room figures (mobile clients)",
+        obj({ chatroom_id: str("room id") }, ["chatroom_id"]),
+        obj({ code: int(), metrics: obj({ like_count: int(), online_count: int(), pv: int(), uv: int() }) }),
         { security: true, errors: status },
       ),
     },
@@ -185,10 +198,34 @@ const aui = doc(
     "/api/v1/live/pause": { post: op("Pause (status answers 0)", idReq, roomInfo, { security: true, errors: status }) },
     "/api/v1/live/stop": { post: op("Stop", idReq, roomInfo, { security: true, errors: status }) },
     "/api/v1/live/token": {
+      post: op("Per-device tokens", tokenReq, obj({ access_token: str(), refresh_token: str() }), {
+        security: true,
+        errors: status,
+      }),
+    },
+    "/api/v2/live/token": {
       post: op(
-        "Per-device tokens",
-        obj({ device_id: str(), device_type: str(), user_id: str() }, ["device_id", "device_type", "user_id"]),
-        obj({ access_token: str(), refresh_token: str() }),
+        "Per-device tokens per IM service (the Web client's call); both services carry onair's own tokens",
+        obj(
+          {
+            ...(tokenReq.properties as Record<string, Schema>),
+            role: str(),
+            im_server: arr(str("aliyun_old | aliyun_new")),
+          },
+          ["device_id", "device_type"],
+        ),
+        obj({
+          code: int(),
+          access_token: str(),
+          refresh_token: str(),
+          aliyun_old_im: obj({ access_token: str(), refresh_token: str() }),
+          aliyun_new_im: obj({
+            app_id: str("the app's access key"),
+            app_sign: str("empty"),
+            app_token: str("the device access token"),
+            auth: obj({ user_id: str(), nonce: str(), timestamp: int("expiry, unix seconds"), role: str() }),
+          }),
+        }),
         { security: true, errors: status },
       ),
     },
@@ -208,9 +245,13 @@ const aui = doc(
 const env = (data?: Schema) =>
   obj({ errorCode: int("0 ok; 10001–10010, 20001, 20002, 90000"), errorInfo: str(), ...(data ? { data } : {}) });
 const sxbCmds: Record<string, [string, Schema, Schema | undefined]> = {
-  "account/regist": ["Register (pwd base64)", obj({ id: str(), pwd: str() }, ["id", "pwd"]), undefined],
+  "account/regist": [
+    "Register (pwd: an opaque secret, stored hashed as sent)",
+    obj({ id: str(), pwd: str() }, ["id", "pwd"]),
+    undefined,
+  ],
   "account/login": [
-    "Log in (pwd base64)",
+    "Log in (pwd as at regist; a base64 pwd also opens an account whose password is its decoding)",
     obj({ id: str(), pwd: str() }, ["id", "pwd"]),
     obj({ userSig: str(), token: str() }),
   ],
@@ -226,7 +267,7 @@ const sxbCmds: Record<string, [string, Schema, Schema | undefined]> = {
         type: str(),
         groupid: str(),
         cover: str(),
-        appid: int(),
+        appid: int("the client SDK's app id (e.g. 1400019352), stored with the room"),
         device: int(),
         videotype: int(),
       }),
@@ -235,7 +276,13 @@ const sxbCmds: Record<string, [string, Schema, Schema | undefined]> = {
   ],
   "live/roomlist": [
     "Live rooms",
-    obj({ token: str(), type: str(), index: int(), size: int(), appid: int() }),
+    obj({
+      token: str(),
+      type: str('"live" (or the Web demo\'s 1)'),
+      index: int(),
+      size: int(),
+      appid: int("only rooms reported under this SDK app id; 0 or none: all"),
+    }),
     obj({
       total: int(),
       rooms: arr(
@@ -255,7 +302,7 @@ const sxbCmds: Record<string, [string, Schema, Schema | undefined]> = {
     }),
   ],
   "live/reportmemid": [
-    "Enter (operate 0) or leave (1)",
+    "Enter (operate 0) or leave (1); the role listed is the server's (host 1, on the mic 2, else 0)",
     obj({ token: str(), id: str(), roomnum: int(), role: int(), operate: int() }),
     undefined,
   ],
@@ -308,7 +355,7 @@ for (const [k, [summary, body, data]] of Object.entries(sxbCmds)) {
 }
 const sxb = doc(
   "随心播 business server (onair)",
-  'POST /sxb/index.php?svc=…&cmd=… (also /index.php). Errors travel in the envelope with HTTP 200. Apps may require timeStamp + sign = md5("<path>?svc=<svc>&cmd=<cmd>&timeStamp=<ts>" + app secret).',
+  'POST /sxb/index.php?svc=…&cmd=… (also /index.php and the Web demo\'s /sxb_new/), JSON bodies under any content type. Ids are the ids accounts registered with. Errors travel in the envelope with HTTP 200. Apps may require timeStamp + sign = md5("<path>?svc=<svc>&cmd=<cmd>&timeStamp=<ts>" + app secret).',
   sxbPaths,
 );
 
@@ -323,6 +370,22 @@ const ltstream = doc(
         obj({ code: int(), data: obj({ expire: int("ms"), token: str() }), message: str() }),
         { form: true },
       ),
+    },
+    "/live/{code}.ts": {
+      get: {
+        summary: "Play a room's main stream as MPEG-TS over HTTP (getMainTsLiveUrl)",
+        parameters: [
+          { in: "path", name: "code", required: true, schema: { type: "string" } },
+          { in: "query", name: "type", schema: { type: "string" }, description: "1 main stream" },
+          { in: "query", name: "token", required: true, schema: { type: "string" } },
+        ],
+        responses: {
+          "200": { description: "video/mp2t (H.264/AAC)" },
+          "401": { description: "1102 invalid / 1103 expired token", ...json(obj({ code: int(), message: str() })) },
+          "404": { description: "1201 no such stream", ...json(obj({ code: int(), message: str() })) },
+          "502": { description: "1202 the stream cannot be pulled", ...json(obj({ code: int(), message: str() })) },
+        },
+      },
     },
     "/live/{code}.flv": {
       get: {
@@ -390,7 +453,7 @@ const hstEnv = (extra: Record<string, Schema>) =>
 const urls = { flv_url: str(), m3u8_url: str(), rtmp_url: str() };
 const haoshitong = doc(
   "Haoshitong cloud live (onair)",
-  "access_token from /v1/access_token; pass it as ?access_token=. A group = rooms sharing one chat id.",
+  "access_token from /v1/access_token (or the CloudLiveDemo console's /generate/token → /server/address → /access/token); pass it as ?access_token=, Authorization: Bearer <token> or a bare Authorization: <token>. A group = rooms sharing one chat id.",
   {
     "/v1/access_token": {
       post: op(
@@ -398,6 +461,26 @@ const haoshitong = doc(
         obj({ app_id: str("app access key"), app_secret: str() }, ["app_id", "app_secret"]),
         hstEnv({ result: obj({ timeout: int("seconds"), access_token: str() }) }),
       ),
+    },
+    "/generate/token": {
+      post: op(
+        "Developer token (CloudLiveDemo sign-in, step 1; 10 minutes)",
+        obj({ appId: str("app access key"), appSecret: str() }, ["appId", "appSecret"]),
+        hstEnv({ result: str("developer token") }),
+      ),
+    },
+    "/server/address": {
+      get: op("Business gateway (step 2): this server's public URL", undefined, hstEnv({ result: str() }), {
+        query: [{ name: "appType" }],
+      }),
+    },
+    "/access/token": {
+      get: {
+        summary: "Access token for `Authorization: <appId>.<developer token>` (step 3)",
+        responses: {
+          "200": { description: "ok", ...json(hstEnv({ result: obj({ timeout: int(), access_token: str() }) })) },
+        },
+      },
     },
     "/v1/live/start": {
       post: op(
@@ -411,6 +494,7 @@ const haoshitong = doc(
             crop_mode: int("1 stretch, 2 crop, 3 fit", { default: 2 }),
             frame_rate: int("1–30", { default: 30 }),
             quality_level: int("1–3", { default: 2 }),
+            qulity_level: int("the CloudLiveDemo console's spelling of quality_level"),
           },
           ["app_id", "group_id"],
         ),
@@ -427,21 +511,29 @@ const haoshitong = doc(
       ),
     },
     "/v1/live/list": {
-      get: op("Running mixes", undefined, hstEnv({ list: arr(obj({ group_id: str(), start_time: int(), ...urls })) }), {
-        query: [
-          { name: "app_id", required: true },
-          { name: "access_token", required: true },
-        ],
-      }),
+      get: op(
+        "Running mixes (also as result.live_info_list, which the CloudLiveDemo console reads)",
+        undefined,
+        hstEnv({
+          list: arr(obj({ group_id: str(), start_time: int(), ...urls })),
+          result: obj({ live_info_list: arr(obj({ group_id: str(), start_time: int(), ...urls })) }),
+        }),
+        {
+          query: [
+            { name: "app_id", required: true },
+            { name: "access_token", required: true },
+          ],
+        },
+      ),
     },
   },
 );
 
 export const OPENAPI: Record<string, object> = { aui, sxb, ltstream, polyv, haoshitong };
 export const API_LIST = [
-  { id: "aui", name: "Alibaba Cloud AUI AppServer", base: "/login, /api/v1/live/" },
-  { id: "sxb", name: "随心播", base: "/sxb/index.php, /index.php" },
+  { id: "aui", name: "Alibaba Cloud AUI AppServer", base: "/login, /api/v1/live/, /api/v2/live/" },
+  { id: "sxb", name: "随心播", base: "/sxb/index.php, /index.php, /sxb_new/" },
   { id: "ltstream", name: "LTStream", base: "/api/third/get_token, /live/<code>.flv, /live/<code>.ts" },
   { id: "polyv", name: "Polyv push", base: "/api/v2/teacher_login.json, /v1/channels/, /front/listUsers" },
-  { id: "haoshitong", name: "Haoshitong", base: "/v1/access_token, /v1/live/" },
+  { id: "haoshitong", name: "Haoshitong", base: "/v1/access_token, /v1/live/, /generate/token, /access/token" },
 ];

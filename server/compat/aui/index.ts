@@ -420,6 +420,9 @@ const routes: Record<string, Route> = {
   ...Object.fromEntries(Object.entries(verbs).map(([name, verb]) => [`${PREFIX}${name}`, withBearer(verb)])),
 };
 
+/** Every path this adapter answers (the OpenAPI document must list each). */
+export const AUI_PATHS = Object.keys(routes);
+
 export const auiApi: VendorApi = {
   name: "aui",
   route(method, path) {

@@ -26,7 +26,16 @@ import { createRoom, transitionRoom } from "../../rooms";
 import { assertAppLive, signRoomToken } from "../../tokens";
 import { signCompact, verifyCompact } from "../../tokens/jwt";
 import { bearerOf } from "../../http/actor";
-import { createVendorHandler, parseOr, routeTable, vendorCode, VendorError, type Call, type VendorApi } from "../kit";
+import {
+  createVendorHandler,
+  parseOr,
+  routeTable,
+  vendorCode,
+  VendorError,
+  type Call,
+  type Route,
+  type VendorApi,
+} from "../kit";
 
 /** The seed's codes (ten digits: kept as JSON numbers, not int32). */
 export const HST = {
@@ -370,40 +379,45 @@ const tokenOf = (call: Call) =>
   call.query.get("access_token") ?? bearerOf(call.req.headers) ?? (call.req.headers.authorization?.trim() || null);
 const appOfCall = (call: Call) => appOfToken(call.db, tokenOf(call), call.clock);
 
+const routes: Record<string, Route> = {
+  "POST /v1/access_token": async (call) => ({
+    code: 0,
+    msg: "OK",
+    result: await accessToken(call.db, call.clock, await call.fields()),
+  }),
+  "POST /generate/token": async (call) => ({
+    code: 0,
+    msg: "OK",
+    result: await developerToken(call.db, call.clock, await call.fields()),
+  }),
+  "GET /server/address": () => Promise.resolve({ code: 0, msg: "OK", result: env().publicUrl }),
+  "GET /access/token": async (call) => ({
+    code: 0,
+    msg: "OK",
+    result: await accessTokenOfDeveloper(call.db, call.clock, call.req.headers.authorization),
+  }),
+  "POST /v1/live/start": async (call) => ({
+    code: 0,
+    msg: "success",
+    ...(await start(call.db, call.clock, await appOfCall(call), await call.fields())),
+  }),
+  "POST /v1/live/stop": async (call) => ({
+    code: 0,
+    ...(await stop(call.db, await appOfCall(call), await call.fields())),
+  }),
+  "GET /v1/live/list": async (call) => ({
+    code: 0,
+    msg: "success",
+    ...(await list(call.db, call.clock, await appOfCall(call), call.query.get("app_id"))),
+  }),
+};
+
+/** Every "METHOD /path" this adapter answers (the OpenAPI document must list each). */
+export const HST_ROUTES = Object.keys(routes);
+
 export const haoshitongApi: VendorApi = {
   name: "haoshitong",
-  route: routeTable({
-    "POST /v1/access_token": async (call) => ({
-      code: 0,
-      msg: "OK",
-      result: await accessToken(call.db, call.clock, await call.fields()),
-    }),
-    "POST /generate/token": async (call) => ({
-      code: 0,
-      msg: "OK",
-      result: await developerToken(call.db, call.clock, await call.fields()),
-    }),
-    "GET /server/address": () => Promise.resolve({ code: 0, msg: "OK", result: env().publicUrl }),
-    "GET /access/token": async (call) => ({
-      code: 0,
-      msg: "OK",
-      result: await accessTokenOfDeveloper(call.db, call.clock, call.req.headers.authorization),
-    }),
-    "POST /v1/live/start": async (call) => ({
-      code: 0,
-      msg: "success",
-      ...(await start(call.db, call.clock, await appOfCall(call), await call.fields())),
-    }),
-    "POST /v1/live/stop": async (call) => ({
-      code: 0,
-      ...(await stop(call.db, await appOfCall(call), await call.fields())),
-    }),
-    "GET /v1/live/list": async (call) => ({
-      code: 0,
-      msg: "success",
-      ...(await list(call.db, call.clock, await appOfCall(call), call.query.get("app_id"))),
-    }),
-  }),
+  route: routeTable(routes),
   body: { limit: 64 * 1024, notJson: () => new HstError(HST.JSON, "json解析错误") },
   ok: (data) => ({ status: 200, body: data }),
   fail(e) {

@@ -44,6 +44,14 @@ function route(svc: string, cmd: string): Route {
   };
 }
 
+/** Every svc/cmd this adapter answers (the OpenAPI document must list each). */
+export const SXB_COMMANDS = [
+  ...Object.keys(account).map((c) => `account/${c}`),
+  ...Object.keys(live).map((c) => `live/${c}`),
+  "live/callback",
+  "live/heartbeat",
+];
+
 export const sxbApi: VendorApi = {
   name: "sxb",
   route: (_method, path, query) =>
