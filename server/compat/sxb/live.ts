@@ -1,13 +1,10 @@
 // 随心播 live commands (svc=live), each a translation onto the domain's verbs. People are named by
 // the id they registered (`regist.id`, onair's username) in every answer.
-import { and, asc, count, desc, eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import { transaction, type Ctx } from "../../actor";
-import { MEMBER_ROLE, roomMembers } from "../../db/schema";
 import { getVodUrl } from "../../media/access";
 import { reportMic, requestMic } from "../../mic";
-import { joinRoom, leaveRoom } from "../../presence";
-import { onlineWhere } from "../../presence/stats";
+import { joinRoom, leaveRoom, listMembers } from "../../presence";
 import { createRecording, listRecordings } from "../../recordings";
 import { createRoom, listRooms, transitionRoom, updateRoom } from "../../rooms";
 import { vendorIds } from "../kit";
@@ -114,27 +111,13 @@ export const live: Record<string, LiveCommand> = {
   async roomidlist(ctx, body) {
     const b = parse(tokenOnly.extend({ roomnum: num, ...page }), body);
     const room = await roomByNum(ctx, b.roomnum);
-    const online = and(eq(roomMembers.roomNum, room.num), onlineWhere(ctx.clock.now()));
-    const [rows, total] = await Promise.all([
-      ctx.db
-        .select({ id: roomMembers.memberId, role: roomMembers.role })
-        .from(roomMembers)
-        .where(online)
-        // The host first, then co-hosts, then the audience, each in the order they came.
-        .orderBy(
-          desc(sql`${roomMembers.role} = ${MEMBER_ROLE.host}`),
-          desc(roomMembers.role),
-          asc(roomMembers.joinedAt),
-        )
-        .limit(b.size)
-        .offset(b.index),
-      ctx.db.select({ n: count() }).from(roomMembers).where(online),
-    ]);
+    // Online members, the host first, then co-hosts, then the audience in the order they came.
+    const listed = await listMembers(ctx, { room: room.num, onlineOnly: true, limit: b.size, offset: b.index });
     const idOf = await vendorIds(
       ctx.db,
-      rows.map((r) => r.id),
+      listed.items.map((m) => m.memberId),
     );
-    return { total: total[0]?.n ?? 0, idlist: rows.map((r) => ({ id: idOf(r.id), role: r.role })) };
+    return { total: listed.total, idlist: listed.items.map((m) => ({ id: idOf(m.memberId), role: m.role })) };
   },
   async request(ctx, body) {
     const b = parse(tokenOnly.extend({ roomnum: num }), body);
