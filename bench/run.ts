@@ -122,7 +122,7 @@ try {
     });
   const host = await mk("host", 0);
   const hostActor = { kind: "user" as const, userId: host.id, role: "host" as const, appId: a.app.id };
-  const rooms = [];
+  const rooms: Array<Awaited<ReturnType<typeof createRoom>>> = [];
   for (let i = 0; i < 60; i++)
     rooms.push(await createRoom(ctx(hostActor), { title: `Bench room ${i}`, mode: 0, record: false }));
   await transitionRoom(ctx(hostActor), rooms[0]!.id, "start");
@@ -133,6 +133,29 @@ try {
     const actor = { kind: "user" as const, userId: v.id, role: "viewer" as const, appId: a.app.id };
     presence.push((await joinRoom(ctx(actor), { room: rooms[0]!.id })).presenceToken);
     play.push((await issueRoomToken(ctx(actor), { room: rooms[0]!.id, scope: "play" })).token);
+  }
+  // 1,000 live rooms (the first is the one the viewers above are in), and 200 users signed in.
+  const { openSession } = await import("../server/accounts");
+  const { rooms: roomsTable, users: usersTable } = await import("../server/db/schema");
+  const { eq, inArray } = await import("drizzle-orm");
+  for (let i = rooms.length; i < 1000; i++)
+    rooms.push(await createRoom(ctx(hostActor), { title: `Bench room ${i}`, mode: 0, record: false }));
+  await db
+    .update(roomsTable)
+    .set({ status: "live", startedAt: new Date() })
+    .where(
+      inArray(
+        roomsTable.num,
+        rooms.map((r) => r.num),
+      ),
+    );
+  const liveRooms = rooms;
+  const sxbUsers = [...viewers];
+  for (let i = sxbUsers.length; i < 200; i++) sxbUsers.push(await mk("viewer", i));
+  const sxbTokens: string[] = [];
+  for (const u of sxbUsers) {
+    const row = (await db.select().from(usersTable).where(eq(usersTable.id, u.id)))[0]!;
+    sxbTokens.push((await openSession(db, systemClock, row, "bench", "other")).accessToken);
   }
   const access = (
     await login(db, systemClock, {
@@ -189,12 +212,55 @@ try {
       bodies: hookBodies,
     }),
   );
+  // Vendor paths as the existing clients call them: 随心播 heartbeats with access tokens rotated over
+  // 200 users, its room lists, and AUI's list, over 1,000 live rooms (see fixtures below).
+  const vendorRows = [];
+  vendorRows.push(
+    await measure("随心播 heartbeat (front)", base, {
+      method: "POST",
+      path: "/sxb/index.php?svc=live&cmd=heartbeat",
+      headers: { "content-type": "application/json" },
+      bodies: sxbTokens.map((token, i) =>
+        JSON.stringify({ token, roomnum: liveRooms[i % liveRooms.length]!.num, role: 0, thumbup: i % 7 }),
+      ),
+    }),
+  );
+  vendorRows.push(
+    await measure("随心播 roomlist size 20 (web)", base, {
+      method: "POST",
+      path: "/sxb/index.php?svc=live&cmd=roomlist",
+      headers: { "content-type": "application/json" },
+      bodies: sxbTokens.map((token) => JSON.stringify({ token, type: "live", index: 0, size: 20 })),
+    }),
+  );
+  vendorRows.push(
+    await measure("随心播 roomidlist (web)", base, {
+      method: "POST",
+      path: "/sxb/index.php?svc=live&cmd=roomidlist",
+      headers: { "content-type": "application/json" },
+      bodies: sxbTokens.map((token) => JSON.stringify({ token, roomnum: rooms[0]!.num, index: 0, size: 20 })),
+    }),
+  );
+  vendorRows.push(
+    await measure("AUI list page_size 20 (web)", base, {
+      method: "POST",
+      path: "/api/v1/live/list",
+      headers: { "content-type": "application/json", authorization: `Bearer ${access}` },
+      bodies: [JSON.stringify({ user_id: viewers[0]!.username, page_num: 1, page_size: 20, status: 1 })],
+    }),
+  );
   const ceiling = rows[0]!.rps;
   console.log(`\nheartbeat: ${rows[1]!.rps} req/s (target ≥ 5,000), p99 ${rows[1]!.p99} ms (target ≤ 20)`);
   console.log(
     `token verify: ${Math.round((rows[2]!.rps / ceiling) * 100)}% of the bare ceiling (target ≥ 50%), p99 ${rows[2]!.p99} ms (target ≤ 20)`,
   );
   console.log(`SRS on_play hook: ${Math.round((rows[4]!.rps / ceiling) * 100)}% of the bare ceiling (target ≥ 50%)`);
+  const sxbBeat = vendorRows[0]!;
+  console.log(
+    `随心播 heartbeat: ${Math.round((sxbBeat.rps / ceiling) * 100)}% of the bare ceiling (target ≥ 50%), p99 ${sxbBeat.p99} ms (target ≤ 20)`,
+  );
+  for (const r of vendorRows.slice(1).concat(rows[3]!))
+    console.log(`${r.name}: ${r.rps} req/s over ${liveRooms.length} live rooms (target ≥ 5,000), p99 ${r.p99} ms`);
 
   // Time to first frame: a live push, then Chromium opens the embed player N times per format.
   const { getPushInfo } = await import("../server/media/access");

@@ -262,12 +262,27 @@ const meetingView = (m: MicRow) => ({
 
 /** The room's meeting: members on the mic or approved for it, in seat order. */
 async function meetingMembers(db: DbOrTx, roomNum: number) {
+  return { members: (await meetingsOf(db, [roomNum])).get(roomNum) ?? [] };
+}
+
+/**
+ * The meetings of several rooms in one query, by room number (for lists; the caller has already
+ * found the rooms for its actor).
+ */
+export async function meetingsOf(db: DbOrTx, roomNums: number[]) {
+  const out = new Map<number, Array<ReturnType<typeof meetingView>>>();
+  if (!roomNums.length) return out;
   const rows = await db
     .select()
     .from(micSessions)
-    .where(and(eq(micSessions.roomNum, roomNum), inArray(micSessions.state, [...MEETING_MIC_STATES])))
+    .where(and(inArray(micSessions.roomNum, roomNums), inArray(micSessions.state, [...MEETING_MIC_STATES])))
     .orderBy(asc(micSessions.position), asc(micSessions.requestedAt));
-  return { members: rows.map(meetingView) };
+  for (const r of rows) {
+    const list = out.get(r.roomNum) ?? [];
+    list.push(meetingView(r));
+    out.set(r.roomNum, list);
+  }
+  return out;
 }
 
 /** The full list of co-hosts (seated members) with camera/mic state and pull URLs (AUI MeetingInfo). */

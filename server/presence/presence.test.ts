@@ -10,7 +10,7 @@ import { callerOf, makeTenant, uniq, type Tenant } from "../../test/helpers";
 import type { Actor } from "../actor";
 import { heartbeat, joinRoom, leaveRoom } from ".";
 import { PresenceBuffer } from "./buffer";
-import { roomStats } from "./stats";
+import { roomStats, roomStatsMany } from "./stats";
 import { findRoom } from "../rooms";
 
 let t: Tenant;
@@ -177,5 +177,17 @@ describe("presence", () => {
     };
     expect(expected.online).toBeGreaterThan(100);
     expect(await stats(r.id, clock)).toEqual(expected);
+    // The grouped figures of a list page agree with the single-room ones, rooms without members
+    // and an ended room (nobody online) included.
+    const empty = await liveRoom(clock);
+    const ended = await liveRoom(clock);
+    await joinRoom(ctxOf(ids[0]!), { room: ended.id });
+    await callerOf(t.host, clock).rooms.stop({ room: ended.id });
+    const page = await Promise.all([r.id, empty.id, ended.id].map((id) => findRoom(db, t.root, id)));
+    const many = await roomStatsMany(db, page, clock.now());
+    expect(many.get(page[0]!.num)).toEqual(expected);
+    expect(many.get(page[1]!.num)).toEqual({ online: 0, likes: 0, pv: 0, uv: 0 });
+    expect(many.get(page[2]!.num)).toEqual(await stats(ended.id, clock));
+    expect(many.get(page[2]!.num)).toMatchObject({ online: 0, pv: 1, uv: 1 });
   }, 120_000);
 });

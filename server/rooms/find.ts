@@ -1,10 +1,10 @@
 // Finding a room for an actor: tenant filters in the WHERE clause (other tenants' rooms answer
 // NOT_FOUND), management rights checked after (same-tenant users who do not own it: FORBIDDEN).
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import { AppError, forbidden, notFound } from "../errors";
-import { tenantFilter, type Actor } from "../actor";
-import type { DbOrTx } from "../db/client";
+import { tenantFilter, tenantOf, type Actor } from "../actor";
+import type { Db, DbOrTx } from "../db/client";
 import { rooms } from "../db/schema";
 
 export const roomRef = z.union([z.string().uuid(), z.number().int().positive()]);
@@ -13,13 +13,53 @@ export type RoomRow = typeof rooms.$inferSelect;
 
 const refWhere = (ref: RoomRef) => (typeof ref === "number" ? eq(rooms.num, ref) : eq(rooms.id, ref));
 
+/**
+ * The look-up every verb starts with, as prepared statements per pool: building a select of every
+ * column costs Drizzle about as much as MariaDB answering it (measured: 2.3k/s built each time
+ * against 5.7k/s prepared, on one pool of 10). Transactions and locking reads build theirs.
+ */
+const statements = new WeakMap<Db, ReturnType<typeof prepare>>();
+function prepare(db: Db) {
+  const num = sql.placeholder("num");
+  const id = sql.placeholder("id");
+  const app = sql.placeholder("app");
+  return {
+    num: db.select().from(rooms).where(eq(rooms.num, num)).prepare(),
+    id: db.select().from(rooms).where(eq(rooms.id, id)).prepare(),
+    numApp: db
+      .select()
+      .from(rooms)
+      .where(and(eq(rooms.num, num), eq(rooms.appId, app)))
+      .prepare(),
+    idApp: db
+      .select()
+      .from(rooms)
+      .where(and(eq(rooms.id, id), eq(rooms.appId, app)))
+      .prepare(),
+  };
+}
+const isTx = (db: DbOrTx) => "rollback" in db;
+
 /** A room visible to the actor (same app, or any app for platform admins) or NOT_FOUND. */
 export async function findRoom(db: DbOrTx, actor: Actor, ref: RoomRef, lock = false): Promise<RoomRow> {
-  const q = db
-    .select()
-    .from(rooms)
-    .where(and(refWhere(ref), tenantFilter(actor, rooms.appId)));
-  const row = (await (lock ? q.for("update") : q))[0];
+  let rows: RoomRow[];
+  if (lock || isTx(db)) {
+    const q = db
+      .select()
+      .from(rooms)
+      .where(and(refWhere(ref), tenantFilter(actor, rooms.appId)));
+    rows = await (lock ? q.for("update") : q);
+  } else {
+    const main = db;
+    let s = statements.get(main);
+    if (!s) statements.set(main, (s = prepare(main)));
+    const app = tenantOf(actor);
+    rows =
+      typeof ref === "number"
+        ? await (app === null ? s.num.execute({ num: ref }) : s.numApp.execute({ num: ref, app }))
+        : await (app === null ? s.id.execute({ id: ref }) : s.idApp.execute({ id: ref, app }));
+  }
+  const row = rows[0];
   if (!row) throw notFound("Room");
   return row;
 }

@@ -12,7 +12,7 @@ import { assertNotEnded, findRoom, roomRef, type RoomRef, type RoomRow } from ".
 import { micSessions, recordings, roomMembers, rooms, ROOM_STATUSES, users, type RoomStatus } from "../db/schema";
 import { env } from "../env";
 import { AppError, forbidden, notFound } from "../errors";
-import { roomStats, type RoomStats } from "../presence/stats";
+import { roomStats, roomStatsMany, type RoomStats } from "../presence/stats";
 import { STATUS_CODE, TRANSITIONS, type RoomAction } from "./status";
 import { newStreamName } from "../media/keys";
 
@@ -221,9 +221,8 @@ export async function listRooms(ctx: Ctx, input: z.infer<typeof listRoomsInput>)
   const [rows, total] = await Promise.all([q, db.select({ n: count() }).from(rooms).where(filter)]);
   const items = rows.slice(0, input.limit);
   const now = ctx.clock.now();
-  const views = input.withMetrics
-    ? await Promise.all(items.map(async (r) => roomView(r, await roomStats(db, r, now))))
-    : items.map((r) => roomView(r));
+  const stats = input.withMetrics ? await roomStatsMany(db, items, now) : undefined;
+  const views = items.map((r) => roomView(r, stats?.get(r.num)));
   return {
     items: views,
     total: total[0]?.n ?? 0,

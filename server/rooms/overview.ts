@@ -3,7 +3,7 @@ import { and, asc, count, eq, gte, inArray, sql } from "drizzle-orm";
 import { dbOf, requireRole, requireUser, tenantFilter, type Ctx } from "../actor";
 import type { Db } from "../db/client";
 import { roomMembers, roomSamples, rooms, ROOM_STATUSES } from "../db/schema";
-import { onlineCount, roomStats } from "../presence/stats";
+import { onlineCount, roomStatsMany } from "../presence/stats";
 import { findRoom, roomView, type RoomRef } from ".";
 
 /** Live rooms now, viewers online, rooms by status (admins; app admins see their app). */
@@ -19,7 +19,8 @@ export async function overview(ctx: Ctx) {
     .orderBy(asc(rooms.startedAt))
     .limit(50);
   const now = ctx.clock.now();
-  const liveViews = await Promise.all(live.map(async (r) => roomView(r, await roomStats(db, r, now))));
+  const stats = await roomStatsMany(db, live, now);
+  const liveViews = live.map((r) => roomView(r, stats.get(r.num)));
   return {
     byStatus: Object.fromEntries(ROOM_STATUSES.map((s) => [s, byStatus.find((b) => b.status === s)?.n ?? 0])) as Record<
       (typeof ROOM_STATUSES)[number],

@@ -6,7 +6,7 @@
 // {code, message} with the matching 4xx/5xx status. Users are the ids they log in with (onair
 // usernames) in every field that names one. No rule lives here: every verb is the domain's.
 import { randomBytes, randomUUID } from "node:crypto";
-import { and, eq, isNull } from "drizzle-orm";
+import { and, eq, inArray, isNull } from "drizzle-orm";
 import { z } from "zod";
 import { dbOf, type Actor, type Ctx } from "../../actor";
 import { openSession, register, verifyCredentials } from "../../accounts";
@@ -20,8 +20,8 @@ import { AppError, badInput, errorBody, toAppError } from "../../errors";
 import { bearerOf, userActorOf } from "../../http/actor";
 import { getPushInfo } from "../../media/access";
 import { pullUrls } from "../../media/urls";
-import { getMeetingInfo, meetingMember, updateMeetingInfo } from "../../mic";
-import { roomStats } from "../../presence/stats";
+import { getMeetingInfo, meetingMember, meetingsOf, updateMeetingInfo } from "../../mic";
+import { roomStats, roomStatsMany } from "../../presence/stats";
 import { createRoom, deleteRoom, findRoom, listRooms, transitionRoom, updateRoom, type RoomRow } from "../../rooms";
 import { STATUS_CODE } from "../../rooms/status";
 import { assertAccessNotRevoked, signAccessToken, signRoomToken, type AccessClaims } from "../../tokens";
@@ -99,80 +99,110 @@ async function meetingAsSent(db: Db, members: Array<{ user_id: string }>) {
 
 /** RoomInfo exactly as the seed names its fields; push URLs only for the room's anchor. */
 export async function roomInfo(db: Db, clock: Clock, actor: Actor, room: RoomFields) {
+  return (await roomInfos(db, clock, actor, [room]))[0]!;
+}
+
+/**
+ * RoomInfo of a page of rooms the actor may see (found or listed for them): figures, meetings,
+ * people and recordings each in one query for the whole page.
+ */
+export async function roomInfos(db: Db, clock: Clock, actor: Actor, list: RoomFields[]) {
   const now = clock.now();
-  const app = await appById(db, room.appId);
   const me = actor.kind === "user" ? actor.userId : "";
-  const appArg = app
-    ? { ...app.app, secret: app.secret }
-    : { signScheme: "onair" as const, pushDomain: null, pullDomain: null };
-  const play = signRoomToken(
-    {
-      scope: "play",
-      app: room.appId,
-      room: room.id,
-      num: room.num,
-      st: room.streamName,
-      sub: me || "guest:aui",
-      ...(me === room.hostId ? { mr: 1 } : {}),
-    },
-    now,
-    env().PLAY_TOKEN_TTL_S,
-  );
-  const pull = pullUrls(room, appArg, play.token, Math.floor(play.expiresAt.getTime() / 1000));
-  const isAnchor = me === room.hostId;
-  const push = isAnchor ? await getPushInfo({ db, clock, actor }, room.id) : undefined;
-  const m = await roomStats(db, room, now);
-  const meeting = await getMeetingInfo({ db, clock, actor }, { room: room.id });
-  const idOf = await vendorIds(db, [room.hostId, ...meeting.members.map((x) => x.user_id)]);
-  const vods = await db
-    .select()
-    .from(recordings)
-    .where(and(eq(recordings.roomNum, room.num), eq(recordings.status, "ready")));
+  const nums = list.map((r) => r.num);
+  const appIds = [...new Set(list.map((r) => r.appId))];
+  const [appRows, stats, meetings, vods] = await Promise.all([
+    Promise.all(appIds.map(async (id) => [id, await appById(db, id)] as const)),
+    roomStatsMany(db, list, now),
+    meetingsOf(db, nums),
+    nums.length
+      ? db
+          .select()
+          .from(recordings)
+          .where(and(inArray(recordings.roomNum, nums), eq(recordings.status, "ready")))
+      : Promise.resolve([]),
+  ]);
+  const apps = new Map(appRows);
+  const idOf = await vendorIds(db, [
+    ...list.map((r) => r.hostId),
+    ...[...meetings.values()].flat().map((m) => m.user_id),
+  ]);
   const base = env().publicUrl;
-  return {
-    id: room.id,
-    created_at: goTime(room.createdAt),
-    updated_at: goTime(room.updatedAt),
-    title: room.title,
-    notice: room.notice,
-    cover_url: room.coverUrl,
-    anchor_id: idOf(room.hostId),
-    anchor_nick: room.hostNick,
-    extends: room.extends,
-    status: STATUS_CODE[room.status],
-    mode: room.mode,
-    chat_id: room.chatId,
-    pk_id: room.pkId,
-    meeting_id: room.meetingId,
-    meeting_info: JSON.stringify(meeting.members.map((x) => ({ ...x, user_id: idOf(x.user_id) }))),
-    vod_id: room.vodId,
-    started_at: goTime(room.startedAt),
-    stopped_at: goTime(room.stoppedAt),
-    metrics: { like_count: m.likes, online_count: m.online, pv: m.pv, uv: m.uv },
-    pull_url_info: { flv_url: pull.flv_url, hls_url: pull.hls_url, rtmp_url: pull.rtmp_url, rts_url: pull.rts_url },
-    push_url_info: push
-      ? { rtmp_url: push.rtmp_url, rts_url: push.rts_url, srt_url: push.srt_url }
-      : { rtmp_url: "", rts_url: "", srt_url: "" },
-    link_info: {
-      rtc_push_url: "",
-      rtc_pull_url: "",
-      cdn_pull_info: { flv_url: pull.flv_url, hls_url: pull.hls_url, rtmp_url: pull.rtmp_url, rts_url: "" },
-    },
-    user_status: { mute: false, mute_source: [] as string[] },
-    vod_info: {
-      status: vods.length ? 1 : 0,
-      playlist: vods.map((v) => ({
-        play_url: `${base}/vod/${v.id}.mp4`,
-        format: "mp4",
-        duration: (v.durationMs / 1000).toFixed(3),
-        size: v.sizeBytes,
-        creation_time: goTime(v.createdAt),
-        status: "Normal",
-        stream_type: "video",
-        definition: "OD",
-      })),
-    },
-  };
+  return Promise.all(
+    list.map(async (room) => {
+      const app = apps.get(room.appId);
+      const appArg = app
+        ? { ...app.app, secret: app.secret }
+        : { signScheme: "onair" as const, pushDomain: null, pullDomain: null };
+      const play = signRoomToken(
+        {
+          scope: "play",
+          app: room.appId,
+          room: room.id,
+          num: room.num,
+          st: room.streamName,
+          sub: me || "guest:aui",
+          ...(me === room.hostId ? { mr: 1 } : {}),
+        },
+        now,
+        env().PLAY_TOKEN_TTL_S,
+      );
+      const pull = pullUrls(room, appArg, play.token, Math.floor(play.expiresAt.getTime() / 1000));
+      const push = me === room.hostId ? await getPushInfo({ db, clock, actor }, room.id) : undefined;
+      const m = stats.get(room.num)!;
+      const members = (meetings.get(room.num) ?? []).map((x) => ({ ...x, user_id: idOf(x.user_id) }));
+      const ready = vods.filter((v) => v.roomNum === room.num);
+      return {
+        id: room.id,
+        created_at: goTime(room.createdAt),
+        updated_at: goTime(room.updatedAt),
+        title: room.title,
+        notice: room.notice,
+        cover_url: room.coverUrl,
+        anchor_id: idOf(room.hostId),
+        anchor_nick: room.hostNick,
+        extends: room.extends,
+        status: STATUS_CODE[room.status],
+        mode: room.mode,
+        chat_id: room.chatId,
+        pk_id: room.pkId,
+        meeting_id: room.meetingId,
+        meeting_info: JSON.stringify(members),
+        vod_id: room.vodId,
+        started_at: goTime(room.startedAt),
+        stopped_at: goTime(room.stoppedAt),
+        metrics: { like_count: m.likes, online_count: m.online, pv: m.pv, uv: m.uv },
+        pull_url_info: {
+          flv_url: pull.flv_url,
+          hls_url: pull.hls_url,
+          rtmp_url: pull.rtmp_url,
+          rts_url: pull.rts_url,
+        },
+        push_url_info: push
+          ? { rtmp_url: push.rtmp_url, rts_url: push.rts_url, srt_url: push.srt_url }
+          : { rtmp_url: "", rts_url: "", srt_url: "" },
+        link_info: {
+          rtc_push_url: "",
+          rtc_pull_url: "",
+          cdn_pull_info: { flv_url: pull.flv_url, hls_url: pull.hls_url, rtmp_url: pull.rtmp_url, rts_url: "" },
+        },
+        user_status: { mute: false, mute_source: [] as string[] },
+        vod_info: {
+          status: ready.length ? 1 : 0,
+          playlist: ready.map((v) => ({
+            play_url: `${base}/vod/${v.id}.mp4`,
+            format: "mp4",
+            duration: (v.durationMs / 1000).toFixed(3),
+            size: v.sizeBytes,
+            creation_time: goTime(v.createdAt),
+            status: "Normal",
+            stream_type: "video",
+            definition: "OD",
+          })),
+        },
+      };
+    }),
+  );
 }
 
 /** Demo user ids: what the demo Web client allows (letters and digits), and a little more. */
@@ -311,7 +341,7 @@ const verbs: Record<string, (ctx: Ctx, body: Record<string, unknown>) => Promise
       withMetrics: false,
       status: b.status === -1 ? undefined : statusOf[b.status as 0 | 1 | 2],
     });
-    return Promise.all(page.items.map((v) => roomInfo(ctx.db, ctx.clock, ctx.actor, v)));
+    return roomInfos(ctx.db, ctx.clock, ctx.actor, page.items);
   },
   async update(ctx, body) {
     const b = parse(updateBody, body);

@@ -2,7 +2,7 @@
 // answered by the front process. The token is checked in memory; the room through a one-second
 // cache of the shared store; the beat goes to the presence buffer.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { eq } from "drizzle-orm";
+import { eq, inArray } from "drizzle-orm";
 import { z } from "zod";
 import { systemClock, type Clock } from "../../clock";
 import { open } from "../../crypto/secretbox";
@@ -24,13 +24,20 @@ const beatBody = tokenOnly.extend({
 
 export function createSxbHeartbeat(buffer: PresenceBuffer, clock: Clock = systemClock) {
   type RoomOfBeat = { at: number; appId: number; ok: boolean; hostId: string; secret?: string };
-  const cache = new Map<number, RoomOfBeat>();
-  async function roomOf(roomNum: number, now: number): Promise<RoomOfBeat> {
-    const hit = cache.get(roomNum);
-    if (hit && now - hit.at <= 1000) return hit;
-    const row = (
-      await getDb()
+  type Entry = { value?: RoomOfBeat; loading?: Promise<RoomOfBeat> };
+  const cache = new Map<number, Entry>();
+  /**
+   * Rooms to read, gathered over one turn of the event loop and read in one query: with beats
+   * spread over many rooms, one statement a tick instead of one per room and second.
+   */
+  type Wanted = Map<number, { now: number; done: (v: RoomOfBeat) => void; fail: (e: unknown) => void }>;
+  let batch: Wanted | undefined;
+  const MAX_BATCH = 500;
+  async function readBatch(wanted: Wanted) {
+    try {
+      const rows = await getDb()
         .select({
+          num: rooms.num,
           appId: rooms.appId,
           status: rooms.status,
           hostId: rooms.hostId,
@@ -39,18 +46,55 @@ export function createSxbHeartbeat(buffer: PresenceBuffer, clock: Clock = system
         })
         .from(rooms)
         .innerJoin(apps, eq(apps.id, rooms.appId))
-        .where(eq(rooms.num, roomNum))
-    )[0];
-    const r = {
-      at: now,
-      appId: row?.appId ?? 0,
-      ok: !!row && row.status !== "ended",
-      hostId: row?.hostId ?? "",
-      secret: row?.sxbSign ? open(row.secretEnc) : undefined,
-    };
-    if (cache.size >= 100_000) cache.clear();
-    cache.set(roomNum, r);
-    return r;
+        .where(inArray(rooms.num, [...wanted.keys()]));
+      const byNum = new Map(rows.map((r) => [r.num, r]));
+      for (const [num, w] of wanted) {
+        const row = byNum.get(num);
+        w.done({
+          at: w.now,
+          appId: row?.appId ?? 0,
+          ok: !!row && row.status !== "ended",
+          hostId: row?.hostId ?? "",
+          secret: row?.sxbSign ? open(row.secretEnc) : undefined,
+        });
+      }
+    } catch (e) {
+      for (const w of wanted.values()) w.fail(e);
+    }
+  }
+  const load = (roomNum: number, entry: Entry, now: number) =>
+    (entry.loading ??= new Promise<RoomOfBeat>((done, fail) => {
+      if (!batch) {
+        const mine: Wanted = new Map();
+        batch = mine;
+        setImmediate(() => {
+          if (batch === mine) batch = undefined;
+          void readBatch(mine);
+        });
+      }
+      batch.set(roomNum, { now, done, fail });
+      if (batch.size >= MAX_BATCH) {
+        const full = batch;
+        batch = undefined;
+        void readBatch(full);
+      }
+    })
+      .then((value) => (entry.value = value))
+      .finally(() => (entry.loading = undefined)));
+  /**
+   * The room of a beat from the shared store, each room read at most once a second per process,
+   * and concurrent beats of a room whose value is older share one read (no stampede on a miss).
+   */
+  async function roomOf(roomNum: number, now: number): Promise<RoomOfBeat> {
+    let entry = cache.get(roomNum);
+    if (!entry) {
+      if (cache.size >= 100_000) cache.clear();
+      entry = {};
+      cache.set(roomNum, entry);
+    }
+    const { value } = entry;
+    if (value && now - value.at <= 1000 && now >= value.at) return value;
+    return load(roomNum, entry, now);
   }
   return async function heartbeat(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<boolean> {
     if (query.get("svc") !== "live" || query.get("cmd") !== "heartbeat") return false;

@@ -72,9 +72,11 @@ export const rooms = mysqlTable(
     uniqueIndex("rooms_id").on(t.id),
     uniqueIndex("rooms_stream").on(t.streamName),
     index("rooms_app_created").on(t.appId, t.createdAt, t.num),
-    index("rooms_app_status").on(t.appId, t.status, t.createdAt),
+    // Lists filter by app and status and page newest first, tie-broken by number: all in the index,
+    // so a page reads its rows in order and stops (no sort of every matching room).
+    index("rooms_app_status").on(t.appId, t.status, t.createdAt, t.num),
     index("rooms_host").on(t.hostId, t.createdAt),
-    index("rooms_app_client").on(t.appId, t.clientAppId, t.status, t.createdAt),
+    index("rooms_app_client").on(t.appId, t.clientAppId, t.status, t.createdAt, t.num),
   ],
 );
 
