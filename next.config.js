@@ -35,7 +35,7 @@ const everywhere = [
 const nextConfig = {
   reactStrictMode: true,
   poweredByHeader: false,
-  serverExternalPackages: ["mysql2", "drizzle-orm"],
+  serverExternalPackages: ["mysql2", "drizzle-orm", "@node-rs/argon2"],
   typescript: { ignoreBuildErrors: false },
   // Next applies every rule whose source matches, so the no-framing rule must skip /embed/<room>.
   async headers() {

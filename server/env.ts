@@ -61,7 +61,7 @@ const schema = z.object({
   LOGIN_FAILURES_PER_ACCOUNT: int(10, 1),
   /** Sign-in attempts from one client address per minute (counted before any password work). */
   LOGIN_ATTEMPTS_PER_ADDRESS: int(30, 1),
-  /** Password hashes (scrypt, 32 MiB each) running at once per process; more wait in a bounded queue. */
+  /** Password hashes (argon2id, 19 MiB each) running at once per process; more wait in a bounded queue. */
   PASSWORD_HASH_CONCURRENCY: int(2, 1, 64),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   /** Public base URL of the front process, used in HTTP-FLV, HLS and VOD URLs. Default http://HOST:PORT. */

@@ -1,5 +1,6 @@
 // Accounts: registration, login (console and SDK), per-device refresh tokens, logout, and the
-// admin verbs on users. Passwords are scrypt hashes; refresh tokens are stored as sha256 hashes.
+// admin verbs on users. Passwords are argon2id hashes (older scrypt ones are replaced at sign-in);
+// refresh tokens are stored as sha256 hashes.
 import { createHash, createHmac, randomBytes } from "node:crypto";
 import { and, count, desc, eq, isNull, like, lt, or, type SQL } from "drizzle-orm";
 import { z } from "zod";
@@ -20,7 +21,7 @@ import { audit } from "../audit";
 import type { Clock } from "../clock";
 import type { Db, DbOrTx } from "../db/client";
 import { ROLES, sessions, users, type Role } from "../db/schema";
-import { dummyHash, hashPassword, verifyPassword } from "../crypto/passwords";
+import { dummyHash, hashPassword, needsRehash, verifyPassword } from "../crypto/passwords";
 import { safeEqual } from "../crypto/secretbox";
 import { env } from "../env";
 import { assertUnderLimits, clearHits, hit, type Limit } from "../limits";
@@ -190,17 +191,27 @@ export async function verifyCredentials(
   // One address's sign-ins are hashed one after another: a burst from it waits behind itself,
   // not in front of everybody else.
   const candidates = (typeof pw === "string" ? [pw] : pw).slice(0, 2);
-  const ok = await oneAtATime(from.addr, async () => {
-    let match = false;
+  const matched = await oneAtATime(from.addr, async () => {
+    let match: string | undefined;
     // Every reading is hashed, matched or not, so the time taken tells nothing either.
-    for (const candidate of candidates) if (await verifyPassword(candidate, hash)) match = true;
+    for (const candidate of candidates)
+      if ((await verifyPassword(candidate, hash)) && match === undefined) match = candidate;
     return match;
   });
+  const ok = matched !== undefined;
   if (!u || !ok) {
     await hit(db, account.key, account.limit, now);
     throw new AppError("BAD_CREDENTIALS", "Wrong username or password");
   }
   await clearHits(db, account.key);
+  // An older kind of hash is replaced now that the password is known (only if nobody changed it meanwhile).
+  if (needsRehash(u.passwordHash)) {
+    const fresh = await hashPassword(matched);
+    await db
+      .update(users)
+      .set({ passwordHash: fresh })
+      .where(and(eq(users.id, u.id), eq(users.passwordHash, u.passwordHash)));
+  }
   if (u.disabled) throw new AppError("DISABLED", "This account is disabled");
   if (u.appId !== null) {
     const app = await appById(db, u.appId);

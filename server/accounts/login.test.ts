@@ -2,6 +2,10 @@
 // per account and attempts per address are limited on the shared store (429 with Retry-After), and
 // a flood from one address costs no password hashing beyond its allowance.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eq } from "drizzle-orm";
+import { legacyScryptHash } from "../crypto/passwords";
+import { getDb } from "../db/client";
+import { users } from "../db/schema";
 import { createTrpcHandler } from "../web/trpc";
 import { makeTenant, PASSWORD, serve, uniq, type Tenant } from "../../test/helpers";
 
@@ -23,6 +27,23 @@ const login = (username: string, password: string, from: string) =>
     body: JSON.stringify({ username, password }),
   });
 const addr = () => `198.51.100.${Math.floor(Math.random() * 250) + 1}`;
+
+describe("password hashes", () => {
+  it("an account hashed with scrypt by an earlier version signs in and is rehashed with argon2id", async () => {
+    const db = getDb();
+    await db
+      .update(users)
+      .set({ passwordHash: await legacyScryptHash(PASSWORD) })
+      .where(eq(users.id, t.admin.userId));
+    expect((await login(t.admin.username, "wrong-password", addr())).status).toBe(401);
+    const stillOld = (await db.select().from(users).where(eq(users.id, t.admin.userId)))[0]!;
+    expect(stillOld.passwordHash).toMatch(/^scrypt\$/); // a wrong password changes nothing
+    expect((await login(t.admin.username, PASSWORD, addr())).status).toBe(200);
+    const row = (await db.select().from(users).where(eq(users.id, t.admin.userId)))[0]!;
+    expect(row.passwordHash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+    expect((await login(t.admin.username, PASSWORD, addr())).status).toBe(200);
+  });
+});
 
 describe("sign-in limits", () => {
   it("refuses a batch larger than TRPC_MAX_BATCH at once, without hashing", async () => {

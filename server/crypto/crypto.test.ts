@@ -1,17 +1,27 @@
 import { describe, expect, it } from "vitest";
-import { hashPassword, verifyPassword } from "./passwords";
+import { hashPassword, legacyScryptHash, needsRehash, verifyPassword } from "./passwords";
 import { open, safeEqual, seal } from "./secretbox";
 
 describe("passwords", () => {
-  it("hashes with scrypt and a random salt; verifies only the right password", async () => {
+  it("hashes with argon2id (m=19 MiB, t=2, p=1) and a random salt; verifies only the right password", async () => {
     const a = await hashPassword("s3cret-pass");
     const b = await hashPassword("s3cret-pass");
-    expect(a).toMatch(/^scrypt\$32768\$8\$1\$/);
+    expect(a).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+    expect(needsRehash(a)).toBe(false);
     expect(a).not.toBe(b);
     expect(a).not.toContain("s3cret-pass");
     expect(await verifyPassword("s3cret-pass", a)).toBe(true);
     expect(await verifyPassword("s3cret-Pass", a)).toBe(false);
     expect(await verifyPassword("x", "garbage")).toBe(false);
+  });
+
+  it("still verifies the scrypt hashes of earlier versions, and marks them for a rehash", async () => {
+    const old = await legacyScryptHash("s3cret-pass");
+    expect(needsRehash(old)).toBe(true);
+    expect(await verifyPassword("s3cret-pass", old)).toBe(true);
+    expect(await verifyPassword("other-pass", old)).toBe(false);
+    // A stored row cannot pick a cost of its own (memory per check).
+    expect(await verifyPassword("s3cret-pass", old.replace("scrypt$32768$", "scrypt$1048576$"))).toBe(false);
   });
 });
 
