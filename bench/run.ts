@@ -2,6 +2,7 @@
 // connections for a bounded time each, req/s and p99 of: a bare node:http hello (the ceiling),
 // heartbeats through the real endpoint, play-token verification over HTTP, and a room list page.
 import { spawn, type ChildProcess } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { chromiumLaunch } from "../e2e/chromium";
 import { liveH264Args, testSourceArgs } from "../server/media/ffmpeg";
@@ -11,6 +12,55 @@ import { freePort } from "../scripts/lib/ports";
 import { loadSettings, provisionDatabase, root } from "../scripts/lib/prepare";
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 8);
+
+/**
+ * Memory of a process tree from /proc: each process's RSS and PSS (its share of pages it shares,
+ * so the sum is what the tree really costs), e.g. onair's processes and the MariaDB they use.
+ */
+function footprint(roots: number[]) {
+  const parent = new Map<number, number>();
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+      parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch {
+      /* gone */
+    }
+  }
+  const tree = new Set(roots);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [pid, ppid] of parent)
+      if (tree.has(ppid) && !tree.has(pid)) {
+        tree.add(pid);
+        grew = true;
+      }
+  }
+  const rows = [];
+  for (const pid of tree) {
+    try {
+      const smaps = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
+      const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, "m").exec(smaps)?.[1] ?? 0);
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean);
+      const name = cmd
+        .map((a) => a.split("/").pop())
+        .join(" ")
+        .slice(0, 60);
+      rows.push({ pid, name, rssMiB: Math.round(kb("Rss") / 1024), pssMiB: Math.round(kb("Pss") / 1024) });
+    } catch {
+      /* gone or not ours */
+    }
+  }
+  return rows;
+}
+function printFootprint(label: string, rows: ReturnType<typeof footprint>) {
+  console.log(`\nmemory ${label}:`);
+  for (const r of rows.sort((a, b) => b.pssMiB - a.pssMiB))
+    console.log(`  ${String(r.pssMiB).padStart(5)} MiB PSS  ${String(r.rssMiB).padStart(5)} MiB RSS  ${r.name}`);
+  const total = rows.reduce((s, r) => s + r.pssMiB, 0);
+  console.log(`  ${String(total).padStart(5)} MiB PSS in all (target ≤ 400 MiB at idle, MariaDB included)`);
+}
 const CONNECTIONS = 50;
 
 async function waitUp(url: string) {
@@ -169,6 +219,12 @@ try {
     })
   ).accessToken;
 
+  // onair's processes (npm start's tree) and the MariaDB this bench started for it.
+  const onairTree = () =>
+    footprint([app.pid!]).concat(footprint([process.pid]).filter((r) => /mariadbd|mysqld/.test(r.name)));
+  await new Promise((r) => setTimeout(r, 3000));
+  printFootprint("at idle", onairTree());
+
   console.log(`\nonair bench: ${CONNECTIONS} connections, ${DURATION} s each, 127.0.0.1\n`);
   const rows = [];
   rows.push(await measure("bare node:http hello (ceiling)", `http://127.0.0.1:${helloPort}`, { path: "/" }));
@@ -218,6 +274,8 @@ try {
   // Vendor paths as the existing clients call them: 随心播 heartbeats with access tokens rotated over
   // 200 users, its room lists, and AUI's list, over 1,000 live rooms (see fixtures below).
   const vendorRows = [];
+  let underLoad: ReturnType<typeof footprint> = [];
+  const sampler = setTimeout(() => (underLoad = onairTree()), (DURATION * 1000) / 2);
   vendorRows.push(
     await measure("随心播 heartbeat (front)", base, {
       method: "POST",
@@ -228,6 +286,9 @@ try {
       ),
     }),
   );
+  clearTimeout(sampler);
+  printFootprint("under the 随心播 heartbeat load", underLoad);
+  console.log("");
   vendorRows.push(
     await measure("随心播 roomlist size 20 (web)", base, {
       method: "POST",
