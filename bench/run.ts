@@ -44,7 +44,7 @@ function footprint(roots: number[]) {
       const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, "m").exec(smaps)?.[1] ?? 0);
       const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean);
       const name = cmd
-        .map((a) => a.split("/").pop())
+        .map((a) => a.split("/").slice(-2).join("/"))
         .join(" ")
         .slice(0, 60);
       rows.push({ pid, name, rssMiB: Math.round(kb("Rss") / 1024), pssMiB: Math.round(kb("Pss") / 1024) });
