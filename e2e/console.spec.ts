@@ -52,6 +52,14 @@ test("admin, host and viewer journey with screenshots", async ({ browser }) => {
   // The first start's Default app for vendor clients shows what its sign-ups become.
   await expect(admin.getByTestId("signup-role").first()).toContainText("hosts");
   await shot(admin, "admin-apps");
+  // AUI's demo login is opt-in per app, and the app's card warns while it is on.
+  const card = admin.locator("section").filter({ has: admin.getByRole("heading", { name: appName }) });
+  await expect(card.getByTestId("aui-demo-warning")).toHaveCount(0);
+  await card.getByRole("button", { name: "Edit" }).click();
+  await card.getByLabel(/AUI demo login/).check();
+  await card.getByRole("button", { name: "Save" }).click();
+  await expect(card.getByTestId("aui-demo-warning")).toContainText("anyone can sign in");
+  await shot(admin, "admin-apps-aui-demo");
   await createUser(admin, appName, hostName, "host");
   await createUser(admin, appName, viewerName, "viewer");
 
