@@ -56,7 +56,7 @@ test("admin, host and viewer journey with screenshots", async ({ browser }) => {
   const card = admin.locator("section").filter({ has: admin.getByRole("heading", { name: appName }) });
   await expect(card.getByTestId("aui-demo-warning")).toHaveCount(0);
   await card.getByRole("button", { name: "Edit" }).click();
-  await card.getByLabel(/AUI demo login/).check();
+  await card.getByRole("checkbox", { name: /AUI demo login/ }).check();
   await card.getByRole("button", { name: "Save" }).click();
   await expect(card.getByTestId("aui-demo-warning")).toContainText("anyone can sign in");
   await shot(admin, "admin-apps-aui-demo");
