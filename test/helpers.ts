@@ -48,6 +48,16 @@ export function mediaRoutes(clock: Clock = systemClock) {
   };
 }
 
+/**
+ * Rate limits count in fixed windows aligned to the clock (server/limits): a test that fills a
+ * window must not straddle the boundary, where the count starts again. Waits for the next window
+ * when fewer than `needS` seconds of this one are left.
+ */
+export async function awayFromWindowEdge(windowS: number, needS = 20) {
+  const leftMs = windowS * 1000 - (Date.now() % (windowS * 1000));
+  if (leftMs < needS * 1000) await new Promise((r) => setTimeout(r, leftMs + 50));
+}
+
 export const uniq = (p: string) => `${p}_${randomBytes(5).toString("hex")}`;
 export const PASSWORD = "correct-horse-9";
 

@@ -9,7 +9,7 @@ import { getDb } from "../../db/client";
 import { clearHits } from "../../limits";
 import { channelPassword } from "../../media/keys";
 import { presenceBuffer } from "../../presence/buffer";
-import { callerOf, makeTenant, type Tenant } from "../../../test/helpers";
+import { awayFromWindowEdge, callerOf, makeTenant, type Tenant } from "../../../test/helpers";
 import { createPolyvHandler, LOGIN_LIMITS, loginKeys, polyvSign } from ".";
 
 let t: Tenant;
@@ -176,6 +176,7 @@ describe("Polyv API", () => {
 
 describe("Polyv channel password guessing", () => {
   it(`locks a channel after ${LOGIN_LIMITS.channel.max} wrong passwords from anywhere; the right one is refused too`, async () => {
+    await awayFromWindowEdge(LOGIN_LIMITS.channel.windowS);
     const room = await callerOf(t.host).rooms.create({ title: "guessed" });
     const { channelPassword: right } = await callerOf(t.host).media.pushInfo({ room: room.id });
     const wrong = (i: number) => String((Number(right) + 1 + i) % 100_000_000).padStart(8, "0");
@@ -196,6 +197,7 @@ describe("Polyv channel password guessing", () => {
   });
 
   it("a successful login clears the channel's failures", async () => {
+    await awayFromWindowEdge(LOGIN_LIMITS.channel.windowS);
     const room = await callerOf(t.host).rooms.create({ title: "host typos" });
     const { channelPassword: right } = await callerOf(t.host).media.pushInfo({ room: room.id });
     const wrong = String((Number(right) + 1) % 100_000_000).padStart(8, "0");
@@ -208,6 +210,7 @@ describe("Polyv channel password guessing", () => {
   });
 
   it(`locks a client address after ${LOGIN_LIMITS.address.max} wrong passwords across channels`, async () => {
+    await awayFromWindowEdge(LOGIN_LIMITS.address.windowS);
     const from = someAddress();
     await clearHits(getDb(), loginKeys.address(from));
     const perRoom = LOGIN_LIMITS.channel.max;
