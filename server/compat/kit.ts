@@ -13,7 +13,7 @@ import { getDb, type Db, type DbOrTx } from "../db/client";
 import { apps, users } from "../db/schema";
 import { AppError, type ErrorCode } from "../errors";
 import { clientAddress } from "../http/actor";
-import { readBody } from "../http/io";
+import { readBody, sendJson } from "../http/io";
 import { log } from "../log";
 import { EXTERNAL_MEMBER as EXTERNAL } from "../mic";
 
@@ -121,16 +121,7 @@ export function vendorCode(
   return { code: internal.code, message: internal.message, internal: true };
 }
 
-export function sendAnswer(res: ServerResponse, a: Answer) {
-  const s = JSON.stringify(a.body);
-  res.writeHead(a.status, {
-    "content-type": "application/json; charset=utf-8",
-    "content-length": Buffer.byteLength(s),
-    "cache-control": "no-store",
-    ...a.headers,
-  });
-  res.end(s);
-}
+export const sendAnswer = (res: ServerResponse, a: Answer) => sendJson(res, a.status, a.body, a.headers);
 
 /** Mounted by the web process: answers the vendor's paths, returns false for anything else. */
 export function createVendorHandler(api: VendorApi, opts: { db?: () => Db; clock?: Clock } = {}) {

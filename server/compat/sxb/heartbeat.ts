@@ -68,7 +68,9 @@ export function createSxbHeartbeat(buffer: PresenceBuffer, clock: Clock = system
         const mine: Wanted = new Map();
         batch = mine;
         setImmediate(() => {
-          if (batch === mine) batch = undefined;
+          // A batch that filled up was read already.
+          if (batch !== mine) return;
+          batch = undefined;
           void readBatch(mine);
         });
       }
