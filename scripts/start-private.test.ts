@@ -140,7 +140,7 @@ afterAll(async () => {
   } catch {
     /* never started */
   }
-  rmSync(dataDir, { recursive: true, force: true });
+  rmSync(dataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
 }, 60_000);
 
 describe("npm start on its own private MariaDB", () => {
