@@ -3,7 +3,7 @@
 import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getDb } from "../db/client";
-import { roomStats } from "../presence/stats";
+import { roomStats } from "../presence/figures";
 import { findRoom } from "../rooms";
 import { signRoomToken } from "../tokens";
 import { callerOf, makeTenant, uniq, type Tenant } from "../../test/helpers";
@@ -38,6 +38,8 @@ beforeAll(async () => {
     WEB_PORT: String(webPort),
     PRESENCE_FLUSH_MS: "1000",
     REVOCATION_POLL_MS: "200",
+    // The figures refresh would make every test sharing this database read a table a second behind.
+    FIGURES_REFRESH_MS: "0",
   });
   await waitFor(`${base}/api/health`, 30_000);
   const host = callerOf(t.host);

@@ -12,7 +12,7 @@ import { changeRoom, managed } from "../rooms/change";
 import { assertNotKicked } from "../presence/kicked";
 import { getRecording } from "../recordings";
 import { signRoomToken } from "../tokens";
-import { roomStats } from "../presence/stats";
+import { roomStats } from "../presence/figures";
 import { pullUrls, pushInfo } from "./urls";
 import { channelPassword } from "./keys";
 

@@ -55,6 +55,8 @@ async function instance(): Promise<Instance> {
     MEDIA_NODE_HOST: "127.0.0.1",
     MEDIA_NODE_LEASE_S: "3",
     LOG_LEVEL: "warn",
+    // The figures refresh would make every test sharing this database read a table a second behind.
+    FIGURES_REFRESH_MS: "0",
   };
   const media = spawnTs("server/media/main.ts", env);
   const front = spawnTs("server/front/main.ts", env);

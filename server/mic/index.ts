@@ -1,6 +1,7 @@
 // Co-hosting: a viewer requests, the host approves or rejects, the approved member reports on/off,
 // the host can end anyone's co-hosting; seats are limited per room and requests expire. All moves
 // lock the room row, so seat counts and "one open request per member" hold under concurrency.
+import { markFigures } from "../presence/figures";
 import { and, asc, eq, inArray, lte, ne } from "drizzle-orm";
 import { z } from "zod";
 import { dbOf, requireUser, type Ctx } from "../actor";
@@ -80,6 +81,7 @@ async function setMemberRole(tx: Tx, roomNum: number, userId: string, role: numb
     .update(roomMembers)
     .set({ role })
     .where(and(eq(roomMembers.roomNum, roomNum), eq(roomMembers.memberId, userId)));
+  await markFigures(tx, [roomNum]);
 }
 
 const reread = async (tx: Tx, id: string) =>

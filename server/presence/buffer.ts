@@ -5,6 +5,7 @@ import { sql } from "drizzle-orm";
 import type { Db, DbOrTx } from "../db/client";
 import { env } from "../env";
 import { log } from "../log";
+import { markFigures } from "./figures";
 
 interface Beat {
   roomNum: number;
@@ -46,6 +47,9 @@ export class PresenceBuffer {
     this.pending = new Map();
     this.flushing = (async () => {
       try {
+        // One order for every writer (rows and figure marks), so concurrent flushes of two
+        // instances lock shared rows in the same order instead of deadlocking.
+        batch.sort((a, b) => a.roomNum - b.roomNum || (a.memberId < b.memberId ? -1 : a.memberId > b.memberId ? 1 : 0));
         for (let i = 0; i < batch.length; i += MAX_ROWS_PER_STATEMENT) {
           await writeBeats(db, batch.slice(i, i + MAX_ROWS_PER_STATEMENT));
         }
@@ -86,7 +90,7 @@ export class PresenceBuffer {
 }
 
 /**
- * One upsert for a batch. A beat for a member with no row counts as a join (pv/uv). A beat
+ * One upsert for a batch, and the figure marks of its rooms in the same transaction. A beat for a member with no row counts as a join (pv/uv). A beat
  * received after the member left re-enters them; one that was received before the leave (and
  * flushed late) does not. Kicked members stay out. A member's likes grow by at most
  * PRESENCE_LIKES_BURST plus PRESENCE_LIKES_PER_S for each second since their last beat, whatever
@@ -113,18 +117,21 @@ async function writeBeats(db: Db, beats: Beat[]) {
           likes + ${burst} + ${perS} * GREATEST(0, TIMESTAMPDIFF(SECOND, last_seen_at, VALUES(last_seen_at))))),
         last_seen_at = GREATEST(last_seen_at, VALUES(last_seen_at))`);
   const overBurst = beats.filter((b) => b.likes > burst);
-  // The usual flush is one statement; only beats reporting more than the burst need the second.
-  if (!overBurst.length) return void (await upsert(db));
-  const created = sql.join(
-    overBurst.map((b) => sql`(${b.roomNum}, ${b.memberId})`),
-    sql`, `,
-  );
   await db.transaction(async (tx) => {
     await upsert(tx);
-    // Rows this statement created carry the reported total as it came: cut them to the burst.
-    await tx.execute(sql`
-      UPDATE room_members SET likes = ${burst}
-      WHERE likes > ${burst} AND join_count = 1 AND joined_at = last_seen_at AND (room_num, member_id) IN (${created})`);
+    // Only beats reporting more than the burst need this: rows the upsert created carry the
+    // reported total as it came; cut them to the burst.
+    if (overBurst.length)
+      await tx.execute(sql`
+        UPDATE room_members SET likes = ${burst}
+        WHERE likes > ${burst} AND join_count = 1 AND joined_at = last_seen_at AND (room_num, member_id) IN (${sql.join(
+          overBurst.map((b) => sql`(${b.roomNum}, ${b.memberId})`),
+          sql`, `,
+        )})`);
+    await markFigures(
+      tx,
+      beats.map((b) => b.roomNum),
+    );
   });
 }
 

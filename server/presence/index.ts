@@ -14,6 +14,7 @@ import { revoke } from "../tokens/revocations";
 import type { PresenceBuffer } from "./buffer";
 import { assertNotKicked } from "./kicked";
 import { countsOnline, onlineWhere } from "./stats";
+import { markFigures } from "./figures";
 
 export const HEARTBEAT_INTERVAL_S = 10;
 
@@ -61,11 +62,14 @@ export async function joinRoom(ctx: Ctx, input: z.infer<typeof joinInput>) {
   ]);
   const role = memberId === room.hostId ? MEMBER_ROLE.host : mic.length ? MEMBER_ROLE.cohost : MEMBER_ROLE.viewer;
   const nick = input.nick ?? user[0]?.nick ?? "";
-  await db.execute(sql`
-    INSERT INTO room_members (room_num, member_id, app_id, nick, role, joined_at, last_seen_at, join_count)
-    VALUES (${room.num}, ${memberId}, ${room.appId}, ${nick}, ${role}, ${now}, ${now}, 1)
-    ON DUPLICATE KEY UPDATE join_count = join_count + 1, left_at = NULL, nick = VALUES(nick),
-      role = VALUES(role), joined_at = VALUES(joined_at), last_seen_at = GREATEST(last_seen_at, VALUES(last_seen_at))`);
+  await db.transaction(async (tx) => {
+    await tx.execute(sql`
+      INSERT INTO room_members (room_num, member_id, app_id, nick, role, joined_at, last_seen_at, join_count)
+      VALUES (${room.num}, ${memberId}, ${room.appId}, ${nick}, ${role}, ${now}, ${now}, 1)
+      ON DUPLICATE KEY UPDATE join_count = join_count + 1, left_at = NULL, nick = VALUES(nick),
+        role = VALUES(role), joined_at = VALUES(joined_at), last_seen_at = GREATEST(last_seen_at, VALUES(last_seen_at))`);
+    await markFigures(tx, [room.num]);
+  });
   const ttl = Math.max(env().PLAY_TOKEN_TTL_S, 60);
   const issued = signRoomToken(
     { scope: "presence", app: room.appId, room: room.id, num: room.num, sub: memberId, mr: role },
@@ -100,10 +104,13 @@ export function heartbeat(buffer: PresenceBuffer, input: z.infer<typeof heartbea
 /** Leaves a room (one UPDATE; heartbeats buffered before it cannot bring the member back). */
 export async function leaveRoom(db: DbOrTx, input: z.infer<typeof leaveInput>, now: Date) {
   const c = verifyRoomToken(input.token, { scope: "presence" }, now);
-  await db
-    .update(roomMembers)
-    .set({ leftAt: now })
-    .where(and(eq(roomMembers.roomNum, c.num), eq(roomMembers.memberId, c.sub), isNull(roomMembers.leftAt)));
+  await db.transaction(async (tx) => {
+    await tx
+      .update(roomMembers)
+      .set({ leftAt: now })
+      .where(and(eq(roomMembers.roomNum, c.num), eq(roomMembers.memberId, c.sub), isNull(roomMembers.leftAt)));
+    await markFigures(tx, [c.num]);
+  });
   return { ok: true as const };
 }
 
@@ -116,6 +123,7 @@ export async function kickMember(ctx: Ctx, input: z.infer<typeof kickInput>) {
     const found = await tx.select().from(roomMembers).where(member).for("update");
     if (!found[0]) throw notFound("Member");
     await tx.update(roomMembers).set({ kickedAt: now, leftAt: now, role: MEMBER_ROLE.viewer }).where(member);
+    await markFigures(tx, [room.num]);
     await tx
       .update(micSessions)
       .set({ state: "ended", endedBy: ctx.actor.kind === "user" ? ctx.actor.userId : null, updatedAt: now })

@@ -10,7 +10,7 @@ import { callerOf, makeTenant, uniq, type Tenant } from "../../test/helpers";
 import type { Actor } from "../actor";
 import { heartbeat, joinRoom, leaveRoom } from ".";
 import { PresenceBuffer } from "./buffer";
-import { roomStats, roomStatsMany } from "./stats";
+import { roomStats, roomStatsMany } from "./figures";
 import { findRoom } from "../rooms";
 
 let t: Tenant;

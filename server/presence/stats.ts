@@ -1,6 +1,6 @@
 // A room's live figures, read from the shared store: online, likes, pv (joins), uv (distinct
 // audience); and the one definition of "online" that every count and list of members uses.
-import { eq, inArray, sql, type SQL } from "drizzle-orm";
+import { inArray, sql, type SQL } from "drizzle-orm";
 import type { DbOrTx } from "../db/client";
 import { MEMBER_ROLE, roomMembers, type RoomStatus } from "../db/schema";
 import { env } from "../env";
@@ -40,33 +40,27 @@ const figures = (now: Date) => ({
   pv: sql<string>`COALESCE(SUM(IF(${audience}, ${roomMembers.joinCount}, 0)), 0)`,
   uv: sql<string>`COALESCE(SUM(${audience} AND ${roomMembers.joinCount} > 0), 0)`,
 });
-type FigureRow = { online: string; likes: string; pv: string; uv: string };
-const statsOf = (status: RoomStatus, row: FigureRow | undefined): RoomStats => ({
-  online: countsOnline(status) ? Number(row?.online ?? 0) : 0,
-  likes: Number(row?.likes ?? 0),
-  pv: Number(row?.pv ?? 0),
-  uv: Number(row?.uv ?? 0),
-});
-
-export async function roomStats(db: DbOrTx, room: { num: number; status: RoomStatus }, now: Date): Promise<RoomStats> {
-  const [row] = await db.select(figures(now)).from(roomMembers).where(eq(roomMembers.roomNum, room.num));
-  return statsOf(room.status, row);
-}
-
-/** The figures of a page of rooms in one grouped query (lists), by room number. */
-export async function roomStatsMany(
+/**
+ * The figures of rooms computed from their member rows (one grouped query), by room number, as
+ * they stand at `now` (no status applied). The refresh (figures.ts) and readers without a fresh
+ * table use it; lists read room_figures instead.
+ */
+export async function roomFiguresFromMembers(
   db: DbOrTx,
-  list: ReadonlyArray<{ num: number; status: RoomStatus }>,
+  nums: readonly number[],
   now: Date,
 ): Promise<Map<number, RoomStats>> {
-  const nums = [...new Set(list.map((r) => r.num))];
   const rows = nums.length
     ? await db
         .select({ num: roomMembers.roomNum, ...figures(now) })
         .from(roomMembers)
-        .where(inArray(roomMembers.roomNum, nums))
+        .where(inArray(roomMembers.roomNum, [...nums]))
         .groupBy(roomMembers.roomNum)
     : [];
-  const byNum = new Map(rows.map((r) => [r.num, r]));
-  return new Map(list.map((r) => [r.num, statsOf(r.status, byNum.get(r.num))]));
+  return new Map(
+    rows.map((r) => [
+      Number(r.num),
+      { online: Number(r.online), likes: Number(r.likes), pv: Number(r.pv), uv: Number(r.uv) },
+    ]),
+  );
 }

@@ -9,10 +9,11 @@ import { containsPattern } from "../db/like";
 import { ACTIVE_MIC_STATES } from "../mic/states";
 import { changeRoom, managed } from "./change";
 import { assertNotEnded, findRoom, roomRef, type RoomRef, type RoomRow } from "./find";
-import { micSessions, recordings, roomMembers, rooms, ROOM_STATUSES, users, type RoomStatus } from "../db/schema";
+import { micSessions, recordings, roomFigures, roomMembers, rooms, ROOM_STATUSES, users, type RoomStatus } from "../db/schema";
 import { env } from "../env";
 import { AppError, forbidden, notFound } from "../errors";
-import { roomStats, roomStatsMany, type RoomStats } from "../presence/stats";
+import { markFigures, roomStats, roomStatsMany } from "../presence/figures";
+import type { RoomStats } from "../presence/stats";
 import { STATUS_CODE, TRANSITIONS, type RoomAction } from "./status";
 import { newStreamName } from "../media/keys";
 
@@ -286,6 +287,7 @@ export async function endRoomSessions(tx: DbOrTx, num: number, now: Date) {
     .update(roomMembers)
     .set({ leftAt: now })
     .where(and(eq(roomMembers.roomNum, num), isNull(roomMembers.leftAt)));
+  await markFigures(tx, [num]);
   await tx
     .update(micSessions)
     .set({ state: "ended", updatedAt: now })
@@ -296,6 +298,7 @@ export async function endRoomSessions(tx: DbOrTx, num: number, now: Date) {
 export async function deleteRoom(ctx: Ctx, ref: RoomRef) {
   return changeRoom(ctx, managed(ref), "room.delete", async (tx, room) => {
     await tx.delete(roomMembers).where(eq(roomMembers.roomNum, room.num));
+    await tx.delete(roomFigures).where(eq(roomFigures.roomNum, room.num));
     await tx.delete(micSessions).where(eq(micSessions.roomNum, room.num));
     await tx.delete(rooms).where(eq(rooms.num, room.num));
     const kept = await tx.select({ n: count() }).from(recordings).where(eq(recordings.roomNum, room.num));

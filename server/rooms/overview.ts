@@ -3,7 +3,8 @@ import { and, asc, count, eq, gte, inArray, sql } from "drizzle-orm";
 import { dbOf, requireRole, requireUser, tenantFilter, type Ctx } from "../actor";
 import type { Db } from "../db/client";
 import { roomMembers, roomSamples, rooms, ROOM_STATUSES } from "../db/schema";
-import { onlineCount, roomStatsMany } from "../presence/stats";
+import { onlineCount } from "../presence/stats";
+import { roomStatsMany } from "../presence/figures";
 import { findRoom, roomView, type RoomRef } from ".";
 
 /** Live rooms now, viewers online, rooms by status (admins; app admins see their app). */

@@ -5,7 +5,8 @@ import { eq } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { rooms } from "../db/schema";
 import { AppError } from "../errors";
-import { roomStats, type RoomStats } from "../presence/stats";
+import { roomStats } from "../presence/figures";
+import type { RoomStats } from "../presence/stats";
 
 export interface RoomState {
   id: string;

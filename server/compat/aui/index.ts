@@ -21,7 +21,7 @@ import { bearerOf, userActorOf } from "../../http/actor";
 import { getPushInfo } from "../../media/access";
 import { pullUrls } from "../../media/urls";
 import { getMeetingInfo, meetingMember, meetingsOf, updateMeetingInfo } from "../../mic";
-import { roomStats, roomStatsMany } from "../../presence/stats";
+import { roomStats, roomStatsMany } from "../../presence/figures";
 import { createRoom, deleteRoom, findRoom, listRooms, transitionRoom, updateRoom, type RoomRow } from "../../rooms";
 import { STATUS_CODE } from "../../rooms/status";
 import { assertAccessNotRevoked, signAccessToken, signRoomToken, type AccessClaims } from "../../tokens";

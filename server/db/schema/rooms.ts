@@ -99,8 +99,43 @@ export const roomMembers = mysqlTable(
     /** Joins by this member: the room's pv is the sum, its uv the count of audience rows. */
     joinCount: int("join_count", { unsigned: true }).notNull().default(0),
   },
-  (t) => [primaryKey({ columns: [t.roomNum, t.memberId] }), index("room_members_seen").on(t.roomNum, t.lastSeenAt)],
+  (t) => [
+    primaryKey({ columns: [t.roomNum, t.memberId] }),
+    index("room_members_seen").on(t.roomNum, t.lastSeenAt),
+    // The figures refresh finds the rooms with recent presence without reading the others.
+    index("room_members_recent").on(t.lastSeenAt, t.roomNum),
+  ],
 );
+
+/**
+ * Each room's figures as of the last refresh (server/presence/figures.ts, about once a second on
+ * one instance): what lists read, so a listed room costs one row whatever its audience.
+ */
+export const roomFigures = mysqlTable(
+  "room_figures",
+  {
+    roomNum: idRef("room_num").primaryKey(),
+    online: int("online", { unsigned: true }).notNull().default(0),
+    likes: bigint("likes", { mode: "number", unsigned: true }).notNull().default(0),
+    pv: bigint("pv", { mode: "number", unsigned: true }).notNull().default(0),
+    uv: int("uv", { unsigned: true }).notNull().default(0),
+    /**
+     * Writes to the room's members since its figures were computed: every writer of room_members
+     * adds one in its own transaction; the refresh takes away what it saw (never a newer mark).
+     */
+    dirty: int("dirty", { unsigned: true }).notNull().default(0),
+    computedAt: time("computed_at").notNull(),
+  },
+  (t) => [index("room_figures_dirty").on(t.dirty)],
+);
+
+/** Periodic jobs one instance runs at a time: whoever moves `run_at` forward runs that turn. */
+export const jobRuns = mysqlTable("job_runs", {
+  name: varchar("name", { length: 32 }).primaryKey(),
+  runAt: time("run_at").notNull(),
+  /** Where the previous turn's window ended (the figures refresh resumes from it after a gap). */
+  doneUpTo: time("done_up_to"),
+});
 
 export const micSessions = mysqlTable(
   "mic_sessions",
