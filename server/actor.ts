@@ -33,9 +33,12 @@ export const dbOf = (ctx: Ctx): DbOrTx => ctx.tx ?? ctx.db;
  * Runs `fn` in the caller's transaction, or in a new one: a verb called inside another verb (an
  * adapter's update-then-transition) commits or rolls back with it.
  */
+import { readsChanged } from "./cache";
+
 export function transaction<T>(ctx: Ctx, fn: (tx: Tx, ctx: Ctx & { tx: Tx }) => Promise<T>): Promise<T> {
   if (ctx.tx) return fn(ctx.tx, { ...ctx, tx: ctx.tx });
-  return ctx.db.transaction((tx) => fn(tx, { ...ctx, tx }));
+  // Once it commits, answers read before it are stale (server/cache.ts).
+  return ctx.db.transaction((tx) => fn(tx, { ...ctx, tx })).then((out) => (readsChanged(), out));
 }
 
 export const anonymous: Actor = { kind: "anonymous" };

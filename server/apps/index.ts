@@ -11,6 +11,7 @@ import { endRoomSessions } from "../rooms";
 import { revocationSet } from "../tokens/revocations";
 import { AppError, forbidden, notFound } from "../errors";
 import { open, seal } from "../crypto/secretbox";
+import { cacheable, sharedReads } from "../cache";
 
 const domain = z
   .string()
@@ -194,8 +195,18 @@ export async function appByAccessKey(db: DbOrTx, accessKey: string) {
 export const secretVersionOf = (secretEnc: string) =>
   createHash("sha256").update(secretEnc).digest("base64url").slice(0, 10);
 
+const sharedApps = sharedReads<typeof apps.$inferSelect | undefined>();
+/**
+ * An app's row, as every vendor request reads it (sign settings, secrets, domains): once a second
+ * per process outside transactions; a change this process commits is seen at once (server/cache.ts).
+ */
+export function appRow(db: DbOrTx, id: number) {
+  const read = async () => (await db.select().from(apps).where(eq(apps.id, id)))[0];
+  return cacheable(db) ? sharedApps(String(id), read) : read();
+}
+
 export async function appById(db: DbOrTx, id: number) {
-  const row = (await db.select().from(apps).where(eq(apps.id, id)))[0];
+  const row = await appRow(db, id);
   if (!row) return undefined;
   return { app: publicApp(row), secret: () => open(row.secretEnc) };
 }

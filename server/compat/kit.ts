@@ -3,6 +3,7 @@
 // table on a raw node request, body reading that tolerates what real clients send, zod-parse-or-
 // vendor-error, the one mapping of domain errors onto a vendor's codes, bearer → actor, and onair ↔
 // vendor identities (clients know people by the id they signed up with, onair's username).
+import { cacheable, sharedReads } from "../cache";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { asc, eq, inArray } from "drizzle-orm";
 import type { z } from "zod";
@@ -163,11 +164,16 @@ export function createVendorHandler(api: VendorApi, opts: { db?: () => Db; clock
  * onair user ids → the ids vendor clients know (usernames). Ids that name no user (guests, members
  * a host's client named) pass through as they are, `rtc:` members without their prefix.
  */
+const sharedNames = sharedReads<Array<{ id: string; username: string }>>();
+
 export async function vendorIds(db: DbOrTx, userIds: string[]): Promise<(id: string) => string> {
-  const wanted = [...new Set(userIds)].filter((id) => /^[0-9a-f-]{36}$/i.test(id));
-  const rows = wanted.length
-    ? await db.select({ id: users.id, username: users.username }).from(users).where(inArray(users.id, wanted))
-    : [];
+  const wanted = [...new Set(userIds)].filter((id) => /^[0-9a-f-]{36}$/i.test(id)).sort();
+  const read = async () =>
+    wanted.length
+      ? await db.select({ id: users.id, username: users.username }).from(users).where(inArray(users.id, wanted))
+      : [];
+  // A page's hosts are the same for everybody listing it: read once a second (server/cache.ts).
+  const rows = cacheable(db) ? await sharedNames(wanted.join(","), read) : await read();
   const names = new Map(rows.map((r) => [r.id, r.username]));
   return (id) => names.get(id) ?? (id.startsWith(EXTERNAL) ? id.slice(EXTERNAL.length) : id);
 }

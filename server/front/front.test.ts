@@ -133,8 +133,11 @@ describe("front process", () => {
     expect((await fetch(`${base}/api/rooms/state?room=987654321`)).status).toBe(404);
   });
 
-  it("streams every other request to the web process unchanged", async () => {
-    const r = await fetch(`${base}/api/trpc/rooms.list?x=1`, {
+  it("answers the APIs itself and streams every other request to the web process unchanged", async () => {
+    const api = await fetch(`${base}/api/trpc/rooms.list`);
+    expect(api.status).toBe(401); // tRPC's answer, from this process
+    expect(api.headers.get("x-from")).toBeNull();
+    const r = await fetch(`${base}/admin/rooms?x=1`, {
       method: "POST",
       body: "payload",
       headers: { cookie: "a=b" },
@@ -143,7 +146,7 @@ describe("front process", () => {
     expect(r.headers.get("x-from")).toBe("web");
     expect(await r.json()).toMatchObject({
       method: "POST",
-      url: "/api/trpc/rooms.list?x=1",
+      url: "/admin/rooms?x=1",
       body: "payload",
       cookie: "a=b",
     });

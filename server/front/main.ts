@@ -3,6 +3,7 @@ import { env } from "../env";
 import { log } from "../log";
 import { handleShutdown, startBackground } from "../runtime";
 import { createFrontServer } from "./server";
+import { createApiHandler } from "../web/api";
 import { endAbandonedRooms } from "../media/streams";
 import { sampleOnline } from "../rooms/overview";
 import { getDb } from "../db/client";
@@ -11,7 +12,7 @@ import { startFiguresRefresh } from "../presence/figures";
 
 const e = env();
 await startBackground();
-const server = createFrontServer({ webOrigin: `http://127.0.0.1:${e.WEB_PORT}` });
+const server = createFrontServer({ webOrigin: `http://127.0.0.1:${e.WEB_PORT}`, api: createApiHandler() });
 server.on("error", (err: NodeJS.ErrnoException) => {
   log.error(
     err.code === "EADDRINUSE"

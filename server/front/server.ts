@@ -9,7 +9,7 @@ import { dbHealth, getDb } from "../db/client";
 import { AppError } from "../errors";
 import { env } from "../env";
 import { badInput, readJson, refuseBody, sendError, sendJson } from "../http/io";
-import { addressBehindProxies, bearerOf, trustedProxies } from "../http/actor";
+import { addressBehindProxies, bearerOf, setClientAddress, trustedProxies } from "../http/actor";
 import { heartbeat, heartbeatInput, leaveInput, leaveRoom } from "../presence";
 import { presenceBuffer, type PresenceBuffer } from "../presence/buffer";
 import { checkRoomToken, verifyTokenInput } from "../tokens/issue";
@@ -35,6 +35,11 @@ export interface FrontOptions {
   requestTimeoutMs?: number;
   /** A connection or proxied answer with no traffic for this long is closed (media plays are exempt). */
   idleTimeoutMs?: number;
+  /**
+   * The APIs this front answers itself (tRPC, vendor adapters: server/web/api.ts), within the same
+   * in-flight bound as proxied requests; without it every such request goes to the web process.
+   */
+  api?: (req: IncomingMessage, res: ServerResponse, path: string) => boolean;
 }
 
 /**
@@ -73,6 +78,7 @@ export function createFrontServer(opts: FrontOptions) {
   // A socket for every admitted request: the in-flight bound, not a hidden queue in the agent, says no.
   const agent = new http.Agent({ keepAlive: true, maxSockets: maxInflight });
   let inflight = 0;
+  let apiInflight = 0;
   const mediaRoute = createMediaRoutes(clock);
   const sxbHeartbeat = createSxbHeartbeat(buffer, clock);
 
@@ -131,6 +137,38 @@ export function createFrontServer(opts: FrontOptions) {
     }
   }
 
+  /** The address a request comes from: the peer, or the one a trusted reverse proxy (TRUST_PROXY) names. */
+  function addressOf(req: IncomingMessage) {
+    const forwarded = req.headers["x-forwarded-for"];
+    return addressBehindProxies(
+      req.socket.remoteAddress ?? "",
+      Array.isArray(forwarded) ? forwarded.join(",") : forwarded,
+      proxies,
+    );
+  }
+
+  /** The APIs answered here; the same bound as the proxy's keeps the database pool's queue short. */
+  function answerApi(req: IncomingMessage, res: ServerResponse, path: string): boolean {
+    if (!opts.api) return false;
+    if (apiInflight >= maxInflight) {
+      res.setHeader("retry-after", "1");
+      res.setHeader("connection", "close");
+      sendError(res, new AppError("UNAVAILABLE", "The server is busy; retry in a moment"));
+      return true;
+    }
+    setClientAddress(req, addressOf(req));
+    apiInflight++;
+    let done = false;
+    res.once("close", () => {
+      if (!done) apiInflight--;
+      done = true;
+    });
+    if (opts.api(req, res, path)) return true;
+    done = true;
+    apiInflight--;
+    return false;
+  }
+
   /**
    * Streams a request to the web process and its answer back. Either side failing ends the other: a
    * client that leaves aborts its upstream request (which would otherwise hold an agent socket until
@@ -157,15 +195,9 @@ export function createFrontServer(opts: FrontOptions) {
       inflight--;
       clearTimeout(deadline);
     };
-    const forwarded = req.headers["x-forwarded-for"];
     const headers = {
       ...req.headers,
-      // The client's address: the peer's, or the one a trusted reverse proxy (TRUST_PROXY) names.
-      "x-forwarded-for": addressBehindProxies(
-        req.socket.remoteAddress ?? "",
-        Array.isArray(forwarded) ? forwarded.join(",") : forwarded,
-        proxies,
-      ),
+      "x-forwarded-for": addressOf(req),
       "x-forwarded-host": req.headers.host ?? "",
       "x-forwarded-proto": "http",
     };
@@ -323,7 +355,7 @@ export function createFrontServer(opts: FrontOptions) {
       if (isSxbPath(path) && req.method === "POST" && raw.includes("cmd=heartbeat")) {
         const query = new URLSearchParams(q < 0 ? "" : raw.slice(q + 1));
         return void sxbHeartbeat(req, res, query)
-          .then((handled) => handled || proxy(req, res))
+          .then((handled) => handled || answerApi(req, res, path) || proxy(req, res))
           .catch((e) => sendError(res, e));
       }
       if (path.startsWith("/live/") || path.startsWith("/vod/") || path.startsWith("/hooks/")) {
@@ -332,6 +364,7 @@ export function createFrontServer(opts: FrontOptions) {
         if (!path.startsWith("/hooks/")) req.socket.setTimeout(0);
         if (mediaRoute(req, res, path, new URLSearchParams(q < 0 ? "" : raw.slice(q + 1)))) return;
       }
+      if (answerApi(req, res, path)) return;
       proxy(req, res);
     },
   );

@@ -55,11 +55,20 @@ export function addressBehindProxies(peer: string, forwarded: string | undefined
   return peer;
 }
 
+const resolvedAddresses = new WeakMap<object, string>();
+/** The front, answering a request itself, says whose it is (the peer, or who TRUST_PROXY names). */
+export function setClientAddress(req: IncomingMessage, address: string) {
+  resolvedAddresses.set(req, address);
+}
+
 /**
- * The client's address. The web process listens on loopback behind the front, which sets
- * X-Forwarded-For to the address it saw; only a loopback peer is trusted to say so.
+ * The client's address: what the front resolved when it answers itself; else (in the web process,
+ * on loopback behind the front, which sets X-Forwarded-For to the address it saw) the header, which
+ * only a loopback peer is trusted to set.
  */
 export function clientAddress(req: Pick<IncomingMessage, "headers" | "socket">): string | undefined {
+  const resolved = resolvedAddresses.get(req);
+  if (resolved !== undefined) return resolved;
   const peer = req.socket.remoteAddress;
   const forwarded = req.headers["x-forwarded-for"];
   const loopback = peer === "127.0.0.1" || peer === "::1" || peer === "::ffff:127.0.0.1";

@@ -58,13 +58,22 @@ export function pullUrls(room: Pick<RoomRow, "streamName">, app: App, token: str
   const b = bases(app);
   const n = room.streamName;
   const paths = { rtmp_url: `/live/${n}`, flv_url: `/live/${n}.flv`, hls_url: `/live/${n}/index.m3u8` };
-  const sign = (uri: string): string => {
-    if (app.signScheme === "onair" || !app.secret) return qs({ token });
+  let sign: (uri: string) => string;
+  if (app.signScheme === "onair" || !app.secret) {
+    // Lists sign every listed room for every caller: the query is built once, not per URL.
+    const query = `token=${encodeURIComponent(token)}`;
+    sign = () => query;
+  } else {
     const { pullKey } = vendorKeys(app.secret());
-    if (app.signScheme === "tencent") return qs(tencent.sign(pullKey, n, expiresAtS));
-    if (app.signScheme === "aliyun_a") return qs({ auth_key: aliyunA.sign(pullKey, uri, expiresAtS) });
-    return qs({ sign: nms.sign(pullKey, `/live/${n}`, expiresAtS) });
-  };
+    if (app.signScheme === "tencent") {
+      const query = qs(tencent.sign(pullKey, n, expiresAtS));
+      sign = () => query;
+    } else if (app.signScheme === "aliyun_a") sign = (uri) => qs({ auth_key: aliyunA.sign(pullKey, uri, expiresAtS) });
+    else {
+      const query = qs({ sign: nms.sign(pullKey, `/live/${n}`, expiresAtS) });
+      sign = () => query;
+    }
+  }
   return {
     rtmp_url: `${b.pullRtmp}/${n}?${sign(paths.rtmp_url)}`,
     flv_url: `${b.http}${paths.flv_url}?${sign(paths.flv_url)}`,

@@ -6,6 +6,7 @@ import type { Db, DbOrTx } from "../db/client";
 import { env } from "../env";
 import { log } from "../log";
 import { markFigures } from "./figures";
+import { readsChanged } from "../cache";
 
 interface Beat {
   roomNum: number;
@@ -53,6 +54,7 @@ export class PresenceBuffer {
         for (let i = 0; i < batch.length; i += MAX_ROWS_PER_STATEMENT) {
           await writeBeats(db, batch.slice(i, i + MAX_ROWS_PER_STATEMENT));
         }
+        readsChanged();
         this.flushedBeats += batch.length;
       } catch (e) {
         for (const b of batch) this.record(b);

@@ -40,7 +40,7 @@ const fronts: Front[] = [];
 
 // A seeded generator: a failure replays the same run.
 let seed = 20261203;
-const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
 const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)]!;
 
 const settings = () => ({
@@ -126,8 +126,18 @@ const zero = { online: 0, likes: 0, pv: 0, uv: 0 };
 it("keeps every room's figures equal to a full recount", async () => {
   const root: Actor = { kind: "user", userId: randomUUID(), role: "admin", appId: null };
   const ctx = (actor: Actor) => ({ db, clock: systemClock, actor });
-  const { app } = await createApp(ctx(root), { name: "figures", signScheme: "onair", sxbSign: false, signupRole: "host" });
-  const hostUser = await createUser(ctx(root), { appId: app.id, username: `fig_host_${process.pid}`, password: "fig-pass-12", role: "host" });
+  const { app } = await createApp(ctx(root), {
+    name: "figures",
+    signScheme: "onair",
+    sxbSign: false,
+    signupRole: "host",
+  });
+  const hostUser = await createUser(ctx(root), {
+    appId: app.id,
+    username: `fig_host_${process.pid}`,
+    password: "fig-pass-12",
+    role: "host",
+  });
   const host: Actor = { kind: "user", userId: hostUser.id, role: "host", appId: app.id };
   const rooms: Array<Awaited<ReturnType<typeof createRoom>>> = [];
   for (let i = 0; i < 4; i++) {
@@ -170,8 +180,7 @@ it("keeps every room's figures equal to a full recount", async () => {
         m.out = true;
       } else {
         const m = pick(members.filter((x) => !x.out) || members);
-        if (m)
-          await retrying(() => kickMember(ctx(host), { room: m.room.id, memberId: m.memberId })).catch(() => {});
+        if (m) await retrying(() => kickMember(ctx(host), { room: m.room.id, memberId: m.memberId })).catch(() => {});
         if (m) m.out = true;
       }
     }
@@ -249,11 +258,14 @@ it("keeps every room's figures equal to a full recount", async () => {
   }
   // What was recounted is not trivial: people online, and every figure moved.
   expect(online).toBe(new Set(stayers.map((m) => m.memberId)).size);
-  const total = [...counted.values()].reduce((s, f) => ({ likes: s.likes + f.likes, pv: s.pv + f.pv, uv: s.uv + f.uv }), {
-    likes: 0,
-    pv: 0,
-    uv: 0,
-  });
+  const total = [...counted.values()].reduce(
+    (s, f) => ({ likes: s.likes + f.likes, pv: s.pv + f.pv, uv: s.uv + f.uv }),
+    {
+      likes: 0,
+      pv: 0,
+      uv: 0,
+    },
+  );
   expect(total.likes).toBeGreaterThan(50);
   expect(total.uv).toBeGreaterThan(10);
 }, 240_000);

@@ -185,7 +185,6 @@ export async function roomStatsMany(
   );
 }
 
-
 /** One room's figures (room pages, players' state). */
 export async function roomStats(db: DbOrTx, room: { num: number; status: RoomStatus }, now: Date): Promise<RoomStats> {
   return (await roomStatsMany(db, [room], now)).get(room.num)!;

@@ -1,9 +1,10 @@
 // Members and presence: join, heartbeat, leave, kick and the member list.
 import { and, asc, count, eq, inArray, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
-import { dbOf, requireUser, type Ctx } from "../actor";
+import { dbOf, requireUser, transaction, type Ctx } from "../actor";
+import { cacheable, readsChanged, sharedReads } from "../cache";
 import type { DbOrTx } from "../db/client";
-import { MEMBER_ROLE, micSessions, roomMembers, users } from "../db/schema";
+import { MEMBER_ROLE, micSessions, roomMembers, users, type RoomStatus } from "../db/schema";
 import { env } from "../env";
 import { AppError, notFound } from "../errors";
 import { ACTIVE_MIC_STATES } from "../mic/states";
@@ -62,7 +63,7 @@ export async function joinRoom(ctx: Ctx, input: z.infer<typeof joinInput>) {
   ]);
   const role = memberId === room.hostId ? MEMBER_ROLE.host : mic.length ? MEMBER_ROLE.cohost : MEMBER_ROLE.viewer;
   const nick = input.nick ?? user[0]?.nick ?? "";
-  await db.transaction(async (tx) => {
+  await transaction(ctx, async (tx) => {
     await tx.execute(sql`
       INSERT INTO room_members (room_num, member_id, app_id, nick, role, joined_at, last_seen_at, join_count)
       VALUES (${room.num}, ${memberId}, ${room.appId}, ${nick}, ${role}, ${now}, ${now}, 1)
@@ -111,6 +112,7 @@ export async function leaveRoom(db: DbOrTx, input: z.infer<typeof leaveInput>, n
       .where(and(eq(roomMembers.roomNum, c.num), eq(roomMembers.memberId, c.sub), isNull(roomMembers.leftAt)));
     await markFigures(tx, [c.num]);
   });
+  readsChanged();
   return { ok: true as const };
 }
 
@@ -145,7 +147,20 @@ export async function listMembers(ctx: Ctx, input: z.infer<typeof listMembersInp
   requireUser(ctx.actor);
   const db = dbOf(ctx);
   const room = await findRoom(db, ctx.actor, input.room);
-  const online = onlineWhere(ctx.clock.now());
+  if (!cacheable(db)) return readMembers(db, room, input, ctx.clock.now());
+  return sharedMembers(JSON.stringify([room.num, room.status, input.onlineOnly, input.limit, input.offset]), () =>
+    readMembers(db, room, input, ctx.clock.now()),
+  );
+}
+const sharedMembers = sharedReads<Awaited<ReturnType<typeof readMembers>>>();
+
+async function readMembers(
+  db: DbOrTx,
+  room: { num: number; status: RoomStatus },
+  input: z.infer<typeof listMembersInput>,
+  now: Date,
+) {
+  const online = onlineWhere(now);
   const live = countsOnline(room.status);
   const where = and(eq(roomMembers.roomNum, room.num), input.onlineOnly && live ? online : undefined);
   const [rows, total] = await Promise.all([

@@ -6,6 +6,7 @@ import { AppError, forbidden, notFound } from "../errors";
 import { tenantFilter, tenantOf, type Actor } from "../actor";
 import type { Db, DbOrTx } from "../db/client";
 import { rooms } from "../db/schema";
+import { sharedReads } from "../cache";
 
 export const roomRef = z.union([z.string().uuid(), z.number().int().positive()]);
 export type RoomRef = z.infer<typeof roomRef>;
@@ -39,6 +40,7 @@ function prepare(db: Db) {
   };
 }
 const isTx = (db: DbOrTx) => "rollback" in db;
+const sharedRooms = sharedReads<RoomRow[]>(1000, 20_000);
 
 /** A room visible to the actor (same app, or any app for platform admins) or NOT_FOUND. */
 export async function findRoom(db: DbOrTx, actor: Actor, ref: RoomRef, lock = false): Promise<RoomRow> {
@@ -54,10 +56,17 @@ export async function findRoom(db: DbOrTx, actor: Actor, ref: RoomRef, lock = fa
     let s = statements.get(main);
     if (!s) statements.set(main, (s = prepare(main)));
     const app = tenantOf(actor);
-    rows =
+    // Outside transactions a room read is shared for up to a second (server/cache.ts): writes lock
+    // and re-read it inside their transaction, and this process's own commits are seen at once.
+    rows = await sharedRooms(`${app}:${typeof ref}:${ref}`, () =>
       typeof ref === "number"
-        ? await (app === null ? s.num.execute({ num: ref }) : s.numApp.execute({ num: ref, app }))
-        : await (app === null ? s.id.execute({ id: ref }) : s.idApp.execute({ id: ref, app }));
+        ? app === null
+          ? s.num.execute({ num: ref })
+          : s.numApp.execute({ num: ref, app })
+        : app === null
+          ? s.id.execute({ id: ref })
+          : s.idApp.execute({ id: ref, app }),
+    );
   }
   const row = rows[0];
   if (!row) throw notFound("Room");

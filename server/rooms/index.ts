@@ -2,17 +2,27 @@
 // other tenants' rooms answer NOT_FOUND, same-tenant users who do not own the room FORBIDDEN.
 import { and, count, desc, eq, inArray, isNull, like, lt, or, type SQL } from "drizzle-orm";
 import { z } from "zod";
-import { dbOf, requireRole, requireUser, tenantFilter, transaction, type Ctx } from "../actor";
+import { dbOf, requireRole, requireUser, tenantFilter, tenantOf, transaction, type Ctx } from "../actor";
 import { audit } from "../audit";
 import type { DbOrTx } from "../db/client";
 import { containsPattern } from "../db/like";
 import { ACTIVE_MIC_STATES } from "../mic/states";
 import { changeRoom, managed } from "./change";
 import { assertNotEnded, findRoom, roomRef, type RoomRef, type RoomRow } from "./find";
-import { micSessions, recordings, roomFigures, roomMembers, rooms, ROOM_STATUSES, users, type RoomStatus } from "../db/schema";
+import {
+  micSessions,
+  recordings,
+  roomFigures,
+  roomMembers,
+  rooms,
+  ROOM_STATUSES,
+  users,
+  type RoomStatus,
+} from "../db/schema";
 import { env } from "../env";
 import { AppError, forbidden, notFound } from "../errors";
 import { markFigures, roomStats, roomStatsMany } from "../presence/figures";
+import { cacheable, sharedReads } from "../cache";
 import type { RoomStats } from "../presence/stats";
 import { STATUS_CODE, TRANSITIONS, type RoomAction } from "./status";
 import { newStreamName } from "../media/keys";
@@ -196,10 +206,20 @@ function decodeCursor(cursor: string) {
   return { createdAt: new Date(Number(m[1])), num: Number(m[2]) };
 }
 
-/** Newest first, tie-broken by room number so pages never skip or repeat rows under inserts. */
+const sharedLists = sharedReads<Awaited<ReturnType<typeof readRooms>>>();
+
+/**
+ * Newest first, tie-broken by room number so pages never skip or repeat rows under inserts. The
+ * same page for the same tenant is read at most once a second (server/cache.ts).
+ */
 export async function listRooms(ctx: Ctx, input: z.infer<typeof listRoomsInput>) {
   requireUser(ctx.actor);
   const db = dbOf(ctx);
+  if (!cacheable(db)) return readRooms(ctx, db, input);
+  return sharedLists(JSON.stringify([tenantOf(ctx.actor), input]), () => readRooms(ctx, db, input));
+}
+
+async function readRooms(ctx: Ctx, db: DbOrTx, input: z.infer<typeof listRoomsInput>) {
   const where: (SQL | undefined)[] = [tenantFilter(ctx.actor, rooms.appId, input.appId)];
   if (input.status) where.push(eq(rooms.status, input.status));
   if (input.clientAppId) where.push(eq(rooms.clientAppId, input.clientAppId));

@@ -7,13 +7,8 @@ import { env } from "../env";
 import { sendJson } from "../http/io";
 import { log } from "../log";
 import { handleShutdown, startBackground } from "../runtime";
-import { createTrpcHandler } from "./trpc";
-import { createAuiHandler } from "../compat/aui";
-import { createSxbHandler } from "../compat/sxb";
-import { createLtHandler } from "../compat/ltstream";
-import { createPolyvHandler } from "../compat/polyv";
-import { createHaoshitongHandler, startMixWatcher } from "../compat/haoshitong";
-import { OPENAPI } from "../compat/openapi";
+import { createApiHandler } from "./api";
+import { startMixWatcher } from "../compat/haoshitong";
 
 const e = env();
 const dir = new URL("../../", import.meta.url).pathname;
@@ -22,24 +17,12 @@ await app.prepare();
 const nextHandler = app.getRequestHandler();
 await startBackground();
 
-const trpc = createTrpcHandler();
-
-const aui = createAuiHandler();
-const sxb = createSxbHandler();
-const lt = createLtHandler();
-const polyv = createPolyvHandler();
-const hst = createHaoshitongHandler();
+const api = createApiHandler();
 const stopMixes = startMixWatcher();
 
 const server = http.createServer((req, res) => {
   const path = (req.url ?? "/").split("?")[0]!;
-  if (path.startsWith("/api/trpc/")) return void trpc(req, res);
-  if (aui(req, res) || sxb(req, res) || lt(req, res) || polyv(req, res) || hst(req, res)) return;
-  const spec = /^\/api\/openapi\/([a-z]+)\.json$/.exec(path);
-  if (spec) {
-    const d = OPENAPI[spec[1]!];
-    return void sendJson(res, d ? 200 : 404, d ?? { error: { code: "NOT_FOUND", message: "No such API description" } });
-  }
+  if (api(req, res, path)) return;
   if (path === "/api/health") {
     void dbHealth().then((db) => sendJson(res, db.ok ? 200 : 503, { process: "web", db }));
     return;

@@ -22,6 +22,7 @@ import { getPushInfo } from "../../media/access";
 import { pullUrls } from "../../media/urls";
 import { getMeetingInfo, meetingMember, meetingsOf, updateMeetingInfo } from "../../mic";
 import { roomStats, roomStatsMany } from "../../presence/figures";
+import { cacheable, sharedReads } from "../../cache";
 import { createRoom, deleteRoom, findRoom, listRooms, transitionRoom, updateRoom, type RoomRow } from "../../rooms";
 import { STATUS_CODE } from "../../rooms/status";
 import { assertAccessNotRevoked, signAccessToken, signRoomToken, type AccessClaims } from "../../tokens";
@@ -82,6 +83,8 @@ const tokenV2Body = tokenBody.extend({
 });
 const meetingBody = z.object({ id: z.string().uuid(), members: z.array(meetingMember).max(64).default([]) });
 
+const statisticsBody = z.object({ chatroom_id: z.string().uuid() });
+const meetingIdBody = z.object({ id: z.string().uuid() });
 const parse = <T extends z.ZodType>(schema: T, body: unknown): z.infer<T> =>
   parseOr(schema, body, (_m, issues) => badInput(issues));
 
@@ -102,13 +105,8 @@ export async function roomInfo(db: Db, clock: Clock, actor: Actor, room: RoomFie
   return (await roomInfos(db, clock, actor, [room]))[0]!;
 }
 
-/**
- * RoomInfo of a page of rooms the actor may see (found or listed for them): figures, meetings,
- * people and recordings each in one query for the whole page.
- */
-export async function roomInfos(db: Db, clock: Clock, actor: Actor, list: RoomFields[]) {
-  const now = clock.now();
-  const me = actor.kind === "user" ? actor.userId : "";
+/** The facts of a page of rooms that are the same for every caller: one query each. */
+async function pageFacts(db: Db, list: RoomFields[], now: Date) {
   const nums = list.map((r) => r.num);
   const appIds = [...new Set(list.map((r) => r.appId))];
   const [appRows, stats, meetings, vods] = await Promise.all([
@@ -122,12 +120,29 @@ export async function roomInfos(db: Db, clock: Clock, actor: Actor, list: RoomFi
           .where(and(inArray(recordings.roomNum, nums), eq(recordings.status, "ready")))
       : Promise.resolve([]),
   ]);
-  const apps = new Map(appRows);
   const idOf = await vendorIds(db, [
     ...list.map((r) => r.hostId),
     ...[...meetings.values()].flat().map((m) => m.user_id),
   ]);
+  return { apps: new Map(appRows), stats, meetings, vods, idOf };
+}
+const sharedFacts = sharedReads<Awaited<ReturnType<typeof pageFacts>>>();
+
+/**
+ * RoomInfo of a page of rooms the actor may see (found or listed for them): figures, meetings,
+ * people and recordings each in one query for the whole page.
+ */
+export async function roomInfos(db: Db, clock: Clock, actor: Actor, list: RoomFields[]) {
+  const now = clock.now();
+  const me = actor.kind === "user" ? actor.userId : "";
+  // What does not depend on who asks is read once a second for everybody listing the same page;
+  // tokens and push addresses are the caller's own, made for each request.
+  const key = list.map((r) => `${r.num}:${r.appId}:${r.hostId}:${r.status}`).join(",");
+  const { apps, stats, meetings, vods, idOf } = await (cacheable(db)
+    ? sharedFacts(key, () => pageFacts(db, list, now))
+    : pageFacts(db, list, now));
   const base = env().publicUrl;
+
   return Promise.all(
     list.map(async (room) => {
       const app = apps.get(room.appId);
@@ -327,7 +342,7 @@ const verbs: Record<string, (ctx: Ctx, body: Record<string, unknown>) => Promise
   get: async (ctx, body) => infoOf(ctx, parse(idBody, body).id),
   /** The mobile clients' room figures: {chatroom_id: <room id>} → {code:200, metrics}. */
   async getStatistics(ctx, body) {
-    const b = parse(z.object({ chatroom_id: z.string().uuid() }), body);
+    const b = parse(statisticsBody, body);
     const room = await findRoom(dbOf(ctx), ctx.actor, b.chatroom_id);
     const m = await roomStats(ctx.db, room, ctx.clock.now());
     return { code: 200, metrics: { like_count: m.likes, online_count: m.online, pv: m.pv, uv: m.uv } };
@@ -362,7 +377,7 @@ const verbs: Record<string, (ctx: Ctx, body: Record<string, unknown>) => Promise
     return { access_token: t.access_token, refresh_token: t.refresh_token };
   },
   async getMeetingInfo(ctx, body) {
-    const b = parse(z.object({ id: z.string().uuid() }), body);
+    const b = parse(meetingIdBody, body);
     return meetingAsSent(ctx.db, (await getMeetingInfo(ctx, { room: b.id })).members);
   },
   async updateMeetingInfo(ctx, body) {

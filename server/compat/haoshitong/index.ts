@@ -83,6 +83,9 @@ const startBody = z.preprocess(
 );
 type StartParams = z.infer<typeof startBody>;
 
+const accessTokenBody = z.object({ app_id: z.string().min(1).max(64), app_secret: z.string().min(1).max(256) });
+const generateTokenBody = z.object({ appId: z.string().min(1).max(64), appSecret: z.string().min(1).max(256) });
+const groupBody = z.object({ app_id: z.string().min(1).max(64), group_id: z.string().min(1).max(256) });
 const parse = <T extends z.ZodType>(schema: T, body: unknown): z.infer<T> =>
   parseOr(schema, body, (message) => new HstError(HST.BAD_PARAMS, `参数错误: ${message}`));
 
@@ -103,7 +106,7 @@ const issueAccessToken = (clock: Clock, app: { id: number }, secretVersion: stri
 };
 
 async function accessToken(db: Db, clock: Clock, body: Record<string, unknown>) {
-  const b = parse(z.object({ app_id: z.string().min(1).max(64), app_secret: z.string().min(1).max(256) }), body);
+  const b = parse(accessTokenBody, body);
   const found = await appOfSecret(db, b.app_id, b.app_secret);
   return issueAccessToken(clock, found.app, found.secretVersion);
 }
@@ -123,7 +126,7 @@ interface DeveloperToken {
 }
 
 async function developerToken(db: Db, clock: Clock, body: Record<string, unknown>) {
-  const b = parse(z.object({ appId: z.string().min(1).max(64), appSecret: z.string().min(1).max(256) }), body);
+  const b = parse(generateTokenBody, body);
   const found = await appOfSecret(db, b.appId, b.appSecret);
   const e = Math.floor(clock.now().getTime() / 1000) + DEVELOPER_TOKEN_TTL_S;
   return signCompact({ k: "hd", a: found.app.id, v: found.secretVersion, e } satisfies DeveloperToken, tokenKey());
@@ -312,7 +315,7 @@ function mixUrls(room: { id: string; num: number; streamName: string; appId: num
 }
 
 async function stop(db: Db, appId: number, body: unknown) {
-  const b = parse(z.object({ app_id: z.string().min(1).max(64), group_id: z.string().min(1).max(256) }), body);
+  const b = parse(groupBody, body);
   await checkAppId(db, appId, b.app_id);
   const tasks = await db
     .select()

@@ -24,29 +24,57 @@ const httpUrl = (u: string | undefined) => (u && /^https?:\/\//.test(u) ? u : un
 const sdkAppId = z.union([z.number().int().min(0), z.string().max(32)]).optional();
 const sdkAppIdText = (v: number | string | undefined) => (v === undefined || v === 0 || v === "0" ? "" : String(v));
 
+// Schemas are built once: zod compiles each on its first parse, which per request cost more than the command.
+const createInput = tokenOnly.extend({ type: z.string().max(16).default("live") });
+const reportroomInput = tokenOnly.extend({
+  room: z.object({
+    title: z.string().max(256).optional(),
+    roomnum: num,
+    type: z.string().max(16).optional(),
+    groupid: z.string().max(256).optional(),
+    cover: z.string().max(1024).optional(),
+    appid: sdkAppId,
+    device: z.coerce.number().optional(),
+    videotype: z.coerce.number().optional(),
+    host: z.string().optional(),
+  }),
+});
+const reportmemidInput = tokenOnly.extend({
+  id: z.string().max(64).optional(),
+  roomnum: num,
+  role: z.coerce.number().int().min(0).max(2).default(0),
+  operate: z.coerce.number().int().min(0).max(1).default(0),
+});
+const roomidlistInput = tokenOnly.extend({ roomnum: num, ...page });
+const requestInput = tokenOnly.extend({ roomnum: num });
+const reportstatusInput = tokenOnly.extend({ roomnum: num, status: z.enum(["on", "off"]) });
+const reportrecordInput = tokenOnly.extend({
+  roomnum: num,
+  uid: z.string().max(64).optional(),
+  name: z.string().min(1).max(256),
+  type: z.coerce.number().int().min(0).max(1000).default(0),
+  cover: z.string().max(1024).optional(),
+});
+const exitroomInput = tokenOnly.extend({ roomnum: num, type: z.string().max(16).optional() });
+const recordlistInput = tokenOnly.extend({ type: z.coerce.number().int().optional(), ...page });
+const livestreamlistInput = tokenOnly.extend(page);
+const getroomplayurlInput = tokenOnly.extend({ roomnum: num.optional(), room: num.optional() });
+
+// The Web demo sends `type` as the number 1; `appid` is the SDK app id the rooms were reported under.
+const roomlistInput = tokenOnly.extend({
+  type: z.union([z.string().max(16), z.number()]).optional(),
+  appid: sdkAppId,
+  ...page,
+});
+
 export const live: Record<string, LiveCommand> = {
   async create(ctx, body) {
-    parse(tokenOnly.extend({ type: z.string().max(16).default("live") }), body);
+    parse(createInput, body);
     const r = await createRoom(ctx, { title: "live", mode: 0, record: false });
     return { roomnum: r.num, groupid: r.chatId };
   },
   async reportroom(ctx, body) {
-    const b = parse(
-      tokenOnly.extend({
-        room: z.object({
-          title: z.string().max(256).optional(),
-          roomnum: num,
-          type: z.string().max(16).optional(),
-          groupid: z.string().max(256).optional(),
-          cover: z.string().max(1024).optional(),
-          appid: sdkAppId,
-          device: z.coerce.number().optional(),
-          videotype: z.coerce.number().optional(),
-          host: z.string().optional(),
-        }),
-      }),
-      body,
-    );
+    const b = parse(reportroomInput, body);
     // One transaction: the room is renamed (with the SDK app id it was reported under) and started, or neither.
     await transaction(ctx, async (_tx, inner) => {
       const room = await roomByNum(inner, b.room.roomnum);
@@ -62,11 +90,7 @@ export const live: Record<string, LiveCommand> = {
     return undefined;
   },
   async roomlist(ctx, body) {
-    const b = parse(
-      // The Web demo sends `type` as the number 1; `appid` is the SDK app id the rooms were reported under.
-      tokenOnly.extend({ type: z.union([z.string().max(16), z.number()]).optional(), appid: sdkAppId, ...page }),
-      body,
-    );
+    const b = parse(roomlistInput, body);
     const listed = await listRooms(ctx, {
       status: "live",
       clientAppId: sdkAppIdText(b.appid) || undefined,
@@ -92,15 +116,7 @@ export const live: Record<string, LiveCommand> = {
     };
   },
   async reportmemid(ctx, body) {
-    const b = parse(
-      tokenOnly.extend({
-        id: z.string().max(64).optional(),
-        roomnum: num,
-        role: z.coerce.number().int().min(0).max(2).default(0),
-        operate: z.coerce.number().int().min(0).max(1).default(0),
-      }),
-      body,
-    );
+    const b = parse(reportmemidInput, body);
     const room = await roomByNum(ctx, b.roomnum);
     // Entering puts the member in roomidlist. The role listed is the server's (host 1, a member on
     // the mic 2, else 0), which is what an honest client reports; a claimed role is not taken.
@@ -109,7 +125,7 @@ export const live: Record<string, LiveCommand> = {
     return undefined;
   },
   async roomidlist(ctx, body) {
-    const b = parse(tokenOnly.extend({ roomnum: num, ...page }), body);
+    const b = parse(roomidlistInput, body);
     const room = await roomByNum(ctx, b.roomnum);
     // Online members, the host first, then co-hosts, then the audience in the order they came.
     const listed = await listMembers(ctx, { room: room.num, onlineOnly: true, limit: b.size, offset: b.index });
@@ -120,12 +136,12 @@ export const live: Record<string, LiveCommand> = {
     return { total: listed.total, idlist: listed.items.map((m) => ({ id: idOf(m.memberId), role: m.role })) };
   },
   async request(ctx, body) {
-    const b = parse(tokenOnly.extend({ roomnum: num }), body);
+    const b = parse(requestInput, body);
     await requestMic(ctx, { room: (await roomByNum(ctx, b.roomnum)).num });
     return undefined;
   },
   async reportstatus(ctx, body) {
-    const b = parse(tokenOnly.extend({ roomnum: num, status: z.enum(["on", "off"]) }), body);
+    const b = parse(reportstatusInput, body);
     // Hosts approve co-hosts over the clients' IM, which the server never sees.
     await reportMic(
       ctx,
@@ -135,16 +151,7 @@ export const live: Record<string, LiveCommand> = {
     return undefined;
   },
   async reportrecord(ctx, body) {
-    const b = parse(
-      tokenOnly.extend({
-        roomnum: num,
-        uid: z.string().max(64).optional(),
-        name: z.string().min(1).max(256),
-        type: z.coerce.number().int().min(0).max(1000).default(0),
-        cover: z.string().max(1024).optional(),
-      }),
-      body,
-    );
+    const b = parse(reportrecordInput, body);
     const room = await roomByNum(ctx, b.roomnum);
     await createRecording(ctx, {
       room: room.num,
@@ -158,7 +165,7 @@ export const live: Record<string, LiveCommand> = {
     return undefined;
   },
   async exitroom(ctx, body) {
-    const b = parse(tokenOnly.extend({ roomnum: num, type: z.string().max(16).optional() }), body);
+    const b = parse(exitroomInput, body);
     const room = await roomByNum(ctx, b.roomnum);
     const me = ctx.actor.kind === "user" ? ctx.actor.userId : "";
     if (me === room.hostId) {
@@ -170,7 +177,7 @@ export const live: Record<string, LiveCommand> = {
     return undefined;
   },
   async recordlist(ctx, body) {
-    const b = parse(tokenOnly.extend({ type: z.coerce.number().int().optional(), ...page }), body);
+    const b = parse(recordlistInput, body);
     const listed = await listRecordings(ctx, { status: "ready", type: b.type, limit: b.size, offset: b.index });
     const idOf = await hostIds(ctx, listed.items);
     const videos = await Promise.all(
@@ -185,7 +192,7 @@ export const live: Record<string, LiveCommand> = {
     return { total: listed.total, videos };
   },
   async livestreamlist(ctx, body) {
-    const b = parse(tokenOnly.extend(page), body);
+    const b = parse(livestreamlistInput, body);
     const listed = await listRooms(ctx, { status: "live", limit: b.size, offset: b.index, withMetrics: false });
     const idOf = await hostIds(ctx, listed.items);
     const videos = await Promise.all(
@@ -198,7 +205,7 @@ export const live: Record<string, LiveCommand> = {
     return { total: listed.total, videos };
   },
   async getroomplayurl(ctx, body) {
-    const b = parse(tokenOnly.extend({ roomnum: num.optional(), room: num.optional() }), body);
+    const b = parse(getroomplayurlInput, body);
     const n = b.roomnum ?? b.room;
     if (!n) throw sxbError(SXB.BAD_DATA, "roomnum is required");
     const room = await roomByNum(ctx, n);

@@ -3,10 +3,9 @@
 // (path as requested, e.g. /sxb/index.php), timeStamp in unix seconds within 5 minutes; both may
 // come in the query or the JSON body. A missing or wrong sign answers 10001.
 import { createHash } from "node:crypto";
-import { eq } from "drizzle-orm";
 import { open, safeEqual } from "../../crypto/secretbox";
 import type { DbOrTx } from "../../db/client";
-import { apps } from "../../db/schema";
+import { appRow } from "../../apps";
 import { SXB, sxbError } from "./common";
 
 export function sxbSignature(path: string, svc: string, cmd: string, timeStamp: string, secret: string) {
@@ -26,7 +25,7 @@ export interface SignedCall {
 
 /** Checks the sign when the app asks for it. */
 export async function checkSign(db: DbOrTx, appId: number | null, call: SignedCall, now: Date) {
-  const app = appId === null ? undefined : (await db.select().from(apps).where(eq(apps.id, appId)))[0];
+  const app = appId === null ? undefined : await appRow(db, appId);
   if (!app?.sxbSign) return;
   assertSigned(open(app.secretEnc), call, now);
 }

@@ -1,0 +1,35 @@
+// onair's APIs on a raw request: tRPC, the five vendor adapters and their OpenAPI documents. The
+// front process answers them itself (no hop through the web process, whose event loop renders the
+// console); the web process mounts the same handler for requests that reach it directly.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { sendJson } from "../http/io";
+import { createTrpcHandler } from "./trpc";
+import { createAuiHandler } from "../compat/aui";
+import { createSxbHandler } from "../compat/sxb";
+import { createLtHandler } from "../compat/ltstream";
+import { createPolyvHandler } from "../compat/polyv";
+import { createHaoshitongHandler } from "../compat/haoshitong";
+import { OPENAPI } from "../compat/openapi";
+
+/** Answers the request and returns true if it is one of the APIs' paths; false leaves it alone. */
+export function createApiHandler(): (req: IncomingMessage, res: ServerResponse, path: string) => boolean {
+  const trpc = createTrpcHandler();
+  const vendors = [
+    createAuiHandler(),
+    createSxbHandler(),
+    createLtHandler(),
+    createPolyvHandler(),
+    createHaoshitongHandler(),
+  ];
+  return (req, res, path) => {
+    if (path.startsWith("/api/trpc/")) return (void trpc(req, res), true);
+    for (const v of vendors) if (v(req, res)) return true;
+    const spec = /^\/api\/openapi\/([a-z]+)\.json$/.exec(path);
+    if (spec) {
+      const d = OPENAPI[spec[1]!];
+      sendJson(res, d ? 200 : 404, d ?? { error: { code: "NOT_FOUND", message: "No such API description" } });
+      return true;
+    }
+    return false;
+  };
+}
