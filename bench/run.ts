@@ -146,7 +146,7 @@ try {
     LOGIN_ATTEMPTS_PER_ADDRESS: "1000000",
     LOGIN_FAILURES_PER_ACCOUNT: "1000000",
   });
-  const app = spawn(process.execPath, ["--import", "tsx", resolve(root, "scripts/start.ts")], {
+  const app = spawn(process.execPath, [resolve(root, "scripts/launch.mjs")], {
     cwd: root,
     env: process.env,
     stdio: ["ignore", "inherit", "inherit"],
@@ -224,8 +224,21 @@ try {
   ).accessToken;
 
   // onair's processes (npm start's tree) and the MariaDB this bench started for it.
-  const onairTree = () =>
-    footprint([app.pid!]).concat(footprint([process.pid]).filter((r) => /mariadbd|mysqld/.test(r.name)));
+  // The MariaDB serving onair's database, whoever started it (this bench, or an earlier run).
+  const dbPort = new URL(url).port || "3306";
+  const mariadbPids = () =>
+    readdirSync("/proc")
+      .filter((d) => /^\d+$/.test(d))
+      .filter((d) => {
+        try {
+          const cmd = readFileSync(`/proc/${d}/cmdline`, "utf8");
+          return /mariadbd|mysqld/.test(cmd) && cmd.includes(`--port=${dbPort}`);
+        } catch {
+          return false;
+        }
+      })
+      .map(Number);
+  const onairTree = () => footprint([app.pid!]).concat(footprint(mariadbPids()));
   await new Promise((r) => setTimeout(r, 3000));
   printFootprint("at idle", onairTree());
 

@@ -58,9 +58,11 @@ function descendants(): Proc[] {
   }
   return found;
 }
+// Production runs the compiled processes (scripts/launch.mjs builds them into server/.build/).
 const onair = (name: "web" | "media" | "front") =>
-  descendants().find((p) => p.cmd.includes(`server/${name}/main.ts`) && !p.cmd.startsWith("sh "));
-const supervisorProc = () => descendants().find((p) => p.cmd.includes("scripts/start.ts") && !p.cmd.startsWith("sh "));
+  descendants().find((p) => p.cmd.includes(`server/.build/${name}.mjs`) && !p.cmd.startsWith("sh "));
+const supervisorProc = () =>
+  descendants().find((p) => p.cmd.includes("scripts/launch.mjs") && !p.cmd.startsWith("sh "));
 const mariadbPid = () => Number(readFileSync(join(mariadbDir, "run", "mysqld.pid"), "utf8").trim());
 const alive = (pid: number) =>
   existsSync(`/proc/${pid}`) && !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, "utf8"));

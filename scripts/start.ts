@@ -34,20 +34,39 @@ process.env.NEXTAUTH_URL ??= (process.env.PUBLIC_URL ?? `http://${process.env.HO
   "",
 );
 
-const { runMigrations } = await import("../server/db/migrate");
-await runMigrations(url);
 const { env } = await import("../server/env");
-const { getDb, closeDb } = await import("../server/db/client");
-const { ensureFirstAdmin } = await import("../server/accounts");
-const { systemClock } = await import("../server/clock");
 const e = env();
-const admin = await ensureFirstAdmin(getDb(), systemClock, e.ADMIN_USERNAME, e.ADMIN_PASSWORD);
-const { ensureDefaultApp } = await import("../server/apps");
-const { platformAdminActor } = await import("../server/accounts");
-const defaultApp = e.DEFAULT_APP
-  ? await ensureDefaultApp({ db: getDb(), clock: systemClock, actor: await platformAdminActor(getDb()) })
-  : undefined;
-await closeDb();
+// Compiled (scripts/launch.mjs), the processes run from server/.build; run from source (tsx), from source.
+const compiled = import.meta.url.endsWith(".mjs");
+const SOURCES = {
+  setup: "scripts/setup.ts",
+  web: "server/web/main.ts",
+  media: "server/media/main.ts",
+  front: "server/front/main.ts",
+} as const;
+const entryArgs = (name: keyof typeof SOURCES) =>
+  compiled ? [resolve(root, `server/.build/${name}.mjs`)] : ["--import", "tsx", resolve(root, SOURCES[name])];
+
+// Migrations, the first admin and the Default app, in a process of its own (scripts/setup.ts).
+const setup = spawnSync(process.execPath, entryArgs("setup"), {
+  cwd: root,
+  env: process.env,
+  stdio: ["ignore", "pipe", "inherit"],
+  encoding: "utf8",
+});
+const report = setup.stdout
+  ?.split("\n")
+  .reverse()
+  .find((l) => l.startsWith('{"onairSetup"'));
+if (setup.status !== 0 || !report) {
+  console.error("[onair] setting up the database failed (see above)");
+  await priv?.stop();
+  process.exit(1);
+}
+const { admin, defaultApp } = JSON.parse(report) as {
+  admin: { created: boolean; generatedPassword?: string };
+  defaultApp?: { accessKey: string; secret: string };
+};
 
 if (!existsSync(resolve(root, ".next/BUILD_ID"))) {
   console.log("[onair] building the console (first start; `npm run build` rebuilds)…");
@@ -89,8 +108,8 @@ const supervisor = new Supervisor({
     void shutdown(1);
   },
 });
-function run(name: string, entry: string) {
-  supervisor.run(name, process.execPath, ["--import", "tsx", resolve(root, entry)], {
+function run(name: "web" | "media" | "front") {
+  supervisor.run(name, process.execPath, entryArgs(name), {
     cwd: root,
     // The IPC channel lets a child notice when this supervisor dies without a chance to stop it.
     stdio: ["inherit", "inherit", "inherit", "ipc"],
@@ -130,16 +149,16 @@ setInterval(() => {
   if (process.ppid !== parent) void shutdown(0);
 }, 500).unref();
 
-run("web", "server/web/main.ts");
+run("web");
 if (!(await waitHealthy(Number(process.env.WEB_PORT), 120_000))) {
   console.error("[onair] the web process did not become healthy");
   await shutdown(1);
 }
 if (e.MEDIA_EMBEDDED) {
-  run("media", "server/media/main.ts");
+  run("media");
   await new Promise((r) => setTimeout(r, 300));
 }
-run("front", "server/front/main.ts");
+run("front");
 if (!(await waitHealthy(e.PORT, 30_000))) {
   console.error("[onair] the front process did not become healthy");
   await shutdown(1);

@@ -202,6 +202,12 @@ export async function ensurePrivateMariaDb(
         "--character-set-server=utf8mb4",
         "--collation-server=utf8mb4_unicode_ci",
         "--innodb-buffer-pool-size=128M",
+        // The defaults reserve 16 MiB of log buffer and 128 MiB each for MyISAM keys and Aria pages,
+        // which onair does not use (InnoDB only; Aria holds internal temporary tables): measured,
+        // 89 MiB PSS at idle with the defaults, 47 MiB with these.
+        "--innodb-log-buffer-size=4M",
+        "--key-buffer-size=1M",
+        "--aria-pagecache-buffer-size=8M",
         "--innodb-flush-log-at-trx-commit=2",
         "--max-connections=500",
         ...userArgs,

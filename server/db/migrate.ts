@@ -3,7 +3,8 @@ import { drizzle } from "drizzle-orm/mysql2";
 import { migrate } from "drizzle-orm/mysql2/migrator";
 import mysql from "mysql2/promise";
 
-export const migrationsFolder = new URL("./migrations", import.meta.url).pathname;
+// "../db/": right from this file and from the compiled processes in server/.build/ alike.
+export const migrationsFolder = new URL("../db/migrations", import.meta.url).pathname;
 
 export async function runMigrations(url: string) {
   const conn = await mysql.createConnection({ uri: url, multipleStatements: true, timezone: "Z" });
