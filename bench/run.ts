@@ -12,6 +12,8 @@ import { freePort } from "../scripts/lib/ports";
 import { loadSettings, provisionDatabase, root } from "../scripts/lib/prepare";
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 8);
+/** `npm run bench -- --scale`: the 100,000-viewer presence scenario (bench/scale.ts) instead of the rows. */
+const SCALE = process.argv.includes("--scale");
 
 /**
  * Memory of a process tree from /proc: each process's RSS and PSS (its share of pages it shares,
@@ -242,171 +244,185 @@ try {
   await new Promise((r) => setTimeout(r, 3000));
   printFootprint("at idle", onairTree());
 
-  console.log(`\nonair bench: ${CONNECTIONS} connections, ${DURATION} s each, 127.0.0.1\n`);
-  const rows = [];
-  rows.push(await measure("bare node:http hello (ceiling)", `http://127.0.0.1:${helloPort}`, { path: "/" }));
-  rows.push(
-    await measure("heartbeat (front, real endpoint)", base, {
-      method: "POST",
-      path: "/api/presence/heartbeat",
-      headers: { "content-type": "application/json" },
-      bodies: presence.map((t, i) => JSON.stringify({ token: t, likes: i })),
-    }),
-  );
-  rows.push(
-    await measure("play-token verify (front, HTTP)", base, {
-      path: `/api/tokens/verify?room=${rooms[0]!.id}&token=${play[0]}`,
-    }),
-  );
-  const input = encodeURIComponent(JSON.stringify({ limit: 20 }));
-  rows.push(
-    await measure("room list page (tRPC via web)", base, {
-      path: `/api/trpc/rooms.list?input=${input}`,
-      headers: { authorization: `Bearer ${access}` },
-    }),
-  );
-  const { streamName } = rooms[0]!;
-  const hookBodies = play.map((t, i) =>
-    JSON.stringify({
-      action: "on_play",
-      client_id: `c${i}`,
-      ip: "127.0.0.1",
-      vhost: "__defaultVhost__",
-      app: "live",
-      stream: streamName,
-      param: `?token=${t}`,
-      tcUrl: "rtmp://127.0.0.1/live",
-      stream_url: `/live/${streamName}`,
-      stream_id: "vid-1",
-    }),
-  );
-  rows.push(
-    await measure("SRS on_play hook (front)", base, {
-      method: "POST",
-      path: "/hooks/srs",
-      headers: { "content-type": "application/json" },
-      bodies: hookBodies,
-    }),
-  );
-  // Vendor paths as the existing clients call them: 随心播 heartbeats with access tokens rotated over
-  // 200 users, its room lists, and AUI's list, over 1,000 live rooms (see fixtures below).
-  const vendorRows = [];
-  let underLoad: ReturnType<typeof footprint> = [];
-  const sampler = setTimeout(() => (underLoad = onairTree()), (DURATION * 1000) / 2);
-  vendorRows.push(
-    await measure("随心播 heartbeat (front)", base, {
-      method: "POST",
-      path: "/sxb/index.php?svc=live&cmd=heartbeat",
-      headers: { "content-type": "application/json" },
-      bodies: sxbTokens.map((token, i) =>
-        JSON.stringify({ token, roomnum: liveRooms[i % liveRooms.length]!.num, role: 0, thumbup: i % 7 }),
-      ),
-    }),
-  );
-  clearTimeout(sampler);
-  printFootprint("under the 随心播 heartbeat load", underLoad);
-  console.log("");
-  vendorRows.push(
-    await measure("随心播 roomlist size 20 (web)", base, {
-      method: "POST",
-      path: "/sxb/index.php?svc=live&cmd=roomlist",
-      headers: { "content-type": "application/json" },
-      bodies: sxbTokens.map((token) => JSON.stringify({ token, type: "live", index: 0, size: 20 })),
-    }),
-  );
-  vendorRows.push(
-    await measure("随心播 roomidlist (web)", base, {
-      method: "POST",
-      path: "/sxb/index.php?svc=live&cmd=roomidlist",
-      headers: { "content-type": "application/json" },
-      bodies: sxbTokens.map((token) => JSON.stringify({ token, roomnum: rooms[0]!.num, index: 0, size: 20 })),
-    }),
-  );
-  vendorRows.push(
-    await measure("AUI list page_size 20 (web)", base, {
-      method: "POST",
-      path: "/api/v1/live/list",
-      headers: { "content-type": "application/json", authorization: `Bearer ${access}` },
-      bodies: [JSON.stringify({ user_id: viewers[0]!.username, page_num: 1, page_size: 20, status: 1 })],
-    }),
-  );
-  // A login burst (随心播 clients, 200 accounts, from one address) and what it does to heartbeats.
-  const [loginRow, beatDuringLogins] = await Promise.all([
-    measure("随心播 login burst (web, argon2id)", base, {
-      method: "POST",
-      path: "/sxb/index.php?svc=account&cmd=login",
-      headers: { "content-type": "application/json" },
-      bodies: sxbUsers.map((u) => JSON.stringify({ id: u.username, pwd: "bench-pass-1" })),
-    }),
-    measure("heartbeat during the login burst", base, {
-      method: "POST",
-      path: "/api/presence/heartbeat",
-      headers: { "content-type": "application/json" },
-      bodies: presence.map((t, i) => JSON.stringify({ token: t, likes: i })),
-    }),
-  ]);
-  const ceiling = rows[0]!.rps;
-  console.log(`\nheartbeat: ${rows[1]!.rps} req/s (target ≥ 5,000), p99 ${rows[1]!.p99} ms (target ≤ 20)`);
-  console.log(
-    `token verify: ${Math.round((rows[2]!.rps / ceiling) * 100)}% of the bare ceiling (target ≥ 50%), p99 ${rows[2]!.p99} ms (target ≤ 20)`,
-  );
-  console.log(`SRS on_play hook: ${Math.round((rows[4]!.rps / ceiling) * 100)}% of the bare ceiling (target ≥ 50%)`);
-  const sxbBeat = vendorRows[0]!;
-  console.log(
-    `随心播 heartbeat: ${Math.round((sxbBeat.rps / ceiling) * 100)}% of the bare ceiling (target ≥ 50%), p99 ${sxbBeat.p99} ms (target ≤ 20)`,
-  );
-  console.log(
-    `login: ${loginRow.rps} logins/s (one address's sign-ins are hashed one after another), p99 ${loginRow.p99} ms; heartbeat p99 during the burst ${beatDuringLogins.p99} ms (target ≤ 20)`,
-  );
-  for (const r of vendorRows.slice(1).concat(rows[3]!))
-    console.log(`${r.name}: ${r.rps} req/s over ${liveRooms.length} live rooms (target ≥ 5,000), p99 ${r.p99} ms`);
-
-  if (!ONLY.length || ONLY.includes("frame")) {
-    // Time to first frame: a live push, then Chromium opens the embed player N times per format.
-    const { getPushInfo } = await import("../server/media/access");
-    const push = await getPushInfo(ctx(hostActor), rooms[0]!.id);
-    const ff = spawn(
-      "ffmpeg",
-      [
-        "-hide_banner",
-        "-loglevel",
-        "error",
-        ...testSourceArgs("1280x720", 25),
-        ...liveH264Args(25),
-        "-c:a",
-        "aac",
-        "-f",
-        "flv",
-        push.rtmp_url,
-      ],
-      { stdio: "ignore" },
+  if (SCALE) {
+    const { runScale } = await import("./scale");
+    const sampler = setTimeout(() => printFootprint("under the scale load", onairTree()), 60_000);
+    await runScale({
+      base,
+      db,
+      rooms: liveRooms.map((r) => ({ id: r.id, num: r.num, appId: a.app.id })),
+      hostId: host.id,
+      list: { sxbToken: sxbTokens[0]!, access, username: viewers[0]!.username },
+      measure,
+    });
+    clearTimeout(sampler);
+  } else {
+    console.log(`\nonair bench: ${CONNECTIONS} connections, ${DURATION} s each, 127.0.0.1\n`);
+    const rows = [];
+    rows.push(await measure("bare node:http hello (ceiling)", `http://127.0.0.1:${helloPort}`, { path: "/" }));
+    rows.push(
+      await measure("heartbeat (front, real endpoint)", base, {
+        method: "POST",
+        path: "/api/presence/heartbeat",
+        headers: { "content-type": "application/json" },
+        bodies: presence.map((t, i) => JSON.stringify({ token: t, likes: i })),
+      }),
     );
-    children.push(ff);
-    await new Promise((r) => setTimeout(r, 5000));
-    const { chromium } = await import("@playwright/test");
-    const browser = await chromium.launch(chromiumLaunch);
-    for (const format of ["flv", "hls"] as const) {
-      const samples: number[] = [];
-      for (let i = 0; i < 5; i++) {
-        const page = await browser.newPage();
-        await page.goto(`${base}/embed/${rooms[0]!.id}?format=${format}`);
-        const v = await page
-          .waitForFunction(() => document.querySelector("video")?.dataset.ttffMs, undefined, { timeout: 20_000 })
-          .catch(async (e) => {
-            throw new Error(
-              `${format} never played: ${await page.locator("[data-player-state]").getAttribute("data-player-state")} (${(e as Error).message})`,
-            );
-          });
-        samples.push(Number(await v.jsonValue()));
-        await page.close();
-      }
-      samples.sort((a, b) => a - b);
-      const target = format === "flv" ? 1000 : 4000;
-      console.log(
-        `${format.toUpperCase()} time to first frame: median ${samples[2]} ms, max ${samples[4]} ms over 5 starts (target ≤ ${target} ms)`,
+    rows.push(
+      await measure("play-token verify (front, HTTP)", base, {
+        path: `/api/tokens/verify?room=${rooms[0]!.id}&token=${play[0]}`,
+      }),
+    );
+    const input = encodeURIComponent(JSON.stringify({ limit: 20 }));
+    rows.push(
+      await measure("room list page (tRPC via web)", base, {
+        path: `/api/trpc/rooms.list?input=${input}`,
+        headers: { authorization: `Bearer ${access}` },
+      }),
+    );
+    const { streamName } = rooms[0]!;
+    const hookBodies = play.map((t, i) =>
+      JSON.stringify({
+        action: "on_play",
+        client_id: `c${i}`,
+        ip: "127.0.0.1",
+        vhost: "__defaultVhost__",
+        app: "live",
+        stream: streamName,
+        param: `?token=${t}`,
+        tcUrl: "rtmp://127.0.0.1/live",
+        stream_url: `/live/${streamName}`,
+        stream_id: "vid-1",
+      }),
+    );
+    rows.push(
+      await measure("SRS on_play hook (front)", base, {
+        method: "POST",
+        path: "/hooks/srs",
+        headers: { "content-type": "application/json" },
+        bodies: hookBodies,
+      }),
+    );
+    // Vendor paths as the existing clients call them: 随心播 heartbeats with access tokens rotated over
+    // 200 users, its room lists, and AUI's list, over 1,000 live rooms (see fixtures below).
+    const vendorRows = [];
+    let underLoad: ReturnType<typeof footprint> = [];
+    const sampler = setTimeout(() => (underLoad = onairTree()), (DURATION * 1000) / 2);
+    vendorRows.push(
+      await measure("随心播 heartbeat (front)", base, {
+        method: "POST",
+        path: "/sxb/index.php?svc=live&cmd=heartbeat",
+        headers: { "content-type": "application/json" },
+        bodies: sxbTokens.map((token, i) =>
+          JSON.stringify({ token, roomnum: liveRooms[i % liveRooms.length]!.num, role: 0, thumbup: i % 7 }),
+        ),
+      }),
+    );
+    clearTimeout(sampler);
+    printFootprint("under the 随心播 heartbeat load", underLoad);
+    console.log("");
+    vendorRows.push(
+      await measure("随心播 roomlist size 20 (web)", base, {
+        method: "POST",
+        path: "/sxb/index.php?svc=live&cmd=roomlist",
+        headers: { "content-type": "application/json" },
+        bodies: sxbTokens.map((token) => JSON.stringify({ token, type: "live", index: 0, size: 20 })),
+      }),
+    );
+    vendorRows.push(
+      await measure("随心播 roomidlist (web)", base, {
+        method: "POST",
+        path: "/sxb/index.php?svc=live&cmd=roomidlist",
+        headers: { "content-type": "application/json" },
+        bodies: sxbTokens.map((token) => JSON.stringify({ token, roomnum: rooms[0]!.num, index: 0, size: 20 })),
+      }),
+    );
+    vendorRows.push(
+      await measure("AUI list page_size 20 (web)", base, {
+        method: "POST",
+        path: "/api/v1/live/list",
+        headers: { "content-type": "application/json", authorization: `Bearer ${access}` },
+        bodies: [JSON.stringify({ user_id: viewers[0]!.username, page_num: 1, page_size: 20, status: 1 })],
+      }),
+    );
+    // A login burst (随心播 clients, 200 accounts, from one address) and what it does to heartbeats.
+    const [loginRow, beatDuringLogins] = await Promise.all([
+      measure("随心播 login burst (web, argon2id)", base, {
+        method: "POST",
+        path: "/sxb/index.php?svc=account&cmd=login",
+        headers: { "content-type": "application/json" },
+        bodies: sxbUsers.map((u) => JSON.stringify({ id: u.username, pwd: "bench-pass-1" })),
+      }),
+      measure("heartbeat during the login burst", base, {
+        method: "POST",
+        path: "/api/presence/heartbeat",
+        headers: { "content-type": "application/json" },
+        bodies: presence.map((t, i) => JSON.stringify({ token: t, likes: i })),
+      }),
+    ]);
+    const ceiling = rows[0]!.rps;
+    console.log(`\nheartbeat: ${rows[1]!.rps} req/s (target ≥ 5,000), p99 ${rows[1]!.p99} ms (target ≤ 20)`);
+    console.log(
+      `token verify: ${Math.round((rows[2]!.rps / ceiling) * 100)}% of the bare ceiling (target ≥ 50%), p99 ${rows[2]!.p99} ms (target ≤ 20)`,
+    );
+    console.log(`SRS on_play hook: ${Math.round((rows[4]!.rps / ceiling) * 100)}% of the bare ceiling (target ≥ 50%)`);
+    const sxbBeat = vendorRows[0]!;
+    console.log(
+      `随心播 heartbeat: ${Math.round((sxbBeat.rps / ceiling) * 100)}% of the bare ceiling (target ≥ 50%), p99 ${sxbBeat.p99} ms (target ≤ 20)`,
+    );
+    console.log(
+      `login: ${loginRow.rps} logins/s (one address's sign-ins are hashed one after another), p99 ${loginRow.p99} ms; heartbeat p99 during the burst ${beatDuringLogins.p99} ms (target ≤ 20)`,
+    );
+    for (const r of vendorRows.slice(1).concat(rows[3]!))
+      console.log(`${r.name}: ${r.rps} req/s over ${liveRooms.length} live rooms (target ≥ 5,000), p99 ${r.p99} ms`);
+
+    if (!ONLY.length || ONLY.includes("frame")) {
+      // Time to first frame: a live push, then Chromium opens the embed player N times per format.
+      const { getPushInfo } = await import("../server/media/access");
+      const push = await getPushInfo(ctx(hostActor), rooms[0]!.id);
+      const ff = spawn(
+        "ffmpeg",
+        [
+          "-hide_banner",
+          "-loglevel",
+          "error",
+          ...testSourceArgs("1280x720", 25),
+          ...liveH264Args(25),
+          "-c:a",
+          "aac",
+          "-f",
+          "flv",
+          push.rtmp_url,
+        ],
+        { stdio: "ignore" },
       );
+      children.push(ff);
+      await new Promise((r) => setTimeout(r, 5000));
+      const { chromium } = await import("@playwright/test");
+      const browser = await chromium.launch(chromiumLaunch);
+      for (const format of ["flv", "hls"] as const) {
+        const samples: number[] = [];
+        for (let i = 0; i < 5; i++) {
+          const page = await browser.newPage();
+          await page.goto(`${base}/embed/${rooms[0]!.id}?format=${format}`);
+          const v = await page
+            .waitForFunction(() => document.querySelector("video")?.dataset.ttffMs, undefined, { timeout: 20_000 })
+            .catch(async (e) => {
+              throw new Error(
+                `${format} never played: ${await page.locator("[data-player-state]").getAttribute("data-player-state")} (${(e as Error).message})`,
+              );
+            });
+          samples.push(Number(await v.jsonValue()));
+          await page.close();
+        }
+        samples.sort((a, b) => a - b);
+        const target = format === "flv" ? 1000 : 4000;
+        console.log(
+          `${format.toUpperCase()} time to first frame: median ${samples[2]} ms, max ${samples[4]} ms over 5 starts (target ≤ ${target} ms)`,
+        );
+      }
+      await browser.close();
     }
-    await browser.close();
   }
   const { closeDb } = await import("../server/db/client");
   await closeDb();

@@ -38,7 +38,7 @@ const schema = z.object({
   PRESENCE_VIEWER_TTL_S: int(30, 1),
   PRESENCE_HOST_TTL_S: int(90, 1),
   PRESENCE_FLUSH_MS: int(500, 10, 1000),
-  /** How often the front tries a turn of the room-figures refresh (one instance runs each turn); 0 = off (lists count members themselves). */
+  /** How often the web process tries a turn of the room-figures refresh (one instance runs each turn); 0 = off (lists count members themselves). */
   FIGURES_REFRESH_MS: int(1000, 0, 2000),
   /** Likes a member may add per second of presence, plus a burst: reported totals beyond are cut. */
   PRESENCE_LIKES_PER_S: int(20, 0, 10_000),

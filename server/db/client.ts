@@ -26,6 +26,9 @@ export function createDb(url: string, connectionLimit = env().DB_POOL_SIZE): Cac
   return { pool, db: drizzle(pool, { schema, mode: "default" }) };
 }
 
+/** The mysql2 pool behind a Db, for bulk writes on the hot path (mysql2's `VALUES ?`). */
+export const poolOf = (db: Db) => (db as unknown as { $client: mysql.Pool }).$client;
+
 export function getDb(): Db {
   if (!g.__onairDb) {
     const url = env().DATABASE_URL;

@@ -8,7 +8,6 @@ import { endAbandonedRooms } from "../media/streams";
 import { sampleOnline } from "../rooms/overview";
 import { getDb } from "../db/client";
 import { systemClock } from "../clock";
-import { startFiguresRefresh } from "../presence/figures";
 
 const e = env();
 await startBackground();
@@ -39,8 +38,3 @@ const sampler = setInterval(() => {
   );
 }, 10_000);
 sampler.unref();
-// Room figures (online, likes, pv, uv) for lists: one instance a turn recomputes the rooms that changed.
-if (e.FIGURES_REFRESH_MS > 0)
-  startFiguresRefresh(getDb(), e.FIGURES_REFRESH_MS, (err) =>
-    log.warn("figures refresh failed; will retry", { error: err.message }),
-  );

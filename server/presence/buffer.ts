@@ -1,11 +1,11 @@
 // Heartbeats are coalesced in memory and written in one statement at least every PRESENCE_FLUSH_MS
 // (≤ 1 s), so a heartbeat never costs its own database write. Likes are the member's running total,
 // merged with MAX, so a retried or duplicated heartbeat never double counts; shutdown flushes.
-import { sql } from "drizzle-orm";
-import type { Db, DbOrTx } from "../db/client";
+import type { Db } from "../db/client";
 import { env } from "../env";
 import { log } from "../log";
-import { markFigures } from "./figures";
+import { figureMarks, MARK_FIGURES_SQL } from "./figures";
+import { poolOf } from "../db/client";
 import { readsChanged } from "../cache";
 
 interface Beat {
@@ -102,39 +102,42 @@ export class PresenceBuffer {
  */
 async function writeBeats(db: Db, beats: Beat[]) {
   const { PRESENCE_LIKES_BURST: burst, PRESENCE_LIKES_PER_S: perS } = env();
-  const values = sql.join(
-    beats.map((b) => {
-      const seen = new Date(b.seenAt);
-      return sql`(${b.roomNum}, ${b.memberId}, ${b.appId}, ${b.role}, ${seen}, ${seen}, ${b.likes}, 1)`;
-    }),
-    sql`, `,
-  );
-  const upsert = (handle: DbOrTx) =>
-    handle.execute(sql`
-      INSERT INTO room_members (room_num, member_id, app_id, role, joined_at, last_seen_at, likes, join_count)
-      VALUES ${values}
+  // On the pool's own connection with mysql2's bulk `VALUES ?`: building thousands of rows through
+  // the query builder is synchronous work on the front's event loop, where the heartbeats live.
+  const rows = beats.map((b) => {
+    const seen = new Date(b.seenAt);
+    return [b.roomNum, b.memberId, b.appId, b.role, seen, seen, b.likes, 1];
+  });
+  const overBurst = beats.filter((b) => b.likes > burst).map((b) => [b.roomNum, b.memberId]);
+  const conn = await poolOf(db).getConnection();
+  try {
+    await conn.beginTransaction();
+    await conn.query(
+      `INSERT INTO room_members (room_num, member_id, app_id, role, joined_at, last_seen_at, likes, join_count)
+      VALUES ?
       ON DUPLICATE KEY UPDATE
         left_at = IF(kicked_at IS NOT NULL OR (left_at IS NOT NULL AND left_at >= VALUES(last_seen_at)), left_at, NULL),
         likes = GREATEST(likes, LEAST(VALUES(likes),
-          likes + ${burst} + ${perS} * GREATEST(0, TIMESTAMPDIFF(SECOND, last_seen_at, VALUES(last_seen_at))))),
-        last_seen_at = GREATEST(last_seen_at, VALUES(last_seen_at))`);
-  const overBurst = beats.filter((b) => b.likes > burst);
-  await db.transaction(async (tx) => {
-    await upsert(tx);
+          likes + ? + ? * GREATEST(0, TIMESTAMPDIFF(SECOND, last_seen_at, VALUES(last_seen_at))))),
+        last_seen_at = GREATEST(last_seen_at, VALUES(last_seen_at))`,
+      [rows, burst, perS],
+    );
     // Only beats reporting more than the burst need this: rows the upsert created carry the
     // reported total as it came; cut them to the burst.
     if (overBurst.length)
-      await tx.execute(sql`
-        UPDATE room_members SET likes = ${burst}
-        WHERE likes > ${burst} AND join_count = 1 AND joined_at = last_seen_at AND (room_num, member_id) IN (${sql.join(
-          overBurst.map((b) => sql`(${b.roomNum}, ${b.memberId})`),
-          sql`, `,
-        )})`);
-    await markFigures(
-      tx,
-      beats.map((b) => b.roomNum),
-    );
-  });
+      await conn.query(
+        `UPDATE room_members SET likes = ?
+        WHERE likes > ? AND join_count = 1 AND joined_at = last_seen_at AND (room_num, member_id) IN (?)`,
+        [burst, burst, overBurst],
+      );
+    await conn.query(MARK_FIGURES_SQL, [figureMarks(beats.map((b) => b.roomNum))]);
+    await conn.commit();
+  } catch (e) {
+    await conn.rollback().catch(() => {});
+    throw e;
+  } finally {
+    conn.release();
+  }
 }
 
 /** The process's buffer (front process for the hot path; web process for tRPC heartbeats). */

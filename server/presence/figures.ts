@@ -13,6 +13,7 @@
 // Readers trust the table while the refresh runs (its last whole turn within FRESH_MS); otherwise they
 // compute the figures from the members as before, so a stopped refresh never shows stale counts.
 import { inArray, sql } from "drizzle-orm";
+import { format } from "mysql2";
 import type { Db, DbOrTx } from "../db/client";
 import { roomFigures, type RoomStatus } from "../db/schema";
 import { env } from "../env";
@@ -31,16 +32,15 @@ const EPOCH = new Date(0);
  * order, so two writers marking the same rooms lock them in the same order.
  */
 export async function markFigures(tx: DbOrTx, nums: Iterable<number>) {
-  const sorted = [...new Set(nums)].sort((a, b) => a - b);
-  if (!sorted.length) return;
-  await tx.execute(sql`
-    INSERT INTO room_figures (room_num, dirty, computed_at)
-    VALUES ${sql.join(
-      sorted.map((n) => sql`(${n}, 1, ${EPOCH})`),
-      sql`, `,
-    )}
-    ON DUPLICATE KEY UPDATE dirty = dirty + 1`);
+  const marks = figureMarks(nums);
+  if (marks.length) await tx.execute(sql.raw(format(MARK_FIGURES_SQL, [marks], false, "Z")));
 }
+
+/** The marking statement, for writers on a raw connection (the heartbeat flush): `VALUES ?` takes figureMarks(). */
+export const MARK_FIGURES_SQL =
+  "INSERT INTO room_figures (room_num, dirty, computed_at) VALUES ? ON DUPLICATE KEY UPDATE dirty = dirty + 1";
+export const figureMarks = (nums: Iterable<number>) =>
+  [...new Set(nums)].sort((a, b) => a - b).map((n) => [n, 1, EPOCH]);
 
 type Rows<T> = [T[], unknown];
 /** Raw results carry DATETIME(3) as Drizzle's driver hands it over: UTC text ("2026-12-03 13:26:58.340"). */

@@ -2,7 +2,8 @@
 // internal port behind the front process. No hot path runs here: they share no event loop with React rendering.
 import http from "node:http";
 import next from "next";
-import { dbHealth } from "../db/client";
+import { dbHealth, getDb } from "../db/client";
+import { startFiguresRefresh } from "../presence/figures";
 import { env } from "../env";
 import { sendJson } from "../http/io";
 import { log } from "../log";
@@ -19,6 +20,12 @@ await startBackground();
 
 const api = createApiHandler();
 const stopMixes = startMixWatcher();
+// Room figures (online, likes, pv, uv) for lists: one instance a turn recomputes the rooms that
+// changed. Here rather than in the front, whose event loop is the heartbeats'.
+if (e.FIGURES_REFRESH_MS > 0)
+  startFiguresRefresh(getDb(), e.FIGURES_REFRESH_MS, (err) =>
+    log.warn("figures refresh failed; will retry", { error: err.message }),
+  );
 
 const server = http.createServer((req, res) => {
   const path = (req.url ?? "/").split("?")[0]!;
