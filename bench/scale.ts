@@ -114,6 +114,7 @@ export async function runScale(o: {
         const len = Number(/content-length: *(\d+)/i.exec(c.buf.slice(0, head))?.[1] ?? 0);
         if (c.buf.length < head + 4 + len) return;
         const ok = c.buf.startsWith("HTTP/1.1 200");
+        if (!ok && failures.size < 3) failures.add(c.buf.slice(0, Math.min(c.buf.length, head + 4 + len, 300)));
         c.buf = c.buf.slice(head + 4 + len);
         const job = c.queue.shift()!;
         c.busy = false;
@@ -127,6 +128,7 @@ export async function runScale(o: {
     return { push: (j: Job) => (c.queue.push(j), send()), end: () => c.socket.destroy() };
   });
   let rr = 0;
+  const failures = new Set<string>();
   const beat = (v: number, due: number) =>
     new Promise<number>((done) => conns[rr++ % conns.length]!.push({ due, v, done }));
   const TICK_MS = 10;
@@ -160,6 +162,7 @@ export async function runScale(o: {
     );
   }
   for (const c of conns) c.end();
+  for (const f of failures) console.log(`  a failed beat: ${f.replace(/\r\n/g, " | ")}`);
   const elapsedS = (Date.now() - started) / 1000;
   const after = await status(db);
   const per = (k: string) => Math.round(((after[k] ?? 0) - (before[k] ?? 0)) / elapsedS);

@@ -102,7 +102,7 @@ export function createFrontServer(opts: FrontOptions) {
     "POST /api/presence/leave": async (req, res) => {
       const p = leaveInput.safeParse(await tokenFromBody(req));
       if (!p.success) throw badInput(p.error.issues);
-      sendJson(res, 200, await leaveRoom(getDb(), p.data, clock.now()));
+      sendJson(res, 200, await leaveRoom(getDb(), p.data, clock.now(), buffer));
     },
     "GET /api/tokens/verify": (req, res, query) => {
       const q = Object.fromEntries(query);

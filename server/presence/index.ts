@@ -12,7 +12,7 @@ import { assertNotEnded, findPublicRoom, findRoom, roomRef } from "../rooms";
 import { changeRoom, managed } from "../rooms/change";
 import { assertAppLive, memberSubject, signRoomToken, verifyRoomToken } from "../tokens";
 import { revoke } from "../tokens/revocations";
-import type { PresenceBuffer } from "./buffer";
+import { presenceBuffer, type PresenceBuffer } from "./buffer";
 import { assertNotKicked } from "./kicked";
 import { countsOnline, onlineWhere } from "./stats";
 import { markFigures } from "./figures";
@@ -103,7 +103,13 @@ export function heartbeat(buffer: PresenceBuffer, input: z.infer<typeof heartbea
 }
 
 /** Leaves a room (one UPDATE; heartbeats buffered before it cannot bring the member back). */
-export async function leaveRoom(db: DbOrTx, input: z.infer<typeof leaveInput>, now: Date) {
+export async function leaveRoom(
+  db: DbOrTx,
+  input: z.infer<typeof leaveInput>,
+  now: Date,
+  /** The buffer this process's beats go to: its next beat from the member is written, not skipped. */
+  buffer: PresenceBuffer = presenceBuffer,
+) {
   const c = verifyRoomToken(input.token, { scope: "presence" }, now);
   await db.transaction(async (tx) => {
     await tx
@@ -112,6 +118,7 @@ export async function leaveRoom(db: DbOrTx, input: z.infer<typeof leaveInput>, n
       .where(and(eq(roomMembers.roomNum, c.num), eq(roomMembers.memberId, c.sub), isNull(roomMembers.leftAt)));
     await markFigures(tx, [c.num]);
   });
+  buffer.forget(c.num, c.sub, now.getTime());
   readsChanged();
   return { ok: true as const };
 }

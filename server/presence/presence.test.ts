@@ -100,7 +100,7 @@ describe("presence", () => {
     const v = await joinRoom({ db: getDb(), clock, actor: t.viewer }, { room: r.id });
     heartbeat(buf, { token: v.presenceToken, likes: 1 }, clock.now());
     clock.advance(100);
-    await leaveRoom(getDb(), { token: v.presenceToken }, clock.now());
+    await leaveRoom(getDb(), { token: v.presenceToken }, clock.now(), buf);
     await buf.flush(getDb()); // flushed after the leave, but received before it
     expect((await stats(r.id, clock)).online).toBe(0);
     clock.advance(100);
@@ -109,9 +109,45 @@ describe("presence", () => {
     expect(await stats(r.id, clock)).toMatchObject({ online: 1, pv: 1, uv: 1, likes: 1 });
   });
 
-  it("keeps online, pv, uv and likes exact for 1,000 viewers with random joins, heartbeats and leaves", async () => {
+  it("does not write a still-here beat again within half a TTL; new likes and beats after a leave are written", async () => {
     const clock = new ManualClock(Date.now());
     const buf = new PresenceBuffer();
+    const r = await liveRoom(clock);
+    const v = await joinRoom({ db: getDb(), clock, actor: t.viewer }, { room: r.id });
+    const beat = async (likes: number) => {
+      heartbeat(buf, { token: v.presenceToken, likes }, clock.now());
+      await buf.flush(getDb());
+    };
+    await beat(2);
+    const written = buf.flushedBeats;
+    clock.advance(10_000); // within half the 30 s viewer TTL of the last write: not written
+    await beat(2);
+    expect(buf.flushedBeats).toBe(written);
+    expect(buf.skippedBeats).toBe(1);
+    expect(await stats(r.id, clock)).toMatchObject({ online: 1, likes: 2 }); // the last write keeps them online
+    await beat(5); // new likes: written at once
+    expect(buf.flushedBeats).toBe(written + 1);
+    expect((await stats(r.id, clock)).likes).toBe(5);
+    clock.advance(16_000); // half a TTL after the last write: written again
+    await beat(5);
+    expect(buf.flushedBeats).toBe(written + 2);
+    await leaveRoom(getDb(), { token: v.presenceToken }, clock.now(), buf);
+    expect((await stats(r.id, clock)).online).toBe(0);
+    clock.advance(1000);
+    await beat(5); // after a leave this process saw: written, and it brings the member back
+    expect(buf.flushedBeats).toBe(written + 3);
+    expect(await stats(r.id, clock)).toMatchObject({ online: 1, likes: 5, pv: 1, uv: 1 });
+    // Still here 20 s after the last write and never again: offline once a TTL has passed since that write.
+    clock.advance(10_000);
+    await beat(5);
+    clock.advance(20_001);
+    expect((await stats(r.id, clock)).online).toBe(0);
+  });
+
+  it("keeps online, pv, uv and likes exact for 1,000 viewers with random joins, heartbeats and leaves", async () => {
+    const clock = new ManualClock(Date.now());
+    // Every beat written: the model below tracks exact last-seen times.
+    const buf = new PresenceBuffer({ rewriteSkip: false });
     const r = await liveRoom(clock);
     const db = getDb();
     // 1,000 viewer accounts, inserted directly (hashing 1,000 passwords would only test scrypt).
