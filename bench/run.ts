@@ -275,7 +275,7 @@ try {
     );
     const input = encodeURIComponent(JSON.stringify({ limit: 20 }));
     rows.push(
-      await measure("room list page (tRPC via web)", base, {
+      await measure("room list page (tRPC, front)", base, {
         path: `/api/trpc/rooms.list?input=${input}`,
         headers: { authorization: `Bearer ${access}` },
       }),
@@ -322,7 +322,7 @@ try {
     printFootprint("under the 随心播 heartbeat load", underLoad);
     console.log("");
     vendorRows.push(
-      await measure("随心播 roomlist size 20 (web)", base, {
+      await measure("随心播 roomlist size 20 (front)", base, {
         method: "POST",
         path: "/sxb/index.php?svc=live&cmd=roomlist",
         headers: { "content-type": "application/json" },
@@ -330,7 +330,7 @@ try {
       }),
     );
     vendorRows.push(
-      await measure("随心播 roomidlist (web)", base, {
+      await measure("随心播 roomidlist (front)", base, {
         method: "POST",
         path: "/sxb/index.php?svc=live&cmd=roomidlist",
         headers: { "content-type": "application/json" },
@@ -338,7 +338,7 @@ try {
       }),
     );
     vendorRows.push(
-      await measure("AUI list page_size 20 (web)", base, {
+      await measure("AUI list page_size 20 (front)", base, {
         method: "POST",
         path: "/api/v1/live/list",
         headers: { "content-type": "application/json", authorization: `Bearer ${access}` },
@@ -347,7 +347,7 @@ try {
     );
     // A login burst (随心播 clients, 200 accounts, from one address) and what it does to heartbeats.
     const [loginRow, beatDuringLogins] = await Promise.all([
-      measure("随心播 login burst (web, argon2id)", base, {
+      measure("随心播 login burst (front, argon2id)", base, {
         method: "POST",
         path: "/sxb/index.php?svc=account&cmd=login",
         headers: { "content-type": "application/json" },
