@@ -74,6 +74,12 @@ describe("tRPC queries", () => {
     });
     expect(missing.fast.status).toBe(404);
     expect(missing.fast).toEqual(missing.official);
+    // Paths no procedure has, and one that is not percent-encoding, answered without failing.
+    for (const path of ["/api/trpc/constructor", "/api/trpc/__proto__,rooms.list?batch=1", "/api/trpc/%E0%A4%A"]) {
+      const odd = await both(path, { headers: { authorization: bearer } });
+      expect([400, 404, 207]).toContain(odd.fast.status);
+      expect(odd.fast).toEqual(odd.official);
+    }
     const asQuery = await both(`/api/trpc/rooms.create?input=${q({ title: "x" })}`, {
       headers: { authorization: bearer },
     });

@@ -56,16 +56,22 @@ function fastQueries(
   maxBatch: number,
 ): Handler {
   return async (req, res) => {
+    if (req.method !== "GET") return full(req, res);
     const url = req.url ?? "";
     const q = url.indexOf("?");
-    const names = decodeURIComponent(url.slice("/api/trpc/".length, q < 0 ? undefined : q)).split(",");
+    let names: string[];
+    try {
+      names = decodeURIComponent(url.slice("/api/trpc/".length, q < 0 ? undefined : q)).split(",");
+    } catch {
+      return full(req, res); // not percent-encoding: tRPC's own answer
+    }
     const query = new URLSearchParams(q < 0 ? "" : url.slice(q + 1));
     const batch = query.get("batch") === "1";
     if (
-      req.method !== "GET" ||
       names.length > maxBatch ||
       (!batch && names.length > 1) ||
-      !names.every((n) => procedures[n]?._def.type === "query")
+      // Own keys only: "constructor" or "__proto__" name no procedure.
+      !names.every((n) => Object.hasOwn(procedures, n) && procedures[n]!._def.type === "query")
     )
       return full(req, res);
     let inputs: unknown[];
