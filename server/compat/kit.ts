@@ -128,13 +128,15 @@ export const sendAnswer = (res: ServerResponse, a: Answer) => sendJson(res, a.st
 export function createVendorHandler(api: VendorApi, opts: { db?: () => Db; clock?: Clock } = {}) {
   const db = opts.db ?? getDb;
   const clock = opts.clock ?? systemClock;
-  return function handle(req: IncomingMessage, res: ServerResponse): boolean {
+  /** `admit`: see server/web/api.ts (asked once the path is this adapter's). */
+  return function handle(req: IncomingMessage, res: ServerResponse, admit?: () => boolean): boolean {
     const url = req.url ?? "";
     const q = url.indexOf("?");
     const path = q < 0 ? url : url.slice(0, q);
     const query = new URLSearchParams(q < 0 ? "" : url.slice(q + 1));
     const route = api.route(req.method ?? "GET", path, query);
     if (!route) return false;
+    if (admit && !admit()) return true;
     let body: Promise<Record<string, unknown>> | undefined;
     const call: Call = {
       req,

@@ -201,6 +201,34 @@ describe("front proxy under abuse", () => {
     expect((await request(port, "/api/trpc/health", { timeoutMs: 5000 })).status).toBe(200);
   });
 
+  it("bounds the APIs it answers itself on their own: a page is proxied while they are at the bound", async () => {
+    const held: http.ServerResponse[] = [];
+    const { port } = await startFront({
+      maxInflight: 2,
+      maxConnPerIp: 0,
+      // An API that answers nothing until released; only /api/held is its.
+      api: (req, res, path, admit = () => true) => {
+        if (path !== "/api/held") return false;
+        if (admit()) held.push(res);
+        return true;
+      },
+    });
+    const first = [request(port, "/api/held", { timeoutMs: 5000 }), request(port, "/api/held", { timeoutMs: 5000 })];
+    await until("two API calls in flight", () => held.length === 2);
+    const busy = await request(port, "/api/held", { timeoutMs: 2000 });
+    expect(busy.status).toBe(503);
+    expect(JSON.parse(busy.body)).toMatchObject({ error: { code: "UNAVAILABLE" } });
+    const page = await request(port, "/admin/rooms", { timeoutMs: 2000 });
+    expect(page.status).toBe(200);
+    expect(JSON.parse(page.body)).toMatchObject({ process: "web", url: "/admin/rooms" });
+    for (const r of held.splice(0)) r.end("ok");
+    expect((await Promise.all(first)).map((a) => a.status)).toEqual([200, 200]);
+    const again = request(port, "/api/held", { timeoutMs: 5000 });
+    await until("a freed slot admits the next call", () => held.length === 1);
+    held.splice(0)[0]!.end("ok");
+    expect((await again).status).toBe(200);
+  });
+
   it("refuses an address beyond its connection cap with a quick 429 while other addresses are served", async () => {
     const { front, port } = await startFront({ maxConnPerIp: 5 });
     const idle = Array.from({ length: 5 }, () => rawClient(port, ""));

@@ -16,6 +16,7 @@ import { checkRoomToken, verifyTokenInput } from "../tokens/issue";
 import { createMediaRoutes } from "./media";
 import { roomState } from "../rooms/state";
 import { createSxbHeartbeat, isSxbPath } from "../compat/sxb";
+import type { ApiHandler } from "../web/api";
 
 const SMALL_BODY = 16 * 1024;
 
@@ -39,7 +40,7 @@ export interface FrontOptions {
    * The APIs this front answers itself (tRPC, vendor adapters: server/web/api.ts), within the same
    * in-flight bound as proxied requests; without it every such request goes to the web process.
    */
-  api?: (req: IncomingMessage, res: ServerResponse, path: string) => boolean;
+  api?: ApiHandler;
 }
 
 /**
@@ -147,26 +148,26 @@ export function createFrontServer(opts: FrontOptions) {
     );
   }
 
-  /** The APIs answered here; the same bound as the proxy's keeps the database pool's queue short. */
+  function refuseBusy(res: ServerResponse) {
+    res.setHeader("retry-after", "1");
+    res.setHeader("connection", "close");
+    sendError(res, new AppError("UNAVAILABLE", "The server is busy; retry in a moment"));
+  }
+
+  /**
+   * The APIs answered here, within a bound of their own like the proxy's (it keeps the database
+   * pool's queue short); counted only once the path is known to be theirs, so a console page is
+   * never refused for the APIs' load.
+   */
   function answerApi(req: IncomingMessage, res: ServerResponse, path: string): boolean {
     if (!opts.api) return false;
-    if (apiInflight >= maxInflight) {
-      res.setHeader("retry-after", "1");
-      res.setHeader("connection", "close");
-      sendError(res, new AppError("UNAVAILABLE", "The server is busy; retry in a moment"));
+    return opts.api(req, res, path, () => {
+      if (apiInflight >= maxInflight) return (refuseBusy(res), false);
+      setClientAddress(req, addressOf(req));
+      apiInflight++;
+      res.once("close", () => apiInflight--);
       return true;
-    }
-    setClientAddress(req, addressOf(req));
-    apiInflight++;
-    let done = false;
-    res.once("close", () => {
-      if (!done) apiInflight--;
-      done = true;
     });
-    if (opts.api(req, res, path)) return true;
-    done = true;
-    apiInflight--;
-    return false;
   }
 
   /**
@@ -175,11 +176,7 @@ export function createFrontServer(opts: FrontOptions) {
    * the web process's own timeout), and a web process that dies mid-answer cuts the client's.
    */
   function proxy(req: IncomingMessage, res: ServerResponse) {
-    if (inflight >= maxInflight) {
-      res.setHeader("retry-after", "1");
-      res.setHeader("connection", "close");
-      return sendError(res, new AppError("UNAVAILABLE", "The server is busy; retry in a moment"));
-    }
+    if (inflight >= maxInflight) return refuseBusy(res);
     const tooLarge = () => new AppError("PAYLOAD_TOO_LARGE", `Body larger than ${maxBody} bytes`);
     // Refuse a declared oversized body here, with a clear answer, instead of a reset mid-upload.
     if (Number(req.headers["content-length"] ?? 0) > maxBody) return refuseBody(req, res, tooLarge());

@@ -6,11 +6,10 @@
 // (they go offline between half a TTL and a TTL after their last beat, not exactly a TTL after).
 // Beats with likes the row may not hold yet are always written. Measured with bench --scale: at
 // 10,000 beats/s, writing every beat took MariaDB's whole core on this 2-core machine.
-import type { Db } from "../db/client";
+import { poolOf, type Db } from "../db/client";
 import { env } from "../env";
 import { log } from "../log";
 import { figureMarks, MARK_FIGURES_SQL } from "./figures";
-import { poolOf } from "../db/client";
 import { readsChanged } from "../cache";
 
 interface Beat {

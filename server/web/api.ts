@@ -2,7 +2,7 @@
 // front process answers them itself (no hop through the web process, whose event loop renders the
 // console); the web process mounts the same handler for requests that reach it directly.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { sendJson } from "../http/io";
+import { sendError, sendJson } from "../http/io";
 import { createTrpcHandler } from "./trpc";
 import { createAuiHandler } from "../compat/aui";
 import { createSxbHandler } from "../compat/sxb";
@@ -11,8 +11,14 @@ import { createPolyvHandler } from "../compat/polyv";
 import { createHaoshitongHandler } from "../compat/haoshitong";
 import { OPENAPI } from "../compat/openapi";
 
-/** Answers the request and returns true if it is one of the APIs' paths; false leaves it alone. */
-export function createApiHandler(): (req: IncomingMessage, res: ServerResponse, path: string) => boolean {
+/**
+ * Answers the request and returns true if it is one of the APIs' paths; false leaves it alone.
+ * `admit` is asked once the request is known to be the APIs' (the front's in-flight bound): when
+ * it says no, it has answered, and the request is not handled.
+ */
+export type ApiHandler = (req: IncomingMessage, res: ServerResponse, path: string, admit?: () => boolean) => boolean;
+
+export function createApiHandler(): ApiHandler {
   const trpc = createTrpcHandler();
   const vendors = [
     createAuiHandler(),
@@ -21,13 +27,19 @@ export function createApiHandler(): (req: IncomingMessage, res: ServerResponse, 
     createPolyvHandler(),
     createHaoshitongHandler(),
   ];
-  return (req, res, path) => {
-    if (path.startsWith("/api/trpc/")) return (void trpc(req, res), true);
-    for (const v of vendors) if (v(req, res)) return true;
+  return (req, res, path, admit = () => true) => {
+    if (path.startsWith("/api/trpc/")) {
+      // A handler that throws must answer, not reject unhandled (which would end the process).
+      if (admit())
+        Promise.resolve(trpc(req, res)).catch((e: unknown) => (res.headersSent ? res.destroy() : sendError(res, e)));
+      return true;
+    }
+    for (const v of vendors) if (v(req, res, admit)) return true;
     const spec = /^\/api\/openapi\/([a-z]+)\.json$/.exec(path);
     if (spec) {
       const d = OPENAPI[spec[1]!];
-      sendJson(res, d ? 200 : 404, d ?? { error: { code: "NOT_FOUND", message: "No such API description" } });
+      if (admit())
+        sendJson(res, d ? 200 : 404, d ?? { error: { code: "NOT_FOUND", message: "No such API description" } });
       return true;
     }
     return false;
