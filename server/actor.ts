@@ -34,11 +34,19 @@ export const dbOf = (ctx: Ctx): DbOrTx => ctx.tx ?? ctx.db;
  * adapter's update-then-transition) commits or rolls back with it.
  */
 import { readsChanged } from "./cache";
+import { transactionCommitted } from "./events/outbox";
 
 export function transaction<T>(ctx: Ctx, fn: (tx: Tx, ctx: Ctx & { tx: Tx }) => Promise<T>): Promise<T> {
   if (ctx.tx) return fn(ctx.tx, { ...ctx, tx: ctx.tx });
-  // Once it commits, answers read before it are stale (server/cache.ts).
-  return ctx.db.transaction((tx) => fn(tx, { ...ctx, tx })).then((out) => (readsChanged(), out));
+  let used: Tx | undefined;
+  // Once it commits, answers read before it are stale (server/cache.ts) and its room events go out.
+  return ctx.db
+    .transaction((tx) => fn((used = tx), { ...ctx, tx }))
+    .then((out) => {
+      readsChanged();
+      if (used) transactionCommitted(used);
+      return out;
+    });
 }
 
 export const anonymous: Actor = { kind: "anonymous" };

@@ -122,11 +122,25 @@ const schema = z.object({
         .filter(Boolean),
     )
     .refine((list) => list.every(allowEntry), "each entry must be a host name, an address or a CIDR"),
+  /** Redis for room events between instances (redis://host:6379); unset: events travel through MySQL only. */
+  REDIS_URL: z.string().url().optional(),
+  /** How often each front reads room events other processes wrote (faster with no Redis to carry them). */
+  EVENTS_POLL_MS: int(0, 0, 5000),
+  /** Event sockets (WebSocket and SSE) one front process holds at most; beyond it, 503. */
+  EVENTS_MAX_SOCKETS: int(20_000, 1),
+  /** A socket whose unsent events exceed this many bytes is dropped with a reconnect hint. */
+  EVENTS_MAX_BUFFER_BYTES: int(512 * 1024, 16 * 1024),
+  /** Longest chat message, in characters (emoji and CJK count one each). */
+  CHAT_MAX_CHARS: int(500, 1, 1000),
+  /** Messages one member may send within CHAT_RATE_WINDOW_S (managers too; slow mode is stricter). */
+  CHAT_RATE_COUNT: int(5, 1, 1000),
+  CHAT_RATE_WINDOW_S: int(10, 1, 3600),
   FFMPEG_PATH: z.string().default("ffmpeg"),
   FFPROBE_PATH: z.string().default("ffprobe"),
 });
 
 export type Env = z.infer<typeof schema> & {
+  eventsPollMs: number;
   publicUrl: string;
   mediaHttpPort: number;
   mediaDir: string;
@@ -144,6 +158,7 @@ function load(): Env {
   return {
     ...d,
     publicUrl,
+    eventsPollMs: d.EVENTS_POLL_MS || (d.REDIS_URL ? 1000 : 150),
     mediaHttpPort: d.MEDIA_HTTP_PORT || d.PORT + 2,
     mediaDir: d.MEDIA_DIR ?? `${d.DATA_DIR}/media`,
     rtmpHost: d.MEDIA_RTMP_HOST ?? new URL(publicUrl).hostname,

@@ -25,6 +25,12 @@ export const ERROR_CODES = {
   /** A co-host request already pending, seats full, request expired. */
   MIC_REFUSED: { http: 412, trpc: "PRECONDITION_FAILED" },
   PAYLOAD_TOO_LARGE: { http: 413, trpc: "PAYLOAD_TOO_LARGE" },
+  /** The member is muted in this room's chat (details.until says until when). */
+  CHAT_MUTED: { http: 403, trpc: "FORBIDDEN" },
+  /** The room's slow mode: details.retryAfterS says when the member may send again. */
+  CHAT_SLOW_MODE: { http: 429, trpc: "TOO_MANY_REQUESTS" },
+  /** The message holds a word the app's chat filter refuses. */
+  CHAT_FILTERED: { http: 422, trpc: "UNPROCESSABLE_CONTENT" },
   TOO_MANY_REQUESTS: { http: 429, trpc: "TOO_MANY_REQUESTS" },
   /** A dependency (database) is unreachable. */
   UNAVAILABLE: { http: 503, trpc: "INTERNAL_SERVER_ERROR" },

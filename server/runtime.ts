@@ -9,6 +9,8 @@ import { pruneLimits } from "./limits";
 import { pruneMediaNodes } from "./media/nodes";
 import { presenceBuffer } from "./presence/buffer";
 import { pruneRevocations, revocationSet } from "./tokens/revocations";
+import { closeBus } from "./events/bus";
+import { pruneRoomEvents } from "./events/hub";
 
 let sweeper: NodeJS.Timeout | undefined;
 
@@ -24,6 +26,7 @@ export async function startBackground() {
       pruneSessions(db, now),
       pruneLimits(db, now),
       pruneMediaNodes(db, now),
+      pruneRoomEvents(db, now),
     ]).catch((e) => log.warn("sweep failed", { error: (e as Error).message }));
   }, 10 * 60_000);
   sweeper.unref();
@@ -59,6 +62,7 @@ export function handleShutdown(name: string, servers: Server[], extra?: () => Pr
       revocationSet.stop();
       if (sweeper) clearInterval(sweeper);
       await presenceBuffer.stop(getDb());
+      await closeBus();
       await closeDb();
       log.info(`${name} stopped`, { flushedBeats: presenceBuffer.flushedBeats });
       process.exit(0);

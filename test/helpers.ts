@@ -10,6 +10,7 @@ import { createUser, ensureFirstAdmin } from "../server/accounts";
 import {
   apps,
   auditLog,
+  chatMessages,
   micSessions,
   mixTasks,
   recordings,
@@ -168,6 +169,11 @@ export async function tenantSnapshot(appIds: number[]): Promise<Record<string, s
       .from(mixTasks)
       .where(or(inArray(mixTasks.appId, appIds), inArray(mixTasks.roomNum, roomNums)))
       .orderBy(asc(mixTasks.id)),
+    chatMessages: db
+      .select()
+      .from(chatMessages)
+      .where(or(inArray(chatMessages.appId, appIds), inArray(chatMessages.roomNum, roomNums)))
+      .orderBy(asc(chatMessages.id)),
     recordings: db
       .select()
       .from(recordings)

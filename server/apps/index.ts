@@ -34,6 +34,20 @@ export const createAppInput = z.object({
   signupRole: z.enum(SIGNUP_ROLES).default("viewer"),
   sxbSign: z.boolean().default(false),
   auiDemoLogin: z.boolean().optional(),
+  /** Words refused in the app's chats, one per line (at most 200 words of 64 characters). */
+  chatWords: z
+    .string()
+    .max(16_000)
+    .transform((s) =>
+      s
+        .split("\n")
+        .map((w) => w.trim())
+        .filter(Boolean)
+        .join("\n"),
+    )
+    .refine((s) => !s || s.split("\n").length <= 200, "At most 200 words")
+    .refine((s) => s.split("\n").every((w) => w.length <= 64), "A word has at most 64 characters")
+    .optional(),
 });
 export const updateAppInput = z.object({
   id: z.number().int().positive(),

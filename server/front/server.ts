@@ -17,6 +17,7 @@ import { createMediaRoutes } from "./media";
 import { roomState } from "../rooms/state";
 import { createSxbHeartbeat, isSxbPath } from "../compat/sxb";
 import type { ApiHandler } from "../web/api";
+import { CHAT_PATH, createRoomEvents, EVENTS_PATH } from "./events";
 
 const SMALL_BODY = 16 * 1024;
 
@@ -82,6 +83,7 @@ export function createFrontServer(opts: FrontOptions) {
   let apiInflight = 0;
   const mediaRoute = createMediaRoutes(clock);
   const sxbHeartbeat = createSxbHeartbeat(buffer, clock);
+  const events = createRoomEvents({ clock, buffer });
 
   async function tokenFromBody(req: IncomingMessage) {
     const body = (await readJson(req, SMALL_BODY)) as Record<string, unknown>;
@@ -123,9 +125,16 @@ export function createFrontServer(opts: FrontOptions) {
     "GET /api/rooms/state": async (_req, res, query) => {
       sendJson(res, 200, await roomState(getDb(), query.get("room") ?? "", clock.now()));
     },
+    [`GET ${EVENTS_PATH}`]: (req, res, query) => events.sse(req, res, query),
+    [`POST ${CHAT_PATH}`]: (req, res) => events.postChat(req, res),
     "GET /api/health": async (_req, res) => {
       const [db, webHealth] = await Promise.all([dbHealth(), fetchWebHealth()]);
-      sendJson(res, db.ok && webHealth.ok !== false ? 200 : 503, { process: "front", db, web: webHealth });
+      sendJson(res, db.ok && webHealth.ok !== false ? 200 : 503, {
+        process: "front",
+        db,
+        web: webHealth,
+        events: { sockets: events.open },
+      });
     },
   };
 
@@ -367,6 +376,14 @@ export function createFrontServer(opts: FrontOptions) {
   );
   server.setTimeout(idleTimeout);
   server.on("connection", admit);
-  server.on("upgrade", proxyUpgrade);
-  return server;
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const raw = req.url ?? "/";
+    const q = raw.indexOf("?");
+    if ((q < 0 ? raw : raw.slice(0, q)) !== EVENTS_PATH) return proxyUpgrade(req, socket, head);
+    if (refused.has(req.socket))
+      return void socket.end("HTTP/1.1 429 Too Many Requests\r\nretry-after: 1\r\nconnection: close\r\n\r\n");
+    events.upgrade(req, socket, head, new URLSearchParams(q < 0 ? "" : raw.slice(q + 1)));
+  });
+  server.on("close", () => events.close());
+  return Object.assign(server, { roomEvents: events });
 }

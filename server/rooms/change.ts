@@ -6,6 +6,8 @@ import { audit } from "../audit";
 import type { Tx } from "../db/client";
 import { rooms } from "../db/schema";
 import { findManagedRoom, findRoom, type RoomRef, type RoomRow } from "./find";
+import { eventsOfChange } from "../events/room";
+import { emitRoomEvent } from "../events/outbox";
 
 export interface RoomChange<T> {
   result: T;
@@ -60,6 +62,9 @@ export async function changeRoom<T>(
     const out = await change(tx, room, now, inner);
     if (out.audit !== false) {
       const after = out.after ?? (await tx.select().from(rooms).where(eq(rooms.num, room.num)))[0];
+      // What the room's sockets hear of it, written with the change (server/events/room.ts).
+      for (const e of eventsOfChange(out.action ?? action, room, after, out.detail, out.result))
+        await emitRoomEvent(tx, room.num, e.type, e.payload, now, e.audience);
       await audit(tx, lock.actor?.(room) ?? ctx.actor, now, {
         appId: room.appId,
         action: out.action ?? action,

@@ -81,6 +81,10 @@ export const updateRoomInput = z.object({
   micSeats: fields.micSeats.optional(),
   /** The client SDK's app id a vendor client reported (随心播 `appid`). */
   clientAppId: fields.clientAppId.optional(),
+  /** Chat slow mode: seconds between one member's messages (0 off, at most an hour). */
+  chatSlowS: z.number().int().min(0).max(3600).optional(),
+  /** Viewers who are not signed in may chat, with a nick. */
+  guestChat: z.boolean().optional(),
 });
 export const listRoomsInput = z.object({
   appId: z.number().int().positive().optional(),
@@ -118,6 +122,8 @@ export function roomView(r: RoomRow, metrics?: RoomStats) {
     statusCode: STATUS_CODE[r.status],
     record: r.record,
     micSeats: r.micSeats,
+    chatSlowS: r.chatSlowS,
+    guestChat: r.guestChat,
     streamName: r.streamName,
     streamOnline: r.streamOnline,
     keyVersion: r.keyVersion,

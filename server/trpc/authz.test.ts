@@ -6,6 +6,9 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { Actor } from "../actor";
 import { callerOf, makeTenant, PASSWORD, snapshotChanges, tenantSnapshot, uniq, type Tenant } from "../../test/helpers";
 import { appRouter } from "./router";
+import { sendChat } from "../chat";
+import { getDb } from "../db/client";
+import { findPublicRoom } from "../rooms";
 
 type Who = "anonymous" | "viewer" | "otherHost" | "host" | "otherAppAdmin" | "admin" | "root";
 const WHO: Who[] = ["anonymous", "viewer", "otherHost", "host", "otherAppAdmin", "admin", "root"];
@@ -152,6 +155,25 @@ const cases: Record<string, Case> = {
     },
   },
   "presence.members": { expect: inTenant, input: async () => ({ room: (await room()).id }) },
+  "chat.history": { expect: inTenant, input: async () => ({ room: (await room()).id }) },
+  "chat.delete": {
+    expect: manage,
+    input: async () => {
+      const r = await room();
+      const row = await findPublicRoom(getDb(), r.id);
+      const who = { memberId: A.viewer2.userId, nick: "v2", role: 0, manager: false, guest: false };
+      const m = await sendChat(getDb(), row, who, { text: "hello 你好 🎉" }, new Date());
+      return { room: r.id, messageId: m.id };
+    },
+  },
+  "chat.mute": {
+    expect: manage,
+    input: async () => {
+      const r = await room();
+      await callerOf(A.viewer2).presence.join({ room: r.id });
+      return { room: r.id, memberId: A.viewer2.userId, minutes: 5 };
+    },
+  },
   "mic.request": { expect: { ...inTenant, host: "MIC_REFUSED" }, input: async () => ({ room: (await room()).id }) },
   "mic.cancel": { expect: ownMic, input: async () => ({ room: (await viewerMic("pending")).id }) },
   "mic.approve": {

@@ -5,6 +5,7 @@ import * as apps from "../apps";
 import { listAudit, listAuditInput } from "../audit";
 import { dbHealth } from "../db/client";
 import * as mic from "../mic";
+import * as chat from "../chat";
 import * as media from "../media/access";
 import * as presence from "../presence";
 import { presenceBuffer } from "../presence/buffer";
@@ -124,6 +125,11 @@ export const appRouter = router({
     members: authed.input(presence.listMembersInput).query(({ ctx, input }) => presence.listMembers(ctx, input)),
   }),
 
+  chat: router({
+    history: authed.input(chat.chatHistoryInput).query(({ ctx, input }) => chat.listChat(ctx, input)),
+    delete: authed.input(chat.chatDeleteInput).mutation(({ ctx, input }) => chat.deleteChat(ctx, input)),
+    mute: authed.input(chat.chatMuteInput).mutation(({ ctx, input }) => chat.muteChat(ctx, input)),
+  }),
   mic: router({
     request: authed.input(mic.micRoomInput).mutation(({ ctx, input }) => mic.requestMic(ctx, input)),
     cancel: authed.input(mic.micRoomInput).mutation(({ ctx, input }) => mic.cancelMic(ctx, input)),

@@ -1,5 +1,5 @@
 // Tenants. Every room, member and recording belongs to one app.
-import { boolean, index, mysqlTable, uniqueIndex, varchar } from "drizzle-orm/mysql-core";
+import { boolean, index, mysqlTable, text, uniqueIndex, varchar } from "drizzle-orm/mysql-core";
 import { autoId, time } from "./columns";
 import { SIGN_SCHEMES, SIGNUP_ROLES } from "../../../lib/domain";
 export { SIGN_SCHEMES, SIGNUP_ROLES } from "../../../lib/domain";
@@ -26,6 +26,8 @@ export const apps = mysqlTable(
      * reference AppServer does so that its unchanged Web client works. Anyone may sign in as any demo user.
      */
     auiDemoLogin: boolean("aui_demo_login").notNull().default(false),
+    /** Words refused in the app's chats, one per line (matched case-insensitively). */
+    chatWords: text("chat_words").notNull().default(""),
     createdAt: time("created_at").notNull(),
     updatedAt: time("updated_at").notNull(),
   },

@@ -5,3 +5,4 @@ export * from "./recordings";
 export * from "./audit";
 export * from "./limits";
 export * from "./media";
+export * from "./chat";

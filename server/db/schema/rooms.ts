@@ -61,6 +61,10 @@ export const rooms = mysqlTable(
     /** Paused because the stream went away (not by the host): ends after MEDIA_END_GRACE_S. */
     autoPaused: boolean("auto_paused").notNull().default(false),
     record: boolean("record").notNull().default(false),
+    /** Chat slow mode: seconds a member waits between messages (0 = off). */
+    chatSlowS: int("chat_slow_s").notNull().default(0),
+    /** Viewers who are not signed in may chat, with a nick. */
+    guestChat: boolean("guest_chat").notNull().default(false),
     micSeats: int("mic_seats").notNull(),
     createdAt: time("created_at").notNull(),
     updatedAt: time("updated_at").notNull(),
@@ -94,6 +98,8 @@ export const roomMembers = mysqlTable(
     lastSeenAt: time("last_seen_at").notNull(),
     leftAt: time("left_at"),
     kickedAt: time("kicked_at"),
+    /** Muted in the room's chat until then (host's or admin's moderation). */
+    mutedUntil: time("muted_until"),
     /** The member's running like total as its client reports it; the room's likes are the sum. */
     likes: int("likes", { unsigned: true }).notNull().default(0),
     /** Joins by this member: the room's pv is the sum, its uv the count of audience rows. */

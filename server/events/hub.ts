@@ -1,0 +1,196 @@
+// The front's side of room events: which sockets listen to which room, and every event delivered to
+// them once. Events arrive through the bus (this process, Redis) and, as the authority, from
+// room_events itself: each front reads the rows after the last it saw (and ids it saw skipped, which
+// a transaction still open may commit late), so nothing is lost when a broker drops a message and
+// nothing is delivered twice when both paths bring it. Figures are read for subscribed rooms once a
+// second and sent when they change. Nothing here is authoritative: a restarted front starts anew.
+import { and, eq, gt, inArray, lt, max, or } from "drizzle-orm";
+import type { Db } from "../db/client";
+import { roomEvents, rooms } from "../db/schema";
+import { log } from "../log";
+import { roomStatsMany } from "../presence/figures";
+import type { RoomStats } from "../presence/stats";
+import { subscribeEvents } from "./bus";
+import type { RoomEvent, RoomEventType } from "./types";
+
+export interface RoomListener {
+  event(e: RoomEvent): void;
+  figures(f: RoomStats): void;
+}
+
+const POLL_BATCH = 1000;
+/** A skipped id not committed within this is a rolled-back transaction's: stop asking for it. */
+const GAP_PATIENCE_MS = 15_000;
+const MAX_GAPS = 10_000;
+const DELIVERED_MEMORY_MS = 60_000;
+
+export const rowToEvent = (r: typeof roomEvents.$inferSelect): RoomEvent => ({
+  id: Number(r.id),
+  roomNum: Number(r.roomNum),
+  type: r.type as RoomEventType,
+  audience: r.audience,
+  payload: JSON.parse(r.payload) as Record<string, unknown>,
+  at: r.createdAt.getTime(),
+});
+
+export class EventHub {
+  private rooms = new Map<number, Set<RoomListener>>();
+  private delivered = new Map<number, number>();
+  private gaps = new Map<number, number>();
+  private maxId = 0;
+  private lastFigures = new Map<number, string>();
+  private timers: NodeJS.Timeout[] = [];
+  private unsubscribe: (() => void) | undefined;
+  private polling = false;
+  private figuring = false;
+  deliveredCount = 0;
+
+  constructor(
+    private db: Db,
+    private opts: { pollMs: number; figuresMs?: number; now?: () => Date },
+  ) {}
+
+  async start() {
+    const [row] = await this.db.select({ id: max(roomEvents.id) }).from(roomEvents);
+    this.maxId = Number(row?.id ?? 0);
+    this.unsubscribe = await subscribeEvents((e) => this.receive(e));
+    this.timers.push(setInterval(() => void this.poll(), this.opts.pollMs));
+    this.timers.push(setInterval(() => void this.tickFigures(), this.opts.figuresMs ?? 1000));
+    for (const t of this.timers) t.unref();
+  }
+
+  stop() {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    this.unsubscribe?.();
+  }
+
+  get listeners() {
+    let n = 0;
+    for (const s of this.rooms.values()) n += s.size;
+    return n;
+  }
+
+  listen(roomNum: number, l: RoomListener): () => void {
+    let set = this.rooms.get(roomNum);
+    if (!set) this.rooms.set(roomNum, (set = new Set()));
+    set.add(l);
+    return () => {
+      set.delete(l);
+      if (!set.size && this.rooms.get(roomNum) === set) {
+        this.rooms.delete(roomNum);
+        this.lastFigures.delete(roomNum);
+      }
+    };
+  }
+
+  /** The highest event id this front has seen (a socket's starting point when it has no history to replay). */
+  get lastId() {
+    return this.maxId;
+  }
+
+  /** Delivers an event once, whichever path brought it first. */
+  receive(e: RoomEvent) {
+    if (!Number.isSafeInteger(e.id) || e.id <= 0 || this.delivered.has(e.id)) return;
+    const now = Date.now();
+    this.delivered.set(e.id, now);
+    if (e.id > this.maxId) {
+      // Ids between are committed later or never: asked for again until GAP_PATIENCE_MS.
+      for (let id = Math.max(this.maxId + 1, e.id - MAX_GAPS); id < e.id; id++)
+        if (!this.delivered.has(id)) this.gaps.set(id, now);
+      this.maxId = e.id;
+    } else this.gaps.delete(e.id);
+    this.deliveredCount++;
+    const set = this.rooms.get(e.roomNum);
+    if (set) for (const l of [...set]) l.event(e);
+  }
+
+  async poll() {
+    if (this.polling) return;
+    this.polling = true;
+    try {
+      const now = Date.now();
+      for (const [id, since] of this.gaps) if (now - since > GAP_PATIENCE_MS) this.gaps.delete(id);
+      for (const [id, at] of this.delivered) {
+        if (now - at <= DELIVERED_MEMORY_MS) break; // in insertion order: the rest are newer
+        this.delivered.delete(id);
+      }
+      const gapIds = [...this.gaps.keys()].slice(0, POLL_BATCH);
+      const rows = await this.db
+        .select()
+        .from(roomEvents)
+        .where(
+          gapIds.length
+            ? or(gt(roomEvents.id, this.maxId), inArray(roomEvents.id, gapIds))
+            : gt(roomEvents.id, this.maxId),
+        )
+        .orderBy(roomEvents.id)
+        .limit(POLL_BATCH);
+      for (const r of rows) this.receive(rowToEvent(r));
+    } catch (e) {
+      log.warn("room events poll failed", { error: (e as Error).message });
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  async tickFigures() {
+    if (this.figuring || !this.rooms.size) return;
+    this.figuring = true;
+    try {
+      const nums = [...this.rooms.keys()];
+      const now = this.opts.now?.() ?? new Date();
+      for (let i = 0; i < nums.length; i += 500) {
+        const chunk = nums.slice(i, i + 500);
+        const list = await this.db
+          .select({ num: rooms.num, status: rooms.status })
+          .from(rooms)
+          .where(inArray(rooms.num, chunk));
+        const stats = await roomStatsMany(
+          this.db,
+          list.map((r) => ({ num: Number(r.num), status: r.status })),
+          now,
+        );
+        for (const [num, f] of stats) {
+          const key = `${f.online}/${f.likes}/${f.pv}/${f.uv}`;
+          if (this.lastFigures.get(num) === key) continue;
+          this.lastFigures.set(num, key);
+          const set = this.rooms.get(num);
+          if (set) for (const l of [...set]) l.figures(f);
+        }
+      }
+    } catch (e) {
+      log.warn("room figures tick failed", { error: (e as Error).message });
+    } finally {
+      this.figuring = false;
+    }
+  }
+}
+
+/** A room's stored events after `since` (a reconnecting socket's replay), oldest first, at most `limit`. */
+export async function eventsSince(db: Db, roomNum: number, since: number, limit: number) {
+  const rows = await db
+    .select()
+    .from(roomEvents)
+    .where(and(eq(roomEvents.roomNum, roomNum), gt(roomEvents.id, since)))
+    .orderBy(roomEvents.id)
+    .limit(limit);
+  return rows.map(rowToEvent);
+}
+
+/** The newest event id of a room (0: none). */
+export async function lastEventOf(db: Db, roomNum: number) {
+  const [row] = await db
+    .select({ id: max(roomEvents.id) })
+    .from(roomEvents)
+    .where(eq(roomEvents.roomNum, roomNum));
+  return Number(row?.id ?? 0);
+}
+
+/** Events older than a day are gone (chat stays in chat_messages); bounded per call. */
+export async function pruneRoomEvents(db: Db, now: Date) {
+  await db
+    .delete(roomEvents)
+    .where(lt(roomEvents.createdAt, new Date(now.getTime() - 86_400_000)))
+    .limit(5000);
+}

@@ -1,0 +1,80 @@
+// The one place a room change becomes what its sockets hear: changeRoom (server/rooms/change.ts)
+// passes every committed-to-be change here, whatever transport or media server made it.
+import type { RoomRow } from "../rooms/find";
+import { env } from "../env";
+import { MANAGERS, type Audience, type RoomEventType } from "./types";
+
+export interface EventDraft {
+  type: RoomEventType;
+  payload: Record<string, unknown>;
+  audience: Audience;
+}
+
+/** When a paused room ends by itself: its stream went away and the grace runs out then. */
+export function graceEndsAt(r: Pick<RoomRow, "status" | "autoPaused" | "pausedAt">): number | null {
+  if (r.status !== "paused" || !r.autoPaused || !r.pausedAt) return null;
+  return r.pausedAt.getTime() + env().MEDIA_END_GRACE_S * 1000;
+}
+
+export const statusPayload = (r: RoomRow) => ({
+  status: r.status,
+  streamOnline: r.streamOnline,
+  graceEndsAt: graceEndsAt(r),
+});
+
+export const roomPayload = (r: RoomRow) => ({
+  title: r.title,
+  notice: r.notice,
+  chatSlowS: r.chatSlowS,
+  guestChat: r.guestChat,
+});
+
+/** Co-host moves everybody may see (the co-host list changes); the rest go to the member and the managers. */
+const PUBLIC_MIC_MOVES = new Set(["approve", "on", "off", "end", "update_meeting"]);
+
+export function eventsOfChange(
+  action: string,
+  before: RoomRow,
+  after: RoomRow | undefined,
+  detail: Record<string, unknown> | undefined,
+  result: unknown,
+): EventDraft[] {
+  const out: EventDraft[] = [];
+  if (after) {
+    const s0 = statusPayload(before);
+    const s1 = statusPayload(after);
+    if (s0.status !== s1.status || s0.streamOnline !== s1.streamOnline || s0.graceEndsAt !== s1.graceEndsAt)
+      out.push({ type: "status", payload: s1, audience: "" });
+    const r0 = roomPayload(before);
+    const r1 = roomPayload(after);
+    if ((Object.keys(r1) as (keyof typeof r1)[]).some((k) => r0[k] !== r1[k]))
+      out.push({ type: "room", payload: r1, audience: "" });
+  }
+  if (action.startsWith("mic.")) {
+    const move = action.slice(4);
+    const view = (result ?? {}) as { userId?: string; state?: string; userNick?: string };
+    const userId = typeof detail?.userId === "string" ? detail.userId : view.userId;
+    if (move === "update_meeting")
+      out.push({ type: "mic", payload: { move, members: detail?.members ?? [] }, audience: "" });
+    else if (userId)
+      out.push({
+        type: "mic",
+        payload: { move, userId, state: view.state ?? null, nick: view.userNick ?? "" },
+        audience: PUBLIC_MIC_MOVES.has(move) ? "" : userId,
+      });
+  }
+  if (action === "member.kick" && typeof detail?.memberId === "string")
+    out.push({ type: "kicked", payload: { memberId: detail.memberId }, audience: "" });
+  if (action === "chat.delete" && detail?.messageId !== undefined)
+    out.push({ type: "chat.deleted", payload: { messageId: detail.messageId, by: detail.by ?? null }, audience: "" });
+  if (action === "chat.mute" && typeof detail?.memberId === "string")
+    out.push({
+      type: "chat.muted",
+      payload: { memberId: detail.memberId, until: detail.until ?? null },
+      // Everybody sees that a member was muted (chat shows it); only the member and managers learn until when.
+      audience: "",
+    });
+  return out;
+}
+
+export { MANAGERS };

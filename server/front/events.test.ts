@@ -1,0 +1,325 @@
+// Room events over real sockets to a real front process: hello with state and history, chat (CJK
+// and emoji) to everyone, co-host moves reaching the member and the host, kicks closing the kicked
+// member's socket, moderation, resume without duplicates, SSE, and bad input that gets a clear
+// answer without touching anybody else. Verbs the test calls itself reach the front the way a
+// media server's or another process's do: through room_events.
+import http from "node:http";
+import { createConnection } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { getDb } from "../db/client";
+import { emitRoomEvent } from "../events/outbox";
+import { callerOf, makeTenant, uniq, type Tenant } from "../../test/helpers";
+import { exited, freePort, spawnTs, waitFor } from "../../test/process";
+import { openEvents, type EventClient, type Frame } from "../../test/ws";
+import { chatMessages } from "../db/schema";
+import { eq } from "drizzle-orm";
+
+let t: Tenant;
+let base: string;
+let wsBase: string;
+let web: http.Server;
+let front: ReturnType<typeof spawnTs>;
+const opened: EventClient[] = [];
+
+beforeAll(async () => {
+  t = await makeTenant();
+  web = http.createServer((_req, res) => res.end(JSON.stringify({ process: "web", ok: true })));
+  const webPort = await freePort();
+  await new Promise<void>((r) => web.listen(webPort, "127.0.0.1", r));
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  wsBase = `ws://127.0.0.1:${port}/api/rooms/events`;
+  front = spawnTs("server/front/main.ts", {
+    PORT: String(port),
+    WEB_PORT: String(webPort),
+    EVENTS_POLL_MS: "100",
+    EVENTS_MAX_BUFFER_BYTES: String(64 * 1024),
+    REVOCATION_POLL_MS: "200",
+    CHAT_RATE_COUNT: "5",
+    CHAT_RATE_WINDOW_S: "10",
+    FIGURES_REFRESH_MS: "0",
+    LOG_LEVEL: "warn",
+  });
+  await waitFor(`${base}/api/health`, 30_000);
+});
+afterAll(async () => {
+  for (const c of opened) c.ws.terminate();
+  front?.child.kill("SIGTERM");
+  if (front) await exited(front.child);
+  web?.close();
+});
+
+async function liveRoom(patch: Record<string, unknown> = {}) {
+  const host = callerOf(t.host);
+  const r = await host.rooms.create({ title: uniq("events"), mode: 1 });
+  await host.rooms.start({ room: r.id });
+  if (Object.keys(patch).length) await host.rooms.update({ room: r.id, ...patch });
+  return r;
+}
+async function join(who: Parameters<typeof callerOf>[0] | undefined, room: string) {
+  return (await callerOf(who ?? { kind: "anonymous" }).presence.join({ room })).presenceToken;
+}
+async function connect(room: string | number, token?: string, extra = "") {
+  const c = await openEvents(`${wsBase}?room=${room}${token ? `&token=${token}` : ""}${extra}`);
+  opened.push(c);
+  return c;
+}
+const isChat = (text: string) => (f: Frame) => f.type === "chat" && (f.message as { text: string }).text === text;
+
+describe("room events", () => {
+  it("hello carries the room's state; chat in Chinese and emoji reaches everyone within a second", async () => {
+    const r = await liveRoom({ notice: "问题请在聊天里提" });
+    const [hostTok, v1Tok] = await Promise.all([join(t.host, r.id), join(t.viewer, r.id)]);
+    const guestTok = await join(undefined, r.id);
+    const [host, v1, guest] = await Promise.all([
+      connect(r.id, hostTok),
+      connect(r.num, v1Tok),
+      connect(r.id, guestTok),
+    ]);
+    const hello = await v1.next((f) => f.type === "hello");
+    expect(hello).toMatchObject({ status: "live", streamOnline: false, graceEndsAt: null });
+    expect(hello.room).toMatchObject({ id: r.id, num: r.num, notice: "问题请在聊天里提" });
+    expect(hello.me).toMatchObject({ memberId: t.viewer.userId, manager: false, canChat: true, guest: false });
+    expect((await host.next((f) => f.type === "hello")).me).toMatchObject({ manager: true, canChat: true });
+    expect((await guest.next((f) => f.type === "hello")).me).toMatchObject({ guest: true, canChat: false });
+
+    const text = "大家好 👋🏽 第一次来 🇨🇳";
+    const sentAt = Date.now();
+    v1.send({ type: "chat", text, ref: 7 });
+    expect(await v1.next((f) => f.type === "sent")).toMatchObject({ ref: 7 });
+    for (const c of [host, v1, guest]) {
+      const f = await c.next(isChat(text), 1000);
+      expect(f.message).toMatchObject({ memberId: t.viewer.userId, text, role: 0 });
+      expect(typeof f.id).toBe("number");
+    }
+    expect(Date.now() - sentAt).toBeLessThan(1000);
+    // Stored as sent (utf8mb4), and the next joiner's history has it.
+    const stored = await getDb().select().from(chatMessages).where(eq(chatMessages.roomNum, r.num));
+    expect(stored.map((m) => m.text)).toEqual([text]);
+    const late = await connect(r.id);
+    expect(((await late.next((f) => f.type === "hello")).history as { text: string }[]).map((m) => m.text)).toEqual([
+      text,
+    ]);
+    // A guest cannot chat unless the room allows it.
+    guest.send({ type: "chat", text: "hi" });
+    expect(await guest.next((f) => f.type === "error")).toMatchObject({ code: "UNAUTHENTICATED" });
+  });
+
+  it("co-host request, approval and kick reach the member and the host within a second", async () => {
+    const r = await liveRoom();
+    const [hostTok, vTok, v2Tok] = await Promise.all([join(t.host, r.id), join(t.viewer, r.id), join(t.viewer2, r.id)]);
+    const [host, v, v2] = await Promise.all([connect(r.id, hostTok), connect(r.id, vTok), connect(r.id, v2Tok)]);
+    await Promise.all([host, v, v2].map((c) => c.next((f) => f.type === "hello")));
+    await callerOf(t.viewer).mic.request({ room: r.id });
+    expect(await host.next((f) => f.type === "mic" && f.move === "request", 1000)).toMatchObject({
+      userId: t.viewer.userId,
+      state: "pending",
+    });
+    let t0 = Date.now();
+    await callerOf(t.host).mic.approve({ room: r.id, userId: t.viewer.userId });
+    expect(await v.next((f) => f.type === "mic" && f.move === "approve", 1000)).toMatchObject({ state: "approved" });
+    expect(Date.now() - t0).toBeLessThan(1000);
+    // The request was the member's and the managers' business; the approval (a co-host) is everyone's.
+    expect(v2.frames.some((f) => f.type === "mic" && f.move === "request")).toBe(false);
+    await v2.next((f) => f.type === "mic" && f.move === "approve", 1000);
+
+    t0 = Date.now();
+    await callerOf(t.host).presence.kick({ room: r.id, memberId: t.viewer2.userId });
+    expect(await v2.next((f) => f.type === "kicked", 1000)).toMatchObject({ memberId: t.viewer2.userId });
+    expect((await v2.closed).code).toBe(4403);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    await v.next((f) => f.type === "kicked" && f.memberId === t.viewer2.userId, 1000);
+    expect(v.ws.readyState).toBe(v.ws.OPEN);
+    // Removed members stay out of the stream too.
+    const refused = (await connect(r.id, v2Tok).catch((e: unknown) => e)) as { status?: number };
+    // 403 from the member's row, or 401 once the front has mirrored the revocation of their token.
+    expect([401, 403]).toContain(refused.status);
+  });
+
+  it("moderation: a deleted message vanishes for everyone, a muted member cannot send, slow mode and rate hold", async () => {
+    const r = await liveRoom();
+    const [hostTok, vTok, v2Tok] = await Promise.all([join(t.host, r.id), join(t.viewer, r.id), join(t.viewer2, r.id)]);
+    const [host, v, v2] = await Promise.all([connect(r.id, hostTok), connect(r.id, vTok), connect(r.id, v2Tok)]);
+    await Promise.all([host, v, v2].map((c) => c.next((f) => f.type === "hello")));
+    v.send({ type: "chat", text: "spam spam" });
+    const msg = await v2.next(isChat("spam spam"), 1000);
+    await callerOf(t.host).chat.delete({
+      room: r.id,
+      messageId: msg.id! === undefined ? 0 : (msg.message as { id: number }).id,
+    });
+    for (const c of [host, v, v2])
+      expect(await c.next((f) => f.type === "chat.deleted", 1000)).toMatchObject({
+        messageId: (msg.message as { id: number }).id,
+      });
+    // Viewers' history leaves it out; the host's log keeps it, marked.
+    expect((await callerOf(t.viewer2).chat.history({ room: r.id })).items).toEqual([]);
+    const log = await callerOf(t.host).chat.history({ room: r.id });
+    expect(log.items[0]).toMatchObject({ text: "spam spam", deletedBy: t.host.userId });
+
+    await callerOf(t.host).chat.mute({ room: r.id, memberId: t.viewer.userId, minutes: 5 });
+    expect(await v2.next((f) => f.type === "chat.muted", 1000)).toMatchObject({ memberId: t.viewer.userId });
+    v.send({ type: "chat", text: "let me speak" });
+    expect(await v.next((f) => f.type === "error" && f.code === "CHAT_MUTED")).toBeTruthy();
+    expect(v2.frames.some(isChat("let me speak"))).toBe(false);
+
+    await callerOf(t.host).rooms.update({ room: r.id, chatSlowS: 30 });
+    await v2.next((f) => f.type === "room" && f.chatSlowS === 30, 1000);
+    v2.send({ type: "chat", text: "one" });
+    await v2.next(isChat("one"), 1000);
+    v2.send({ type: "chat", text: "two" });
+    expect(await v2.next((f) => f.type === "error" && f.code === "CHAT_SLOW_MODE")).toMatchObject({
+      details: { retryAfterS: expect.any(Number) as number },
+    });
+    // The host is not held to slow mode, but to the rate.
+    for (let i = 0; i < 6; i++) host.send({ type: "chat", text: `host ${i}` });
+    expect(await host.next((f) => f.type === "error" && f.code === "TOO_MANY_REQUESTS")).toBeTruthy();
+    await v.next(isChat("host 4"), 1000);
+    expect(v.frames.some(isChat("host 5"))).toBe(false);
+  });
+
+  it("resumes from the last event id without duplicates, over WebSocket and SSE", async () => {
+    const r = await liveRoom();
+    const vTok = await join(t.viewer, r.id);
+    const first = await connect(r.id, vTok);
+    const hello = await first.next((f) => f.type === "hello");
+    first.send({ type: "chat", text: "before" });
+    const before = await first.next(isChat("before"), 1000);
+    first.close();
+    await first.closed;
+    const db = getDb();
+    // Missed while away: events another process wrote.
+    for (const notice of ["n1", "n2", "n3"]) await emitRoomEvent(db, r.num, "room", { notice }, new Date());
+    const again = await connect(r.id, vTok, `&since=${before.id}`);
+    await again.next((f) => f.type === "room" && f.notice === "n3", 1000);
+    const rooms = again.frames.filter((f) => f.type === "room").map((f) => f.notice);
+    expect(rooms).toEqual(["n1", "n2", "n3"]);
+    expect(again.frames.some(isChat("before"))).toBe(false);
+    expect((again.frames.find((f) => f.type === "hello") as Frame).history).toBeUndefined();
+    expect(Number(hello.lastId)).toBeLessThan(before.id!);
+
+    // SSE: the same stream; Last-Event-ID resumes.
+    const res = await fetch(`${base}/api/rooms/events?room=${r.id}&token=${vTok}`, {
+      headers: { accept: "text/event-stream", "last-event-id": String(before.id) },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toContain("text/event-stream");
+    const reader = res.body!.getReader();
+    let text = "";
+    const deadline = Date.now() + 3000;
+    while (!text.includes('"notice":"n3"') && Date.now() < deadline)
+      text += new TextDecoder().decode((await reader.read()).value);
+    await reader.cancel();
+    expect(text).toContain("retry: 2000");
+    expect(text).toMatch(/id: \d+\ndata: \{"id":\d+,"type":"room","notice":"n1"/);
+    expect(text.match(/"notice":"n\d"/g)).toEqual(['"notice":"n1"', '"notice":"n2"', '"notice":"n3"']);
+  });
+
+  it("status changes and figures reach players", async () => {
+    const r = await liveRoom();
+    const vTok = await join(t.viewer, r.id);
+    const v = await connect(r.id, vTok);
+    await v.next((f) => f.type === "hello");
+    await callerOf(t.host).rooms.pause({ room: r.id });
+    expect(await v.next((f) => f.type === "status", 1000)).toMatchObject({ status: "paused" });
+    await callerOf(t.host).rooms.resume({ room: r.id });
+    await v.next((f) => f.type === "status" && f.status === "live", 1000);
+    v.send({ type: "like", total: 3 });
+    expect(await v.next((f) => f.type === "liked")).toMatchObject({ total: 3 });
+    // Likes are coalesced into the presence buffer, flushed, and come back as figures.
+    expect(await v.next((f) => f.type === "figures" && f.likes === 3, 4000)).toMatchObject({ likes: 3 });
+    await callerOf(t.host).rooms.stop({ room: r.id });
+    await v.next((f) => f.type === "status" && f.status === "ended", 1000);
+  });
+});
+
+describe("bad input", () => {
+  it("unknown rooms, bad tokens and bad since are refused with a clear status", async () => {
+    await expect(connect(999_999_999)).rejects.toMatchObject({ status: 404 });
+    await expect(connect("nope")).rejects.toMatchObject({ status: 400 });
+    const r = await liveRoom();
+    await expect(connect(r.id, "x".repeat(40))).rejects.toMatchObject({ status: 401 });
+    await expect(connect(r.id, undefined, "&since=-1")).rejects.toMatchObject({ status: 400 });
+    const other = await liveRoom();
+    await expect(connect(r.id, await join(t.viewer, other.id))).rejects.toMatchObject({ status: 401 });
+  });
+
+  it("oversized, binary and malformed frames and floods get their answer; other sockets are untouched", async () => {
+    const r = await liveRoom();
+    const [aTok, bTok] = await Promise.all([join(t.viewer, r.id), join(t.viewer2, r.id)]);
+    const bystander = await connect(r.id, bTok);
+    await bystander.next((f) => f.type === "hello");
+
+    const bad = await connect(r.id, aTok);
+    await bad.next((f) => f.type === "hello");
+    bad.send("{not json");
+    expect(await bad.next((f) => f.type === "error")).toMatchObject({ code: "BAD_REQUEST" });
+    bad.send({ type: "teleport" });
+    expect(
+      await bad.next((f) => f.type === "error" && f.message !== undefined && (f.message as string).includes("Unknown")),
+    ).toBeTruthy();
+    bad.send({ type: "chat", text: "字".repeat(501) });
+    expect(await bad.next((f) => f.type === "error" && (f.details as { max?: number })?.max === 500)).toBeTruthy();
+    expect(bad.ws.readyState).toBe(bad.ws.OPEN);
+
+    const big = await connect(r.id, aTok);
+    await big.next((f) => f.type === "hello");
+    big.send(JSON.stringify({ type: "chat", text: "a".repeat(5000) }));
+    expect((await big.closed).code).toBe(1009);
+
+    const binary = await connect(r.id, aTok);
+    await binary.next((f) => f.type === "hello");
+    binary.ws.send(Buffer.from([1, 2, 3]));
+    expect((await binary.closed).code).toBe(1003);
+
+    const flood = await connect(r.id, aTok);
+    await flood.next((f) => f.type === "hello");
+    for (let i = 0; i < 200; i++) flood.send({ type: "ping" });
+    expect((await flood.closed).code).toBe(1008);
+    expect(flood.frames.some((f) => f.type === "error" && f.code === "TOO_MANY_REQUESTS")).toBe(true);
+
+    // The bystander still hears the room.
+    bystander.send({ type: "chat", text: "still here" });
+    await bystander.next(isChat("still here"), 1000);
+  });
+
+  it("a socket that never reads is dropped; the others keep up", async () => {
+    const r = await liveRoom();
+    const tok = await join(t.viewer, r.id);
+    const good = await connect(r.id, tok);
+    await good.next((f) => f.type === "hello");
+    // A raw client that does the handshake and then never reads another byte.
+    const port = new URL(base).port;
+    const raw = createConnection({ host: "127.0.0.1", port: Number(port) });
+    await new Promise<void>((res) => raw.once("connect", () => res()));
+    raw.write(
+      `GET /api/rooms/events?room=${r.id} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    );
+    await new Promise((res) => raw.once("data", res));
+    raw.pause();
+    const sockets = async () =>
+      ((await (await fetch(`${base}/api/health`)).json()) as { events: { sockets: number } }).events.sockets;
+    const withRaw = await sockets();
+    let closedAt = 0;
+    const watch = setInterval(() => {
+      void sockets().then((n) => {
+        if (n < withRaw && !closedAt) closedAt = Date.now();
+      });
+    }, 200);
+    const db = getDb();
+    // Far more than the kernel's socket buffers hold (a few MB on loopback), in 50 KB events.
+    const pad = "x".repeat(50_000);
+    for (let i = 0; i < 600 && !closedAt; i++) {
+      await emitRoomEvent(db, r.num, "room", { notice: `flood ${i}`, pad }, new Date());
+      if (i % 50 === 49) await new Promise((res) => setTimeout(res, 100));
+    }
+    const deadline = Date.now() + 5000;
+    while (!closedAt && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
+    clearInterval(watch);
+    expect(closedAt).toBeGreaterThan(0);
+    const lastNotice = await good.next((f) => f.type === "room" && String(f.notice).startsWith("flood"), 10_000);
+    expect(lastNotice).toBeTruthy();
+    expect(good.ws.readyState).toBe(good.ws.OPEN);
+    raw.destroy();
+  }, 60_000);
+});

@@ -1,0 +1,481 @@
+// One event stream per room, served by the front: WebSocket at /api/rooms/events (Server-Sent
+// Events at the same path for players that cannot open sockets), authenticated with the viewer's
+// presence token or the console session; guests may read. A socket hears the room's status, figures
+// (at most once a second), co-host moves, kicks, chat and notice changes, and sends chat and likes.
+// Bounds: frames of at most 4 KiB, text only, a frame rate per socket, a cap on sockets, and a
+// socket whose unsent events pile up is dropped with a reconnect hint (it resumes from its last id).
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
+import { WebSocket, WebSocketServer, type RawData } from "ws";
+import { and, eq } from "drizzle-orm";
+import type { Actor } from "../actor";
+import { chatHistory, chatRole, chatSendInput, sendChat, type Chatter } from "../chat";
+import type { Clock } from "../clock";
+import { getDb, type Db } from "../db/client";
+import { MEMBER_ROLE, roomMembers, users } from "../db/schema";
+import { env } from "../env";
+import { AppError, errorBody, toAppError } from "../errors";
+import { EventHub, eventsSince, lastEventOf } from "../events/hub";
+import { roomPayload, statusPayload } from "../events/room";
+import { reaches, type RoomEvent } from "../events/types";
+import { actorFromHeaders } from "../http/actor";
+import { readJson, sendError, sendJson } from "../http/io";
+import { log } from "../log";
+import { roomStats } from "../presence/figures";
+import type { PresenceBuffer } from "../presence/buffer";
+import type { RoomStats } from "../presence/stats";
+import { findPublicRoom, findRoom, canManageRoom, type RoomRow } from "../rooms";
+import { verifyRoomToken, type RoomClaims } from "../tokens";
+
+export const EVENTS_PATH = "/api/rooms/events";
+export const CHAT_PATH = "/api/rooms/chat";
+const MAX_FRAME = 4096;
+const REPLAY_LIMIT = 500;
+const PING_MS = 25_000;
+/** Frames a socket may send: a burst, refilled per second. */
+const FRAME_BURST = 20;
+const FRAMES_PER_S = 5;
+const STRIKES_TO_CLOSE = 5;
+
+/** Close codes a client acts on (README: "Room events"). */
+export const CLOSE = {
+  /** A binary frame (only JSON text is spoken). */
+  unsupported: 1003,
+  /** Frames flooding past the rate, again and again. */
+  policy: 1008,
+  /** A frame over 4 KiB (ws answers it itself). */
+  tooBig: 1009,
+  /** The socket did not read its events: reconnect with `since`. */
+  slow: 1013,
+  /** This member was removed from the room. */
+  kicked: 4403,
+  /** The room was deleted. */
+  gone: 4404,
+} as const;
+
+interface Viewer {
+  room: RoomRow;
+  memberId?: string;
+  claims?: RoomClaims;
+  actor: Actor;
+  manager: boolean;
+  guest: boolean;
+  nick: string;
+  memberRole: number;
+  admin: boolean;
+}
+
+function roomRefOf(raw: string | null) {
+  if (raw && /^\d{1,15}$/.test(raw)) return Number(raw);
+  if (raw && /^[0-9a-f-]{36}$/i.test(raw)) return raw.toLowerCase();
+  throw new AppError("BAD_REQUEST", "room must be a room id or number", { fields: { room: "invalid" } });
+}
+
+/** Who is at the other end: the presence token says which member; the session says whether they manage the room. */
+async function viewerOf(
+  db: Db,
+  headers: IncomingMessage["headers"],
+  query: URLSearchParams,
+  now: Date,
+): Promise<Viewer> {
+  const ref = roomRefOf(query.get("room"));
+  const token = query.get("token") || undefined;
+  if (token && token.length > 4096) throw new AppError("BAD_REQUEST", "token is too long");
+  const claims = token ? verifyRoomToken(token, { scope: "presence" }, now) : undefined;
+  const actor: Actor = await actorFromHeaders(headers, now).catch((): Actor => ({ kind: "anonymous" }));
+  let room = await findPublicRoom(db, ref);
+  if (claims && claims.num !== room.num) throw new AppError("TOKEN_INVALID", "Token is for another room");
+  let manager = claims?.mr === MEMBER_ROLE.host && claims.sub === room.hostId;
+  let admin = false;
+  if (actor.kind === "user") {
+    // The session counts only within its own app (findRoom filters by tenant in the query).
+    const mine = await findRoom(db, actor, room.num).catch(() => undefined);
+    if (mine) {
+      room = mine;
+      if (canManageRoom(actor, mine)) manager = true;
+      admin = actor.role === "admin" && actor.userId !== mine.hostId;
+    }
+  }
+  const memberId =
+    claims?.sub ?? (actor.kind === "user" && (manager || actor.appId === room.appId) ? actor.userId : undefined);
+  let nick = "";
+  let memberRole = claims?.mr ?? MEMBER_ROLE.viewer;
+  if (memberId) {
+    const [m] = await db
+      .select({ kickedAt: roomMembers.kickedAt, nick: roomMembers.nick, role: roomMembers.role })
+      .from(roomMembers)
+      .where(and(eq(roomMembers.roomNum, room.num), eq(roomMembers.memberId, memberId)));
+    if (m?.kickedAt) throw new AppError("FORBIDDEN", "You were removed from this room");
+    nick = m?.nick ?? "";
+    if (m) memberRole = m.role;
+    if (!nick && !memberId.startsWith("guest:")) {
+      const [u] = await db
+        .select({ nick: users.nick, username: users.username })
+        .from(users)
+        .where(eq(users.id, memberId));
+      nick = u?.nick || u?.username || "";
+    }
+  }
+  return {
+    room,
+    memberId,
+    claims,
+    actor,
+    manager,
+    guest: !memberId || memberId.startsWith("guest:"),
+    nick,
+    memberRole,
+    admin,
+  };
+}
+
+const chatterOf = (v: Viewer): Chatter | undefined =>
+  v.memberId
+    ? {
+        memberId: v.memberId,
+        nick: v.nick,
+        role: chatRole(v.room, v.memberId, v.memberRole, v.admin),
+        manager: v.manager,
+        guest: v.guest,
+      }
+    : undefined;
+
+/** A connected client, over either transport. */
+interface Channel {
+  send(body: Record<string, unknown>, id?: number): boolean;
+  close(code: number, reason: string): void;
+}
+
+export function createRoomEvents(opts: { clock: Clock; buffer: PresenceBuffer; hub?: EventHub; maxSockets?: number }) {
+  const e = env();
+  const maxSockets = opts.maxSockets ?? e.EVENTS_MAX_SOCKETS;
+  const maxBuffer = e.EVENTS_MAX_BUFFER_BYTES;
+  const { clock } = opts;
+  const hub = opts.hub ?? new EventHub(getDb(), { pollMs: e.eventsPollMs, now: () => clock.now() });
+  // Started with the first socket: a front nobody listens to reads no events.
+  let started: Promise<void> | undefined;
+  const hubReady = () =>
+    (started ??= hub.start().catch((err: unknown) => {
+      started = undefined;
+      throw err;
+    }));
+  let open = 0;
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME, perMessageDeflate: false });
+
+  /** Sends hello (state, history or replay) and then the room's events, in order and once. */
+  async function attach(db: Db, v: Viewer, since: number | undefined, ch: Channel) {
+    await hubReady();
+    const queued: RoomEvent[] = [];
+    let ready = false;
+    let last = since ?? 0;
+    const deliver = (ev: RoomEvent) => {
+      if (ev.id <= last) return;
+      last = ev.id;
+      if (!reaches(ev.audience, v.memberId, v.manager)) return;
+      if (!ch.send({ type: ev.type, ...ev.payload, at: ev.at }, ev.id)) return;
+      if (ev.type === "kicked" && ev.payload.memberId === v.memberId) ch.close(CLOSE.kicked, "removed from the room");
+    };
+    const stop = hub.listen(v.room.num, {
+      event: (ev) => (ready ? deliver(ev) : queued.push(ev)),
+      figures: (f: RoomStats) => ready && ch.send({ type: "figures", ...f }),
+    });
+    try {
+      const now = clock.now();
+      const [figures, history, replay, newest] = await Promise.all([
+        roomStats(db, v.room, now),
+        since === undefined ? chatHistory(db, v.room, { moderator: v.manager }) : undefined,
+        since !== undefined ? eventsSince(db, v.room.num, since, REPLAY_LIMIT + 1) : undefined,
+        lastEventOf(db, v.room.num),
+      ]);
+      const muted = v.memberId
+        ? (
+            await db
+              .select({ until: roomMembers.mutedUntil })
+              .from(roomMembers)
+              .where(and(eq(roomMembers.roomNum, v.room.num), eq(roomMembers.memberId, v.memberId)))
+          )[0]?.until
+        : null;
+      const chatter = chatterOf(v);
+      ch.send({
+        type: "hello",
+        room: { id: v.room.id, num: v.room.num, hostId: v.room.hostId, ...roomPayload(v.room) },
+        me: {
+          memberId: v.memberId ?? null,
+          manager: v.manager,
+          guest: v.guest,
+          canChat: !!chatter && (!v.guest || v.room.guestChat),
+          canLike: !!v.claims,
+          mutedUntil: muted && muted > now ? muted.getTime() : null,
+        },
+        ...statusPayload(v.room),
+        figures,
+        lastId: newest,
+        ...(history ? { history } : {}),
+        // Too much was missed to replay: the client reloads its state from hello (history comes next time).
+        ...(replay && replay.length > REPLAY_LIMIT ? { reset: true } : {}),
+      });
+      if (since === undefined) last = Math.max(last, newest);
+      for (const ev of replay?.slice(0, REPLAY_LIMIT) ?? []) deliver(ev);
+      if (replay && replay.length > REPLAY_LIMIT) last = Math.max(last, newest);
+      ready = true;
+      for (const ev of queued) deliver(ev);
+      queued.length = 0;
+    } catch (err) {
+      stop();
+      throw err;
+    }
+    return stop;
+  }
+
+  function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, query: URLSearchParams) {
+    socket.on("error", () => socket.destroy());
+    const refuse = (err: unknown) => {
+      const e2 = toAppError(err);
+      const body = JSON.stringify(errorBody(e2));
+      socket.end(
+        `HTTP/1.1 ${e2.httpStatus} ${e2.code}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      );
+    };
+    if (open >= maxSockets) return refuse(new AppError("UNAVAILABLE", "Too many event sockets; retry in a moment"));
+    const db = getDb();
+    let since: number | undefined;
+    try {
+      since = sinceOf(query.get("since"));
+    } catch (err) {
+      return refuse(err);
+    }
+    open++;
+    let counted = true;
+    const release = () => {
+      if (counted) open--;
+      counted = false;
+    };
+    socket.once("close", release);
+    viewerOf(db, req.headers, query, clock.now())
+      .then((v) => {
+        if (socket.destroyed) return release();
+        wss.handleUpgrade(req, socket, head, (ws) => serveSocket(db, v, since, ws, release));
+      })
+      .catch((err: unknown) => {
+        release();
+        refuse(err);
+      });
+  }
+
+  function serveSocket(db: Db, v: Viewer, since: number | undefined, ws: WebSocket, release: () => void) {
+    let stop: (() => void) | undefined;
+    let closed = false;
+    let alive = true;
+    let slowTimer: NodeJS.Timeout | undefined;
+    const ch: Channel = {
+      send(body, id) {
+        if (closed || ws.readyState !== WebSocket.OPEN) return false;
+        if (ws.bufferedAmount > maxBuffer) {
+          // It does not read: drop it rather than buffer without bound; it resumes from its last id.
+          ch.close(CLOSE.slow, "slow consumer: reconnect with since");
+          return false;
+        }
+        ws.send(JSON.stringify(id ? { id, ...body } : body));
+        return true;
+      },
+      close(code, reason) {
+        if (closed) return;
+        closed = true;
+        ws.close(code, reason);
+        // A peer that does not read will not answer the close either.
+        slowTimer = setTimeout(() => ws.terminate(), 2000);
+        slowTimer.unref();
+      },
+    };
+    const ping = setInterval(() => {
+      if (!alive) return ws.terminate();
+      alive = false;
+      ws.ping();
+    }, PING_MS);
+    ping.unref();
+    ws.on("pong", () => (alive = true));
+    ws.on("error", () => ws.terminate());
+    ws.on("close", () => {
+      closed = true;
+      clearInterval(ping);
+      if (slowTimer) clearTimeout(slowTimer);
+      stop?.();
+      release();
+    });
+    let tokens = FRAME_BURST;
+    let refilled = Date.now();
+    let strikes = 0;
+    let busy = Promise.resolve();
+    ws.on("message", (data: RawData, isBinary: boolean) => {
+      if (isBinary) return ch.close(CLOSE.unsupported, "binary frames are not accepted; send JSON text");
+      const t = Date.now();
+      tokens = Math.min(FRAME_BURST, tokens + ((t - refilled) / 1000) * FRAMES_PER_S);
+      refilled = t;
+      if (tokens < 1) {
+        if (++strikes >= STRIKES_TO_CLOSE) return ch.close(CLOSE.policy, "too many frames");
+        ch.send({ type: "error", code: "TOO_MANY_REQUESTS", message: "Too many frames; slow down" });
+        return;
+      }
+      tokens--;
+      // One frame at a time per socket: a flood never runs queries in parallel.
+      busy = busy.then(() => onFrame(db, v, ch, data)).catch(() => undefined);
+    });
+    attach(db, v, since, ch)
+      .then((s) => {
+        stop = s;
+        if (closed) s();
+      })
+      .catch((err: unknown) => {
+        ch.send({ type: "error", ...errorBody(toAppError(err)).error });
+        ch.close(1011, "could not start");
+      });
+  }
+
+  async function onFrame(db: Db, v: Viewer, ch: Channel, data: RawData) {
+    let frame: { type?: unknown; text?: unknown; nick?: unknown; total?: unknown; ref?: unknown };
+    try {
+      frame = JSON.parse(rawText(data)) as typeof frame;
+      if (!frame || typeof frame !== "object" || Array.isArray(frame)) throw new Error("not an object");
+    } catch {
+      ch.send({ type: "error", code: "BAD_REQUEST", message: "A frame is a JSON object with a type" });
+      return;
+    }
+    const ref = typeof frame.ref === "string" || typeof frame.ref === "number" ? { ref: frame.ref } : {};
+    try {
+      if (frame.type === "ping") return void ch.send({ type: "pong", ...ref });
+      if (frame.type === "chat") {
+        const message = await chatFrom(db, v, frame);
+        return void ch.send({ type: "sent", id: message.id, ...ref });
+      }
+      if (frame.type === "like") {
+        if (!v.claims) throw new AppError("UNAUTHENTICATED", "Join the room to like");
+        const total = Number(frame.total);
+        if (!Number.isInteger(total) || total < 0 || total > 2_000_000_000)
+          throw new AppError("BAD_REQUEST", "total is your running like count", { fields: { total: "invalid" } });
+        // Coalesced like heartbeats (running totals merged with MAX, bounded per second of presence).
+        opts.buffer.record({
+          roomNum: v.room.num,
+          appId: v.room.appId,
+          memberId: v.claims.sub,
+          role: v.claims.mr ?? 0,
+          seenAt: clock.now().getTime(),
+          likes: total,
+        });
+        return void ch.send({ type: "liked", total, ...ref });
+      }
+      throw new AppError("BAD_REQUEST", "Unknown frame type (chat, like, ping)", { fields: { type: "unknown" } });
+    } catch (err) {
+      const e2 = toAppError(err);
+      if (e2.code === "INTERNAL") log.warn("room event frame failed", { error: (err as Error).message });
+      ch.send({ type: "error", ...errorBody(e2).error, ...ref });
+    }
+  }
+
+  async function chatFrom(db: Db, v: Viewer, body: { text?: unknown; nick?: unknown }) {
+    const chatter = chatterOf(v);
+    if (!chatter) throw new AppError("UNAUTHENTICATED", "Join the room or sign in to chat");
+    const p = chatSendInput.safeParse({ text: body.text, nick: body.nick });
+    if (!p.success) throw new AppError("BAD_REQUEST", "text is the message", { fields: { text: "invalid" } });
+    // The room as it is now (slow mode, guests, ended), shared for a second per process.
+    const room = await findPublicRoom(db, v.room.num);
+    return sendChat(db, room, chatter, p.data, clock.now());
+  }
+
+  /** SSE: the same stream for players that cannot open sockets (Last-Event-ID resumes). */
+  function sse(req: IncomingMessage, res: ServerResponse, query: URLSearchParams) {
+    if (open >= maxSockets) {
+      res.setHeader("retry-after", "1");
+      return sendError(res, new AppError("UNAVAILABLE", "Too many event streams; retry in a moment"));
+    }
+    const db = getDb();
+    const lastHeader = req.headers["last-event-id"];
+    const since = sinceOf(query.get("since") ?? (typeof lastHeader === "string" ? lastHeader : null));
+    open++;
+    let stop: (() => void) | undefined;
+    let closed = false;
+    const ping = setInterval(() => res.write(": ping\n\n"), PING_MS);
+    ping.unref();
+    res.on("close", () => {
+      closed = true;
+      open--;
+      clearInterval(ping);
+      stop?.();
+    });
+    const ch: Channel = {
+      send(body, id) {
+        if (closed) return false;
+        if (res.writableLength > maxBuffer) {
+          ch.close(CLOSE.slow, "slow consumer");
+          return false;
+        }
+        res.write(`${id ? `id: ${id}\n` : ""}data: ${JSON.stringify(id ? { id, ...body } : body)}\n\n`);
+        return true;
+      },
+      close(code, reason) {
+        if (closed) return;
+        closed = true;
+        res.write(`event: close\ndata: ${JSON.stringify({ code, reason })}\n\n`);
+        res.end();
+      },
+    };
+    viewerOf(db, req.headers, query, clock.now())
+      .then(async (v) => {
+        if (closed) return;
+        res.writeHead(200, {
+          "content-type": "text/event-stream; charset=utf-8",
+          "cache-control": "no-store",
+          "x-accel-buffering": "no",
+        });
+        res.write("retry: 2000\n\n");
+        req.socket.setTimeout(0);
+        stop = await attach(db, v, since, ch);
+        if (closed) stop();
+      })
+      .catch((err: unknown) => {
+        if (!res.headersSent) sendError(res, err);
+        else ch.close(1011, "could not start");
+      });
+  }
+
+  /** Sends a chat message without a socket (the SSE fallback): the same rules as a socket's frame. */
+  async function postChat(req: IncomingMessage, res: ServerResponse) {
+    const body = (await readJson(req, 16 * 1024)) as Record<string, unknown>;
+    if (!body || typeof body !== "object" || Array.isArray(body))
+      throw new AppError("BAD_REQUEST", "Body must be a JSON object");
+    const q = new URLSearchParams();
+    if (typeof body.room === "string" || typeof body.room === "number") q.set("room", String(body.room));
+    if (typeof body.token === "string") q.set("token", body.token);
+    const db = getDb();
+    const v = await viewerOf(db, req.headers, q, clock.now());
+    const message = await chatFrom(db, v, body);
+    sendJson(res, 200, { ok: true, id: message.id });
+  }
+
+  return {
+    upgrade,
+    sse,
+    postChat,
+    get open() {
+      return open;
+    },
+    hub,
+    close() {
+      hub.stop();
+      for (const c of wss.clients) c.terminate();
+      wss.close();
+    },
+  };
+}
+
+function sinceOf(raw: string | null): number | undefined {
+  if (raw === null || raw === "") return undefined;
+  if (!/^\d{1,15}$/.test(raw))
+    throw new AppError("BAD_REQUEST", "since is an event id", { fields: { since: "invalid" } });
+  return Number(raw);
+}
+
+/** A text frame's bytes as a string (ws hands a Buffer, or fragments as an array of them). */
+function rawText(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString("utf8");
+  return Buffer.from(data as ArrayBuffer).toString("utf8");
+}
