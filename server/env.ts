@@ -125,7 +125,7 @@ const schema = z.object({
   /** Redis for room events between instances (redis://host:6379); unset: events travel through MySQL only. */
   REDIS_URL: z.string().url().optional(),
   /** How often each front reads room events other processes wrote (faster with no Redis to carry them). */
-  EVENTS_POLL_MS: int(0, 0, 5000),
+  EVENTS_POLL_MS: int(0, 0, 60_000),
   /** Event sockets (WebSocket and SSE) one front process holds at most; beyond it, 503. */
   EVENTS_MAX_SOCKETS: int(20_000, 1),
   /** A socket whose unsent events exceed this many bytes is dropped with a reconnect hint. */

@@ -4,6 +4,12 @@ import { useState, type FormEvent } from "react";
 import { useTranslations } from "next-intl";
 import { LanguageSwitch } from "@/components/console/LanguageSwitch";
 
+/** Where to go after signing in: a path on this site only (never another origin), else home. */
+function returnPath(raw: string | null): string {
+  if (!raw || !raw.startsWith("/") || raw.startsWith("//") || raw.startsWith("/\\")) return "/";
+  return raw;
+}
+
 export default function SignIn() {
   const t = useTranslations("signin");
   const te = useTranslations("errors");
@@ -21,7 +27,8 @@ export default function SignIn() {
       redirect: false,
     });
     setBusy(false);
-    if (r?.ok && !r.error) window.location.href = "/";
+    if (r?.ok && !r.error)
+      window.location.href = returnPath(new URLSearchParams(window.location.search).get("callbackUrl"));
     else setError(r?.error === "DISABLED" ? te("DISABLED") : te("BAD_CREDENTIALS"));
   }
 

@@ -14,6 +14,9 @@ import { useToast } from "@/components/ui/toast";
 import type { Role } from "@/lib/domain";
 import { useErrorText } from "@/lib/errors";
 import { fmtBytes, fmtDuration, fmtTime } from "@/lib/format";
+import { useRoomEvents } from "@/components/live/useRoomEvents";
+import { ChatPanel } from "@/components/live/ChatPanel";
+import { ChatSettings } from "@/components/live/ChatSettings";
 
 function Secretish({ label, value, testId }: { label: string; value: string; testId: string }) {
   return (
@@ -101,6 +104,22 @@ export function RoomPanel({ room, as }: { room: string; as: Extract<Role, "host"
     trpc.media.vodUrl.queryOptions({ id: playing ?? "00000000-0000-0000-0000-000000000000" }, { enabled: !!playing }),
   );
   const invalidate = () => qc.invalidateQueries();
+  // The room's live events: the host sees requests, kicks and status the moment they happen.
+  const live = useRoomEvents(room, {
+    onMic: () => {
+      void qc.invalidateQueries({ queryKey: trpc.mic.requests.queryKey() });
+      void qc.invalidateQueries({ queryKey: trpc.mic.meetingInfo.queryKey() });
+    },
+    onKicked: () => void qc.invalidateQueries({ queryKey: trpc.presence.members.queryKey() }),
+    onStatus: () => void qc.invalidateQueries({ queryKey: trpc.rooms.get.queryKey() }),
+  });
+  const [clock, setClock] = useState(() => Date.now());
+  const grace = live.status?.graceEndsAt ?? null;
+  useEffect(() => {
+    if (!grace) return;
+    const timer = setInterval(() => setClock(Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, [grace]);
   const onError = (e: unknown) => toast("error", err(e));
   const opts = { onSuccess: invalidate, onError };
   const start = useMutation(trpc.rooms.start.mutationOptions(opts));
@@ -125,7 +144,7 @@ export function RoomPanel({ room, as }: { room: string; as: Extract<Role, "host"
   if (info.error) return <ErrorBox message={err(info.error)} />;
   if (!info.data) return <Loading />;
   const r = info.data;
-  const m = r.metrics ?? { online: 0, likes: 0, pv: 0, uv: 0 };
+  const m = live.figures ?? r.metrics ?? { online: 0, likes: 0, pv: 0, uv: 0 };
   const embed = `<iframe src="${typeof window === "undefined" ? "" : window.location.origin}/embed/${r.id}" width="640" height="360" allow="autoplay; fullscreen" style="border:0"></iframe>`;
   const chart = (samples.data ?? []).map((s) => ({
     t: new Date(s.at).toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit" }),
@@ -148,6 +167,11 @@ export function RoomPanel({ room, as }: { room: string; as: Extract<Role, "host"
           ● {r.streamOnline ? t("streamOnline") : t("streamOffline")}
         </span>
         <span className="text-sm text-slate-500">#{r.num}</span>
+        {grace && grace > clock && (
+          <span className="text-sm text-amber-700" role="status" data-testid="grace">
+            {t("graceCountdown", { s: Math.ceil((grace - clock) / 1000) })}
+          </span>
+        )}
         <div className="ml-auto flex flex-wrap gap-2">
           {as === "host" && r.status === "prepare" && (
             <Button onClick={() => start.mutate({ room })}>{t("start")}</Button>
@@ -217,6 +241,19 @@ export function RoomPanel({ room, as }: { room: string; as: Extract<Role, "host"
           <GoLive room={r.id} />
         </Card>
       )}
+
+      <div className="grid gap-6 lg:grid-cols-[3fr_2fr]">
+        <ChatPanel room={r.id} live={live} className="h-[28rem]" />
+        {r.status !== "ended" ? (
+          <ChatSettings
+            room={r.id}
+            slowS={live.info?.chatSlowS ?? r.chatSlowS}
+            guestChat={live.info?.guestChat ?? r.guestChat}
+          />
+        ) : (
+          <div />
+        )}
+      </div>
 
       <div className="grid gap-6 lg:grid-cols-2">
         <Card title={t("queue")}>

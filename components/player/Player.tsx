@@ -9,13 +9,16 @@ import { usePullUrls, type PullErrorKind } from "./usePullUrls";
 
 export type PlayerFormat = "flv" | "hls";
 /** What the viewer is told: the room's status once it started, or why nothing plays. */
-export type PlayerState = "loading" | "waiting" | Exclude<RoomStatus, "prepare"> | PullErrorKind;
+export type PlayerState = "loading" | "waiting" | "removed" | Exclude<RoomStatus, "prepare"> | PullErrorKind;
 
-const HINTS: Partial<Record<PlayerState, "waitingHint" | "pausedHint" | "unauthorizedHint" | "networkHint">> = {
+const HINTS: Partial<
+  Record<PlayerState, "waitingHint" | "pausedHint" | "unauthorizedHint" | "networkHint" | "removedHint">
+> = {
   waiting: "waitingHint",
   paused: "pausedHint",
   unauthorized: "unauthorizedHint",
   network: "networkHint",
+  removed: "removedHint",
 };
 
 interface Props {
@@ -24,32 +27,38 @@ interface Props {
   muted?: boolean;
   className?: string;
   onStateChange?: (s: PlayerState) => void;
+  /** Changes when the room's live events say its state changed: the player looks again at once. */
+  nudge?: number;
+  /** The viewer was removed from the room: playback stops at once. */
+  removed?: boolean;
 }
 
 type Engine = { destroy: () => void };
 
-export function Player({ room, format = "flv", muted = true, className, onStateChange }: Props) {
+export function Player({ room, format = "flv", muted = true, className, onStateChange, nudge, removed }: Props) {
   const video = useRef<HTMLVideoElement>(null);
   const { info, error, tokenRef, refresh } = usePullUrls(room);
   const [playing, setPlaying] = useState(false);
   const [attempt, setAttempt] = useState(0);
   const roomStatus = info?.room.status;
   const online = info?.room.streamOnline ?? false;
-  const shouldPlay = roomStatus === "live" && online;
+  const shouldPlay = roomStatus === "live" && online && !removed;
 
-  const state: PlayerState = error
-    ? error.kind
-    : !info
-      ? "loading"
-      : roomStatus === "ended"
-        ? "ended"
-        : roomStatus === "paused"
-          ? "paused"
-          : shouldPlay
-            ? playing
-              ? "live"
-              : "loading"
-            : "waiting";
+  const state: PlayerState = removed
+    ? "removed"
+    : error
+      ? error.kind
+      : !info
+        ? "loading"
+        : roomStatus === "ended"
+          ? "ended"
+          : roomStatus === "paused"
+            ? "paused"
+            : shouldPlay
+              ? playing
+                ? "live"
+                : "loading"
+              : "waiting";
 
   useEffect(() => onStateChange?.(state), [state, onStateChange]);
 
@@ -142,6 +151,12 @@ export function Player({ room, format = "flv", muted = true, className, onStateC
       setPlaying(false);
     };
   }, [streamKey, format, attempt, muted, tokenRef]);
+
+  // A live event said the room changed (status, stream): fetch its state now instead of at the next poll.
+  const look = useEffectEvent(() => void refresh());
+  useEffect(() => {
+    if (nudge) look();
+  }, [nudge]);
 
   // A network error on the pull-info request is retried by the poller; also retry now and then.
   useEffect(() => {

@@ -1,69 +1,22 @@
 "use client";
 // Watching a room: the player (FLV first, HLS selectable), title, host, notice, online count, likes,
-// "request to co-host" for signed-in viewers, heartbeats every 10 s and leave on page close.
+// chat, "request to co-host" for signed-in viewers, heartbeats every 10 s and leave on page close.
+// The room's live events (status, figures, the host's decisions, a kick, chat) arrive on its socket;
+// polling goes on underneath at a slower pace for when the socket cannot connect.
 import Link from "next/link";
-import { useCallback, useEffect, useEffectEvent, useRef, useState } from "react";
+import { useEffect, useState } from "react";
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { useTranslations } from "next-intl";
 import { useTRPC } from "@/lib/trpc";
 import { Player, type PlayerFormat } from "@/components/player/Player";
-import { guestId, usePullUrls } from "@/components/player/usePullUrls";
+import { usePullUrls } from "@/components/player/usePullUrls";
+import { usePresence } from "./usePresence";
+import { useRoomEvents, type MicEvent } from "@/components/live/useRoomEvents";
+import { ChatPanel } from "@/components/live/ChatPanel";
 import { Button, StatusBadge } from "@/components/ui";
 import { LanguageSwitch } from "@/components/console/LanguageSwitch";
 import { useToast } from "@/components/ui/toast";
 import { useErrorText } from "@/lib/errors";
-
-function usePresence(room: string | number, active: boolean, onJoined: () => void) {
-  const trpc = useTRPC();
-  const join = useMutation(trpc.presence.join.mutationOptions());
-  const token = useRef<string>("");
-  const likes = useRef(0);
-  const beat = useCallback(() => {
-    if (!token.current) return;
-    void fetch("/api/presence/heartbeat", {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ token: token.current, likes: likes.current }),
-      keepalive: true,
-    });
-  }, []);
-  // Joining reads the newest mutation and callback without making them reasons to join again.
-  const joinRoom = useEffectEvent((r: string | number) => join.mutateAsync({ room: r, guestId: guestId() }));
-  const joined = useEffectEvent(() => onJoined());
-  useEffect(() => {
-    if (!active) return;
-    let cancelled = false;
-    joinRoom(room)
-      .then((j) => {
-        if (cancelled) return;
-        token.current = j.presenceToken;
-        joined();
-      })
-      .catch(() => undefined);
-    const timer = setInterval(beat, 10_000);
-    const leave = () => {
-      if (token.current)
-        navigator.sendBeacon(
-          "/api/presence/leave",
-          new Blob([JSON.stringify({ token: token.current })], { type: "application/json" }),
-        );
-    };
-    window.addEventListener("pagehide", leave);
-    return () => {
-      cancelled = true;
-      clearInterval(timer);
-      window.removeEventListener("pagehide", leave);
-      leave();
-    };
-  }, [room, active, beat]);
-  return {
-    like: () => {
-      likes.current += 1;
-      beat();
-      return likes.current;
-    },
-  };
-}
 
 export function WatchRoom({ room }: { room: string | number }) {
   const t = useTranslations("watch");
@@ -76,18 +29,51 @@ export function WatchRoom({ room }: { room: string | number }) {
   const active = !!info && info.room.status !== "ended";
   const presence = usePresence(room, active, () => void refresh());
   const [myLikes, setMyLikes] = useState(0);
-  const [requested, setRequested] = useState(false);
+  /** My co-host request as the host's decisions reach me: none, sent, approved, on the mic. */
+  const [mic, setMic] = useState<"none" | "requested" | "approved" | "on">("none");
+  const [nudge, setNudge] = useState(0);
+  const [now, setNow] = useState(() => Date.now());
+  const myId = presence.joined?.memberId;
+  const live = useRoomEvents(room, {
+    token: presence.joined?.token,
+    enabled: !!presence.joined,
+    onStatus: () => setNudge((n) => n + 1),
+    onRoom: () => void refresh(),
+    onMic: (e: MicEvent) => {
+      if (!myId || e.userId !== myId) return;
+      if (e.move === "approve") {
+        setMic("approved");
+        toast("success", t("approved"));
+      } else if (e.move === "on") setMic("on");
+      else if (e.move === "reject") {
+        setMic("none");
+        toast("error", t("rejected"));
+      } else if (e.move === "end" || e.move === "off" || e.move === "cancel") {
+        setMic("none");
+        if (e.move === "end") toast("success", t("micEnded"));
+      }
+    },
+  });
   const request = useMutation(
     trpc.mic.request.mutationOptions({
       onSuccess: () => {
-        setRequested(true);
+        setMic((m) => (m === "none" ? "requested" : m));
         toast("success", t("requested"));
       },
       onError: (e) => toast("error", err(e)),
     }),
   );
+  const grace = live.status?.graceEndsAt ?? null;
+  useEffect(() => {
+    if (!grace) return;
+    const timer = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, [grace]);
   const r = info?.room;
-  const totalLikes = Math.max(r?.metrics?.likes ?? 0, myLikes);
+  const figures = live.figures ?? r?.metrics;
+  const totalLikes = Math.max(figures?.likes ?? 0, myLikes);
+  const title = live.info?.title ?? r?.title;
+  const notice = live.info?.notice ?? r?.notice;
 
   return (
     <div className="min-h-screen">
@@ -100,18 +86,40 @@ export function WatchRoom({ room }: { room: string | number }) {
       </header>
       <main className="mx-auto grid max-w-6xl gap-6 p-4 lg:grid-cols-[2fr_1fr]">
         <div className="flex flex-col gap-3">
-          <Player room={room} format={format} />
+          <Player room={room} format={format} nudge={nudge} removed={live.kicked} />
+          {live.kicked && (
+            <p
+              className="rounded-md bg-red-50 px-3 py-2 text-sm text-red-700 dark:bg-red-950 dark:text-red-300"
+              role="alert"
+              data-testid="removed"
+            >
+              {t("removed")}
+            </p>
+          )}
+          {grace && grace > now && (
+            <p
+              className="rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-800 dark:bg-amber-950 dark:text-amber-200"
+              role="status"
+              data-testid="grace"
+            >
+              {t("graceCountdown", { s: Math.ceil((grace - now) / 1000) })}
+            </p>
+          )}
           <div className="flex flex-wrap items-center gap-3">
             <h1 className="mr-auto text-xl font-semibold" data-testid="watch-title">
-              {r?.title ?? "…"}
+              {title ?? "…"}
             </h1>
             {r && <StatusBadge status={r.status} />}
             <span className="text-sm text-slate-500" data-testid="online-count">
-              {t("online", { count: r?.metrics?.online ?? 0 })}
+              {t("online", { count: figures?.online ?? 0 })}
             </span>
           </div>
           <div className="flex flex-wrap items-center gap-2">
-            <Button data-testid="like" onClick={() => setMyLikes(presence.like())} disabled={!active}>
+            <Button
+              data-testid="like"
+              onClick={() => setMyLikes(presence.like(live.like))}
+              disabled={!active || live.kicked}
+            >
               ♥ {t("like")}
             </Button>
             <span className="text-sm text-slate-500" data-testid="likes">
@@ -122,13 +130,21 @@ export function WatchRoom({ room }: { room: string | number }) {
               <Button
                 variant="secondary"
                 data-testid="request-mic"
-                disabled={!active || requested || request.isPending || me.data.id === undefined}
+                data-mic={mic}
+                disabled={!active || live.kicked || mic !== "none" || request.isPending || me.data.id === undefined}
                 onClick={() => request.mutate({ room })}
               >
-                {requested ? t("requested") : t("requestMic")}
+                {mic === "requested"
+                  ? t("requested")
+                  : mic === "approved" || mic === "on"
+                    ? t("approved")
+                    : t("requestMic")}
               </Button>
             ) : (
-              <Link href="/signin" className="text-sm text-blue-600 underline">
+              <Link
+                href={`/signin?callbackUrl=${encodeURIComponent(`/watch/${room}`)}`}
+                className="text-sm text-blue-600 underline"
+              >
                 {t("signInToCohost")}
               </Link>
             )}
@@ -150,13 +166,16 @@ export function WatchRoom({ room }: { room: string | number }) {
           <section className="rounded-lg border border-slate-200 bg-white p-4 dark:border-slate-800 dark:bg-slate-900">
             <h2 className="text-sm font-semibold text-slate-500">{t("host")}</h2>
             <p className="text-lg">{r?.hostNick ?? "…"}</p>
-            {r?.notice && (
+            {notice && (
               <>
                 <h2 className="mt-3 text-sm font-semibold text-slate-500">{t("notice")}</h2>
-                <p className="whitespace-pre-wrap">{r.notice}</p>
+                <p className="whitespace-pre-wrap [overflow-wrap:anywhere]" data-testid="notice">
+                  {notice}
+                </p>
               </>
             )}
           </section>
+          <ChatPanel room={room} live={live} className="h-[28rem]" />
         </aside>
       </main>
     </div>

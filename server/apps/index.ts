@@ -34,6 +34,18 @@ export const createAppInput = z.object({
   signupRole: z.enum(SIGNUP_ROLES).default("viewer"),
   sxbSign: z.boolean().default(false),
   auiDemoLogin: z.boolean().optional(),
+});
+export const updateAppInput = z.object({
+  id: z.number().int().positive(),
+  name: z.string().trim().min(1).max(128).optional(),
+  callbackUrl: httpUrl.nullish(),
+  enabled: z.boolean().optional(),
+  pushDomain: domain.nullish(),
+  pullDomain: domain.nullish(),
+  signScheme: z.enum(SIGN_SCHEMES).optional(),
+  signupRole: z.enum(SIGNUP_ROLES).optional(),
+  sxbSign: z.boolean().optional(),
+  auiDemoLogin: z.boolean().optional(),
   /** Words refused in the app's chats, one per line (at most 200 words of 64 characters). */
   chatWords: z
     .string()
@@ -48,18 +60,6 @@ export const createAppInput = z.object({
     .refine((s) => !s || s.split("\n").length <= 200, "At most 200 words")
     .refine((s) => s.split("\n").every((w) => w.length <= 64), "A word has at most 64 characters")
     .optional(),
-});
-export const updateAppInput = z.object({
-  id: z.number().int().positive(),
-  name: z.string().trim().min(1).max(128).optional(),
-  callbackUrl: httpUrl.nullish(),
-  enabled: z.boolean().optional(),
-  pushDomain: domain.nullish(),
-  pullDomain: domain.nullish(),
-  signScheme: z.enum(SIGN_SCHEMES).optional(),
-  signupRole: z.enum(SIGNUP_ROLES).optional(),
-  sxbSign: z.boolean().optional(),
-  auiDemoLogin: z.boolean().optional(),
 });
 
 export type AppRow = typeof apps.$inferSelect;

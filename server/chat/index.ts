@@ -9,7 +9,7 @@ import type { DbOrTx } from "../db/client";
 import { CHAT_ADMIN_ROLE, chatMessages, MEMBER_ROLE, roomMembers, type ChatMessageRow } from "../db/schema";
 import { env } from "../env";
 import { AppError, forbidden, notFound } from "../errors";
-import { emitRoomEvent } from "../events/outbox";
+import { emitRoomEvent, withEvents } from "../events/outbox";
 import { assertNotEnded, canManageRoom, findRoom, roomRef, type RoomRow } from "../rooms";
 import { changeRoom, managed } from "../rooms/change";
 
@@ -163,7 +163,7 @@ export async function sendChat(
     const retryAfterS = Math.ceil((last.createdAt.getTime() + room.chatSlowS * 1000 - now.getTime()) / 1000);
     throw new AppError("CHAT_SLOW_MODE", `Slow mode: one message every ${room.chatSlowS} s`, { retryAfterS });
   }
-  return db.transaction(async (tx) => {
+  return withEvents(db, async (tx) => {
     const row = {
       roomNum: room.num,
       appId: room.appId,

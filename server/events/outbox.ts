@@ -1,6 +1,6 @@
 // Room events are written in the transaction of the change they report (nothing published for a
 // change that rolled back, nothing lost for one that committed) and published once it commits.
-import type { DbOrTx } from "../db/client";
+import type { DbOrTx, Tx } from "../db/client";
 import { roomEvents } from "../db/schema";
 import { publishEvents } from "./bus";
 import type { Audience, RoomEvent, RoomEventType } from "./types";
@@ -31,4 +31,16 @@ export function transactionCommitted(tx: object) {
   if (!events) return;
   pending.delete(tx);
   publishEvents(events);
+}
+
+/**
+ * Runs `fn` in a transaction (or the caller's) and publishes its events once it commits: for writes
+ * that have a handle, not a verb's context (server/actor.ts's `transaction` does the same for those).
+ */
+export async function withEvents<T>(db: DbOrTx, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  if ("rollback" in db) return fn(db);
+  let used: Tx | undefined;
+  const out = await db.transaction((tx) => fn((used = tx)));
+  if (used) transactionCommitted(used);
+  return out;
 }

@@ -1,6 +1,9 @@
-// Two onair instances (front + embedded media each) on one database: a stream published on one
-// plays through the other (HTTP-FLV and HLS), the room stays live while both nodes reconcile,
-// and when the publishing node dies its streams are stopped by the other after the lease.
+// Two onair instances (front + embedded media each) on one database and one Redis: a stream
+// published on one plays through the other (HTTP-FLV and HLS), the room stays live while both nodes
+// reconcile, and when the publishing node dies its streams are stopped by the other after the lease.
+// Room events cross through Redis: a chat message sent on one reaches viewers on the other, and a
+// kick on one closes the kicked viewer's socket and cuts their play on the other, within a second
+// (each front reads room_events only once a minute here, so only Redis can carry them that fast).
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import http from "node:http";
@@ -19,6 +22,9 @@ import { publishKey } from "./keys";
 import { run } from "./ffmpeg";
 import { tokenKey } from "../crypto/keys";
 import { signCompact } from "../tokens/jwt";
+import { PASSWORD } from "../../test/helpers";
+import { startRedis } from "../../test/redis";
+import { openEvents, type EventClient } from "../../test/ws";
 
 interface Instance {
   port: number;
@@ -30,6 +36,8 @@ let t: Tenant;
 let a: Instance;
 let b: Instance;
 let ffmpeg: ChildProcess | undefined;
+let redis: Awaited<ReturnType<typeof startRedis>>;
+const sockets: EventClient[] = [];
 
 async function portOpen(port: number, ms = 30_000) {
   const deadline = Date.now() + ms;
@@ -55,6 +63,9 @@ async function instance(): Promise<Instance> {
     MEDIA_NODE_HOST: "127.0.0.1",
     MEDIA_NODE_LEASE_S: "3",
     LOG_LEVEL: "warn",
+    REDIS_URL: redis.url,
+    EVENTS_POLL_MS: "60000",
+    REVOCATION_POLL_MS: "200",
     // The figures refresh would make every test sharing this database read a table a second behind.
     FIGURES_REFRESH_MS: "0",
   };
@@ -67,9 +78,11 @@ async function instance(): Promise<Instance> {
 
 beforeAll(async () => {
   t = await makeTenant();
+  redis = await startRedis();
   [a, b] = await Promise.all([instance(), instance()]);
 }, 90_000);
 afterAll(async () => {
+  for (const s of sockets) s.ws.terminate();
   ffmpeg?.kill("SIGKILL");
   for (const i of [a, b])
     for (const p of [i?.front, i?.media]) {
@@ -77,7 +90,66 @@ afterAll(async () => {
       p.child.kill("SIGTERM");
       await exited(p.child);
     }
+  await redis?.stop();
 });
+
+/** A signed-in user's access token, from the login any SDK client uses. */
+async function bearer(username: string) {
+  const r = await fetch(`http://127.0.0.1:${a.port}/api/trpc/auth.login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username, password: PASSWORD }),
+  });
+  const body = (await r.json()) as { result: { data: { accessToken: string } } };
+  return body.result.data.accessToken;
+}
+
+/** Chat and a kick cross between the instances through Redis, while the stream plays through B. */
+async function eventsAcrossInstances(room: { id: string; num: number }, streamName: string) {
+  const join = async (who: typeof t.viewer) => (await callerOf(who).presence.join({ room: room.id })).presenceToken;
+  const [vTok, v2Tok] = await Promise.all([join(t.viewer), join(t.viewer2)]);
+  const url = (i: Instance, tok: string) => `ws://127.0.0.1:${i.port}/api/rooms/events?room=${room.id}&token=${tok}`;
+  const onA = await openEvents(url(a, vTok));
+  const onB = await openEvents(url(b, v2Tok));
+  sockets.push(onA, onB);
+  await Promise.all([onA, onB].map((s) => s.next((f) => f.type === "hello")));
+  const sentAt = Date.now();
+  onA.send({ type: "chat", text: "从 A 来的消息 🚀" });
+  const got = await onB.next((f) => f.type === "chat", 1000);
+  expect(got.message).toMatchObject({ text: "从 A 来的消息 🚀", memberId: t.viewer.userId });
+  expect(Date.now() - sentAt).toBeLessThan(1000);
+
+  // viewer2 plays HTTP-FLV through B; the host kicks them on A.
+  const play = signRoomToken(
+    { scope: "play", app: t.app.id, room: room.id, num: room.num, st: streamName, sub: t.viewer2.userId },
+    systemClock.now(),
+    600,
+  ).token;
+  let playEnded = 0;
+  let playBytes = 0;
+  const req = http.get(`http://127.0.0.1:${b.port}/live/${streamName}.flv?token=${play}`, (res) => {
+    res.on("data", (c: Buffer) => (playBytes += c.length));
+    res.on("close", () => (playEnded = Date.now()));
+  });
+  req.on("error", () => (playEnded ||= Date.now()));
+  while (playBytes < 16 * 1024) await new Promise((r) => setTimeout(r, 100));
+  const hostBearer = await bearer(t.host.username);
+  const kickedAt = Date.now();
+  const kick = await fetch(`http://127.0.0.1:${a.port}/api/trpc/presence.kick`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${hostBearer}` },
+    body: JSON.stringify({ room: room.id, memberId: t.viewer2.userId }),
+  });
+  expect(kick.status).toBe(200);
+  expect(await onB.next((f) => f.type === "kicked", 1000)).toMatchObject({ memberId: t.viewer2.userId });
+  expect((await onB.closed).code).toBe(4403);
+  expect(Date.now() - kickedAt).toBeLessThan(1000);
+  // The play on B is cut too (the revocation is mirrored on every instance).
+  while (!playEnded && Date.now() - kickedAt < 5000) await new Promise((r) => setTimeout(r, 50));
+  expect(playEnded).toBeGreaterThan(0);
+  expect(playEnded - kickedAt).toBeLessThan(2000);
+  onA.close();
+}
 
 const roomRow = async (num: number) => (await getDb().select().from(rooms).where(eq(rooms.num, num)))[0]!;
 
@@ -177,7 +249,9 @@ describe("two instances with embedded media on one database", () => {
       expect(probed.streams?.map((s) => s.codec_name).sort()).toEqual(["aac", "h264"]);
 
       // Two minutes with both nodes reconciling every second (lease 3 s): the room never flips.
-      await new Promise((r) => setTimeout(r, 120_000));
+      const settled = new Promise((r) => setTimeout(r, 120_000));
+      await eventsAcrossInstances(room, row.streamName);
+      await settled;
       const live = await roomRow(room.num);
       expect([live.status, live.streamOnline]).toEqual(["live", true]);
       const flips = await getDb()

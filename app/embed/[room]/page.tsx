@@ -1,5 +1,6 @@
-// The player alone, for an <iframe>: /embed/<room id or number>?format=flv|hls
-import { Player } from "@/components/player/Player";
+// The player alone, for an <iframe>: /embed/<room id or number>?format=flv|hls, and ?chat=1 for the
+// room's chat beside it.
+import { EmbedRoom } from "@/components/watch/EmbedRoom";
 
 export const dynamic = "force-dynamic";
 
@@ -8,14 +9,10 @@ export default async function Embed({
   searchParams,
 }: {
   params: Promise<{ room: string }>;
-  searchParams: Promise<{ format?: string }>;
+  searchParams: Promise<{ format?: string; chat?: string }>;
 }) {
   const { room } = await params;
-  const { format } = await searchParams;
+  const { format, chat } = await searchParams;
   const ref = /^\d+$/.test(room) ? Number(room) : room;
-  return (
-    <main className="flex min-h-screen items-center justify-center bg-black">
-      <Player room={ref} format={format === "hls" ? "hls" : "flv"} />
-    </main>
-  );
+  return <EmbedRoom room={ref} format={format === "hls" ? "hls" : "flv"} chat={chat === "1"} />;
 }

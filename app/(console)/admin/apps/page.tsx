@@ -224,6 +224,7 @@ export default function Apps() {
                       sxbSign: f.get("sxbSign") === "on",
                       auiDemoLogin: f.get("auiDemoLogin") === "on",
                       signupRole: formText(f, "signupRole") as SignupRole,
+                      chatWords: formText(f, "chatWords"),
                     });
                   }}
                 >
@@ -259,6 +260,15 @@ export default function Apps() {
                         </option>
                       ))}
                     </Select>
+                  </Field>
+                  <Field label={t("chatWords")} hint={t("chatWordsHint")}>
+                    <textarea
+                      name="chatWords"
+                      defaultValue={a.chatWords}
+                      rows={3}
+                      maxLength={16_000}
+                      className="rounded-md border border-slate-300 bg-transparent px-3 py-2 text-sm dark:border-slate-700"
+                    />
                   </Field>
                   <div>
                     <Button type="submit">{tc("save")}</Button>

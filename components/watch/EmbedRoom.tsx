@@ -1,0 +1,32 @@
+"use client";
+// The embeddable player (/embed/<room>), with the room's chat beside it when asked (?chat=1). The
+// player follows the room's live events: a status change shows at once, a kick stops it.
+import { useState } from "react";
+import { Player, type PlayerFormat } from "@/components/player/Player";
+import { ChatPanel } from "@/components/live/ChatPanel";
+import { useRoomEvents } from "@/components/live/useRoomEvents";
+import { usePresence } from "./usePresence";
+
+export function EmbedRoom({ room, format, chat }: { room: string | number; format: PlayerFormat; chat: boolean }) {
+  const presence = usePresence(room, chat);
+  const [nudge, setNudge] = useState(0);
+  const live = useRoomEvents(room, {
+    token: presence.joined?.token,
+    enabled: !chat || !!presence.joined,
+    onStatus: () => setNudge((n) => n + 1),
+  });
+  if (!chat)
+    return (
+      <main className="flex min-h-screen items-center justify-center bg-black">
+        <Player room={room} format={format} nudge={nudge} removed={live.kicked} />
+      </main>
+    );
+  return (
+    <main className="grid min-h-screen gap-2 bg-black p-2 md:grid-cols-[1fr_20rem]">
+      <div className="flex items-center">
+        <Player room={room} format={format} nudge={nudge} removed={live.kicked} />
+      </div>
+      <ChatPanel room={room} live={live} className="h-[calc(100vh-1rem)]" />
+    </main>
+  );
+}
