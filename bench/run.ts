@@ -376,6 +376,38 @@ try {
     for (const r of vendorRows.slice(1).concat(rows[3]!))
       console.log(`${r.name}: ${r.rps} req/s over ${liveRooms.length} live rooms (target ≥ 5,000), p99 ${r.p99} ms`);
 
+    if (!ONLY.length || ONLY.includes("socket")) {
+      // 5,000 sockets in room 0, chat from 10 of its members, the hot paths again beside them.
+      const frontPid = footprint([app.pid!]).find((p) => p.name.includes("front"))?.pid;
+      const { runSockets } = await import("./sockets");
+      if (frontPid)
+        await runSockets({
+          base,
+          roomId: rooms[0]!.id,
+          senders: presence,
+          frontPid,
+          measure,
+          seconds: DURATION * 3,
+          hot: [
+            {
+              name: "heartbeat",
+              before: rows[1]!.rps,
+              req: {
+                method: "POST",
+                path: "/api/presence/heartbeat",
+                headers: { "content-type": "application/json" },
+                bodies: presence.map((t, i) => JSON.stringify({ token: t, likes: i })),
+              },
+            },
+            {
+              name: "play-token verify",
+              before: rows[2]!.rps,
+              req: { path: `/api/tokens/verify?room=${rooms[0]!.id}&token=${play[0]}` },
+            },
+          ],
+        });
+    }
+
     if (!ONLY.length || ONLY.includes("frame")) {
       // Time to first frame: a live push, then Chromium opens the embed player N times per format.
       const { getPushInfo } = await import("../server/media/access");

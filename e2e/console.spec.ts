@@ -4,23 +4,11 @@
 import { mkdirSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { expect, test, type Browser, type Page } from "@playwright/test";
-import { env, push, uniq } from "./helpers";
+import { env, push, signIn, uniq } from "./helpers";
 
 const shots = new URL("./screenshots/", import.meta.url).pathname;
 mkdirSync(shots, { recursive: true });
 const shot = (page: Page, name: string) => page.screenshot({ path: `${shots}${name}.png`, fullPage: true });
-
-async function signIn(browser: Browser, username: string, password: string, locale = "en-US") {
-  const ctx = await browser.newContext({ locale, viewport: { width: 1280, height: 900 } });
-  const page = await ctx.newPage();
-  page.on("dialog", (d) => void d.accept());
-  await page.goto(`${env.base}/signin`);
-  await page.getByLabel(/username|用户名/i).fill(username);
-  await page.getByLabel(/password|密码/i).fill(password);
-  await page.getByRole("button", { name: /sign in|登录/i }).click();
-  await page.waitForURL((u) => !u.pathname.startsWith("/signin"));
-  return page;
-}
 
 async function createUser(admin: Page, appName: string, username: string, role: "host" | "viewer") {
   await admin.goto(`${env.base}/admin/users`);

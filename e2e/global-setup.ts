@@ -20,6 +20,10 @@ export default async function globalSetup() {
   ensurePackages("a CJK font (简体中文 screenshots)", ["fonts-wqy-microhei"], () =>
     existsSync("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
   );
+  // Chat screenshots hold emoji.
+  ensurePackages("an emoji font (chat screenshots)", ["fonts-noto-color-emoji"], () =>
+    existsSync("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf"),
+  );
   ensurePackages(
     "nginx with the RTMP module (nginx journey)",
     ["nginx", "libnginx-mod-rtmp"],

@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import type { Browser } from "@playwright/test";
 import { liveH264Args, testSourceArgs } from "../server/media/ffmpeg";
 
 const dataDir = resolve(process.env.DATA_DIR ?? ".data");
@@ -92,4 +93,17 @@ export async function until<T>(f: () => Promise<T>, ok: (v: T) => boolean, ms = 
     v = await f();
   }
   return v;
+}
+
+/** A browser context signed in through the sign-in page (dialogs accepted). */
+export async function signIn(browser: Browser, username: string, password: string, locale = "en-US") {
+  const ctx = await browser.newContext({ locale, viewport: { width: 1280, height: 900 } });
+  const page = await ctx.newPage();
+  page.on("dialog", (d) => void d.accept());
+  await page.goto(`${env.base}/signin`);
+  await page.getByLabel(/username|用户名/i).fill(username);
+  await page.getByLabel(/password|密码/i).fill(password);
+  await page.getByRole("button", { name: /sign in|登录/i }).click();
+  await page.waitForURL((u) => !u.pathname.startsWith("/signin"));
+  return page;
 }

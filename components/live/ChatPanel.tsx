@@ -111,7 +111,7 @@ export function ChatPanel({ room, live, className }: { room: string | number; li
     trpc.presence.kick.mutationOptions({ onError, onSuccess: () => toast("success", t("banned")) }),
   );
   const moderate = !!live.me?.manager;
-  const roomRef = typeof room === "number" ? room : room;
+  const roomRef = room;
 
   useEffect(() => {
     const el = list.current;
@@ -162,17 +162,29 @@ export function ChatPanel({ room, live, className }: { room: string | number; li
         </span>
       </header>
       <ul ref={list} className="min-h-40 flex-1 overflow-y-auto px-3 py-2" data-testid="chat-list" aria-live="polite">
-        {!live.messages.length && <li className="py-4 text-center text-sm text-slate-400">{t("empty")}</li>}
-        {live.messages.map((m) => (
-          <Message
-            key={m.id}
-            m={m}
-            moderate={moderate}
-            onDelete={() => del.mutate({ room: roomRef, messageId: m.id })}
-            onMute={(minutes) => mute.mutate({ room: roomRef, memberId: m.memberId, minutes })}
-            onBan={() => confirm(t("banConfirm")) && ban.mutate({ room: roomRef, memberId: m.memberId })}
-          />
-        ))}
+        {!live.messages.length && !live.notices.length && (
+          <li className="py-4 text-center text-sm text-slate-400">{t("empty")}</li>
+        )}
+        {[...live.messages.map((m) => ({ at: m.at, m })), ...live.notices.map((n) => ({ at: n.at, n }))]
+          .sort((a, b) => a.at - b.at)
+          .map((x) =>
+            "n" in x ? (
+              <li key={x.n.key} className="py-1 text-center text-xs text-slate-500" data-testid="chat-notice">
+                {t(x.n.kind === "muted" ? "noticeMuted" : "noticeUnmuted", {
+                  nick: x.n.nick || x.n.memberId.slice(0, 8),
+                })}
+              </li>
+            ) : (
+              <Message
+                key={x.m.id}
+                m={x.m}
+                moderate={moderate}
+                onDelete={() => del.mutate({ room: roomRef, messageId: x.m.id })}
+                onMute={(minutes) => mute.mutate({ room: roomRef, memberId: x.m.memberId, minutes })}
+                onBan={() => confirm(t("banConfirm")) && ban.mutate({ room: roomRef, memberId: x.m.memberId })}
+              />
+            ),
+          )}
       </ul>
       <form
         className="flex flex-col gap-2 border-t border-slate-100 p-2 dark:border-slate-800"

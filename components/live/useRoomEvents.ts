@@ -15,6 +15,8 @@ export type ChatMessage = {
   deletedAt?: number;
   deletedBy?: string | null;
 };
+/** A line the room's chat shows that nobody typed (a member muted). */
+export type ChatNotice = { key: string; at: number; kind: "muted" | "unmuted"; nick: string; memberId: string };
 export type Figures = { online: number; likes: number; pv: number; uv: number };
 export type LiveStatus = { status: string; streamOnline: boolean; graceEndsAt: number | null };
 export type RoomInfo = { title: string; notice: string; chatSlowS: number; guestChat: boolean };
@@ -61,6 +63,7 @@ export function useRoomEvents(room: string | number, opts: RoomEventsOptions = {
   const [info, setInfo] = useState<RoomInfo>();
   const [figures, setFigures] = useState<Figures>();
   const [messages, setMessages] = useState<ChatMessage[]>([]);
+  const [notices, setNotices] = useState<ChatNotice[]>([]);
   const [kicked, setKicked] = useState(false);
   const [mutedUntil, setMutedUntil] = useState<number | null>(null);
   const wsRef = useRef<WebSocket | null>(null);
@@ -134,6 +137,18 @@ export function useRoomEvents(room: string | number, opts: RoomEventsOptions = {
       }
       case "chat.muted":
         if (f.memberId === meRef.current?.memberId) setMutedUntil((f.until as number | null) ?? null);
+        setNotices((list) =>
+          [
+            ...list,
+            {
+              key: `e${f.id}`,
+              at: Number(f.at),
+              kind: f.until ? ("muted" as const) : ("unmuted" as const),
+              nick: typeof f.nick === "string" ? f.nick : "",
+              memberId: String(f.memberId),
+            },
+          ].slice(-20),
+        );
         break;
       case "mic":
         onMic(f as unknown as MicEvent);
@@ -255,5 +270,5 @@ export function useRoomEvents(room: string | number, opts: RoomEventsOptions = {
     return true;
   }, []);
 
-  return { transport, me, status, info, figures, messages, kicked, mutedUntil, send, like };
+  return { transport, me, status, info, figures, messages, notices, kicked, mutedUntil, send, like };
 }

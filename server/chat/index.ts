@@ -237,13 +237,22 @@ export async function muteChat(ctx: Ctx, input: z.infer<typeof chatMuteInput>) {
   return changeRoom(ctx, managed(input.room), "chat.mute", async (tx, room, now) => {
     if (input.memberId === room.hostId) throw new AppError("BAD_REQUEST", "The host cannot be muted in their own room");
     const where = and(eq(roomMembers.roomNum, room.num), eq(roomMembers.memberId, input.memberId));
-    const found = await tx.select({ role: roomMembers.role }).from(roomMembers).where(where).for("update");
+    const found = await tx
+      .select({ role: roomMembers.role, nick: roomMembers.nick })
+      .from(roomMembers)
+      .where(where)
+      .for("update");
     if (!found[0]) throw notFound("Member");
     const until = input.minutes ? new Date(now.getTime() + input.minutes * 60_000) : null;
     await tx.update(roomMembers).set({ mutedUntil: until }).where(where);
     return {
       result: { ok: true as const, until: until?.getTime() ?? null },
-      detail: { memberId: input.memberId, until: until?.getTime() ?? null, minutes: input.minutes },
+      detail: {
+        memberId: input.memberId,
+        nick: found[0].nick,
+        until: until?.getTime() ?? null,
+        minutes: input.minutes,
+      },
     };
   });
 }

@@ -70,7 +70,7 @@ export function eventsOfChange(
   if (action === "chat.mute" && typeof detail?.memberId === "string")
     out.push({
       type: "chat.muted",
-      payload: { memberId: detail.memberId, until: detail.until ?? null },
+      payload: { memberId: detail.memberId, nick: detail.nick ?? "", until: detail.until ?? null },
       // Everybody sees that a member was muted (chat shows it); only the member and managers learn until when.
       audience: "",
     });
