@@ -3,7 +3,7 @@
 // Screenshots of the main pages go to e2e/screenshots/ (ignored by git).
 import { mkdirSync } from "node:fs";
 import { gzipSync } from "node:zlib";
-import { expect, test, type Browser, type Page } from "@playwright/test";
+import { expect, test, type Page } from "@playwright/test";
 import { env, push, signIn, uniq } from "./helpers";
 
 const shots = new URL("./screenshots/", import.meta.url).pathname;

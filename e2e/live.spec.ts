@@ -90,7 +90,7 @@ test("co-host approval, chat with moderation and a ban reach every page within a
     await v2Second.getByTestId("chat-ban").click();
     await expect(v2.locator("[data-player-state]")).toHaveAttribute("data-player-state", "removed", SECOND);
     await expect(v2.getByTestId("removed")).toBeVisible(SECOND);
-    expect(await v2.$eval("video", (el) => (el as HTMLVideoElement).paused || !el.currentSrc)).toBe(true);
+    expect(await v2.$eval("video", (el) => el.paused || !el.currentSrc)).toBe(true);
     await shot(v2, "live-watch-removed");
     // Viewer 1 still plays.
     await expect(v1.locator("[data-player-state]")).toHaveAttribute("data-player-state", "live");
