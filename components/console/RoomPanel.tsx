@@ -14,7 +14,7 @@ import { useToast } from "@/components/ui/toast";
 import type { Role } from "@/lib/domain";
 import { useErrorText } from "@/lib/errors";
 import { fmtBytes, fmtDuration, fmtTime } from "@/lib/format";
-import { useRoomEvents } from "@/components/live/useRoomEvents";
+import { isLive, useRoomEvents } from "@/components/live/useRoomEvents";
 import { ChatPanel } from "@/components/live/ChatPanel";
 import { ChatSettings } from "@/components/live/ChatSettings";
 
@@ -93,17 +93,6 @@ export function RoomPanel({ room, as }: { room: string; as: Extract<Role, "host"
   const qc = useQueryClient();
   const toast = useToast();
   const err = useErrorText();
-  const info = useQuery(trpc.rooms.get.queryOptions({ room }, { refetchInterval: 2000 }));
-  const members = useQuery(trpc.presence.members.queryOptions({ room, limit: 100 }, { refetchInterval: 3000 }));
-  const requests = useQuery(trpc.mic.requests.queryOptions({ room }, { refetchInterval: 2000 }));
-  const meeting = useQuery(trpc.mic.meetingInfo.queryOptions({ room }, { refetchInterval: 2000 }));
-  const samples = useQuery(trpc.rooms.samples.queryOptions({ room }, { refetchInterval: 10000 }));
-  const recs = useQuery(trpc.recordings.list.queryOptions({ room, limit: 50 }, { refetchInterval: 5000 }));
-  const [playing, setPlaying] = useState<string>();
-  const vod = useQuery(
-    trpc.media.vodUrl.queryOptions({ id: playing ?? "00000000-0000-0000-0000-000000000000" }, { enabled: !!playing }),
-  );
-  const invalidate = () => qc.invalidateQueries();
   // The room's live events: the host sees requests, kicks and status the moment they happen.
   const live = useRoomEvents(room, {
     onMic: () => {
@@ -113,6 +102,19 @@ export function RoomPanel({ room, as }: { room: string; as: Extract<Role, "host"
     onKicked: () => void qc.invalidateQueries({ queryKey: trpc.presence.members.queryKey() }),
     onStatus: () => void qc.invalidateQueries({ queryKey: trpc.rooms.get.queryKey() }),
   });
+  // Polled as a safety net while the socket delivers, at the fallback's pace when it cannot.
+  const every = (ms: number) => (isLive(live.transport) ? Math.max(ms, 15_000) : ms);
+  const info = useQuery(trpc.rooms.get.queryOptions({ room }, { refetchInterval: every(2000) }));
+  const members = useQuery(trpc.presence.members.queryOptions({ room, limit: 100 }, { refetchInterval: every(3000) }));
+  const requests = useQuery(trpc.mic.requests.queryOptions({ room }, { refetchInterval: every(2000) }));
+  const meeting = useQuery(trpc.mic.meetingInfo.queryOptions({ room }, { refetchInterval: every(2000) }));
+  const samples = useQuery(trpc.rooms.samples.queryOptions({ room }, { refetchInterval: 10000 }));
+  const recs = useQuery(trpc.recordings.list.queryOptions({ room, limit: 50 }, { refetchInterval: 5000 }));
+  const [playing, setPlaying] = useState<string>();
+  const vod = useQuery(
+    trpc.media.vodUrl.queryOptions({ id: playing ?? "00000000-0000-0000-0000-000000000000" }, { enabled: !!playing }),
+  );
+  const invalidate = () => qc.invalidateQueries();
   const [clock, setClock] = useState(() => Date.now());
   const grace = live.status?.graceEndsAt ?? null;
   useEffect(() => {

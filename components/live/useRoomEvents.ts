@@ -15,6 +15,11 @@ export type ChatMessage = {
   deletedAt?: number;
   deletedBy?: string | null;
 };
+/** Polling intervals: the fallback's pace, and the safety net's while events arrive on a socket. */
+export const POLL_FALLBACK_MS = 4000;
+export const POLL_WITH_EVENTS_MS = 30_000;
+export const isLive = (t: Transport) => t === "ws" || t === "sse";
+
 /** A line the room's chat shows that nobody typed (a member muted). */
 export type ChatNotice = { key: string; at: number; kind: "muted" | "unmuted"; nick: string; memberId: string };
 export type Figures = { online: number; likes: number; pv: number; uv: number };
@@ -53,6 +58,8 @@ export interface RoomEventsOptions {
   onStatus?: (s: LiveStatus) => void;
   onKicked?: (memberId: string) => void;
   onRoom?: (r: RoomInfo) => void;
+  /** The transport changed (a page slows its polling while events arrive). */
+  onTransport?: (t: Transport) => void;
 }
 
 export function useRoomEvents(room: string | number, opts: RoomEventsOptions = {}) {
@@ -76,6 +83,10 @@ export function useRoomEvents(room: string | number, opts: RoomEventsOptions = {
   const onStatus = useEffectEvent((s: LiveStatus) => opts.onStatus?.(s));
   const onKicked = useEffectEvent((m: string) => opts.onKicked?.(m));
   const onRoom = useEffectEvent((r: RoomInfo) => opts.onRoom?.(r));
+  const changeTransport = useEffectEvent((t: Transport) => {
+    setTransport(t);
+    opts.onTransport?.(t);
+  });
 
   const handle = useEffectEvent((f: Frame) => {
     if (typeof f.id === "number" && f.type !== "sent") lastId.current = Math.max(lastId.current ?? 0, f.id);
@@ -184,16 +195,16 @@ export function useRoomEvents(room: string | number, opts: RoomEventsOptions = {
       return `${base}/api/rooms/events?${q.toString()}`;
     };
     const startSse = () => {
-      if (stopped || typeof EventSource === "undefined") return setTransport("poll");
+      if (stopped || typeof EventSource === "undefined") return changeTransport("poll");
       sse = new EventSource(url("http"), { withCredentials: true });
-      sse.onopen = () => setTransport("sse");
+      sse.onopen = () => changeTransport("sse");
       sse.onmessage = (m) => handle(JSON.parse(m.data as string) as Frame);
       sse.addEventListener("close", (m) => {
         const c = JSON.parse((m as MessageEvent<string>).data) as { code: number };
         if (c.code === 4403) sse?.close();
       });
       sse.onerror = () => {
-        if (sse?.readyState === EventSource.CLOSED) setTransport("poll");
+        if (sse?.readyState === EventSource.CLOSED) changeTransport("poll");
       };
     };
     const connect = () => {
@@ -204,7 +215,7 @@ export function useRoomEvents(room: string | number, opts: RoomEventsOptions = {
       ws.onopen = () => {
         opened = true;
         failures = 0;
-        setTransport("ws");
+        changeTransport("ws");
       };
       ws.onmessage = (m) => handle(JSON.parse(m.data as string) as Frame);
       ws.onclose = (c) => {
@@ -213,7 +224,7 @@ export function useRoomEvents(room: string | number, opts: RoomEventsOptions = {
         pending.current.clear();
         if (stopped || c.code === 4403 || c.code === 4404) return;
         if (!opened && ++failures >= 2) return startSse();
-        setTransport("connecting");
+        changeTransport("connecting");
         // Back off, then resume from the last id (the server said so with 1013 for a slow socket).
         timer = setTimeout(connect, Math.min(10_000, 500 * 2 ** Math.min(failures, 5)));
         failures++;

@@ -31,13 +31,24 @@ interface Props {
   nudge?: number;
   /** The viewer was removed from the room: playback stops at once. */
   removed?: boolean;
+  /** How often the room's state is polled (slower while live events arrive on a socket). */
+  pollMs?: number;
 }
 
 type Engine = { destroy: () => void };
 
-export function Player({ room, format = "flv", muted = true, className, onStateChange, nudge, removed }: Props) {
+export function Player({
+  room,
+  format = "flv",
+  muted = true,
+  className,
+  onStateChange,
+  nudge,
+  removed,
+  pollMs = 4000,
+}: Props) {
   const video = useRef<HTMLVideoElement>(null);
-  const { info, error, tokenRef, refresh } = usePullUrls(room);
+  const { info, error, tokenRef, refresh } = usePullUrls(room, pollMs);
   const [playing, setPlaying] = useState(false);
   const [attempt, setAttempt] = useState(0);
   const roomStatus = info?.room.status;

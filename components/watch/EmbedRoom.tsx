@@ -4,7 +4,7 @@
 import { useState } from "react";
 import { Player, type PlayerFormat } from "@/components/player/Player";
 import { ChatPanel } from "@/components/live/ChatPanel";
-import { useRoomEvents } from "@/components/live/useRoomEvents";
+import { isLive, POLL_FALLBACK_MS, POLL_WITH_EVENTS_MS, useRoomEvents } from "@/components/live/useRoomEvents";
 import { usePresence } from "./usePresence";
 
 export function EmbedRoom({ room, format, chat }: { room: string | number; format: PlayerFormat; chat: boolean }) {
@@ -15,16 +15,17 @@ export function EmbedRoom({ room, format, chat }: { room: string | number; forma
     enabled: !chat || !!presence.joined,
     onStatus: () => setNudge((n) => n + 1),
   });
+  const pollMs = isLive(live.transport) ? POLL_WITH_EVENTS_MS : POLL_FALLBACK_MS;
   if (!chat)
     return (
       <main className="flex min-h-screen items-center justify-center bg-black">
-        <Player room={room} format={format} nudge={nudge} removed={live.kicked} />
+        <Player room={room} format={format} nudge={nudge} removed={live.kicked} pollMs={pollMs} />
       </main>
     );
   return (
     <main className="grid min-h-screen gap-2 bg-black p-2 md:grid-cols-[1fr_20rem]">
       <div className="flex items-center">
-        <Player room={room} format={format} nudge={nudge} removed={live.kicked} />
+        <Player room={room} format={format} nudge={nudge} removed={live.kicked} pollMs={pollMs} />
       </div>
       <ChatPanel room={room} live={live} className="h-[calc(100vh-1rem)]" />
     </main>

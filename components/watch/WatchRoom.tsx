@@ -11,7 +11,13 @@ import { useTRPC } from "@/lib/trpc";
 import { Player, type PlayerFormat } from "@/components/player/Player";
 import { usePullUrls } from "@/components/player/usePullUrls";
 import { usePresence } from "./usePresence";
-import { useRoomEvents, type MicEvent } from "@/components/live/useRoomEvents";
+import {
+  isLive,
+  POLL_FALLBACK_MS,
+  POLL_WITH_EVENTS_MS,
+  useRoomEvents,
+  type MicEvent,
+} from "@/components/live/useRoomEvents";
 import { ChatPanel } from "@/components/live/ChatPanel";
 import { Button, StatusBadge } from "@/components/ui";
 import { LanguageSwitch } from "@/components/console/LanguageSwitch";
@@ -24,7 +30,10 @@ export function WatchRoom({ room }: { room: string | number }) {
   const toast = useToast();
   const err = useErrorText();
   const [format, setFormat] = useState<PlayerFormat>("flv");
-  const { info, refresh } = usePullUrls(room, 5000);
+  // Polled slowly while the room's socket delivers its events, at the fallback's pace when it cannot.
+  const [connected, setConnected] = useState(false);
+  const pollMs = connected ? POLL_WITH_EVENTS_MS : POLL_FALLBACK_MS;
+  const { info, refresh } = usePullUrls(room, pollMs);
   const me = useQuery(trpc.auth.me.queryOptions(undefined, { retry: false }));
   const active = !!info && info.room.status !== "ended";
   const presence = usePresence(room, active, () => void refresh());
@@ -39,6 +48,7 @@ export function WatchRoom({ room }: { room: string | number }) {
     enabled: !!presence.joined,
     onStatus: () => setNudge((n) => n + 1),
     onRoom: () => void refresh(),
+    onTransport: (tr) => setConnected(isLive(tr)),
     onMic: (e: MicEvent) => {
       if (!myId || e.userId !== myId) return;
       if (e.move === "approve") {
@@ -86,7 +96,7 @@ export function WatchRoom({ room }: { room: string | number }) {
       </header>
       <main className="mx-auto grid max-w-6xl gap-6 p-4 lg:grid-cols-[2fr_1fr]">
         <div className="flex flex-col gap-3">
-          <Player room={room} format={format} nudge={nudge} removed={live.kicked} />
+          <Player room={room} format={format} nudge={nudge} removed={live.kicked} pollMs={pollMs} />
           {live.kicked && (
             <p
               className="rounded-md bg-red-50 px-3 py-2 text-sm text-red-700 dark:bg-red-950 dark:text-red-300"

@@ -71,6 +71,19 @@ function roomRefOf(raw: string | null) {
   throw new AppError("BAD_REQUEST", "room must be a room id or number", { fields: { room: "invalid" } });
 }
 
+/** The member a presence token (or, for players that only hold one, a play token) names. */
+function memberClaims(token: string, now: Date): RoomClaims {
+  try {
+    return verifyRoomToken(token, { scope: "presence" }, now);
+  } catch (presenceError) {
+    try {
+      return verifyRoomToken(token, { scope: "play" }, now);
+    } catch {
+      throw presenceError;
+    }
+  }
+}
+
 /** Who is at the other end: the presence token says which member; the session says whether they manage the room. */
 async function viewerOf(
   db: Db,
@@ -81,7 +94,7 @@ async function viewerOf(
   const ref = roomRefOf(query.get("room"));
   const token = query.get("token") || undefined;
   if (token && token.length > 4096) throw new AppError("BAD_REQUEST", "token is too long");
-  const claims = token ? verifyRoomToken(token, { scope: "presence" }, now) : undefined;
+  const claims = token ? memberClaims(token, now) : undefined;
   const actor: Actor = await actorFromHeaders(headers, now).catch((): Actor => ({ kind: "anonymous" }));
   let room = await findPublicRoom(db, ref);
   if (claims && claims.num !== room.num) throw new AppError("TOKEN_INVALID", "Token is for another room");
