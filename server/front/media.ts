@@ -188,7 +188,11 @@ export function createMediaRoutes(clock: Clock) {
     return new Promise<IncomingMessage>((resolve, reject) => {
       const up = srsClient.get(
         { host: srsOrigin!.hostname, port: srsOrigin!.port, path: pathAndQuery, agent: srsAgent, timeout: 10_000 },
-        resolve,
+        (upRes) => {
+          // A body cut short (SRS gone, the timeout) ends its reader or the piped answer, never the front.
+          upRes.on("error", () => undefined);
+          resolve(upRes);
+        },
       );
       up.on("timeout", () => up.destroy(new Error("SRS did not answer within 10 s")));
       up.on("error", reject);
@@ -253,6 +257,7 @@ export function createMediaRoutes(clock: Clock) {
     if (typeof up.headers["content-length"] === "string") headers["content-length"] = up.headers["content-length"];
     res.writeHead(200, headers);
     up.pipe(res);
+    up.on("error", () => res.destroy());
     res.on("close", () => up.destroy());
   }
 

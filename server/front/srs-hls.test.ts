@@ -18,7 +18,7 @@ let root: string;
 let srs: Awaited<ReturnType<typeof serve>>;
 let front: ReturnType<typeof createFrontServer>;
 let base: string;
-let mode: "plain" | "ctx" | "foreign" = "plain";
+let mode: "plain" | "ctx" | "foreign" | "cut" = "plain";
 const seen: string[] = [];
 
 /** What SRS's HTTP server answers for files under hls_path (srs_app_http_static.cpp, SrsHlsStream). */
@@ -45,6 +45,7 @@ function standIn(req: IncomingMessage, res: ServerResponse) {
     return void res.end(text);
   }
   res.writeHead(200, { "content-type": "video/mp2t", "content-length": body.length });
+  if (mode === "cut") return void res.write(body.subarray(0, 100), () => res.destroy());
   res.end(body);
 }
 
@@ -161,6 +162,16 @@ describe("SRS HLS through the front", () => {
     } finally {
       mode = "plain";
     }
+    // SRS going away in the middle of a segment cuts that answer short, and nothing else.
+    mode = "cut";
+    try {
+      const cut = await fetch(`${base}/live/${room.streamName}/0.ts?token=${token}`);
+      expect(cut.status).toBe(200);
+      await expect(cut.arrayBuffer()).rejects.toThrow();
+    } finally {
+      mode = "plain";
+    }
+    expect((await fetch(`${base}/live/${room.streamName}/0.ts?token=${token}`)).status).toBe(200);
     const empty = await callerOf(t.host).rooms.create({ title: uniq("srshls"), record: false });
     const emptyToken = (await callerOf(t.viewer).media.pullUrls({ room: empty.id })).token;
     expect((await fetch(`${base}/live/${empty.streamName}/index.m3u8?token=${emptyToken}`)).status).toBe(404);

@@ -277,9 +277,12 @@ export interface HookSeen {
   client?: string;
 }
 const refusalLine = rateLimitedLog("warn", 10, 50);
-/** A printable stream or address (what a client sent may be anything; a token never passes). */
+/**
+ * A printable stream or address: what a client sent may be anything, and a publish key or token
+ * put where the stream name goes is never printed.
+ */
 const printable = (v: string | undefined) =>
-  v && /^[\w.:/[\]-]{1,100}$/.test(v) ? v : v ? "(unprintable)" : undefined;
+  !v ? undefined : /^[\w.:/[\]-]{1,100}$/.test(v) && !/pk\d+_|eyJ/.test(v) ? v : "(unprintable)";
 /** One line per refused hook (reason code, stream, addresses; never a token or key), at most 10 a second. */
 export function hookRefused(seen: HookSeen, error: unknown) {
   const a = toAppError(error);

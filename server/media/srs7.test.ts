@@ -229,6 +229,14 @@ describe("SRS 7 recorded hook bodies", () => {
       });
       expect(refusals[0]).not.toContain(wrongToken);
       expect(refusals[0]).not.toContain(wrongToken.slice(0, 20));
+      // A key pasted where the stream name goes (a common encoder slip) is not printed either.
+      lines.length = 0;
+      const key = publishKey(r);
+      expect((await post(recorded("on_publish", key, { param: "" }))).status).toBe(404);
+      const slip = lines.filter((l) => l.includes('"hook refused"'));
+      expect(slip).toHaveLength(1);
+      expect(slip[0]).not.toContain(key);
+      expect(JSON.parse(slip[0]!)).toMatchObject({ code: "NOT_FOUND", stream: "(unprintable)" });
 
       lines.length = 0;
       await Promise.all(
