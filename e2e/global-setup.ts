@@ -32,7 +32,8 @@ export default async function globalSetup() {
   const { dataDir } = loadSettings();
   const dbName = `onair_e2e_${process.pid}`;
   const { url, priv } = await provisionDatabase(dataDir, dbName);
-  const [port, webPort, rtmpPort, mediaHttpPort] = [
+  const [port, webPort, rtmpPort, mediaHttpPort, srsHttpPort] = [
+    await freePort(),
     await freePort(),
     await freePort(),
     await freePort(),
@@ -47,6 +48,8 @@ export default async function globalSetup() {
     MEDIA_HTTP_PORT: String(mediaHttpPort),
     MEDIA_DIR: resolve(dataDir, `media-e2e-${process.pid}`),
     MEDIA_END_GRACE_S: "4",
+    // The SRS journey's stand-in for SRS's HTTP server listens here (SRS is not packaged by Debian).
+    MEDIA_SRS_HTTP_URL: `http://127.0.0.1:${srsHttpPort}`,
     // The nginx journey's recordings land in its own temporary folder.
     MEDIA_RECORD_DIRS: `${resolve(dataDir, `media-e2e-${process.pid}`)},${tmpdir()}`,
     ADMIN_USERNAME: "e2e_admin",
@@ -74,6 +77,7 @@ export default async function globalSetup() {
   const info = {
     base,
     rtmp: `rtmp://127.0.0.1:${rtmpPort}/live`,
+    srsHttpPort,
     databaseUrl: url,
     authSecret: process.env.AUTH_SECRET,
     encryptionKey: process.env.ENCRYPTION_KEY,

@@ -9,6 +9,7 @@ const dataDir = resolve(process.env.DATA_DIR ?? ".data");
 export const env = JSON.parse(readFileSync(resolve(dataDir, "e2e.json"), "utf8")) as {
   base: string;
   rtmp: string;
+  srsHttpPort: number;
   authSecret: string;
   encryptionKey: string;
 };

@@ -109,6 +109,13 @@ const schema = z.object({
   /** Folders external media servers write recordings to (nginx-rtmp record_path, SRS dvr); default MEDIA_DIR. */
   MEDIA_RECORD_DIRS: z.string().optional(),
   /**
+   * SRS's HTTP server as onair reaches it (e.g. http://127.0.0.1:8080). Set, the front serves SRS's
+   * HLS (/live/<stream>/index.m3u8 and its segments) with the viewer's token checked on each.
+   */
+  MEDIA_SRS_HTTP_URL: z.string().url().optional(),
+  /** The `host:port` players reach SRS's HTTP server at (apps' pullDomain); default MEDIA_SRS_HTTP_URL's. */
+  MEDIA_SRS_PULL_DOMAIN: z.string().optional(),
+  /**
    * Host names, addresses or CIDRs (comma-separated) that calls to user-supplied URLs (app callbacks)
    * may reach although they are internal: loopback, private, link-local… are refused otherwise.
    */
@@ -145,6 +152,8 @@ export type Env = z.infer<typeof schema> & {
   mediaHttpPort: number;
   mediaDir: string;
   rtmpHost: string;
+  /** The pullDomain of apps whose HLS the front serves from SRS (undefined without SRS). */
+  srsPullDomain: string | undefined;
 };
 
 function load(): Env {
@@ -162,6 +171,7 @@ function load(): Env {
     mediaHttpPort: d.MEDIA_HTTP_PORT || d.PORT + 2,
     mediaDir: d.MEDIA_DIR ?? `${d.DATA_DIR}/media`,
     rtmpHost: d.MEDIA_RTMP_HOST ?? new URL(publicUrl).hostname,
+    srsPullDomain: d.MEDIA_SRS_HTTP_URL ? (d.MEDIA_SRS_PULL_DOMAIN ?? new URL(d.MEDIA_SRS_HTTP_URL).host) : undefined,
   };
 }
 

@@ -22,3 +22,26 @@ export const log = {
   warn: (m: string, f?: Record<string, unknown>) => emit("warn", m, f),
   error: (m: string, f?: Record<string, unknown>) => emit("error", m, f),
 };
+
+/**
+ * A log line that a flood cannot multiply: at most `perSecond` lines a second after a `burst`
+ * (a token bucket); lines beyond are counted, and the next line written says how many were dropped.
+ */
+export function rateLimitedLog(level: Level, perSecond: number, burst: number, now: () => number = Date.now) {
+  let tokens = burst;
+  let last = now();
+  let dropped = 0;
+  return (msg: string, fields?: Record<string, unknown>): boolean => {
+    const t = now();
+    tokens = Math.min(burst, tokens + ((t - last) / 1000) * perSecond);
+    last = t;
+    if (tokens < 1) {
+      dropped++;
+      return false;
+    }
+    tokens--;
+    emit(level, msg, dropped ? { ...fields, dropped } : fields);
+    dropped = 0;
+    return true;
+  };
+}

@@ -1,7 +1,9 @@
 // Media routes of the front process: token-checked HTTP-FLV (proxied from the embedded server),
-// HLS playlists and segments, recording playback, and the hooks external media servers call.
+// HLS playlists and segments (the embedded server's, or SRS's fetched from its HTTP server),
+// recording playback, and the hooks external media servers call.
 import { createReadStream, existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import https from "node:https";
 import { join, sep } from "node:path";
 import { eq } from "drizzle-orm";
 import type { Clock } from "../clock";
@@ -11,7 +13,17 @@ import { env } from "../env";
 import { AppError, badInput, toAppError, errorBody } from "../errors";
 import { readBody, sendError, sendJson } from "../http/io";
 import { hlsDir } from "../media/embedded";
-import { authorizePlay, handleNginx, handleNginxAuth, handleSrs, nginxBody, parseSrsBody } from "../media/hooks";
+import {
+  applyMediaEvent,
+  authorizePlay,
+  handleNginxAuth,
+  hookRefused,
+  nginxBody,
+  nginxEvent,
+  parseSrsBody,
+  srsEvent,
+  type HookSeen,
+} from "../media/hooks";
 import { nmsInternalSecret } from "../media/keys";
 import { recordingsDir } from "../media/recorder";
 import { nodeOfStream, ownOrigins, type MediaNode } from "../media/nodes";
@@ -21,7 +33,6 @@ import { trustedProxies } from "../http/actor";
 import { safeEqual } from "../crypto/secretbox";
 import { isLtToken, LT, LtError, playStream, sendLt } from "../compat/ltstream";
 import { serveTs } from "./ts";
-import { log } from "../log";
 
 /**
  * The file behind a recording, only when it is a regular file whose real path (links resolved)
@@ -83,7 +94,7 @@ export function createMediaRoutes(clock: Clock) {
     const q = Object.fromEntries(query);
     const flv = /^\/live\/([\w-]{1,64})\.flv$/.exec(path);
     const ts = /^\/live\/([\w-]{1,64})\.ts$/.exec(path);
-    const hls = /^\/live\/([\w-]{1,64})\/(index\.m3u8|seg_\d{1,9}\.ts)$/.exec(path);
+    const hls = /^\/live\/([\w-]{1,64})\/(index\.m3u8|[\w-]{1,64}\.ts)$/.exec(path);
     let name = flv?.[1] ?? ts?.[1] ?? hls?.[1];
     let lt = false;
     let claims: RoomClaims | undefined;
@@ -148,6 +159,7 @@ export function createMediaRoutes(clock: Clock) {
       // Packaged by another instance's media node: its front serves the files (and checks the token again).
       const node = req.headers["x-onair-hop"] ? undefined : await nodeOf(name);
       if (node && node.frontOrigin !== ownOrigins().frontOrigin) return relayHls(req, res, node, path, query);
+      if (srsOrigin) return hls![2] === "index.m3u8" ? srsPlaylist(res, name, query) : srsSegment(res, name, hls![2]!);
       throw new AppError("NOT_FOUND", "This stream is not live (no HLS yet)");
     }
     if (hls![2] === "index.m3u8") {
@@ -165,6 +177,88 @@ export function createMediaRoutes(clock: Clock) {
       });
       createReadStream(file).pipe(res);
     }
+  }
+
+  // SRS's HLS, fetched from its HTTP server (layout [app]/[stream]/index.m3u8 and [app]/[stream]/<name>.ts):
+  // players reach it only through here, every playlist and segment with the token checked above.
+  const srsOrigin = e.MEDIA_SRS_HTTP_URL ? new URL(e.MEDIA_SRS_HTTP_URL) : undefined;
+  const srsClient = srsOrigin?.protocol === "https:" ? https : http;
+  const srsAgent = new srsClient.Agent({ keepAlive: true, maxSockets: 256 });
+  function srsGet(pathAndQuery: string): Promise<IncomingMessage> {
+    return new Promise<IncomingMessage>((resolve, reject) => {
+      const up = srsClient.get(
+        { host: srsOrigin!.hostname, port: srsOrigin!.port, path: pathAndQuery, agent: srsAgent, timeout: 10_000 },
+        (upRes) => {
+          // A body cut short (SRS gone, the timeout) ends its reader or the piped answer, never the front.
+          upRes.on("error", () => undefined);
+          resolve(upRes);
+        },
+      );
+      up.on("timeout", () => up.destroy(new Error("SRS did not answer within 10 s")));
+      up.on("error", reject);
+    }).catch(() => {
+      throw new AppError("UNAVAILABLE", "The media server (SRS) is not answering");
+    });
+  }
+  /** A playlist's text (at most 1 MiB), or undefined when SRS has none (404). */
+  async function srsText(up: IncomingMessage): Promise<string | undefined> {
+    if (up.statusCode !== 200) {
+      up.resume();
+      if (up.statusCode === 404) return undefined;
+      throw new AppError("UNAVAILABLE", `The media server (SRS) answered ${up.statusCode}`);
+    }
+    let size = 0;
+    const chunks: Buffer[] = [];
+    for await (const chunk of up as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > 1024 * 1024) {
+        up.destroy();
+        throw new AppError("UNAVAILABLE", "The media server's playlist is too large");
+      }
+      chunks.push(chunk);
+    }
+    return Buffer.concat(chunks).toString("utf8");
+  }
+
+  async function srsPlaylist(res: ServerResponse, name: string, query: URLSearchParams) {
+    const own = `/live/${name}/index.m3u8`;
+    // The viewer's query goes along: with hls_ctx on, SRS asks onair's hook about this play too.
+    const viewer = query.toString();
+    let text = await srsText(await srsGet(`${own}?${viewer}`));
+    // hls_ctx on: SRS first answers a one-variant playlist naming the same playlist with a session
+    // (`…/index.m3u8?hls_ctx=<id>`); that one is fetched once (never a URL of SRS's choosing).
+    const session = text && /^#EXT-X-STREAM-INF:.*\r?\n(\S+)\?hls_ctx=(\w{1,64})\s*$/m.exec(text);
+    if (session && session[1] === own) text = await srsText(await srsGet(`${own}?hls_ctx=${session[2]}`));
+    if (text === undefined) throw new AppError("NOT_FOUND", "This stream is not live (no HLS yet)");
+    // Every segment line carries the viewer's query (the token) instead of SRS's, so each is checked here.
+    const body = text.replace(/^(?!#)(\S.*)$/gm, (line: string) => {
+      const seg = /^([\w-]{1,64}\.ts)(?:\?\S*)?$/.exec(line.trim());
+      if (!seg)
+        throw new AppError("UNAVAILABLE", "SRS's playlist is not in onair's layout (see npm run media:srs-conf)");
+      return `${seg[1]}?${viewer}`;
+    });
+    res.writeHead(200, { "content-type": "application/vnd.apple.mpegurl", ...CORS });
+    res.end(body);
+  }
+
+  async function srsSegment(res: ServerResponse, name: string, segment: string) {
+    const up = await srsGet(`/live/${name}/${segment}`);
+    if (up.statusCode !== 200) {
+      up.resume();
+      throw up.statusCode === 404
+        ? new AppError("NOT_FOUND", "No such segment (any more)")
+        : new AppError("UNAVAILABLE", `The media server (SRS) answered ${up.statusCode}`);
+    }
+    const headers: Record<string, string> = {
+      "content-type": "video/mp2t",
+      "access-control-allow-origin": "*",
+      "cache-control": "max-age=60",
+    };
+    if (typeof up.headers["content-length"] === "string") headers["content-length"] = up.headers["content-length"];
+    res.writeHead(200, headers);
+    up.pipe(res);
+    up.on("error", () => res.destroy());
+    res.on("close", () => up.destroy());
   }
 
   /** Which live media node holds a stream (cached a second per process). */
@@ -233,25 +327,28 @@ export function createMediaRoutes(clock: Clock) {
     createReadStream(file).pipe(res);
   }
 
-  async function srs(req: IncomingMessage, res: ServerResponse) {
+  async function srs(req: IncomingMessage, res: ServerResponse, seen: HookSeen) {
     let body: unknown;
     try {
       body = JSON.parse(await readBody(req, 64 * 1024));
     } catch (x) {
       throw x instanceof AppError ? x : new AppError("BAD_REQUEST", "Body is not valid JSON");
     }
-    const pending = handleSrs(getDb(), parseSrsBody(body), clock);
+    const parsed = parseSrsBody(body);
+    Object.assign(seen, { action: parsed.action, stream: `${parsed.app}/${parsed.stream}`, client: parsed.ip });
+    const pending = applyMediaEvent(getDb(), srsEvent(parsed), clock);
     if (pending) await pending;
     // A known length lets node send headers and body in one write (no chunked encoding).
     res.writeHead(200, { "content-type": "text/plain", "content-length": 1 });
     res.end("0");
   }
 
-  async function nginx(req: IncomingMessage, res: ServerResponse) {
+  async function nginx(req: IncomingMessage, res: ServerResponse, seen: HookSeen) {
     const form = Object.fromEntries(new URLSearchParams(await readBody(req, 64 * 1024)));
     const p = nginxBody.safeParse(form);
     if (!p.success) throw badInput(p.error.issues);
-    await handleNginx(getDb(), { ...form, ...p.data }, clock);
+    Object.assign(seen, { action: p.data.call, stream: `${p.data.app}/${p.data.name}`, client: p.data.addr });
+    await applyMediaEvent(getDb(), nginxEvent({ ...form, ...p.data }), clock);
     res.writeHead(200, { "content-type": "text/plain", "content-length": 2 });
     res.end("ok");
   }
@@ -264,31 +361,34 @@ export function createMediaRoutes(clock: Clock) {
     else if (path.startsWith("/vod/") && (req.method === "GET" || req.method === "HEAD"))
       h = () => vod(req, res, path, query);
     else if (path.startsWith("/hooks/")) {
-      h = async () => {
+      const seen: HookSeen = { hook: path, peer: req.socket.remoteAddress ?? "" };
+      const hook = async () => {
         if (!hookAllowed(req, query))
           throw new AppError("FORBIDDEN", "Hook caller not allowed (MEDIA_HOOK_ALLOW / MEDIA_HOOK_SECRET)");
-        if (path === "/hooks/srs" && req.method === "POST")
-          return srs(req, res).catch((x) => {
-            const a = toAppError(x);
-            // SRS denies on any answer but 200 + "0"; the body says why for its logs.
-            sendJson(res, a.httpStatus, { code: a.httpStatus, ...errorBody(a) });
-          });
-        if (path === "/hooks/nginx" && req.method === "POST") return nginx(req, res);
+        if (path === "/hooks/srs" && req.method === "POST") return srs(req, res, seen);
+        if (path === "/hooks/nginx" && req.method === "POST") return nginx(req, res, seen);
         if (path === "/hooks/nginx/auth") {
-          await handleNginxAuth(getDb(), String(req.headers["x-original-uri"] ?? ""), clock.now());
+          const uri = String(req.headers["x-original-uri"] ?? "");
+          seen.stream = uri.split("?")[0];
+          await handleNginxAuth(getDb(), uri, clock.now());
           res.writeHead(200, { "content-length": 0 });
           return void res.end();
         }
         throw new AppError("NOT_FOUND", "Unknown hook");
       };
+      // Refusals are routine for players but worth a line for hooks (operators debug their servers
+      // with it): one per refusal, rate-limited (server/media/hooks.ts).
+      h = () =>
+        hook().catch((x) => {
+          hookRefused(seen, x);
+          const a = toAppError(x);
+          // SRS denies on any answer but 200 + "0"; the body says why for its logs.
+          if (path === "/hooks/srs") sendJson(res, a.httpStatus, { code: a.httpStatus, ...errorBody(a) });
+          else sendError(res, x);
+        });
     }
     if (!h) return false;
-    h().catch((x) => {
-      // Refusals are routine for players, worth a line for hooks (operators debug their servers).
-      if (path.startsWith("/hooks/"))
-        log.warn("hook refused", { path, code: toAppError(x).code, reason: toAppError(x).message });
-      sendError(res, x);
-    });
+    h().catch((x) => sendError(res, x));
     return true;
   };
 }

@@ -203,7 +203,7 @@ describe("hook callers", () => {
     const res = await nginx({ call: "record_done", ...form, path: outside });
     expect(res.status).toBe(403);
     const dvr = await srs({ action: "on_dvr", ...srsBase(r.streamName, "9"), cwd: "/", file: outside.slice(1) });
-    expect(dvr.status).toBe(200);
+    expect(dvr.status).toBe(403);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(existsSync(outside)).toBe(true);
     expect((await callerOf(t.host).recordings.list({ room: r.id })).total).toBe(0);

@@ -1,12 +1,14 @@
 // HTTP callbacks from external media servers, translated onto the same domain as the embedded
 // server: SRS (JSON, answer 200 with body 0 to allow) and nginx-rtmp-module (form-encoded,
-// answer 2xx to allow). Idempotent and order-tolerant because streamStarted/streamStopped are.
+// answer 2xx to allow). Each format is parsed into one MediaEvent; applyMediaEvent applies them.
+// Idempotent and order-tolerant because streamStarted/streamStopped are.
 import { rmSync } from "node:fs";
+import { isAbsolute, resolve } from "node:path";
 import { z } from "zod";
 import { systemClock, type Clock } from "../clock";
 import type { Db } from "../db/client";
-import { AppError, badInput } from "../errors";
-import { log } from "../log";
+import { AppError, badInput, toAppError } from "../errors";
+import { log, rateLimitedLog } from "../log";
 import { presenceBuffer } from "../presence/buffer";
 import { open } from "../crypto/secretbox";
 import { parseStreamPath } from "./keys";
@@ -127,32 +129,61 @@ function nameOf(app: string, stream: string) {
   return p.name;
 }
 
-/** SRS HTTP callback. Returns (or resolves) when allowed; throws an AppError to deny. */
-export function handleSrs(db: Db, body: SrsBody, clock: Clock = systemClock): void | Promise<unknown> {
-  const name = nameOf(body.app, body.stream);
-  const q = queryOf(body.param);
+type Query = Record<string, string | undefined>;
+type Via = "srs" | "nginx";
+
+/**
+ * What a media server's hook means, whichever server sent it: each server's format is parsed into
+ * one of these, and applyMediaEvent alone acts on rooms. `file` of `recorded` is the reported file
+ * once confined to MEDIA_RECORD_DIRS (undefined: it named something else, and is refused).
+ */
+export type MediaEvent =
+  | { kind: "publish"; stream: string; client: string; query: Query; via: Via }
+  | { kind: "unpublish"; stream: string; client: string; via: Via }
+  | { kind: "play"; stream: string; uri: string; query: Query }
+  | { kind: "recorded"; stream: string; file: string | undefined; via: Via }
+  | { kind: "none" };
+
+/**
+ * The stream an SRS callback names and the URI the player asked for: RTMP and HTTP-FLV plays name
+ * the stream itself; HLS playlists (hls_ctx on) name the file, in its folder (`live/<stream>` +
+ * `index.m3u8`, onair's layout) or not (`live` + `<stream>.m3u8`, SRS's default).
+ */
+function srsStream(app: string, stream: string): { name: string; uri: string } {
+  const folder = /^\/?live\/([\w-]{1,64})$/.exec(app);
+  if (folder && stream === "index.m3u8") return { name: folder[1]!, uri: `/live/${folder[1]}/index.m3u8` };
+  const name = nameOf(app, stream);
+  return { name, uri: stream.endsWith(".m3u8") ? `/live/${name}.m3u8` : `/live/${name}.flv` };
+}
+
+/** A DVR file SRS reported: `file` is relative to SRS's `cwd`; either way it must lie in MEDIA_RECORD_DIRS. */
+export function srsDvrFile(cwd: string | undefined, file: string): string | undefined {
+  if (!isAbsolute(file) && !(cwd && isAbsolute(cwd))) return undefined;
+  return reportedRecordFile(isAbsolute(file) ? file : resolve(cwd!, file));
+}
+
+/** An SRS HTTP callback as a media event. */
+export function srsEvent(body: SrsBody): MediaEvent {
   const client = `srs:${body.client_id}`;
   switch (body.action) {
     case "on_publish":
-      return streamStarted(db, clock, name, client, { query: q, via: "srs" });
+      return { kind: "publish", stream: nameOf(body.app, body.stream), client, query: queryOf(body.param), via: "srs" };
     case "on_unpublish":
-      return streamStopped(db, clock, name, client, "srs");
+      return { kind: "unpublish", stream: nameOf(body.app, body.stream), client, via: "srs" };
     case "on_play": {
-      const decided = authorizePlay(db, name, `/live/${name}.flv`, q, clock.now());
-      return decided instanceof Promise ? decided : undefined;
+      const { name, uri } = srsStream(body.app, body.stream);
+      return { kind: "play", stream: name, uri, query: queryOf(body.param) };
     }
-    case "on_dvr": {
-      const given = body.file && body.cwd && !body.file.startsWith("/") ? `${body.cwd}/${body.file}` : body.file;
-      const file = given ? reportedRecordFile(given) : undefined;
-      if (given && !file) log.warn("srs dvr file refused (outside MEDIA_RECORD_DIRS)", { stream: name });
-      if (file)
-        void recordDone(db, clock, name, file, "srs").catch((e) =>
-          log.error("srs dvr failed", { error: (e as Error).message }),
-        );
-      return;
-    }
+    case "on_dvr":
+      if (!body.file) return { kind: "none" };
+      return {
+        kind: "recorded",
+        stream: nameOf(body.app, body.stream),
+        file: srsDvrFile(body.cwd, body.file),
+        via: "srs",
+      };
     default:
-      return; // on_stop, on_hls, on_connect, on_close: nothing to decide
+      return { kind: "none" }; // on_stop, on_hls, on_connect, on_close: nothing to decide
   }
 }
 
@@ -169,52 +200,100 @@ export const nginxBody = z
   })
   .passthrough();
 
-/** nginx-rtmp notification (on_publish, on_play, on_publish_done, on_done, on_record_done…). */
-export async function handleNginx(
-  db: Db,
-  body: z.infer<typeof nginxBody> & Record<string, unknown>,
-  clock: Clock = systemClock,
-) {
-  if (body.call === "connect" || body.call === "update") return;
-  const name = nameOf(body.app, body.name);
-  const q = Object.fromEntries(Object.entries(body).filter(([, v]) => typeof v === "string")) as Record<string, string>;
+/** An nginx-rtmp notification (on_publish, on_play, on_publish_done, on_done, on_record_done…) as a media event. */
+export function nginxEvent(body: z.infer<typeof nginxBody> & Record<string, unknown>): MediaEvent {
+  if (body.call === "connect" || body.call === "update" || body.call === "play_done") return { kind: "none" };
+  const stream = nameOf(body.app, body.name);
   const client = `nginx:${body.clientid}`;
   switch (body.call) {
-    case "publish":
-      await streamStarted(db, clock, name, client, { query: q, via: "nginx" });
-      return;
+    case "publish": {
+      const query = Object.fromEntries(Object.entries(body).filter(([, v]) => typeof v === "string")) as Query;
+      return { kind: "publish", stream, client, query, via: "nginx" };
+    }
+    // `done` fires for players and publishers alike; only the current publisher stops the stream.
     case "publish_done":
-      await streamStopped(db, clock, name, client, "nginx");
-      return;
     case "done":
-      // `done` fires for players and publishers alike; only the current publisher stops the stream.
-      await streamStopped(db, clock, name, client, "nginx");
-      return;
-    case "play":
-      await authorizePlay(db, name, `/live/${name}`, q, clock.now());
-      return;
+      return { kind: "unpublish", stream, client, via: "nginx" };
+    case "play": {
+      const query = Object.fromEntries(Object.entries(body).filter(([, v]) => typeof v === "string")) as Query;
+      return { kind: "play", stream, uri: `/live/${stream}`, query };
+    }
     case "record_done":
-      if (body.path) {
-        const file = reportedRecordFile(body.path);
-        if (!file) throw new AppError("FORBIDDEN", "Record file outside MEDIA_RECORD_DIRS");
-        const row = await roomByStream(db, name);
-        if (row?.room.record)
-          void recordDone(db, clock, name, file, "nginx").catch((e) =>
-            log.error("nginx record failed", { error: (e as Error).message }),
-          );
-        // nginx records every stream (`record all`); files of rooms that do not record are dropped
-        // (when nginx's worker user left them deletable by onair's; otherwise they stay, said once).
-        else
-          try {
-            rmSync(file, { force: true });
-          } catch (e) {
-            log.warn("unrecorded nginx file left in place", { file, error: (e as Error).message });
-          }
-      }
-      return;
-    default:
+      return body.path
+        ? { kind: "recorded", stream, file: reportedRecordFile(body.path), via: "nginx" }
+        : { kind: "none" };
+  }
+}
+
+/**
+ * The one place media events act on rooms. Returns (or resolves) when allowed; throws an AppError
+ * to deny. A token play is decided synchronously (no promise): it runs for every viewer join.
+ */
+export function applyMediaEvent(db: Db, ev: MediaEvent, clock: Clock = systemClock): void | Promise<unknown> {
+  switch (ev.kind) {
+    case "publish":
+      return streamStarted(db, clock, ev.stream, ev.client, { query: ev.query, via: ev.via });
+    case "unpublish":
+      return streamStopped(db, clock, ev.stream, ev.client, ev.via);
+    case "play": {
+      const decided = authorizePlay(db, ev.stream, ev.uri, ev.query, clock.now());
+      return decided instanceof Promise ? decided : undefined;
+    }
+    case "recorded":
+      return recordingReported(db, clock, ev);
+    case "none":
       return;
   }
+}
+
+/**
+ * External servers record every stream (nginx `record all`, SRS `dvr_plan session`): a room with
+ * `record` on keeps its file as a recording (remuxed to MP4, the reported file then removed); any
+ * other file is deleted at once. Files onair's workers cannot delete stay, said in the log.
+ */
+async function recordingReported(db: Db, clock: Clock, ev: Extract<MediaEvent, { kind: "recorded" }>) {
+  const file = ev.file;
+  if (!file) throw new AppError("FORBIDDEN", "Record file outside MEDIA_RECORD_DIRS");
+  const row = await roomByStream(db, ev.stream);
+  if (row?.room.record) {
+    void recordDone(db, clock, ev.stream, file, ev.via, { removeSource: true }).catch((e) =>
+      log.error(`${ev.via} recording failed`, { stream: ev.stream, error: (e as Error).message }),
+    );
+    return;
+  }
+  try {
+    rmSync(file, { force: true });
+  } catch (e) {
+    log.warn(`unrecorded ${ev.via} file left in place`, { file, error: (e as Error).message });
+  }
+}
+
+/** Where a hook came from and what it named, for its refusal's log line. */
+export interface HookSeen {
+  hook: string;
+  peer: string;
+  action?: string;
+  stream?: string;
+  client?: string;
+}
+const refusalLine = rateLimitedLog("warn", 10, 50);
+/**
+ * A printable stream or address: what a client sent may be anything, and a publish key or token
+ * put where the stream name goes is never printed.
+ */
+const printable = (v: string | undefined) =>
+  !v ? undefined : /^[\w.:/[\]-]{1,100}$/.test(v) && !/pk\d+_|eyJ/.test(v) ? v : "(unprintable)";
+/** One line per refused hook (reason code, stream, addresses; never a token or key), at most 10 a second. */
+export function hookRefused(seen: HookSeen, error: unknown) {
+  const a = toAppError(error);
+  refusalLine("hook refused", {
+    hook: seen.hook,
+    action: seen.action,
+    code: a.code,
+    stream: printable(seen.stream),
+    client: printable(seen.client),
+    peer: printable(seen.peer),
+  });
 }
 
 /** nginx auth_request for HLS playlists and segments: the token comes from the original URI. */

@@ -16,8 +16,8 @@ export const recordingsDir = () => resolve(env().mediaDir, "recordings");
 
 /**
  * A record file a media server reported, only when it is a regular .flv/.mp4 file whose real path
- * lies inside one of MEDIA_RECORD_DIRS (default MEDIA_DIR): a hook caller can never make onair
- * remux or delete anything else.
+ * lies inside one of MEDIA_RECORD_DIRS (default MEDIA_DIR) and outside onair's own recordings: a
+ * hook caller can never make onair remux or delete anything else.
  */
 export function reportedRecordFile(path: string): string | undefined {
   if (!path || !/\.(flv|mp4)$/i.test(path)) return undefined;
@@ -25,6 +25,11 @@ export function reportedRecordFile(path: string): string | undefined {
   try {
     const real = realpathSync(path);
     if (!statSync(real).isFile()) return undefined;
+    try {
+      if (real.startsWith(realpathSync(recordingsDir()) + sep)) return undefined;
+    } catch {
+      /* no recordings yet */
+    }
     for (const d of dirs) {
       const root = realpathSync(resolve(d.trim()));
       if (real.startsWith(root + sep)) return real;
@@ -35,7 +40,19 @@ export function reportedRecordFile(path: string): string | undefined {
   return undefined;
 }
 
-export async function recordDone(db: Db, clock: Clock, streamName: string, file: string, via: string) {
+/**
+ * Remuxes a finished record file into a ready recording of the stream's room. `removeSource`: the
+ * file is a media server's copy made for onair (already confined to MEDIA_RECORD_DIRS), removed
+ * once remuxed.
+ */
+export async function recordDone(
+  db: Db,
+  clock: Clock,
+  streamName: string,
+  file: string,
+  via: string,
+  opts: { removeSource?: boolean } = {},
+) {
   const row = await roomByStream(db, streamName);
   if (!row) throw new Error(`record_done for unknown stream ${streamName}`);
   if (!existsSync(file)) throw new Error(`record_done file not found: ${file}`);
@@ -59,7 +76,13 @@ export async function recordDone(db: Db, clock: Clock, streamName: string, file:
       .update(recordings)
       .set({ status: "ready", filePath: mp4, durationMs, sizeBytes, updatedAt: clock.now() })
       .where(eq(recordings.id, rec.id));
-    if (resolve(dirname(file)).startsWith(resolve(env().mediaDir)) && basename(file) !== basename(mp4))
+    if (opts.removeSource)
+      try {
+        unlinkSync(file);
+      } catch (e) {
+        log.warn("recorded file left in place", { file, error: (e as Error).message });
+      }
+    else if (resolve(dirname(file)).startsWith(resolve(env().mediaDir)) && basename(file) !== basename(mp4))
       unlinkSync(file);
     log.info("recording ready", { recording: rec.id, room: room.id, durationMs, sizeBytes, via });
     return { id: rec.id, durationMs, sizeBytes };

@@ -21,7 +21,9 @@ function bases(app: App) {
   // RTMP pulls come from the same RTMP server the host pushes to; pull_domain is the HTTP side.
   const pullRtmpHost = app.pushDomain ?? `${e.rtmpHost}:${e.MEDIA_RTMP_PORT}`;
   const http = app.pullDomain ? `http://${app.pullDomain}` : e.publicUrl;
-  return { push: `rtmp://${rtmpHost}/live`, pullRtmp: `rtmp://${pullRtmpHost}/live`, http };
+  // SRS never asks a hook about an HLS segment: apps pulling from SRS get HLS through the front.
+  const hls = app.pullDomain && app.pullDomain === e.srsPullDomain ? e.publicUrl : http;
+  return { push: `rtmp://${rtmpHost}/live`, pullRtmp: `rtmp://${pullRtmpHost}/live`, http, hls };
 }
 
 const qs = (o: Record<string, string>) => new URLSearchParams(o).toString();
@@ -77,7 +79,7 @@ export function pullUrls(room: Pick<RoomRow, "streamName">, app: App, token: str
   return {
     rtmp_url: `${b.pullRtmp}/${n}?${sign(paths.rtmp_url)}`,
     flv_url: `${b.http}${paths.flv_url}?${sign(paths.flv_url)}`,
-    hls_url: `${b.http}${paths.hls_url}?${sign(paths.hls_url)}`,
+    hls_url: `${b.hls}${paths.hls_url}?${sign(paths.hls_url)}`,
     rts_url: "",
   };
 }
