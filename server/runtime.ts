@@ -33,7 +33,13 @@ export async function startBackground() {
 }
 
 /** Stop accepting, let in-flight requests finish (≤ 10 s), flush buffered heartbeats, close the pool. */
-export function handleShutdown(name: string, servers: Server[], extra?: () => Promise<void>) {
+export function handleShutdown(
+  name: string,
+  servers: Server[],
+  extra?: () => Promise<void>,
+  /** Runs first: long-lived connections the servers no longer track (event sockets) are told to go. */
+  first?: () => void,
+) {
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -44,6 +50,7 @@ export function handleShutdown(name: string, servers: Server[], extra?: () => Pr
       process.exit(1);
     }, 15_000);
     force.unref();
+    first?.();
     await Promise.all(
       servers.map(
         (s) =>

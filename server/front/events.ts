@@ -173,6 +173,8 @@ export function createRoomEvents(opts: { clock: Clock; buffer: PresenceBuffer; h
       throw err;
     }));
   let open = 0;
+  /** Open SSE streams, each with its way to end. */
+  const streams = new Set<() => void>();
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME, perMessageDeflate: false });
 
   /** Sends hello (state, history or replay) and then the room's events, in order and once. */
@@ -408,9 +410,12 @@ export function createRoomEvents(opts: { clock: Clock; buffer: PresenceBuffer; h
     let closed = false;
     const ping = setInterval(() => res.write(": ping\n\n"), PING_MS);
     ping.unref();
+    const end = () => ch.close(1001, "server going away");
+    streams.add(end);
     res.on("close", () => {
       closed = true;
       open--;
+      streams.delete(end);
       clearInterval(ping);
       stop?.();
     });
@@ -472,9 +477,11 @@ export function createRoomEvents(opts: { clock: Clock; buffer: PresenceBuffer; h
       return open;
     },
     hub,
+    /** Going away: sockets are closed with 1001 (clients reconnect elsewhere and resume), streams end. */
     close() {
       hub.stop();
-      for (const c of wss.clients) c.terminate();
+      for (const c of wss.clients) c.close(1001, "server going away: reconnect");
+      for (const end of streams) end();
       wss.close();
     },
   };

@@ -22,7 +22,8 @@ server.on("error", (err: NodeJS.ErrnoException) => {
   process.exit(1);
 });
 server.listen(e.PORT, e.HOST, () => log.info("front listening", { host: e.HOST, port: e.PORT }));
-handleShutdown("front", [server]);
+// Event sockets are told to go (1001) at once: they reconnect to another instance and resume.
+handleShutdown("front", [server], undefined, () => server.roomEvents.close());
 
 // Rooms whose stream went away and did not come back within MEDIA_END_GRACE_S end (every instance
 // may run this: the UPDATE is conditional).
