@@ -391,7 +391,6 @@ try {
           hot: [
             {
               name: "heartbeat",
-              before: rows[1]!.rps,
               req: {
                 method: "POST",
                 path: "/api/presence/heartbeat",
@@ -401,7 +400,6 @@ try {
             },
             {
               name: "play-token verify",
-              before: rows[2]!.rps,
               req: { path: `/api/tokens/verify?room=${rooms[0]!.id}&token=${play[0]}` },
             },
           ],

@@ -1,7 +1,9 @@
 // Room events at scale (issue 12): 5,000 WebSockets in one room on this machine, one chat message a
 // second from 10 senders in turn, delivery latency to every socket (p50/p99), the front's memory per
 // socket, and the hot paths measured again while the sockets are open and the chat flows.
-// Sockets come from 20 loopback addresses (250 each), as real viewers come from many.
+// Sockets come from 20 loopback addresses (250 each), as real viewers come from many, and live in a
+// process of their own (bench/socket-clients.ts).
+import { fork } from "node:child_process";
 import { readFileSync } from "node:fs";
 import WebSocket from "ws";
 
@@ -32,45 +34,33 @@ export async function runSockets(opts: {
   frontPid: number;
   measure: Measure;
   /** The hot-path requests to measure again under the socket load. */
-  hot: Array<{ name: string; req: Parameters<Measure>[2]; before: number }>;
+  hot: Array<{ name: string; req: Parameters<Measure>[2] }>;
   seconds: number;
 }) {
   const wsBase = opts.base.replace(/^http/, "ws") + "/api/rooms/events";
-  const latencies: number[] = [];
-  let received = 0;
-  let refused = 0;
-  const sockets: WebSocket[] = [];
-  global.gc?.();
+  // The hot paths just before, in the same conditions, for the comparison below.
+  const before = [];
+  for (const h of opts.hot) before.push((await opts.measure(`${h.name} (no sockets)`, opts.base, h.req)).rps);
   await new Promise((r) => setTimeout(r, 1000));
   const rssBefore = rssKiB(opts.frontPid);
-  const onMessage = (data: WebSocket.RawData) => {
-    const text = Buffer.from(data as Buffer).toString("utf8");
-    if (!text.includes('"type":"chat"')) return;
-    const m = /bench (\d+)/.exec(text);
-    if (m) {
-      latencies.push(Date.now() - Number(m[1]));
-      received++;
-    }
-  };
-  const open = (i: number) =>
-    new Promise<void>((resolve) => {
-      const ws = new WebSocket(`${wsBase}?room=${opts.roomId}`, {
-        localAddress: `127.0.0.${2 + (i % ADDRESSES)}`,
-        perMessageDeflate: false,
-      });
-      ws.on("message", onMessage);
-      ws.once("open", () => (sockets.push(ws), resolve()));
-      ws.once("error", () => (refused++, resolve()));
-      ws.once("unexpected-response", () => (refused++, resolve()));
+  const clients = fork(new URL("./socket-clients.ts", import.meta.url).pathname, [], {
+    execArgv: ["--import", "tsx"],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  const ask = <T>(msg: unknown) =>
+    new Promise<T>((resolve) => {
+      clients.once("message", (r) => resolve(r as T));
+      clients.send(msg as object);
     });
   const t0 = Date.now();
-  for (let i = 0; i < SOCKETS; i += 100)
-    await Promise.all(Array.from({ length: Math.min(100, SOCKETS - i) }, (_, j) => open(i + j)));
+  const { opened, refused } = await ask<{ opened: number; refused: number }>({
+    open: { url: `${wsBase}?room=${opts.roomId}`, count: SOCKETS, addresses: ADDRESSES },
+  });
   const connectS = (Date.now() - t0) / 1000;
   await new Promise((r) => setTimeout(r, 2000));
   const rssAfter = rssKiB(opts.frontPid);
   console.log(
-    `\nroom events: ${sockets.length} sockets open in one room in ${connectS.toFixed(1)} s (${refused} refused); front RSS ${Math.round(rssBefore / 1024)} → ${Math.round(rssAfter / 1024)} MiB, ${((rssAfter - rssBefore) / Math.max(1, sockets.length)).toFixed(1)} KiB per socket`,
+    `\nroom events: ${opened} sockets open in one room in ${connectS.toFixed(1)} s (${refused} refused); front RSS ${Math.round(rssBefore / 1024)} → ${Math.round(rssAfter / 1024)} MiB, ${((rssAfter - rssBefore) / Math.max(1, opened)).toFixed(1)} KiB per socket`,
   );
 
   // Senders: members with presence tokens, on sockets of their own.
@@ -98,19 +88,21 @@ export async function runSockets(opts: {
   }, 1000);
   // The hot paths while the sockets are open and the chat flows.
   const under = [];
-  for (const h of opts.hot) under.push({ ...h, row: await opts.measure(`${h.name} + sockets`, opts.base, h.req) });
+  for (const [i, h] of opts.hot.entries())
+    under.push({ ...h, before: before[i]!, row: await opts.measure(`${h.name} + sockets`, opts.base, h.req) });
   const rest = Math.max(0, opts.seconds * 1000 - under.length * 1000);
   await new Promise((r) => setTimeout(r, Math.min(rest, 20_000)));
   clearInterval(chat);
   await new Promise((r) => setTimeout(r, 2000));
+  const { received, latencies } = await ask<{ received: number; latencies: number[] }>({ report: true });
   latencies.sort((a, b) => a - b);
-  const expected = sent * sockets.length;
+  const expected = sent * opened;
   console.log(
-    `chat delivery to ${sockets.length} sockets: ${sent} messages from ${senders.length} senders, ${received}/${expected} deliveries; latency p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms, max ${latencies.at(-1) ?? 0} ms (target p99 ≤ 1,000 ms)${errors.length ? `; sender errors: ${errors.slice(0, 3).join(" | ")}` : ""}`,
+    `chat delivery to ${opened} sockets: ${sent} messages from ${senders.length} senders, ${received}/${expected} deliveries; latency p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms, max ${latencies.at(-1) ?? 0} ms (target p99 ≤ 1,000 ms)${errors.length ? `; sender errors: ${errors.slice(0, 3).join(" | ")}` : ""}`,
   );
   for (const u of under)
     console.log(
       `${u.name} with the sockets open: ${u.row.rps} req/s vs ${u.before} without (${Math.round((u.row.rps / Math.max(1, u.before)) * 100)}%, target ≥ 90%), p99 ${u.row.p99} ms`,
     );
-  for (const s of [...sockets, ...senders]) s.terminate();
+  for (const s of senders) s.terminate();
 }
