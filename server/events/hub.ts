@@ -7,7 +7,7 @@
 import { and, eq, gt, inArray, lt, max, or } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { roomEvents, rooms } from "../db/schema";
-import { log } from "../log";
+import { rateLimitedLog } from "../log";
 import { roomStatsMany } from "../presence/figures";
 import type { RoomStats } from "../presence/stats";
 import { subscribeEvents } from "./bus";
@@ -23,6 +23,8 @@ const POLL_BATCH = 1000;
 const GAP_PATIENCE_MS = 15_000;
 const MAX_GAPS = 10_000;
 const DELIVERED_MEMORY_MS = 60_000;
+// A database that is down would otherwise log every poll (several a second): one line in ten seconds.
+const warn = rateLimitedLog("warn", 0.1, 1);
 
 export const rowToEvent = (r: typeof roomEvents.$inferSelect): RoomEvent => ({
   id: Number(r.id),
@@ -128,7 +130,7 @@ export class EventHub {
         .limit(POLL_BATCH);
       for (const r of rows) this.receive(rowToEvent(r));
     } catch (e) {
-      log.warn("room events poll failed", { error: (e as Error).message });
+      warn("room events poll failed", { error: (e as Error).message });
     } finally {
       this.polling = false;
     }
@@ -160,7 +162,7 @@ export class EventHub {
         }
       }
     } catch (e) {
-      log.warn("room figures tick failed", { error: (e as Error).message });
+      warn("room figures tick failed", { error: (e as Error).message });
     } finally {
       this.figuring = false;
     }

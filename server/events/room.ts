@@ -63,6 +63,7 @@ export function eventsOfChange(
         audience: PUBLIC_MIC_MOVES.has(move) ? "" : userId,
       });
   }
+  if (action === "room.delete") out.push({ type: "deleted", payload: {}, audience: "" });
   if (action === "member.kick" && typeof detail?.memberId === "string")
     out.push({ type: "kicked", payload: { memberId: detail.memberId }, audience: "" });
   if (action === "chat.delete" && detail?.messageId !== undefined)

@@ -21,7 +21,8 @@ export const ROOM_EVENT_TYPES = [
   "kicked", // {memberId}
   "chat", // {message}
   "chat.deleted", // {messageId, by}
-  "chat.muted", // {memberId, until}
+  "chat.muted", // {memberId, nick, until}
+  "deleted", // {} the room is gone: sockets close with 4404
 ] as const;
 export type RoomEventType = (typeof ROOM_EVENT_TYPES)[number];
 

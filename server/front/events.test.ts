@@ -229,6 +229,10 @@ describe("room events", () => {
     expect(await v.next((f) => f.type === "figures" && f.likes === 3, 4000)).toMatchObject({ likes: 3 });
     await callerOf(t.host).rooms.stop({ room: r.id });
     await v.next((f) => f.type === "status" && f.status === "ended", 1000);
+    // A deleted room closes its sockets (4404): there is nothing left to hear.
+    await callerOf(t.host).rooms.delete({ room: r.id });
+    await v.next((f) => f.type === "deleted", 1000);
+    expect((await v.closed).code).toBe(4404);
   });
 });
 

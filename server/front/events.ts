@@ -191,6 +191,7 @@ export function createRoomEvents(opts: { clock: Clock; buffer: PresenceBuffer; h
       if (!reaches(ev.audience, v.memberId, v.manager)) return;
       if (!ch.sendFrame(encodedEvent(ev), ev.id)) return;
       if (ev.type === "kicked" && ev.payload.memberId === v.memberId) ch.close(CLOSE.kicked, "removed from the room");
+      if (ev.type === "deleted") ch.close(CLOSE.gone, "the room was deleted");
     };
     const stop = hub.listen(v.room.num, {
       event: (ev) => (ready ? deliver(ev) : queued.push(ev)),
