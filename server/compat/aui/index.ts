@@ -24,7 +24,7 @@ import { pullUrls } from "../../media/urls";
 import { getMeetingInfo, meetingMember, meetingsOf, updateMeetingInfo } from "../../mic";
 import { roomStats, roomStatsMany } from "../../presence/figures";
 import { cacheable, sharedReads } from "../../cache";
-import { createRoom, deleteRoom, findRoom, listRooms, transitionRoom, updateRoom, type RoomRow } from "../../rooms";
+import { createRoom, deleteRoom, findRoom, listRoomPage, transitionRoom, updateRoom, type RoomRow } from "../../rooms";
 import { STATUS_CODE } from "../../rooms/status";
 import { assertAccessNotRevoked, signAccessToken, type AccessClaims } from "../../tokens";
 import { reusedRoomToken } from "../../tokens/reuse";
@@ -399,7 +399,7 @@ const verbs: Record<string, (ctx: Ctx, body: Record<string, unknown>) => Promise
   async list(ctx, body) {
     const b = parse(listBody, body);
     const statusOf = { 0: "prepare", 1: "live", 2: "ended" } as const;
-    const page = await listRooms(ctx, {
+    const page = await listRoomPage(ctx, {
       limit: b.page_size,
       offset: (b.page_num - 1) * b.page_size,
       withMetrics: false,
