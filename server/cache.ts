@@ -11,6 +11,11 @@ let version = 0;
 const sharedValues = new WeakSet<object>();
 /** Whether a value is an answer shared across requests (never to be changed: callers may serialise it once). */
 export const isShared = (v: unknown): v is object => typeof v === "object" && v !== null && sharedValues.has(v);
+/** Marks a value made only of shared answers (e.g. two of them joined) as shared itself. */
+export function asShared<T extends object>(v: T): T {
+  sharedValues.add(v);
+  return v;
+}
 /** Called after a write commits: answers cached before it are not served again. */
 export function readsChanged() {
   version++;

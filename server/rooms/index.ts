@@ -22,7 +22,7 @@ import {
 import { env } from "../env";
 import { AppError, forbidden, notFound } from "../errors";
 import { markFigures, roomStats, roomStatsMany } from "../presence/figures";
-import { cacheable, sharedReads } from "../cache";
+import { asShared, cacheable, isShared, sharedReads } from "../cache";
 import type { RoomStats } from "../presence/stats";
 import { STATUS_CODE, TRANSITIONS, type RoomAction } from "./status";
 import { newStreamName } from "../media/keys";
@@ -216,8 +216,14 @@ const sharedTotals = sharedReads<number>();
  */
 export async function listRooms(ctx: Ctx, input: z.infer<typeof listRoomsInput>) {
   const [page, total] = await Promise.all([listRoomPage(ctx, input), countRooms(ctx, input)]);
-  return { ...page, total };
+  const shared: boolean = isShared(page); // (a plain boolean: the guard would narrow `page` to never)
+  if (!shared) return { ...page, total };
+  // The same page with the same total is the same answer (serialised once by the tRPC front).
+  let list = withTotals.get(page);
+  if (list?.total !== total) withTotals.set(page, (list = asShared({ ...page, total })));
+  return list;
 }
+const withTotals = new WeakMap<object, Awaited<ReturnType<typeof readPage>> & { total: number }>();
 
 /** A page of listRooms without the total, for clients that do not show one (AUI `list`). */
 export async function listRoomPage(ctx: Ctx, input: z.infer<typeof listRoomsInput>) {
