@@ -253,6 +253,7 @@ try {
       rooms: liveRooms.map((r) => ({ id: r.id, num: r.num, appId: a.app.id })),
       hostId: host.id,
       list: { sxbToken: sxbTokens[0]!, access, username: viewers[0]!.username },
+      ceiling: `http://127.0.0.1:${helloPort}`,
       measure,
     });
     clearTimeout(sampler);

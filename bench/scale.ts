@@ -29,6 +29,8 @@ export async function runScale(o: {
   rooms: Room[];
   hostId: string;
   list: { sxbToken: string; access: string; username: string };
+  /** The bare node:http hello server: the lists' ceiling, measured in the same phase. */
+  ceiling: string;
   measure: (
     name: string,
     base: string,
@@ -237,6 +239,7 @@ export async function runScale(o: {
     [{ n: number }],
   ];
   console.log(`\n  lists over ${Number(n).toLocaleString()} live rooms (target p99 ≤ 20 ms):`);
+  await o.measure("  bare node:http hello (ceiling)", o.ceiling, { path: "/" });
   const input = encodeURIComponent(JSON.stringify({ limit: 20 }));
   await o.measure("  tRPC rooms.list", base, {
     path: `/api/trpc/rooms.list?input=${input}`,

@@ -1,14 +1,21 @@
 // Short-lived answers shared across requests, for the reads every client polls (room lists,
-// member lists): computed at most once per key per second and per process, so a thousand viewers
-// refreshing a list cost one query a second, not a thousand. Freshness: a write this process makes
-// (rooms, members, flushed heartbeats) makes every cached answer stale at once, so its own clients
-// read their writes; another instance's writes show within the second, as /api/rooms/state does.
+// member lists): computed at most twice per key per second and per process (a key read all the
+// time is read again in the second half of its life, so its readers never wait for the database),
+// so a thousand viewers refreshing a list cost two queries a second, not a thousand. Freshness:
+// what is served was read less than a second ago; a write this process makes (rooms, members,
+// flushed heartbeats) makes every cached answer stale at once, so its own clients read their
+// writes; another instance's writes show within the second, as /api/rooms/state does.
 import type { DbOrTx } from "./db/client";
 
 let version = 0;
 const sharedValues = new WeakSet<object>();
 /** Whether a value is an answer shared across requests (never to be changed: callers may serialise it once). */
 export const isShared = (v: unknown): v is object => typeof v === "object" && v !== null && sharedValues.has(v);
+/** Marks a value made only of shared answers (e.g. two of them joined) as shared itself. */
+export function asShared<T extends object>(v: T): T {
+  sharedValues.add(v);
+  return v;
+}
 /** Called after a write commits: answers cached before it are not served again. */
 export function readsChanged() {
   version++;
@@ -18,21 +25,42 @@ export function readsChanged() {
 export const cacheable = (db: DbOrTx) => !("rollback" in db);
 
 export function sharedReads<T>(ttlMs = 1000, max = 5000) {
-  const entries = new Map<string, { at: number; version: number; value: Promise<T> }>();
-  return (key: string, compute: () => Promise<T>): Promise<T> => {
-    const now = Date.now();
-    const hit = entries.get(key);
-    if (hit && hit.version === version && now - hit.at < ttlMs && now >= hit.at) return hit.value;
-    const value = compute().then((v) => {
-      if (typeof v === "object" && v !== null) sharedValues.add(v);
-      return v;
+  const entries = new Map<string, { at: number; version: number; value: Promise<T>; renewing?: boolean }>();
+  const run = (key: string, compute: () => Promise<T>, at: number, v: number) => {
+    const value = compute().then((out) => {
+      if (typeof out === "object" && out !== null) sharedValues.add(out);
+      return out;
     });
-    if (hit) entries.delete(key); // re-inserted last: the oldest entries are first in the map
-    entries.set(key, { at: now, version, value });
     value.catch(() => {
       if (entries.get(key)?.value === value) entries.delete(key);
     });
+    return { at, version: v, value };
+  };
+  return (key: string, compute: () => Promise<T>): Promise<T> => {
+    const now = Date.now();
+    const hit = entries.get(key);
+    if (hit && hit.version === version && now - hit.at < ttlMs && now >= hit.at) {
+      // A key still read in the second half of its life is read again meanwhile, and the new value
+      // replaces it once there: its readers never wait for the database, and what they get was
+      // still read less than ttlMs ago. A write in this process makes both stale as before.
+      if (!hit.renewing && now - hit.at >= ttlMs / 2) {
+        hit.renewing = true;
+        const next = run(key, compute, now, version);
+        next.value.then(
+          () => {
+            if (entries.get(key) !== hit) return;
+            entries.delete(key);
+            entries.set(key, next);
+          },
+          () => (hit.renewing = false),
+        );
+      }
+      return hit.value;
+    }
+    const entry = run(key, compute, now, version);
+    if (hit) entries.delete(key); // re-inserted last: the oldest entries are first in the map
+    entries.set(key, entry);
     while (entries.size > max) entries.delete(entries.keys().next().value!);
-    return value;
+    return entry.value;
   };
 }

@@ -36,8 +36,15 @@ export async function readJson(req: IncomingMessage, limit: number): Promise<unk
   }
 }
 
+/** An answer already serialised (spliced from shared parts): sent as is, not stringified again. */
+export class JsonText {
+  constructor(readonly text: string) {}
+}
+
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>) {
-  const s = JSON.stringify(body);
+  const text = body instanceof JsonText ? body.text : JSON.stringify(body);
+  // A long answer is encoded once (measuring its length and writing it would each encode it).
+  const s = text.length > 4096 ? Buffer.from(text) : text;
   res.writeHead(status, {
     "content-type": "application/json; charset=utf-8",
     "content-length": Buffer.byteLength(s),

@@ -80,7 +80,8 @@ export function pullUrls(room: Pick<RoomRow, "streamName">, app: App, token: str
     rtmp_url: `${b.pullRtmp}/${n}?${sign(paths.rtmp_url)}`,
     flv_url: `${b.http}${paths.flv_url}?${sign(paths.flv_url)}`,
     hls_url: `${b.hls}${paths.hls_url}?${sign(paths.hls_url)}`,
-    rts_url: "",
+    // onair's media servers have no RTS (WebRTC) side: always empty, by type too.
+    rts_url: "" as const,
   };
 }
 

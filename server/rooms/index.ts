@@ -22,7 +22,7 @@ import {
 import { env } from "../env";
 import { AppError, forbidden, notFound } from "../errors";
 import { markFigures, roomStats, roomStatsMany } from "../presence/figures";
-import { cacheable, sharedReads } from "../cache";
+import { asShared, cacheable, isShared, sharedReads } from "../cache";
 import type { RoomStats } from "../presence/stats";
 import { STATUS_CODE, TRANSITIONS, type RoomAction } from "./status";
 import { newStreamName } from "../media/keys";
@@ -212,48 +212,87 @@ function decodeCursor(cursor: string) {
   return { createdAt: new Date(Number(m[1])), num: Number(m[2]) };
 }
 
-const sharedLists = sharedReads<Awaited<ReturnType<typeof readRooms>>>();
+const sharedPages = sharedReads<Awaited<ReturnType<typeof readPage>>>();
+const sharedTotals = sharedReads<number>();
 
 /**
- * Newest first, tie-broken by room number so pages never skip or repeat rows under inserts. The
- * same page for the same tenant is read at most once a second (server/cache.ts).
+ * Newest first, tie-broken by room number so pages never skip or repeat rows under inserts, with
+ * the number of rooms the filter matches. The same page for the same tenant is read at most once
+ * a second (server/cache.ts), and the total once a second per filter whatever the page.
  */
 export async function listRooms(ctx: Ctx, input: z.infer<typeof listRoomsInput>) {
+  const [page, total] = await Promise.all([listRoomPage(ctx, input), countRooms(ctx, input)]);
+  const shared: boolean = isShared(page); // (a plain boolean: the guard would narrow `page` to never)
+  if (!shared) return { ...page, total };
+  // The same page with the same total is the same answer (serialised once by the tRPC front).
+  let list = withTotals.get(page);
+  if (list?.total !== total) withTotals.set(page, (list = asShared({ ...page, total })));
+  return list;
+}
+const withTotals = new WeakMap<object, Awaited<ReturnType<typeof readPage>> & { total: number }>();
+
+/** A page of listRooms without the total, for clients that do not show one (AUI `list`). */
+export async function listRoomPage(ctx: Ctx, input: z.infer<typeof listRoomsInput>) {
   requireUser(ctx.actor);
   const db = dbOf(ctx);
-  if (!cacheable(db)) return readRooms(ctx, db, input);
-  return sharedLists(JSON.stringify([tenantOf(ctx.actor), input]), () => readRooms(ctx, db, input));
+  if (!cacheable(db)) return readPage(ctx, db, input);
+  return sharedPages(JSON.stringify([tenantOf(ctx.actor), input]), () => readPage(ctx, db, input));
 }
 
-async function readRooms(ctx: Ctx, db: DbOrTx, input: z.infer<typeof listRoomsInput>) {
+function roomFilter(ctx: Ctx, input: z.infer<typeof listRoomsInput>) {
   const where: (SQL | undefined)[] = [tenantFilter(ctx.actor, rooms.appId, input.appId)];
   if (input.status) where.push(eq(rooms.status, input.status));
   if (input.clientAppId) where.push(eq(rooms.clientAppId, input.clientAppId));
   if (input.hostId) where.push(eq(rooms.hostId, input.hostId));
   if (input.q) where.push(like(rooms.title, containsPattern(input.q)));
-  const filter = and(...where);
-  const page = [...where];
+  return where;
+}
+
+async function countRooms(ctx: Ctx, input: z.infer<typeof listRoomsInput>) {
+  requireUser(ctx.actor);
+  const db = dbOf(ctx);
+  const read = async () =>
+    (
+      await db
+        .select({ n: count() })
+        .from(rooms)
+        .where(and(...roomFilter(ctx, input)))
+    )[0]?.n ?? 0;
+  if (!cacheable(db)) return read();
+  const { appId, clientAppId, status, hostId, q } = input;
+  return sharedTotals(JSON.stringify([tenantOf(ctx.actor), appId, clientAppId, status, hostId, q]), read);
+}
+
+async function readPage(ctx: Ctx, db: DbOrTx, input: z.infer<typeof listRoomsInput>) {
+  const page = roomFilter(ctx, input);
   if (input.cursor) {
     const c = decodeCursor(input.cursor);
     page.push(or(lt(rooms.createdAt, c.createdAt), and(eq(rooms.createdAt, c.createdAt), lt(rooms.num, c.num))));
   }
-  let q = db
-    .select()
+  // The page's numbers first, from the index that holds the filter and the order (no row is read
+  // for the rooms an offset skips, nor for rooms the filter leaves out), then those rows by primary
+  // key. (One statement joining the two costs MariaDB a temporary table and a sort.) A room changed
+  // between the two reads is shown as it is now; one deleted meanwhile is left out.
+  let pick = db
+    .select({ num: rooms.num })
     .from(rooms)
     .where(and(...page))
     .orderBy(desc(rooms.createdAt), desc(rooms.num))
     .limit(input.limit + 1)
     .$dynamic();
-  if (input.offset !== undefined && !input.cursor) q = q.offset(input.offset);
-  const [rows, total] = await Promise.all([q, db.select({ n: count() }).from(rooms).where(filter)]);
+  if (input.offset !== undefined && !input.cursor) pick = pick.offset(input.offset);
+  const nums = (await pick).map((r) => r.num);
+  const byNum = new Map(
+    (nums.length ? await db.select().from(rooms).where(inArray(rooms.num, nums)) : []).map((r) => [r.num, r]),
+  );
+  const rows = nums.flatMap((n) => byNum.get(n) ?? []);
   const items = rows.slice(0, input.limit);
   const now = ctx.clock.now();
   const stats = input.withMetrics ? await roomStatsMany(db, items, now) : undefined;
   const views = items.map((r) => roomView(r, stats?.get(r.num)));
   return {
     items: views,
-    total: total[0]?.n ?? 0,
-    nextCursor: rows.length > input.limit ? encodeCursor(items[items.length - 1]!) : null,
+    nextCursor: nums.length > input.limit && items.length ? encodeCursor(items[items.length - 1]!) : null,
   };
 }
 

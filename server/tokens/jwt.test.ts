@@ -1,6 +1,8 @@
 import { createSecretKey } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { signJwt, verifyJwt } from "./jwt";
+import { memberSubject, signRoomToken, verifyRoomToken } from ".";
+import { signCompact, signJwt, verifyCompact, verifyJwt } from "./jwt";
+import { revocationSet } from "./revocations";
 
 const key = createSecretKey(Buffer.from("k".repeat(32)));
 const other = createSecretKey(Buffer.from("o".repeat(32)));
@@ -32,5 +34,36 @@ describe("HS256 tokens", () => {
     const none = Buffer.from(JSON.stringify({ alg: "none", typ: "JWT" })).toString("base64url");
     expect(code(() => verifyJwt(`${none}.${p}.`, key, now))).toBe("TOKEN_INVALID");
     expect(code(() => verifyJwt(signJwt({ sub: "u" }, key), key, now))).toBe("TOKEN_INVALID");
+  });
+});
+
+describe("compact tokens checked again (signatures kept per key)", () => {
+  const now = 1_800_000_000_000;
+  it("still expire, are still refused under another key or when altered, and are never changed by a caller", () => {
+    const tok = signCompact({ u: "viewer", e: now / 1000 + 60 }, key);
+    expect(verifyCompact<{ u: string; e: number }>(tok, key, now).u).toBe("viewer");
+    expect(verifyCompact<{ u: string; e: number }>(tok, key, now).u).toBe("viewer"); // kept
+    expect(code(() => verifyCompact(tok, key, now + 60_000))).toBe("TOKEN_EXPIRED");
+    expect(code(() => verifyCompact(tok, other, now))).toBe("TOKEN_INVALID");
+    const [body, sig] = tok.split(".");
+    const forged = Buffer.from(JSON.stringify({ u: "admin", e: now / 1000 + 60 })).toString("base64url");
+    expect(code(() => verifyCompact(`${forged}.${sig}`, key, now))).toBe("TOKEN_INVALID");
+    expect(code(() => verifyCompact(`${body}.${sig}x`, key, now))).toBe("TOKEN_INVALID");
+    const p = verifyCompact<{ u: string; e: number }>(tok, key, now);
+    expect(() => ((p as { u: string }).u = "admin")).toThrow(TypeError);
+    expect(verifyCompact<{ u: string; e: number }>(tok, key, now).u).toBe("viewer");
+  });
+});
+
+describe("room tokens checked again", () => {
+  it("are refused once their holder is revoked, after a check that passed", () => {
+    const at = new Date();
+    const room = "2f1e7f1c-6d2a-4b8e-9a51-0c7d3e5b9a10";
+    const sub = "7a9c2b4e-1f3d-4c5a-8e6b-9d0f1a2b3c4d";
+    const t = signRoomToken({ scope: "play", app: 987_654, room, num: 987_654, st: "s1", sub }, at, 600);
+    expect(verifyRoomToken(t.token, { scope: "play", room }, at).sub).toBe(sub);
+    revocationSet.apply("member", memberSubject(987_654, sub), at.getTime() + 1);
+    expect(code(() => verifyRoomToken(t.token, { scope: "play", room }, at))).toBe("TOKEN_INVALID");
+    expect(code(() => verifyRoomToken(t.token, { scope: "publish", room }, at))).toBe("TOKEN_INVALID");
   });
 });

@@ -42,7 +42,30 @@ export function signCompact(payload: Record<string, unknown>, key: KeyObject): s
   return `${body}.${createHmac("sha256", key).update(body).digest().subarray(0, 16).toString("base64url")}`;
 }
 
+/**
+ * Payloads of compact tokens whose signature checked out, per key: a player or media server presents
+ * the same token again and again (every hook, every verify), and its signature cannot change. Only
+ * the signature and the parse are skipped on a hit; expiry (and the caller's revocation checks) run
+ * every time. Bounded; the oldest go first.
+ */
+const signedPayloads = new WeakMap<KeyObject, Map<string, { e: number }>>();
+const SIGNED_KEPT = 10_000;
+
 export function verifyCompact<T extends { e: number }>(token: string, key: KeyObject, nowMs: number): T {
+  let kept = signedPayloads.get(key);
+  let p = kept?.get(token) as T | undefined;
+  if (p === undefined) {
+    p = checkCompact<T>(token, key);
+    if (!kept) signedPayloads.set(key, (kept = new Map<string, { e: number }>()));
+    kept.set(token, p);
+    if (kept.size > SIGNED_KEPT) kept.delete(kept.keys().next().value!);
+  }
+  if (p.e * 1000 <= nowMs) throw new AppError("TOKEN_EXPIRED", "Token expired");
+  return p;
+}
+
+/** The signature and the payload of a compact token (expiry aside). */
+function checkCompact<T extends { e: number }>(token: string, key: KeyObject): T {
   const dot = token.indexOf(".");
   if (dot <= 0 || token.indexOf(".", dot + 1) !== -1 || token.length > 1024)
     throw new AppError("TOKEN_INVALID", "Malformed token");
@@ -57,6 +80,5 @@ export function verifyCompact<T extends { e: number }>(token: string, key: KeyOb
     throw new AppError("TOKEN_INVALID", "Malformed token payload");
   }
   if (typeof p?.e !== "number") throw new AppError("TOKEN_INVALID", "Token has no expiry");
-  if (p.e * 1000 <= nowMs) throw new AppError("TOKEN_EXPIRED", "Token expired");
-  return p;
+  return Object.freeze(p);
 }

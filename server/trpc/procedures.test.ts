@@ -290,11 +290,15 @@ describe("rooms", () => {
     await host.rooms.create({ title: `${tag} new` }); // an insert between pages
     const p2 = await root.rooms.list({ appId: t.app.id, q: tag, limit: 3, cursor: p1.nextCursor! });
     expect(p2.items.map((r) => r.title)).toEqual([`${tag} 3`, `${tag} 2`, `${tag} 1`]);
+    // The total is one count per filter, whatever the page, and counts this process's writes at once.
+    expect(p2.total).toBe(8);
     const p3 = await root.rooms.list({ appId: t.app.id, q: tag, limit: 3, cursor: p2.nextCursor! });
     expect(p3.items.map((r) => r.title)).toEqual([`${tag} 0`]);
     expect(p3.nextCursor).toBeNull();
+    expect((await callerOf(t.viewer).rooms.list({ q: tag })).total).toBe(8);
     const liveOnly = await callerOf(t.viewer).rooms.list({ q: tag, status: "live" });
     expect(liveOnly.items.map((r) => r.id)).toEqual([made[2]!.id]);
+    expect(liveOnly.total).toBe(1);
     const byHost = await callerOf(t.viewer).rooms.list({
       hostId: t.host2.userId,
       q: tag,
@@ -303,6 +307,10 @@ describe("rooms", () => {
       withMetrics: true,
     });
     expect(byHost.items.map((r) => r.title)).toEqual([`${tag} 6`, `${tag} 5`]);
+    expect(byHost.total).toBe(8);
+    const byOffset = await root.rooms.list({ appId: t.app.id, q: tag, limit: 3, offset: 3 });
+    expect(byOffset.items.map((r) => r.title)).toEqual([`${tag} 4`, `${tag} 3`, `${tag} 2`]);
+    expect(byOffset.total).toBe(8);
     expect(byHost.items[0]!.metrics).toBeDefined();
     await rejectsWith(root.rooms.list({ cursor: "garbage" }), "BAD_REQUEST");
   });

@@ -3,13 +3,28 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { callerOf, makeTenant, PASSWORD, type Tenant } from "../../../test/helpers";
+import {
+  callerOf,
+  ctxOf,
+  makeTenant,
+  ManualClock,
+  orNotFound,
+  PASSWORD,
+  serve,
+  type Tenant,
+} from "../../../test/helpers";
 import { eq } from "drizzle-orm";
+import { readsChanged } from "../../cache";
 import { getDb } from "../../db/client";
-import { resetEnvForTests } from "../../env";
-import { sessions } from "../../db/schema";
-import { signAccessToken } from "../../tokens";
-import { createAuiHandler } from ".";
+import { env, resetEnvForTests } from "../../env";
+import { apps, sessions } from "../../db/schema";
+import { createRoom, findRoom, transitionRoom } from "../../rooms";
+import { joinRoom } from "../../presence";
+import { systemClock } from "../../clock";
+import { memberSubject, signAccessToken, verifyRoomToken } from "../../tokens";
+import { REUSE_MS } from "../../tokens/reuse";
+import { revoke } from "../../tokens/revocations";
+import { createAuiHandler, roomInfo } from ".";
 
 let t: Tenant;
 let other: Tenant;
@@ -392,5 +407,103 @@ describe("AUI demo login (opt-in per app)", () => {
       delete process.env.COMPAT_AUI_APP_ID;
       resetEnvForTests();
     }
+  });
+});
+
+describe("AUI list: the caller's play tokens", () => {
+  it("reuses a caller's play token for a while, never another caller's, and signs anew once revoked or after a minute", async () => {
+    const clock = new ManualClock(Date.now());
+    const srv = await serve(orNotFound(createAuiHandler({ clock })));
+    const tenant = await makeTenant(clock);
+    try {
+      const db = getDb();
+      const room = await createRoom(ctxOf(tenant.host, clock), { title: "tokens", mode: 0, record: false });
+      const call = async (path: string, body: unknown, token?: string) => {
+        const r = await fetch(`${srv.base}${path}`, {
+          method: "POST",
+          headers: {
+            "content-type": "application/json",
+            "x-forwarded-for": `198.51.100.${Math.floor(Math.random() * 250) + 1}`,
+            ...(token ? { authorization: `Bearer ${token}` } : {}),
+          },
+          body: JSON.stringify(body),
+        });
+        return (await r.json()) as Record<string, unknown> & Array<Record<string, unknown>>;
+      };
+      const signIn = async (username: string) =>
+        (await call("/login", { username, password: PASSWORD })).token as string;
+      const [viewer, viewer2] = [await signIn(tenant.viewer.username), await signIn(tenant.viewer2.username)];
+      /** The play token in the listed room's URLs (the same in all of them). */
+      const listed = async (bearer: string) => {
+        const page = await call("/api/v1/live/list", { page_num: 1, page_size: 50, status: -1, user_id: "x" }, bearer);
+        const r = page.find((x) => x.id === room.id)! as Record<string, Record<string, string>>;
+        expect(r.link_info!.cdn_pull_info).toEqual(r.pull_url_info);
+        const tokens = ["flv_url", "hls_url", "rtmp_url"].map((k) =>
+          new URL(r.pull_url_info![k]!).searchParams.get("token"),
+        );
+        expect(new Set(tokens).size).toBe(1);
+        return tokens[0]!;
+      };
+      const holder = (token: string, at = clock.now()) =>
+        verifyRoomToken(token, { scope: "play", room: room.id, stream: room.streamName }, at).sub;
+
+      const first = await listed(viewer);
+      expect(holder(first)).toBe(tenant.viewer.userId);
+      clock.advance(30_000);
+      expect(await listed(viewer)).toBe(first);
+      // Another caller listing the same page gets their own.
+      const other = await listed(viewer2);
+      expect(other).not.toBe(first);
+      expect(holder(other)).toBe(tenant.viewer2.userId);
+
+      // Kicked (a member revocation): the token kept is not handed out again; a fresh one works.
+      await revoke(
+        db,
+        "member",
+        memberSubject(room.num, tenant.viewer.userId),
+        clock.now(),
+        new Date(clock.now().getTime() + 3600_000),
+      );
+      expect(() => holder(first)).toThrow(/revoked/);
+      clock.advance(1000);
+      const afterKick = await listed(viewer);
+      expect(afterKick).not.toBe(first);
+      expect(holder(afterKick)).toBe(tenant.viewer.userId);
+
+      // After REUSE_MS a new token is signed, expiring a whole TTL later; the previous one still
+      // expires at its own time.
+      clock.advance(REUSE_MS);
+      const later = await listed(viewer);
+      expect(later).not.toBe(afterKick);
+      const exp = (token: string) => verifyRoomToken(token, { scope: "play" }, clock.now()).exp;
+      expect(exp(later)).toBe(Math.floor(clock.now().getTime() / 1000) + env().PLAY_TOKEN_TTL_S);
+      expect(holder(afterKick)).toBe(tenant.viewer.userId);
+      expect(() => holder(afterKick, new Date(exp(afterKick) * 1000))).toThrow(/expired/i);
+      expect(await listed(viewer2)).not.toBe(other);
+
+      // A vendor signing scheme signs the URLs themselves (no token in them).
+      await db.update(apps).set({ signScheme: "tencent" }).where(eq(apps.id, tenant.app.id));
+      readsChanged();
+      const page = await call("/api/v1/live/list", { page_num: 1, page_size: 50, status: -1, user_id: "x" }, viewer);
+      const r = page.find((x) => x.id === room.id)! as Record<string, Record<string, string>>;
+      expect(r.pull_url_info!.flv_url).toMatch(/txSecret=/);
+      expect(r.pull_url_info!.flv_url).not.toMatch(/token=/);
+      expect(r.link_info!.cdn_pull_info).toEqual(r.pull_url_info);
+    } finally {
+      await srv.close();
+    }
+  });
+});
+
+describe("AUI RoomInfo text", () => {
+  it("is made again when the page's figures change, for the same room row", async () => {
+    const room = await createRoom(ctxOf(t.host), { title: "figures", mode: 0, record: false });
+    await transitionRoom(ctxOf(t.host), room.id, "start");
+    const row = await findRoom(getDb(), t.viewer, room.id);
+    const metrics = async () =>
+      (JSON.parse((await roomInfo(getDb(), systemClock, t.viewer, row)).text) as { metrics: unknown }).metrics;
+    expect(await metrics()).toEqual({ like_count: 0, online_count: 0, pv: 0, uv: 0 });
+    await joinRoom(ctxOf(t.viewer2), { room: room.id });
+    expect(await metrics()).toEqual({ like_count: 0, online_count: 1, pv: 1, uv: 1 });
   });
 });

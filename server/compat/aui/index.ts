@@ -18,14 +18,16 @@ import { recordings, sessions, users } from "../../db/schema";
 import { env } from "../../env";
 import { AppError, badInput, errorBody, toAppError } from "../../errors";
 import { bearerOf, userActorOf } from "../../http/actor";
+import { JsonText } from "../../http/io";
 import { getPushInfo } from "../../media/access";
 import { pullUrls } from "../../media/urls";
 import { getMeetingInfo, meetingMember, meetingsOf, updateMeetingInfo } from "../../mic";
 import { roomStats, roomStatsMany } from "../../presence/figures";
 import { cacheable, sharedReads } from "../../cache";
-import { createRoom, deleteRoom, findRoom, listRooms, transitionRoom, updateRoom, type RoomRow } from "../../rooms";
+import { createRoom, deleteRoom, findRoom, listRoomPage, transitionRoom, updateRoom, type RoomRow } from "../../rooms";
 import { STATUS_CODE } from "../../rooms/status";
-import { assertAccessNotRevoked, signAccessToken, signRoomToken, type AccessClaims } from "../../tokens";
+import { assertAccessNotRevoked, signAccessToken, type AccessClaims } from "../../tokens";
+import { reusedRoomToken } from "../../tokens/reuse";
 import { verifyJwt } from "../../tokens/jwt";
 import {
   createVendorHandler,
@@ -102,7 +104,7 @@ async function meetingAsSent(db: Db, members: Array<{ user_id: string }>) {
 
 /** RoomInfo exactly as the seed names its fields; push URLs only for the room's anchor. */
 export async function roomInfo(db: Db, clock: Clock, actor: Actor, room: RoomFields) {
-  return (await roomInfos(db, clock, actor, [room]))[0]!;
+  return new JsonText((await roomInfoTexts(db, clock, actor, [room]))[0]!);
 }
 
 /** The facts of a page of rooms that are the same for every caller: one query each. */
@@ -126,30 +128,119 @@ async function pageFacts(db: Db, list: RoomFields[], now: Date) {
   ]);
   return { apps: new Map(appRows), stats, meetings, vods, idOf };
 }
-const sharedFacts = sharedReads<Awaited<ReturnType<typeof pageFacts>>>();
+type PageFacts = Awaited<ReturnType<typeof pageFacts>>;
+const sharedFacts = sharedReads<PageFacts>();
 
 /**
- * RoomInfo of a page of rooms the actor may see (found or listed for them): figures, meetings,
- * people and recordings each in one query for the whole page.
+ * A room's RoomInfo as JSON text around the caller's own parts (pull, push and link URLs): `head`
+ * holds the fields before them, `tail` the fields after. It is a function of the room row and the
+ * page's facts only, so it is made once per pair (both are shared for a second, never changed).
+ */
+interface SharedText {
+  facts: PageFacts;
+  base: string;
+  head: string;
+  tail: string;
+  app: Parameters<typeof pullUrls>[1];
+  /**
+   * With onair's signing scheme the caller's play token is the only caller part of the pull URLs:
+   * their JSON text split where the token goes (undefined for vendor schemes, signed per call).
+   */
+  pullAround?: string[];
+}
+const sharedTexts = new WeakMap<RoomFields, SharedText>();
+
+function sharedText(room: RoomFields, facts: PageFacts, base: string): SharedText {
+  const made = sharedTexts.get(room);
+  if (made?.facts === facts && made.base === base) return made;
+  const { apps, stats, meetings, vods, idOf } = facts;
+  const app = apps.get(room.appId);
+  const m = stats.get(room.num)!;
+  const members = (meetings.get(room.num) ?? []).map((x) => ({ ...x, user_id: idOf(x.user_id) }));
+  const ready = vods.filter((v) => v.roomNum === room.num);
+  const head = JSON.stringify({
+    id: room.id,
+    created_at: goTime(room.createdAt),
+    updated_at: goTime(room.updatedAt),
+    title: room.title,
+    notice: room.notice,
+    cover_url: room.coverUrl,
+    anchor_id: idOf(room.hostId),
+    anchor_nick: room.hostNick,
+    extends: room.extends,
+    status: STATUS_CODE[room.status],
+    mode: room.mode,
+    chat_id: room.chatId,
+    pk_id: room.pkId,
+    meeting_id: room.meetingId,
+    meeting_info: JSON.stringify(members),
+    vod_id: room.vodId,
+    started_at: goTime(room.startedAt),
+    stopped_at: goTime(room.stoppedAt),
+    metrics: { like_count: m.likes, online_count: m.online, pv: m.pv, uv: m.uv },
+  });
+  const tail = JSON.stringify({
+    user_status: { mute: false, mute_source: [] as string[] },
+    vod_info: {
+      status: ready.length ? 1 : 0,
+      playlist: ready.map((v) => ({
+        play_url: `${base}/vod/${v.id}.mp4`,
+        format: "mp4",
+        duration: (v.durationMs / 1000).toFixed(3),
+        size: v.sizeBytes,
+        creation_time: goTime(v.createdAt),
+        status: "Normal",
+        stream_type: "video",
+        definition: "OD",
+      })),
+    },
+  });
+  const appArg: SharedText["app"] = app
+    ? { ...app.app, secret: app.secret }
+    : { signScheme: "onair", pushDomain: null, pullDomain: null };
+  const around = pullInfoText(pullUrls(room, appArg, TOKEN_SLOT, 0)).split(TOKEN_SLOT);
+  const text: SharedText = {
+    facts,
+    base,
+    head: head.slice(0, -1),
+    tail: tail.slice(1),
+    app: appArg,
+    // The slot is in each of the three URLs only when the token is all the URLs are signed with.
+    pullAround: appArg.signScheme === "onair" && around.length === 4 ? around : undefined,
+  };
+  sharedTexts.set(room, text);
+  return text;
+}
+
+/** Where a play token goes in a pull URL template: URL-safe as tokens are (base64url and "."). */
+const TOKEN_SLOT = "0nairT0kenSl0t";
+const pullInfoText = (pull: ReturnType<typeof pullUrls>) =>
+  JSON.stringify({ flv_url: pull.flv_url, hls_url: pull.hls_url, rtmp_url: pull.rtmp_url, rts_url: pull.rts_url });
+
+const NO_PUSH = JSON.stringify({ rtmp_url: "", rts_url: "", srt_url: "" });
+
+/**
+ * RoomInfo of a page of rooms the actor may see (found or listed for them), as JSON text: figures,
+ * meetings, people and recordings each in one query for the whole page.
  */
 export async function roomInfos(db: Db, clock: Clock, actor: Actor, list: RoomFields[]) {
+  return new JsonText(`[${(await roomInfoTexts(db, clock, actor, list)).join(",")}]`);
+}
+
+async function roomInfoTexts(db: Db, clock: Clock, actor: Actor, list: RoomFields[]) {
   const now = clock.now();
   const me = actor.kind === "user" ? actor.userId : "";
-  // What does not depend on who asks is read once a second for everybody listing the same page;
-  // tokens and push addresses are the caller's own, made for each request.
+  // What does not depend on who asks is read once a second for everybody listing the same page
+  // and serialised once; play tokens (reused for a while, see tokens/reuse.ts) and push addresses
+  // are the caller's own.
   const key = list.map((r) => `${r.num}:${r.appId}:${r.hostId}:${r.status}`).join(",");
-  const { apps, stats, meetings, vods, idOf } = await (cacheable(db)
-    ? sharedFacts(key, () => pageFacts(db, list, now))
-    : pageFacts(db, list, now));
+  const facts = await (cacheable(db) ? sharedFacts(key, () => pageFacts(db, list, now)) : pageFacts(db, list, now));
   const base = env().publicUrl;
 
   return Promise.all(
     list.map(async (room) => {
-      const app = apps.get(room.appId);
-      const appArg = app
-        ? { ...app.app, secret: app.secret }
-        : { signScheme: "onair" as const, pushDomain: null, pullDomain: null };
-      const play = signRoomToken(
+      const shared = sharedText(room, facts, base);
+      const play = reusedRoomToken(
         {
           scope: "play",
           app: room.appId,
@@ -162,60 +253,18 @@ export async function roomInfos(db: Db, clock: Clock, actor: Actor, list: RoomFi
         now,
         env().PLAY_TOKEN_TTL_S,
       );
-      const pull = pullUrls(room, appArg, play.token, Math.floor(play.expiresAt.getTime() / 1000));
+      // Pull URLs have no RTS address: cdn_pull_info (whose rts_url is always empty) is the same text.
+      const pullInfo = shared.pullAround
+        ? shared.pullAround.join(play.token)
+        : pullInfoText(pullUrls(room, shared.app, play.token, Math.floor(play.expiresAt.getTime() / 1000)));
       const push = me === room.hostId ? await getPushInfo({ db, clock, actor }, room.id) : undefined;
-      const m = stats.get(room.num)!;
-      const members = (meetings.get(room.num) ?? []).map((x) => ({ ...x, user_id: idOf(x.user_id) }));
-      const ready = vods.filter((v) => v.roomNum === room.num);
-      return {
-        id: room.id,
-        created_at: goTime(room.createdAt),
-        updated_at: goTime(room.updatedAt),
-        title: room.title,
-        notice: room.notice,
-        cover_url: room.coverUrl,
-        anchor_id: idOf(room.hostId),
-        anchor_nick: room.hostNick,
-        extends: room.extends,
-        status: STATUS_CODE[room.status],
-        mode: room.mode,
-        chat_id: room.chatId,
-        pk_id: room.pkId,
-        meeting_id: room.meetingId,
-        meeting_info: JSON.stringify(members),
-        vod_id: room.vodId,
-        started_at: goTime(room.startedAt),
-        stopped_at: goTime(room.stoppedAt),
-        metrics: { like_count: m.likes, online_count: m.online, pv: m.pv, uv: m.uv },
-        pull_url_info: {
-          flv_url: pull.flv_url,
-          hls_url: pull.hls_url,
-          rtmp_url: pull.rtmp_url,
-          rts_url: pull.rts_url,
-        },
-        push_url_info: push
-          ? { rtmp_url: push.rtmp_url, rts_url: push.rts_url, srt_url: push.srt_url }
-          : { rtmp_url: "", rts_url: "", srt_url: "" },
-        link_info: {
-          rtc_push_url: "",
-          rtc_pull_url: "",
-          cdn_pull_info: { flv_url: pull.flv_url, hls_url: pull.hls_url, rtmp_url: pull.rtmp_url, rts_url: "" },
-        },
-        user_status: { mute: false, mute_source: [] as string[] },
-        vod_info: {
-          status: ready.length ? 1 : 0,
-          playlist: ready.map((v) => ({
-            play_url: `${base}/vod/${v.id}.mp4`,
-            format: "mp4",
-            duration: (v.durationMs / 1000).toFixed(3),
-            size: v.sizeBytes,
-            creation_time: goTime(v.createdAt),
-            status: "Normal",
-            stream_type: "video",
-            definition: "OD",
-          })),
-        },
-      };
+      const pushInfo = push
+        ? JSON.stringify({ rtmp_url: push.rtmp_url, rts_url: push.rts_url, srt_url: push.srt_url })
+        : NO_PUSH;
+      return (
+        `${shared.head},"pull_url_info":${pullInfo},"push_url_info":${pushInfo},` +
+        `"link_info":{"rtc_push_url":"","rtc_pull_url":"","cdn_pull_info":${pullInfo}},${shared.tail}`
+      );
     }),
   );
 }
@@ -350,7 +399,7 @@ const verbs: Record<string, (ctx: Ctx, body: Record<string, unknown>) => Promise
   async list(ctx, body) {
     const b = parse(listBody, body);
     const statusOf = { 0: "prepare", 1: "live", 2: "ended" } as const;
-    const page = await listRooms(ctx, {
+    const page = await listRoomPage(ctx, {
       limit: b.page_size,
       offset: (b.page_num - 1) * b.page_size,
       withMetrics: false,

@@ -81,6 +81,10 @@ export const rooms = mysqlTable(
     index("rooms_app_status").on(t.appId, t.status, t.createdAt, t.num),
     index("rooms_host").on(t.hostId, t.createdAt),
     index("rooms_app_client").on(t.appId, t.clientAppId, t.status, t.createdAt, t.num),
+    // The same orders for lists over every app (a platform admin's console): without them each page
+    // sorted all rooms, tens of milliseconds at 100,000.
+    index("rooms_created").on(t.createdAt, t.num),
+    index("rooms_status_created").on(t.status, t.createdAt, t.num),
   ],
 );
 

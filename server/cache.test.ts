@@ -1,0 +1,109 @@
+// The shared reads' freshness: nothing served was read more than ttlMs ago or before a write this
+// process made, and a key read all the time is renewed without its readers waiting.
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { readsChanged, sharedReads } from "./cache";
+
+/** A read whose answers the test hands out one by one. */
+function source() {
+  const pending: Array<(v: string) => void> = [];
+  let calls = 0;
+  return {
+    compute: () => {
+      calls++;
+      return new Promise<string>((r) => pending.push(r));
+    },
+    answer: (v: string) => pending.shift()!(v),
+    get calls() {
+      return calls;
+    },
+  };
+}
+const settled = async <T>(p: Promise<T>) => {
+  let out: { v: T } | undefined;
+  void p.then((v) => (out = { v }));
+  await new Promise((r) => setImmediate(r));
+  return out;
+};
+
+describe("sharedReads", () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(1_000_000);
+  });
+  afterEach(() => vi.useRealTimers());
+
+  it("renews a key read in the second half of its life without making readers wait", async () => {
+    const read = sharedReads<string>(1000);
+    const s = source();
+    const first = read("k", s.compute);
+    s.answer("v1");
+    expect(await first).toBe("v1");
+    vi.setSystemTime(1_000_400);
+    expect(await read("k", s.compute)).toBe("v1");
+    expect(s.calls).toBe(1);
+    // Second half: the old value at once, and one renewal.
+    vi.setSystemTime(1_000_600);
+    expect(await settled(read("k", s.compute))).toEqual({ v: "v1" });
+    expect(await settled(read("k", s.compute))).toEqual({ v: "v1" });
+    expect(s.calls).toBe(2);
+    s.answer("v2");
+    await new Promise((r) => setImmediate(r));
+    expect(await read("k", s.compute)).toBe("v2");
+    // The renewed value lives from when it was read (600): served until 1600, renewed from 1100.
+    vi.setSystemTime(1_001_050);
+    expect(await read("k", s.compute)).toBe("v2");
+    expect(s.calls).toBe(2);
+  });
+
+  it("never serves a value read more than ttlMs ago, even while its renewal hangs", async () => {
+    const read = sharedReads<string>(1000);
+    const s = source();
+    const first = read("k", s.compute);
+    s.answer("old");
+    await first;
+    vi.setSystemTime(1_000_700);
+    expect(await read("k", s.compute)).toBe("old"); // renewal started, never answered
+    vi.setSystemTime(1_001_000);
+    const late = read("k", s.compute);
+    expect(await settled(late)).toBeUndefined(); // waits for a new read instead
+    expect(s.calls).toBe(3);
+    s.answer("renewal"); // the hung renewal (read at 700) answers: not what `late` gets
+    s.answer("fresh");
+    expect(await late).toBe("fresh");
+    expect(await read("k", s.compute)).toBe("fresh");
+  });
+
+  it("serves nothing read before a write of this process, renewed or not", async () => {
+    const read = sharedReads<string>(1000);
+    const s = source();
+    const first = read("k", s.compute);
+    s.answer("before");
+    await first;
+    vi.setSystemTime(1_000_600);
+    expect(await read("k", s.compute)).toBe("before"); // renewal under way
+    readsChanged();
+    s.answer("renewed-before-the-write");
+    await new Promise((r) => setImmediate(r));
+    const after = read("k", s.compute);
+    expect(s.calls).toBe(3);
+    s.answer("after");
+    expect(await after).toBe("after");
+  });
+
+  it("keeps the value when a renewal fails, until it is ttlMs old", async () => {
+    const read = sharedReads<string>(1000);
+    let fail = false;
+    let n = 0;
+    const compute = () => (fail ? Promise.reject(new Error("db down")) : Promise.resolve(`v${++n}`));
+    expect(await read("k", compute)).toBe("v1");
+    fail = true;
+    vi.setSystemTime(1_000_600);
+    expect(await read("k", compute)).toBe("v1");
+    await new Promise((r) => setImmediate(r));
+    expect(await read("k", compute)).toBe("v1");
+    vi.setSystemTime(1_001_000);
+    await expect(read("k", compute)).rejects.toThrow("db down");
+    fail = false;
+    expect(await read("k", compute)).toBe("v2");
+  });
+});
