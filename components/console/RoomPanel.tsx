@@ -17,6 +17,7 @@ import { fmtBytes, fmtDuration, fmtTime } from "@/lib/format";
 import { isLive, useRoomEvents } from "@/components/live/useRoomEvents";
 import { ChatPanel } from "@/components/live/ChatPanel";
 import { ChatSettings } from "@/components/live/ChatSettings";
+import { useCountdown } from "@/components/live/useCountdown";
 
 function Secretish({ label, value, testId }: { label: string; value: string; testId: string }) {
   return (
@@ -115,13 +116,7 @@ export function RoomPanel({ room, as }: { room: string; as: Extract<Role, "host"
     trpc.media.vodUrl.queryOptions({ id: playing ?? "00000000-0000-0000-0000-000000000000" }, { enabled: !!playing }),
   );
   const invalidate = () => qc.invalidateQueries();
-  const [clock, setClock] = useState(() => Date.now());
-  const grace = live.status?.graceEndsAt ?? null;
-  useEffect(() => {
-    if (!grace) return;
-    const timer = setInterval(() => setClock(Date.now()), 1000);
-    return () => clearInterval(timer);
-  }, [grace]);
+  const graceLeft = useCountdown(live.status?.graceEndsAt);
   const onError = (e: unknown) => toast("error", err(e));
   const opts = { onSuccess: invalidate, onError };
   const start = useMutation(trpc.rooms.start.mutationOptions(opts));
@@ -169,9 +164,9 @@ export function RoomPanel({ room, as }: { room: string; as: Extract<Role, "host"
           ● {r.streamOnline ? t("streamOnline") : t("streamOffline")}
         </span>
         <span className="text-sm text-slate-500">#{r.num}</span>
-        {grace && grace > clock && (
+        {graceLeft !== null && (
           <span className="text-sm text-amber-700" role="status" data-testid="grace">
-            {t("graceCountdown", { s: Math.ceil((grace - clock) / 1000) })}
+            {t("graceCountdown", { s: graceLeft })}
           </span>
         )}
         <div className="ml-auto flex flex-wrap gap-2">

@@ -4,17 +4,10 @@
 // the last event id, so nothing is missed or shown twice. Chat is sent on the socket (or POSTed
 // when on SSE); likes go on the socket as the member's running total.
 import { useCallback, useEffect, useEffectEvent, useRef, useState } from "react";
+import type { ChatMessageView } from "@/server/chat";
 
-export type ChatMessage = {
-  id: number;
-  memberId: string;
-  nick: string;
-  role: number;
-  text: string;
-  at: number;
-  deletedAt?: number;
-  deletedBy?: string | null;
-};
+/** A chat message as the server sends it (server/chat: removed ones carry deletedAt/By for moderators). */
+export type ChatMessage = ChatMessageView;
 /** Polling intervals: the fallback's pace, and the safety net's while events arrive on a socket. */
 export const POLL_FALLBACK_MS = 4000;
 export const POLL_WITH_EVENTS_MS = 30_000;

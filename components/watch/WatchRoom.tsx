@@ -4,7 +4,7 @@
 // The room's live events (status, figures, the host's decisions, a kick, chat) arrive on its socket;
 // polling goes on underneath at a slower pace for when the socket cannot connect.
 import Link from "next/link";
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { useTranslations } from "next-intl";
 import { useTRPC } from "@/lib/trpc";
@@ -19,6 +19,7 @@ import {
   type MicEvent,
 } from "@/components/live/useRoomEvents";
 import { ChatPanel } from "@/components/live/ChatPanel";
+import { useCountdown } from "@/components/live/useCountdown";
 import { Button, StatusBadge } from "@/components/ui";
 import { LanguageSwitch } from "@/components/console/LanguageSwitch";
 import { useToast } from "@/components/ui/toast";
@@ -41,7 +42,6 @@ export function WatchRoom({ room }: { room: string | number }) {
   /** My co-host request as the host's decisions reach me: none, sent, approved, on the mic. */
   const [mic, setMic] = useState<"none" | "requested" | "approved" | "on">("none");
   const [nudge, setNudge] = useState(0);
-  const [now, setNow] = useState(() => Date.now());
   const myId = presence.joined?.memberId;
   const live = useRoomEvents(room, {
     token: presence.joined?.token,
@@ -73,12 +73,7 @@ export function WatchRoom({ room }: { room: string | number }) {
       onError: (e) => toast("error", err(e)),
     }),
   );
-  const grace = live.status?.graceEndsAt ?? null;
-  useEffect(() => {
-    if (!grace) return;
-    const timer = setInterval(() => setNow(Date.now()), 1000);
-    return () => clearInterval(timer);
-  }, [grace]);
+  const graceLeft = useCountdown(live.status?.graceEndsAt);
   const r = info?.room;
   const figures = live.figures ?? r?.metrics;
   const totalLikes = Math.max(figures?.likes ?? 0, myLikes);
@@ -106,13 +101,13 @@ export function WatchRoom({ room }: { room: string | number }) {
               {t("removed")}
             </p>
           )}
-          {grace && grace > now && (
+          {graceLeft !== null && (
             <p
               className="rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-800 dark:bg-amber-950 dark:text-amber-200"
               role="status"
               data-testid="grace"
             >
-              {t("graceCountdown", { s: Math.ceil((grace - now) / 1000) })}
+              {t("graceCountdown", { s: graceLeft })}
             </p>
           )}
           <div className="flex flex-wrap items-center gap-3">
