@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import type { Browser } from "@playwright/test";
+import { expect, type Browser, type Page } from "@playwright/test";
 import { liveH264Args, testSourceArgs } from "../server/media/ffmpeg";
 
 const dataDir = resolve(process.env.DATA_DIR ?? ".data");
@@ -107,4 +107,18 @@ export async function signIn(browser: Browser, username: string, password: strin
   await page.getByRole("button", { name: /sign in|登录/i }).click();
   await page.waitForURL((u) => !u.pathname.startsWith("/signin"));
   return page;
+}
+
+/** The embed player of a room plays: live, at this width, and past its first second. */
+export async function embedPlays(page: Page, roomId: string, format: "flv" | "hls", width: number) {
+  await page.goto(`${env.base}/embed/${roomId}?format=${format}`);
+  await expect(page.locator("[data-player-state]")).toHaveAttribute("data-player-state", "live", { timeout: 30_000 });
+  await page.waitForFunction(
+    (w) => {
+      const v = document.querySelector("video");
+      return !!v && v.videoWidth === w && v.currentTime > 1;
+    },
+    width,
+    { timeout: 30_000 },
+  );
 }

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { expect, test } from "@playwright/test";
 import { freePort } from "../scripts/lib/ports";
 import { writeNginxConf } from "../scripts/nginx-conf";
-import { env, push, tenant, trpc, until, uniq } from "./helpers";
+import { env, push, tenant, trpc, until, uniq, embedPlays } from "./helpers";
 
 let nginx: ChildProcess;
 let rtmpPort: number;
@@ -88,16 +88,7 @@ test("nginx-rtmp: hooks allow and refuse publish and play, HLS with tokens plays
     expect((await fetch(`${segUrl}?${hls.split("?")[1]}`)).status).toBe(200);
 
     // And a browser plays it with hls.js (the player adds the token to every segment request).
-    await page.goto(`${env.base}/embed/${room.id}?format=hls`);
-    await expect(page.locator("[data-player-state]")).toHaveAttribute("data-player-state", "live", { timeout: 30_000 });
-    await page.waitForFunction(
-      () => {
-        const v = document.querySelector("video");
-        return !!v && v.videoWidth === 640 && v.currentTime > 1;
-      },
-      undefined,
-      { timeout: 30_000 },
-    );
+    await embedPlays(page, room.id, "hls", 640);
   } finally {
     ff.kill("SIGTERM");
     await ff.exited;

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join, normalize } from "node:path";
 import { expect, test } from "@playwright/test";
 import { liveH264Args, testSourceArgs } from "../server/media/ffmpeg";
-import { env, tenant, trpc, until, uniq } from "./helpers";
+import { env, tenant, trpc, until, uniq, embedPlays } from "./helpers";
 
 let root: string;
 let server: Server;
@@ -124,16 +124,7 @@ test("SRS: hls.js plays SRS's HLS through onair's front with a token; without on
     // Chromium: hls.js through the front, every segment request with the token.
     const requests: string[] = [];
     page.on("request", (r) => requests.push(r.url()));
-    await page.goto(`${env.base}/embed/${room.id}?format=hls`);
-    await expect(page.locator("[data-player-state]")).toHaveAttribute("data-player-state", "live", { timeout: 30_000 });
-    await page.waitForFunction(
-      () => {
-        const v = document.querySelector("video");
-        return !!v && v.videoWidth === 640 && v.currentTime > 1;
-      },
-      undefined,
-      { timeout: 30_000 },
-    );
+    await embedPlays(page, room.id, "hls", 640);
     const segs = requests.filter((u) => u.includes(`/live/${room.streamName}/`) && /\.ts\?/.test(u));
     expect(segs.length).toBeGreaterThan(0);
     for (const u of segs) {
