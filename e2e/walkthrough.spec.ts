@@ -6,11 +6,20 @@
 // Screenshots go to e2e/screenshots/.
 import { mkdirSync } from "node:fs";
 import { expect, test, type Page } from "@playwright/test";
-import { env, signIn, tenant } from "./helpers";
+import { env, signIn, tenant, trpc } from "./helpers";
 
 const shots = new URL("./screenshots/", import.meta.url).pathname;
 mkdirSync(shots, { recursive: true });
 const shot = (page: Page, name: string) => page.screenshot({ path: `${shots}${name}.png`, fullPage: true });
+
+/** The page is no wider than its viewport (nothing pushed off to the right). */
+async function fitsWidth(page: Page) {
+  const { scroll, view } = await page.evaluate(() => ({
+    scroll: document.documentElement.scrollWidth,
+    view: window.innerWidth,
+  }));
+  expect(scroll).toBeLessThanOrEqual(view);
+}
 
 test("an unknown room answers 404 'Room not found'; pages a role may not use answer 403", async ({ browser }) => {
   const t = await tenant();
@@ -34,4 +43,38 @@ test("an unknown room answers 404 'Room not found'; pages a role may not use ans
   expect((await host.goto(`${env.base}/admin/rooms`))?.status()).toBe(403);
   expect((await host.goto(`${env.base}/host`))?.status()).toBe(200);
   await shot(viewer, "walkthrough-403");
+});
+
+test("a 256-character unbroken title stays within the page everywhere, whole in a tooltip", async ({ browser }) => {
+  const t = await tenant();
+  const title = "W".repeat(256);
+  const room = await trpc<{ id: string }>("rooms.create", { title }, t.host.token);
+  await trpc("rooms.start", { room: room.id }, t.host.token);
+
+  const host = await signIn(browser, t.host.username, "password-123");
+  await expect(host.locator(`[title="${title}"]`).first()).toBeVisible();
+  await fitsWidth(host);
+  await shot(host, "walkthrough-long-title-host");
+  await host.goto(`${env.base}/host/rooms/${room.id}`);
+  await expect(host.getByTestId("room-title")).toHaveAttribute("title", title);
+  await fitsWidth(host);
+
+  const admin = await signIn(browser, "e2e_admin", "e2e-admin-password");
+  await admin.goto(`${env.base}/admin/rooms`);
+  await admin.getByRole("textbox", { name: "Search titles" }).fill("WWWWWWWW");
+  await expect(admin.locator(`a[title="${title}"]`)).toBeVisible();
+  await fitsWidth(admin);
+  // Every column is still on screen.
+  const created = admin.getByRole("columnheader", { name: "Created" });
+  const box = (await created.boundingBox())!;
+  expect(box.x + box.width).toBeLessThanOrEqual(1280);
+  await shot(admin, "walkthrough-long-title-admin");
+
+  const viewer = await signIn(browser, t.viewer.username, "password-123");
+  await viewer.goto(`${env.base}/rooms`);
+  await expect(viewer.locator(`[title="${title}"]`)).toBeVisible();
+  await fitsWidth(viewer);
+  await viewer.goto(`${env.base}/watch/${room.id}`);
+  await expect(viewer.getByTestId("watch-title")).toHaveAttribute("title", title);
+  await fitsWidth(viewer);
 });

@@ -156,7 +156,11 @@ export function RoomPanel({ room, as }: { room: string; as: Extract<Role, "host"
   return (
     <div className="flex flex-col gap-6">
       <div className="flex flex-wrap items-center gap-3">
-        <h1 className="text-2xl font-semibold" data-testid="room-title">
+        <h1
+          className="line-clamp-2 min-w-0 max-w-full text-2xl font-semibold [overflow-wrap:anywhere]"
+          data-testid="room-title"
+          title={r.title}
+        >
           {r.title}
         </h1>
         <span data-testid="room-status">

@@ -88,7 +88,7 @@ export function Card({
     >
       {(title || actions) && (
         <header className="mb-3 flex flex-wrap items-center justify-between gap-2">
-          {title && <h2 className="text-base font-semibold">{title}</h2>}
+          {title && <h2 className="min-w-0 max-w-full text-base font-semibold">{title}</h2>}
           {actions}
         </header>
       )}

@@ -121,9 +121,13 @@ export default function HostRooms() {
           {list.data.items.map((r) => (
             <Card
               key={r.id}
+              className="min-w-0"
               title={
-                <span className="flex items-center gap-2">
-                  {r.title} <StatusBadge status={r.status} />
+                <span className="flex min-w-0 items-center gap-2">
+                  <span className="truncate" title={r.title} data-testid="room-card-title">
+                    {r.title}
+                  </span>
+                  <StatusBadge status={r.status} />
                 </span>
               }
               actions={
