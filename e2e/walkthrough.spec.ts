@@ -6,7 +6,7 @@
 // Screenshots go to e2e/screenshots/.
 import { mkdirSync } from "node:fs";
 import { expect, test, type Page } from "@playwright/test";
-import { env, signIn, tenant, trpc } from "./helpers";
+import { env, signIn, tenant, trpc, uniq } from "./helpers";
 
 const shots = new URL("./screenshots/", import.meta.url).pathname;
 mkdirSync(shots, { recursive: true });
@@ -77,4 +77,37 @@ test("a 256-character unbroken title stays within the page everywhere, whole in 
   await viewer.goto(`${env.base}/watch/${room.id}`);
   await expect(viewer.getByTestId("watch-title")).toHaveAttribute("title", title);
   await fitsWidth(viewer);
+});
+
+test("validation errors name the field and rule, in English and Chinese; counts and guests are translated", async ({
+  browser,
+}) => {
+  const t = await tenant();
+  for (const [locale, rule, toast] of [
+    ["en-US", "Must be at least 1 character", /Title: Must be at least 1 character/],
+    ["zh-CN", "至少需要 1 个字符", /标题：至少需要 1 个字符/],
+  ] as const) {
+    const host = await signIn(browser, t.host.username, "password-123", locale);
+    const form = host.locator("form").first();
+    await form.getByLabel(/Title|标题/).fill("   ");
+    await form.getByRole("button", { name: /Create|创建/ }).click();
+    await expect(form.getByRole("alert")).toHaveText(rule);
+    await expect(host.getByText(toast)).toBeVisible();
+    await expect(host.getByText(/Too small|Some fields are not valid|部分字段无效/)).toHaveCount(0);
+    await host.context().close();
+  }
+
+  const room = await trpc<{ id: string }>("rooms.create", { title: uniq("Guests ") }, t.host.token);
+  // A guest watching (not signed in) is a member the host sees.
+  const guestCtx = await browser.newContext();
+  const guest = await guestCtx.newPage();
+  await guest.goto(`${env.base}/watch/${room.id}`);
+  const zh = await signIn(browser, t.host.username, "password-123", "zh-CN");
+  await expect(zh.getByText(/\d+ 人在看/).first()).toBeVisible();
+  await expect(zh.getByText(/\d+ online/)).toHaveCount(0);
+  await zh.goto(`${env.base}/host/rooms/${room.id}`);
+  await expect(zh.getByTestId("members")).toContainText("游客", { timeout: 20_000 });
+  await expect(zh.getByTestId("members")).not.toContainText("guest");
+  await shot(zh, "walkthrough-zh-members");
+  await guestCtx.close();
 });

@@ -319,7 +319,7 @@ export function RoomPanel({ room, as }: { room: string; as: Extract<Role, "host"
                   <span className="truncate">
                     {mm.nick ||
                       (mm.memberId.startsWith("guest:")
-                        ? `guest ${mm.memberId.slice(6, 12)}`
+                        ? t("guest", { id: mm.memberId.slice(6, 12) })
                         : mm.memberId.slice(0, 8))}{" "}
                     <span className="text-xs text-slate-500">· {t(`role${mm.role}` as "role0")}</span>
                   </span>

@@ -7,7 +7,7 @@ import { useTRPC } from "@/lib/trpc";
 import { Button, Card, Empty, ErrorBox, Field, Input, Loading, Select } from "@/components/ui";
 import { useToast } from "@/components/ui/toast";
 import { ROLES, type Role } from "@/lib/domain";
-import { fieldErrors, useErrorText } from "@/lib/errors";
+import { useErrorText, useFieldErrors } from "@/lib/errors";
 import { formText } from "@/lib/forms";
 
 const PAGE = 20;
@@ -20,6 +20,7 @@ export default function Users() {
   const qc = useQueryClient();
   const toast = useToast();
   const err = useErrorText();
+  const fieldErrors = useFieldErrors();
   const [role, setRole] = useState<Role | "">("");
   const [q, setQ] = useState("");
   const [offset, setOffset] = useState(0);
