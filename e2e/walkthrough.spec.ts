@@ -111,3 +111,20 @@ test("validation errors name the field and rule, in English and Chinese; counts 
   await shot(zh, "walkthrough-zh-members");
   await guestCtx.close();
 });
+
+test("'Sign in to co-host' comes back to the room after signing in", async ({ browser }) => {
+  const t = await tenant();
+  const room = await trpc<{ id: string }>("rooms.create", { title: uniq("Co-host ") }, t.host.token);
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  await page.goto(`${env.base}/watch/${room.id}`);
+  await page.getByRole("link", { name: "Sign in to co-host" }).click();
+  await page.waitForURL(/\/signin/);
+  await page.getByLabel(/username/i).fill(t.viewer.username);
+  await page.getByLabel(/password/i).fill("password-123");
+  await page.getByRole("button", { name: /sign in/i }).click();
+  await page.waitForURL((u) => !u.pathname.startsWith("/signin"));
+  expect(new URL(page.url()).pathname).toBe(`/watch/${room.id}`);
+  await expect(page.getByTestId("request-mic")).toBeVisible();
+  await ctx.close();
+});
