@@ -14,6 +14,7 @@ import { useToast } from "@/components/ui/toast";
 import type { Role } from "@/lib/domain";
 import { useErrorText } from "@/lib/errors";
 import { fmtBytes, fmtDuration, fmtTime } from "@/lib/format";
+import { audienceChart } from "@/lib/chart";
 import { isLive, useRoomEvents } from "@/components/live/useRoomEvents";
 import { ChatPanel } from "@/components/live/ChatPanel";
 import { ChatSettings } from "@/components/live/ChatSettings";
@@ -148,10 +149,7 @@ export function RoomPanel({ room, as }: { room: string; as: Extract<Role, "host"
   const r = info.data;
   const m = live.figures ?? r.metrics ?? { online: 0, likes: 0, pv: 0, uv: 0 };
   const embed = `<iframe src="${typeof window === "undefined" ? "" : window.location.origin}/embed/${r.id}" width="640" height="360" allow="autoplay; fullscreen" style="border:0"></iframe>`;
-  const chart = (samples.data ?? []).map((s) => ({
-    t: new Date(s.at).toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit" }),
-    online: s.online,
-  }));
+  const chart = audienceChart(samples.data ?? [], r, locale);
 
   return (
     <div className="flex flex-col gap-6">
@@ -223,11 +221,20 @@ export function RoomPanel({ room, as }: { room: string; as: Extract<Role, "host"
           </div>
           <div className="mt-4 h-40" aria-label={t("chart")}>
             <ResponsiveContainer width="100%" height="100%">
-              <LineChart data={chart} margin={{ left: -20, right: 8, top: 8 }}>
+              <LineChart data={chart.data} margin={{ left: -20, right: 8, top: 8 }}>
                 <CartesianGrid strokeDasharray="3 3" stroke="#e2e8f0" />
-                <XAxis dataKey="t" fontSize={11} minTickGap={24} />
+                <XAxis
+                  dataKey="at"
+                  type="number"
+                  scale="time"
+                  domain={["dataMin", "dataMax"]}
+                  ticks={chart.ticks}
+                  tickFormatter={chart.label}
+                  fontSize={11}
+                  minTickGap={24}
+                />
                 <YAxis allowDecimals={false} fontSize={11} />
-                <Tooltip />
+                <Tooltip labelFormatter={(at) => chart.label(Number(at))} />
                 <Line
                   type="monotone"
                   dataKey="online"
