@@ -5,8 +5,9 @@
 // in the page, the stream key is masked until asked, and muted autoplay offers to unmute.
 // Screenshots go to e2e/screenshots/.
 import { mkdirSync } from "node:fs";
+import type { ApiError } from "./helpers";
 import { expect, test, type Page } from "@playwright/test";
-import { env, signIn, tenant, trpc, uniq } from "./helpers";
+import { env, login, signIn, tenant, trpc, uniq } from "./helpers";
 
 const shots = new URL("./screenshots/", import.meta.url).pathname;
 mkdirSync(shots, { recursive: true });
@@ -127,4 +128,56 @@ test("'Sign in to co-host' comes back to the room after signing in", async ({ br
   expect(new URL(page.url()).pathname).toBe(`/watch/${room.id}`);
   await expect(page.getByTestId("request-mic")).toBeVisible();
   await ctx.close();
+});
+
+test("users: no Disable on the admin's own row, disabling asks first, passwords are reset in the page", async ({
+  browser,
+}) => {
+  const t = await tenant();
+  const admin = await signIn(browser, "e2e_admin", "e2e-admin-password");
+  const dialogs: string[] = [];
+  admin.removeAllListeners("dialog");
+  admin.on("dialog", (d) => {
+    dialogs.push(`${d.type()}: ${d.message()}`);
+    void (d.type() === "confirm" && dialogs.length === 1 ? d.dismiss() : d.accept());
+  });
+  await admin.goto(`${env.base}/admin/users`);
+  const search = admin.getByRole("textbox", { name: "Search" });
+
+  await search.fill("e2e_admin");
+  const me = admin.locator('tr[data-username="e2e_admin"]');
+  await expect(me).toBeVisible();
+  await expect(me.getByRole("button", { name: "Disable" })).toHaveCount(0);
+  // The server refuses it too.
+  const adminToken = await login("e2e_admin", "e2e-admin-password");
+  const self = await trpc<{ id: string }>("auth.me", {}, adminToken, "GET");
+  await expect(trpc("users.setDisabled", { id: self.id, disabled: true }, adminToken)).rejects.toMatchObject({
+    appCode: "FORBIDDEN",
+  } satisfies Partial<ApiError>);
+
+  await search.fill(t.viewer.username);
+  const row = admin.locator(`tr[data-username="${t.viewer.username}"]`);
+  // Dismissed the first time: nothing changes.
+  await row.getByRole("button", { name: "Disable" }).click();
+  expect(dialogs[0]).toContain(t.viewer.username);
+  await admin.waitForTimeout(500);
+  await expect(row.getByRole("button", { name: "Disable" })).toBeVisible();
+  await row.getByRole("button", { name: "Disable" }).click();
+  await expect(row.getByRole("button", { name: "Enable" })).toBeVisible();
+  await row.getByRole("button", { name: "Enable" }).click();
+  await expect(row.getByRole("button", { name: "Disable" })).toBeVisible();
+
+  // Password reset: a form in the page, checked before it is sent.
+  const before = dialogs.length;
+  await row.getByRole("button", { name: "Reset password" }).click();
+  const form = admin.getByRole("form", { name: `Reset password ${t.viewer.username}` });
+  await form.getByLabel("New password").fill("short");
+  await form.getByRole("button", { name: "Save" }).click();
+  await expect(form.getByRole("alert")).toHaveText("Must be at least 8 characters");
+  await shot(admin, "walkthrough-reset-password");
+  await form.getByLabel("New password").fill("another-password-1");
+  await form.getByRole("button", { name: "Save" }).click();
+  await expect(form).toHaveCount(0);
+  expect(dialogs.length).toBe(before);
+  await expect(login(t.viewer.username, "another-password-1")).resolves.toBeTruthy();
 });
