@@ -7,7 +7,7 @@
 import { mkdirSync } from "node:fs";
 import type { ApiError } from "./helpers";
 import { expect, test, type Page } from "@playwright/test";
-import { env, login, signIn, tenant, trpc, uniq } from "./helpers";
+import { env, login, push, signIn, tenant, trpc, uniq } from "./helpers";
 
 const shots = new URL("./screenshots/", import.meta.url).pathname;
 mkdirSync(shots, { recursive: true });
@@ -180,4 +180,35 @@ test("users: no Disable on the admin's own row, disabling asks first, passwords 
   await expect(form).toHaveCount(0);
   expect(dialogs.length).toBe(before);
   await expect(login(t.viewer.username, "another-password-1")).resolves.toBeTruthy();
+});
+
+test("the stream key is masked until shown; copy and the data attribute keep the real value", async ({ browser }) => {
+  const t = await tenant();
+  const room = await trpc<{ id: string }>("rooms.create", { title: uniq("Secret ") }, t.host.token);
+  const info = await trpc<{ rtmp_url: string; streamKey: string }>(
+    "media.pushInfo",
+    { room: room.id },
+    t.host.token,
+    "GET",
+  );
+  const host = await signIn(browser, t.host.username, "password-123");
+  await host.context().grantPermissions(["clipboard-read", "clipboard-write"]);
+  await host.goto(`${env.base}/host/rooms/${room.id}`);
+  const key = host.getByTestId("push-key");
+  const url = host.getByTestId("push-url");
+  await expect(key).toBeVisible();
+  await expect(key).not.toContainText(info.streamKey);
+  await expect(url).not.toContainText(info.streamKey);
+  await expect(url).toContainText("rtmp://");
+  await expect(key).toHaveAttribute("data-value", info.streamKey);
+  await expect(url).toHaveAttribute("data-value", info.rtmp_url);
+  await shot(host, "walkthrough-key-masked");
+  await host.getByRole("button", { name: "Copy Stream key" }).click();
+  expect(await host.evaluate(() => navigator.clipboard.readText())).toBe(info.streamKey);
+  await host.getByRole("button", { name: "Show Stream key" }).click();
+  await expect(key).toHaveText(info.streamKey);
+  await host.getByRole("button", { name: "Hide Stream key" }).click();
+  await expect(key).not.toContainText(info.streamKey);
+  await host.getByRole("button", { name: "Show Full push URL" }).click();
+  await expect(url).toHaveText(info.rtmp_url);
 });

@@ -19,7 +19,27 @@ import { isLive, useRoomEvents } from "@/components/live/useRoomEvents";
 import { ChatPanel } from "@/components/live/ChatPanel";
 import { ChatSettings } from "@/components/live/ChatSettings";
 
-function Secretish({ label, value, testId }: { label: string; value: string; testId: string }) {
+const MASK = "•".repeat(16);
+
+/**
+ * A push credential with its copy button. With `secret`, that part of the value (the stream key) is
+ * masked until "Show" is pressed (as Owncast and IVS do); copying always copies the real value, which
+ * `data-value` also holds.
+ */
+function Secretish({
+  label,
+  value,
+  testId,
+  secret,
+}: {
+  label: string;
+  value: string;
+  testId: string;
+  secret?: string;
+}) {
+  const tc = useTranslations("common");
+  const [shown, setShown] = useState(false);
+  const masked = !!secret && !shown;
   return (
     <div className="flex flex-col gap-1">
       <span className="text-xs font-medium uppercase tracking-wide text-slate-500">{label}</span>
@@ -27,9 +47,22 @@ function Secretish({ label, value, testId }: { label: string; value: string; tes
         <code
           className="min-w-0 flex-1 break-all rounded bg-slate-100 px-2 py-1.5 text-sm dark:bg-slate-800"
           data-testid={testId}
+          data-value={value}
+          data-masked={masked || undefined}
         >
-          {value}
+          {masked ? value.split(secret).join(MASK) : value}
         </code>
+        {secret && (
+          <Button
+            type="button"
+            variant="ghost"
+            aria-label={`${shown ? tc("hide") : tc("show")} ${label}`}
+            aria-pressed={shown}
+            onClick={() => setShown(!shown)}
+          >
+            {shown ? tc("hide") : tc("show")}
+          </Button>
+        )}
         <CopyButton value={value} label={label} />
       </div>
     </div>
@@ -59,8 +92,8 @@ function GoLive({ room }: { room: string }) {
     <div className="grid gap-4 md:grid-cols-[1fr_auto]">
       <div className="flex flex-col gap-3">
         <Secretish label={t("server")} value={push.data.server} testId="push-server" />
-        <Secretish label={t("streamKey")} value={push.data.streamKey} testId="push-key" />
-        <Secretish label={t("fullUrl")} value={push.data.rtmp_url} testId="push-url" />
+        <Secretish label={t("streamKey")} value={push.data.streamKey} testId="push-key" secret={push.data.streamKey} />
+        <Secretish label={t("fullUrl")} value={push.data.rtmp_url} testId="push-url" secret={push.data.streamKey} />
         <p className="text-xs text-slate-500">{t("obsHint")}</p>
         <p className="text-xs text-slate-500" data-testid="polyv-channel">
           {t("polyvChannel", { channel: push.data.channelId, password: push.data.channelPassword })}
