@@ -130,6 +130,31 @@ test("'Sign in to co-host' comes back to the room after signing in", async ({ br
   await ctx.close();
 });
 
+test("started without an encoder, viewers see 'starting soon' until the stream is up", async ({ browser }) => {
+  test.setTimeout(150_000);
+  const t = await tenant();
+  const room = await trpc<{ id: string }>("rooms.create", { title: uniq("Early ") }, t.host.token);
+  await trpc("rooms.start", { room: room.id }, t.host.token);
+  const viewer = await signIn(browser, t.viewer.username, "password-123");
+  await viewer.goto(`${env.base}/watch/${room.id}`);
+  const player = viewer.locator("[data-player-state]");
+  await expect(player).toHaveAttribute("data-player-state", "starting");
+  await expect(player).toContainText("Starting soon");
+  await expect(viewer.getByTestId("watch-status")).toHaveText("Starting soon");
+  await expect(viewer.getByTestId("watch-status")).not.toContainText("Live");
+  await shot(viewer, "walkthrough-starting-soon");
+
+  const info = await trpc<{ rtmp_url: string }>("media.pushInfo", { room: room.id }, t.host.token, "GET");
+  const ff = push(info.rtmp_url);
+  try {
+    await expect(player).toHaveAttribute("data-player-state", "live", { timeout: 40_000 });
+    await expect(viewer.getByTestId("watch-status")).toHaveText("Live");
+  } finally {
+    ff.kill("SIGINT");
+    await ff.exited;
+  }
+});
+
 test("users: no Disable on the admin's own row, disabling asks first, passwords are reset in the page", async ({
   browser,
 }) => {

@@ -8,13 +8,21 @@ import type { RoomStatus } from "@/lib/domain";
 import { usePullUrls, type PullErrorKind } from "./usePullUrls";
 
 export type PlayerFormat = "flv" | "hls";
-/** What the viewer is told: the room's status once it started, or why nothing plays. */
-export type PlayerState = "loading" | "waiting" | "removed" | Exclude<RoomStatus, "prepare"> | PullErrorKind;
+/**
+ * What the viewer is told: the room's status once it started, or why nothing plays. "starting": the
+ * host pressed Start but no encoder is pushing yet (the room is live, its stream is not).
+ */
+export type PlayerState =
+  "loading" | "waiting" | "starting" | "removed" | Exclude<RoomStatus, "prepare"> | PullErrorKind;
 
 const HINTS: Partial<
-  Record<PlayerState, "waitingHint" | "pausedHint" | "unauthorizedHint" | "networkHint" | "removedHint">
+  Record<
+    PlayerState,
+    "waitingHint" | "startingHint" | "pausedHint" | "unauthorizedHint" | "networkHint" | "removedHint"
+  >
 > = {
   waiting: "waitingHint",
+  starting: "startingHint",
   paused: "pausedHint",
   unauthorized: "unauthorizedHint",
   network: "networkHint",
@@ -69,7 +77,9 @@ export function Player({
               ? playing
                 ? "live"
                 : "loading"
-              : "waiting";
+              : roomStatus === "live" && !online && !removed
+                ? "starting"
+                : "waiting";
 
   useEffect(() => onStateChange?.(state), [state, onStateChange]);
 

@@ -46,7 +46,11 @@ export function WatchRoom({ room }: { room: string | number }) {
   const live = useRoomEvents(room, {
     token: presence.joined?.token,
     enabled: !!presence.joined,
-    onStatus: () => setNudge((n) => n + 1),
+    // The player looks again, and so does the status badge ("Starting soon" → "Live" as the stream comes up).
+    onStatus: () => {
+      setNudge((n) => n + 1);
+      void refresh();
+    },
     onRoom: () => void refresh(),
     onTransport: (tr) => setConnected(isLive(tr)),
     onMic: (e: MicEvent) => {
@@ -123,7 +127,11 @@ export function WatchRoom({ room }: { room: string | number }) {
             >
               {title ?? "…"}
             </h1>
-            {r && <StatusBadge status={r.status} />}
+            {r && (
+              <span data-testid="watch-status">
+                <StatusBadge status={r.status} streamOnline={r.streamOnline} />
+              </span>
+            )}
             <span className="text-sm text-slate-500" data-testid="online-count">
               {t("online", { count: figures?.online ?? 0 })}
             </span>

@@ -25,7 +25,7 @@ export default function LiveNow() {
             <Link key={r.id} href={`/watch/${r.id}`} className="min-w-0">
               <Card className="h-full hover:border-slate-400">
                 <div className="mb-2 flex items-center gap-2">
-                  <StatusBadge status={r.status} />
+                  <StatusBadge status={r.status} streamOnline={r.streamOnline} />
                   <span className="text-sm text-slate-500">{t("online", { count: r.metrics?.online ?? 0 })}</span>
                 </div>
                 <p className="truncate font-medium" title={r.title}>
