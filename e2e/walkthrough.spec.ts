@@ -155,6 +155,32 @@ test("started without an encoder, viewers see 'starting soon' until the stream i
   }
 });
 
+test("muted autoplay offers to unmute, and one click gives sound", async ({ browser }) => {
+  test.setTimeout(150_000);
+  const t = await tenant();
+  const room = await trpc<{ id: string }>("rooms.create", { title: uniq("Sound ") }, t.host.token);
+  const info = await trpc<{ rtmp_url: string }>("media.pushInfo", { room: room.id }, t.host.token, "GET");
+  const ff = push(info.rtmp_url);
+  try {
+    const viewer = await signIn(browser, t.viewer.username, "password-123");
+    await viewer.goto(`${env.base}/watch/${room.id}`);
+    const player = viewer.locator("[data-player-state]");
+    await expect(player).toHaveAttribute("data-player-state", "live", { timeout: 40_000 });
+    // Autoplay is muted: the viewer is offered sound, and one click gives it.
+    const unmute = viewer.getByTestId("unmute");
+    await expect(unmute).toBeVisible();
+    expect(await viewer.$eval("video", (v) => v.muted)).toBe(true);
+    await shot(viewer, "walkthrough-unmute");
+    await unmute.click();
+    expect(await viewer.$eval("video", (v) => v.muted)).toBe(false);
+    await expect(unmute).toHaveCount(0);
+    await expect(player).toHaveAttribute("data-player-state", "live");
+  } finally {
+    ff.kill("SIGINT");
+    await ff.exited;
+  }
+});
+
 test("users: no Disable on the admin's own row, disabling asks first, passwords are reset in the page", async ({
   browser,
 }) => {
