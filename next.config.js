@@ -37,6 +37,8 @@ const nextConfig = {
   poweredByHeader: false,
   serverExternalPackages: ["mysql2", "drizzle-orm", "@node-rs/argon2"],
   typescript: { ignoreBuildErrors: false },
+  // `forbidden()` from next/navigation: console pages a role may not use answer HTTP 403.
+  experimental: { authInterrupts: true },
   // Next applies every rule whose source matches, so the no-framing rule must skip /embed/<room>.
   async headers() {
     return [

@@ -61,7 +61,7 @@ test("admin, host and viewer journey with screenshots", async ({ browser }) => {
   await roomForm.getByRole("button", { name: "Create" }).click();
   await host.waitForURL(/\/host\/rooms\/[0-9a-f-]{36}$/);
   const roomId = host.url().split("/").pop()!;
-  const pushUrl = (await host.getByTestId("push-url").textContent())!;
+  const pushUrl = (await host.getByTestId("push-url").getAttribute("data-value"))!;
   expect(pushUrl).toMatch(/^rtmp:\/\/.+\/live\/s[0-9a-f]+\?key=pk\d+_/);
   await expect(host.getByTestId("room-status").locator("[data-status]")).toHaveAttribute("data-status", "prepare");
   const ff = push(pushUrl);

@@ -82,14 +82,62 @@ export function errorBody(err: AppError) {
   return { error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } };
 }
 
-/** Schema validation failures (zod / standard-schema issues) become BAD_REQUEST naming each field. */
-export function badInput(
-  issues: ReadonlyArray<{ path?: ReadonlyArray<PropertyKey | { key: PropertyKey }>; message: string }>,
-) {
+/** A broken rule as clients can put it in words of their language (zod's `message` is English only). */
+export interface FieldRule {
+  /** zod's issue code: too_small, too_big, invalid_format, invalid_type, invalid_value, custom, … */
+  code: string;
+  /** What was measured for too_small/too_big: string (characters), number, array, … */
+  origin?: string;
+  min?: number;
+  max?: number;
+  /** invalid_format's format: url, email, uuid, regex, … */
+  format?: string;
+  /** A refinement's own name (`params: { rule }`), e.g. "url". */
+  rule?: string;
+}
+
+type Issue = {
+  path?: ReadonlyArray<PropertyKey | { key: PropertyKey }>;
+  message: string;
+  code?: string;
+  origin?: unknown;
+  minimum?: unknown;
+  maximum?: unknown;
+  format?: unknown;
+  params?: unknown;
+};
+
+const num = (v: unknown) => (typeof v === "number" ? v : typeof v === "bigint" ? Number(v) : undefined);
+const str = (v: unknown) => (typeof v === "string" ? v : undefined);
+
+function ruleOf(i: Issue): FieldRule {
+  const rule: FieldRule = { code: i.code ?? "custom" };
+  const origin = str(i.origin);
+  if (origin) rule.origin = origin;
+  const min = num(i.minimum);
+  if (min !== undefined) rule.min = min;
+  const max = num(i.maximum);
+  if (max !== undefined) rule.max = max;
+  const format = str(i.format);
+  if (format) rule.format = format;
+  const named = str((i.params as { rule?: unknown } | undefined)?.rule);
+  if (named) rule.rule = named;
+  return rule;
+}
+
+/**
+ * Schema validation failures (zod / standard-schema issues) become BAD_REQUEST naming each field:
+ * `details.fields` holds zod's (English) text, `details.rules` the rule and its limits for clients to
+ * say in their own words.
+ */
+export function badInput(issues: ReadonlyArray<Issue>) {
   const fields: Record<string, string> = {};
+  const rules: Record<string, FieldRule> = {};
   for (const i of issues) {
     const k = (i.path ?? []).map((p) => (typeof p === "object" ? String(p.key) : String(p))).join(".") || "_";
-    fields[k] ??= i.message;
+    if (k in fields) continue;
+    fields[k] = i.message;
+    rules[k] = ruleOf(i);
   }
-  return new AppError("BAD_REQUEST", "Invalid input", { fields });
+  return new AppError("BAD_REQUEST", "Invalid input", { fields, rules });
 }

@@ -14,12 +14,33 @@ import { useToast } from "@/components/ui/toast";
 import type { Role } from "@/lib/domain";
 import { useErrorText } from "@/lib/errors";
 import { fmtBytes, fmtDuration, fmtTime } from "@/lib/format";
+import { audienceChart } from "@/lib/chart";
 import { isLive, useRoomEvents } from "@/components/live/useRoomEvents";
 import { ChatPanel } from "@/components/live/ChatPanel";
 import { ChatSettings } from "@/components/live/ChatSettings";
 import { useCountdown } from "@/components/live/useCountdown";
 
-function Secretish({ label, value, testId }: { label: string; value: string; testId: string }) {
+const MASK = "•".repeat(16);
+
+/**
+ * A push credential with its copy button. With `secret`, that part of the value (the stream key) is
+ * masked until "Show" is pressed (as Owncast and IVS do); copying always copies the real value, which
+ * `data-value` also holds.
+ */
+function Secretish({
+  label,
+  value,
+  testId,
+  secret,
+}: {
+  label: string;
+  value: string;
+  testId: string;
+  secret?: string;
+}) {
+  const tc = useTranslations("common");
+  const [shown, setShown] = useState(false);
+  const masked = !!secret && !shown;
   return (
     <div className="flex flex-col gap-1">
       <span className="text-xs font-medium uppercase tracking-wide text-slate-500">{label}</span>
@@ -27,9 +48,22 @@ function Secretish({ label, value, testId }: { label: string; value: string; tes
         <code
           className="min-w-0 flex-1 break-all rounded bg-slate-100 px-2 py-1.5 text-sm dark:bg-slate-800"
           data-testid={testId}
+          data-value={value}
+          data-masked={masked || undefined}
         >
-          {value}
+          {masked ? value.split(secret).join(MASK) : value}
         </code>
+        {secret && (
+          <Button
+            type="button"
+            variant="ghost"
+            aria-label={`${shown ? tc("hide") : tc("show")} ${label}`}
+            aria-pressed={shown}
+            onClick={() => setShown(!shown)}
+          >
+            {shown ? tc("hide") : tc("show")}
+          </Button>
+        )}
         <CopyButton value={value} label={label} />
       </div>
     </div>
@@ -59,8 +93,8 @@ function GoLive({ room }: { room: string }) {
     <div className="grid gap-4 md:grid-cols-[1fr_auto]">
       <div className="flex flex-col gap-3">
         <Secretish label={t("server")} value={push.data.server} testId="push-server" />
-        <Secretish label={t("streamKey")} value={push.data.streamKey} testId="push-key" />
-        <Secretish label={t("fullUrl")} value={push.data.rtmp_url} testId="push-url" />
+        <Secretish label={t("streamKey")} value={push.data.streamKey} testId="push-key" secret={push.data.streamKey} />
+        <Secretish label={t("fullUrl")} value={push.data.rtmp_url} testId="push-url" secret={push.data.streamKey} />
         <p className="text-xs text-slate-500">{t("obsHint")}</p>
         <p className="text-xs text-slate-500" data-testid="polyv-channel">
           {t("polyvChannel", { channel: push.data.channelId, password: push.data.channelPassword })}
@@ -143,15 +177,16 @@ export function RoomPanel({ room, as }: { room: string; as: Extract<Role, "host"
   const r = info.data;
   const m = live.figures ?? r.metrics ?? { online: 0, likes: 0, pv: 0, uv: 0 };
   const embed = `<iframe src="${typeof window === "undefined" ? "" : window.location.origin}/embed/${r.id}" width="640" height="360" allow="autoplay; fullscreen" style="border:0"></iframe>`;
-  const chart = (samples.data ?? []).map((s) => ({
-    t: new Date(s.at).toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit" }),
-    online: s.online,
-  }));
+  const chart = audienceChart(samples.data ?? [], r, locale);
 
   return (
     <div className="flex flex-col gap-6">
       <div className="flex flex-wrap items-center gap-3">
-        <h1 className="text-2xl font-semibold" data-testid="room-title">
+        <h1
+          className="line-clamp-2 min-w-0 max-w-full text-2xl font-semibold [overflow-wrap:anywhere]"
+          data-testid="room-title"
+          title={r.title}
+        >
           {r.title}
         </h1>
         <span data-testid="room-status">
@@ -214,11 +249,20 @@ export function RoomPanel({ room, as }: { room: string; as: Extract<Role, "host"
           </div>
           <div className="mt-4 h-40" aria-label={t("chart")}>
             <ResponsiveContainer width="100%" height="100%">
-              <LineChart data={chart} margin={{ left: -20, right: 8, top: 8 }}>
+              <LineChart data={chart.data} margin={{ left: -20, right: 8, top: 8 }}>
                 <CartesianGrid strokeDasharray="3 3" stroke="#e2e8f0" />
-                <XAxis dataKey="t" fontSize={11} minTickGap={24} />
+                <XAxis
+                  dataKey="at"
+                  type="number"
+                  scale="time"
+                  domain={["dataMin", "dataMax"]}
+                  ticks={chart.ticks}
+                  tickFormatter={chart.label}
+                  fontSize={11}
+                  minTickGap={24}
+                />
                 <YAxis allowDecimals={false} fontSize={11} />
-                <Tooltip />
+                <Tooltip labelFormatter={(at) => chart.label(Number(at))} />
                 <Line
                   type="monotone"
                   dataKey="online"
@@ -310,7 +354,7 @@ export function RoomPanel({ room, as }: { room: string; as: Extract<Role, "host"
                   <span className="truncate">
                     {mm.nick ||
                       (mm.memberId.startsWith("guest:")
-                        ? `guest ${mm.memberId.slice(6, 12)}`
+                        ? t("guest", { id: mm.memberId.slice(6, 12) })
                         : mm.memberId.slice(0, 8))}{" "}
                     <span className="text-xs text-slate-500">· {t(`role${mm.role}` as "role0")}</span>
                   </span>

@@ -8,13 +8,21 @@ import type { RoomStatus } from "@/lib/domain";
 import { usePullUrls, type PullErrorKind } from "./usePullUrls";
 
 export type PlayerFormat = "flv" | "hls";
-/** What the viewer is told: the room's status once it started, or why nothing plays. */
-export type PlayerState = "loading" | "waiting" | "removed" | Exclude<RoomStatus, "prepare"> | PullErrorKind;
+/**
+ * What the viewer is told: the room's status once it started, or why nothing plays. "starting": the
+ * host pressed Start but no encoder is pushing yet (the room is live, its stream is not).
+ */
+export type PlayerState =
+  "loading" | "waiting" | "starting" | "removed" | Exclude<RoomStatus, "prepare"> | PullErrorKind;
 
 const HINTS: Partial<
-  Record<PlayerState, "waitingHint" | "pausedHint" | "unauthorizedHint" | "networkHint" | "removedHint">
+  Record<
+    PlayerState,
+    "waitingHint" | "startingHint" | "pausedHint" | "unauthorizedHint" | "networkHint" | "removedHint"
+  >
 > = {
   waiting: "waitingHint",
+  starting: "startingHint",
   paused: "pausedHint",
   unauthorized: "unauthorizedHint",
   network: "networkHint",
@@ -50,6 +58,8 @@ export function Player({
   const video = useRef<HTMLVideoElement>(null);
   const { info, error, tokenRef, refresh } = usePullUrls(room, pollMs);
   const [playing, setPlaying] = useState(false);
+  /** Whether the video is muted now (autoplay starts muted; the viewer's unmute or controls change it). */
+  const [silent, setSilent] = useState(muted);
   const [attempt, setAttempt] = useState(0);
   const roomStatus = info?.room.status;
   const online = info?.room.streamOnline ?? false;
@@ -69,7 +79,9 @@ export function Player({
               ? playing
                 ? "live"
                 : "loading"
-              : "waiting";
+              : roomStatus === "live" && !online && !removed
+                ? "starting"
+                : "waiting";
 
   useEffect(() => onStateChange?.(state), [state, onStateChange]);
 
@@ -100,6 +112,8 @@ export function Player({
       if (!el.dataset.ttffMs) el.dataset.ttffMs = String(Math.round(performance.now() - startedAt));
     };
     el.addEventListener("playing", onPlaying);
+    const onVolume = () => setSilent(el.muted);
+    el.addEventListener("volumechange", onVolume);
     // A stall watchdog: no progress for 6 s while it should be live means reconnect.
     const watchdog = setInterval(() => {
       if (el.paused && el.readyState < 2) return;
@@ -151,6 +165,7 @@ export function Player({
         }
       }
       el.muted = muted;
+      setSilent(muted);
       el.play().catch(() => undefined);
     })().catch(retry);
 
@@ -158,6 +173,7 @@ export function Player({
       cancelled = true;
       clearInterval(watchdog);
       el.removeEventListener("playing", onPlaying);
+      el.removeEventListener("volumechange", onVolume);
       engine?.destroy();
       setPlaying(false);
     };
@@ -199,6 +215,24 @@ export function Player({
           <p className="text-lg font-medium">{t(state)}</p>
           {hint && <p className="text-sm text-white/70">{t(hint)}</p>}
         </div>
+      )}
+      {state === "live" && silent && (
+        <button
+          type="button"
+          data-testid="unmute"
+          className="absolute bottom-14 left-1/2 flex -translate-x-1/2 items-center gap-2 rounded-full bg-black/75 px-4 py-2 text-sm font-medium text-white shadow-lg hover:bg-black/90 focus:outline-none focus-visible:ring-2 focus-visible:ring-white"
+          onClick={() => {
+            const el = video.current;
+            if (!el) return;
+            el.muted = false;
+            if (el.volume === 0) el.volume = 1;
+            setSilent(false);
+            el.play().catch(() => undefined);
+          }}
+        >
+          <span aria-hidden>🔇</span>
+          {t("unmute")}
+        </button>
       )}
       {state === "live" && (
         <span className="pointer-events-none absolute left-3 top-3 rounded bg-red-600 px-2 py-0.5 text-xs font-semibold uppercase tracking-wide text-white">

@@ -88,7 +88,7 @@ export function Card({
     >
       {(title || actions) && (
         <header className="mb-3 flex flex-wrap items-center justify-between gap-2">
-          {title && <h2 className="text-base font-semibold">{title}</h2>}
+          {title && <h2 className="min-w-0 max-w-full text-base font-semibold">{title}</h2>}
           {actions}
         </header>
       )}
@@ -103,18 +103,26 @@ const STATUS_STYLE: Record<RoomStatus, string> = {
   prepare: "bg-slate-200 text-slate-800 dark:bg-slate-700 dark:text-slate-100",
   ended: "bg-slate-500 text-white",
 };
-export function StatusBadge({ status }: { status: RoomStatus }) {
+/**
+ * A room's status. For viewers, pass `streamOnline`: a live room whose encoder is not pushing yet
+ * reads "Starting soon", not "Live".
+ */
+export function StatusBadge({ status, streamOnline }: { status: RoomStatus; streamOnline?: boolean }) {
   const t = useTranslations("status");
+  const starting = status === "live" && streamOnline === false;
   return (
     <span
       data-status={status}
+      data-starting={starting || undefined}
       className={cx(
         "inline-flex items-center gap-1 rounded-full px-2 py-0.5 text-xs font-semibold",
-        STATUS_STYLE[status] ?? "bg-slate-200",
+        starting ? "bg-amber-100 text-amber-900 dark:bg-amber-900 dark:text-amber-100" : STATUS_STYLE[status],
       )}
     >
-      {status === "live" && <span className="h-1.5 w-1.5 animate-pulse rounded-full bg-white" aria-hidden />}
-      {t(status)}
+      {status === "live" && !starting && (
+        <span className="h-1.5 w-1.5 animate-pulse rounded-full bg-white" aria-hidden />
+      )}
+      {starting ? t("starting") : t(status)}
     </span>
   );
 }

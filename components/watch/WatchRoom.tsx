@@ -46,7 +46,11 @@ export function WatchRoom({ room }: { room: string | number }) {
   const live = useRoomEvents(room, {
     token: presence.joined?.token,
     enabled: !!presence.joined,
-    onStatus: () => setNudge((n) => n + 1),
+    // The player looks again, and so does the status badge ("Starting soon" → "Live" as the stream comes up).
+    onStatus: () => {
+      setNudge((n) => n + 1);
+      void refresh();
+    },
     onRoom: () => void refresh(),
     onTransport: (tr) => setConnected(isLive(tr)),
     onMic: (e: MicEvent) => {
@@ -90,7 +94,7 @@ export function WatchRoom({ room }: { room: string | number }) {
         <LanguageSwitch />
       </header>
       <main className="mx-auto grid max-w-6xl gap-6 p-4 lg:grid-cols-[2fr_1fr]">
-        <div className="flex flex-col gap-3">
+        <div className="flex min-w-0 flex-col gap-3">
           <Player room={room} format={format} nudge={nudge} removed={live.kicked} pollMs={pollMs} />
           {live.kicked && (
             <p
@@ -111,10 +115,18 @@ export function WatchRoom({ room }: { room: string | number }) {
             </p>
           )}
           <div className="flex flex-wrap items-center gap-3">
-            <h1 className="mr-auto text-xl font-semibold" data-testid="watch-title">
+            <h1
+              className="mr-auto line-clamp-3 min-w-0 text-xl font-semibold [overflow-wrap:anywhere]"
+              data-testid="watch-title"
+              title={title}
+            >
               {title ?? "…"}
             </h1>
-            {r && <StatusBadge status={r.status} />}
+            {r && (
+              <span data-testid="watch-status">
+                <StatusBadge status={r.status} streamOnline={r.streamOnline} />
+              </span>
+            )}
             <span className="text-sm text-slate-500" data-testid="online-count">
               {t("online", { count: figures?.online ?? 0 })}
             </span>
@@ -167,7 +179,7 @@ export function WatchRoom({ room }: { room: string | number }) {
             </label>
           </div>
         </div>
-        <aside className="flex flex-col gap-3">
+        <aside className="flex min-w-0 flex-col gap-3">
           <section className="rounded-lg border border-slate-200 bg-white p-4 dark:border-slate-800 dark:bg-slate-900">
             <h2 className="text-sm font-semibold text-slate-500">{t("host")}</h2>
             <p className="text-lg">{r?.hostNick ?? "…"}</p>

@@ -42,7 +42,10 @@ const url = z
   .string()
   .trim()
   .max(1024)
-  .refine((u) => u === "" || /^https?:\/\/\S+$/i.test(u), "Must be an http(s) URL");
+  .refine((u) => u === "" || /^https?:\/\/\S+$/i.test(u), {
+    message: "Must be an http(s) URL",
+    params: { rule: "url" },
+  });
 const fields = {
   title: z.string().trim().min(1).max(256),
   notice: z.string().max(1024),

@@ -29,7 +29,7 @@ export default function Overview() {
         ))}
       </div>
       <div className="grid gap-6 lg:grid-cols-2">
-        <Card title={t("liveNow")}>
+        <Card title={t("liveNow")} className="min-w-0">
           {ov.isLoading ? (
             <Loading />
           ) : !ov.data?.liveRooms.length ? (
@@ -38,7 +38,11 @@ export default function Overview() {
             <ul className="divide-y divide-slate-100 dark:divide-slate-800">
               {ov.data.liveRooms.map((r) => (
                 <li key={r.id} className="flex items-center justify-between gap-2 py-2">
-                  <Link href={`/admin/rooms/${r.id}`} className="truncate font-medium hover:underline">
+                  <Link
+                    href={`/admin/rooms/${r.id}`}
+                    className="min-w-0 truncate font-medium hover:underline"
+                    title={r.title}
+                  >
                     {r.title}
                   </Link>
                   <span className="flex shrink-0 items-center gap-2 text-sm text-slate-500">

@@ -1,10 +1,10 @@
-// Host pages: refused on the server for viewers.
+// Host pages: refused on the server with HTTP 403 (app/(console)/forbidden.tsx) for viewers.
 import type { ReactNode } from "react";
+import { forbidden } from "next/navigation";
 import { consoleUser } from "@/server/auth/session";
-import { Forbidden } from "@/components/console/Forbidden";
 
 export default async function HostLayout({ children }: { children: ReactNode }) {
   const u = await consoleUser();
-  if (u?.role !== "host" && u?.role !== "admin") return <Forbidden />;
+  if (u?.role !== "host" && u?.role !== "admin") forbidden();
   return children;
 }

@@ -8,7 +8,7 @@ import { useRouter } from "next/navigation";
 import { useTRPC } from "@/lib/trpc";
 import { Button, Card, Empty, ErrorBox, Field, Input, Loading, Select, StatusBadge } from "@/components/ui";
 import { useToast } from "@/components/ui/toast";
-import { fieldErrors, useErrorText } from "@/lib/errors";
+import { useErrorText, useFieldErrors } from "@/lib/errors";
 import { fmtTime } from "@/lib/format";
 import { formText } from "@/lib/forms";
 
@@ -76,6 +76,7 @@ export default function HostRooms() {
   const qc = useQueryClient();
   const toast = useToast();
   const err = useErrorText();
+  const fieldErrors = useFieldErrors();
   const router = useRouter();
   const me = useQuery(trpc.auth.me.queryOptions());
   const list = useQuery(
@@ -121,9 +122,13 @@ export default function HostRooms() {
           {list.data.items.map((r) => (
             <Card
               key={r.id}
+              className="min-w-0"
               title={
-                <span className="flex items-center gap-2">
-                  {r.title} <StatusBadge status={r.status} />
+                <span className="flex min-w-0 items-center gap-2">
+                  <span className="truncate" title={r.title} data-testid="room-card-title">
+                    {r.title}
+                  </span>
+                  <StatusBadge status={r.status} />
                 </span>
               }
               actions={
@@ -143,7 +148,7 @@ export default function HostRooms() {
               }
             >
               <p className="text-sm text-slate-500">
-                #{r.num} · {fmtTime(r.createdAt, locale)} · {r.metrics?.online ?? 0} online
+                #{r.num} · {fmtTime(r.createdAt, locale)} · {t("online", { count: r.metrics?.online ?? 0 })}
               </p>
               {editing === r.id && (
                 <div className="mt-3">

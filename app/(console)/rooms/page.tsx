@@ -22,14 +22,16 @@ export default function LiveNow() {
       ) : (
         <div className="grid gap-4 sm:grid-cols-2 lg:grid-cols-3">
           {list.data.items.map((r) => (
-            <Link key={r.id} href={`/watch/${r.id}`}>
+            <Link key={r.id} href={`/watch/${r.id}`} className="min-w-0">
               <Card className="h-full hover:border-slate-400">
                 <div className="mb-2 flex items-center gap-2">
-                  <StatusBadge status={r.status} />
+                  <StatusBadge status={r.status} streamOnline={r.streamOnline} />
                   <span className="text-sm text-slate-500">{t("online", { count: r.metrics?.online ?? 0 })}</span>
                 </div>
-                <p className="font-medium">{r.title}</p>
-                <p className="text-sm text-slate-500">{r.hostNick}</p>
+                <p className="truncate font-medium" title={r.title}>
+                  {r.title}
+                </p>
+                <p className="truncate text-sm text-slate-500">{r.hostNick}</p>
               </Card>
             </Link>
           ))}

@@ -8,7 +8,7 @@ import { useTRPC } from "@/lib/trpc";
 import { Button, Card, CopyButton, Empty, ErrorBox, Field, Input, Loading, Select } from "@/components/ui";
 import { useToast } from "@/components/ui/toast";
 import { SIGN_SCHEMES, type SignScheme, SIGNUP_ROLES, type SignupRole } from "@/lib/domain";
-import { fieldErrors, useErrorText } from "@/lib/errors";
+import { useErrorText, useFieldErrors } from "@/lib/errors";
 import { formText } from "@/lib/forms";
 
 function SecretReveal({ accessKey, secret, onClose }: { accessKey?: string; secret: string; onClose: () => void }) {
@@ -51,6 +51,7 @@ export default function Apps() {
   const qc = useQueryClient();
   const toast = useToast();
   const err = useErrorText();
+  const fieldErrors = useFieldErrors();
   const apps = useQuery(trpc.apps.list.queryOptions());
   const [revealed, setRevealed] = useState<{ accessKey?: string; secret: string }>();
   const [fields, setFields] = useState<Record<string, string>>({});

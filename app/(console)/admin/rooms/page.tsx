@@ -119,7 +119,11 @@ export default function Rooms() {
                 {list.data.items.map((r) => (
                   <tr key={r.id}>
                     <td className="py-2">
-                      <Link className="font-medium hover:underline" href={`/admin/rooms/${r.id}`}>
+                      <Link
+                        className="block max-w-[16rem] truncate font-medium hover:underline sm:max-w-xs"
+                        href={`/admin/rooms/${r.id}`}
+                        title={r.title}
+                      >
                         {r.title}
                       </Link>
                       <div className="text-xs text-slate-500">#{r.num}</div>

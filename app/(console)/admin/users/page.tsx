@@ -1,16 +1,70 @@
 "use client";
-// Users: create, set role, disable (revokes their tokens), reset password.
-import { useState, type FormEvent } from "react";
+// Users: create, set role, disable (revokes their tokens; asked first, never one's own account),
+// reset password (a form in the row, checked before it is sent).
+import { Fragment, useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useTranslations } from "next-intl";
 import { useTRPC } from "@/lib/trpc";
 import { Button, Card, Empty, ErrorBox, Field, Input, Loading, Select } from "@/components/ui";
 import { useToast } from "@/components/ui/toast";
 import { ROLES, type Role } from "@/lib/domain";
-import { fieldErrors, useErrorText } from "@/lib/errors";
+import { ruleText, useErrorText, useFieldErrors } from "@/lib/errors";
 import { formText } from "@/lib/forms";
 
 const PAGE = 20;
+const MIN_PASSWORD = 8;
+
+/** A new password for one user, in the page (not a browser prompt): checked here, then by the server. */
+function ResetPassword({ id, username, onDone }: { id: string; username: string; onDone: () => void }) {
+  const t = useTranslations("users");
+  const tc = useTranslations("common");
+  const tv = useTranslations("validation");
+  const trpc = useTRPC();
+  const toast = useToast();
+  const err = useErrorText();
+  const fieldErrors = useFieldErrors();
+  const [error, setError] = useState<string>();
+  const reset = useMutation(
+    trpc.users.resetPassword.mutationOptions({
+      onSuccess: () => {
+        toast("success", t("passwordChanged"));
+        onDone();
+      },
+      onError: (e) => {
+        setError(fieldErrors(e).password);
+        toast("error", err(e));
+      },
+    }),
+  );
+  function submit(e: FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    const password = formText(new FormData(e.currentTarget), "password");
+    if (password.length < MIN_PASSWORD) {
+      setError(ruleText(tv, { code: "too_small", origin: "string", min: MIN_PASSWORD }));
+      return;
+    }
+    setError(undefined);
+    reset.mutate({ id, password });
+  }
+  return (
+    <form
+      onSubmit={submit}
+      noValidate
+      aria-label={t("resetFor", { username })}
+      className="flex flex-wrap items-end gap-3 rounded-md bg-slate-50 p-3 dark:bg-slate-800/50"
+    >
+      <Field label={t("newPassword")} error={error}>
+        <Input name="password" type="password" autoComplete="new-password" autoFocus minLength={MIN_PASSWORD} />
+      </Field>
+      <Button type="submit" disabled={reset.isPending}>
+        {tc("save")}
+      </Button>
+      <Button type="button" variant="ghost" onClick={onDone}>
+        {tc("cancel")}
+      </Button>
+    </form>
+  );
+}
 
 export default function Users() {
   const t = useTranslations("users");
@@ -20,10 +74,13 @@ export default function Users() {
   const qc = useQueryClient();
   const toast = useToast();
   const err = useErrorText();
+  const fieldErrors = useFieldErrors();
   const [role, setRole] = useState<Role | "">("");
   const [q, setQ] = useState("");
   const [offset, setOffset] = useState(0);
   const [fields, setFields] = useState<Record<string, string>>({});
+  const [resetting, setResetting] = useState<string>();
+  const me = useQuery(trpc.auth.me.queryOptions());
   const apps = useQuery(trpc.apps.list.queryOptions());
   const list = useQuery(
     trpc.users.list.queryOptions({ role: role || undefined, q: q || undefined, limit: PAGE, offset }),
@@ -45,9 +102,6 @@ export default function Users() {
   );
   const setRoleM = useMutation(trpc.users.setRole.mutationOptions({ onSuccess: () => refresh(), onError }));
   const setDisabled = useMutation(trpc.users.setDisabled.mutationOptions({ onSuccess: () => refresh(), onError }));
-  const reset = useMutation(
-    trpc.users.resetPassword.mutationOptions({ onSuccess: () => toast("success", tc("saved")), onError }),
-  );
 
   function submit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
@@ -146,48 +200,65 @@ export default function Users() {
               </thead>
               <tbody className="divide-y divide-slate-100 dark:divide-slate-800">
                 {list.data.items.map((u) => (
-                  <tr key={u.id} data-username={u.username}>
-                    <td className="py-2">
-                      <div className="font-medium">{u.username}</div>
-                      <div className="text-xs text-slate-500">
-                        {u.nick}
-                        {u.disabled && (
-                          <span className="ml-2 rounded bg-red-100 px-1 text-red-700">{t("disabledBadge")}</span>
+                  <Fragment key={u.id}>
+                    <tr data-username={u.username}>
+                      <td className="py-2">
+                        <div className="font-medium">
+                          {u.username}
+                          {u.id === me.data?.id && <span className="ml-1 text-xs text-slate-500">({t("you")})</span>}
+                        </div>
+                        <div className="text-xs text-slate-500">
+                          {u.nick}
+                          {u.disabled && (
+                            <span className="ml-2 rounded bg-red-100 px-1 text-red-700">{t("disabledBadge")}</span>
+                          )}
+                        </div>
+                      </td>
+                      <td>
+                        <Select
+                          aria-label={`${t("role")} ${u.username}`}
+                          value={u.role}
+                          disabled={u.id === me.data?.id}
+                          onChange={(e) => setRoleM.mutate({ id: u.id, role: e.target.value as Role })}
+                        >
+                          {ROLES.map((r) => (
+                            <option key={r} value={r}>
+                              {tn(`role_${r}`)}
+                            </option>
+                          ))}
+                        </Select>
+                      </td>
+                      <td>{apps.data?.find((a) => a.id === u.appId)?.name ?? "—"}</td>
+                      <td className="flex flex-wrap gap-2 py-2">
+                        {/* One's own account is never disabled here (the server refuses it too). */}
+                        {me.data && u.id !== me.data.id && (
+                          <Button
+                            variant="secondary"
+                            onClick={() =>
+                              (u.disabled || confirm(t("disableConfirm", { username: u.username }))) &&
+                              setDisabled.mutate({ id: u.id, disabled: !u.disabled })
+                            }
+                          >
+                            {u.disabled ? t("enable") : t("disable")}
+                          </Button>
                         )}
-                      </div>
-                    </td>
-                    <td>
-                      <Select
-                        aria-label={`${t("role")} ${u.username}`}
-                        value={u.role}
-                        onChange={(e) => setRoleM.mutate({ id: u.id, role: e.target.value as Role })}
-                      >
-                        {ROLES.map((r) => (
-                          <option key={r} value={r}>
-                            {tn(`role_${r}`)}
-                          </option>
-                        ))}
-                      </Select>
-                    </td>
-                    <td>{apps.data?.find((a) => a.id === u.appId)?.name ?? "—"}</td>
-                    <td className="flex flex-wrap gap-2 py-2">
-                      <Button
-                        variant="secondary"
-                        onClick={() => setDisabled.mutate({ id: u.id, disabled: !u.disabled })}
-                      >
-                        {u.disabled ? t("enable") : t("disable")}
-                      </Button>
-                      <Button
-                        variant="ghost"
-                        onClick={() => {
-                          const pw = prompt(t("newPassword"));
-                          if (pw) reset.mutate({ id: u.id, password: pw });
-                        }}
-                      >
-                        {t("resetPassword")}
-                      </Button>
-                    </td>
-                  </tr>
+                        <Button
+                          variant="ghost"
+                          aria-expanded={resetting === u.id}
+                          onClick={() => setResetting(resetting === u.id ? undefined : u.id)}
+                        >
+                          {t("resetPassword")}
+                        </Button>
+                      </td>
+                    </tr>
+                    {resetting === u.id && (
+                      <tr>
+                        <td colSpan={4} className="pb-3">
+                          <ResetPassword id={u.id} username={u.username} onDone={() => setResetting(undefined)} />
+                        </td>
+                      </tr>
+                    )}
+                  </Fragment>
                 ))}
               </tbody>
             </table>
