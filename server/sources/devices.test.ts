@@ -1,0 +1,222 @@
+// LTStream devices end to end with real parts: an HLS source made by ffmpeg and served over HTTP,
+// the embedded media server, the front; the device registered through monitor_add exactly as the
+// PHP extension posts it, played at /live/<code>.flv?type=1&token=… (ffprobe sees video), pulled on
+// demand only, stopped after the idle setting; 1201 for a sub stream it lacks, 1202 for a dead URL.
+import { spawn, execFileSync, type ChildProcess } from "node:child_process";
+import { createHash, randomUUID } from "node:crypto";
+import { createReadStream, existsSync, mkdtempSync, rmSync } from "node:fs";
+import type http from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../../scripts/lib/ports";
+import { makeTenant, orNotFound, serve, type Tenant } from "../../test/helpers";
+import { createLtHandler } from "../compat/ltstream";
+import { getDb } from "../db/client";
+import { rooms, streamSources } from "../db/schema";
+import { env, resetEnvForTests } from "../env";
+import { createFrontServer } from "../front/server";
+import { EmbeddedMedia } from "../media/embedded";
+import { run } from "../media/ffmpeg";
+
+let t: Tenant;
+let media: EmbeddedMedia;
+let web: Awaited<ReturnType<typeof serve>>;
+let hls: Awaited<ReturnType<typeof serve>>;
+let front: http.Server;
+let base: string;
+let source: ChildProcess;
+let dir: string;
+
+const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+beforeAll(async () => {
+  Object.assign(process.env, {
+    OUTBOUND_ALLOW: "127.0.0.1",
+    MEDIA_RTMP_PORT: String(await freePort()),
+    MEDIA_HTTP_PORT: String(await freePort()),
+    SOURCE_IDLE_STOP_S: "1",
+    MEDIA_DIR: mkdtempSync(join(tmpdir(), "onair-src-media-")),
+  });
+  resetEnvForTests();
+  t = await makeTenant();
+  // The source: a live HLS stream ffmpeg makes (a test pattern, H.264/AAC), served over HTTP.
+  dir = mkdtempSync(join(tmpdir(), "onair-src-"));
+  source = spawn(
+    env().FFMPEG_PATH,
+    [
+      ...["-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25"],
+      ...["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"],
+      ...["-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-pix_fmt", "yuv420p", "-c:a", "aac"],
+      ...["-f", "hls", "-hls_time", "1", "-hls_list_size", "5", "-hls_flags", "delete_segments"],
+      join(dir, "index.m3u8"),
+    ],
+    { stdio: "ignore" },
+  );
+  hls = await serve((req, res) => {
+    const file = join(
+      dir,
+      (req.url ?? "")
+        .split("?")[0]!
+        .replace(/^\/cam\//, "")
+        .replace(/[^\w.]/g, ""),
+    );
+    if (!existsSync(file)) return void res.writeHead(404).end();
+    res.writeHead(200);
+    createReadStream(file).pipe(res);
+  });
+  for (let i = 0; i < 100 && !existsSync(join(dir, "index.m3u8")); i++) await wait(100);
+  media = new EmbeddedMedia(getDb());
+  await media.start();
+  web = await serve(orNotFound(createLtHandler()));
+  front = createFrontServer({ webOrigin: web.base });
+  await new Promise<void>((r) => front.listen(0, "127.0.0.1", r));
+  base = `http://127.0.0.1:${(front.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  await new Promise((r) => front?.close(r));
+  const { stopAllPulls } = await import("../media/pulls");
+  await stopAllPulls();
+  await media?.stop();
+  await web?.close();
+  await hls?.close();
+  source?.kill("SIGKILL");
+  rmSync(dir, { recursive: true, force: true });
+  for (const k of ["OUTBOUND_ALLOW", "MEDIA_RTMP_PORT", "MEDIA_HTTP_PORT", "SOURCE_IDLE_STOP_S", "MEDIA_DIR"])
+    delete process.env[k];
+  resetEnvForTests();
+});
+
+// The extension's signature, as LTStream.php builds it (header.payload.md5(header.payload + secret)).
+const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString("base64");
+function signature() {
+  const h = b64({ alg: "md5", type: "jwt", request_id: `{${randomUUID().toUpperCase()}}` });
+  const p = b64({ timestamp: Math.floor(Date.now() / 1000), sdk_key: randomUUID(), ak: t.accessKey });
+  return `${h}.${p}.${createHash("md5").update(`${h}.${p}${t.secret}`).digest("hex")}`;
+}
+/** A form post as Guzzle's form_params sends it, with the extension's Version header. */
+async function call(name: string, fields: Record<string, string | number> = {}) {
+  const body = new URLSearchParams({ signature: signature() });
+  for (const [k, v] of Object.entries(fields)) body.set(k, String(v));
+  const r = await fetch(`${base}/api/third/${name}`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", Version: "v1" },
+    body: body.toString(),
+  });
+  expect(r.status).toBe(200);
+  return (await r.json()) as { code: number; message: string; data?: Record<string, unknown> & { code?: string } };
+}
+const token = async () => String((await call("get_token")).data!.token);
+
+/** ffmpeg processes pulling `url` (what `ps` shows: the pull's command line holds its source URL). */
+const pullsOf = (url: string) =>
+  execFileSync("ps", ["-eo", "args"], { encoding: "utf8" })
+    .split("\n")
+    .filter((l) => l.includes(url) && l.includes(" -f flv ")).length;
+
+describe("LTStream devices (monitor_*) pulled from a real source", () => {
+  it("monitor_add answers the code the play URL takes; it plays on demand and stops after the idle setting", async () => {
+    const path = `http://cam:s3cret@127.0.0.1:${hls.port}/cam/index.m3u8`;
+    const added = await call("monitor_add", { name: "Gate", path, sub_path: "", address: "North gate" });
+    expect(added).toMatchObject({ code: 200, message: "200 OK" });
+    const code = added.data!.code!;
+    expect(code).toMatch(/^\d+$/);
+    // Shown back as scheme and host only; stored sealed.
+    expect(added.data).toMatchObject({
+      name: "Gate",
+      path: `http://127.0.0.1:${hls.port}`,
+      sub_path: "",
+      address: "North gate",
+    });
+    const row = (
+      await getDb()
+        .select()
+        .from(streamSources)
+        .where(eq(streamSources.roomNum, Number(code)))
+    )[0]!;
+    expect(row.urlEnc).not.toContain("s3cret");
+    expect(row.urlShown).not.toContain("s3cret");
+
+    // No viewer, no pull.
+    const url = `/live/${code}.flv?type=1&token=${await token()}`;
+    expect(pullsOf(`127.0.0.1:${hls.port}`)).toBe(0);
+
+    // ffprobe plays the device through the front: video, within the client's budget.
+    const started = Date.now();
+    const probe = await run(
+      env().FFPROBE_PATH,
+      ["-v", "error", "-show_entries", "stream=codec_type,codec_name", "-of", "json", `${base}${url}`],
+      15_000,
+    );
+    const streams = (JSON.parse(probe.out || "{}") as { streams?: Array<{ codec_type: string; codec_name: string }> })
+      .streams;
+    expect(streams?.find((s) => s.codec_type === "video")?.codec_name).toBe("h264");
+    expect(Date.now() - started).toBeLessThan(8000);
+    const room = (
+      await getDb()
+        .select()
+        .from(rooms)
+        .where(eq(rooms.num, Number(code)))
+    )[0]!;
+    expect(room.status).toBe("live");
+
+    // The viewer left: the pull stops after SOURCE_IDLE_STOP_S (1 s), and the source is idle (the room is not abandoned).
+    let left = 1;
+    for (let i = 0; i < 50 && left > 0; i++) {
+      await wait(200);
+      left = pullsOf(`127.0.0.1:${hls.port}`);
+    }
+    expect(left).toBe(0);
+    await wait(300);
+    const after = (
+      await getDb()
+        .select()
+        .from(streamSources)
+        .where(eq(streamSources.roomNum, Number(code)))
+    )[0]!;
+    expect(after.state).toBe("idle");
+
+    // The extension's other calls, on the same code.
+    expect((await call("monitor_info", { code })).data).toMatchObject({ code, name: "Gate", address: "North gate" });
+    const list = (await call("monitor_list")).data as unknown as Array<{ code: string }>;
+    expect(list.map((d) => d.code)).toContain(code);
+    const paged = (await call("monitor_paginate", { page: 1, page_size: 1 })).data!;
+    expect(paged).toMatchObject({ current_page: 1, per_page: 1, total: list.length });
+    expect(paged.data).toHaveLength(1);
+    const updated = await call("monitor_update", { code, name: "Gate 2", path, sub_path: path, address: "" });
+    expect(updated.data).toMatchObject({ code, name: "Gate 2", sub_path: `http://127.0.0.1:${hls.port}` });
+    expect(await call("monitor_delete", { code })).toMatchObject({ code: 200, data: { code } });
+    expect((await call("monitor_info", { code })).code).toBe(2001);
+  });
+
+  it("type 2 of a device without a sub stream is 1201; an unreachable source is 1202 within 5 s", async () => {
+    const dead = `rtmp://127.0.0.1:${await freePort()}/live/cam`;
+    const added = await call("monitor_add", { name: "Dead", path: dead, sub_path: "", address: "" });
+    const code = added.data!.code!;
+    const tk = await token();
+    const sub = await fetch(`${base}/live/${code}.flv?type=2&token=${tk}`);
+    expect(await sub.json()).toMatchObject({ code: 1201 });
+    const started = Date.now();
+    const r = await fetch(`${base}/live/${code}.ts?type=1&token=${tk}`);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(await r.json()).toMatchObject({ code: 1202 });
+  });
+
+  it("refuses a source on an address the outbound rules refuse (2001), and bad parameters (2001)", async () => {
+    process.env.OUTBOUND_ALLOW = "10.9.9.9";
+    resetEnvForTests();
+    try {
+      const r = await call("monitor_add", { name: "Loop", path: `rtsp://127.0.0.1:554/x`, sub_path: "", address: "" });
+      expect(r.code).toBe(2001);
+      expect(r.message).toContain("loopback");
+    } finally {
+      process.env.OUTBOUND_ALLOW = "127.0.0.1";
+      resetEnvForTests();
+    }
+    expect((await call("monitor_add", { name: "", path: "" })).code).toBe(2001);
+    expect((await call("monitor_add", { name: "x", path: "file:///etc/passwd" })).code).toBe(2001);
+  });
+});
