@@ -253,6 +253,9 @@ const routes: Record<string, Route> = {
   }),
 };
 
+/** Every /api/third/<name> this adapter answers (the OpenAPI test holds the docs to it). */
+export const LT_ROUTES = Object.keys(routes).map((name) => `/api/third/${name}`);
+
 export const ltApi: VendorApi = {
   name: "ltstream",
   route(method, path) {
