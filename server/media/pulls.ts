@@ -25,7 +25,7 @@ import { liveH264Args, run } from "./ffmpeg";
 import { publishKey } from "./keys";
 
 /** The LTStream client gives up after 5 s: a pull that is not publishing by then is a failed play. */
-export const START_BUDGET_MS = 4500;
+export const START_BUDGET_MS = 4000;
 const PROBE_MS = 2500;
 const RETRY_MAX_MS = 15_000;
 
@@ -38,8 +38,10 @@ interface Pull {
   stream: string;
   proc?: ChildProcess;
   viewers: number;
-  /** Resolves once ffmpeg writes frames; rejects when the attempt ends before. */
-  ready: Promise<void>;
+  /** Publishing now (frames flowing). */
+  live: boolean;
+  /** Plays waiting for it to be live (retries included); failed when the pull gives up. */
+  waiters: Set<{ resolve: () => void; reject: (e: Error) => void }>;
   idle?: NodeJS.Timeout;
   retry?: NodeJS.Timeout;
   lostAt?: number;
@@ -48,12 +50,11 @@ interface Pull {
 }
 
 /** Why an attempt failed, in words an operator can act on (never the URL: it may hold credentials). */
-export function pullFailure(stderr: string): string {
+export function pullFailure(stderr: string, otherwise = "pull failed"): string {
   if (/401|403|unauthori[sz]ed|forbidden/i.test(stderr)) return "auth failed";
-  if (/refused|timed out|timeout|no route|unreachable|resolve|not found|404|i\/o error/i.test(stderr))
-    return "unreachable";
+  if (/refused|timed out|timeout|no route|unreachable|resolve|not found|404/i.test(stderr)) return "unreachable";
   if (/codec|decoder|encoder|invalid data/i.test(stderr)) return "codec";
-  return "pull failed";
+  return otherwise;
 }
 
 interface Probe {
@@ -66,7 +67,7 @@ interface Probe {
 
 const inputArgs = (u: URL) =>
   u.protocol.startsWith("rtsp")
-    ? ["-rtsp_flags", "prefer_tcp", "-timeout", "3000000"]
+    ? ["-rtsp_flags", "prefer_tcp", "-timeout", String(PROBE_MS * 1000)]
     : ["-rw_timeout", String(PROBE_MS * 1000)];
 
 /** Codecs, size and frame rate of a source (bounded by PROBE_MS). */
@@ -75,12 +76,12 @@ export async function probeSource(url: string): Promise<Probe> {
   const r = await run(
     env().FFPROBE_PATH,
     [
-      ...["-v", "error", ...inputArgs(u), "-i", url],
+      ...["-v", "error", ...inputArgs(u), "-analyzeduration", "1000000", "-probesize", "1000000", "-i", url],
       ...["-show_entries", "stream=codec_type,codec_name,width,height,avg_frame_rate", "-of", "json"],
     ],
     PROBE_MS,
   );
-  if (r.code !== 0) throw new PullError(pullFailure(r.err || "timed out"));
+  if (r.code !== 0) throw new PullError(pullFailure(r.err, r.code === null ? "unreachable" : "pull failed"));
   const streams =
     (JSON.parse(r.out || "{}") as { streams?: Array<Record<string, string | number | undefined>> }).streams ?? [];
   const v = streams.find((s) => s.codec_type === "video");
@@ -148,7 +149,8 @@ export class Pulls {
         appId: room.appId,
         stream: name,
         viewers: 0,
-        ready: Promise.resolve(),
+        live: false,
+        waiters: new Set(),
         attempt: 0,
         stopped: false,
       };
@@ -168,32 +170,33 @@ export class Pulls {
       p.idle = setTimeout(() => void (p.viewers === 0 && this.stop(p)), env().SOURCE_IDLE_STOP_S * 1000);
       p.idle.unref();
     };
+    if (p.live) return release;
+    // Waits for the pull to be live (a failed attempt is retried meanwhile), within the client's budget.
+    let waiter: { resolve: () => void; reject: (e: Error) => void } | undefined;
     let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
-        p.ready,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new PullError("not publishing within 4.5 s")), START_BUDGET_MS);
-        }),
-      ]);
+      await new Promise<void>((resolve, reject) => {
+        waiter = { resolve, reject };
+        p.waiters.add(waiter);
+        timer = setTimeout(() => reject(new PullError("not publishing in time")), START_BUDGET_MS);
+      });
     } catch (e) {
       release();
       throw e instanceof PullError ? e : new PullError((e as Error).message);
     } finally {
       clearTimeout(timer);
+      if (waiter) p.waiters.delete(waiter);
     }
     return release;
   }
 
-  /** One attempt: address check, probe, ffmpeg. `ready` settles with it. */
+  /** One attempt: address check, probe, ffmpeg; a failure goes to lost() (retry or give up). */
   private attempt(pull: Pull, key: string) {
-    let resolveReady!: () => void;
-    let rejectReady!: (e: Error) => void;
-    pull.ready = new Promise<void>((res, rej) => {
-      resolveReady = res;
-      rejectReady = rej;
-    });
-    pull.ready.catch(() => undefined);
+    const resolveReady = () => {
+      pull.live = true;
+      for (const w of pull.waiters) w.resolve();
+      pull.waiters.clear();
+    };
     const now = () => this.clock.now();
     void (async () => {
       const url = sourceUrl(pull.source);
@@ -203,46 +206,75 @@ export class Pulls {
       });
       const refused = await checkSourceAddress(parseSourceUrl(url));
       if (refused) throw new PullError(refused);
-      const probe = await probeSource(url);
       if (pull.stopped) return;
-      if (!probe.video) throw new PullError("codec: the source has no video");
-      const e = env();
-      const copyVideo = probe.video === "h264";
-      const args = [
-        ...["-hide_banner", "-loglevel", "error", "-nostdin"],
-        ...inputArgs(parseSourceUrl(url)),
-        ...["-i", url, "-map", "0:v:0", "-map", "0:a:0?"],
-        ...(copyVideo ? ["-c:v", "copy"] : liveH264Args(Math.max(2, (probe.fps || 25) * 2))),
-        ...(probe.audio === "aac" ? ["-c:a", "copy"] : ["-c:a", "aac", "-ar", "44100", "-b:a", "96k"]),
-        ...["-progress", "pipe:1", "-stats_period", "0.5"],
-        ...["-f", "flv", `rtmp://127.0.0.1:${e.MEDIA_RTMP_PORT}/live/${pull.stream}?key=${key}`],
-      ];
-      const proc = spawn(e.FFMPEG_PATH, args, { stdio: ["ignore", "pipe", "pipe"] });
-      pull.proc = proc;
-      let err = "";
-      let live = false;
-      proc.stderr.on("data", (d: Buffer) => (err = (err + d.toString()).slice(-2000)));
-      proc.stdout.on("data", (d: Buffer) => {
-        if (live || !/frame=[1-9]/.test(d.toString())) return;
-        live = true;
-        pull.lostAt = undefined;
-        pull.attempt = 0;
-        resolveReady();
-        void markSource(this.db(), pull.source.id, now(), "live", { error: "" }).catch(() => undefined);
-      });
-      proc.on("error", (x) => rejectReady(new PullError(`ffmpeg could not start: ${x.message}`)));
-      proc.on("close", () => {
+      // Cameras send H.264 nearly always, and often no audio: the pull starts at once copying the video
+      // with a silent AAC track (players are told to expect audio: NMS's FLV header always says so)
+      // while a probe looks at the source beside it; it is started again only when the probe finds
+      // another video codec (transcoded) or an audio track (made AAC).
+      const probing = probeSource(url).catch((x: unknown) => (x instanceof Error ? x : new Error(String(x))));
+      const replaced = new WeakSet<ChildProcess>();
+      const launch = (copyVideo: boolean, sourceAudio: boolean, fps = 25) => {
+        const e = env();
+        const args = [
+          ...["-hide_banner", "-loglevel", "error", "-nostdin"],
+          ...inputArgs(parseSourceUrl(url)),
+          // The first launch reads as little as it can before starting (the probe beside it looks deeper).
+          ...(copyVideo && !sourceAudio
+            ? ["-analyzeduration", "200000", "-probesize", "100000"]
+            : ["-analyzeduration", "1000000", "-probesize", "1000000"]),
+          ...["-i", url],
+          ...(sourceAudio ? [] : ["-f", "lavfi", "-i", "anullsrc=r=44100:cl=mono"]),
+          ...["-map", "0:v:0", "-map", sourceAudio ? "0:a:0" : "1:a:0"],
+          ...(copyVideo ? ["-c:v", "copy"] : liveH264Args(Math.max(2, fps * 2))),
+          // Audio is always made AAC (cheap): cameras often send G.711, which browsers' players lack.
+          // The silent track ends with the video (-shortest), so a lost source still ends the pull.
+          ...["-c:a", "aac", "-ar", "44100", "-b:a", "96k", ...(sourceAudio ? [] : ["-shortest"])],
+          ...["-progress", "pipe:1", "-stats_period", "0.1"],
+          ...["-f", "flv", `rtmp://127.0.0.1:${e.MEDIA_RTMP_PORT}/live/${pull.stream}?key=${key}`],
+        ];
+        const proc = spawn(e.FFMPEG_PATH, args, { stdio: ["ignore", "pipe", "pipe"] });
+        pull.proc = proc;
+        let err = "";
+        let live = false;
+        proc.stderr.on("data", (d: Buffer) => (err = (err + d.toString()).slice(-2000)));
+        proc.stdout.on("data", (d: Buffer) => {
+          if (live || !/frame=[1-9]/.test(d.toString())) return;
+          live = true;
+          pull.lostAt = undefined;
+          pull.attempt = 0;
+          resolveReady();
+          void markSource(this.db(), pull.source.id, now(), "live", { error: "" }).catch(() => undefined);
+        });
+        proc.on("error", (x) => log.error("ffmpeg could not start", { error: x.message }));
+        proc.on("close", () => {
+          if (pull.proc === proc) pull.proc = undefined;
+          if (pull.stopped || replaced.has(proc)) return;
+          // ffmpeg's messages repeat the URL: only the classified reason is kept and logged.
+          const reason = pullFailure(err, live ? "source ended" : "pull failed");
+          void probing.then((p) => {
+            if (pull.stopped || pull.proc) return;
+            // A copy that failed before the probe answered may only need transcoding.
+            if (!live && copyVideo && !(p instanceof Error) && p.video && p.video !== "h264")
+              return launch(false, !!p.audio, p.fps);
+            this.lost(pull, key, reason);
+          });
+        });
+        if (pull.stopped) proc.kill("SIGKILL");
+      };
+      launch(true, false);
+      const probe = await probing;
+      // A failed probe changes nothing: the running ffmpeg succeeds or fails on its own.
+      if (pull.stopped || probe instanceof Error || (probe.video === "h264" && !probe.audio)) return;
+      const running = pull.proc;
+      if (running) {
+        replaced.add(running);
+        void kill(running);
         pull.proc = undefined;
-        if (pull.stopped) return;
-        // ffmpeg's messages repeat the URL: only the classified reason is kept and logged.
-        const reason = pullFailure(err || "ended");
-        rejectReady(new PullError(reason));
-        this.lost(pull, key, reason);
-      });
-      if (pull.stopped) proc.kill("SIGKILL");
+      }
+      if (!probe.video) throw new PullError("codec: the source has no video");
+      launch(probe.video === "h264", !!probe.audio, probe.fps);
     })().catch((x: unknown) => {
       const reason = x instanceof PullError ? x.message : "pull failed";
-      rejectReady(new PullError(reason));
       if (!pull.stopped) this.lost(pull, key, reason);
     });
   }
@@ -251,11 +283,15 @@ export class Pulls {
   private lost(pull: Pull, key: string, reason: string) {
     log.warn("source pull ended", { room: pull.key, reason });
     pull.lostAt ??= Date.now();
-    const wanted = pull.viewers > 0 || pull.source.mode === "always_on";
+    pull.live = false;
+    // Wanted while someone watches, within the idle window after the last left, or always.
+    const wanted = pull.viewers > 0 || pull.idle !== undefined || pull.source.mode === "always_on";
     const withinGrace = Date.now() - pull.lostAt < env().MEDIA_END_GRACE_S * 1000;
     if (!wanted || !withinGrace) {
       this.pulls.delete(pull.key);
       pull.stopped = true;
+      for (const w of pull.waiters) w.reject(new PullError(reason));
+      pull.waiters.clear();
       void markSource(this.db(), pull.source.id, this.clock.now(), "failed", { error: reason }).catch(() => undefined);
       return;
     }
@@ -268,6 +304,8 @@ export class Pulls {
   /** Stops a pull on purpose (no viewer left): the source is idle, so its room is not abandoned. */
   private stop(pull: Pull) {
     pull.stopped = true;
+    for (const w of pull.waiters) w.reject(new PullError("stopped"));
+    pull.waiters.clear();
     if (this.pulls.get(pull.key) === pull) this.pulls.delete(pull.key);
     if (pull.idle) clearTimeout(pull.idle);
     if (pull.retry) clearTimeout(pull.retry);

@@ -1,11 +1,11 @@
-// LTStream devices end to end with real parts: an HLS source made by ffmpeg and served over HTTP,
-// the embedded media server, the front; the device registered through monitor_add exactly as the
-// PHP extension posts it, played at /live/<code>.flv?type=1&token=… (ffprobe sees video), pulled on
-// demand only, stopped after the idle setting; 1201 for a sub stream it lacks, 1202 for a dead URL.
-import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { createHash, randomUUID } from "node:crypto";
+// LTStream devices end to end with real parts: GStreamer's RTSP server (Debian's) and an HLS source
+// made by ffmpeg, the embedded media server, the front; devices registered through monitor_add
+// exactly as the PHP extension posts them, played at /live/<code>.flv|.ts?type=1|2&token=… (ffprobe
+// sees video), pulled on demand only, stopped after the idle setting, paused on loss and resumed;
+// 1201 for a sub stream a device lacks, 1202 for a dead URL within the client's 5 s.
+import { spawn, type ChildProcess } from "node:child_process";
 import { createReadStream, existsSync, mkdtempSync, rmSync } from "node:fs";
-import type http from "node:http";
+import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,6 +13,7 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../scripts/lib/ports";
 import { makeTenant, orNotFound, serve, type Tenant } from "../../test/helpers";
+import { ltClient, pullsOf, startRtspServer, stopProcess, until, wait } from "../../test/sources";
 import { createLtHandler } from "../compat/ltstream";
 import { getDb } from "../db/client";
 import { rooms, streamSources } from "../db/schema";
@@ -29,8 +30,6 @@ let front: http.Server;
 let base: string;
 let source: ChildProcess;
 let dir: string;
-
-const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
   Object.assign(process.env, {
@@ -74,9 +73,11 @@ beforeAll(async () => {
   front = createFrontServer({ webOrigin: web.base });
   await new Promise<void>((r) => front.listen(0, "127.0.0.1", r));
   base = `http://127.0.0.1:${(front.address() as AddressInfo).port}`;
+  ({ call, token } = ltClient(base, t));
 });
 
 afterAll(async () => {
+  front?.closeAllConnections();
   await new Promise((r) => front?.close(r));
   const { stopAllPulls } = await import("../media/pulls");
   await stopAllPulls();
@@ -90,32 +91,8 @@ afterAll(async () => {
   resetEnvForTests();
 });
 
-// The extension's signature, as LTStream.php builds it (header.payload.md5(header.payload + secret)).
-const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString("base64");
-function signature() {
-  const h = b64({ alg: "md5", type: "jwt", request_id: `{${randomUUID().toUpperCase()}}` });
-  const p = b64({ timestamp: Math.floor(Date.now() / 1000), sdk_key: randomUUID(), ak: t.accessKey });
-  return `${h}.${p}.${createHash("md5").update(`${h}.${p}${t.secret}`).digest("hex")}`;
-}
-/** A form post as Guzzle's form_params sends it, with the extension's Version header. */
-async function call(name: string, fields: Record<string, string | number> = {}) {
-  const body = new URLSearchParams({ signature: signature() });
-  for (const [k, v] of Object.entries(fields)) body.set(k, String(v));
-  const r = await fetch(`${base}/api/third/${name}`, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded", Version: "v1" },
-    body: body.toString(),
-  });
-  expect(r.status).toBe(200);
-  return (await r.json()) as { code: number; message: string; data?: Record<string, unknown> & { code?: string } };
-}
-const token = async () => String((await call("get_token")).data!.token);
-
-/** ffmpeg processes pulling `url` (what `ps` shows: the pull's command line holds its source URL). */
-const pullsOf = (url: string) =>
-  execFileSync("ps", ["-eo", "args"], { encoding: "utf8" })
-    .split("\n")
-    .filter((l) => l.includes(url) && l.includes(" -f flv ")).length;
+let call: ReturnType<typeof ltClient>["call"];
+let token: () => Promise<string>;
 
 describe("LTStream devices (monitor_*) pulled from a real source", () => {
   it("monitor_add answers the code the play URL takes; it plays on demand and stops after the idle setting", async () => {
@@ -218,5 +195,119 @@ describe("LTStream devices (monitor_*) pulled from a real source", () => {
     }
     expect((await call("monitor_add", { name: "", path: "" })).code).toBe(2001);
     expect((await call("monitor_add", { name: "x", path: "file:///etc/passwd" })).code).toBe(2001);
+  });
+});
+
+/** ffprobe of a play through the front: the video stream's codec and size. */
+async function probeVideo(url: string) {
+  const r = await run(
+    env().FFPROBE_PATH,
+    ["-v", "error", "-show_entries", "stream=codec_type,codec_name,width,height", "-of", "json", url],
+    15_000,
+  );
+  const streams = (JSON.parse(r.out || "{}") as { streams?: Array<Record<string, string | number>> }).streams ?? [];
+  return streams.find((s) => s.codec_type === "video");
+}
+
+/** Opens a play and resolves when its first media bytes arrive (after the FLV header), with the request. */
+function firstBytes(url: string) {
+  return new Promise<{ ms: number; req: http.ClientRequest; ended: Promise<void> }>((resolve, reject) => {
+    const from = Date.now();
+    let resolveEnded!: () => void;
+    const ended = new Promise<void>((r) => (resolveEnded = r));
+    const req = http.get(url, (res) => {
+      if (res.statusCode !== 200) return reject(new Error(`status ${res.statusCode}`));
+      let got = 0;
+      res.on("data", (c: Buffer) => {
+        got += c.length;
+        if (got > 1024) resolve({ ms: Date.now() - from, req, ended });
+      });
+      res.on("close", resolveEnded);
+    });
+    req.on("error", () => resolveEnded());
+    setTimeout(() => reject(new Error("no media within 10 s")), 10_000).unref();
+  });
+}
+
+describe("an RTSP device (GStreamer's RTSP server)", () => {
+  let rtsp: ChildProcess | undefined;
+  let port: number;
+  beforeAll(async () => {
+    port = await freePort();
+    rtsp = await startRtspServer(port);
+  });
+  afterAll(() => stopProcess(rtsp));
+
+  it("main and sub play as FLV and TS on demand: nothing before a viewer, playing within 3 s, stopped when idle", async () => {
+    const main = `rtsp://admin:pa55@127.0.0.1:${port}/main`;
+    const sub = `rtsp://admin:pa55@127.0.0.1:${port}/sub`;
+    const added = await call("monitor_add", { name: "Lobby", path: main, sub_path: sub, address: "Lobby" });
+    const code = added.data!.code!;
+    expect(added.data).toMatchObject({ path: `rtsp://127.0.0.1:${port}`, sub_path: `rtsp://127.0.0.1:${port}` });
+    const tk = await token();
+    expect(pullsOf(`127.0.0.1:${port}/main`)).toBe(0);
+
+    const first = await firstBytes(`${base}/live/${code}.flv?type=1&token=${tk}`);
+    expect(first.ms).toBeLessThan(3000);
+    expect(pullsOf(`127.0.0.1:${port}/main`)).toBe(1);
+    // A second viewer shares the pull.
+    expect(await probeVideo(`${base}/live/${code}.flv?type=1&token=${tk}`)).toMatchObject({
+      codec_name: "h264",
+      width: 640,
+      height: 360,
+    });
+    expect(pullsOf(`127.0.0.1:${port}/main`)).toBe(1);
+    first.req.destroy();
+
+    expect(await probeVideo(`${base}/live/${code}.ts?type=2&token=${tk}`)).toMatchObject({
+      codec_name: "h264",
+      width: 320,
+      height: 180,
+    });
+    expect(await probeVideo(`${base}/live/${code}.ts?type=1&token=${tk}`)).toMatchObject({ width: 640 });
+    expect(await probeVideo(`${base}/live/${code}.flv?type=2&token=${tk}`)).toMatchObject({ width: 320 });
+
+    // Every viewer gone: both pulls stop after SOURCE_IDLE_STOP_S (1 s here; the TS remux holds 5 s more).
+    const left = await until(
+      () => pullsOf(`127.0.0.1:${port}/main`) + pullsOf(`127.0.0.1:${port}/sub`),
+      (n) => n === 0,
+      12_000,
+    );
+    expect(left).toBe(0);
+  });
+
+  it("the RTSP server stopped: the room pauses and the pull retries; it comes back: the room is live again", async () => {
+    process.env.SOURCE_IDLE_STOP_S = "30";
+    resetEnvForTests();
+    try {
+      const added = await call("monitor_add", { name: "Yard", path: `rtsp://127.0.0.1:${port}/main`, sub_path: "" });
+      const code = Number(added.data!.code);
+      const tk = await token();
+      const roomOf = async () => (await getDb().select().from(rooms).where(eq(rooms.num, code)))[0]!;
+      const sourceRow = async () =>
+        (await getDb().select().from(streamSources).where(eq(streamSources.roomNum, code)))[0]!;
+      const play = await firstBytes(`${base}/live/${code}.flv?type=1&token=${tk}`);
+      expect((await until(roomOf, (r) => r.status === "live", 3000)).status).toBe("live");
+
+      await stopProcess(rtsp);
+      const paused = await until(roomOf, (r) => r.status === "paused", 20_000);
+      expect(paused).toMatchObject({ status: "paused", autoPaused: true, streamOnline: false });
+      // Each retry finds the server gone (the first loss itself is "source ended").
+      const retrying = await until(sourceRow, (s) => s.retries >= 1 && s.lastError === "unreachable", 10_000);
+      expect(retrying.state).toMatch(/retrying|starting/);
+      expect(retrying.lastError).toBe("unreachable");
+
+      rtsp = await startRtspServer(port);
+      const back = await until(roomOf, (r) => r.status === "live" && r.streamOnline, 25_000);
+      expect(back).toMatchObject({ status: "live", streamOnline: true });
+      // (The room goes live on the publish; the source on the first frames after it.)
+      expect((await until(sourceRow, (s) => s.state === "live", 20_000)).state).toBe("live");
+      expect(await roomOf()).toMatchObject({ status: "live", streamOnline: true });
+      play.req.destroy();
+      await call("monitor_delete", { code });
+    } finally {
+      process.env.SOURCE_IDLE_STOP_S = "1";
+      resetEnvForTests();
+    }
   });
 });
