@@ -28,4 +28,7 @@ for name, size in (("main", "640x360"), ("sub", "320x180")):
 if server.attach(None) == 0:
     sys.exit("cannot listen on port " + port)
 print("ready", flush=True)
-GLib.MainLoop().run()
+loop = GLib.MainLoop()
+# Bounded: a test run that dies without stopping it leaves nothing running for long.
+GLib.timeout_add_seconds(600, loop.quit)
+loop.run()

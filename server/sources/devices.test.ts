@@ -46,7 +46,19 @@ beforeAll(async () => {
   source = spawn(
     env().FFMPEG_PATH,
     [
-      ...["-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25"],
+      // (-t: bounded even if this run dies before its afterAll.)
+      ...[
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-re",
+        "-t",
+        "300",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=320x240:rate=25",
+      ],
       ...["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"],
       ...["-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-pix_fmt", "yuv420p", "-c:a", "aac"],
       ...["-f", "hls", "-hls_time", "1", "-hls_list_size", "5", "-hls_flags", "delete_segments"],
@@ -77,6 +89,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  source?.kill("SIGKILL");
   front?.closeAllConnections();
   await new Promise((r) => front?.close(r));
   const { stopAllPulls } = await import("../media/pulls");
@@ -228,6 +241,33 @@ function firstBytes(url: string) {
     setTimeout(() => reject(new Error("no media within 10 s")), 10_000).unref();
   });
 }
+
+describe("bounds", () => {
+  it("an app pulls at most SOURCE_PULLS_PER_APP sources at once: one more play is 1202 at once", async () => {
+    // The dead device's pull above counts until its idle second is over.
+    await wait(1500);
+    process.env.SOURCE_PULLS_PER_APP = "1";
+    resetEnvForTests();
+    try {
+      const path = `http://127.0.0.1:${hls.port}/cam/index.m3u8`;
+      const a = (await call("monitor_add", { name: "A", path, sub_path: "" })).data!.code!;
+      const b = (await call("monitor_add", { name: "B", path, sub_path: "" })).data!.code!;
+      const tk = await token();
+      const playing = await firstBytes(`${base}/live/${a}.flv?type=1&token=${tk}`);
+      const started = Date.now();
+      const refused = await fetch(`${base}/live/${b}.flv?type=1&token=${tk}`);
+      expect(Date.now() - started).toBeLessThan(1000);
+      expect(await refused.json()).toMatchObject({ code: 1202 });
+      expect(pullsOf(`127.0.0.1:${hls.port}`)).toBe(1);
+      playing.req.destroy();
+      await call("monitor_delete", { code: a });
+      await call("monitor_delete", { code: b });
+    } finally {
+      delete process.env.SOURCE_PULLS_PER_APP;
+      resetEnvForTests();
+    }
+  });
+});
 
 describe("an RTSP device (GStreamer's RTSP server)", () => {
   let rtsp: ChildProcess | undefined;
