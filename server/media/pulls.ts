@@ -199,6 +199,12 @@ export class Pulls {
     };
     const now = () => this.clock.now();
     void (async () => {
+      // A retry of a source removed or changed meanwhile (device deleted or updated) does not go on.
+      const current = await sourceOf(this.db(), pull.source.roomNum, pull.source.kind);
+      if (current?.urlEnc !== pull.source.urlEnc) {
+        await this.stop(pull, "removed");
+        return;
+      }
       const url = sourceUrl(pull.source);
       await markSource(this.db(), pull.source.id, now(), pull.lostAt ? "retrying" : "starting", {
         retried: !!pull.lostAt,
@@ -301,15 +307,15 @@ export class Pulls {
     pull.retry.unref();
   }
 
-  /** Stops a pull on purpose (no viewer left): the source is idle, so its room is not abandoned. */
-  private stop(pull: Pull) {
+  /** Stops a pull on purpose: no viewer left (the source is idle, so its room is not abandoned), or its source is gone. */
+  private stop(pull: Pull, why: "idle" | "removed" = "idle") {
     pull.stopped = true;
-    for (const w of pull.waiters) w.reject(new PullError("stopped"));
+    for (const w of pull.waiters) w.reject(new PullError(why === "removed" ? "the source was removed" : "stopped"));
     pull.waiters.clear();
     if (this.pulls.get(pull.key) === pull) this.pulls.delete(pull.key);
     if (pull.idle) clearTimeout(pull.idle);
     if (pull.retry) clearTimeout(pull.retry);
-    void markSource(this.db(), pull.source.id, this.clock.now(), "idle").catch(() => undefined);
+    if (why === "idle") void markSource(this.db(), pull.source.id, this.clock.now(), "idle").catch(() => undefined);
     return kill(pull.proc);
   }
 
