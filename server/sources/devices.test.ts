@@ -99,6 +99,7 @@ afterAll(async () => {
   await hls?.close();
   source?.kill("SIGKILL");
   rmSync(dir, { recursive: true, force: true });
+  if (process.env.MEDIA_DIR) rmSync(process.env.MEDIA_DIR, { recursive: true, force: true });
   for (const k of ["OUTBOUND_ALLOW", "MEDIA_RTMP_PORT", "MEDIA_HTTP_PORT", "SOURCE_IDLE_STOP_S", "MEDIA_DIR"])
     delete process.env[k];
   resetEnvForTests();
