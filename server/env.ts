@@ -142,6 +142,10 @@ const schema = z.object({
   /** Messages one member may send within CHAT_RATE_WINDOW_S (managers too; slow mode is stricter). */
   CHAT_RATE_COUNT: int(5, 1, 1000),
   CHAT_RATE_WINDOW_S: int(10, 1, 3600),
+  /** Stream-source pulls (ffmpeg processes) one app may run at once on this instance; beyond it, plays are refused (LTStream 1202). */
+  SOURCE_PULLS_PER_APP: int(8, 1, 1000),
+  /** An on-demand source is stopped this many seconds after its last viewer leaves. */
+  SOURCE_IDLE_STOP_S: int(10, 1, 3600),
   FFMPEG_PATH: z.string().default("ffmpeg"),
   FFPROBE_PATH: z.string().default("ffprobe"),
 });

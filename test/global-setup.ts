@@ -2,12 +2,34 @@
 // a fresh migrated database for this run, and test secrets. Workers inherit the environment.
 import { dropDatabase } from "../scripts/lib/mariadb";
 import { loadSettings, provisionDatabase } from "../scripts/lib/prepare";
+import { spawnSync } from "node:child_process";
 import { ensurePackages, findBinary } from "../scripts/lib/system";
+
+/** Debian's python3 (SYSTEM_PYTHON in test/sources.ts) can load GstRtspServer and the elements test/rtsp-server.py uses. */
+function rtspServerPresent() {
+  const check =
+    "import gi; gi.require_version('Gst','1.0'); gi.require_version('GstRtspServer','1.0');" +
+    "from gi.repository import Gst, GstRtspServer; Gst.init(None);" +
+    "assert all(Gst.ElementFactory.find(e) for e in ('videotestsrc','x264enc','rtph264pay'))";
+  return spawnSync("/usr/bin/python3", ["-c", check], { stdio: "ignore" }).status === 0;
+}
 
 export default async function setup() {
   (process.env as Record<string, string>).NODE_ENV = "test";
   // Media tests push real streams (the two-instance test publishes with ffmpeg).
   ensurePackages("ffmpeg (test pushes)", ["ffmpeg"], () => !!findBinary(["ffmpeg"]));
+  // Stream-source tests pull a real RTSP server: GStreamer's, run by Debian's python3 (test/rtsp-server.py).
+  ensurePackages(
+    "GStreamer's RTSP server (stream-source tests)",
+    [
+      "gir1.2-gst-rtsp-server-1.0",
+      "gstreamer1.0-plugins-base",
+      "gstreamer1.0-plugins-good",
+      "gstreamer1.0-plugins-ugly",
+      "python3-gi",
+    ],
+    () => rtspServerPresent(),
+  );
   const { dataDir } = loadSettings();
   const name = `onair_test_${process.pid}`;
   const base = process.env.DATABASE_URL;

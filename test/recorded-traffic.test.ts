@@ -18,6 +18,7 @@ import { getDb } from "../server/db/client";
 import { resetEnvForTests } from "../server/env";
 import { createFrontServer } from "../server/front/server";
 import { channelPassword } from "../server/media/keys";
+import { stopAllPulls } from "../server/media/pulls";
 import { presenceBuffer } from "../server/presence/buffer";
 import { findRoom } from "../server/rooms";
 import { callerOf, makeTenant, orNotFound, serve, type Tenant } from "./helpers";
@@ -59,6 +60,7 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${(front.address() as AddressInfo).port}`;
 });
 afterAll(async () => {
+  await stopAllPulls(); // the LTStream device's pull attempts (every ffmpeg ends)
   for (const k of ["COMPAT_SXB_APP_ID", "COMPAT_AUI_APP_ID", "OUTBOUND_ALLOW"]) delete process.env[k];
   resetEnvForTests();
   await new Promise((r) => front.close(r));
@@ -347,6 +349,49 @@ describe("LTStream Laravel extension (Guzzle form_params, Version: v1)", () => {
     }
     // A request id the app did not cache is refused by its controller ({ltstream_code:422}): 1005.
     expect((await getToken(guid())).body.code).toBe(1005);
+  });
+
+  // form_params as Guzzle encodes them (http_build_query: a null field is left out, ints as digits).
+  const monitorCall = (name: string, fields: Record<string, string | number | null>) => {
+    const form = new URLSearchParams({ signature: signature(guid()) });
+    for (const [k, v] of Object.entries(fields)) if (v !== null) form.set(k, String(v));
+    return send("POST", `/api/third/${name}`, guzzle, form.toString());
+  };
+
+  it("addMonitor → getMonitorInfo/List/Paginate → updateMonitor → getSub*LiveUrl → deleteMonitor on the code it answered", async () => {
+    const camera = "rtsp://admin:12345@127.0.0.1:1/Streaming/Channels/101";
+    const added = await monitorCall("monitor_add", { name: "大门", path: camera, sub_path: null, address: "一楼" });
+    expect(added.body).toMatchObject({ code: 200, message: "200 OK" });
+    const code = added.body.data.code as string;
+    expect(added.body.data).toMatchObject({ name: "大门", address: "一楼", path: "rtsp://127.0.0.1:1", sub_path: "" });
+    expect(JSON.stringify(added.body)).not.toContain("12345");
+    expect((await monitorCall("monitor_info", { code })).body.data).toMatchObject({ code, name: "大门" });
+    const list = await monitorCall("monitor_list", {});
+    expect((list.body.data as Array<{ code: string }>).map((d) => d.code)).toContain(code);
+    // getMonitorPaginate() with its defaults ($page = 1, $pageSize = 15).
+    const paged = await monitorCall("monitor_paginate", { page: 1, page_size: 15 });
+    expect(paged.body.data).toMatchObject({ current_page: 1, per_page: 15, total: list.body.data.length });
+
+    const id = guid();
+    cachedRequestIds.add(id);
+    const token = (await getToken(id)).body.data.token as string;
+    // getSubFlvLiveUrl($code) before the device has a sub stream: 1201.
+    expect((await send("GET", `/live/${code}.flv?type=2&token=${token}`, {})).body.code).toBe(1201);
+    const updated = await monitorCall("monitor_update", {
+      code,
+      name: "大门",
+      path: camera,
+      sub_path: camera.replace("101", "102"),
+      address: "一楼",
+    });
+    expect(updated.body.data).toMatchObject({ code, sub_path: "rtsp://127.0.0.1:1" });
+    // Now it has one, but nothing answers at that address (no camera, no media server here): 1202, in time.
+    const started = Date.now();
+    expect((await send("GET", `/live/${code}.ts?type=2&token=${token}`, {})).body.code).toBe(1202);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect((await monitorCall("monitor_delete", { code })).body).toMatchObject({ code: 200, data: { code } });
+    expect((await send("GET", `/live/${code}.flv?type=1&token=${token}`, {})).body.code).toBe(1201);
+    expect((await monitorCall("monitor_info", { code })).body.code).toBe(2001);
   });
 });
 

@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { auiApi, AUI_PATHS } from "./aui";
 import { haoshitongApi, HST_ROUTES } from "./haoshitong";
-import { ltApi } from "./ltstream";
+import { ltApi, LT_ROUTES } from "./ltstream";
 import { OPENAPI } from "./openapi";
 import { polyvApi } from "./polyv";
 import { sxbApi, SXB_COMMANDS } from "./sxb";
@@ -32,10 +32,13 @@ describe("OpenAPI documents", () => {
     }
   });
 
-  it("LTStream: get_token is the adapter's; plays are the front's", () => {
+  it("LTStream: get_token and monitor_* are the adapter's; plays are the front's", () => {
     const ops = operations("ltstream");
-    expect(ops.map((o) => o.doc).sort()).toEqual(["/api/third/get_token", "/live/{code}.flv", "/live/{code}.ts"]);
-    expect(ltApi.route("POST", "/api/third/get_token", new URLSearchParams())).toBeDefined();
+    const third = ops.filter((o) => o.path.startsWith("/api/third/"));
+    expect(third.map((o) => o.path).sort()).toEqual([...LT_ROUTES].sort());
+    for (const o of third) expect(ltApi.route(o.method, o.path, o.query), o.doc).toBeDefined();
+    expect(LT_ROUTES).toContain("/api/third/monitor_add");
+    expect(ops.filter((o) => !third.includes(o)).map((o) => o.doc)).toEqual(["/live/{code}.ts", "/live/{code}.flv"]);
   });
 
   it("every path the adapters answer is documented", () => {

@@ -359,9 +359,70 @@ const sxb = doc(
   sxbPaths,
 );
 
+const ltDevice = obj({
+  code: str("device code = room number; the <code> of /live/<code>.flv"),
+  name: str(),
+  path: str("main stream URL as scheme://host[:port] only (credentials are never shown)"),
+  sub_path: str("sub stream URL, same masking; empty when none"),
+  address: str(),
+  status: str("the room: prepare | live | paused | ended"),
+  online: bool(),
+  state: str("the main pull: idle | starting | live | retrying | failed"),
+  last_error: str("auth failed | unreachable | codec | …"),
+  retries: int(),
+});
+const ltEnvelope = (data: Schema) => obj({ code: int(), data, message: str() });
+const signed = (fields: Record<string, Schema> = {}, required: string[] = []) =>
+  obj({ signature: str("as for get_token; each signature is good once"), ...fields }, ["signature", ...required]);
+const deviceFields = {
+  name: str(),
+  path: str("main stream: rtsp(s)://, rtmp(s)://, http(s):// (FLV or HLS)"),
+  sub_path: str("sub stream (type 2), optional"),
+  address: str("where the device is"),
+};
+const monitorPaths: Record<string, Record<string, unknown>> = {
+  "/api/third/monitor_add": {
+    post: op(
+      "Register a device (addMonitor): answers its code",
+      signed(deviceFields, ["name", "path"]),
+      ltEnvelope(ltDevice),
+      {
+        form: true,
+      },
+    ),
+  },
+  "/api/third/monitor_update": {
+    post: op(
+      "Change a device (updateMonitor); an empty sub_path removes the sub stream",
+      signed({ code: str(), ...deviceFields }, ["code", "name", "path"]),
+      ltEnvelope(ltDevice),
+      { form: true },
+    ),
+  },
+  "/api/third/monitor_list": {
+    post: op("Every device of the app (getMonitorList)", signed(), ltEnvelope(arr(ltDevice)), { form: true }),
+  },
+  "/api/third/monitor_paginate": {
+    post: op(
+      "A page of devices (getMonitorPaginate), Laravel's paginator keys",
+      signed({ page: int("default 1"), page_size: int("default 15, at most 100") }),
+      ltEnvelope(obj({ current_page: int(), per_page: int(), total: int(), last_page: int(), data: arr(ltDevice) })),
+      { form: true },
+    ),
+  },
+  "/api/third/monitor_info": {
+    post: op("One device (getMonitorInfo)", signed({ code: str() }, ["code"]), ltEnvelope(ltDevice), { form: true }),
+  },
+  "/api/third/monitor_delete": {
+    post: op("Remove a device (deleteMonitor)", signed({ code: str() }, ["code"]), ltEnvelope(obj({ code: str() })), {
+      form: true,
+    }),
+  },
+};
+
 const ltstream = doc(
   "LTStream third-party access (onair)",
-  "get_token with signature = base64(header).base64(payload).md5(base64(header).base64(payload)+app_secret), header Version: v1. Codes 200, 400, 404, 500, 1001–1006, 1101–1103, 1201–1202, 2001.",
+  "get_token and monitor_* with signature = base64(header).base64(payload).md5(base64(header).base64(payload)+app_secret), header Version: v1, form-encoded. An unknown device code or a refused source URL is 2001. Codes 200, 400, 404, 500, 1001–1006, 1101–1103, 1201–1202, 2001.",
   {
     "/api/third/get_token": {
       post: op(
@@ -371,12 +432,13 @@ const ltstream = doc(
         { form: true },
       ),
     },
+    ...monitorPaths,
     "/live/{code}.ts": {
       get: {
-        summary: "Play a room's main stream as MPEG-TS over HTTP (getMainTsLiveUrl)",
+        summary: "Play a room's or device's stream as MPEG-TS over HTTP (getMainTsLiveUrl, getSubTsLiveUrl)",
         parameters: [
           { in: "path", name: "code", required: true, schema: { type: "string" } },
-          { in: "query", name: "type", schema: { type: "string" }, description: "1 main stream" },
+          { in: "query", name: "type", schema: { type: "string" }, description: "1 main stream, 2 sub stream" },
           { in: "query", name: "token", required: true, schema: { type: "string" } },
         ],
         responses: {
@@ -389,16 +451,17 @@ const ltstream = doc(
     },
     "/live/{code}.flv": {
       get: {
-        summary: "Play a room (code = room number)",
+        summary: "Play a room or device (code = room number; getMainFlvLiveUrl, getSubFlvLiveUrl)",
         parameters: [
           { in: "path", name: "code", required: true, schema: { type: "string" } },
-          { in: "query", name: "type", schema: { type: "string" }, description: "1 main stream" },
+          { in: "query", name: "type", schema: { type: "string" }, description: "1 main stream, 2 sub stream" },
           { in: "query", name: "token", required: true, schema: { type: "string" } },
         ],
         responses: {
           "200": { description: "video/x-flv" },
           "401": { description: "1102 invalid / 1103 expired token", ...json(obj({ code: int(), message: str() })) },
           "404": { description: "1201 no such stream", ...json(obj({ code: int(), message: str() })) },
+          "502": { description: "1202 the stream cannot be pulled", ...json(obj({ code: int(), message: str() })) },
         },
       },
     },
@@ -533,7 +596,11 @@ export const OPENAPI: Record<string, object> = { aui, sxb, ltstream, polyv, haos
 export const API_LIST = [
   { id: "aui", name: "Alibaba Cloud AUI AppServer", base: "/login, /api/v1/live/, /api/v2/live/" },
   { id: "sxb", name: "随心播", base: "/sxb/index.php, /index.php, /sxb_new/" },
-  { id: "ltstream", name: "LTStream", base: "/api/third/get_token, /live/<code>.flv, /live/<code>.ts" },
+  {
+    id: "ltstream",
+    name: "LTStream",
+    base: "/api/third/get_token, /api/third/monitor_*, /live/<code>.flv, /live/<code>.ts",
+  },
   { id: "polyv", name: "Polyv push", base: "/api/v2/teacher_login.json, /v1/channels/, /front/listUsers" },
   { id: "haoshitong", name: "Haoshitong", base: "/v1/access_token, /v1/live/, /generate/token, /access/token" },
 ];

@@ -8,6 +8,7 @@ import { endAbandonedRooms } from "../media/streams";
 import { sampleOnline } from "../rooms/overview";
 import { getDb } from "../db/client";
 import { systemClock } from "../clock";
+import { stopAllPulls } from "../media/pulls";
 
 const e = env();
 await startBackground();
@@ -23,7 +24,12 @@ server.on("error", (err: NodeJS.ErrnoException) => {
 });
 server.listen(e.PORT, e.HOST, () => log.info("front listening", { host: e.HOST, port: e.PORT }));
 // Event sockets are told to go (1001) at once: they reconnect to another instance and resume.
-handleShutdown("front", [server], undefined, () => server.roomEvents.close());
+handleShutdown(
+  "front",
+  [server],
+  () => stopAllPulls().then(() => undefined),
+  () => server.roomEvents.close(),
+);
 
 // Rooms whose stream went away and did not come back within MEDIA_END_GRACE_S end (every instance
 // may run this: the UPDATE is conditional).

@@ -33,6 +33,7 @@ import { trustedProxies } from "../http/actor";
 import { safeEqual } from "../crypto/secretbox";
 import { isLtToken, LT, LtError, playStream, sendLt } from "../compat/ltstream";
 import { serveTs } from "./ts";
+import { PullError, Pulls } from "../media/pulls";
 
 /**
  * The file behind a recording, only when it is a regular file whose real path (links resolved)
@@ -78,6 +79,7 @@ export function createMediaRoutes(clock: Clock) {
       .filter(Boolean),
   );
   const flvAgent = new http.Agent({ keepAlive: false });
+  const pulls = new Pulls(getDb, clock);
 
   const proxies = trustedProxies();
   function hookAllowed(req: IncomingMessage, query: URLSearchParams) {
@@ -116,6 +118,23 @@ export function createMediaRoutes(clock: Clock) {
       const decided = authorizePlay(getDb(), name, path, q, clock.now());
       if (decided instanceof Promise) await decided;
       else claims = decided;
+    }
+    // A stream a source feeds is pulled now (on demand); a pull that cannot start answers within 5 s.
+    if (flv || ts) {
+      let release: (() => void) | undefined;
+      try {
+        release = await pulls.forPlay(name);
+      } catch (x) {
+        if (!(x instanceof PullError)) throw x;
+        return lt
+          ? sendLt(res, 502, { code: LT.PULL_FAILED, message: "拉流失败" })
+          : sendJson(
+              res,
+              503,
+              errorBody(new AppError("UNAVAILABLE", `The stream's source cannot be pulled (${x.message})`)),
+            );
+      }
+      if (release) res.on("close", release);
     }
     if (ts) {
       const p = `/live/${name}`;

@@ -26,6 +26,7 @@ import { nodeClient, nodePrefix, ownOrigins, removeNode, renewNode, stopStreamsO
 import { eq, inArray } from "drizzle-orm";
 import { apps, rooms } from "../db/schema";
 import { hasVendorSignature } from "./urls";
+import { mainOfSubStream } from "../sources";
 
 export const hlsDir = () => resolve(env().mediaDir, "hls");
 
@@ -104,6 +105,8 @@ export class EmbeddedMedia {
     }
     const query = { ...s.streamQuery };
     s.streamQuery.sign = this.internalSign(s.streamPath);
+    // A room's sub stream (a pulled source, server/media/pulls.ts): its key is the proof; it changes no room.
+    if (keyOk && mainOfSubStream(p.name)) return;
     const client = nodeClient(this.nodeId, s.id);
     streamStarted(this.db, this.clock, p.name, client, { query, via: "embedded" })
       .then((room) => {

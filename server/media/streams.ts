@@ -5,7 +5,8 @@ import { and, eq, lt, sql } from "drizzle-orm";
 import { anonymous } from "../actor";
 import type { Clock } from "../clock";
 import type { Db, DbOrTx } from "../db/client";
-import { apps, rooms } from "../db/schema";
+import { apps, rooms, streamSources } from "../db/schema";
+import { sourceOf } from "../sources";
 import { env } from "../env";
 import { AppError, notFound } from "../errors";
 import { assertNotEnded, endRoomSessions, type RoomRow } from "../rooms";
@@ -121,6 +122,12 @@ export async function streamStopped(
   });
 }
 
+/**
+ * A room whose source was stopped on purpose (an on-demand pull with no viewer left) is not
+ * abandoned: its next viewer starts the pull again.
+ */
+const notPulledOnDemand = sql`NOT EXISTS (SELECT 1 FROM ${streamSources} WHERE ${streamSources.roomNum} = ${rooms.num} AND ${streamSources.kind} = 'main' AND ${streamSources.state} = 'idle')`;
+
 /** Rooms paused by a lost stream with no re-publish for MEDIA_END_GRACE_S end. Safe on every instance. */
 export async function endAbandonedRooms(db: Db, clock: Clock) {
   const now = clock.now();
@@ -137,6 +144,7 @@ export async function endAbandonedRooms(db: Db, clock: Clock) {
         eq(rooms.autoPaused, true),
         eq(rooms.streamOnline, false),
         lt(rooms.streamChangedAt, cutoff),
+        notPulledOnDemand,
       ),
     )
     .limit(500);
@@ -154,7 +162,8 @@ export async function endAbandonedRooms(db: Db, clock: Clock) {
     // A room deleted since the scan has nothing to end.
     const changed = await changeRoom(ctx, lock(num), "room.stream_abandoned", async (tx, room) => {
       // Re-checked under the lock: a publish may have come back since the scan.
-      if (!abandoned(room)) return { result: false, audit: false };
+      if (!abandoned(room) || (await sourceOf(tx, num, "main"))?.state === "idle")
+        return { result: false, audit: false };
       await tx
         .update(rooms)
         .set({ status: "ended", stoppedAt: now, updatedAt: now, autoPaused: false })

@@ -16,6 +16,7 @@ import {
   roomMembers,
   rooms,
   ROOM_STATUSES,
+  streamSources,
   users,
   type RoomStatus,
 } from "../db/schema";
@@ -368,6 +369,7 @@ export async function deleteRoom(ctx: Ctx, ref: RoomRef) {
     await tx.delete(roomMembers).where(eq(roomMembers.roomNum, room.num));
     await tx.delete(roomFigures).where(eq(roomFigures.roomNum, room.num));
     await tx.delete(micSessions).where(eq(micSessions.roomNum, room.num));
+    await tx.delete(streamSources).where(eq(streamSources.roomNum, room.num));
     await tx.delete(rooms).where(eq(rooms.num, room.num));
     const kept = await tx.select({ n: count() }).from(recordings).where(eq(recordings.roomNum, room.num));
     return {

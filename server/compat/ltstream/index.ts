@@ -19,7 +19,11 @@ import { outboundFetch, OutboundError } from "../../http/outbound";
 import { firstUse } from "../../limits";
 import { log } from "../../log";
 import { signCompact, verifyCompact } from "../../tokens/jwt";
-import { createVendorHandler, sendAnswer, vendorCode, VendorError, type VendorApi } from "../kit";
+import { sourceOf, subStreamName } from "../../sources";
+import { z } from "zod";
+import { anonymous, type Ctx } from "../../actor";
+import { addDevice, deleteDevice, deviceInfo, listDevices, pageDevices, updateDevice } from "../../sources/devices";
+import { createVendorHandler, parseOr, sendAnswer, vendorCode, VendorError, type Route, type VendorApi } from "../kit";
 
 /** The seed's status codes. */
 export const LT = {
@@ -70,8 +74,11 @@ interface AppToken {
   e: number;
 }
 
-/** Checks a get_token request and returns the app-wide pull token. */
-export async function getToken(db: Db, clock: Clock, signature: unknown, version: string | undefined) {
+/**
+ * Checks a request's signature as the extension makes it (every /api/third call carries one) and
+ * returns the app it names, with the header it carried. Each signature is good once.
+ */
+async function checkSignature(db: Db, clock: Clock, signature: unknown, version: string | undefined) {
   if (version !== "v1") throw new LtError(LT.BAD_PARAMS, "请求参数有误: header Version: v1 is required");
   if (typeof signature !== "string" || !signature)
     throw new LtError(LT.BAD_PARAMS, "请求参数有误: signature is required (a string)");
@@ -89,11 +96,19 @@ export async function getToken(db: Db, clock: Clock, signature: unknown, version
   const nowS = Math.floor(clock.now().getTime() / 1000);
   if (Math.abs(nowS - payload.timestamp) > WINDOW_S) throw new LtError(LT.SIGNATURE_EXPIRED, "签名已过期");
   if (!found.app.enabled) throw new LtError(LT.APP_DISABLED, "第三方被禁用");
-  // A signature is good once: remembered (on the shared store) until it would have expired anyway.
+  // A signature is good once, for any call (one store for them all, so a token's signature cannot
+  // be replayed on monitor_delete): remembered (on the shared store) until it would have expired anyway.
   // The digest names it whatever case the client spelled it in.
   const expiresAt = new Date((payload.timestamp + WINDOW_S + 1) * 1000);
   if (!(await firstUse(db, "ltstream:get_token", `${found.app.id}:${digest}`, expiresAt)))
     throw new LtError(LT.BAD_SIGNATURE, "无效的签名（signature）: already used");
+  return { found, header };
+}
+
+/** Checks a get_token request and returns the app-wide pull token. */
+export async function getToken(db: Db, clock: Clock, signature: unknown, version: string | undefined) {
+  const { found, header } = await checkSignature(db, clock, signature, version);
+  const nowS = Math.floor(clock.now().getTime() / 1000);
   const requestId = typeof header.request_id === "string" ? header.request_id : "";
   if (found.app.callbackUrl) await askCallback(found.app.callbackUrl, requestId);
   const exp = nowS + env().PLAY_TOKEN_TTL_S;
@@ -152,8 +167,9 @@ export async function playStream(db: Db, code: string, type: string | null, toke
     );
   }
   if (claims.k !== "l") throw new LtError(LT.BAD_TOKEN, "无效的token");
-  // type 1 is the main stream; onair rooms have no sub stream (type 2).
-  if ((type ?? "1") !== "1" || !/^\d{1,15}$/.test(code)) throw new LtError(LT.NO_STREAM, "未找到码流地址");
+  // type 1 is the main stream; type 2 the sub stream, which only a device with a sub source has.
+  const kind = (type ?? "1") === "1" ? "main" : type === "2" ? "sub" : undefined;
+  if (!kind || !/^\d{1,15}$/.test(code)) throw new LtError(LT.NO_STREAM, "未找到码流地址");
   const row = (
     await db
       .select({ streamName: rooms.streamName, status: rooms.status })
@@ -161,7 +177,9 @@ export async function playStream(db: Db, code: string, type: string | null, toke
       .where(and(eq(rooms.num, Number(code)), eq(rooms.appId, claims.a)))
   )[0];
   if (!row || row.status === "ended") throw new LtError(LT.NO_STREAM, "未找到码流地址");
-  return row.streamName;
+  if (kind === "main") return row.streamName;
+  if (!(await sourceOf(db, Number(code), "sub"))) throw new LtError(LT.NO_STREAM, "未找到码流地址");
+  return subStreamName(row.streamName);
 }
 
 const CORS = { "access-control-allow-origin": "*" };
@@ -170,19 +188,92 @@ export function sendLt(res: ServerResponse, httpStatus: number, body: unknown) {
   sendAnswer(res, { status: httpStatus, body, headers: CORS });
 }
 
+// ---- Devices (monitors): the extension's addMonitor … getMonitorInfo, field for field --------------
+
+const text = (max: number) => z.preprocess((v) => (v === undefined || v === null ? "" : v), z.string().max(max));
+const device = z.object({
+  name: z.string().trim().min(1).max(256),
+  path: z.string().trim().min(1).max(2048),
+  sub_path: text(2048),
+  address: text(1024),
+});
+const byCode = z.object({ code: z.string().regex(/^\d{1,15}$/, "a device code") });
+const page = z.object({
+  page: z.coerce.number().int().min(1).max(1_000_000).default(1),
+  page_size: z.coerce.number().int().min(1).max(100).default(15),
+});
+const params = <T extends z.ZodType>(schema: T, fields: Record<string, unknown>) =>
+  parseOr(schema, fields, (m) => new LtError(LT.BAD_PARAMS, `请求参数有误: ${m}`));
+const deviceInput = (d: z.infer<typeof device>) => ({
+  name: d.name,
+  path: d.path,
+  subPath: d.sub_path,
+  address: d.address,
+});
+
+/** A monitor route: the signature checked, then the verb with the app and the form's fields. */
+const monitor =
+  (verb: (ctx: Ctx, appId: number, fields: Record<string, unknown>) => Promise<unknown>): Route =>
+  async (call) => {
+    const fields = await call.fields();
+    const { found } = await checkSignature(call.db, call.clock, fields.signature, headerOf(call.req.headers.version));
+    return verb({ db: call.db, clock: call.clock, actor: anonymous }, found.app.id, fields);
+  };
+
+const routes: Record<string, Route> = {
+  // PHP's curl posts a form; a JSON body is read too. A repeated field counts by its last value.
+  get_token: async (call) =>
+    getToken(call.db, call.clock, (await call.fields()).signature, headerOf(call.req.headers.version)),
+  monitor_add: monitor(async (ctx, appId, f) => {
+    const code = await addDevice(ctx, appId, deviceInput(params(device, f)));
+    return deviceInfo(ctx, appId, code);
+  }),
+  monitor_update: monitor(async (ctx, appId, f) => {
+    const d = params(device.extend(byCode.shape), f);
+    return deviceInfo(ctx, appId, await updateDevice(ctx, appId, Number(d.code), deviceInput(d)));
+  }),
+  monitor_list: monitor((ctx, appId) => listDevices(ctx, appId)),
+  monitor_paginate: monitor(async (ctx, appId, f) => {
+    const p = params(page, f);
+    const { total, list } = await pageDevices(ctx, appId, p.page, p.page_size);
+    // Laravel's paginator keys (LTStream is a Laravel platform; the extension passes the answer on as is).
+    return {
+      current_page: p.page,
+      per_page: p.page_size,
+      total,
+      last_page: Math.max(1, Math.ceil(total / p.page_size)),
+      data: list,
+    };
+  }),
+  monitor_info: monitor((ctx, appId, f) => deviceInfo(ctx, appId, Number(params(byCode, f).code))),
+  monitor_delete: monitor(async (ctx, appId, f) => {
+    const code = params(byCode, f).code;
+    await deleteDevice(ctx, appId, Number(code));
+    return { code };
+  }),
+};
+
+/** Every /api/third/<name> this adapter answers (the OpenAPI test holds the docs to it). */
+export const LT_ROUTES = Object.keys(routes).map((name) => `/api/third/${name}`);
+
 export const ltApi: VendorApi = {
   name: "ltstream",
   route(method, path) {
-    if (path !== "/api/third/get_token") return undefined;
+    const m = /^\/api\/third\/(\w{1,32})$/.exec(path);
+    const route = m ? routes[m[1]!] : undefined;
+    if (!route) return undefined;
     if (method !== "POST") return () => Promise.reject(new LtError(LT.BAD_URL, "非法的请求地址"));
-    // PHP's curl posts a form; a JSON body is read too. A repeated field counts by its last value.
-    return async (call) =>
-      getToken(call.db, call.clock, (await call.fields()).signature, headerOf(call.req.headers.version));
+    return route;
   },
   body: { limit: 64 * 1024, form: true, notJson: () => new LtError(LT.BAD_PARAMS, "请求参数有误: body is not JSON") },
   ok: (data) => ({ status: 200, body: { code: 200, data, message: "200 OK" }, headers: CORS }),
   fail(e) {
-    const c = vendorCode(e, { PAYLOAD_TOO_LARGE: LT.BAD_PARAMS }, { code: LT.SERVER, message: "服务器异常" });
+    // An unknown device code and a refused source URL are the caller's parameters (2001).
+    const c = vendorCode(
+      e,
+      { PAYLOAD_TOO_LARGE: LT.BAD_PARAMS, NOT_FOUND: LT.BAD_PARAMS, BAD_REQUEST: LT.BAD_PARAMS },
+      { code: LT.SERVER, message: "服务器异常" },
+    );
     return {
       status: 200,
       body: { code: c.code, message: c.message },
@@ -194,5 +285,5 @@ export const ltApi: VendorApi = {
 
 const headerOf = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
 
-/** Mounted by the web process: POST /api/third/get_token. */
+/** Mounted by the web process: POST /api/third/get_token and /api/third/monitor_*. */
 export const createLtHandler = (opts: { db?: () => Db; clock?: Clock } = {}) => createVendorHandler(ltApi, opts);

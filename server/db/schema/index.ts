@@ -6,3 +6,4 @@ export * from "./audit";
 export * from "./limits";
 export * from "./media";
 export * from "./chat";
+export * from "./sources";

@@ -1,0 +1,338 @@
+// Stream-source pulls: one ffmpeg per pulled source reads the source URL and publishes it into the
+// room's stream on the local RTMP server (copy when H.264/AAC, else transcode), with the room's own
+// publish key, so the room follows the pull exactly as it follows a push (live; paused on loss;
+// ended after the grace). On demand: the first play starts it, the last viewer leaving stops it
+// SOURCE_IDLE_STOP_S later. A pull lost while wanted is retried with backoff until MEDIA_END_GRACE_S.
+// Runs in the front process (where plays arrive); every ffmpeg is killed on shutdown.
+import { spawn, type ChildProcess } from "node:child_process";
+import { eq } from "drizzle-orm";
+import type { Clock } from "../clock";
+import type { Db } from "../db/client";
+import { rooms } from "../db/schema";
+import { env } from "../env";
+import { log } from "../log";
+import {
+  checkSourceAddress,
+  mainOfSubStream,
+  markSource,
+  parseSourceUrl,
+  sourceOf,
+  sourceUrl,
+  subStreamName,
+  type SourceRow,
+} from "../sources";
+import { liveH264Args, run } from "./ffmpeg";
+import { publishKey } from "./keys";
+
+/** The LTStream client gives up after 5 s: a pull that is not publishing by then is a failed play. */
+export const START_BUDGET_MS = 4000;
+const PROBE_MS = 2500;
+const RETRY_MAX_MS = 15_000;
+
+export class PullError extends Error {}
+
+interface Pull {
+  key: string;
+  source: SourceRow;
+  appId: number;
+  stream: string;
+  proc?: ChildProcess;
+  viewers: number;
+  /** Publishing now (frames flowing). */
+  live: boolean;
+  /** Plays waiting for it to be live (retries included); failed when the pull gives up. */
+  waiters: Set<{ resolve: () => void; reject: (e: Error) => void }>;
+  idle?: NodeJS.Timeout;
+  retry?: NodeJS.Timeout;
+  lostAt?: number;
+  attempt: number;
+  stopped: boolean;
+}
+
+/** Why an attempt failed, in words an operator can act on (never the URL: it may hold credentials). */
+export function pullFailure(stderr: string, otherwise = "pull failed"): string {
+  if (/401|403|unauthori[sz]ed|forbidden/i.test(stderr)) return "auth failed";
+  if (/refused|timed out|timeout|no route|unreachable|resolve|not found|404/i.test(stderr)) return "unreachable";
+  if (/codec|decoder|encoder|invalid data/i.test(stderr)) return "codec";
+  return otherwise;
+}
+
+interface Probe {
+  video?: string;
+  audio?: string;
+  width?: number;
+  height?: number;
+  fps?: number;
+}
+
+const inputArgs = (u: URL) =>
+  u.protocol.startsWith("rtsp")
+    ? ["-rtsp_flags", "prefer_tcp", "-timeout", String(PROBE_MS * 1000)]
+    : ["-rw_timeout", String(PROBE_MS * 1000)];
+
+/** Codecs, size and frame rate of a source (bounded by PROBE_MS). */
+export async function probeSource(url: string): Promise<Probe> {
+  const u = parseSourceUrl(url);
+  const r = await run(
+    env().FFPROBE_PATH,
+    [
+      ...["-v", "error", ...inputArgs(u), "-analyzeduration", "1000000", "-probesize", "1000000", "-i", url],
+      ...["-show_entries", "stream=codec_type,codec_name,width,height,avg_frame_rate", "-of", "json"],
+    ],
+    PROBE_MS,
+  );
+  if (r.code !== 0) throw new PullError(pullFailure(r.err, r.code === null ? "unreachable" : "pull failed"));
+  const streams =
+    (JSON.parse(r.out || "{}") as { streams?: Array<Record<string, string | number | undefined>> }).streams ?? [];
+  const v = streams.find((s) => s.codec_type === "video");
+  const a = streams.find((s) => s.codec_type === "audio");
+  const [n = 0, d = 1] = String(v?.avg_frame_rate ?? "0/1")
+    .split("/")
+    .map(Number);
+  return {
+    video: v?.codec_name as string | undefined,
+    audio: a?.codec_name as string | undefined,
+    width: v?.width as number | undefined,
+    height: v?.height as number | undefined,
+    fps: d ? Math.round(n / d) : undefined,
+  };
+}
+
+/** Every Pulls of this process, for shutdown. */
+const everyPulls = new Set<Pulls>();
+export const stopAllPulls = () => Promise.all([...everyPulls].map((p) => p.stopAll()));
+
+export class Pulls {
+  private pulls = new Map<string, Pull>();
+  constructor(
+    private db: () => Db,
+    private clock: Clock,
+  ) {
+    everyPulls.add(this);
+  }
+
+  /** Running ffmpeg pulls (tests and health). */
+  get running() {
+    return [...this.pulls.values()].filter((p) => p.proc && p.proc.exitCode === null).length;
+  }
+
+  /**
+   * A play of `stream` (a room's stream, or its `-sub` companion): when a source feeds it, makes sure
+   * the source is being pulled and is publishing, within START_BUDGET_MS. Returns the release to call
+   * when the viewer leaves, or undefined when no source feeds this stream. Throws PullError.
+   */
+  async forPlay(stream: string): Promise<(() => void) | undefined> {
+    const main = mainOfSubStream(stream);
+    const room = (
+      await this.db()
+        .select({ num: rooms.num, appId: rooms.appId, streamName: rooms.streamName, keyVersion: rooms.keyVersion })
+        .from(rooms)
+        .where(eq(rooms.streamName, main ?? stream))
+    )[0];
+    if (!room) return undefined;
+    const source = await sourceOf(this.db(), room.num, main ? "sub" : "main");
+    if (!source) return undefined;
+    const key = `${room.num}:${source.kind}`;
+    let pull = this.pulls.get(key);
+    if (pull && pull.source.urlEnc !== source.urlEnc) {
+      // The URL changed since: the next viewer gets the new one.
+      if (pull.viewers === 0) void this.stop(pull);
+      pull = undefined;
+    }
+    if (!pull) {
+      const running = [...this.pulls.values()].filter((p) => p.appId === room.appId && !p.stopped).length;
+      if (running >= env().SOURCE_PULLS_PER_APP) throw new PullError("too many pulls for this app");
+      const name = source.kind === "sub" ? subStreamName(room.streamName) : room.streamName;
+      pull = {
+        key,
+        source,
+        appId: room.appId,
+        stream: name,
+        viewers: 0,
+        live: false,
+        waiters: new Set(),
+        attempt: 0,
+        stopped: false,
+      };
+      this.pulls.set(key, pull);
+      this.attempt(pull, publishKey({ streamName: name, keyVersion: room.keyVersion }));
+    }
+    const p = pull;
+    p.viewers++;
+    if (p.idle) clearTimeout(p.idle);
+    p.idle = undefined;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      p.viewers--;
+      if (p.viewers > 0 || p.source.mode === "always_on" || p.stopped) return;
+      p.idle = setTimeout(() => void (p.viewers === 0 && this.stop(p)), env().SOURCE_IDLE_STOP_S * 1000);
+      p.idle.unref();
+    };
+    if (p.live) return release;
+    // Waits for the pull to be live (a failed attempt is retried meanwhile), within the client's budget.
+    let waiter: { resolve: () => void; reject: (e: Error) => void } | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        waiter = { resolve, reject };
+        p.waiters.add(waiter);
+        timer = setTimeout(() => reject(new PullError("not publishing in time")), START_BUDGET_MS);
+      });
+    } catch (e) {
+      release();
+      throw e instanceof PullError ? e : new PullError((e as Error).message);
+    } finally {
+      clearTimeout(timer);
+      if (waiter) p.waiters.delete(waiter);
+    }
+    return release;
+  }
+
+  /** One attempt: address check, probe, ffmpeg; a failure goes to lost() (retry or give up). */
+  private attempt(pull: Pull, key: string) {
+    const resolveReady = () => {
+      pull.live = true;
+      for (const w of pull.waiters) w.resolve();
+      pull.waiters.clear();
+    };
+    const now = () => this.clock.now();
+    void (async () => {
+      // A retry of a source removed or changed meanwhile (device deleted or updated) does not go on.
+      const current = await sourceOf(this.db(), pull.source.roomNum, pull.source.kind);
+      if (current?.urlEnc !== pull.source.urlEnc) {
+        await this.stop(pull, "removed");
+        return;
+      }
+      const url = sourceUrl(pull.source);
+      await markSource(this.db(), pull.source.id, now(), pull.lostAt ? "retrying" : "starting", {
+        retried: !!pull.lostAt,
+        resetRetries: !pull.lostAt,
+      });
+      const refused = await checkSourceAddress(parseSourceUrl(url));
+      if (refused) throw new PullError(refused);
+      if (pull.stopped) return;
+      // Cameras send H.264 nearly always, and often no audio: the pull starts at once copying the video
+      // with a silent AAC track (players are told to expect audio: NMS's FLV header always says so)
+      // while a probe looks at the source beside it; it is started again only when the probe finds
+      // another video codec (transcoded) or an audio track (made AAC).
+      const probing = probeSource(url).catch((x: unknown) => (x instanceof Error ? x : new Error(String(x))));
+      const replaced = new WeakSet<ChildProcess>();
+      const launch = (copyVideo: boolean, sourceAudio: boolean, fps = 25) => {
+        const e = env();
+        const args = [
+          ...["-hide_banner", "-loglevel", "error", "-nostdin"],
+          ...inputArgs(parseSourceUrl(url)),
+          // The first launch reads as little as it can before starting (the probe beside it looks deeper).
+          ...(copyVideo && !sourceAudio
+            ? ["-analyzeduration", "200000", "-probesize", "100000"]
+            : ["-analyzeduration", "1000000", "-probesize", "1000000"]),
+          ...["-i", url],
+          ...(sourceAudio ? [] : ["-f", "lavfi", "-i", "anullsrc=r=44100:cl=mono"]),
+          ...["-map", "0:v:0", "-map", sourceAudio ? "0:a:0" : "1:a:0"],
+          ...(copyVideo ? ["-c:v", "copy"] : liveH264Args(Math.max(2, fps * 2))),
+          // Audio is always made AAC (cheap): cameras often send G.711, which browsers' players lack.
+          // The silent track ends with the video (-shortest), so a lost source still ends the pull.
+          ...["-c:a", "aac", "-ar", "44100", "-b:a", "96k", ...(sourceAudio ? [] : ["-shortest"])],
+          ...["-progress", "pipe:1", "-stats_period", "0.1"],
+          ...["-f", "flv", `rtmp://127.0.0.1:${e.MEDIA_RTMP_PORT}/live/${pull.stream}?key=${key}`],
+        ];
+        const proc = spawn(e.FFMPEG_PATH, args, { stdio: ["ignore", "pipe", "pipe"] });
+        pull.proc = proc;
+        let err = "";
+        let live = false;
+        proc.stderr.on("data", (d: Buffer) => (err = (err + d.toString()).slice(-2000)));
+        proc.stdout.on("data", (d: Buffer) => {
+          if (live || !/frame=[1-9]/.test(d.toString())) return;
+          live = true;
+          pull.lostAt = undefined;
+          pull.attempt = 0;
+          resolveReady();
+          void markSource(this.db(), pull.source.id, now(), "live", { error: "" }).catch(() => undefined);
+        });
+        proc.on("error", (x) => log.error("ffmpeg could not start", { error: x.message }));
+        proc.on("close", () => {
+          if (pull.proc === proc) pull.proc = undefined;
+          if (pull.stopped || replaced.has(proc)) return;
+          // ffmpeg's messages repeat the URL: only the classified reason is kept and logged.
+          const reason = pullFailure(err, live ? "source ended" : "pull failed");
+          void probing.then((p) => {
+            if (pull.stopped || pull.proc) return;
+            // A copy that failed before the probe answered may only need transcoding.
+            if (!live && copyVideo && !(p instanceof Error) && p.video && p.video !== "h264")
+              return launch(false, !!p.audio, p.fps);
+            this.lost(pull, key, reason);
+          });
+        });
+        if (pull.stopped) proc.kill("SIGKILL");
+      };
+      launch(true, false);
+      const probe = await probing;
+      // A failed probe changes nothing: the running ffmpeg succeeds or fails on its own.
+      if (pull.stopped || probe instanceof Error || (probe.video === "h264" && !probe.audio)) return;
+      const running = pull.proc;
+      if (running) {
+        replaced.add(running);
+        void kill(running);
+        pull.proc = undefined;
+      }
+      if (!probe.video) throw new PullError("codec: the source has no video");
+      launch(probe.video === "h264", !!probe.audio, probe.fps);
+    })().catch((x: unknown) => {
+      const reason = x instanceof PullError ? x.message : "pull failed";
+      if (!pull.stopped) this.lost(pull, key, reason);
+    });
+  }
+
+  /** A pull that ended unwanted: retried with backoff while it is wanted and within the grace. */
+  private lost(pull: Pull, key: string, reason: string) {
+    log.warn("source pull ended", { room: pull.key, reason });
+    pull.lostAt ??= Date.now();
+    pull.live = false;
+    // Wanted while someone watches, within the idle window after the last left, or always.
+    const wanted = pull.viewers > 0 || pull.idle !== undefined || pull.source.mode === "always_on";
+    const withinGrace = Date.now() - pull.lostAt < env().MEDIA_END_GRACE_S * 1000;
+    if (!wanted || !withinGrace) {
+      this.pulls.delete(pull.key);
+      pull.stopped = true;
+      for (const w of pull.waiters) w.reject(new PullError(reason));
+      pull.waiters.clear();
+      void markSource(this.db(), pull.source.id, this.clock.now(), "failed", { error: reason }).catch(() => undefined);
+      return;
+    }
+    void markSource(this.db(), pull.source.id, this.clock.now(), "retrying", { error: reason }).catch(() => undefined);
+    const delay = Math.min(RETRY_MAX_MS, 500 * 2 ** pull.attempt++);
+    pull.retry = setTimeout(() => !pull.stopped && this.attempt(pull, key), delay);
+    pull.retry.unref();
+  }
+
+  /** Stops a pull on purpose: no viewer left (the source is idle, so its room is not abandoned), or its source is gone. */
+  private stop(pull: Pull, why: "idle" | "removed" = "idle") {
+    pull.stopped = true;
+    for (const w of pull.waiters) w.reject(new PullError(why === "removed" ? "the source was removed" : "stopped"));
+    pull.waiters.clear();
+    if (this.pulls.get(pull.key) === pull) this.pulls.delete(pull.key);
+    if (pull.idle) clearTimeout(pull.idle);
+    if (pull.retry) clearTimeout(pull.retry);
+    if (why === "idle") void markSource(this.db(), pull.source.id, this.clock.now(), "idle").catch(() => undefined);
+    return kill(pull.proc);
+  }
+
+  /** Shutdown (and tests): every ffmpeg ends. */
+  async stopAll() {
+    await Promise.all([...this.pulls.values()].map((p) => this.stop(p)));
+  }
+}
+
+function kill(proc: ChildProcess | undefined): Promise<void> {
+  if (!proc || proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const hard = setTimeout(() => proc.kill("SIGKILL"), 3000);
+    proc.once("close", () => {
+      clearTimeout(hard);
+      resolve();
+    });
+    proc.kill("SIGTERM");
+  });
+}
