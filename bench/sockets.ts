@@ -63,6 +63,10 @@ export async function runSockets(opts: {
     `\nroom events: ${opened} sockets open in one room in ${connectS.toFixed(1)} s (${refused} refused); front RSS ${Math.round(rssBefore / 1024)} → ${Math.round(rssAfter / 1024)} MiB, ${((rssAfter - rssBefore) / Math.max(1, opened)).toFixed(1)} KiB per socket`,
   );
 
+  // The hot paths beside the sockets while they are idle: what holding them costs, apart from traffic.
+  const idle = [];
+  for (const h of opts.hot) idle.push((await opts.measure(`${h.name} + idle sockets`, opts.base, h.req)).rps);
+
   // Senders: members with presence tokens, on sockets of their own.
   const senders = await Promise.all(
     opts.senders.slice(0, 10).map(
@@ -100,6 +104,10 @@ export async function runSockets(opts: {
   console.log(
     `chat delivery to ${opened} sockets: ${sent} messages from ${senders.length} senders, ${received}/${expected} deliveries; latency p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms, max ${latencies.at(-1) ?? 0} ms (target p99 ≤ 1,000 ms)${errors.length ? `; sender errors: ${errors.slice(0, 3).join(" | ")}` : ""}`,
   );
+  for (const [i, u] of under.entries())
+    console.log(
+      `${u.name} beside the idle sockets: ${idle[i]} req/s vs ${u.before} without (${Math.round((idle[i]! / Math.max(1, u.before)) * 100)}%)`,
+    );
   for (const u of under)
     console.log(
       `${u.name} with the sockets open: ${u.row.rps} req/s vs ${u.before} without (${Math.round((u.row.rps / Math.max(1, u.before)) * 100)}%, target ≥ 90%), p99 ${u.row.p99} ms`,
