@@ -2,16 +2,10 @@
 // Server errors in the person's language: the server's code picks the message; a validation error
 // names each field and its rule (from `details.rules`, which the server sends along with zod's text).
 import { useTranslations } from "next-intl";
+import type { FieldRule } from "@/server/errors";
 
 /** A broken validation rule as the server describes it (server/errors.ts `badInput`). */
-export interface FieldRule {
-  code: string;
-  origin?: string;
-  min?: number;
-  max?: number;
-  format?: string;
-  rule?: string;
-}
+export type { FieldRule };
 
 type TrpcLikeError = {
   message?: string;
