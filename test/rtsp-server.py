@@ -23,7 +23,10 @@ for name, size in (("main", "640x360"), ("sub", "320x180")):
         f"( videotestsrc is-live=true pattern=ball ! video/x-raw,width={w},height={h},framerate=25/1 "
         "! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=25 ! rtph264pay name=pay0 pt=96 config-interval=1 )"
     )
-    factory.set_shared(True)
+    # Not shared: every client gets its own pipeline, as most cameras serve each session on its own. (A
+    # shared media that a client joins while the last one's teardown is unpreparing it answers 503
+    # for as long as that takes: gst-rtsp-server's known race, seen in CI, not a camera's behaviour.)
+    factory.set_shared(False)
     mounts.add_factory(f"/{name}", factory)
 if server.attach(None) == 0:
     sys.exit("cannot listen on port " + port)

@@ -28,6 +28,8 @@ import { publishKey } from "./keys";
 export const START_BUDGET_MS = 4000;
 const PROBE_MS = 2500;
 const RETRY_MAX_MS = 15_000;
+const FIRST_START_RETRY_MS = 250;
+const QUICK_RETRIES = 4;
 
 export class PullError extends Error {}
 
@@ -46,6 +48,8 @@ interface Pull {
   retry?: NodeJS.Timeout;
   lostAt?: number;
   attempt: number;
+  /** Quick retries made for waiting plays since the pull was last live. */
+  quick: number;
   stopped: boolean;
 }
 
@@ -152,6 +156,7 @@ export class Pulls {
         live: false,
         waiters: new Set(),
         attempt: 0,
+        quick: 0,
         stopped: false,
       };
       this.pulls.set(key, pull);
@@ -248,6 +253,7 @@ export class Pulls {
           live = true;
           pull.lostAt = undefined;
           pull.attempt = 0;
+          pull.quick = 0;
           resolveReady();
           void markSource(this.db(), pull.source.id, now(), "live", { error: "" }).catch(() => undefined);
         });
@@ -302,7 +308,12 @@ export class Pulls {
       return;
     }
     void markSource(this.db(), pull.source.id, this.clock.now(), "retrying", { error: reason }).catch(() => undefined);
-    const delay = Math.min(RETRY_MAX_MS, 500 * 2 ** pull.attempt++);
+    // While plays wait for a first start (a camera busy tearing down a session answers 503 for a moment),
+    // retries come quickly so that one of them lands inside the client's budget; later losses back off.
+    // (At most QUICK_RETRIES of them until it is live again: a camera that is down is not hammered.)
+    const quick = pull.waiters.size > 0 && pull.quick < QUICK_RETRIES;
+    if (quick) pull.quick++;
+    const delay = quick ? FIRST_START_RETRY_MS : Math.min(RETRY_MAX_MS, 500 * 2 ** pull.attempt++);
     pull.retry = setTimeout(() => !pull.stopped && this.attempt(pull, key), delay);
     pull.retry.unref();
   }

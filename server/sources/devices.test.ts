@@ -220,7 +220,28 @@ async function probeVideo(url: string) {
     15_000,
   );
   const streams = (JSON.parse(r.out || "{}") as { streams?: Array<Record<string, string | number>> }).streams ?? [];
-  return streams.find((s) => s.codec_type === "video");
+  const video = streams.find((s) => s.codec_type === "video");
+  // On a failure, say what the play answered and what the pulls were doing (their state and last error).
+  if (!video) {
+    const body = await fetch(url).then(
+      (x) =>
+        x.headers.get("content-type")?.includes("json") ? x.text() : `${x.status} ${x.headers.get("content-type")}`,
+      (x: Error) => x.message,
+    );
+    const states = await getDb().select().from(streamSources);
+    console.error("no video from", url.replace(/token=[^&]+/, "token=…"), {
+      ffprobe: r.err.slice(-300),
+      again: body.slice(0, 200),
+      sources: states.map((s) => ({
+        room: s.roomNum,
+        kind: s.kind,
+        state: s.state,
+        error: s.lastError,
+        retries: s.retries,
+      })),
+    });
+  }
+  return video;
 }
 
 /** Opens a play and resolves when its first media bytes arrive (after the FLV header), with the request. */
@@ -230,7 +251,12 @@ function firstBytes(url: string) {
     let resolveEnded!: () => void;
     const ended = new Promise<void>((r) => (resolveEnded = r));
     const req = http.get(url, (res) => {
-      if (res.statusCode !== 200) return reject(new Error(`status ${res.statusCode}`));
+      if (res.statusCode !== 200) {
+        let body = "";
+        res.on("data", (c: Buffer) => (body += c.toString()));
+        res.on("end", () => reject(new Error(`status ${res.statusCode}: ${body.slice(0, 200)}`)));
+        return;
+      }
       let got = 0;
       res.on("data", (c: Buffer) => {
         got += c.length;
