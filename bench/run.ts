@@ -388,7 +388,6 @@ try {
           senders: presence,
           frontPid,
           measure,
-          seconds: DURATION * 3,
           hot: [
             {
               name: "heartbeat",

@@ -137,6 +137,10 @@ const schema = z.object({
   EVENTS_MAX_SOCKETS: int(20_000, 1),
   /** A socket whose unsent events exceed this many bytes is dropped with a reconnect hint. */
   EVENTS_MAX_BUFFER_BYTES: int(512 * 1024, 16 * 1024),
+  /** Socket writes a second a front aims at: a room's events are held a moment to go out together (0: at once). */
+  EVENTS_WRITES_PER_S: int(10_000, 0),
+  /** The longest a room event is held to go out with others (server/events/hub.ts). */
+  EVENTS_BATCH_MAX_MS: int(500, 0, 5000),
   /** Longest chat message, in characters (emoji and CJK count one each). */
   CHAT_MAX_CHARS: int(500, 1, 1000),
   /** Messages one member may send within CHAT_RATE_WINDOW_S (managers too; slow mode is stricter). */

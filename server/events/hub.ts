@@ -13,9 +13,15 @@ import type { RoomStats } from "../presence/stats";
 import { subscribeEvents } from "./bus";
 import type { RoomEvent, RoomEventType } from "./types";
 
+/** What a room's listeners get in one delivery: its events (in the order received) and figures. */
+export type Delivery = { ev: RoomEvent; figures?: undefined } | { ev?: undefined; figures: RoomStats };
+
 export interface RoomListener {
-  event(e: RoomEvent): void;
-  figures(f: RoomStats): void;
+  /**
+   * A room's deliveries since the last call, the same array for every listener of the room (so that
+   * its encoding can be shared: see server/front/events.ts).
+   */
+  deliver(batch: readonly Delivery[]): void;
 }
 
 const POLL_BATCH = 1000;
@@ -35,8 +41,24 @@ export const rowToEvent = (r: typeof roomEvents.$inferSelect): RoomEvent => ({
   at: r.createdAt.getTime(),
 });
 
+/**
+ * The least time between two writes to a room's listeners. A chat message to a room of 5,000 sockets
+ * is 5,000 socket writes; what comes within this of the last write waits and goes out with the
+ * others of that moment, in one write per socket. The first after a quiet spell goes at once. The
+ * window grows with the sockets this front serves so that writes stay within `writesPerS` (10
+ * messages a second to 5,000 sockets: 50,000 writes one by one, at most 10,000 in 500 ms windows),
+ * and is nothing for a small audience: a room of 50 gets every event at once.
+ */
+export function batchWindowMs(listeners: number, writesPerS: number, maxMs: number) {
+  return Math.min(maxMs, Math.floor((listeners * 1000) / Math.max(1, writesPerS)));
+}
+
 export class EventHub {
   private rooms = new Map<number, Set<RoomListener>>();
+  private pending = new Map<number, Delivery[]>();
+  private flushTimers = new Map<number, NodeJS.Timeout>();
+  private flushedAt = new Map<number, number>();
+  private listenerCount = 0;
   private delivered = new Map<number, number>();
   private gaps = new Map<number, number>();
   private maxId = 0;
@@ -49,7 +71,15 @@ export class EventHub {
 
   constructor(
     private db: Db,
-    private opts: { pollMs: number; figuresMs?: number; now?: () => Date },
+    private opts: {
+      pollMs: number;
+      figuresMs?: number;
+      now?: () => Date;
+      /** Socket writes a second this front aims to stay under (batchWindowMs); 0: no batching. */
+      writesPerS?: number;
+      /** The longest a delivery is held for batching. */
+      batchMaxMs?: number;
+    },
   ) {}
 
   async start() {
@@ -64,26 +94,61 @@ export class EventHub {
   stop() {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    for (const num of [...this.flushTimers.keys()]) this.flush(num);
     this.unsubscribe?.();
   }
 
   get listeners() {
-    let n = 0;
-    for (const s of this.rooms.values()) n += s.size;
-    return n;
+    return this.listenerCount;
   }
 
   listen(roomNum: number, l: RoomListener): () => void {
     let set = this.rooms.get(roomNum);
     if (!set) this.rooms.set(roomNum, (set = new Set()));
+    if (!set.has(l)) this.listenerCount++;
     set.add(l);
     return () => {
-      set.delete(l);
+      if (set.delete(l)) this.listenerCount--;
       if (!set.size && this.rooms.get(roomNum) === set) {
         this.rooms.delete(roomNum);
         this.lastFigures.delete(roomNum);
+        this.flushedAt.delete(roomNum);
       }
     };
+  }
+
+  /** Queues a delivery for a room's listeners; it goes out with the others of its window. */
+  private enqueue(roomNum: number, d: Delivery) {
+    let list = this.pending.get(roomNum);
+    if (!list) this.pending.set(roomNum, (list = []));
+    // Figures replace figures not yet sent: only the newest counts matter.
+    if (d.figures) {
+      const i = list.findIndex((x) => x.figures);
+      if (i >= 0) list.splice(i, 1);
+    }
+    list.push(d);
+    if (this.flushTimers.has(roomNum)) return;
+    const window = this.opts.writesPerS
+      ? batchWindowMs(this.listenerCount, this.opts.writesPerS, this.opts.batchMaxMs ?? 1000)
+      : 0;
+    const wait = (this.flushedAt.get(roomNum) ?? -Infinity) + window - Date.now();
+    if (wait <= 0) return this.flush(roomNum);
+    this.flushTimers.set(
+      roomNum,
+      setTimeout(() => this.flush(roomNum), wait),
+    );
+  }
+
+  private flush(roomNum: number) {
+    const timer = this.flushTimers.get(roomNum);
+    if (timer) clearTimeout(timer);
+    this.flushTimers.delete(roomNum);
+    const batch = this.pending.get(roomNum);
+    this.pending.delete(roomNum);
+    const set = this.rooms.get(roomNum);
+    if (!batch?.length || !set) return;
+    this.flushedAt.set(roomNum, Date.now());
+    for (const l of [...set]) l.deliver(batch);
   }
 
   /** The highest event id this front has seen (a socket's starting point when it has no history to replay). */
@@ -103,8 +168,7 @@ export class EventHub {
       this.maxId = e.id;
     } else this.gaps.delete(e.id);
     this.deliveredCount++;
-    const set = this.rooms.get(e.roomNum);
-    if (set) for (const l of [...set]) l.event(e);
+    if (this.rooms.has(e.roomNum)) this.enqueue(e.roomNum, { ev: e });
   }
 
   async poll() {
@@ -157,8 +221,7 @@ export class EventHub {
           const key = `${f.online}/${f.likes}/${f.pv}/${f.uv}`;
           if (this.lastFigures.get(num) === key) continue;
           this.lastFigures.set(num, key);
-          const set = this.rooms.get(num);
-          if (set) for (const l of [...set]) l.figures(f);
+          if (this.rooms.has(num)) this.enqueue(num, { figures: f });
         }
       }
     } catch (e) {

@@ -15,7 +15,7 @@ import { getDb, type Db } from "../db/client";
 import { MEMBER_ROLE, roomMembers, users } from "../db/schema";
 import { env } from "../env";
 import { AppError, errorBody, toAppError } from "../errors";
-import { EventHub, eventsSince, lastEventOf } from "../events/hub";
+import { EventHub, eventsSince, lastEventOf, type Delivery } from "../events/hub";
 import { roomPayload, statusPayload } from "../events/room";
 import { reaches, type RoomEvent } from "../events/types";
 import { actorFromHeaders } from "../http/actor";
@@ -158,6 +158,11 @@ interface Channel {
   send(body: Record<string, unknown>, id?: number): boolean;
   /** A frame already encoded (JSON in UTF-8), shared by every socket it goes to. */
   sendFrame(json: Buffer, id?: number): boolean;
+  /**
+   * The room's deliveries for this client, written at once. `whole`: the hub's batch itself, so its
+   * encoding is made once and the same bytes go to every client of the room.
+   */
+  sendDeliveries(items: readonly Delivery[], whole: boolean): boolean;
   close(code: number, reason: string): void;
 }
 
@@ -166,7 +171,14 @@ export function createRoomEvents(opts: { clock: Clock; buffer: PresenceBuffer; h
   const maxSockets = opts.maxSockets ?? e.EVENTS_MAX_SOCKETS;
   const maxBuffer = e.EVENTS_MAX_BUFFER_BYTES;
   const { clock } = opts;
-  const hub = opts.hub ?? new EventHub(getDb(), { pollMs: e.eventsPollMs, now: () => clock.now() });
+  const hub =
+    opts.hub ??
+    new EventHub(getDb(), {
+      pollMs: e.eventsPollMs,
+      now: () => clock.now(),
+      writesPerS: e.EVENTS_WRITES_PER_S,
+      batchMaxMs: e.EVENTS_BATCH_MAX_MS,
+    });
   // Started with the first socket: a front nobody listens to reads no events.
   let started: Promise<void> | undefined;
   const hubReady = () =>
@@ -182,20 +194,24 @@ export function createRoomEvents(opts: { clock: Clock; buffer: PresenceBuffer; h
   /** Sends hello (state, history or replay) and then the room's events, in order and once. */
   async function attach(db: Db, v: Viewer, since: number | undefined, ch: Channel) {
     await hubReady();
-    const queued: RoomEvent[] = [];
+    const queued: Delivery[] = [];
     let ready = false;
-    let last = since ?? 0;
-    const deliver = (ev: RoomEvent) => {
-      if (ev.id <= last) return;
-      last = ev.id;
-      if (!reaches(ev.audience, v.memberId, v.manager)) return;
-      if (!ch.sendFrame(encodedEvent(ev), ev.id)) return;
-      if (ev.type === "kicked" && ev.payload.memberId === v.memberId) ch.close(CLOSE.kicked, "removed from the room");
-      if (ev.type === "deleted") ch.close(CLOSE.gone, "the room was deleted");
+    // Events up to here were sent with hello (history) or the replay; the hub brings each later one
+    // once, late commits of lower ids included.
+    let boundary = since ?? 0;
+    const mine = (d: Delivery) => (d.ev ? d.ev.id > boundary && reaches(d.ev.audience, v.memberId, v.manager) : true);
+    const deliver = (batch: readonly Delivery[], whole: boolean) => {
+      const items = batch.filter(mine);
+      const all = whole && items.length === batch.length;
+      if (!items.length || !ch.sendDeliveries(all ? batch : items, all)) return;
+      for (const { ev } of items) {
+        if (ev?.type === "kicked" && ev.payload.memberId === v.memberId)
+          ch.close(CLOSE.kicked, "removed from the room");
+        if (ev?.type === "deleted") ch.close(CLOSE.gone, "the room was deleted");
+      }
     };
     const stop = hub.listen(v.room.num, {
-      event: (ev) => (ready ? deliver(ev) : queued.push(ev)),
-      figures: (f: RoomStats) => ready && ch.sendFrame(encodedFigures(f)),
+      deliver: (batch) => (ready ? deliver(batch, true) : queued.push(...batch.filter((d) => d.ev))),
     });
     try {
       const now = clock.now();
@@ -232,12 +248,20 @@ export function createRoomEvents(opts: { clock: Clock; buffer: PresenceBuffer; h
         // Too much was missed to replay: the client reloads its state from hello (history comes next time).
         ...(replay && replay.length > REPLAY_LIMIT ? { reset: true } : {}),
       });
-      if (since === undefined) last = Math.max(last, newest);
-      for (const ev of replay?.slice(0, REPLAY_LIMIT) ?? []) deliver(ev);
-      if (replay && replay.length > REPLAY_LIMIT) last = Math.max(last, newest);
+      const replayed = replay?.slice(0, REPLAY_LIMIT) ?? [];
+      if (replayed.length)
+        deliver(
+          replayed.map((ev) => ({ ev })),
+          false,
+        );
+      if (since === undefined || (replay && replay.length > REPLAY_LIMIT)) boundary = Math.max(boundary, newest);
+      else boundary = Math.max(boundary, replayed.at(-1)?.id ?? 0);
       ready = true;
-      for (const ev of queued) deliver(ev);
+      // Brought by the hub while hello was being made: what the replay did not already send.
+      const seen = new Set(replayed.map((ev) => ev.id));
+      const late = queued.filter((d) => !seen.has(d.ev!.id));
       queued.length = 0;
+      if (late.length) deliver(late, false);
     } catch (err) {
       stop();
       throw err;
@@ -272,7 +296,7 @@ export function createRoomEvents(opts: { clock: Clock; buffer: PresenceBuffer; h
     viewerOf(db, req.headers, query, clock.now())
       .then((v) => {
         if (socket.destroyed) return release();
-        wss.handleUpgrade(req, socket, head, (ws) => serveSocket(db, v, since, ws, release));
+        wss.handleUpgrade(req, socket, head, (ws) => serveSocket(db, v, since, ws, socket, release));
       })
       .catch((err: unknown) => {
         release();
@@ -280,21 +304,32 @@ export function createRoomEvents(opts: { clock: Clock; buffer: PresenceBuffer; h
       });
   }
 
-  function serveSocket(db: Db, v: Viewer, since: number | undefined, ws: WebSocket, release: () => void) {
+  function serveSocket(db: Db, v: Viewer, since: number | undefined, ws: WebSocket, raw: Duplex, release: () => void) {
     let stop: (() => void) | undefined;
     let closed = false;
     let alive = true;
     let slowTimer: NodeJS.Timeout | undefined;
+    const writable = () => {
+      if (closed || ws.readyState !== WebSocket.OPEN) return false;
+      if (ws.bufferedAmount > maxBuffer) {
+        // It does not read: drop it rather than buffer without bound; it resumes from its last id.
+        ch.close(CLOSE.slow, "slow consumer: reconnect with since");
+        return false;
+      }
+      return true;
+    };
     const ch: Channel = {
       send: (body, id) => ch.sendFrame(encode(id ? { id, ...body } : body)),
       sendFrame(json) {
-        if (closed || ws.readyState !== WebSocket.OPEN) return false;
-        if (ws.bufferedAmount > maxBuffer) {
-          // It does not read: drop it rather than buffer without bound; it resumes from its last id.
-          ch.close(CLOSE.slow, "slow consumer: reconnect with since");
-          return false;
-        }
+        if (!writable()) return false;
         ws.send(json, { binary: false });
+        return true;
+      },
+      // Whole frames, already made, straight to the connection: one write for the batch (a server's
+      // frames are not masked, so the same bytes serve every socket; ws writes whole frames too).
+      sendDeliveries(items, whole) {
+        if (!writable()) return false;
+        raw.write(whole ? wsBatch(items) : Buffer.concat(items.map(wsFrameOf)));
         return true;
       },
       close(code, reason) {
@@ -423,17 +458,24 @@ export function createRoomEvents(opts: { clock: Clock; buffer: PresenceBuffer; h
       clearInterval(ping);
       stop?.();
     });
+    const writable = () => {
+      if (closed) return false;
+      if (res.writableLength > maxBuffer) {
+        ch.close(CLOSE.slow, "slow consumer");
+        return false;
+      }
+      return true;
+    };
     const ch: Channel = {
       send: (body, id) => ch.sendFrame(encode(id ? { id, ...body } : body), id),
       sendFrame(json, id) {
-        if (closed) return false;
-        if (res.writableLength > maxBuffer) {
-          ch.close(CLOSE.slow, "slow consumer");
-          return false;
-        }
-        res.write(id ? `id: ${id}\ndata: ` : "data: ");
-        res.write(json);
-        res.write("\n\n");
+        if (!writable()) return false;
+        res.write(sseFrame(json, id));
+        return true;
+      },
+      sendDeliveries(items, whole) {
+        if (!writable()) return false;
+        res.write(whole ? sseBatch(items) : Buffer.concat(items.map(sseFrameOf)));
         return true;
       },
       close(code, reason) {
@@ -509,6 +551,44 @@ function encodedFigures(f: RoomStats) {
   if (!b) encodedFiguresOf.set(f, (b = encode({ type: "figures", ...f })));
   return b;
 }
+const jsonOf = (d: Delivery) => (d.ev ? encodedEvent(d.ev) : encodedFigures(d.figures));
+
+/** A WebSocket text frame as a server sends it (final, unmasked) around `payload`. */
+export function wsTextFrame(payload: Buffer): Buffer {
+  const n = payload.length;
+  const head = n < 126 ? 2 : n < 65536 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(head + n);
+  frame[0] = 0x81;
+  if (n < 126) frame[1] = n;
+  else if (n < 65536) {
+    frame[1] = 126;
+    frame.writeUInt16BE(n, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeBigUInt64BE(BigInt(n), 2);
+  }
+  payload.copy(frame, head);
+  return frame;
+}
+const sseFrame = (json: Buffer, id?: number) =>
+  Buffer.concat([Buffer.from(id ? `id: ${id}\ndata: ` : "data: "), json, Buffer.from("\n\n")]);
+
+/** Per delivery and per batch, each transport's bytes are made once (cached while the objects live). */
+function cached<K extends object>(cache: WeakMap<K, Buffer>, key: K, make: () => Buffer) {
+  let b = cache.get(key);
+  if (!b) cache.set(key, (b = make()));
+  return b;
+}
+const wsFrames = new WeakMap<object, Buffer>();
+const sseFrames = new WeakMap<object, Buffer>();
+const wsBatches = new WeakMap<readonly Delivery[], Buffer>();
+const sseBatches = new WeakMap<readonly Delivery[], Buffer>();
+const wsFrameOf = (d: Delivery) => cached(wsFrames, d.ev ?? d.figures, () => wsTextFrame(jsonOf(d)));
+const sseFrameOf = (d: Delivery) => cached(sseFrames, d.ev ?? d.figures, () => sseFrame(jsonOf(d), d.ev?.id));
+const wsBatch = (items: readonly Delivery[]) =>
+  cached(wsBatches, items, () => (items.length === 1 ? wsFrameOf(items[0]!) : Buffer.concat(items.map(wsFrameOf))));
+const sseBatch = (items: readonly Delivery[]) =>
+  cached(sseBatches, items, () => (items.length === 1 ? sseFrameOf(items[0]!) : Buffer.concat(items.map(sseFrameOf))));
 
 function sinceOf(raw: string | null): number | undefined {
   if (raw === null || raw === "") return undefined;

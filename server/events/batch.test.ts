@@ -1,0 +1,84 @@
+// Room events held a moment in big rooms so that one write carries several (server/events/hub.ts),
+// and the frames the front writes for them straight to the connection (server/front/events.ts).
+import { describe, expect, it } from "vitest";
+import * as wsModule from "ws";
+import { wsTextFrame } from "../front/events";
+import { getDb } from "../db/client";
+import { batchWindowMs, EventHub, type Delivery } from "./hub";
+import type { RoomEvent } from "./types";
+
+const ev = (id: number, roomNum = 7): RoomEvent => ({
+  id,
+  roomNum,
+  type: "chat",
+  audience: "",
+  payload: { text: `m${id}` },
+  at: Date.now(),
+});
+
+describe("batching", () => {
+  it("the window grows with the sockets a front holds, within its bound, and is nothing for small rooms", () => {
+    expect(batchWindowMs(5000, 10_000, 500)).toBe(500);
+    expect(batchWindowMs(1000, 10_000, 500)).toBe(100);
+    expect(batchWindowMs(5, 10_000, 500)).toBe(0);
+    expect(batchWindowMs(50_000, 10_000, 500)).toBe(500);
+  });
+
+  it("a room's events within a window of its last write reach every listener as one batch, in order", async () => {
+    const hub = new EventHub(getDb(), { pollMs: 60_000, writesPerS: 1000, batchMaxMs: 500 });
+    const got: Array<readonly Delivery[]> = [];
+    const stops = Array.from({ length: 100 }, () => hub.listen(7, { deliver: (b) => got.push(b) }));
+    const other: Array<readonly Delivery[]> = [];
+    stops.push(hub.listen(8, { deliver: (b) => other.push(b) }));
+    // The first goes at once; what follows within the window (101 listeners at 1,000 writes a
+    // second: 101 ms) waits and goes out together.
+    hub.receive(ev(1));
+    expect(got).toHaveLength(100);
+    const from = Date.now();
+    hub.receive(ev(5));
+    hub.receive(ev(3)); // a late commit of a lower id still goes out
+    hub.receive(ev(5)); // and nothing twice
+    hub.receive(ev(4, 8)); // another room's first: at once
+    expect(got).toHaveLength(100);
+    expect(other.map((b) => b.map((d) => d.ev?.id))).toEqual([[4]]);
+    while (got.length < 200 && Date.now() - from < 1000) await new Promise((r) => setTimeout(r, 5));
+    expect(Date.now() - from).toBeGreaterThanOrEqual(90);
+    expect(got).toHaveLength(200);
+    expect(new Set(got.slice(100)).size).toBe(1); // the same array for all: encoded once
+    expect(got[100]!.map((d) => d.ev?.id)).toEqual([5, 3]);
+    for (const s of stops) s();
+    hub.stop();
+  });
+
+  it("without a write budget every event goes out at once", () => {
+    const hub = new EventHub(getDb(), { pollMs: 60_000 });
+    const got: number[] = [];
+    const stop = hub.listen(9, { deliver: (b) => got.push(...b.map((d) => d.ev!.id)) });
+    hub.receive(ev(11, 9));
+    expect(got).toEqual([11]);
+    stop();
+  });
+});
+
+// ws's frame parser (what every ws client runs), which its types do not declare.
+const { Receiver } = wsModule as unknown as {
+  Receiver: new (o: { isServer: boolean }) => import("node:stream").Writable;
+};
+
+describe("frames written for the batches", () => {
+  it("are WebSocket text frames a client reads, at every length encoding", async () => {
+    const sizes = [0, 125, 126, 65_535, 65_536, 200_000];
+    const texts = sizes.map((n) => "x".repeat(n));
+    const received: string[] = [];
+    const r = new Receiver({ isServer: false });
+    r.on("message", (data: Buffer, isBinary: boolean) => {
+      expect(isBinary).toBe(false);
+      received.push(data.toString());
+    });
+    await new Promise<void>((resolve, reject) => {
+      r.on("error", reject);
+      r.write(Buffer.concat(texts.map((t) => wsTextFrame(Buffer.from(t)))), () => resolve());
+    });
+    expect(received.map((t) => t.length)).toEqual(sizes);
+  });
+});
