@@ -76,7 +76,7 @@ export async function runSockets(opts: {
   const errors: string[] = [];
   // The first measurement of a run is the slowest (code not yet optimised, MariaDB still settling
   // after the seeding): one round of each, not counted.
-  for (const h of opts.hot) await opts.measure(`${h.name} (warm-up)`, opts.base, h.req);
+  for (const h of opts.hot) await opts.measure(`${h.name} (warm-up, no sockets)`, opts.base, h.req);
   for (let round = 1; round <= ROUNDS; round++) {
     for (const [i, h] of opts.hot.entries())
       without[i]!.push((await opts.measure(`${h.name} (no sockets)`, opts.base, h.req)).rps);
