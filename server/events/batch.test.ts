@@ -1,6 +1,7 @@
 // Room events held a moment in big rooms so that one write carries several (server/events/hub.ts),
 // and the frames the front writes for them straight to the connection (server/front/events.ts).
 import { describe, expect, it } from "vitest";
+import type { Writable } from "node:stream";
 import * as wsModule from "ws";
 import { wsTextFrame } from "../front/events";
 import { getDb } from "../db/client";
@@ -62,7 +63,7 @@ describe("batching", () => {
 
 // ws's frame parser (what every ws client runs), which its types do not declare.
 const { Receiver } = wsModule as unknown as {
-  Receiver: new (o: { isServer: boolean }) => import("node:stream").Writable;
+  Receiver: new (o: { isServer: boolean }) => Writable;
 };
 
 describe("frames written for the batches", () => {
