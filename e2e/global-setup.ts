@@ -48,6 +48,8 @@ export default async function globalSetup() {
     MEDIA_HTTP_PORT: String(mediaHttpPort),
     MEDIA_DIR: resolve(dataDir, `media-e2e-${process.pid}`),
     MEDIA_END_GRACE_S: "4",
+    // The sources journey pulls streams served on this machine (an RTMP room, an HLS folder).
+    OUTBOUND_ALLOW: "127.0.0.1",
     // The SRS journey's stand-in for SRS's HTTP server listens here (SRS is not packaged by Debian).
     MEDIA_SRS_HTTP_URL: `http://127.0.0.1:${srsHttpPort}`,
     // The nginx journey's recordings land in its own temporary folder.

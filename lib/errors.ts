@@ -49,6 +49,8 @@ export function ruleText(t: Translate, r: FieldRule): string {
       return t("value");
     case "custom":
       if (r.rule === "url") return t("url");
+      if (r.rule === "source_url") return t("sourceUrl");
+      if (r.rule === "source_address") return t("sourceAddress");
       break;
   }
   return t("invalid");

@@ -150,6 +150,11 @@ const schema = z.object({
   SOURCE_PULLS_PER_APP: int(8, 1, 1000),
   /** An on-demand source is stopped this many seconds after its last viewer leaves. */
   SOURCE_IDLE_STOP_S: int(10, 1, 3600),
+  /**
+   * An always-on source is pulled by the one front holding its lease in MySQL, renewed every third of
+   * this; a front that stops renewing (crashed) loses it after this many seconds and another takes over.
+   */
+  SOURCE_LEASE_S: int(10, 2, 300),
   FFMPEG_PATH: z.string().default("ffmpeg"),
   FFPROBE_PATH: z.string().default("ffprobe"),
 });

@@ -32,6 +32,11 @@ export const ERROR_CODES = {
   /** The message holds a word the app's chat filter refuses. */
   CHAT_FILTERED: { http: 422, trpc: "UNPROCESSABLE_CONTENT" },
   TOO_MANY_REQUESTS: { http: 429, trpc: "TOO_MANY_REQUESTS" },
+  /**
+   * A stream source could not be read (probe now): details.reason is unreachable, auth failed,
+   * codec, address refused or pull failed; never the URL (it may hold credentials).
+   */
+  SOURCE_FAILED: { http: 502, trpc: "BAD_GATEWAY" },
   /** A dependency (database) is unreachable. */
   UNAVAILABLE: { http: 503, trpc: "INTERNAL_SERVER_ERROR" },
   INTERNAL: { http: 500, trpc: "INTERNAL_SERVER_ERROR" },

@@ -18,6 +18,7 @@ import {
   roomMembers,
   rooms,
   sessions,
+  streamSources,
   users,
 } from "../server/db/schema";
 import { and, asc, eq, inArray, isNull, or, sql } from "drizzle-orm";
@@ -179,6 +180,11 @@ export async function tenantSnapshot(appIds: number[]): Promise<Record<string, s
       .from(recordings)
       .where(or(inArray(recordings.appId, appIds), inArray(recordings.roomNum, roomNums)))
       .orderBy(asc(recordings.id)),
+    streamSources: db
+      .select()
+      .from(streamSources)
+      .where(or(inArray(streamSources.appId, appIds), inArray(streamSources.roomNum, roomNums)))
+      .orderBy(asc(streamSources.id)),
     auditLog: db
       .select()
       .from(auditLog)

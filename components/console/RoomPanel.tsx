@@ -19,6 +19,7 @@ import { isLive, useRoomEvents } from "@/components/live/useRoomEvents";
 import { ChatPanel } from "@/components/live/ChatPanel";
 import { ChatSettings } from "@/components/live/ChatSettings";
 import { useCountdown } from "@/components/live/useCountdown";
+import { SourcePanel } from "./SourcePanel";
 
 const MASK = "•".repeat(16);
 
@@ -276,6 +277,8 @@ export function RoomPanel({ room, as }: { room: string; as: Extract<Role, "host"
           </div>
         </Card>
       </div>
+
+      {as === "admin" && <SourcePanel room={r.id} />}
 
       {r.status !== "ended" && (as === "host" || as === "admin") && (
         <Card title={t("title")}>

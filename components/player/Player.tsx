@@ -63,7 +63,10 @@ export function Player({
   const [attempt, setAttempt] = useState(0);
   const roomStatus = info?.room.status;
   const online = info?.room.streamOnline ?? false;
-  const shouldPlay = roomStatus === "live" && online && !removed;
+  // A room a source feeds is pulled when someone plays it: the player plays it whatever its status
+  // says (until it ends); other rooms play once their encoder is on.
+  const sourced = info?.sourced ?? false;
+  const shouldPlay = !removed && (sourced ? !!roomStatus && roomStatus !== "ended" : roomStatus === "live" && online);
 
   const state: PlayerState = removed
     ? "removed"
@@ -73,12 +76,12 @@ export function Player({
         ? "loading"
         : roomStatus === "ended"
           ? "ended"
-          : roomStatus === "paused"
-            ? "paused"
-            : shouldPlay
-              ? playing
-                ? "live"
-                : "loading"
+          : shouldPlay
+            ? playing
+              ? "live"
+              : "loading"
+            : roomStatus === "paused"
+              ? "paused"
               : roomStatus === "live" && !online && !removed
                 ? "starting"
                 : "waiting";

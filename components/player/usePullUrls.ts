@@ -81,9 +81,11 @@ export function usePullUrls(room: string | number, pollMs = 4000) {
       const s = (await r.json()) as {
         status: PullInfo["room"]["status"];
         streamOnline: boolean;
+        sourced: boolean;
         metrics: PullInfo["room"]["metrics"];
       };
-      if (s.status !== cur.room.status || s.streamOnline !== cur.room.streamOnline) return refresh();
+      if (s.status !== cur.room.status || s.streamOnline !== cur.room.streamOnline || s.sourced !== cur.sourced)
+        return refresh();
       const next = { ...cur, room: { ...cur.room, metrics: s.metrics } };
       current.current = next;
       setInfo(next);

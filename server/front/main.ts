@@ -12,7 +12,11 @@ import { stopAllPulls } from "../media/pulls";
 
 const e = env();
 await startBackground();
-const server = createFrontServer({ webOrigin: `http://127.0.0.1:${e.WEB_PORT}`, api: createApiHandler() });
+const server = createFrontServer({
+  webOrigin: `http://127.0.0.1:${e.WEB_PORT}`,
+  api: createApiHandler(),
+  alwaysOn: true,
+});
 server.on("error", (err: NodeJS.ErrnoException) => {
   log.error(
     err.code === "EADDRINUSE"

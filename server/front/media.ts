@@ -71,7 +71,7 @@ function watchRevocation(claims: RoomClaims, res: ServerResponse) {
 
 const CORS = { "access-control-allow-origin": "*", "cache-control": "no-store" };
 
-export function createMediaRoutes(clock: Clock) {
+export function createMediaRoutes(clock: Clock, opts: { alwaysOn?: boolean } = {}) {
   const e = env();
   const allow = new Set(
     e.MEDIA_HOOK_ALLOW.split(",")
@@ -80,6 +80,7 @@ export function createMediaRoutes(clock: Clock) {
   );
   const flvAgent = new http.Agent({ keepAlive: false });
   const pulls = new Pulls(getDb, clock);
+  if (opts.alwaysOn) pulls.startAlwaysOn();
 
   const proxies = trustedProxies();
   function hookAllowed(req: IncomingMessage, query: URLSearchParams) {

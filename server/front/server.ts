@@ -42,6 +42,8 @@ export interface FrontOptions {
    * in-flight bound as proxied requests; without it every such request goes to the web process.
    */
   api?: ApiHandler;
+  /** Takes part in pulling always-on stream sources (server/media/pulls.ts): the front process does. */
+  alwaysOn?: boolean;
 }
 
 /**
@@ -81,7 +83,7 @@ export function createFrontServer(opts: FrontOptions) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: maxInflight });
   let inflight = 0;
   let apiInflight = 0;
-  const mediaRoute = createMediaRoutes(clock);
+  const mediaRoute = createMediaRoutes(clock, { alwaysOn: opts.alwaysOn });
   const sxbHeartbeat = createSxbHeartbeat(buffer, clock);
   const events = createRoomEvents({ clock, buffer });
 

@@ -15,6 +15,7 @@ import { signRoomToken } from "../tokens";
 import { roomStats } from "../presence/figures";
 import { pullUrls, pushInfo } from "./urls";
 import { channelPassword } from "./keys";
+import { sourceOf } from "../sources";
 
 export const pullInput = z.object({ room: roomRef, guestId: z.string().uuid().optional() });
 
@@ -79,6 +80,8 @@ export async function getPullUrls(ctx: Ctx, input: z.infer<typeof pullInput>) {
     token: issued.token,
     expiresAt: issued.expiresAt,
     urls: pullUrls(room, { ...app.app, secret: app.secret }, issued.token, exp),
+    /** A source feeds the room (pulled while someone plays it): players play it whatever its status says. */
+    sourced: !!(await sourceOf(db, room.num, "main")),
   };
 }
 

@@ -3,12 +3,14 @@
 // publish key, so the room follows the pull exactly as it follows a push (live; paused on loss;
 // ended after the grace). On demand: the first play starts it, the last viewer leaving stops it
 // SOURCE_IDLE_STOP_S later. A pull lost while wanted is retried with backoff until MEDIA_END_GRACE_S.
+// Always-on sources are pulled without viewers by exactly one front at a time: the one holding the
+// source's lease in MySQL (holder + expiry, renewed every few seconds, taken over once expired).
 // Runs in the front process (where plays arrive); every ffmpeg is killed on shutdown.
 import { spawn, type ChildProcess } from "node:child_process";
-import { eq } from "drizzle-orm";
+import { and, eq, isNull, lt, ne, or } from "drizzle-orm";
 import type { Clock } from "../clock";
 import type { Db } from "../db/client";
-import { rooms } from "../db/schema";
+import { rooms, streamSources } from "../db/schema";
 import { env } from "../env";
 import { log } from "../log";
 import {
@@ -51,7 +53,11 @@ interface Pull {
   /** Quick retries made for waiting plays since the pull was last live. */
   quick: number;
   stopped: boolean;
+  /** Pulled whether or not anyone plays it: an always-on source this instance holds the lease of. */
+  pinned: boolean;
 }
+
+type PullRoom = { num: number; appId: number; streamName: string; keyVersion: number };
 
 /** Why an attempt failed, in words an operator can act on (never the URL: it may hold credentials). */
 export function pullFailure(stderr: string, otherwise = "pull failed"): string {
@@ -108,9 +114,18 @@ export const stopAllPulls = () => Promise.all([...everyPulls].map((p) => p.stopA
 
 export class Pulls {
   private pulls = new Map<string, Pull>();
+  /** Who this instance is in stream_sources.lease_holder. */
+  readonly holder = crypto.randomUUID();
+  private leaseTimer?: NodeJS.Timeout;
+  /** Stopped (shutdown): a lease turn still running when it stopped starts nothing. */
+  private halted = false;
+  /** Always-on sources whose pull gave up: not started again before this time (ms). */
+  private cooldown = new Map<number, number>();
   constructor(
     private db: () => Db,
     private clock: Clock,
+    /** Confines the always-on loop to one app (tests that share a database with others). */
+    private leaseScope?: { appId: number },
   ) {
     everyPulls.add(this);
   }
@@ -138,29 +153,16 @@ export class Pulls {
     if (!source) return undefined;
     const key = `${room.num}:${source.kind}`;
     let pull = this.pulls.get(key);
+    // An always-on source is pulled by the front holding its lease (maybe another): a play never starts a second pull.
+    if (source.mode === "always_on" && !pull?.pinned) return undefined;
     if (pull && pull.source.urlEnc !== source.urlEnc) {
       // The URL changed since: the next viewer gets the new one.
       if (pull.viewers === 0) void this.stop(pull);
       pull = undefined;
     }
     if (!pull) {
-      const running = [...this.pulls.values()].filter((p) => p.appId === room.appId && !p.stopped).length;
-      if (running >= env().SOURCE_PULLS_PER_APP) throw new PullError("too many pulls for this app");
-      const name = source.kind === "sub" ? subStreamName(room.streamName) : room.streamName;
-      pull = {
-        key,
-        source,
-        appId: room.appId,
-        stream: name,
-        viewers: 0,
-        live: false,
-        waiters: new Set(),
-        attempt: 0,
-        quick: 0,
-        stopped: false,
-      };
-      this.pulls.set(key, pull);
-      this.attempt(pull, publishKey({ streamName: name, keyVersion: room.keyVersion }));
+      if (this.runningOf(room.appId) >= env().SOURCE_PULLS_PER_APP) throw new PullError("too many pulls for this app");
+      pull = this.begin(room, source, false);
     }
     const p = pull;
     p.viewers++;
@@ -171,7 +173,7 @@ export class Pulls {
       if (released) return;
       released = true;
       p.viewers--;
-      if (p.viewers > 0 || p.source.mode === "always_on" || p.stopped) return;
+      if (p.viewers > 0 || p.pinned || p.stopped) return;
       p.idle = setTimeout(() => void (p.viewers === 0 && this.stop(p)), env().SOURCE_IDLE_STOP_S * 1000);
       p.idle.unref();
     };
@@ -193,6 +195,114 @@ export class Pulls {
       if (waiter) p.waiters.delete(waiter);
     }
     return release;
+  }
+
+  private runningOf(appId: number) {
+    return [...this.pulls.values()].filter((p) => p.appId === appId && !p.stopped).length;
+  }
+
+  /** Starts pulling `source` into its room's stream (or its -sub companion). */
+  private begin(room: PullRoom, source: SourceRow, pinned: boolean): Pull {
+    const name = source.kind === "sub" ? subStreamName(room.streamName) : room.streamName;
+    const pull: Pull = {
+      key: `${room.num}:${source.kind}`,
+      source,
+      appId: room.appId,
+      stream: name,
+      viewers: 0,
+      live: false,
+      waiters: new Set(),
+      attempt: 0,
+      quick: 0,
+      stopped: false,
+      pinned,
+    };
+    this.pulls.set(pull.key, pull);
+    this.attempt(pull, publishKey({ streamName: name, keyVersion: room.keyVersion }));
+    return pull;
+  }
+
+  /**
+   * Runs the always-on loop: every LEASE_S/3 this instance renews the leases it holds, takes the
+   * free or expired ones (one conditional UPDATE each: exactly one instance wins), and pulls what it
+   * holds (and stops what it no longer holds). Nothing here is authoritative: the rows are.
+   */
+  startAlwaysOn() {
+    if (this.leaseTimer) return;
+    let running = false;
+    this.leaseTimer = setInterval(
+      () => {
+        if (running) return;
+        running = true;
+        this.tickLeases()
+          .catch((e: unknown) => log.warn("always-on sources: lease turn failed", { error: (e as Error).message }))
+          .finally(() => (running = false));
+      },
+      Math.max(200, (env().SOURCE_LEASE_S * 1000) / 3),
+    );
+    this.leaseTimer.unref();
+    return this;
+  }
+
+  /** One turn of the always-on loop (exported for tests through startAlwaysOn, and called by it). */
+  async tickLeases() {
+    const db = this.db();
+    const now = this.clock.now();
+    const until = new Date(now.getTime() + env().SOURCE_LEASE_S * 1000);
+    const alwaysOn = and(
+      eq(streamSources.mode, "always_on"),
+      this.leaseScope ? eq(streamSources.appId, this.leaseScope.appId) : undefined,
+    );
+    const free = or(isNull(streamSources.leaseHolder), lt(streamSources.leaseUntil, now));
+    await db
+      .update(streamSources)
+      .set({ leaseUntil: until })
+      .where(and(alwaysOn, eq(streamSources.leaseHolder, this.holder)));
+    // Free or expired leases of rooms that have not ended (bounded per turn; the next turn takes more).
+    const open = await db
+      .select({ id: streamSources.id, appId: streamSources.appId })
+      .from(streamSources)
+      .innerJoin(rooms, eq(rooms.num, streamSources.roomNum))
+      .where(and(alwaysOn, free, ne(rooms.status, "ended")))
+      .limit(50);
+    for (const o of open) {
+      if (this.runningOf(o.appId) >= env().SOURCE_PULLS_PER_APP) continue;
+      if ((this.cooldown.get(o.id) ?? 0) > Date.now()) continue;
+      await db
+        .update(streamSources)
+        .set({ leaseHolder: this.holder, leaseUntil: until })
+        .where(and(eq(streamSources.id, o.id), alwaysOn, free));
+    }
+    const mine = await db
+      .select({ source: streamSources, room: rooms })
+      .from(streamSources)
+      .innerJoin(rooms, eq(rooms.num, streamSources.roomNum))
+      .where(and(alwaysOn, eq(streamSources.leaseHolder, this.holder), ne(rooms.status, "ended")))
+      .limit(1000);
+    if (this.halted) return;
+    const held = new Set(mine.map((m) => `${m.room.num}:${m.source.kind}`));
+    // Pulls this instance no longer holds (lease lost, mode or URL changed, source or room gone).
+    for (const p of this.pulls.values()) {
+      if (!p.pinned || held.has(p.key)) continue;
+      p.pinned = false;
+      if (p.viewers > 0) continue;
+      // Made on demand: idle (its room waits for a viewer, not abandoned). Taken over by another
+      // front, or removed: not marked (the other front writes its state).
+      const now = await sourceOf(db, p.source.roomNum, p.source.kind);
+      const mineToIdle = now?.urlEnc === p.source.urlEnc && now.mode === "on_demand";
+      void this.stop(p, mineToIdle ? "idle" : "removed");
+    }
+    for (const { source, room } of mine) {
+      const key = `${room.num}:${source.kind}`;
+      const pull = this.pulls.get(key);
+      if (pull && pull.source.urlEnc === source.urlEnc) {
+        pull.pinned = true;
+        continue;
+      }
+      if (pull) void this.stop(pull, "removed");
+      if ((this.cooldown.get(source.id) ?? 0) > Date.now() || this.halted) continue;
+      this.begin(room, source, true);
+    }
   }
 
   /** One attempt: address check, probe, ffmpeg; a failure goes to lost() (retry or give up). */
@@ -297,9 +407,11 @@ export class Pulls {
     pull.lostAt ??= Date.now();
     pull.live = false;
     // Wanted while someone watches, within the idle window after the last left, or always.
-    const wanted = pull.viewers > 0 || pull.idle !== undefined || pull.source.mode === "always_on";
+    const wanted = pull.viewers > 0 || pull.idle !== undefined || pull.pinned;
     const withinGrace = Date.now() - pull.lostAt < env().MEDIA_END_GRACE_S * 1000;
     if (!wanted || !withinGrace) {
+      // An always-on pull that gave up is started again by the lease loop after a pause.
+      if (pull.pinned) this.cooldown.set(pull.source.id, Date.now() + RETRY_MAX_MS);
       this.pulls.delete(pull.key);
       pull.stopped = true;
       for (const w of pull.waiters) w.reject(new PullError(reason));
@@ -319,7 +431,7 @@ export class Pulls {
   }
 
   /** Stops a pull on purpose: no viewer left (the source is idle, so its room is not abandoned), or its source is gone. */
-  private stop(pull: Pull, why: "idle" | "removed" = "idle") {
+  private stop(pull: Pull, why: "idle" | "removed" | "crash" = "idle") {
     pull.stopped = true;
     for (const w of pull.waiters) w.reject(new PullError(why === "removed" ? "the source was removed" : "stopped"));
     pull.waiters.clear();
@@ -330,9 +442,22 @@ export class Pulls {
     return kill(pull.proc);
   }
 
-  /** Shutdown (and tests): every ffmpeg ends. */
-  async stopAll() {
-    await Promise.all([...this.pulls.values()].map((p) => this.stop(p)));
+  /**
+   * Shutdown (and tests): every ffmpeg ends, and the leases held are given up so another front takes
+   * the always-on pulls over at its next turn. `release: false` leaves them as a crash would (they
+   * expire after SOURCE_LEASE_S).
+   */
+  async stopAll({ release = true } = {}) {
+    this.halted = true;
+    if (this.leaseTimer) clearInterval(this.leaseTimer);
+    this.leaseTimer = undefined;
+    await Promise.all([...this.pulls.values()].map((p) => this.stop(p, release ? "idle" : "crash")));
+    if (release)
+      await this.db()
+        .update(streamSources)
+        .set({ leaseHolder: null, leaseUntil: null })
+        .where(eq(streamSources.leaseHolder, this.holder))
+        .catch((e: unknown) => log.warn("always-on sources: leases not released", { error: (e as Error).message }));
   }
 }
 

@@ -5,6 +5,7 @@ import { sharedReads } from "../cache";
 import type { Db } from "../db/client";
 import { AppError } from "../errors";
 import { findPublicRoom } from "./find";
+import { sourceOf } from "../sources";
 import { roomStats } from "../presence/figures";
 import type { RoomStats } from "../presence/stats";
 
@@ -13,6 +14,8 @@ export interface RoomState {
   num: number;
   status: string;
   streamOnline: boolean;
+  /** A source feeds the room: players play it whatever its status (the play starts the pull). */
+  sourced: boolean;
   metrics: RoomStats;
 }
 
@@ -28,6 +31,7 @@ export function roomState(db: Db, ref: string, now: Date): Promise<RoomState> {
       num: r.num,
       status: r.status,
       streamOnline: r.streamOnline,
+      sourced: !!(await sourceOf(db, r.num, "main")),
       metrics: await roomStats(db, r, now),
     };
   });

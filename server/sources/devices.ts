@@ -7,7 +7,7 @@ import { dbOf, transaction } from "../actor";
 import { rooms, streamSources } from "../db/schema";
 import { AppError } from "../errors";
 import { deleteRoom } from "../rooms";
-import { checkSourceAddress, createDeviceRoom, DEVICE_HOST, parseSourceUrl, setSource, type SourceRow } from ".";
+import { checkSourceInput, createDeviceRoom, DEVICE_HOST, setSource, type SourceRow } from ".";
 
 export interface DeviceInput {
   name: string;
@@ -18,20 +18,8 @@ export interface DeviceInput {
 
 /** A device's URLs pass the outbound rules before they are stored (and again at each pull). */
 async function checkUrls(d: DeviceInput) {
-  for (const [field, url] of [
-    ["path", d.path],
-    ["sub_path", d.subPath],
-  ] as const) {
-    if (!url.trim()) continue;
-    let refused: string | undefined;
-    try {
-      refused = await checkSourceAddress(parseSourceUrl(url));
-    } catch (e) {
-      if (e instanceof AppError) throw new AppError("BAD_REQUEST", `${field}: ${e.message}`, { field });
-      throw e;
-    }
-    if (refused) throw new AppError("BAD_REQUEST", `${field}: ${refused}`, { field });
-  }
+  if (d.path.trim()) await checkSourceInput(d.path, "path");
+  if (d.subPath.trim()) await checkSourceInput(d.subPath, "sub_path");
 }
 
 const systemCtx = (ctx: Ctx, appId: number): Ctx => ({ ...ctx, actor: { kind: "system", appId, via: "ltstream" } });

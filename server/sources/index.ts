@@ -71,6 +71,30 @@ export async function checkSourceAddress(url: URL, allowEntries = env().OUTBOUND
   return refused ? `${host} is a ${addressKind(refused)} address (not in OUTBOUND_ALLOW)` : undefined;
 }
 
+/**
+ * A source URL as an operator typed it, checked as it will be pulled: a supported scheme, and an
+ * address the outbound rules allow. BAD_REQUEST names `field` with the broken rule (`source_url`:
+ * scheme or form; `source_address`: refused by OUTBOUND_ALLOW) for clients to say in their words.
+ */
+export async function checkSourceInput(raw: string, field = "url"): Promise<URL> {
+  const refuse = (rule: "source_url" | "source_address", why: string) =>
+    new AppError("BAD_REQUEST", `${field}: ${why}`, {
+      field,
+      fields: { [field]: why },
+      rules: { [field]: { code: "custom", rule } },
+    });
+  let u: URL;
+  try {
+    u = parseSourceUrl(raw);
+  } catch (e) {
+    if (e instanceof AppError) throw refuse("source_url", e.message);
+    throw e;
+  }
+  const refused = await checkSourceAddress(u);
+  if (refused) throw refuse("source_address", refused);
+  return u;
+}
+
 /** What a source looks like to anyone who may see it: never the URL itself. */
 export function sourceView(s: SourceRow) {
   return {

@@ -12,7 +12,7 @@ import { findPublicRoom } from "../rooms";
 
 type Who = "anonymous" | "viewer" | "otherHost" | "host" | "otherAppAdmin" | "admin" | "root";
 const WHO: Who[] = ["anonymous", "viewer", "otherHost", "host", "otherAppAdmin", "admin", "root"];
-type Expect = "ok" | "UNAUTHENTICATED" | "FORBIDDEN" | "NOT_FOUND" | "MIC_REFUSED";
+type Expect = "ok" | "UNAUTHENTICATED" | "FORBIDDEN" | "NOT_FOUND" | "MIC_REFUSED" | "SOURCE_FAILED";
 type Row = Record<Who, Expect>;
 
 const everyone: Row = {
@@ -68,6 +68,13 @@ async function viewerMic(state: "pending" | "approved" | "on") {
   await callerOf(A.viewer).mic.request({ room: r.id });
   if (state !== "pending") await asHost().mic.approve({ room: r.id, userId: A.viewer.userId });
   if (state === "on") await callerOf(A.viewer).mic.report({ room: r.id, status: "on" });
+  return r;
+}
+/** A room with a main source (a public address, so no OUTBOUND_ALLOW is needed; no camera answers there). */
+const CAMERA = "rtsp://cam:pa55@8.8.8.8:554/main";
+async function sourcedRoom() {
+  const r = await room("prepare");
+  await callerOf(A.admin).sources.set({ room: r.id, url: CAMERA });
   return r;
 }
 const freshUser = async () =>
@@ -215,6 +222,17 @@ const cases: Record<string, Case> = {
     input: async () => ({ token: (await callerOf(A.viewer).tokens.issue({ room: (await room()).id })).token }),
   },
   "audit.list": { expect: adminOnly, input: () => ({}) },
+  "sources.list": { expect: adminOfApp, input: async () => ({ room: (await sourcedRoom()).id }) },
+  "sources.set": {
+    expect: adminOfApp,
+    input: async () => ({ room: (await room("prepare")).id, url: CAMERA, mode: "always_on" }),
+  },
+  "sources.remove": { expect: adminOfApp, input: async () => ({ room: (await sourcedRoom()).id }) },
+  // Allowed callers reach the probe, which finds nothing answering there.
+  "sources.probe": {
+    expect: { ...adminOfApp, admin: "SOURCE_FAILED", root: "SOURCE_FAILED" },
+    input: async () => ({ room: (await sourcedRoom()).id }),
+  },
   "media.pushInfo": { expect: manage, input: async () => ({ room: (await room()).id }) },
   "media.rotateKey": { expect: manage, input: async () => ({ room: (await room()).id }) },
   // Rooms are public to watch: visitors get guest tokens; other tenants' signed-in users do not see the room.

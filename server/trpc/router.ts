@@ -11,6 +11,7 @@ import * as presence from "../presence";
 import { presenceBuffer } from "../presence/buffer";
 import * as recordings from "../recordings";
 import * as rooms from "../rooms";
+import * as sources from "../sources/rooms";
 import * as overview from "../rooms/overview";
 import { checkRoomToken, issueRoomToken, issueTokenInput, verifyTokenInput } from "../tokens/issue";
 import { authedProcedure as authed, publicProcedure as pub, router } from "./init";
@@ -173,6 +174,23 @@ export const appRouter = router({
     pullUrls: pub.input(media.pullInput).query(({ ctx, input }) => media.getPullUrls(ctx, input)),
     vodUrl: authed.input(idUuid).query(({ ctx, input }) => media.getVodUrl(ctx, input.id)),
     sampleUrls: authed.input(idNum).query(({ ctx, input }) => media.sampleUrls(ctx, input.id)),
+  }),
+
+  // Stream sources of rooms (admins): the answers show a source's URL as scheme and host only.
+  sources: router({
+    list: authed
+      .input(roomOnly)
+      .output(z.array(sources.sourceViewOutput))
+      .query(({ ctx, input }) => sources.listRoomSources(ctx, input.room)),
+    set: authed
+      .input(sources.setSourceInput)
+      .output(sources.sourceViewOutput)
+      .mutation(({ ctx, input }) => sources.setRoomSource(ctx, input)),
+    remove: authed.input(sources.sourceRefInput).mutation(({ ctx, input }) => sources.removeRoomSource(ctx, input)),
+    probe: authed
+      .input(sources.sourceRefInput)
+      .output(sources.probeOutput)
+      .mutation(({ ctx, input }) => sources.probeRoomSource(ctx, input)),
   }),
 
   audit: router({
