@@ -19,6 +19,8 @@ import {
   rooms,
   sessions,
   users,
+  webhookDeliveries,
+  webhookEndpoints,
 } from "../server/db/schema";
 import { and, asc, eq, inArray, isNull, or, sql } from "drizzle-orm";
 import { createMediaRoutes } from "../server/front/media";
@@ -179,6 +181,16 @@ export async function tenantSnapshot(appIds: number[]): Promise<Record<string, s
       .from(recordings)
       .where(or(inArray(recordings.appId, appIds), inArray(recordings.roomNum, roomNums)))
       .orderBy(asc(recordings.id)),
+    webhookEndpoints: db
+      .select()
+      .from(webhookEndpoints)
+      .where(inArray(webhookEndpoints.appId, appIds))
+      .orderBy(asc(webhookEndpoints.id)),
+    webhookDeliveries: db
+      .select()
+      .from(webhookDeliveries)
+      .where(inArray(webhookDeliveries.appId, appIds))
+      .orderBy(asc(webhookDeliveries.id)),
     auditLog: db
       .select()
       .from(auditLog)

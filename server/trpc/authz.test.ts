@@ -70,6 +70,21 @@ async function viewerMic(state: "pending" | "approved" | "on") {
   if (state === "on") await callerOf(A.viewer).mic.report({ room: r.id, status: "on" });
   return r;
 }
+/**
+ * A webhook endpoint of A (wanting room.created, so a new room gives it a delivery): one shared by
+ * the cases, or a fresh one (to delete). An app has at most 20.
+ */
+let sharedEndpoint: number | undefined;
+const webhookEndpoint = async (fresh = false) => {
+  if (sharedEndpoint && !fresh) return sharedEndpoint;
+  const { endpoint } = await callerOf(A.admin).webhooks.create({
+    appId: A.app.id,
+    url: "https://hooks.example.test/in",
+    events: ["room.created"],
+  });
+  if (!fresh) sharedEndpoint = endpoint.id;
+  return endpoint.id;
+};
 const freshUser = async () =>
   callerOf(A.admin).users.create({ username: uniq("target"), password: PASSWORD, role: "viewer" });
 
@@ -215,6 +230,24 @@ const cases: Record<string, Case> = {
     input: async () => ({ token: (await callerOf(A.viewer).tokens.issue({ room: (await room()).id })).token }),
   },
   "audit.list": { expect: adminOnly, input: () => ({}) },
+  "webhooks.list": { expect: adminOfApp, input: () => ({ appId: A.app.id }) },
+  "webhooks.create": {
+    expect: adminOfApp,
+    input: () => ({ appId: A.app.id, url: "https://hooks.example.test/in", events: ["room.live"] }),
+  },
+  "webhooks.update": { expect: adminOfApp, input: async () => ({ id: await webhookEndpoint(), enabled: true }) },
+  "webhooks.delete": { expect: adminOfApp, input: async () => ({ id: await webhookEndpoint(true) }) },
+  "webhooks.rotateSecret": { expect: adminOfApp, input: async () => ({ id: await webhookEndpoint() }) },
+  "webhooks.deliveries": { expect: adminOfApp, input: async () => ({ endpointId: await webhookEndpoint() }) },
+  "webhooks.redeliver": {
+    expect: adminOfApp,
+    input: async () => {
+      const endpointId = await webhookEndpoint();
+      await room("prepare");
+      const d = await callerOf(A.admin).webhooks.deliveries({ endpointId });
+      return { id: d.items[0]!.id };
+    },
+  },
   "media.pushInfo": { expect: manage, input: async () => ({ room: (await room()).id }) },
   "media.rotateKey": { expect: manage, input: async () => ({ room: (await room()).id }) },
   // Rooms are public to watch: visitors get guest tokens; other tenants' signed-in users do not see the room.
