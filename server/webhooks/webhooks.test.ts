@@ -55,7 +55,7 @@ async function receiver() {
       const r: Received = { headers: req.headers, raw, body: JSON.parse(raw) as Received["body"] };
       got.push(r);
       const status = ctl.decide?.(r) ?? plan.shift() ?? 200;
-      res.writeHead(status, { "content-type": "text/plain" }).end(status === 200 ? "ok" : `nope ${"x".repeat(3000)}`);
+      res.writeHead(status, { "content-type": "text/plain" }).end(status === 200 ? "ok" : `nope ${"x".repeat(10_000)}`);
     });
   });
   return { ...srv, got, plan, ctl, url: `${srv.base}/hook` };
