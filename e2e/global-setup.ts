@@ -55,6 +55,10 @@ export default async function globalSetup() {
     ADMIN_USERNAME: "e2e_admin",
     ADMIN_PASSWORD: "e2e-admin-password",
     LOG_LEVEL: "warn",
+    // The webhook journey's receiver listens on loopback, refused unless the operator allows it;
+    // its failed first delivery is retried after 1 s instead of 10.
+    OUTBOUND_ALLOW: "127.0.0.1",
+    WEBHOOK_RETRY_BASE_S: "1",
   };
   const child = spawn(process.execPath, ["--import", "tsx", resolve(root, "scripts/start.ts")], {
     cwd: root,

@@ -49,6 +49,7 @@ export function ruleText(t: Translate, r: FieldRule): string {
       return t("value");
     case "custom":
       if (r.rule === "url") return t("url");
+      if (r.rule === "outbound") return t("outbound");
       break;
   }
   return t("invalid");
