@@ -48,7 +48,8 @@ export default async function globalSetup() {
     MEDIA_HTTP_PORT: String(mediaHttpPort),
     MEDIA_DIR: resolve(dataDir, `media-e2e-${process.pid}`),
     MEDIA_END_GRACE_S: "4",
-    // The sources journey pulls streams served on this machine (an RTMP room, an HLS folder).
+    // The sources journey pulls streams served on this machine (an RTMP room, an HLS folder), and
+    // the webhook journey's receiver listens on loopback: both refused unless the operator allows it.
     OUTBOUND_ALLOW: "127.0.0.1",
     // The SRS journey's stand-in for SRS's HTTP server listens here (SRS is not packaged by Debian).
     MEDIA_SRS_HTTP_URL: `http://127.0.0.1:${srsHttpPort}`,
@@ -57,6 +58,8 @@ export default async function globalSetup() {
     ADMIN_USERNAME: "e2e_admin",
     ADMIN_PASSWORD: "e2e-admin-password",
     LOG_LEVEL: "warn",
+    // The webhook journey's failed first delivery is retried after 1 s instead of 10.
+    WEBHOOK_RETRY_BASE_S: "1",
   };
   const child = spawn(process.execPath, ["--import", "tsx", resolve(root, "scripts/start.ts")], {
     cwd: root,

@@ -32,3 +32,27 @@ export const MIC_STATES = ["pending", "approved", "rejected", "on", "off", "ende
 export type MicState = (typeof MIC_STATES)[number];
 
 export const MIX_STATES = ["running", "stopped", "failed"] as const;
+
+/**
+ * What an app's webhook endpoints may subscribe to (README "Webhooks"). Room events follow the room's
+ * status; mic events the co-host machine; recording events the media side's record-done.
+ */
+export const WEBHOOK_EVENT_TYPES = [
+  "room.created",
+  "room.live",
+  "room.paused",
+  "room.ended",
+  "room.deleted",
+  "member.kicked",
+  "mic.requested",
+  "mic.approved",
+  "mic.rejected",
+  "mic.ended",
+  "recording.ready",
+  "recording.failed",
+] as const;
+export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+
+/** A delivery waits (and is retried) while pending; it ends delivered, or failed after the retry window. */
+export const WEBHOOK_DELIVERY_STATUSES = ["pending", "delivered", "failed"] as const;
+export type WebhookDeliveryStatus = (typeof WEBHOOK_DELIVERY_STATUSES)[number];

@@ -51,6 +51,7 @@ export function ruleText(t: Translate, r: FieldRule): string {
       if (r.rule === "url") return t("url");
       if (r.rule === "source_url") return t("sourceUrl");
       if (r.rule === "source_address") return t("sourceAddress");
+      if (r.rule === "outbound") return t("outbound");
       break;
   }
   return t("invalid");

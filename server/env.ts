@@ -155,6 +155,19 @@ const schema = z.object({
    * this; a front that stops renewing (crashed) loses it after this many seconds and another takes over.
    */
   SOURCE_LEASE_S: int(10, 2, 300),
+  /** Webhook deliveries this process sends at once (the web process runs the worker); 0: none here. */
+  WEBHOOK_CONCURRENCY: int(4, 0, 64),
+  /** How often the worker looks for deliveries that are due. */
+  WEBHOOK_POLL_MS: int(1000, 50, 60_000),
+  /** Time a receiver has to answer one delivery. */
+  WEBHOOK_TIMEOUT_MS: int(10_000, 100, 60_000),
+  /** The first retry waits this long; each further one twice as long, at most WEBHOOK_RETRY_MAX_S. */
+  WEBHOOK_RETRY_BASE_S: int(10, 1, 3600),
+  WEBHOOK_RETRY_MAX_S: int(3600, 1, 86_400),
+  /** A delivery still failing this long after its event is marked failed. */
+  WEBHOOK_RETRY_FOR_S: int(86_400, 10, 7 * 86_400),
+  /** Delivered and failed deliveries are kept this many days (the console lists them). */
+  WEBHOOK_KEEP_DAYS: int(30, 1, 3650),
   FFMPEG_PATH: z.string().default("ffmpeg"),
   FFPROBE_PATH: z.string().default("ffprobe"),
 });

@@ -20,6 +20,8 @@ import {
   sessions,
   streamSources,
   users,
+  webhookDeliveries,
+  webhookEndpoints,
 } from "../server/db/schema";
 import { and, asc, eq, inArray, isNull, or, sql } from "drizzle-orm";
 import { createMediaRoutes } from "../server/front/media";
@@ -185,6 +187,16 @@ export async function tenantSnapshot(appIds: number[]): Promise<Record<string, s
       .from(streamSources)
       .where(or(inArray(streamSources.appId, appIds), inArray(streamSources.roomNum, roomNums)))
       .orderBy(asc(streamSources.id)),
+    webhookEndpoints: db
+      .select()
+      .from(webhookEndpoints)
+      .where(inArray(webhookEndpoints.appId, appIds))
+      .orderBy(asc(webhookEndpoints.id)),
+    webhookDeliveries: db
+      .select()
+      .from(webhookDeliveries)
+      .where(inArray(webhookDeliveries.appId, appIds))
+      .orderBy(asc(webhookDeliveries.id)),
     auditLog: db
       .select()
       .from(auditLog)

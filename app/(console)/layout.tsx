@@ -21,6 +21,7 @@ export default async function ConsoleLayout({ children }: { children: ReactNode 
           { href: "/admin/users", label: t("users") },
           { href: "/admin/rooms", label: t("rooms") },
           { href: "/admin/recordings", label: t("recordings") },
+          { href: "/admin/audit", label: t("audit") },
           { href: "/admin/apis", label: t("apis") },
         ]
       : user.role === "host"

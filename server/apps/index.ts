@@ -12,6 +12,7 @@ import { revocationSet } from "../tokens/revocations";
 import { AppError, forbidden, notFound } from "../errors";
 import { open, seal } from "../crypto/secretbox";
 import { cacheable, sharedReads } from "../cache";
+import { emitRoomChange } from "../events/outbox";
 
 const domain = z
   .string()
@@ -158,16 +159,20 @@ export async function ensureDefaultApp(ctx: Ctx) {
 /** A disabled app's broadcasts end: its live and paused rooms are over, their members leave. */
 async function endAppBroadcasts(tx: Tx, actor: Actor, appId: number, now: Date) {
   const open = await tx
-    .select({ num: rooms.num, id: rooms.id, status: rooms.status })
+    .select()
     .from(rooms)
     .where(and(eq(rooms.appId, appId), inArray(rooms.status, ["live", "paused"])))
     .for("update");
   for (const room of open) {
-    await tx
-      .update(rooms)
-      .set({ status: "ended", stoppedAt: now, updatedAt: now, autoPaused: false })
-      .where(eq(rooms.num, room.num));
+    const ended = { status: "ended" as const, stoppedAt: now, updatedAt: now, autoPaused: false };
+    await tx.update(rooms).set(ended).where(eq(rooms.num, room.num));
     await endRoomSessions(tx, room.num, now);
+    // Its sockets and webhooks hear that it ended, as for any other room change.
+    await emitRoomChange(
+      tx,
+      { action: "room.app_disabled", before: room, after: { ...room, ...ended }, detail: undefined, result: undefined },
+      now,
+    );
     await audit(tx, actor, now, {
       appId,
       action: "room.app_disabled",

@@ -1,11 +1,23 @@
 // Room events are written in the transaction of the change they report (nothing published for a
 // change that rolled back, nothing lost for one that committed) and published once it commits.
+// So are the app's webhook deliveries (webhook_deliveries, the outbox the delivery worker sends).
+import { randomUUID } from "node:crypto";
+import { and, eq } from "drizzle-orm";
 import type { DbOrTx, Tx } from "../db/client";
-import { roomEvents } from "../db/schema";
+import { apps, roomEvents, webhookDeliveries, webhookEndpoints, type WebhookEventType } from "../db/schema";
+import type { RoomRow } from "../rooms/find";
 import { publishEvents } from "./bus";
+import { appEventsOfChange, eventsOfChange } from "./room";
 import type { Audience, RoomEvent, RoomEventType } from "./types";
 
 const pending = new WeakMap<object, RoomEvent[]>();
+/** Transactions that wrote webhook deliveries: the worker of this process is woken when they commit. */
+const wroteDeliveries = new WeakSet<object>();
+let deliveriesWritten: (() => void) | undefined;
+/** The webhook worker of this process (if it runs one) is told at once instead of at its next poll. */
+export function onDeliveriesWritten(fn: (() => void) | undefined) {
+  deliveriesWritten = fn;
+}
 
 export async function emitRoomEvent(
   tx: DbOrTx,
@@ -25,8 +37,79 @@ export async function emitRoomEvent(
   return event;
 }
 
+/**
+ * An app event for its webhooks: one delivery row per enabled endpoint that wants `type`, all with
+ * one event id and one body. `roomNum` orders a room's deliveries (0: the event has no room).
+ * Returns the event id, or undefined when no endpoint wants it (nothing is written).
+ */
+export async function emitAppEvent(
+  tx: DbOrTx,
+  appId: number,
+  roomNum: number,
+  type: WebhookEventType,
+  data: Record<string, unknown>,
+  now: Date,
+): Promise<string | undefined> {
+  const endpoints = await tx
+    .select({ id: webhookEndpoints.id, events: webhookEndpoints.events })
+    .from(webhookEndpoints)
+    .where(and(eq(webhookEndpoints.appId, appId), eq(webhookEndpoints.enabled, true)));
+  const wanting = endpoints.filter((e) => e.events.split(",").includes(type));
+  if (!wanting.length) return undefined;
+  const app = (await tx.select({ name: apps.name }).from(apps).where(eq(apps.id, appId)))[0];
+  const id = `evt_${randomUUID().replaceAll("-", "")}`;
+  const body = JSON.stringify({
+    id,
+    type,
+    created: Math.floor(now.getTime() / 1000),
+    app: { id: appId, name: app?.name ?? "" },
+    data,
+  });
+  await tx.insert(webhookDeliveries).values(
+    wanting.map((e) => ({
+      appId,
+      endpointId: e.id,
+      eventId: id,
+      type,
+      roomNum,
+      body,
+      nextAttemptAt: now,
+      createdAt: now,
+    })),
+  );
+  if ("rollback" in tx) wroteDeliveries.add(tx);
+  else deliveriesWritten?.();
+  return id;
+}
+
+/**
+ * Everything a room change is heard as, written with it: the events its sockets receive and the
+ * app's webhook deliveries (server/events/room.ts derives both from the rows before and after).
+ */
+export async function emitRoomChange(
+  tx: Tx,
+  change: {
+    action: string;
+    before: RoomRow;
+    after: RoomRow | undefined;
+    detail: Record<string, unknown> | undefined;
+    result: unknown;
+  },
+  now: Date,
+) {
+  const { action, before, after, detail, result } = change;
+  for (const e of eventsOfChange(action, before, after, detail, result))
+    await emitRoomEvent(tx, before.num, e.type, e.payload, now, e.audience);
+  for (const e of appEventsOfChange(action, before, after, detail, result))
+    await emitAppEvent(tx, before.appId, before.num, e.type, e.data, now);
+}
+
 /** Called when a transaction commits (server/actor.ts): its events go out. */
 export function transactionCommitted(tx: object) {
+  if (wroteDeliveries.has(tx)) {
+    wroteDeliveries.delete(tx);
+    deliveriesWritten?.();
+  }
   const events = pending.get(tx);
   if (!events) return;
   pending.delete(tx);

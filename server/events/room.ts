@@ -3,6 +3,7 @@
 import type { RoomRow } from "../rooms/find";
 import { env } from "../env";
 import { MANAGERS, type Audience, type RoomEventType } from "./types";
+import type { WebhookEventType } from "../db/schema";
 
 export interface EventDraft {
   type: RoomEventType;
@@ -79,3 +80,68 @@ export function eventsOfChange(
 }
 
 export { MANAGERS };
+
+// ── What an app's webhooks hear of the same change (written with it: server/events/outbox.ts) ──
+
+export interface AppEventDraft {
+  type: WebhookEventType;
+  data: Record<string, unknown>;
+}
+
+/** A room as webhook bodies carry it: what the app already knows of it, never keys. */
+export const webhookRoom = (r: RoomRow) => ({
+  id: r.id,
+  num: r.num,
+  title: r.title,
+  status: r.status,
+  hostId: r.hostId,
+  hostNick: r.hostNick,
+  streamOnline: r.streamOnline,
+  createdAt: r.createdAt,
+  startedAt: r.startedAt,
+  pausedAt: r.pausedAt,
+  stoppedAt: r.stoppedAt,
+});
+
+const STATUS_EVENTS: Partial<Record<RoomRow["status"], WebhookEventType>> = {
+  live: "room.live",
+  paused: "room.paused",
+  ended: "room.ended",
+};
+const MIC_EVENTS: Record<string, WebhookEventType> = {
+  request: "mic.requested",
+  approve: "mic.approved",
+  reject: "mic.rejected",
+  end: "mic.ended",
+};
+
+/**
+ * The webhook events of a room change. `cause` is the audited action that moved the room (a host's
+ * `room.stop`, the media server's `room.stream_stop`, the grace timer's `room.stream_abandoned`, …).
+ */
+export function appEventsOfChange(
+  action: string,
+  before: RoomRow,
+  after: RoomRow | undefined,
+  detail: Record<string, unknown> | undefined,
+  result: unknown,
+): AppEventDraft[] {
+  const out: AppEventDraft[] = [];
+  const room = webhookRoom(after ?? before);
+  const statusEvent = after && after.status !== before.status ? STATUS_EVENTS[after.status] : undefined;
+  if (statusEvent) out.push({ type: statusEvent, data: { room, previousStatus: before.status, cause: action } });
+  if (action === "room.delete") out.push({ type: "room.deleted", data: { room } });
+  if (action === "member.kick" && typeof detail?.memberId === "string")
+    out.push({ type: "member.kicked", data: { room, member: { id: detail.memberId } } });
+  const micEvent = action.startsWith("mic.") ? MIC_EVENTS[action.slice(4)] : undefined;
+  if (micEvent) {
+    const view = (result ?? {}) as { userId?: string; state?: string; userNick?: string };
+    const userId = typeof detail?.userId === "string" ? detail.userId : view.userId;
+    if (userId)
+      out.push({
+        type: micEvent,
+        data: { room, mic: { userId, state: view.state ?? null, nick: view.userNick ?? "" } },
+      });
+  }
+  return out;
+}

@@ -199,8 +199,10 @@ export interface OutboundOptions {
   body?: string;
   /** For the whole call: look-ups, every hop and the body. */
   timeoutMs?: number;
-  /** Larger answers fail with "too_large" (and the connection is cut). */
+  /** Larger answers fail with "too_large" (and the connection is cut), or are cut there with `truncate`. */
   maxBytes?: number;
+  /** Keep the first maxBytes of a larger answer instead of failing (the answer is only shown, not read). */
+  truncate?: boolean;
   maxRedirects?: number;
   /** The exceptions; default OUTBOUND_ALLOW. */
   allow?: readonly string[];
@@ -304,12 +306,19 @@ function requestOnce(url: URL, to: ResolvedAddress[], opts: OutboundOptions, max
     const timer = setTimeout(() => fail(new OutboundError("timeout", "timed out")), left);
     req.on("error", (e) => fail(e instanceof OutboundError ? e : new OutboundError("network", e.message)));
     req.on("response", (res) => {
-      if (Number(res.headers["content-length"] ?? 0) > maxBytes)
+      if (!opts.truncate && Number(res.headers["content-length"] ?? 0) > maxBytes)
         return fail(new OutboundError("too_large", `answer larger than ${maxBytes} bytes`));
       const chunks: Buffer[] = [];
       let size = 0;
       res.on("data", (c: Buffer) => {
         size += c.length;
+        if (size > maxBytes && opts.truncate) {
+          chunks.push(c.subarray(0, c.length - (size - maxBytes)));
+          clearTimeout(timer);
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) });
+          req.destroy();
+          return;
+        }
         if (size > maxBytes) return fail(new OutboundError("too_large", `answer larger than ${maxBytes} bytes`));
         chunks.push(c);
       });

@@ -2,13 +2,11 @@
 // (remuxed to MP4 with ffmpeg, no re-encode). Rows go processing → ready | failed.
 import { existsSync, mkdirSync, realpathSync, statSync, unlinkSync } from "node:fs";
 import { basename, dirname, join, resolve, sep } from "node:path";
-import { eq } from "drizzle-orm";
 import type { Clock } from "../clock";
 import type { Db } from "../db/client";
-import { recordings } from "../db/schema";
 import { env } from "../env";
 import { log } from "../log";
-import { createMediaRecording } from "../recordings";
+import { createMediaRecording, finishMediaRecording } from "../recordings";
 import { probeDurationMs, remuxToMp4 } from "./ffmpeg";
 import { roomByStream } from "./streams";
 
@@ -72,10 +70,7 @@ export async function recordDone(
     await remuxToMp4(file, mp4);
     const durationMs = await probeDurationMs(mp4);
     const sizeBytes = statSync(mp4).size;
-    await db
-      .update(recordings)
-      .set({ status: "ready", filePath: mp4, durationMs, sizeBytes, updatedAt: clock.now() })
-      .where(eq(recordings.id, rec.id));
+    await finishMediaRecording(ctx, rec.id, { status: "ready", filePath: mp4, durationMs, sizeBytes });
     if (opts.removeSource)
       try {
         unlinkSync(file);
@@ -87,7 +82,7 @@ export async function recordDone(
     log.info("recording ready", { recording: rec.id, room: room.id, durationMs, sizeBytes, via });
     return { id: rec.id, durationMs, sizeBytes };
   } catch (e) {
-    await db.update(recordings).set({ status: "failed", updatedAt: clock.now() }).where(eq(recordings.id, rec.id));
+    await finishMediaRecording(ctx, rec.id, { status: "failed" });
     log.error("recording failed", { recording: rec.id, error: (e as Error).message });
     throw e;
   }

@@ -5,7 +5,11 @@ import { and, count, desc, eq, or, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import { dbOf, requireUser, tenantFilter, transaction, type Ctx } from "../actor";
 import { audit } from "../audit";
-import { recordings, RECORDING_STATUSES, type RecordingStatus } from "../db/schema";
+import type { DbOrTx } from "../db/client";
+import { recordings, rooms, RECORDING_STATUSES, type RecordingStatus } from "../db/schema";
+import { emitAppEvent } from "../events/outbox";
+import { webhookRoom } from "../events/room";
+import type { RoomRow } from "../rooms/find";
 import { forbidden, notFound } from "../errors";
 import { canManageRoom, findManagedRoom, findRoom, roomRef } from "../rooms";
 
@@ -80,7 +84,56 @@ async function insertRecording(
       targetId: id,
       detail: { room: room.id, name: input.name },
     });
-    return recordingView((await tx.select().from(recordings).where(eq(recordings.id, id)))[0]!);
+    const row = (await tx.select().from(recordings).where(eq(recordings.id, id)))[0]!;
+    if (row.status === "ready") await recordingEvent(tx, row, room, now);
+    return recordingView(row);
+  });
+}
+
+/** recording.ready / recording.failed for the app's webhooks, written with the change. */
+async function recordingEvent(tx: DbOrTx, row: RecordingRow, room: RoomRow | undefined, now: Date) {
+  if (row.status === "processing") return;
+  const recording = {
+    id: row.id,
+    name: row.name,
+    roomNum: row.roomNum,
+    status: row.status,
+    durationMs: row.durationMs,
+    sizeBytes: row.sizeBytes,
+    createdAt: row.createdAt,
+  };
+  const data = room ? { recording, room: webhookRoom(room) } : { recording };
+  await emitAppEvent(tx, row.appId, row.roomNum, `recording.${row.status}`, data, now);
+}
+
+/**
+ * The media side's end of a recording: ready (with its file and figures) or failed. The row, its
+ * audit row and the webhook event are written together.
+ */
+export async function finishMediaRecording(
+  ctx: Ctx,
+  id: string,
+  done: { status: "ready"; filePath: string; durationMs: number; sizeBytes: number } | { status: "failed" },
+) {
+  const now = ctx.clock.now();
+  return transaction(ctx, async (tx) => {
+    const row = (await tx.select().from(recordings).where(eq(recordings.id, id)).for("update"))[0];
+    if (!row) return undefined;
+    await tx
+      .update(recordings)
+      .set({ ...done, updatedAt: now })
+      .where(eq(recordings.id, id));
+    const after = { ...row, ...done, updatedAt: now };
+    const room = (await tx.select().from(rooms).where(eq(rooms.num, row.roomNum)))[0];
+    await audit(tx, ctx.actor, now, {
+      appId: row.appId,
+      action: `recording.${done.status}`,
+      targetType: "recording",
+      targetId: id,
+      detail: { room: room?.id ?? null, name: row.name },
+    });
+    await recordingEvent(tx, after, room, now);
+    return recordingView(after);
   });
 }
 

@@ -6,8 +6,7 @@ import { audit } from "../audit";
 import type { Tx } from "../db/client";
 import { rooms } from "../db/schema";
 import { findManagedRoom, findRoom, type RoomRef, type RoomRow } from "./find";
-import { eventsOfChange } from "../events/room";
-import { emitRoomEvent } from "../events/outbox";
+import { emitRoomChange } from "../events/outbox";
 
 export interface RoomChange<T> {
   result: T;
@@ -62,9 +61,13 @@ export async function changeRoom<T>(
     const out = await change(tx, room, now, inner);
     if (out.audit !== false) {
       const after = out.after ?? (await tx.select().from(rooms).where(eq(rooms.num, room.num)))[0];
-      // What the room's sockets hear of it, written with the change (server/events/room.ts).
-      for (const e of eventsOfChange(out.action ?? action, room, after, out.detail, out.result))
-        await emitRoomEvent(tx, room.num, e.type, e.payload, now, e.audience);
+      // What the room's sockets and the app's webhooks hear of it, written with the change
+      // (server/events/room.ts derives both).
+      await emitRoomChange(
+        tx,
+        { action: out.action ?? action, before: room, after, detail: out.detail, result: out.result },
+        now,
+      );
       await audit(tx, lock.actor?.(room) ?? ctx.actor, now, {
         appId: room.appId,
         action: out.action ?? action,

@@ -8,6 +8,8 @@ import type { DbOrTx } from "../db/client";
 import { containsPattern } from "../db/like";
 import { ACTIVE_MIC_STATES } from "../mic/states";
 import { changeRoom, managed } from "./change";
+import { emitAppEvent } from "../events/outbox";
+import { webhookRoom } from "../events/room";
 import { assertNotEnded, findRoom, roomRef, type RoomRef, type RoomRow } from "./find";
 import {
   micSessions,
@@ -197,7 +199,9 @@ export async function createRoom(ctx: Ctx, input: z.infer<typeof createRoomInput
       targetId: id,
       detail: { title: input.title },
     });
-    return roomView(await reread(tx, num));
+    const row = await reread(tx, num);
+    await emitAppEvent(tx, appId, num, "room.created", { room: webhookRoom(row) }, now);
+    return roomView(row);
   });
 }
 

@@ -77,6 +77,21 @@ async function sourcedRoom() {
   await callerOf(A.admin).sources.set({ room: r.id, url: CAMERA });
   return r;
 }
+/**
+ * A webhook endpoint of A (wanting room.created, so a new room gives it a delivery): one shared by
+ * the cases, or a fresh one (to delete). An app has at most 20.
+ */
+let sharedEndpoint: number | undefined;
+const webhookEndpoint = async (fresh = false) => {
+  if (sharedEndpoint && !fresh) return sharedEndpoint;
+  const { endpoint } = await callerOf(A.admin).webhooks.create({
+    appId: A.app.id,
+    url: "https://hooks.example.test/in",
+    events: ["room.created"],
+  });
+  if (!fresh) sharedEndpoint = endpoint.id;
+  return endpoint.id;
+};
 const freshUser = async () =>
   callerOf(A.admin).users.create({ username: uniq("target"), password: PASSWORD, role: "viewer" });
 
@@ -232,6 +247,24 @@ const cases: Record<string, Case> = {
   "sources.probe": {
     expect: { ...adminOfApp, admin: "SOURCE_FAILED", root: "SOURCE_FAILED" },
     input: async () => ({ room: (await sourcedRoom()).id }),
+  },
+  "webhooks.list": { expect: adminOfApp, input: () => ({ appId: A.app.id }) },
+  "webhooks.create": {
+    expect: adminOfApp,
+    input: () => ({ appId: A.app.id, url: "https://hooks.example.test/in", events: ["room.live"] }),
+  },
+  "webhooks.update": { expect: adminOfApp, input: async () => ({ id: await webhookEndpoint(), enabled: true }) },
+  "webhooks.delete": { expect: adminOfApp, input: async () => ({ id: await webhookEndpoint(true) }) },
+  "webhooks.rotateSecret": { expect: adminOfApp, input: async () => ({ id: await webhookEndpoint() }) },
+  "webhooks.deliveries": { expect: adminOfApp, input: async () => ({ endpointId: await webhookEndpoint() }) },
+  "webhooks.redeliver": {
+    expect: adminOfApp,
+    input: async () => {
+      const endpointId = await webhookEndpoint();
+      await room("prepare");
+      const d = await callerOf(A.admin).webhooks.deliveries({ endpointId });
+      return { id: d.items[0]!.id };
+    },
   },
   "media.pushInfo": { expect: manage, input: async () => ({ room: (await room()).id }) },
   "media.rotateKey": { expect: manage, input: async () => ({ room: (await room()).id }) },

@@ -15,7 +15,8 @@ import * as sources from "../sources/rooms";
 import * as overview from "../rooms/overview";
 import { checkRoomToken, issueRoomToken, issueTokenInput, verifyTokenInput } from "../tokens/issue";
 import { authedProcedure as authed, publicProcedure as pub, router } from "./init";
-import { ROLES, SIGN_SCHEMES, SIGNUP_ROLES } from "../db/schema";
+import { ROLES, SIGN_SCHEMES, SIGNUP_ROLES, WEBHOOK_EVENT_TYPES } from "../db/schema";
+import * as webhooks from "../webhooks";
 
 const roomOnly = z.object({ room: rooms.roomRef });
 const idNum = z.object({ id: z.number().int().positive() });
@@ -51,6 +52,17 @@ const pushInfoOutput = z.object({
   channelId: z.number().int(),
   channelPassword: z.string(),
 });
+const endpointOutput = z.object({
+  id: z.number().int(),
+  appId: z.number().int(),
+  url: z.string(),
+  description: z.string(),
+  events: z.array(z.enum(WEBHOOK_EVENT_TYPES)),
+  enabled: z.boolean(),
+  createdAt: z.date(),
+  updatedAt: z.date(),
+});
+const createEndpointOutput = z.object({ endpoint: endpointOutput, secret: z.string() });
 const issuedTokenOutput = z.object({
   token: z.string(),
   expiresAt: z.date(),
@@ -195,6 +207,30 @@ export const appRouter = router({
 
   audit: router({
     list: authed.input(listAuditInput).query(({ ctx, input }) => listAudit(ctx, input)),
+  }),
+
+  webhooks: router({
+    list: authed
+      .input(webhooks.listEndpointsInput)
+      .output(z.array(endpointOutput))
+      .query(({ ctx, input }) => webhooks.listEndpoints(ctx, input)),
+    create: authed
+      .input(webhooks.createEndpointInput)
+      .output(createEndpointOutput)
+      .mutation(({ ctx, input }) => webhooks.createEndpoint(ctx, input)),
+    update: authed
+      .input(webhooks.updateEndpointInput)
+      .output(endpointOutput)
+      .mutation(({ ctx, input }) => webhooks.updateEndpoint(ctx, input)),
+    delete: authed.input(idNum).mutation(({ ctx, input }) => webhooks.deleteEndpoint(ctx, input.id)),
+    rotateSecret: authed
+      .input(idNum)
+      .output(rotateSecretOutput)
+      .mutation(({ ctx, input }) => webhooks.rotateEndpointSecret(ctx, input.id)),
+    deliveries: authed
+      .input(webhooks.listDeliveriesInput)
+      .query(({ ctx, input }) => webhooks.listDeliveries(ctx, input)),
+    redeliver: authed.input(idNum).mutation(({ ctx, input }) => webhooks.redeliver(ctx, input.id)),
   }),
 });
 

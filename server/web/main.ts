@@ -10,6 +10,9 @@ import { log } from "../log";
 import { handleShutdown, startBackground } from "../runtime";
 import { createApiHandler } from "./api";
 import { startMixWatcher } from "../compat/haoshitong";
+import { systemClock } from "../clock";
+import { onDeliveriesWritten } from "../events/outbox";
+import { createWebhookWorker } from "../webhooks/worker";
 
 const e = env();
 const dir = new URL("../../", import.meta.url).pathname;
@@ -26,6 +29,14 @@ if (e.FIGURES_REFRESH_MS > 0)
   startFiguresRefresh(getDb(), e.FIGURES_REFRESH_MS, (err) =>
     log.warn("figures refresh failed; will retry", { error: err.message }),
   );
+
+// Webhook deliveries: every instance's worker claims due rows from the outbox (one sender per
+// row); a change this process commits wakes it at once, others' within WEBHOOK_POLL_MS.
+const webhooks = e.WEBHOOK_CONCURRENCY > 0 ? createWebhookWorker(getDb(), systemClock) : undefined;
+if (webhooks) {
+  webhooks.start(e.WEBHOOK_POLL_MS);
+  onDeliveriesWritten(() => webhooks.nudge());
+}
 
 const server = http.createServer((req, res) => {
   const path = (req.url ?? "/").split("?")[0]!;
@@ -45,4 +56,7 @@ server.on("error", (err: NodeJS.ErrnoException) => {
   process.exit(1);
 });
 server.listen(e.WEB_PORT, "127.0.0.1", () => log.info("web listening", { port: e.WEB_PORT }));
-handleShutdown("web", [server], () => Promise.resolve(stopMixes()));
+handleShutdown("web", [server], async () => {
+  stopMixes();
+  await webhooks?.stop();
+});

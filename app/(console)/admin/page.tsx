@@ -1,31 +1,37 @@
 "use client";
-// Admin overview: live rooms, viewers online, rooms by status, recent activity — refreshing by itself.
+// Admin overview: viewers online, rooms by status (links to them), live rooms, recent activity
+// (links into the audit page) — refreshing by itself.
 import Link from "next/link";
 import { useQuery } from "@tanstack/react-query";
-import { useLocale, useTranslations } from "next-intl";
+import { useTranslations } from "next-intl";
 import { useTRPC } from "@/lib/trpc";
 import { Card, Empty, ErrorBox, Loading, Stat, StatusBadge } from "@/components/ui";
 import { ROOM_STATUSES } from "@/lib/domain";
 import { useErrorText } from "@/lib/errors";
-import { fmtTime } from "@/lib/format";
+import { RecentActivity } from "@/components/console/RecentActivity";
 
 export default function Overview() {
   const t = useTranslations("overview");
   const ts = useTranslations("status");
-  const locale = useLocale();
   const trpc = useTRPC();
   const err = useErrorText();
   const ov = useQuery(trpc.rooms.overview.queryOptions(undefined, { refetchInterval: 5000 }));
-  const audit = useQuery(trpc.audit.list.queryOptions({ limit: 12 }, { refetchInterval: 10000 }));
   return (
     <div className="flex flex-col gap-6">
       <h1 className="text-2xl font-semibold">{t("title")}</h1>
       {ov.error && <ErrorBox message={err(ov.error)} />}
-      <div className="grid grid-cols-2 gap-3 md:grid-cols-6">
-        <Stat label={t("liveNow")} value={ov.data?.liveRooms.length ?? "…"} />
+      {/* Each figure once, and a way into the rooms behind it ("live" is the live-rooms list below). */}
+      <div className="grid grid-cols-2 gap-3 md:grid-cols-5">
         <Stat label={t("viewersOnline")} value={ov.data?.viewersOnline ?? "…"} />
         {ROOM_STATUSES.map((s) => (
-          <Stat key={s} label={ts(s)} value={ov.data?.byStatus[s] ?? "…"} />
+          <Link
+            key={s}
+            href={`/admin/rooms?status=${s}`}
+            title={t("seeRooms")}
+            className="rounded-lg hover:ring-2 hover:ring-blue-400"
+          >
+            <Stat label={ts(s)} value={ov.data?.byStatus[s] ?? "…"} />
+          </Link>
         ))}
       </div>
       <div className="grid gap-6 lg:grid-cols-2">
@@ -53,24 +59,7 @@ export default function Overview() {
             </ul>
           )}
         </Card>
-        <Card title={t("activity")}>
-          {audit.isLoading ? (
-            <Loading />
-          ) : !audit.data?.items.length ? (
-            <Empty>{t("noActivity")}</Empty>
-          ) : (
-            <ul className="divide-y divide-slate-100 text-sm dark:divide-slate-800">
-              {audit.data.items.map((a) => (
-                <li key={a.id} className="flex justify-between gap-3 py-1.5">
-                  <span className="font-mono text-xs">{a.action}</span>
-                  <span className="truncate text-slate-500">
-                    {a.actorName} · {fmtTime(a.createdAt, locale)}
-                  </span>
-                </li>
-              ))}
-            </ul>
-          )}
-        </Card>
+        <RecentActivity />
       </div>
     </div>
   );

@@ -16,5 +16,10 @@ export const auditLog = mysqlTable(
     detail: text("detail"),
     createdAt: time("created_at").notNull(),
   },
-  (t) => [index("audit_app_created").on(t.appId, t.createdAt)],
+  (t) => [
+    index("audit_app_created").on(t.appId, t.createdAt),
+    // The audit page's filters: by what was changed (a room) and by who.
+    index("audit_target").on(t.targetId, t.id),
+    index("audit_actor").on(t.actorId, t.id),
+  ],
 );

@@ -1,6 +1,7 @@
 "use client";
 // Apps: create (key and secret shown once), rotate the secret, enable/disable, callback URL,
-// push/pull domains and signing scheme with a "sign a sample URL" check.
+// push/pull domains and signing scheme with a "sign a sample URL" check; a link to its webhooks.
+import Link from "next/link";
 import { useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useTranslations } from "next-intl";
@@ -165,6 +166,12 @@ export default function Apps() {
                   <Button variant="secondary" onClick={() => setSampleFor(sampleFor === a.id ? undefined : a.id)}>
                     {t("sample")}
                   </Button>
+                  <Link
+                    href={`/admin/apps/${a.id}/webhooks`}
+                    className="inline-flex items-center rounded-md border border-slate-300 bg-white px-3 py-2 text-sm font-medium text-slate-800 hover:bg-slate-50 dark:border-slate-700 dark:bg-slate-900 dark:text-slate-100 dark:hover:bg-slate-800"
+                  >
+                    {t("webhooks")}
+                  </Link>
                   <Button variant="danger" onClick={() => confirm(t("rotateConfirm")) && rotate.mutate({ id: a.id })}>
                     {t("rotate")}
                   </Button>

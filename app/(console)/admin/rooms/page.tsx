@@ -2,6 +2,7 @@
 // All rooms with filters (app, status, host, title search), keyset paging, newest first.
 import Link from "next/link";
 import { useState } from "react";
+import { useSearchParams } from "next/navigation";
 import { useQuery } from "@tanstack/react-query";
 import { useLocale, useTranslations } from "next-intl";
 import { useTRPC } from "@/lib/trpc";
@@ -17,7 +18,11 @@ export default function Rooms() {
   const locale = useLocale();
   const trpc = useTRPC();
   const err = useErrorText();
-  const [status, setStatus] = useState<RoomStatus | "">("");
+  // The overview links here with ?status=….
+  const initial = useSearchParams().get("status");
+  const [status, setStatus] = useState<RoomStatus | "">(
+    ROOM_STATUSES.includes(initial as RoomStatus) ? (initial as RoomStatus) : "",
+  );
   const [appId, setAppId] = useState<number>();
   const [hostId, setHostId] = useState("");
   const [q, setQ] = useState("");
