@@ -11,6 +11,7 @@ import { presenceBuffer } from "./presence/buffer";
 import { pruneRevocations, revocationSet } from "./tokens/revocations";
 import { closeBus } from "./events/bus";
 import { pruneRoomEvents } from "./events/hub";
+import { foldEndedHealth } from "./media/health";
 
 let sweeper: NodeJS.Timeout | undefined;
 
@@ -27,6 +28,7 @@ export async function startBackground() {
       pruneLimits(db, now),
       pruneMediaNodes(db, now),
       pruneRoomEvents(db, now),
+      foldEndedHealth(db),
     ]).catch((e) => log.warn("sweep failed", { error: (e as Error).message }));
   }, 10 * 60_000);
   sweeper.unref();

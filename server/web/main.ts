@@ -10,6 +10,8 @@ import { log } from "../log";
 import { handleShutdown, startBackground } from "../runtime";
 import { createApiHandler } from "./api";
 import { startMixWatcher } from "../compat/haoshitong";
+import { MediaPoller } from "../media/poll";
+import { systemClock } from "../clock";
 
 const e = env();
 const dir = new URL("../../", import.meta.url).pathname;
@@ -26,6 +28,11 @@ if (e.FIGURES_REFRESH_MS > 0)
   startFiguresRefresh(getDb(), e.FIGURES_REFRESH_MS, (err) =>
     log.warn("figures refresh failed; will retry", { error: err.message }),
   );
+
+// SRS's API and nginx-rtmp's /stat (when configured): health, reconciliation and thumbnails of
+// their streams, one instance a turn.
+const poller = new MediaPoller(getDb(), systemClock);
+poller.start();
 
 const server = http.createServer((req, res) => {
   const path = (req.url ?? "/").split("?")[0]!;
@@ -45,4 +52,7 @@ server.on("error", (err: NodeJS.ErrnoException) => {
   process.exit(1);
 });
 server.listen(e.WEB_PORT, "127.0.0.1", () => log.info("web listening", { port: e.WEB_PORT }));
-handleShutdown("web", [server], () => Promise.resolve(stopMixes()));
+handleShutdown("web", [server], () => {
+  poller.stop();
+  return Promise.resolve(stopMixes());
+});

@@ -7,3 +7,4 @@ export * from "./limits";
 export * from "./media";
 export * from "./chat";
 export * from "./sources";
+export * from "./health";
