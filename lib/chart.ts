@@ -47,3 +47,25 @@ export function audienceChart(
   });
   return { data, ticks, label: (at) => fmt.format(at) };
 }
+
+export interface HealthChart {
+  data: { at: number; kbps: number | null; fps: number | null }[];
+  ticks: number[];
+  label: (at: number) => string;
+}
+
+/** The stream-health chart's series (bitrate and frame rate) on the same time axis as the audience chart. */
+export function healthChart(
+  series: ReadonlyArray<{ at: Date | string; kbps: number | null; fps: number | null }>,
+  locale: string,
+): HealthChart {
+  const data = series.map((s) => ({ at: new Date(s.at).getTime(), kbps: s.kbps, fps: s.fps }));
+  if (!data.length) return { data, ticks: [], label: () => "" };
+  const { ticks, step } = timeTicks(data[0]!.at, data.at(-1)!.at);
+  const fmt = new Intl.DateTimeFormat(locale, {
+    hour: "2-digit",
+    minute: "2-digit",
+    ...(step % MINUTE !== 0 ? { second: "2-digit" } : {}),
+  });
+  return { data, ticks, label: (at) => fmt.format(at) };
+}

@@ -1,7 +1,8 @@
 // `npm run media:nginx-conf -- [--onair URL] [--rtmp-port N] [--http-port N] [--dir DIR] [--secret S]`
 // prints an nginx config (nginx + Debian's libnginx-mod-rtmp) that sends every publish, play and
 // record event to onair's /hooks/nginx, serves HLS with tokens checked on playlists and segments
-// through auth_request, and records streams (onair keeps recordings of rooms with record on).
+// through auth_request, serves /stat to loopback (MEDIA_NGINX_STAT_URL: health and reconciliation)
+// and records streams (onair keeps recordings of rooms with record on).
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 
@@ -74,6 +75,14 @@ http {
       alias ${d}/hls/;
       add_header Cache-Control no-cache;
       add_header Access-Control-Allow-Origin *;
+    }
+    # Stream statistics for onair's health readings and reconciliation (MEDIA_NGINX_STAT_URL):
+    # only onair needs them, so only loopback may read them (add onair's address if it runs elsewhere).
+    location = /stat {
+      rtmp_stat all;
+      allow 127.0.0.1;
+      allow ::1;
+      deny all;
     }
     location = /onair-auth {
       internal;

@@ -168,6 +168,16 @@ const schema = z.object({
   WEBHOOK_RETRY_FOR_S: int(86_400, 10, 7 * 86_400),
   /** Delivered and failed deliveries are kept this many days (the console lists them). */
   WEBHOOK_KEEP_DAYS: int(30, 1, 3650),
+  /** Seconds between stream-health readings of each live stream (and between polls of SRS's API and nginx's /stat). */
+  MEDIA_HEALTH_SAMPLE_S: int(5, 1, 60),
+  /** SRS's HTTP API (e.g. http://127.0.0.1:1985): polled for stream health and to reconcile rooms with SRS's streams. */
+  MEDIA_SRS_API_URL: z.string().url().optional(),
+  /** nginx-rtmp's statistics page (`rtmp_stat all`, e.g. http://127.0.0.1:8080/stat): health and reconciliation. */
+  MEDIA_NGINX_STAT_URL: z.string().url().optional(),
+  /** Seconds between thumbnails of each live room; 0 turns thumbnails off. */
+  MEDIA_THUMB_INTERVAL_S: int(10, 0, 3600),
+  /** Thumbnail grabs (one ffmpeg each) running at once per process. */
+  MEDIA_THUMB_CONCURRENCY: int(2, 1, 32),
   FFMPEG_PATH: z.string().default("ffmpeg"),
   FFPROBE_PATH: z.string().default("ffprobe"),
 });

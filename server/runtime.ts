@@ -12,6 +12,7 @@ import { pruneRevocations, revocationSet } from "./tokens/revocations";
 import { closeBus } from "./events/bus";
 import { pruneRoomEvents } from "./events/hub";
 import { pruneWebhookDeliveries } from "./webhooks/worker";
+import { foldEndedHealth } from "./media/health";
 
 let sweeper: NodeJS.Timeout | undefined;
 
@@ -29,6 +30,7 @@ export async function startBackground() {
       pruneMediaNodes(db, now),
       pruneRoomEvents(db, now),
       pruneWebhookDeliveries(db, now),
+      foldEndedHealth(db),
     ]).catch((e) => log.warn("sweep failed", { error: (e as Error).message }));
   }, 10 * 60_000);
   sweeper.unref();

@@ -3,6 +3,7 @@
 import { dropDatabase } from "../scripts/lib/mariadb";
 import { loadSettings, provisionDatabase } from "../scripts/lib/prepare";
 import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { ensurePackages, findBinary } from "../scripts/lib/system";
 
 /** Debian's python3 (SYSTEM_PYTHON in test/sources.ts) can load GstRtspServer and the elements test/rtsp-server.py uses. */
@@ -18,6 +19,12 @@ export default async function setup() {
   (process.env as Record<string, string>).NODE_ENV = "test";
   // Media tests push real streams (the two-instance test publishes with ffmpeg).
   ensurePackages("ffmpeg (test pushes)", ["ffmpeg"], () => !!findBinary(["ffmpeg"]));
+  // Health and reconciliation are tested against a real nginx-rtmp (server/media/health.test.ts).
+  ensurePackages(
+    "nginx with the RTMP module (health tests)",
+    ["nginx", "libnginx-mod-rtmp"],
+    () => !!findBinary(["/usr/sbin/nginx"]) && existsSync("/usr/lib/nginx/modules/ngx_rtmp_module.so"),
+  );
   // Stream-source tests pull a real RTSP server: GStreamer's, run by Debian's python3 (test/rtsp-server.py).
   ensurePackages(
     "GStreamer's RTSP server (stream-source tests)",

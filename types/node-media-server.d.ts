@@ -39,3 +39,9 @@ declare module "node-media-server/src/core/logger.js" {
   const logger: { level: string };
   export default logger;
 }
+declare module "node-media-server/src/protocol/amf.js" {
+  export function decodeAmf0Data(data: Buffer): { cmd?: string; dataObj?: Record<string, unknown> | null };
+}
+declare module "node-media-server/src/protocol/sps_info.js" {
+  export function parseH264Sps(sps: Buffer): { width: number; height: number } | null;
+}

@@ -1,12 +1,11 @@
 "use client";
 // One room, for its host (go-live panel) and for admins (room detail): push credentials, controls,
-// a live preview, audience figures and chart, members, the co-host queue and recordings.
+// a live preview, audience figures and chart, stream health, members, the co-host queue and recordings.
 import { useEffect, useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useLocale, useTranslations } from "next-intl";
 import { useRouter } from "next/navigation";
 import QRCode from "qrcode";
-import { CartesianGrid, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import { useTRPC } from "@/lib/trpc";
 import { Player } from "@/components/player/Player";
 import { Button, Card, CopyButton, Empty, ErrorBox, Loading, Stat, StatusBadge } from "@/components/ui";
@@ -20,6 +19,8 @@ import { ChatPanel } from "@/components/live/ChatPanel";
 import { ChatSettings } from "@/components/live/ChatSettings";
 import { useCountdown } from "@/components/live/useCountdown";
 import { SourcePanel } from "./SourcePanel";
+import { TimeChart } from "./TimeChart";
+import { StreamHealth } from "./StreamHealth";
 
 const MASK = "•".repeat(16);
 
@@ -249,36 +250,18 @@ export function RoomPanel({ room, as }: { room: string; as: Extract<Role, "host"
             <Stat label={t("uv")} value={m.uv} />
           </div>
           <div className="mt-4 h-40" aria-label={t("chart")}>
-            <ResponsiveContainer width="100%" height="100%">
-              <LineChart data={chart.data} margin={{ left: -20, right: 8, top: 8 }}>
-                <CartesianGrid strokeDasharray="3 3" stroke="#e2e8f0" />
-                <XAxis
-                  dataKey="at"
-                  type="number"
-                  scale="time"
-                  domain={["dataMin", "dataMax"]}
-                  ticks={chart.ticks}
-                  tickFormatter={chart.label}
-                  fontSize={11}
-                  minTickGap={24}
-                />
-                <YAxis allowDecimals={false} fontSize={11} />
-                <Tooltip labelFormatter={(at) => chart.label(Number(at))} />
-                <Line
-                  type="monotone"
-                  dataKey="online"
-                  stroke="#dc2626"
-                  strokeWidth={2}
-                  dot={false}
-                  isAnimationActive={false}
-                />
-              </LineChart>
-            </ResponsiveContainer>
+            <TimeChart
+              data={chart.data}
+              ticks={chart.ticks}
+              label={chart.label}
+              lines={[{ key: "online", name: t("online"), color: "#dc2626" }]}
+            />
           </div>
         </Card>
       </div>
 
       {as === "admin" && <SourcePanel room={r.id} />}
+      <StreamHealth room={r.id} status={r.status} />
 
       {r.status !== "ended" && (as === "host" || as === "admin") && (
         <Card title={t("title")}>

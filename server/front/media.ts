@@ -34,6 +34,8 @@ import { safeEqual } from "../crypto/secretbox";
 import { isLtToken, LT, LtError, playStream, sendLt } from "../compat/ltstream";
 import { serveTs } from "./ts";
 import { PullError, Pulls } from "../media/pulls";
+import { checkPlayToken } from "../media/streams";
+import { thumbnailOf } from "../media/thumbnails";
 
 /**
  * The file behind a recording, only when it is a regular file whose real path (links resolved)
@@ -93,7 +95,28 @@ export function createMediaRoutes(clock: Clock, opts: { alwaysOn?: boolean } = {
     return allow.has(peer);
   }
 
+  /**
+   * A live room's thumbnail, with the play rules of its stream: a play token for it (checked, not
+   * counted as a viewer) or the app's play signature.
+   */
+  async function thumb(res: ServerResponse, name: string, path: string, query: URLSearchParams) {
+    const token = query.get("token");
+    if (token) checkPlayToken(token, name, clock.now());
+    else await authorizePlay(getDb(), name, path, Object.fromEntries(query), clock.now());
+    const t = await thumbnailOf(getDb(), name);
+    res.writeHead(200, {
+      "content-type": "image/jpeg",
+      "content-length": t.jpeg.length,
+      "last-modified": t.takenAt.toUTCString(),
+      "cache-control": "private, max-age=10",
+      "access-control-allow-origin": "*",
+    });
+    res.end(t.jpeg);
+  }
+
   async function live(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams) {
+    const picture = /^\/live\/([\w-]{1,64})\/thumb\.jpg$/.exec(path);
+    if (picture) return thumb(res, picture[1]!, path, query);
     const q = Object.fromEntries(query);
     const flv = /^\/live\/([\w-]{1,64})\.flv$/.exec(path);
     const ts = /^\/live\/([\w-]{1,64})\.ts$/.exec(path);

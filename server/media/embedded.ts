@@ -20,8 +20,10 @@ import { nmsInternalSecret, parseStreamPath, publishKeyVersion } from "./keys";
 import { recordDone } from "./recorder";
 import { redactUrls } from "./ffmpeg";
 import { nms as nmsSign } from "./signers";
-import { authorizePlayToken } from "./hooks";
-import { reconcileStreams, streamStarted, streamStopped } from "./streams";
+import { applyMediaEvent, authorizePlayToken, type MediaEvent } from "./hooks";
+import { streamStarted, streamStopped } from "./streams";
+import { StreamProbe } from "./stream-probe";
+import { Thumbnailer } from "./thumbnails";
 import { nodeClient, nodePrefix, ownOrigins, removeNode, renewNode, stopStreamsOfLostNodes } from "./nodes";
 import { eq, inArray } from "drizzle-orm";
 import { apps, rooms } from "../db/schema";
@@ -56,12 +58,27 @@ export class EmbeddedMedia {
   private server?: NodeMediaServer;
   private packagers = new Map<string, Packager>();
   private timer?: NodeJS.Timeout;
+  private healthTimer?: NodeJS.Timeout;
+  /** Health readers of this node's live streams (server/media/stream-probe.ts). */
+  private probes = new Map<string, StreamProbe>();
+  private thumbnails: Thumbnailer;
   /** This node's id in media_nodes and in its streams' client ids (a new one each start). */
   readonly nodeId = randomUUID();
   constructor(
     private db: Db,
     private clock: Clock = systemClock,
-  ) {}
+  ) {
+    this.thumbnails = new Thumbnailer(db, clock, (name) => Promise.resolve(this.internalUrl("rtmp", name)));
+  }
+
+  /** A loopback URL of one of this node's streams, signed with onair's internal secret. */
+  private internalUrl(kind: "rtmp" | "flv", name: string) {
+    const e = env();
+    const path = `/live/${name}`;
+    return kind === "rtmp"
+      ? `rtmp://127.0.0.1:${e.MEDIA_RTMP_PORT}${path}?sign=${this.internalSign(path)}`
+      : `http://127.0.0.1:${e.mediaHttpPort}${path}.flv?sign=${this.internalSign(path)}`;
+  }
 
   private internalSign(path: string) {
     return nmsSign.sign(nmsInternalSecret(), path, Math.floor(Date.now() / 1000) + 3600);
@@ -87,6 +104,8 @@ export class EmbeddedMedia {
     await renewNode(this.db, { id: this.nodeId, ...ownOrigins() }, this.clock.now());
     this.timer = setInterval(() => void this.reconcile(), Math.min(5000, (e.MEDIA_NODE_LEASE_S * 1000) / 3));
     this.timer.unref();
+    this.healthTimer = setInterval(() => void this.sampleHealth(), e.MEDIA_HEALTH_SAMPLE_S * 1000);
+    this.healthTimer.unref();
     log.info("media server listening", { rtmp: e.MEDIA_RTMP_PORT, httpFlv: e.mediaHttpPort });
   }
 
@@ -121,6 +140,8 @@ export class EmbeddedMedia {
 
   private async onPublisherGone(name: string, client: string) {
     log.info("publisher gone", { stream: name, client });
+    this.probes.get(name)?.close();
+    this.probes.delete(name);
     await streamStopped(this.db, this.clock, name, client, "embedded").catch((e) =>
       log.error("stream stop failed", { stream: name, error: (e as Error).message }),
     );
@@ -216,13 +237,51 @@ export class EmbeddedMedia {
     clearTimeout(kill);
   }
 
-  /** Converge with what is really publishing here (missed or duplicated events). */
-  private async reconcile() {
+  /** This node's streams with a publisher on now (stream name → client id). */
+  private publishing() {
     const publishing = new Map<string, string>();
     for (const [path, b] of Context.broadcasts) {
       const p = parseStreamPath(path);
-      if (p && b.publisher && !b._publishGraceTimer) publishing.set(p.name, nodeClient(this.nodeId, b.publisher.id));
+      if (p && b.publisher && !b._publishGraceTimer && !mainOfSubStream(p.name))
+        publishing.set(p.name, nodeClient(this.nodeId, b.publisher.id));
     }
+    return publishing;
+  }
+
+  /**
+   * A health reading of each stream published here, read from the stream itself (a probe per
+   * stream, opened on its first tick), and thumbnails of those due. Only this node has these streams,
+   * so no other instance reads them.
+   */
+  private async sampleHealth() {
+    const live = this.publishing();
+    for (const [name, probe] of this.probes)
+      if (!live.has(name) || probe.closed) {
+        probe.close();
+        this.probes.delete(name);
+      }
+    for (const name of live.keys()) {
+      const probe = this.probes.get(name);
+      if (!probe) {
+        this.probes.set(name, new StreamProbe(this.internalUrl("flv", name)));
+        continue;
+      }
+      const r = probe.take();
+      if (!r) continue;
+      const reading = { ...r, uptimeS: null, droppedFrames: null };
+      await applyMediaEvent(this.db, { kind: "health", stream: name, via: "embedded", reading }, this.clock)?.catch(
+        (e: unknown) => log.warn("health reading not stored", { stream: name, error: (e as Error).message }),
+      );
+    }
+    await this.thumbnails
+      .tick([...live.keys()])
+      .catch((e) => log.warn("thumbnails failed", { error: (e as Error).message }));
+  }
+
+  /** Converge with what is really publishing here (missed or duplicated events). */
+  private async reconcile() {
+    const publishing = this.publishing();
+    const listedAt = this.clock.now();
     await this.dropRevokedPublishers().catch((e) =>
       log.warn("publisher check failed", { error: (e as Error).message }),
     );
@@ -230,7 +289,14 @@ export class EmbeddedMedia {
     await renewNode(this.db, { id: this.nodeId, ...ownOrigins() }, this.clock.now()).catch((e) =>
       log.warn("media node lease renewal failed", { error: (e as Error).message }),
     );
-    await reconcileStreams(this.db, this.clock, nodePrefix(this.nodeId), publishing).catch((e) =>
+    const listed: MediaEvent = {
+      kind: "listed",
+      via: "embedded",
+      prefix: nodePrefix(this.nodeId),
+      streams: publishing,
+      at: listedAt,
+    };
+    await Promise.resolve(applyMediaEvent(this.db, listed, this.clock)).catch((e) =>
       log.warn("reconcile failed", { error: (e as Error).message }),
     );
     await stopStreamsOfLostNodes(this.db, this.clock).catch((e) =>
@@ -279,6 +345,9 @@ export class EmbeddedMedia {
   async stop() {
     await removeNode(this.db, this.nodeId).catch(() => undefined);
     if (this.timer) clearInterval(this.timer);
+    if (this.healthTimer) clearInterval(this.healthTimer);
+    for (const probe of this.probes.values()) probe.close();
+    this.probes.clear();
     await Promise.all([...this.packagers.keys()].map((n) => this.stopPackager(n)));
     await this.server?.stop();
   }

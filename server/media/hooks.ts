@@ -13,7 +13,8 @@ import { presenceBuffer } from "../presence/buffer";
 import { open } from "../crypto/secretbox";
 import { parseStreamPath } from "./keys";
 import { recordDone, reportedRecordFile } from "./recorder";
-import { checkPlayToken, roomByStream, streamStarted, streamStopped } from "./streams";
+import { checkPlayToken, reconcileStreams, roomByStream, streamStarted, streamStopped } from "./streams";
+import { recordHealth, type HealthReading } from "./health";
 import { hasVendorSignature, vendorPlayCheck } from "./urls";
 import type { RoomClaims } from "../tokens";
 
@@ -130,7 +131,7 @@ function nameOf(app: string, stream: string) {
 }
 
 type Query = Record<string, string | undefined>;
-type Via = "srs" | "nginx";
+type Via = "srs" | "nginx" | "embedded";
 
 /**
  * What a media server's hook means, whichever server sent it: each server's format is parsed into
@@ -142,6 +143,13 @@ export type MediaEvent =
   | { kind: "unpublish"; stream: string; client: string; via: Via }
   | { kind: "play"; stream: string; uri: string; query: Query }
   | { kind: "recorded"; stream: string; file: string | undefined; via: Via }
+  /** A reading of a stream's health (server/media/health.ts). */
+  | { kind: "health"; stream: string; via: Via; reading: HealthReading }
+  /**
+   * Everything a server publishes now (stream → client id, clients under `prefix`), as its listing
+   * taken at `at` says: rooms the listing contradicts are stopped or started (lost hooks).
+   */
+  | { kind: "listed"; via: Via; prefix: string; streams: Map<string, string>; at: Date }
   | { kind: "none" };
 
 /**
@@ -241,6 +249,10 @@ export function applyMediaEvent(db: Db, ev: MediaEvent, clock: Clock = systemClo
     }
     case "recorded":
       return recordingReported(db, clock, ev);
+    case "health":
+      return recordHealth(db, clock, ev.stream, ev.via, ev.reading);
+    case "listed":
+      return reconcileStreams(db, clock, ev.prefix, ev.streams, ev.at);
     case "none":
       return;
   }

@@ -1,7 +1,7 @@
 // The room follows the real stream. Every media server's events (embedded node-media-server,
 // SRS callbacks, nginx-rtmp notifications) land here: idempotent and order-tolerant.
 //   publish allowed → live;  unpublish → paused (auto);  no re-publish within the grace → ended.
-import { and, eq, lt, sql } from "drizzle-orm";
+import { and, eq, inArray, lt, sql } from "drizzle-orm";
 import { anonymous } from "../actor";
 import type { Clock } from "../clock";
 import type { Db, DbOrTx } from "../db/client";
@@ -179,18 +179,47 @@ export async function endAbandonedRooms(db: Db, clock: Clock) {
   return ended;
 }
 
-/** Rooms a media server says are on but are not in its own list: reconcile as stopped. */
-export async function reconcileStreams(db: Db, clock: Clock, clientPrefix: string, publishing: Map<string, string>) {
+/**
+ * Converge rooms with what a media server really publishes (its clients start with `clientPrefix`):
+ * a room marked on that the listing lacks is stopped (its unpublish was lost), a listed stream not
+ * marked on is started (its publish hook was lost). With `listedAt`, rooms whose stream changed
+ * since the listing was taken are left alone: a hook that raced the listing knows better.
+ */
+export async function reconcileStreams(
+  db: Db,
+  clock: Clock,
+  clientPrefix: string,
+  publishing: Map<string, string>,
+  listedAt?: Date,
+) {
+  const fresh = (changedAt: Date | null) => !!listedAt && !!changedAt && changedAt >= listedAt;
   const marked = await db
-    .select({ streamName: rooms.streamName, client: rooms.streamClient })
+    .select({ streamName: rooms.streamName, client: rooms.streamClient, changedAt: rooms.streamChangedAt })
     .from(rooms)
     .where(and(eq(rooms.streamOnline, true), sql`${rooms.streamClient} LIKE ${clientPrefix + "%"}`));
   for (const m of marked)
-    if (!publishing.has(m.streamName)) await streamStopped(db, clock, m.streamName, m.client, "reconcile");
-  for (const [name, client] of publishing) {
-    if (!marked.some((m) => m.streamName === name && m.client === client)) {
-      await streamStarted(db, clock, name, client, { trusted: true, via: "reconcile" }).catch(() => undefined);
-    }
+    if (!publishing.has(m.streamName) && !fresh(m.changedAt))
+      await streamStopped(db, clock, m.streamName, m.client, "reconcile");
+  const unmarked = [...publishing].filter(
+    ([name, client]) => !marked.some((m) => m.streamName === name && m.client === client),
+  );
+  if (!unmarked.length) return;
+  const changed = new Map(
+    (
+      await db
+        .select({ streamName: rooms.streamName, changedAt: rooms.streamChangedAt })
+        .from(rooms)
+        .where(
+          inArray(
+            rooms.streamName,
+            unmarked.map(([name]) => name),
+          ),
+        )
+    ).map((r) => [r.streamName, r.changedAt]),
+  );
+  for (const [name, client] of unmarked) {
+    if (!changed.has(name) || fresh(changed.get(name) ?? null)) continue;
+    await streamStarted(db, clock, name, client, { trusted: true, via: "reconcile" }).catch(() => undefined);
   }
 }
 

@@ -19,6 +19,8 @@ import {
   rooms,
   ROOM_STATUSES,
   streamSources,
+  streamHealth,
+  roomThumbnails,
   users,
   type RoomStatus,
 } from "../db/schema";
@@ -374,6 +376,8 @@ export async function deleteRoom(ctx: Ctx, ref: RoomRef) {
     await tx.delete(roomFigures).where(eq(roomFigures.roomNum, room.num));
     await tx.delete(micSessions).where(eq(micSessions.roomNum, room.num));
     await tx.delete(streamSources).where(eq(streamSources.roomNum, room.num));
+    await tx.delete(streamHealth).where(eq(streamHealth.roomNum, room.num));
+    await tx.delete(roomThumbnails).where(eq(roomThumbnails.roomNum, room.num));
     await tx.delete(rooms).where(eq(rooms.num, room.num));
     const kept = await tx.select({ n: count() }).from(recordings).where(eq(recordings.roomNum, room.num));
     return {

@@ -274,6 +274,9 @@ const cases: Record<string, Case> = {
     input: async () => ({ room: (await room()).id }),
   },
   "media.sampleUrls": { expect: adminOfApp, input: () => ({ id: A.app.id }) },
+  "media.health": { expect: manage, input: async () => ({ room: (await room()).id }) },
+  // Rooms of other apps are left out of the answer (no error): see server/media/health.test.ts.
+  "media.pictures": { expect: signedIn, input: async () => ({ rooms: [(await room()).id] }) },
   "media.vodUrl": {
     expect: inTenant,
     input: async () => ({

@@ -7,6 +7,8 @@ import { dbHealth } from "../db/client";
 import * as mic from "../mic";
 import * as chat from "../chat";
 import * as media from "../media/access";
+import * as health from "../media/health";
+import * as thumbnails from "../media/thumbnails";
 import * as presence from "../presence";
 import { presenceBuffer } from "../presence/buffer";
 import * as recordings from "../recordings";
@@ -186,6 +188,12 @@ export const appRouter = router({
     pullUrls: pub.input(media.pullInput).query(({ ctx, input }) => media.getPullUrls(ctx, input)),
     vodUrl: authed.input(idUuid).query(({ ctx, input }) => media.getVodUrl(ctx, input.id)),
     sampleUrls: authed.input(idNum).query(({ ctx, input }) => media.sampleUrls(ctx, input.id)),
+    /** The room's stream health (its host and its app's admins). */
+    health: authed.input(roomOnly).query(({ ctx, input }) => health.roomHealth(ctx, input.room)),
+    /** Cover or live thumbnail of each listed room (ids the caller may see). */
+    pictures: authed
+      .input(z.object({ rooms: z.array(z.string().uuid()).max(100) }))
+      .query(({ ctx, input }) => thumbnails.roomPictures(ctx, input.rooms)),
   }),
 
   // Stream sources of rooms (admins): the answers show a source's URL as scheme and host only.

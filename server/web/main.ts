@@ -13,6 +13,7 @@ import { startMixWatcher } from "../compat/haoshitong";
 import { systemClock } from "../clock";
 import { onDeliveriesWritten } from "../events/outbox";
 import { createWebhookWorker } from "../webhooks/worker";
+import { MediaPoller } from "../media/poll";
 
 const e = env();
 const dir = new URL("../../", import.meta.url).pathname;
@@ -38,6 +39,11 @@ if (webhooks) {
   onDeliveriesWritten(() => webhooks.nudge());
 }
 
+// SRS's API and nginx-rtmp's /stat (when configured): health, reconciliation and thumbnails of
+// their streams, one instance a turn.
+const poller = new MediaPoller(getDb(), systemClock);
+poller.start();
+
 const server = http.createServer((req, res) => {
   const path = (req.url ?? "/").split("?")[0]!;
   if (api(req, res, path)) return;
@@ -57,6 +63,7 @@ server.on("error", (err: NodeJS.ErrnoException) => {
 });
 server.listen(e.WEB_PORT, "127.0.0.1", () => log.info("web listening", { port: e.WEB_PORT }));
 handleShutdown("web", [server], async () => {
+  poller.stop();
   stopMixes();
   await webhooks?.stop();
 });

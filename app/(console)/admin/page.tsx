@@ -9,6 +9,7 @@ import { Card, Empty, ErrorBox, Loading, Stat, StatusBadge } from "@/components/
 import { ROOM_STATUSES } from "@/lib/domain";
 import { useErrorText } from "@/lib/errors";
 import { RecentActivity } from "@/components/console/RecentActivity";
+import { RoomThumb, useRoomPictures } from "@/components/console/RoomThumb";
 
 export default function Overview() {
   const t = useTranslations("overview");
@@ -16,6 +17,7 @@ export default function Overview() {
   const trpc = useTRPC();
   const err = useErrorText();
   const ov = useQuery(trpc.rooms.overview.queryOptions(undefined, { refetchInterval: 5000 }));
+  const pictureOf = useRoomPictures(ov.data?.liveRooms.map((r) => r.id) ?? []);
   return (
     <div className="flex flex-col gap-6">
       <h1 className="text-2xl font-semibold">{t("title")}</h1>
@@ -43,13 +45,12 @@ export default function Overview() {
           ) : (
             <ul className="divide-y divide-slate-100 dark:divide-slate-800">
               {ov.data.liveRooms.map((r) => (
-                <li key={r.id} className="flex items-center justify-between gap-2 py-2">
-                  <Link
-                    href={`/admin/rooms/${r.id}`}
-                    className="min-w-0 truncate font-medium hover:underline"
-                    title={r.title}
-                  >
-                    {r.title}
+                <li key={r.id} className="flex items-center justify-between gap-3 py-2" data-room={r.id}>
+                  <Link href={`/admin/rooms/${r.id}`} className="flex min-w-0 items-center gap-3 hover:underline">
+                    <RoomThumb picture={pictureOf(r.id)} title={r.title} className="w-24" />
+                    <span className="min-w-0 truncate font-medium" title={r.title}>
+                      {r.title}
+                    </span>
                   </Link>
                   <span className="flex shrink-0 items-center gap-2 text-sm text-slate-500">
                     {r.hostNick} · {t("online")} {r.metrics?.online ?? 0} <StatusBadge status={r.status} />

@@ -6,6 +6,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useLocale, useTranslations } from "next-intl";
 import { useRouter } from "next/navigation";
 import { useTRPC } from "@/lib/trpc";
+import { RoomThumb, useRoomPictures } from "@/components/console/RoomThumb";
 import { Button, Card, Empty, ErrorBox, Field, Input, Loading, Select, StatusBadge } from "@/components/ui";
 import { useToast } from "@/components/ui/toast";
 import { useErrorText, useFieldErrors } from "@/lib/errors";
@@ -85,6 +86,7 @@ export default function HostRooms() {
       { enabled: !!me.data, refetchInterval: 5000 },
     ),
   );
+  const pictureOf = useRoomPictures(list.data?.items.map((r) => r.id) ?? []);
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [editing, setEditing] = useState<string>();
   const create = useMutation(
@@ -147,9 +149,12 @@ export default function HostRooms() {
                 </div>
               }
             >
-              <p className="text-sm text-slate-500">
-                #{r.num} · {fmtTime(r.createdAt, locale)} · {t("online", { count: r.metrics?.online ?? 0 })}
-              </p>
+              <div className="flex items-center gap-3" data-room={r.id}>
+                <RoomThumb picture={pictureOf(r.id)} title={r.title} className="w-28" />
+                <p className="min-w-0 text-sm text-slate-500">
+                  #{r.num} · {fmtTime(r.createdAt, locale)} · {t("online", { count: r.metrics?.online ?? 0 })}
+                </p>
+              </div>
               {editing === r.id && (
                 <div className="mt-3">
                   <RoomForm

@@ -8,3 +8,4 @@ export * from "./media";
 export * from "./chat";
 export * from "./sources";
 export * from "./webhooks";
+export * from "./health";

@@ -10,6 +10,7 @@ import { Button, Card, Empty, ErrorBox, Input, Loading, Select, StatusBadge } fr
 import { ROOM_STATUSES, type RoomStatus } from "@/lib/domain";
 import { useErrorText } from "@/lib/errors";
 import { fmtTime } from "@/lib/format";
+import { RoomThumb, useRoomPictures } from "@/components/console/RoomThumb";
 
 export default function Rooms() {
   const t = useTranslations("rooms");
@@ -44,6 +45,7 @@ export default function Rooms() {
     ),
   );
   const resetPaging = () => setCursors([]);
+  const pictureOf = useRoomPictures(list.data?.items.map((r) => r.id) ?? []);
 
   return (
     <div className="flex flex-col gap-6">
@@ -113,6 +115,9 @@ export default function Rooms() {
             <table className="w-full text-left text-sm">
               <thead className="text-xs uppercase text-slate-500">
                 <tr>
+                  <th className="w-24 py-2">
+                    <span className="sr-only">{t("picture")}</span>
+                  </th>
                   <th className="py-2">{t("title_")}</th>
                   <th>{t("host")}</th>
                   <th>{t("status")}</th>
@@ -122,7 +127,10 @@ export default function Rooms() {
               </thead>
               <tbody className="divide-y divide-slate-100 dark:divide-slate-800">
                 {list.data.items.map((r) => (
-                  <tr key={r.id}>
+                  <tr key={r.id} data-room={r.id}>
+                    <td className="py-2 pr-3">
+                      <RoomThumb picture={pictureOf(r.id)} title={r.title} className="w-20" />
+                    </td>
                     <td className="py-2">
                       <Link
                         className="block max-w-[16rem] truncate font-medium hover:underline sm:max-w-xs"

@@ -1,0 +1,140 @@
+// Polls the external media servers onair is configured with — SRS's HTTP API and nginx-rtmp's
+// /stat — every MEDIA_HEALTH_SAMPLE_S, on one instance a turn (job_runs), and applies what they say
+// as MediaEvents: health readings, and reconciliation of rooms with the streams really published
+// (a room whose unpublish hook was lost is paused). The turn's instance also takes their thumbnails.
+import { sql } from "drizzle-orm";
+import type { Clock } from "../clock";
+import type { Db } from "../db/client";
+import { env } from "../env";
+import { log, rateLimitedLog } from "../log";
+import { applyMediaEvent, type MediaEvent } from "./hooks";
+import { nginxStatEvents, srsStreamsEvents, type SrsCounters } from "./listings";
+import { externalInput, Thumbnailer } from "./thumbnails";
+
+const JOB = "media_poll";
+const MAX_BODY = 8 * 1024 * 1024;
+const SRS_PAGE = 1000;
+const SRS_MAX_PAGES = 20;
+
+/** GET with a deadline and a size cap; throws on anything but a 200. */
+async function fetchText(url: string, timeoutMs = 5000): Promise<string> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: "error" });
+  if (res.status !== 200) throw new Error(`answered ${res.status}`);
+  const reader = res.body?.getReader();
+  if (!reader) return "";
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > MAX_BODY) {
+      await reader.cancel();
+      throw new Error("answer too large");
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** Every page of SRS's stream list (it answers at most `count` a page). */
+async function srsStreams(base: string) {
+  const streams: unknown[] = [];
+  for (let page = 0; page < SRS_MAX_PAGES; page++) {
+    const url = new URL("/api/v1/streams/", base);
+    url.search = `start=${page * SRS_PAGE}&count=${SRS_PAGE}`;
+    const body = JSON.parse(await fetchText(url.toString())) as { code?: number; streams?: unknown[] };
+    if (body.code !== 0 || !Array.isArray(body.streams)) return body;
+    streams.push(...body.streams);
+    if (body.streams.length < SRS_PAGE) break;
+  }
+  return { code: 0, streams };
+}
+
+export interface PollTargets {
+  srsApiUrl?: string;
+  nginxStatUrl?: string;
+}
+
+const pollFailed = rateLimitedLog("warn", 1, 5);
+
+export class MediaPoller {
+  private counters: SrsCounters = new Map();
+  private timer?: NodeJS.Timeout;
+  private running = false;
+  readonly thumbnails: Thumbnailer;
+  constructor(
+    private db: Db,
+    private clock: Clock,
+    private targets: PollTargets = { srsApiUrl: env().MEDIA_SRS_API_URL, nginxStatUrl: env().MEDIA_NGINX_STAT_URL },
+  ) {
+    this.thumbnails = new Thumbnailer(db, clock, (stream) => externalInput(db, stream, clock.now()));
+  }
+
+  get configured() {
+    return !!(this.targets.srsApiUrl || this.targets.nginxStatUrl);
+  }
+
+  /** Whether this instance has this turn: the first to move `run_at` past the period does. */
+  private async claim(now: Date) {
+    await this.db.execute(sql`INSERT IGNORE INTO job_runs (name, run_at) VALUES (${JOB}, ${new Date(0)})`);
+    const periodMs = env().MEDIA_HEALTH_SAMPLE_S * 1000;
+    const [r] = (await this.db.execute(sql`
+      UPDATE job_runs SET run_at = ${now}
+      WHERE name = ${JOB} AND run_at <= ${new Date(now.getTime() - periodMs + 250)}`)) as unknown as [
+      { affectedRows: number },
+    ];
+    return r.affectedRows > 0;
+  }
+
+  /**
+   * One turn, when it is this instance's: each server's listing as events, applied in order. A
+   * server that does not answer reconciles nothing (its silence says nothing about its streams).
+   */
+  async turn(force = false): Promise<MediaEvent[] | null> {
+    if (!this.configured || (!force && !(await this.claim(this.clock.now())))) return null;
+    const all: MediaEvent[] = [];
+    const jobs: Array<[string, () => Promise<MediaEvent[]>]> = [];
+    const { srsApiUrl, nginxStatUrl } = this.targets;
+    if (srsApiUrl)
+      jobs.push(["srs", async () => srsStreamsEvents(await srsStreams(srsApiUrl), this.clock.now(), this.counters)]);
+    if (nginxStatUrl)
+      jobs.push(["nginx", async () => nginxStatEvents(await fetchText(nginxStatUrl), this.clock.now())]);
+    for (const [server, listing] of jobs) {
+      let events: MediaEvent[];
+      try {
+        events = await listing();
+      } catch (e) {
+        pollFailed("media server not polled", { server, error: (e as Error).message });
+        continue;
+      }
+      for (const ev of events) {
+        try {
+          await applyMediaEvent(this.db, ev, this.clock);
+        } catch (e) {
+          log.warn("media event not applied", { server, kind: ev.kind, error: (e as Error).message });
+        }
+      }
+      const listed = events.find((ev) => ev.kind === "listed");
+      if (listed?.kind === "listed") void this.thumbnails.tick([...listed.streams.keys()]);
+      all.push(...events);
+    }
+    return all;
+  }
+
+  start() {
+    if (!this.configured) return;
+    this.timer = setInterval(() => {
+      if (this.running) return;
+      this.running = true;
+      void this.turn()
+        .catch((e) => log.warn("media poll failed", { error: (e as Error).message }))
+        .finally(() => (this.running = false));
+    }, env().MEDIA_HEALTH_SAMPLE_S * 1000);
+    this.timer.unref();
+  }
+
+  stop() {
+    if (this.timer) clearInterval(this.timer);
+  }
+}
