@@ -20,7 +20,8 @@ import { nmsInternalSecret, parseStreamPath, publishKeyVersion } from "./keys";
 import { recordDone } from "./recorder";
 import { redactUrls } from "./ffmpeg";
 import { nms as nmsSign } from "./signers";
-import { authorizePlayToken } from "./hooks";
+import { authorizePlayToken, publishRefused } from "./hooks";
+import { refusalReason } from "./refusals";
 import { reconcileStreams, streamStarted, streamStopped } from "./streams";
 import { nodeClient, nodePrefix, ownOrigins, removeNode, renewNode, stopStreamsOfLostNodes } from "./nodes";
 import { eq, inArray } from "drizzle-orm";
@@ -101,6 +102,10 @@ export class EmbeddedMedia {
     if (!p || busy || !(keyOk || vendor)) {
       log.warn("publish refused", { stream: s.streamPath, reason: busy ? "already publishing" : "bad publish key" });
       s.streamQuery.sign = "";
+      if (p?.app === "live") {
+        const refusal = { stream: p.name, reason: busy ? "busy" : "bad_key", via: "embedded", addr: s.ip } as const;
+        void publishRefused(this.db, this.clock, refusal).catch(() => undefined);
+      }
       return;
     }
     const query = { ...s.streamQuery };
@@ -116,6 +121,8 @@ export class EmbeddedMedia {
       .catch((err) => {
         log.warn("publish refused", { stream: s.streamPath, reason: (err as Error).message });
         s.close();
+        const refusal = { stream: p.name, reason: refusalReason(err), via: "embedded", addr: s.ip };
+        void publishRefused(this.db, this.clock, refusal, err).catch(() => undefined);
       });
   }
 

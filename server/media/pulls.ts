@@ -2,7 +2,7 @@
 // room's stream on the local RTMP server (copy when H.264/AAC, else transcode), with the room's own
 // publish key, so the room follows the pull exactly as it follows a push (live; paused on loss;
 // ended after the grace). On demand: the first play starts it, the last viewer leaving stops it
-// SOURCE_IDLE_STOP_S later. A pull lost while wanted is retried with backoff until MEDIA_END_GRACE_S.
+// SOURCE_IDLE_STOP_S later. A pull lost while wanted is retried with backoff for the room's grace (MEDIA_END_GRACE_S unless the room sets its own).
 // Runs in the front process (where plays arrive); every ffmpeg is killed on shutdown.
 import { spawn, type ChildProcess } from "node:child_process";
 import { eq } from "drizzle-orm";
@@ -11,6 +11,7 @@ import type { Db } from "../db/client";
 import { rooms } from "../db/schema";
 import { env } from "../env";
 import { log } from "../log";
+import { graceOf } from "../rooms/grace";
 import {
   checkSourceAddress,
   mainOfSubStream,
@@ -36,6 +37,8 @@ interface Pull {
   source: SourceRow;
   appId: number;
   stream: string;
+  /** The room's grace (server/rooms/grace.ts): a lost pull is retried this long. */
+  graceMs: number;
   proc?: ChildProcess;
   viewers: number;
   /** Publishing now (frames flowing). */
@@ -125,7 +128,13 @@ export class Pulls {
     const main = mainOfSubStream(stream);
     const room = (
       await this.db()
-        .select({ num: rooms.num, appId: rooms.appId, streamName: rooms.streamName, keyVersion: rooms.keyVersion })
+        .select({
+          num: rooms.num,
+          appId: rooms.appId,
+          streamName: rooms.streamName,
+          keyVersion: rooms.keyVersion,
+          graceS: rooms.graceS,
+        })
         .from(rooms)
         .where(eq(rooms.streamName, main ?? stream))
     )[0];
@@ -148,6 +157,7 @@ export class Pulls {
         source,
         appId: room.appId,
         stream: name,
+        graceMs: graceOf(room) * 1000,
         viewers: 0,
         live: false,
         waiters: new Set(),
@@ -292,7 +302,7 @@ export class Pulls {
     pull.live = false;
     // Wanted while someone watches, within the idle window after the last left, or always.
     const wanted = pull.viewers > 0 || pull.idle !== undefined || pull.source.mode === "always_on";
-    const withinGrace = Date.now() - pull.lostAt < env().MEDIA_END_GRACE_S * 1000;
+    const withinGrace = Date.now() - pull.lostAt < pull.graceMs;
     if (!wanted || !withinGrace) {
       this.pulls.delete(pull.key);
       pull.stopped = true;

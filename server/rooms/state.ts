@@ -13,6 +13,8 @@ export interface RoomState {
   num: number;
   status: string;
   streamOnline: boolean;
+  /** The room it went live again as ("Go live again"), once it has ended. */
+  successorNum: number | null;
   metrics: RoomStats;
 }
 
@@ -28,6 +30,7 @@ export function roomState(db: Db, ref: string, now: Date): Promise<RoomState> {
       num: r.num,
       status: r.status,
       streamOnline: r.streamOnline,
+      successorNum: r.successorNum,
       metrics: await roomStats(db, r, now),
     };
   });
