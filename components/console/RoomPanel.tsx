@@ -19,6 +19,10 @@ import { isLive, useRoomEvents } from "@/components/live/useRoomEvents";
 import { ChatPanel } from "@/components/live/ChatPanel";
 import { ChatSettings } from "@/components/live/ChatSettings";
 import { useCountdown } from "@/components/live/useCountdown";
+import { DownloadRecording } from "./DownloadRecording";
+import { GoLiveAgain } from "./GoLiveAgain";
+import { GraceSetting } from "./GraceSetting";
+import { RefusedPushes } from "./RefusedPushes";
 
 const MASK = "•".repeat(16);
 
@@ -136,6 +140,7 @@ export function RoomPanel({ room, as }: { room: string; as: Extract<Role, "host"
     },
     onKicked: () => void qc.invalidateQueries({ queryKey: trpc.presence.members.queryKey() }),
     onStatus: () => void qc.invalidateQueries({ queryKey: trpc.rooms.get.queryKey() }),
+    onRefused: () => void qc.invalidateQueries({ queryKey: trpc.media.refusals.queryKey() }),
   });
   // Polled as a safety net while the socket delivers, at the fallback's pace when it cannot.
   const every = (ms: number) => (isLive(live.transport) ? Math.max(ms, 15_000) : ms);
@@ -200,7 +205,11 @@ export function RoomPanel({ room, as }: { room: string; as: Extract<Role, "host"
         </span>
         <span className="text-sm text-slate-500">#{r.num}</span>
         {graceLeft !== null && (
-          <span className="text-sm text-amber-700" role="status" data-testid="grace">
+          <span
+            className="rounded-md bg-amber-50 px-2 py-1 text-sm font-medium text-amber-800 dark:bg-amber-950 dark:text-amber-200"
+            role="status"
+            data-testid="grace"
+          >
             {t("graceCountdown", { s: graceLeft })}
           </span>
         )}
@@ -226,6 +235,13 @@ export function RoomPanel({ room, as }: { room: string; as: Extract<Role, "host"
             >
               {as === "admin" ? tr("forceStop") : t("stop")}
             </Button>
+          )}
+          {r.status === "ended" && (
+            <GoLiveAgain
+              room={r.id}
+              successor={r.successorId && r.successorNum ? { id: r.successorId, num: r.successorNum } : null}
+              panel={(id) => (as === "admin" ? `/admin/rooms/${id}` : `/host/rooms/${id}`)}
+            />
           )}
           <Button variant="ghost" onClick={() => confirm(tc("confirmDelete")) && del.mutate({ room })}>
             {tc("delete")}
@@ -277,20 +293,28 @@ export function RoomPanel({ room, as }: { room: string; as: Extract<Role, "host"
         </Card>
       </div>
 
-      {r.status !== "ended" && (as === "host" || as === "admin") && (
-        <Card title={t("title")}>
-          <GoLive room={r.id} />
-        </Card>
-      )}
+      <div className="grid gap-6 lg:grid-cols-[3fr_2fr]">
+        {r.status !== "ended" ? (
+          <Card title={t("title")}>
+            <GoLive room={r.id} />
+          </Card>
+        ) : (
+          <div />
+        )}
+        <RefusedPushes room={r.id} pollMs={every(5000)} />
+      </div>
 
       <div className="grid gap-6 lg:grid-cols-[3fr_2fr]">
         <ChatPanel room={r.id} live={live} className="h-[28rem]" />
         {r.status !== "ended" ? (
-          <ChatSettings
-            room={r.id}
-            slowS={live.info?.chatSlowS ?? r.chatSlowS}
-            guestChat={live.info?.guestChat ?? r.guestChat}
-          />
+          <div className="flex flex-col gap-6">
+            <ChatSettings
+              room={r.id}
+              slowS={live.info?.chatSlowS ?? r.chatSlowS}
+              guestChat={live.info?.guestChat ?? r.guestChat}
+            />
+            <GraceSetting room={r.id} graceS={r.graceS} isDefault={r.graceDefault} />
+          </div>
         ) : (
           <div />
         )}
@@ -397,6 +421,7 @@ export function RoomPanel({ room, as }: { room: string; as: Extract<Role, "host"
                       {trec("play")}
                     </Button>
                   )}
+                  {rec.status === "ready" && <DownloadRecording id={rec.id} />}
                   <Button variant="ghost" onClick={() => confirm(tc("confirmDelete")) && delRec.mutate({ id: rec.id })}>
                     {tc("delete")}
                   </Button>
