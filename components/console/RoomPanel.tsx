@@ -11,7 +11,7 @@ import { useTRPC } from "@/lib/trpc";
 import { Player } from "@/components/player/Player";
 import { Button, Card, CopyButton, Empty, ErrorBox, Loading, Stat, StatusBadge } from "@/components/ui";
 import { useToast } from "@/components/ui/toast";
-import type { Role } from "@/lib/domain";
+import type { Role, RoomStatus } from "@/lib/domain";
 import { useErrorText } from "@/lib/errors";
 import { fmtBytes, fmtDuration, fmtTime } from "@/lib/format";
 import { audienceChart } from "@/lib/chart";
@@ -179,7 +179,11 @@ export function RoomPanel({ room, as }: { room: string; as: Extract<Role, "host"
 
   if (info.error) return <ErrorBox message={err(info.error)} />;
   if (!info.data) return <Loading />;
-  const r = info.data;
+  // The room's socket says its status first: a refetch right after an event may read a room cached
+  // for up to a second by the web process (a change made by the media process, server/cache.ts).
+  const r = live.status
+    ? { ...info.data, status: live.status.status as RoomStatus, streamOnline: live.status.streamOnline }
+    : info.data;
   const m = live.figures ?? r.metrics ?? { online: 0, likes: 0, pv: 0, uv: 0 };
   const embed = `<iframe src="${typeof window === "undefined" ? "" : window.location.origin}/embed/${r.id}" width="640" height="360" allow="autoplay; fullscreen" style="border:0"></iframe>`;
   const chart = audienceChart(samples.data ?? [], r, locale);
