@@ -10,7 +10,7 @@ import { useTRPC } from "@/lib/trpc";
 import { Player } from "@/components/player/Player";
 import { Button, Card, CopyButton, Empty, ErrorBox, Loading, Stat, StatusBadge } from "@/components/ui";
 import { useToast } from "@/components/ui/toast";
-import type { Role } from "@/lib/domain";
+import type { Role, RoomStatus } from "@/lib/domain";
 import { useErrorText } from "@/lib/errors";
 import { fmtBytes, fmtDuration, fmtTime } from "@/lib/format";
 import { audienceChart } from "@/lib/chart";
@@ -21,6 +21,10 @@ import { useCountdown } from "@/components/live/useCountdown";
 import { SourcePanel } from "./SourcePanel";
 import { TimeChart } from "./TimeChart";
 import { StreamHealth } from "./StreamHealth";
+import { DownloadRecording } from "./DownloadRecording";
+import { GoLiveAgain } from "./GoLiveAgain";
+import { GraceSetting } from "./GraceSetting";
+import { RefusedPushes } from "./RefusedPushes";
 
 const MASK = "•".repeat(16);
 
@@ -138,6 +142,7 @@ export function RoomPanel({ room, as }: { room: string; as: Extract<Role, "host"
     },
     onKicked: () => void qc.invalidateQueries({ queryKey: trpc.presence.members.queryKey() }),
     onStatus: () => void qc.invalidateQueries({ queryKey: trpc.rooms.get.queryKey() }),
+    onRefused: () => void qc.invalidateQueries({ queryKey: trpc.media.refusals.queryKey() }),
   });
   // Polled as a safety net while the socket delivers, at the fallback's pace when it cannot.
   const every = (ms: number) => (isLive(live.transport) ? Math.max(ms, 15_000) : ms);
@@ -176,7 +181,11 @@ export function RoomPanel({ room, as }: { room: string; as: Extract<Role, "host"
 
   if (info.error) return <ErrorBox message={err(info.error)} />;
   if (!info.data) return <Loading />;
-  const r = info.data;
+  // The room's socket says its status first: a refetch right after an event may read a room cached
+  // for up to a second by the web process (a change made by the media process, server/cache.ts).
+  const r = live.status
+    ? { ...info.data, status: live.status.status as RoomStatus, streamOnline: live.status.streamOnline }
+    : info.data;
   const m = live.figures ?? r.metrics ?? { online: 0, likes: 0, pv: 0, uv: 0 };
   const embed = `<iframe src="${typeof window === "undefined" ? "" : window.location.origin}/embed/${r.id}" width="640" height="360" allow="autoplay; fullscreen" style="border:0"></iframe>`;
   const chart = audienceChart(samples.data ?? [], r, locale);
@@ -202,7 +211,11 @@ export function RoomPanel({ room, as }: { room: string; as: Extract<Role, "host"
         </span>
         <span className="text-sm text-slate-500">#{r.num}</span>
         {graceLeft !== null && (
-          <span className="text-sm text-amber-700" role="status" data-testid="grace">
+          <span
+            className="rounded-md bg-amber-50 px-2 py-1 text-sm font-medium text-amber-800 dark:bg-amber-950 dark:text-amber-200"
+            role="status"
+            data-testid="grace"
+          >
             {t("graceCountdown", { s: graceLeft })}
           </span>
         )}
@@ -228,6 +241,13 @@ export function RoomPanel({ room, as }: { room: string; as: Extract<Role, "host"
             >
               {as === "admin" ? tr("forceStop") : t("stop")}
             </Button>
+          )}
+          {r.status === "ended" && (
+            <GoLiveAgain
+              room={r.id}
+              successor={r.successorId && r.successorNum ? { id: r.successorId, num: r.successorNum } : null}
+              panel={(id) => (as === "admin" ? `/admin/rooms/${id}` : `/host/rooms/${id}`)}
+            />
           )}
           <Button variant="ghost" onClick={() => confirm(tc("confirmDelete")) && del.mutate({ room })}>
             {tc("delete")}
@@ -263,20 +283,28 @@ export function RoomPanel({ room, as }: { room: string; as: Extract<Role, "host"
       {as === "admin" && <SourcePanel room={r.id} />}
       <StreamHealth room={r.id} status={r.status} />
 
-      {r.status !== "ended" && (as === "host" || as === "admin") && (
-        <Card title={t("title")}>
-          <GoLive room={r.id} />
-        </Card>
-      )}
+      <div className="grid gap-6 lg:grid-cols-[3fr_2fr]">
+        {r.status !== "ended" && (as === "host" || as === "admin") ? (
+          <Card title={t("title")}>
+            <GoLive room={r.id} />
+          </Card>
+        ) : (
+          <div />
+        )}
+        <RefusedPushes room={r.id} pollMs={every(5000)} />
+      </div>
 
       <div className="grid gap-6 lg:grid-cols-[3fr_2fr]">
         <ChatPanel room={r.id} live={live} className="h-[28rem]" />
         {r.status !== "ended" ? (
-          <ChatSettings
-            room={r.id}
-            slowS={live.info?.chatSlowS ?? r.chatSlowS}
-            guestChat={live.info?.guestChat ?? r.guestChat}
-          />
+          <div className="flex flex-col gap-6">
+            <ChatSettings
+              room={r.id}
+              slowS={live.info?.chatSlowS ?? r.chatSlowS}
+              guestChat={live.info?.guestChat ?? r.guestChat}
+            />
+            <GraceSetting room={r.id} graceS={r.graceS} isDefault={r.graceDefault} />
+          </div>
         ) : (
           <div />
         )}
@@ -383,6 +411,7 @@ export function RoomPanel({ room, as }: { room: string; as: Extract<Role, "host"
                       {trec("play")}
                     </Button>
                   )}
+                  {rec.status === "ready" && <DownloadRecording id={rec.id} />}
                   <Button variant="ghost" onClick={() => confirm(tc("confirmDelete")) && delRec.mutate({ id: rec.id })}>
                     {tc("delete")}
                   </Button>

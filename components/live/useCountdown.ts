@@ -4,12 +4,19 @@
 import { useEffect, useState } from "react";
 
 export function useCountdown(until: number | null | undefined): number | null {
-  const [now, setNow] = useState(() => Date.now());
+  // The clock as last read for this moment: a reading taken before the moment arrived (at mount,
+  // minutes earlier) would show that much too many seconds, so none is shown until it is read anew.
+  const [read, setRead] = useState<{ until: number; now: number }>();
   useEffect(() => {
     if (!until) return;
-    const timer = setInterval(() => setNow(Date.now()), 1000);
-    return () => clearInterval(timer);
+    const tick = () => setRead({ until, now: Date.now() });
+    const first = setTimeout(tick, 0);
+    const timer = setInterval(tick, 1000);
+    return () => {
+      clearTimeout(first);
+      clearInterval(timer);
+    };
   }, [until]);
-  if (!until || until <= now) return null;
-  return Math.ceil((until - now) / 1000);
+  if (!until || read?.until !== until || until <= read.now) return null;
+  return Math.ceil((until - read.now) / 1000);
 }

@@ -51,6 +51,8 @@ export interface RoomEventsOptions {
   onStatus?: (s: LiveStatus) => void;
   onKicked?: (memberId: string) => void;
   onRoom?: (r: RoomInfo) => void;
+  /** A publish to the room was refused (managers only hear it): the go-live panel lists it. */
+  onRefused?: () => void;
   /** The transport changed (a page slows its polling while events arrive). */
   onTransport?: (t: Transport) => void;
 }
@@ -76,6 +78,7 @@ export function useRoomEvents(room: string | number, opts: RoomEventsOptions = {
   const onStatus = useEffectEvent((s: LiveStatus) => opts.onStatus?.(s));
   const onKicked = useEffectEvent((m: string) => opts.onKicked?.(m));
   const onRoom = useEffectEvent((r: RoomInfo) => opts.onRoom?.(r));
+  const onRefused = useEffectEvent(() => opts.onRefused?.());
   const changeTransport = useEffectEvent((t: Transport) => {
     setTransport(t);
     opts.onTransport?.(t);
@@ -122,6 +125,9 @@ export function useRoomEvents(room: string | number, opts: RoomEventsOptions = {
         onRoom(r);
         break;
       }
+      case "publish.refused":
+        onRefused();
+        break;
       case "figures":
         setFigures({ online: Number(f.online), likes: Number(f.likes), pv: Number(f.pv), uv: Number(f.uv) });
         break;

@@ -6,6 +6,7 @@ import { Player, type PlayerFormat } from "@/components/player/Player";
 import { ChatPanel } from "@/components/live/ChatPanel";
 import { isLive, POLL_FALLBACK_MS, POLL_WITH_EVENTS_MS, useRoomEvents } from "@/components/live/useRoomEvents";
 import { usePresence } from "./usePresence";
+import { useContinuation } from "./useContinuation";
 
 export function EmbedRoom({ room, format, chat }: { room: string | number; format: PlayerFormat; chat: boolean }) {
   const presence = usePresence(room, chat);
@@ -16,16 +17,34 @@ export function EmbedRoom({ room, format, chat }: { room: string | number; forma
     onStatus: () => setNudge((n) => n + 1),
   });
   const pollMs = isLive(live.transport) ? POLL_WITH_EVENTS_MS : POLL_FALLBACK_MS;
+  // An ended room that went live again: the frame follows the broadcast, with the same options.
+  const [ended, setEnded] = useState(false);
+  useContinuation(room, ended, (id) => `/embed/${id}?format=${format}${chat ? "&chat=1" : ""}`);
+  const onState = (s: string) => setEnded(s === "ended");
   if (!chat)
     return (
       <main className="flex min-h-screen items-center justify-center bg-black">
-        <Player room={room} format={format} nudge={nudge} removed={live.kicked} pollMs={pollMs} />
+        <Player
+          room={room}
+          format={format}
+          nudge={nudge}
+          removed={live.kicked}
+          pollMs={pollMs}
+          onStateChange={onState}
+        />
       </main>
     );
   return (
     <main className="grid min-h-screen gap-2 bg-black p-2 md:grid-cols-[1fr_20rem]">
       <div className="flex items-center">
-        <Player room={room} format={format} nudge={nudge} removed={live.kicked} pollMs={pollMs} />
+        <Player
+          room={room}
+          format={format}
+          nudge={nudge}
+          removed={live.kicked}
+          pollMs={pollMs}
+          onStateChange={onState}
+        />
       </div>
       <ChatPanel room={room} live={live} className="h-[calc(100vh-1rem)]" />
     </main>

@@ -2,7 +2,8 @@
 // Watching a room: the player (FLV first, HLS selectable), title, host, notice, online count, likes,
 // chat, "request to co-host" for signed-in viewers, heartbeats every 10 s and leave on page close.
 // The room's live events (status, figures, the host's decisions, a kick, chat) arrive on its socket;
-// polling goes on underneath at a slower pace for when the socket cannot connect.
+// polling goes on underneath at a slower pace for when the socket cannot connect. An ended room
+// plays its recording, and leads on to the room it went live again in.
 import Link from "next/link";
 import { useState } from "react";
 import { useMutation, useQuery } from "@tanstack/react-query";
@@ -19,6 +20,8 @@ import {
   type MicEvent,
 } from "@/components/live/useRoomEvents";
 import { ChatPanel } from "@/components/live/ChatPanel";
+import { Replay } from "./Replay";
+import { onAir, useContinuation } from "./useContinuation";
 import { useCountdown } from "@/components/live/useCountdown";
 import { Button, StatusBadge } from "@/components/ui";
 import { LanguageSwitch } from "@/components/console/LanguageSwitch";
@@ -78,6 +81,10 @@ export function WatchRoom({ room }: { room: string | number }) {
     }),
   );
   const graceLeft = useCountdown(live.status?.graceEndsAt);
+  const ended = info?.room.status === "ended";
+  // The broadcast went on in a new room ("Go live again"): said here, and followed once it is on air.
+  const next = useContinuation(room, ended, (id) => `/watch/${id}`);
+  const player = <Player room={room} format={format} nudge={nudge} removed={live.kicked} pollMs={pollMs} />;
   const r = info?.room;
   const figures = live.figures ?? r?.metrics;
   const totalLikes = Math.max(figures?.likes ?? 0, myLikes);
@@ -95,7 +102,19 @@ export function WatchRoom({ room }: { room: string | number }) {
       </header>
       <main className="mx-auto grid max-w-6xl gap-6 p-4 lg:grid-cols-[2fr_1fr]">
         <div className="flex min-w-0 flex-col gap-3">
-          <Player room={room} format={format} nudge={nudge} removed={live.kicked} pollMs={pollMs} />
+          {next && (
+            <p
+              className="rounded-md bg-blue-50 px-3 py-2 text-sm text-blue-800 dark:bg-blue-950 dark:text-blue-200"
+              role="status"
+              data-testid="continued"
+            >
+              {onAir(next) ? t("continuesLive") : t("continuesSoon")}{" "}
+              <Link href={`/watch/${next.id}`} className="font-medium underline" data-testid="continued-link">
+                {t("continuesHere")}
+              </Link>
+            </p>
+          )}
+          {ended ? <Replay room={room} otherwise={player} /> : player}
           {live.kicked && (
             <p
               className="rounded-md bg-red-50 px-3 py-2 text-sm text-red-700 dark:bg-red-950 dark:text-red-300"

@@ -1,7 +1,7 @@
 // The one place a room change becomes what its sockets hear: changeRoom (server/rooms/change.ts)
 // passes every committed-to-be change here, whatever transport or media server made it.
 import type { RoomRow } from "../rooms/find";
-import { env } from "../env";
+import { graceOf } from "../rooms/grace";
 import { MANAGERS, type Audience, type RoomEventType } from "./types";
 import type { WebhookEventType } from "../db/schema";
 
@@ -12,9 +12,9 @@ export interface EventDraft {
 }
 
 /** When a paused room ends by itself: its stream went away and the grace runs out then. */
-export function graceEndsAt(r: Pick<RoomRow, "status" | "autoPaused" | "pausedAt">): number | null {
+export function graceEndsAt(r: Pick<RoomRow, "status" | "autoPaused" | "pausedAt" | "graceS">): number | null {
   if (r.status !== "paused" || !r.autoPaused || !r.pausedAt) return null;
-  return r.pausedAt.getTime() + env().MEDIA_END_GRACE_S * 1000;
+  return r.pausedAt.getTime() + graceOf(r) * 1000;
 }
 
 export const statusPayload = (r: RoomRow) => ({

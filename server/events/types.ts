@@ -23,6 +23,7 @@ export const ROOM_EVENT_TYPES = [
   "chat.deleted", // {messageId, by}
   "chat.muted", // {memberId, nick, until}
   "deleted", // {} the room is gone: sockets close with 4404
+  "publish.refused", // {id, reason, via, addr, count, firstAt, lastAt} managers only (server/media/refusals.ts)
 ] as const;
 export type RoomEventType = (typeof ROOM_EVENT_TYPES)[number];
 

@@ -38,6 +38,21 @@ import { checkPlayToken } from "../media/streams";
 import { thumbnailOf } from "../media/thumbnails";
 
 /**
+ * `Content-Disposition: attachment` naming a recording's file: an ASCII fallback and the real name
+ * (RFC 6266 / 5987), with nothing that could end the header or the quoted string.
+ */
+const rfc5987 = (v: string) =>
+  encodeURIComponent(v).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+export function attachment(name: string): string {
+  // Control characters, quotes, backslashes and slashes become spaces (code points: no control regex).
+  const safe = [...name].map((c) => (c.charCodeAt(0) < 0x20 || c === "\u007f" || '"\\/'.includes(c) ? " " : c));
+  const base = (safe.join("").trim() || "recording").slice(0, 200);
+  const file = /\.mp4$/i.test(base) ? base : `${base}.mp4`;
+  const ascii = file.replace(/[^\x20-\x7e]/g, "_");
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${rfc5987(file)}`;
+}
+
+/**
  * The file behind a recording, only when it is a regular file whose real path (links resolved)
  * lies inside the recordings folder: a row can never make the front read anything else.
  */
@@ -339,16 +354,21 @@ export function createMediaRoutes(clock: Clock, opts: { alwaysOn?: boolean } = {
     if (!m) throw new AppError("NOT_FOUND", "No such recording URL");
     const token = query.get("token");
     if (!token) throw new AppError("UNAUTHENTICATED", "A play token is required (?token=…)");
-    verifyRoomToken(token, { scope: "play", stream: `vod:${m[1]}` }, clock.now());
+    // A play token bound to this recording; its `:download` form (issued to the room's managers
+    // only, server/media/access.ts) also names the file as an attachment.
+    const claims = verifyRoomToken(token, { scope: "play" }, clock.now());
+    if (claims.st !== `vod:${m[1]}` && claims.st !== `vod:${m[1]}:download`)
+      throw new AppError("TOKEN_INVALID", "Token is for another recording");
     const rec = (
       await getDb()
-        .select({ filePath: recordings.filePath, status: recordings.status })
+        .select({ filePath: recordings.filePath, status: recordings.status, name: recordings.name })
         .from(recordings)
         .where(eq(recordings.id, m[1]!))
     )[0];
     const file = rec?.status === "ready" ? servableRecording(rec.filePath) : undefined;
     if (!file) throw new AppError("NOT_FOUND", "Recording not found");
     const size = statSync(file).size;
+    const disposition = claims.st.endsWith(":download") ? { "content-disposition": attachment(rec!.name) } : {};
     const range = /^bytes=(\d*)-(\d*)$/.exec(req.headers.range ?? "");
     if (range && (range[1] || range[2])) {
       const start = range[1] ? Number(range[1]) : Math.max(0, size - Number(range[2]));
@@ -362,11 +382,18 @@ export function createMediaRoutes(clock: Clock, opts: { alwaysOn?: boolean } = {
         "content-length": end - start + 1,
         "content-range": `bytes ${start}-${end}/${size}`,
         "accept-ranges": "bytes",
+        ...disposition,
         ...CORS,
       });
       return void createReadStream(file, { start, end }).pipe(res);
     }
-    res.writeHead(200, { "content-type": "video/mp4", "content-length": size, "accept-ranges": "bytes", ...CORS });
+    res.writeHead(200, {
+      "content-type": "video/mp4",
+      "content-length": size,
+      "accept-ranges": "bytes",
+      ...disposition,
+      ...CORS,
+    });
     createReadStream(file).pipe(res);
   }
 

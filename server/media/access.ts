@@ -1,13 +1,14 @@
 // What hosts and viewers ask of the media plane: push credentials, pull URLs with a fresh play
 // token, publish-key rotation and VOD playback URLs.
-import { eq } from "drizzle-orm";
+import { and, asc, eq } from "drizzle-orm";
 import { z } from "zod";
 import { dbOf, type Ctx } from "../actor";
 import { appById, getApp } from "../apps";
-import { rooms } from "../db/schema";
+import { recordings, rooms } from "../db/schema";
 import { env } from "../env";
-import { AppError, notFound } from "../errors";
-import { findManagedRoom, findPublicRoom, findRoom, roomRef, roomView } from "../rooms";
+import { AppError, forbidden, notFound } from "../errors";
+import { canManageRoom, findManagedRoom, findPublicRoom, findRoom, roomRef, roomView } from "../rooms";
+import { continuationOf } from "../rooms/again";
 import { changeRoom, managed } from "../rooms/change";
 import { assertNotKicked } from "../presence/kicked";
 import { getRecording } from "../recordings";
@@ -77,6 +78,8 @@ export async function getPullUrls(ctx: Ctx, input: z.infer<typeof pullInput>) {
   const exp = Math.floor(issued.expiresAt.getTime() / 1000);
   return {
     room: roomView(room, await roomStats(db, room, now)),
+    /** The room this broadcast went on in ("Go live again"), newest of the chain; null when none. */
+    continuedIn: room.status === "ended" ? await continuationOf(db, room) : null,
     token: issued.token,
     expiresAt: issued.expiresAt,
     urls: pullUrls(room, { ...app.app, secret: app.secret }, issued.token, exp),
@@ -85,23 +88,78 @@ export async function getPullUrls(ctx: Ctx, input: z.infer<typeof pullInput>) {
   };
 }
 
+/** A token bound to one recording: `vod:<id>` plays it, `vod:<id>:download` also names it as an attachment. */
+function vodToken(ctx: Ctx, rec: { id: string; appId: number; roomNum: number }, roomId: string, download: boolean) {
+  const member = ctx.actor.kind === "user" ? ctx.actor.userId : "guest:vod";
+  const st = `vod:${rec.id}${download ? ":download" : ""}`;
+  const issued = signRoomToken(
+    { scope: "play", app: rec.appId, room: roomId, num: rec.roomNum, st, sub: member },
+    ctx.clock.now(),
+    env().PLAY_TOKEN_TTL_S,
+  );
+  return { url: `${env().publicUrl}/vod/${rec.id}.mp4?token=${issued.token}`, expiresAt: issued.expiresAt };
+}
+
 /** A playback URL for a ready recording, with a token bound to that recording. */
 export async function getVodUrl(ctx: Ctx, id: string) {
   const rec = await getRecording(ctx, id);
   if (rec.status !== "ready")
     throw new AppError("ILLEGAL_TRANSITION", "This recording is not ready yet", { status: rec.status });
   const row = (await dbOf(ctx).select({ id: rooms.id }).from(rooms).where(eq(rooms.num, rec.roomNum)))[0];
-  const now = ctx.clock.now();
-  const member = ctx.actor.kind === "user" ? ctx.actor.userId : "guest:vod";
-  const issued = signRoomToken(
-    { scope: "play", app: rec.appId, room: row?.id ?? "", num: rec.roomNum, st: `vod:${rec.id}`, sub: member },
-    now,
-    env().PLAY_TOKEN_TTL_S,
-  );
+  return { ...vodToken(ctx, rec, row?.id ?? "", false), recording: rec };
+}
+
+/**
+ * A download of a ready recording, for the room's host and the admins of its app: the URL serves
+ * the MP4 as an attachment named after the recording (Content-Disposition), with range requests.
+ * A recording a client reported with its own URL (no file here) downloads from that URL.
+ */
+export async function getDownloadUrl(ctx: Ctx, id: string) {
+  const rec = await getRecording(ctx, id);
+  const me = ctx.actor;
+  if (!canManageRoom(me, rec)) throw forbidden("Only the room's host or an admin can download this recording");
+  if (rec.status !== "ready")
+    throw new AppError("ILLEGAL_TRANSITION", "This recording is not ready yet", { status: rec.status });
+  const row = (await dbOf(ctx).select({ id: rooms.id }).from(rooms).where(eq(rooms.num, rec.roomNum)))[0];
+  const hasFile = (
+    await dbOf(ctx).select({ filePath: recordings.filePath }).from(recordings).where(eq(recordings.id, rec.id))
+  )[0]?.filePath;
+  if (!hasFile && rec.url) return { url: rec.url, expiresAt: null, recording: rec };
+  return { ...vodToken(ctx, rec, row?.id ?? "", true), recording: rec };
+}
+
+export const replayInput = z.object({ room: roomRef });
+/** At most this many recordings of a room are offered on its watch page. */
+const REPLAY_LIMIT = 20;
+
+/**
+ * An ended room's recordings for its watch page, oldest first, each with a playback URL: under the
+ * room's play rules (pullUrls): public to visitors, the room's tenant for signed-in users, not to a
+ * member removed from it, nothing while its app is disabled. Empty until the room has ended.
+ */
+export async function getReplay(ctx: Ctx, input: z.infer<typeof replayInput>) {
+  const db = dbOf(ctx);
+  const room =
+    ctx.actor.kind === "anonymous" ? await findPublicRoom(db, input.room) : await findRoom(db, ctx.actor, input.room);
+  const app = await appById(db, room.appId);
+  if (!app?.app.enabled) throw new AppError("DISABLED", "This app is disabled");
+  if (ctx.actor.kind === "user") await assertNotKicked(db, room.num, ctx.actor.userId);
+  if (room.status !== "ended") return { items: [] };
+  const rows = await db
+    .select()
+    .from(recordings)
+    .where(and(eq(recordings.roomNum, room.num), eq(recordings.status, "ready")))
+    .orderBy(asc(recordings.createdAt), asc(recordings.id))
+    .limit(REPLAY_LIMIT);
   return {
-    url: `${env().publicUrl}/vod/${rec.id}.mp4?token=${issued.token}`,
-    expiresAt: issued.expiresAt,
-    recording: rec,
+    items: rows.map((rec) => ({
+      id: rec.id,
+      name: rec.name,
+      durationMs: rec.durationMs,
+      createdAt: rec.createdAt,
+      // A recording reported with its own URL plays from there; onair's own files through /vod/.
+      url: !rec.filePath && rec.url ? rec.url : vodToken(ctx, rec, room.id, false).url,
+    })),
   };
 }
 

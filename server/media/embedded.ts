@@ -20,7 +20,8 @@ import { nmsInternalSecret, parseStreamPath, publishKeyVersion } from "./keys";
 import { recordDone } from "./recorder";
 import { redactUrls } from "./ffmpeg";
 import { nms as nmsSign } from "./signers";
-import { applyMediaEvent, authorizePlayToken, type MediaEvent } from "./hooks";
+import { applyMediaEvent, authorizePlayToken, publishRefused, type MediaEvent } from "./hooks";
+import { refusalReason } from "./refusals";
 import { streamStarted, streamStopped } from "./streams";
 import { StreamProbe } from "./stream-probe";
 import { Thumbnailer } from "./thumbnails";
@@ -120,6 +121,10 @@ export class EmbeddedMedia {
     if (!p || busy || !(keyOk || vendor)) {
       log.warn("publish refused", { stream: s.streamPath, reason: busy ? "already publishing" : "bad publish key" });
       s.streamQuery.sign = "";
+      if (p?.app === "live") {
+        const refusal = { stream: p.name, reason: busy ? "busy" : "bad_key", via: "embedded", addr: s.ip } as const;
+        void publishRefused(this.db, this.clock, refusal).catch(() => undefined);
+      }
       return;
     }
     const query = { ...s.streamQuery };
@@ -135,6 +140,8 @@ export class EmbeddedMedia {
       .catch((err) => {
         log.warn("publish refused", { stream: s.streamPath, reason: (err as Error).message });
         s.close();
+        const refusal = { stream: p.name, reason: refusalReason(err), via: "embedded", addr: s.ip };
+        void publishRefused(this.db, this.clock, refusal, err).catch(() => undefined);
       });
   }
 

@@ -17,6 +17,7 @@ import { checkPlayToken, reconcileStreams, roomByStream, streamStarted, streamSt
 import { recordHealth, type HealthReading } from "./health";
 import { hasVendorSignature, vendorPlayCheck } from "./urls";
 import type { RoomClaims } from "../tokens";
+import { recordRefusal, refusalReason, type RefusedPublish } from "./refusals";
 
 const SRS_ACTIONS = [
   "on_publish",
@@ -139,7 +140,7 @@ type Via = "srs" | "nginx" | "embedded";
  * once confined to MEDIA_RECORD_DIRS (undefined: it named something else, and is refused).
  */
 export type MediaEvent =
-  | { kind: "publish"; stream: string; client: string; query: Query; via: Via }
+  | { kind: "publish"; stream: string; client: string; query: Query; via: Via; addr?: string }
   | { kind: "unpublish"; stream: string; client: string; via: Via }
   | { kind: "play"; stream: string; uri: string; query: Query }
   | { kind: "recorded"; stream: string; file: string | undefined; via: Via }
@@ -175,7 +176,14 @@ export function srsEvent(body: SrsBody): MediaEvent {
   const client = `srs:${body.client_id}`;
   switch (body.action) {
     case "on_publish":
-      return { kind: "publish", stream: nameOf(body.app, body.stream), client, query: queryOf(body.param), via: "srs" };
+      return {
+        kind: "publish",
+        stream: nameOf(body.app, body.stream),
+        client,
+        query: queryOf(body.param),
+        via: "srs",
+        addr: body.ip,
+      };
     case "on_unpublish":
       return { kind: "unpublish", stream: nameOf(body.app, body.stream), client, via: "srs" };
     case "on_play": {
@@ -216,7 +224,7 @@ export function nginxEvent(body: z.infer<typeof nginxBody> & Record<string, unkn
   switch (body.call) {
     case "publish": {
       const query = Object.fromEntries(Object.entries(body).filter(([, v]) => typeof v === "string")) as Query;
-      return { kind: "publish", stream, client, query, via: "nginx" };
+      return { kind: "publish", stream, client, query, via: "nginx", addr: body.addr };
     }
     // `done` fires for players and publishers alike; only the current publisher stops the stream.
     case "publish_done":
@@ -240,7 +248,9 @@ export function nginxEvent(body: z.infer<typeof nginxBody> & Record<string, unkn
 export function applyMediaEvent(db: Db, ev: MediaEvent, clock: Clock = systemClock): void | Promise<unknown> {
   switch (ev.kind) {
     case "publish":
-      return streamStarted(db, clock, ev.stream, ev.client, { query: ev.query, via: ev.via });
+      return streamStarted(db, clock, ev.stream, ev.client, { query: ev.query, via: ev.via }).catch((e: unknown) =>
+        publishRefused(db, clock, { stream: ev.stream, reason: refusalReason(e), via: ev.via, addr: ev.addr }, e),
+      );
     case "unpublish":
       return streamStopped(db, clock, ev.stream, ev.client, ev.via);
     case "play": {
@@ -278,6 +288,16 @@ async function recordingReported(db: Db, clock: Clock, ev: Extract<MediaEvent, {
   } catch (e) {
     log.warn(`unrecorded ${ev.via} file left in place`, { file, error: (e as Error).message });
   }
+}
+
+/**
+ * A refused publish, from any media server (hooks here, the embedded server's checks): recorded for
+ * the room's host (server/media/refusals.ts), then the refusal stands (`error` is thrown again).
+ */
+export async function publishRefused(db: Db, clock: Clock, refusal: RefusedPublish, error?: unknown): Promise<never> {
+  await recordRefusal(db, clock, refusal);
+  if (error instanceof Error) throw error;
+  throw new AppError("TOKEN_INVALID", "Publish refused");
 }
 
 /** Where a hook came from and what it named, for its refusal's log line. */

@@ -2,7 +2,8 @@
 // room's stream on the local RTMP server (copy when H.264/AAC, else transcode), with the room's own
 // publish key, so the room follows the pull exactly as it follows a push (live; paused on loss;
 // ended after the grace). On demand: the first play starts it, the last viewer leaving stops it
-// SOURCE_IDLE_STOP_S later. A pull lost while wanted is retried with backoff until MEDIA_END_GRACE_S.
+// SOURCE_IDLE_STOP_S later. A pull lost while wanted is retried with backoff for the room's grace
+// (MEDIA_END_GRACE_S unless the room sets its own).
 // Always-on sources are pulled without viewers by exactly one front at a time: the one holding the
 // source's lease in MySQL (holder + expiry, renewed every few seconds, taken over once expired).
 // Runs in the front process (where plays arrive); every ffmpeg is killed on shutdown.
@@ -13,6 +14,7 @@ import type { Db } from "../db/client";
 import { rooms, streamSources } from "../db/schema";
 import { env } from "../env";
 import { log } from "../log";
+import { graceOf } from "../rooms/grace";
 import {
   checkSourceAddress,
   mainOfSubStream,
@@ -40,6 +42,8 @@ interface Pull {
   source: SourceRow;
   appId: number;
   stream: string;
+  /** The room's grace (server/rooms/grace.ts): a lost pull is retried this long. */
+  graceMs: number;
   proc?: ChildProcess;
   viewers: number;
   /** Publishing now (frames flowing). */
@@ -57,7 +61,7 @@ interface Pull {
   pinned: boolean;
 }
 
-type PullRoom = { num: number; appId: number; streamName: string; keyVersion: number };
+type PullRoom = { num: number; appId: number; streamName: string; keyVersion: number; graceS: number | null };
 
 /** Why an attempt failed, in words an operator can act on (never the URL: it may hold credentials). */
 export function pullFailure(stderr: string, otherwise = "pull failed"): string {
@@ -144,7 +148,13 @@ export class Pulls {
     const main = mainOfSubStream(stream);
     const room = (
       await this.db()
-        .select({ num: rooms.num, appId: rooms.appId, streamName: rooms.streamName, keyVersion: rooms.keyVersion })
+        .select({
+          num: rooms.num,
+          appId: rooms.appId,
+          streamName: rooms.streamName,
+          keyVersion: rooms.keyVersion,
+          graceS: rooms.graceS,
+        })
         .from(rooms)
         .where(eq(rooms.streamName, main ?? stream))
     )[0];
@@ -209,6 +219,7 @@ export class Pulls {
       source,
       appId: room.appId,
       stream: name,
+      graceMs: graceOf(room) * 1000,
       viewers: 0,
       live: false,
       waiters: new Set(),
@@ -408,7 +419,7 @@ export class Pulls {
     pull.live = false;
     // Wanted while someone watches, within the idle window after the last left, or always.
     const wanted = pull.viewers > 0 || pull.idle !== undefined || pull.pinned;
-    const withinGrace = Date.now() - pull.lostAt < env().MEDIA_END_GRACE_S * 1000;
+    const withinGrace = Date.now() - pull.lostAt < pull.graceMs;
     if (!wanted || !withinGrace) {
       // An always-on pull that gave up is started again by the lease loop after a pause.
       if (pull.pinned) this.cooldown.set(pull.source.id, Date.now() + RETRY_MAX_MS);

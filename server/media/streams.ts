@@ -1,7 +1,7 @@
 // The room follows the real stream. Every media server's events (embedded node-media-server,
 // SRS callbacks, nginx-rtmp notifications) land here: idempotent and order-tolerant.
 //   publish allowed → live;  unpublish → paused (auto);  no re-publish within the grace → ended.
-import { and, eq, inArray, lt, sql } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import { anonymous } from "../actor";
 import type { Clock } from "../clock";
 import type { Db, DbOrTx } from "../db/client";
@@ -11,6 +11,7 @@ import { env } from "../env";
 import { AppError, notFound } from "../errors";
 import { assertNotEnded, endRoomSessions, type RoomRow } from "../rooms";
 import { changeRoom, type RoomLock } from "../rooms/change";
+import { graceOf } from "../rooms/grace";
 import { verifyRoomToken, type RoomClaims } from "../tokens";
 import { publishKeyVersion } from "./keys";
 import { vendorPublishCheck } from "./urls";
@@ -128,13 +129,19 @@ export async function streamStopped(
  */
 const notPulledOnDemand = sql`NOT EXISTS (SELECT 1 FROM ${streamSources} WHERE ${streamSources.roomNum} = ${rooms.num} AND ${streamSources.kind} = 'main' AND ${streamSources.state} = 'idle')`;
 
-/** Rooms paused by a lost stream with no re-publish for MEDIA_END_GRACE_S end. Safe on every instance. */
+/**
+ * Rooms paused by a lost stream with no re-publish within their grace (their own, or
+ * MEDIA_END_GRACE_S: server/rooms/grace.ts) end. Safe on every instance.
+ */
 export async function endAbandonedRooms(db: Db, clock: Clock) {
   const now = clock.now();
-  const graceS = env().MEDIA_END_GRACE_S;
-  const cutoff = new Date(now.getTime() - graceS * 1000);
+  const defaultS = env().MEDIA_END_GRACE_S;
   const abandoned = (r: RoomRow) =>
-    r.status === "paused" && r.autoPaused && !r.streamOnline && !!r.streamChangedAt && r.streamChangedAt < cutoff;
+    r.status === "paused" &&
+    r.autoPaused &&
+    !r.streamOnline &&
+    !!r.streamChangedAt &&
+    r.streamChangedAt.getTime() + graceOf(r) * 1000 < now.getTime();
   const due = await db
     .select({ num: rooms.num })
     .from(rooms)
@@ -143,7 +150,8 @@ export async function endAbandonedRooms(db: Db, clock: Clock) {
         eq(rooms.status, "paused"),
         eq(rooms.autoPaused, true),
         eq(rooms.streamOnline, false),
-        lt(rooms.streamChangedAt, cutoff),
+        // Each room's own grace (null: the default), as graceOf computes it; re-checked under the lock.
+        sql`TIMESTAMPADD(SECOND, COALESCE(${rooms.graceS}, ${defaultS}), ${rooms.streamChangedAt}) < ${sql.param(now, rooms.streamChangedAt)}`,
         notPulledOnDemand,
       ),
     )
@@ -169,7 +177,7 @@ export async function endAbandonedRooms(db: Db, clock: Clock) {
         .set({ status: "ended", stoppedAt: now, updatedAt: now, autoPaused: false })
         .where(eq(rooms.num, num));
       await endRoomSessions(tx, num, now);
-      return { result: true, detail: { graceS } };
+      return { result: true, detail: { graceS: graceOf(room) } };
     }).catch((e: unknown) => {
       if (e instanceof AppError && e.code === "NOT_FOUND") return false;
       throw e;

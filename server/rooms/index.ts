@@ -13,6 +13,7 @@ import { webhookRoom } from "../events/room";
 import { assertNotEnded, findRoom, roomRef, type RoomRef, type RoomRow } from "./find";
 import {
   micSessions,
+  publishRefusals,
   recordings,
   roomFigures,
   roomMembers,
@@ -31,6 +32,7 @@ import { asShared, cacheable, isShared, sharedReads } from "../cache";
 import type { RoomStats } from "../presence/stats";
 import { STATUS_CODE, TRANSITIONS, type RoomAction } from "./status";
 import { newStreamName } from "../media/keys";
+import { graceInput, graceOf } from "./grace";
 
 export {
   assertNotEnded,
@@ -62,6 +64,8 @@ const fields = {
   record: z.boolean(),
   micSeats: z.number().int().min(1).max(64),
   clientAppId: z.string().trim().max(32),
+  /** Seconds a dropped stream may take to come back before the room ends (null: MEDIA_END_GRACE_S). */
+  graceS: graceInput,
 };
 
 export const createRoomInput = z.object({
@@ -74,6 +78,7 @@ export const createRoomInput = z.object({
   chatId: fields.chatId.optional(),
   record: fields.record.default(false),
   micSeats: fields.micSeats.optional(),
+  graceS: fields.graceS.optional(),
   /** Admins create rooms for a host of their app. */
   hostId: z.string().uuid().optional(),
 });
@@ -87,6 +92,7 @@ export const updateRoomInput = z.object({
   extends: fields.extends.optional(),
   record: fields.record.optional(),
   micSeats: fields.micSeats.optional(),
+  graceS: fields.graceS.optional(),
   /** The client SDK's app id a vendor client reported (随心播 `appid`). */
   clientAppId: fields.clientAppId.optional(),
   /** Chat slow mode: seconds between one member's messages (0 off, at most an hour). */
@@ -132,6 +138,10 @@ export function roomView(r: RoomRow, metrics?: RoomStats) {
     micSeats: r.micSeats,
     chatSlowS: r.chatSlowS,
     guestChat: r.guestChat,
+    /** The grace that applies (seconds), and whether it is the instance default. */
+    graceS: graceOf(r),
+    graceDefault: r.graceS === null,
+    successorNum: r.successorNum,
     streamName: r.streamName,
     streamOnline: r.streamOnline,
     keyVersion: r.keyVersion,
@@ -184,6 +194,7 @@ export async function createRoom(ctx: Ctx, input: z.infer<typeof createRoomInput
       record: input.record,
       streamName: newStreamName(),
       micSeats: input.micSeats ?? env().MIC_SEATS,
+      graceS: input.graceS ?? null,
       createdAt: now,
       updatedAt: now,
     });
@@ -211,8 +222,14 @@ const reread = async (db: DbOrTx, num: number) => (await db.select().from(rooms)
 
 export async function getRoom(ctx: Ctx, ref: RoomRef) {
   requireUser(ctx.actor);
-  const room = await findRoom(dbOf(ctx), ctx.actor, ref);
-  return roomView(room, await roomStats(dbOf(ctx), room, ctx.clock.now()));
+  const db = dbOf(ctx);
+  const room = await findRoom(db, ctx.actor, ref);
+  // The room it went live again as, by id, for the console's link ("Go live again").
+  const successor =
+    room.successorNum === null
+      ? undefined
+      : (await db.select({ id: rooms.id }).from(rooms).where(eq(rooms.num, room.successorNum)))[0];
+  return { ...roomView(room, await roomStats(db, room, ctx.clock.now())), successorId: successor?.id ?? null };
 }
 
 const encodeCursor = (r: { createdAt: Date; num: number }) => `${r.createdAt.getTime()}_${r.num}`;
@@ -378,6 +395,7 @@ export async function deleteRoom(ctx: Ctx, ref: RoomRef) {
     await tx.delete(streamSources).where(eq(streamSources.roomNum, room.num));
     await tx.delete(streamHealth).where(eq(streamHealth.roomNum, room.num));
     await tx.delete(roomThumbnails).where(eq(roomThumbnails.roomNum, room.num));
+    await tx.delete(publishRefusals).where(eq(publishRefusals.roomNum, room.num));
     await tx.delete(rooms).where(eq(rooms.num, room.num));
     const kept = await tx.select({ n: count() }).from(recordings).where(eq(recordings.roomNum, room.num));
     return {

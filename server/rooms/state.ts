@@ -16,6 +16,8 @@ export interface RoomState {
   streamOnline: boolean;
   /** A source feeds the room: players play it whatever its status (the play starts the pull). */
   sourced: boolean;
+  /** The room it went live again as ("Go live again"), once it has ended. */
+  successorNum: number | null;
   metrics: RoomStats;
 }
 
@@ -32,6 +34,7 @@ export function roomState(db: Db, ref: string, now: Date): Promise<RoomState> {
       status: r.status,
       streamOnline: r.streamOnline,
       sourced: !!(await sourceOf(db, r.num, "main")),
+      successorNum: r.successorNum,
       metrics: await roomStats(db, r, now),
     };
   });

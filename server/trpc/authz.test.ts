@@ -62,6 +62,11 @@ async function room(state: "prepare" | "live" | "paused" = "live") {
   if (state === "paused") await asHost().rooms.pause({ room: r.id });
   return r;
 }
+async function ended() {
+  const r = await room("live");
+  await asHost().rooms.stop({ room: r.id });
+  return r;
+}
 async function viewerMic(state: "pending" | "approved" | "on") {
   const r = await room();
   await callerOf(A.viewer).presence.join({ room: r.id });
@@ -155,6 +160,7 @@ const cases: Record<string, Case> = {
     expect: { ...everyone, otherAppAdmin: "NOT_FOUND" },
     input: async () => ({ room: (await room()).id }),
   },
+  "rooms.goLiveAgain": { expect: manage, input: async () => ({ room: (await ended()).id }) },
   "rooms.overview": { expect: adminOnly, input: () => undefined },
   "rooms.samples": { expect: inTenant, input: async () => ({ room: (await room()).id }) },
   "presence.heartbeat": {
@@ -273,6 +279,18 @@ const cases: Record<string, Case> = {
     expect: { ...everyone, otherAppAdmin: "NOT_FOUND" },
     input: async () => ({ room: (await room()).id }),
   },
+  "media.downloadUrl": {
+    expect: manage,
+    input: async () => ({
+      id: (await asHost().recordings.create({ room: (await room()).id, name: "d", url: "https://vod.test/d.mp4" })).id,
+    }),
+  },
+  // An ended room's recordings, under the room's play rules (as pullUrls).
+  "media.replay": {
+    expect: { ...everyone, otherAppAdmin: "NOT_FOUND" },
+    input: async () => ({ room: (await ended()).id }),
+  },
+  "media.refusals": { expect: manage, input: async () => ({ room: (await room()).id }) },
   "media.sampleUrls": { expect: adminOfApp, input: () => ({ id: A.app.id }) },
   "media.health": { expect: manage, input: async () => ({ room: (await room()).id }) },
   // Rooms of other apps are left out of the answer (no error): see server/media/health.test.ts.

@@ -15,6 +15,8 @@ import * as recordings from "../recordings";
 import * as rooms from "../rooms";
 import * as sources from "../sources/rooms";
 import * as overview from "../rooms/overview";
+import * as again from "../rooms/again";
+import * as refusals from "../media/refusals";
 import { checkRoomToken, issueRoomToken, issueTokenInput, verifyTokenInput } from "../tokens/issue";
 import { authedProcedure as authed, publicProcedure as pub, router } from "./init";
 import { ROLES, SIGN_SCHEMES, SIGNUP_ROLES, WEBHOOK_EVENT_TYPES } from "../db/schema";
@@ -124,6 +126,7 @@ export const appRouter = router({
     resume: authed.input(roomOnly).mutation(({ ctx, input }) => rooms.transitionRoom(ctx, input.room, "resume")),
     stop: authed.input(roomOnly).mutation(({ ctx, input }) => rooms.transitionRoom(ctx, input.room, "stop")),
     delete: authed.input(roomOnly).mutation(({ ctx, input }) => rooms.deleteRoom(ctx, input.room)),
+    goLiveAgain: authed.input(roomOnly).mutation(({ ctx, input }) => again.goLiveAgain(ctx, input.room)),
     overview: authed.query(({ ctx }) => overview.overview(ctx)),
     samples: authed.input(roomOnly).query(({ ctx, input }) => overview.samples(ctx, input.room)),
   }),
@@ -187,6 +190,9 @@ export const appRouter = router({
       .mutation(({ ctx, input }) => media.rotatePublishKey(ctx, input.room)),
     pullUrls: pub.input(media.pullInput).query(({ ctx, input }) => media.getPullUrls(ctx, input)),
     vodUrl: authed.input(idUuid).query(({ ctx, input }) => media.getVodUrl(ctx, input.id)),
+    downloadUrl: authed.input(idUuid).query(({ ctx, input }) => media.getDownloadUrl(ctx, input.id)),
+    replay: pub.input(media.replayInput).query(({ ctx, input }) => media.getReplay(ctx, input)),
+    refusals: authed.input(refusals.listRefusalsInput).query(({ ctx, input }) => refusals.listRefusals(ctx, input)),
     sampleUrls: authed.input(idNum).query(({ ctx, input }) => media.sampleUrls(ctx, input.id)),
     /** The room's stream health (its host and its app's admins). */
     health: authed.input(roomOnly).query(({ ctx, input }) => health.roomHealth(ctx, input.room)),

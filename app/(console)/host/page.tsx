@@ -13,7 +13,16 @@ import { useErrorText, useFieldErrors } from "@/lib/errors";
 import { fmtTime } from "@/lib/format";
 import { formText } from "@/lib/forms";
 
-type RoomLike = { id: string; title: string; notice: string; coverUrl: string; mode: number; record: boolean };
+type RoomLike = {
+  id: string;
+  title: string;
+  notice: string;
+  coverUrl: string;
+  mode: number;
+  record: boolean;
+  /** The room's own grace in seconds; null: the instance default. */
+  graceS: number | null;
+};
 
 function RoomForm({
   initial,
@@ -37,6 +46,7 @@ function RoomForm({
       coverUrl: formText(f, "coverUrl"),
       mode: Number(f.get("mode")),
       record: f.get("record") === "on",
+      graceS: formText(f, "graceS") ? Number(formText(f, "graceS")) : null,
     });
   }
   return (
@@ -56,6 +66,17 @@ function RoomForm({
           <option value={1}>{t("mode1")}</option>
           <option value={2}>{t("mode2")}</option>
         </Select>
+      </Field>
+      <Field label={t("grace")} error={errors.graceS}>
+        <Input
+          name="graceS"
+          type="number"
+          min={1}
+          max={3600}
+          step={1}
+          placeholder={t("graceDefault")}
+          defaultValue={initial?.graceS ?? ""}
+        />
       </Field>
       <label className="flex items-center gap-2 text-sm">
         <input type="checkbox" name="record" defaultChecked={initial?.record ?? true} className="h-4 w-4" />
@@ -140,11 +161,17 @@ export default function HostRooms() {
                       {t("edit")}
                     </Button>
                   )}
+                  {/* An ended room cannot go live: it opens its page (recordings, "Go live again"). */}
                   <Link
                     href={`/host/rooms/${r.id}`}
-                    className="rounded-md bg-red-600 px-3 py-2 text-sm font-medium text-white hover:bg-red-500"
+                    className={
+                      r.status === "ended"
+                        ? "rounded-md border border-slate-300 px-3 py-2 text-sm font-medium hover:bg-slate-50 dark:border-slate-700 dark:hover:bg-slate-800"
+                        : "rounded-md bg-red-600 px-3 py-2 text-sm font-medium text-white hover:bg-red-500"
+                    }
+                    data-testid="room-card-open"
                   >
-                    {t("manage")}
+                    {r.status === "ended" ? t("open") : t("manage")}
                   </Link>
                 </div>
               }
@@ -158,7 +185,7 @@ export default function HostRooms() {
               {editing === r.id && (
                 <div className="mt-3">
                   <RoomForm
-                    initial={r}
+                    initial={{ ...r, graceS: r.graceDefault ? null : r.graceS }}
                     busy={update.isPending}
                     errors={{}}
                     onSubmit={(v) => update.mutate({ room: r.id, ...v })}

@@ -1,6 +1,11 @@
 // The player alone, for an <iframe>: /embed/<room id or number>?format=flv|hls, and ?chat=1 for the
-// room's chat beside it.
+// room's chat beside it. An unknown room answers 404 "Room not found", as /watch does; an ended room
+// that went live again sends the frame on to the new broadcast (same options) while it is on air.
+import { notFound, redirect } from "next/navigation";
 import { EmbedRoom } from "@/components/watch/EmbedRoom";
+import { getDb } from "@/server/db/client";
+import { roomRef } from "@/server/rooms/find";
+import { watchTarget } from "@/server/rooms/again";
 
 export const dynamic = "force-dynamic";
 
@@ -13,6 +18,10 @@ export default async function Embed({
 }) {
   const { room } = await params;
   const { format, chat } = await searchParams;
-  const ref = /^\d+$/.test(room) ? Number(room) : room;
-  return <EmbedRoom room={ref} format={format === "hls" ? "hls" : "flv"} chat={chat === "1"} />;
+  const parsed = roomRef.safeParse(/^\d+$/.test(room) ? Number(room) : room);
+  const target = parsed.success ? await watchTarget(getDb(), parsed.data) : null;
+  if (!parsed.success || !target) notFound();
+  const fmt = format === "hls" ? "hls" : "flv";
+  if (target.leadTo) redirect(`/embed/${target.leadTo.id}?format=${fmt}${chat === "1" ? "&chat=1" : ""}`);
+  return <EmbedRoom room={parsed.data} format={fmt} chat={chat === "1"} />;
 }

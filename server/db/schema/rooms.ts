@@ -66,6 +66,13 @@ export const rooms = mysqlTable(
     /** Viewers who are not signed in may chat, with a nick. */
     guestChat: boolean("guest_chat").notNull().default(false),
     micSeats: int("mic_seats").notNull(),
+    /**
+     * Seconds a room paused by a lost stream waits for it before ending (null: MEDIA_END_GRACE_S).
+     * Read through server/rooms/grace.ts, the one place the grace is computed.
+     */
+    graceS: int("grace_s"),
+    /** The room "Go live again" made from this ended one: its watch URL leads viewers there. */
+    successorNum: idRef("successor_num"),
     createdAt: time("created_at").notNull(),
     updatedAt: time("updated_at").notNull(),
     startedAt: time("started_at"),

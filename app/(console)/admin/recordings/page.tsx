@@ -1,10 +1,11 @@
 "use client";
-// Recordings: list, play in the browser, delete.
+// Recordings: list, play in the browser, download, delete.
 import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useLocale, useTranslations } from "next-intl";
 import { useTRPC } from "@/lib/trpc";
 import { Button, Card, Empty, ErrorBox, Loading } from "@/components/ui";
+import { DownloadRecording } from "@/components/console/DownloadRecording";
 import { useToast } from "@/components/ui/toast";
 import { useErrorText } from "@/lib/errors";
 import { fmtBytes, fmtDuration, fmtTime } from "@/lib/format";
@@ -56,6 +57,7 @@ export default function Recordings() {
                         {t("play")}
                       </Button>
                     )}
+                    {r.status === "ready" && <DownloadRecording id={r.id} />}
                     <Button variant="ghost" onClick={() => confirm(tc("confirmDelete")) && del.mutate({ id: r.id })}>
                       {tc("delete")}
                     </Button>
