@@ -110,13 +110,16 @@ test("push → live → FLV and HLS play with tokens → refusals → paused →
     await ff.exited;
   }
 
-  // Stopping the push: paused at once, ended after the grace (4 s in this run); the player follows.
+  // Stopping the push: paused at once, ended after the grace (4 s in this run); the player says the
+  // stream dropped (not that the host paused it), then that it ended.
   await until(
     () => trpc("rooms.get", { room: room.id }, t.host.token, "GET"),
     (r) => r.status === "paused",
     15_000,
   );
-  await expect(page.locator("[data-player-state]")).toHaveAttribute("data-player-state", "paused", { timeout: 15_000 });
+  await expect(page.locator("[data-player-state]")).toHaveAttribute("data-player-state", "dropped", {
+    timeout: 15_000,
+  });
   await until(
     () => trpc("rooms.get", { room: room.id }, t.host.token, "GET"),
     (r) => r.status === "ended",

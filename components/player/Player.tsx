@@ -13,17 +13,18 @@ export type PlayerFormat = "flv" | "hls";
  * host pressed Start but no encoder is pushing yet (the room is live, its stream is not).
  */
 export type PlayerState =
-  "loading" | "waiting" | "starting" | "removed" | Exclude<RoomStatus, "prepare"> | PullErrorKind;
+  "loading" | "waiting" | "starting" | "dropped" | "removed" | Exclude<RoomStatus, "prepare"> | PullErrorKind;
 
 const HINTS: Partial<
   Record<
     PlayerState,
-    "waitingHint" | "startingHint" | "pausedHint" | "unauthorizedHint" | "networkHint" | "removedHint"
+    "waitingHint" | "startingHint" | "pausedHint" | "droppedHint" | "unauthorizedHint" | "networkHint" | "removedHint"
   >
 > = {
   waiting: "waitingHint",
   starting: "startingHint",
   paused: "pausedHint",
+  dropped: "droppedHint",
   unauthorized: "unauthorizedHint",
   network: "networkHint",
   removed: "removedHint",
@@ -81,7 +82,9 @@ export function Player({
               ? "live"
               : "loading"
             : roomStatus === "paused"
-              ? "paused"
+              ? info.room.autoPaused
+                ? "dropped"
+                : "paused"
               : roomStatus === "live" && !online && !removed
                 ? "starting"
                 : "waiting";

@@ -144,6 +144,8 @@ export function roomView(r: RoomRow, metrics?: RoomStats) {
     successorNum: r.successorNum,
     streamName: r.streamName,
     streamOnline: r.streamOnline,
+    /** Paused because the stream dropped (not by the host): it resumes when the encoder is back. */
+    autoPaused: r.autoPaused,
     keyVersion: r.keyVersion,
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,
