@@ -129,7 +129,8 @@ test("admin, host and viewer journey with screenshots", async ({ browser }) => {
 
     // Admin pages with a live room.
     await admin.goto(`${env.base}/admin`);
-    await expect(admin.getByText(title)).toBeVisible({ timeout: 15_000 });
+    // (The live list; the recent activity below names the room too.)
+    await expect(admin.locator("li[data-room]").getByText(title)).toBeVisible({ timeout: 15_000 });
     await shot(admin, "admin-overview");
     await admin.goto(`${env.base}/admin/apis`);
     await expect(admin.getByRole("link", { name: "OpenAPI JSON" })).toHaveCount(5);

@@ -27,6 +27,7 @@ import { Button, StatusBadge } from "@/components/ui";
 import { LanguageSwitch } from "@/components/console/LanguageSwitch";
 import { useToast } from "@/components/ui/toast";
 import { useErrorText } from "@/lib/errors";
+import type { RoomStatus } from "@/lib/domain";
 
 export function WatchRoom({ room }: { room: string | number }) {
   const t = useTranslations("watch");
@@ -143,7 +144,12 @@ export function WatchRoom({ room }: { room: string | number }) {
             </h1>
             {r && (
               <span data-testid="watch-status">
-                <StatusBadge status={r.status} streamOnline={r.streamOnline} />
+                {/* The socket's status is the freshest (a re-read right after it may still be a
+                    second old); without a socket, the polled one. */}
+                <StatusBadge
+                  status={connected && live.status ? (live.status.status as RoomStatus) : r.status}
+                  streamOnline={connected && live.status ? live.status.streamOnline : r.streamOnline}
+                />
               </span>
             )}
             <span className="text-sm text-slate-500" data-testid="online-count">
