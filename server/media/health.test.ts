@@ -171,7 +171,8 @@ describe("embedded server", () => {
     await foldEndedHealth(getDb());
     const folded = await getDb().select().from(streamHealth).where(eq(streamHealth.roomNum, room.num));
     const minutes = new Set(fine.map((r) => Math.floor(r.at.getTime() / 60_000)));
-    expect(fine.length).toBeGreaterThan(minutes.size);
+    // (Readings that straddle a minute boundary may already be one a minute: at least that many.)
+    expect(fine.length).toBeGreaterThanOrEqual(minutes.size);
     expect(folded.length).toBe(minutes.size);
     expect(folded.every((r) => r.coarse && r.width === 1280)).toBe(true);
     expect(Math.max(...folded.map((r) => r.keyframeIntervalMs ?? 0))).toBeGreaterThanOrEqual(3900);
