@@ -155,6 +155,11 @@ const schema = z.object({
    * this; a front that stops renewing (crashed) loses it after this many seconds and another takes over.
    */
   SOURCE_LEASE_S: int(10, 2, 300),
+  /**
+   * 1: this front takes always-on source leases (pulls them). 0: it never does (a front that cannot
+   * reach the camera network); it still serves plays of them from the holder's stream.
+   */
+  SOURCE_ALWAYS_ON: z.enum(["0", "1"]).default("1"),
   /** Webhook deliveries this process sends at once (the web process runs the worker); 0: none here. */
   WEBHOOK_CONCURRENCY: int(4, 0, 64),
   /** How often the worker looks for deliveries that are due. */

@@ -17,6 +17,10 @@ function rtspServerPresent() {
 
 export default async function setup() {
   (process.env as Record<string, string>).NODE_ENV = "test";
+  // Instances other test files spawn on this run's database would take the always-on leases of
+  // server/media/always-on.test.ts (which runs its own fronts, confined to its app) and pull with
+  // their own outbound rules: they take none.
+  (process.env as Record<string, string>).SOURCE_ALWAYS_ON = "0";
   // Media tests push real streams (the two-instance test publishes with ffmpeg).
   ensurePackages("ffmpeg (test pushes)", ["ffmpeg"], () => !!findBinary(["ffmpeg"]));
   // Health and reconciliation are tested against a real nginx-rtmp (server/media/health.test.ts).

@@ -15,7 +15,7 @@ await startBackground();
 const server = createFrontServer({
   webOrigin: `http://127.0.0.1:${e.WEB_PORT}`,
   api: createApiHandler(),
-  alwaysOn: true,
+  alwaysOn: e.SOURCE_ALWAYS_ON === "1",
 });
 server.on("error", (err: NodeJS.ErrnoException) => {
   log.error(
