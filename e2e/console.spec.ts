@@ -1,14 +1,9 @@
 // The console as people use it: admin → app and users; host → room, push, live; viewer → watch,
 // like, request to co-host; host approves and stops; viewer sees the end; the recording plays.
 // Screenshots of the main pages go to e2e/screenshots/ (ignored by git).
-import { mkdirSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { expect, test, type Page } from "@playwright/test";
-import { env, push, signIn, uniq } from "./helpers";
-
-const shots = new URL("./screenshots/", import.meta.url).pathname;
-mkdirSync(shots, { recursive: true });
-const shot = (page: Page, name: string) => page.screenshot({ path: `${shots}${name}.png`, fullPage: true });
+import { env, push, shot, signIn, uniq } from "./helpers";
 
 async function createUser(admin: Page, appName: string, username: string, role: "host" | "viewer") {
   await admin.goto(`${env.base}/admin/users`);

@@ -1,6 +1,6 @@
 // Shared by the journeys: the running onair, a tRPC client over HTTP, and ffmpeg pushes.
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { expect, type Browser, type Page } from "@playwright/test";
 import { liveH264Args, testSourceArgs } from "../server/media/ffmpeg";
@@ -121,4 +121,36 @@ export async function embedPlays(page: Page, roomId: string, format: "flv" | "hl
     width,
     { timeout: 30_000 },
   );
+}
+
+/** Screenshots go to e2e/screenshots/ (checked by eye; ignored by git). */
+export const shots = new URL("./screenshots/", import.meta.url).pathname;
+mkdirSync(shots, { recursive: true });
+export const shot = (page: Page, name: string) => page.screenshot({ path: `${shots}${name}.png`, fullPage: true });
+
+/**
+ * The <video> at `selector` plays: frames decoded (past `pastS` seconds when given) within `timeout`,
+ * and its time moves on by more than half a second in `settleMs`. Answers its size.
+ */
+export async function videoPlays(
+  page: Page,
+  selector = "video",
+  { pastS = 0, settleMs = 1500, timeout = 30_000 }: { pastS?: number; settleMs?: number; timeout?: number } = {},
+) {
+  await page.waitForFunction(
+    ([s, past]) => {
+      const v = document.querySelector<HTMLVideoElement>(s);
+      return !!v && v.videoWidth > 0 && v.readyState >= 2 && v.currentTime > past;
+    },
+    [selector, pastS] as const,
+    { timeout },
+  );
+  const t0 = await page.$eval(selector, (v) => (v as HTMLVideoElement).currentTime);
+  await page.waitForTimeout(settleMs);
+  const t1 = await page.$eval(selector, (v) => (v as HTMLVideoElement).currentTime);
+  expect(t1).toBeGreaterThan(t0 + 0.5);
+  return page.$eval(selector, (v) => ({
+    w: (v as HTMLVideoElement).videoWidth,
+    h: (v as HTMLVideoElement).videoHeight,
+  }));
 }

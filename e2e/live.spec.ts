@@ -2,13 +2,8 @@
 // a viewer asks to co-host and sees the host's approval; two viewers and the host chat in Chinese
 // and emoji; the host removes a message and mutes a viewer; the host bans a viewer, whose player
 // stops at once. Screenshots go to e2e/screenshots/.
-import { mkdirSync } from "node:fs";
 import { expect, test, type Page } from "@playwright/test";
-import { env, push, signIn, tenant, trpc, uniq } from "./helpers";
-
-const shots = new URL("./screenshots/", import.meta.url).pathname;
-mkdirSync(shots, { recursive: true });
-const shot = (page: Page, name: string) => page.screenshot({ path: `${shots}${name}.png`, fullPage: true });
+import { env, push, shot, signIn, tenant, trpc, uniq } from "./helpers";
 
 const SECOND = { timeout: 1000 };
 

@@ -3,29 +3,12 @@
 // bad, expired and other-room tokens and a wrong push key are refused; stopping the push turns
 // the room paused, then ended; the recording appears and plays.
 import { expect, test, type Page } from "@playwright/test";
-import { env, push, tenant, trpc, until, uniq } from "./helpers";
+import { env, push, tenant, trpc, until, uniq, videoPlays } from "./helpers";
 
 process.env.AUTH_SECRET = env.authSecret;
 process.env.ENCRYPTION_KEY = env.encryptionKey;
 
-async function expectPlaying(page: Page, selector = "video") {
-  await page.waitForFunction(
-    (s) => {
-      const v = document.querySelector<HTMLVideoElement>(s);
-      return !!v && v.videoWidth > 0 && v.readyState >= 2;
-    },
-    selector,
-    { timeout: 30_000 },
-  );
-  const t0 = await page.$eval(selector, (v) => (v as HTMLVideoElement).currentTime);
-  await page.waitForTimeout(2000);
-  const t1 = await page.$eval(selector, (v) => (v as HTMLVideoElement).currentTime);
-  expect(t1).toBeGreaterThan(t0 + 0.5);
-  return page.$eval(selector, (v) => ({
-    w: (v as HTMLVideoElement).videoWidth,
-    h: (v as HTMLVideoElement).videoHeight,
-  }));
-}
+const expectPlaying = (page: Page, selector = "video") => videoPlays(page, selector, { settleMs: 2000 });
 
 test("push → live → FLV and HLS play with tokens → refusals → paused → ended → recording plays", async ({
   page,

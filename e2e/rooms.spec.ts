@@ -2,31 +2,10 @@
 // go-live panel counts the grace down after an encoder drop and lists refused pushes with their
 // reasons; an ended room goes live again as a new room that its old watch and embed URLs lead to;
 // an ended room's watch page plays its recording; recordings download from the console.
-import { mkdirSync } from "node:fs";
-import { expect, test, type Page } from "@playwright/test";
-import { env, push, signIn, tenant, trpc, until, uniq } from "./helpers";
-
-const shots = new URL("./screenshots/", import.meta.url).pathname;
-mkdirSync(shots, { recursive: true });
-const shot = (page: Page, name: string) => page.screenshot({ path: `${shots}${name}.png`, fullPage: true });
+import { expect, test } from "@playwright/test";
+import { env, push, shot, signIn, tenant, trpc, uniq, until, videoPlays } from "./helpers";
 
 const roomOf = (id: string, token: string) => trpc("rooms.get", { room: id }, token, "GET");
-
-/** The <video> plays: frames decoded and its time moving on. */
-async function advances(page: Page, selector: string) {
-  await page.waitForFunction(
-    (s) => {
-      const v = document.querySelector<HTMLVideoElement>(s);
-      return !!v && v.videoWidth > 0 && v.readyState >= 2;
-    },
-    selector,
-    { timeout: 30_000 },
-  );
-  const t0 = await page.$eval(selector, (v) => (v as HTMLVideoElement).currentTime);
-  await page.waitForTimeout(1500);
-  const t1 = await page.$eval(selector, (v) => (v as HTMLVideoElement).currentTime);
-  expect(t1).toBeGreaterThan(t0 + 0.5);
-}
 
 test("an encoder drop counts the room's own grace down on the panel; refused pushes show with their reasons", async ({
   browser,
@@ -138,7 +117,7 @@ test("ended → its recording plays on the watch page and downloads → Go live 
   const viewer = await viewerCtx.newPage();
   await viewer.goto(`${env.base}/watch/${room.id}`);
   await expect(viewer.getByTestId("replay")).toBeVisible({ timeout: 20_000 });
-  await advances(viewer, '[data-testid="replay-video"]');
+  await videoPlays(viewer, '[data-testid="replay-video"]');
   await shot(viewer, "rooms-ended-replay");
 
   // The host downloads it from the panel: an attachment named after the recording.
@@ -178,7 +157,7 @@ test("ended → its recording plays on the watch page and downloads → Go live 
     await expect(viewer.locator("[data-player-state]")).toHaveAttribute("data-player-state", "live", {
       timeout: 30_000,
     });
-    await advances(viewer, "video");
+    await videoPlays(viewer, "video");
     await shot(viewer, "rooms-old-url-followed");
 
     // A new visitor of the old watch URL (by id or number) and of its embed is sent on at once.

@@ -2,73 +2,22 @@
 // stream on the embedded server, pushed by ffmpeg) pulled always-on, and an HLS source (ffmpeg-made
 // files on a small HTTP server) pulled on demand. Each plays in the room page's player and on the
 // watch page (the <video> advances), the room list shows both live, and the panel shows the source.
-import { spawn } from "node:child_process";
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { expect, test, type Page } from "@playwright/test";
-import { env, push, signIn, tenant, trpc, uniq } from "./helpers";
+import { startHlsSource } from "../test/hls-source";
+import { env, push, shot, signIn, tenant, trpc, uniq, videoPlays } from "./helpers";
 
-const shots = new URL("./screenshots/", import.meta.url).pathname;
-mkdirSync(shots, { recursive: true });
-const shot = (page: Page, name: string) => page.screenshot({ path: `${shots}${name}.png`, fullPage: true });
-
-/** The page's player plays: its <video> is past its first second and still advancing. */
-async function videoAdvances(page: Page) {
-  await page.waitForFunction(
-    () => {
-      const v = document.querySelector("video");
-      return !!v && v.videoWidth > 0 && v.currentTime > 1;
-    },
-    undefined,
-    { timeout: 40_000 },
-  );
-  const t0 = await page.$eval("video", (v) => v.currentTime);
-  await page.waitForTimeout(1500);
-  expect(await page.$eval("video", (v) => v.currentTime)).toBeGreaterThan(t0 + 0.5);
-}
-
-/** A live HLS stream as a camera gateway serves it: ffmpeg writes it, a static server serves it. */
+/** A live HLS stream as a camera gateway serves it (test/hls-source.ts), with the gateway's credentials in the URL. */
 async function hlsSource() {
-  const dir = mkdtempSync(join(tmpdir(), "onair-e2e-hls-"));
-  const ff = spawn(
-    "ffmpeg",
-    [
-      ...["-hide_banner", "-loglevel", "error", "-re", "-t", "180"],
-      ...["-f", "lavfi", "-i", "testsrc2=size=480x270:rate=25"],
-      ...["-f", "lavfi", "-i", "sine=frequency=330:sample_rate=44100"],
-      ...["-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-pix_fmt", "yuv420p", "-c:a", "aac"],
-      ...["-f", "hls", "-hls_time", "1", "-hls_list_size", "6", "-hls_flags", "delete_segments"],
-      join(dir, "index.m3u8"),
-    ],
-    { stdio: "ignore" },
-  );
-  const server = http.createServer((req, res) => {
-    const file = join(
-      dir,
-      (req.url ?? "")
-        .split("?")[0]!
-        .replace(/^\/cam\//, "")
-        .replace(/[^\w.]/g, ""),
-    );
-    if (!existsSync(file)) return void res.writeHead(404).end();
-    res.writeHead(200);
-    createReadStream(file).pipe(res);
+  const src = await startHlsSource({
+    seconds: 180,
+    pattern: "testsrc2=size=480x270:rate=25",
+    toneHz: 330,
+    listSize: 6,
   });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  for (let i = 0; i < 100 && !existsSync(join(dir, "index.m3u8")); i++) await new Promise((r) => setTimeout(r, 100));
-  const port = (server.address() as AddressInfo).port;
   return {
-    url: `http://cam:gateway-pw@127.0.0.1:${port}/cam/index.m3u8`,
-    shown: `http://127.0.0.1:${port}`,
-    stop: () => {
-      ff.kill("SIGKILL");
-      server.closeAllConnections();
-      server.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
+    url: `http://cam:gateway-pw@127.0.0.1:${src.port}/cam/index.m3u8`,
+    shown: `http://127.0.0.1:${src.port}`,
+    stop: () => src.stop(),
   };
 }
 
@@ -123,7 +72,7 @@ test("RTMP and HLS sources added in the console play in ordinary rooms and show 
     await expect(admin.getByTestId("room-status").locator("[data-status]")).toHaveAttribute("data-status", "live", {
       timeout: 20_000,
     });
-    await videoAdvances(admin);
+    await videoPlays(admin, "video", { pastS: 1, timeout: 40_000 });
     await main.getByRole("button", { name: "Probe now" }).click();
     await expect(main.getByTestId("source-probe")).toContainText(/Video h264 · audio aac · 640×360 · 25 fps/, {
       timeout: 10_000,
@@ -142,7 +91,7 @@ test("RTMP and HLS sources added in the console play in ordinary rooms and show 
     await expect(hmain.getByTestId("source-url")).toHaveText(hls.shown);
     await expect(hmain).not.toContainText("gateway-pw");
     await expect(hmain).toHaveAttribute("data-state", "live", { timeout: 30_000 });
-    await videoAdvances(admin);
+    await videoPlays(admin, "video", { pastS: 1, timeout: 40_000 });
     await hmain.getByRole("button", { name: "Probe now" }).click();
     await expect(hmain.getByTestId("source-probe")).toContainText(/Video h264 · audio aac · 480×270 · 25 fps/, {
       timeout: 10_000,
@@ -152,7 +101,7 @@ test("RTMP and HLS sources added in the console play in ordinary rooms and show 
     // A visitor on the watch page plays it too (and keeps the on-demand pull going).
     const visitor = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
     await visitor.goto(`${env.base}/watch/${hlsRoom.id}`);
-    await videoAdvances(visitor);
+    await videoPlays(visitor, "video", { pastS: 1, timeout: 40_000 });
 
     // The room list shows both rooms live.
     await admin.goto(`${env.base}/admin/rooms`);
@@ -179,7 +128,7 @@ test("RTMP and HLS sources added in the console play in ordinary rooms and show 
     await visitor.context().close();
   } finally {
     ff.kill("SIGKILL");
-    hls.stop();
+    await hls.stop();
     await admin.context().close();
   }
 });

@@ -4,14 +4,9 @@
 // without an encoder says "starting soon", the admin cannot disable themselves and resets passwords
 // in the page, the stream key is masked until asked, and muted autoplay offers to unmute.
 // Screenshots go to e2e/screenshots/.
-import { mkdirSync } from "node:fs";
 import type { ApiError } from "./helpers";
 import { expect, test, type Page } from "@playwright/test";
-import { env, login, push, signIn, tenant, trpc, uniq } from "./helpers";
-
-const shots = new URL("./screenshots/", import.meta.url).pathname;
-mkdirSync(shots, { recursive: true });
-const shot = (page: Page, name: string) => page.screenshot({ path: `${shots}${name}.png`, fullPage: true });
+import { env, login, push, shot, signIn, tenant, trpc, uniq } from "./helpers";
 
 /** The page is no wider than its viewport (nothing pushed off to the right). */
 async function fitsWidth(page: Page) {

@@ -3,15 +3,10 @@
 // loopback (allowed by OUTBOUND_ALLOW in e2e/global-setup.ts), whose first answer is a 500 and
 // which gets the retry; the deliveries list, a redelivery; the audit page filtered, en and zh.
 import { createHmac, timingSafeEqual } from "node:crypto";
-import { mkdirSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { expect, test, type Page } from "@playwright/test";
-import { env, push, signIn, tenant, trpc, uniq, until } from "./helpers";
-
-const shots = new URL("./screenshots/", import.meta.url).pathname;
-mkdirSync(shots, { recursive: true });
-const shot = (page: Page, name: string) => page.screenshot({ path: `${shots}${name}.png`, fullPage: true });
+import { expect, test } from "@playwright/test";
+import { env, push, shot, signIn, tenant, trpc, uniq, until } from "./helpers";
 
 interface Hit {
   at: number;

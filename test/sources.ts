@@ -2,13 +2,11 @@
 // client that signs and posts exactly as the PHP extension does, and a look at running pulls.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { createHash, randomUUID } from "node:crypto";
-import { createReadStream, existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect } from "vitest";
 import { env } from "../server/env";
-import { serve, type Tenant } from "./helpers";
+import { startHlsSource as startHls, type HlsSourceOptions } from "./hls-source";
+import { type Tenant } from "./helpers";
 
 /** The python with Debian's GObject bindings (python3-gi), whatever python3 comes first on PATH. */
 export const SYSTEM_PYTHON = "/usr/bin/python3";
@@ -85,41 +83,5 @@ export async function until<T>(read: () => Promise<T> | T, ok: (v: T) => boolean
   return v;
 }
 
-/**
- * A live HLS source as a camera gateway serves it: ffmpeg makes a test pattern (320x240, 25 fps,
- * H.264/AAC, bounded to `seconds`) into a temporary folder, and a small HTTP server serves it at
- * `/cam/index.m3u8`; paths under `/locked/` answer 401 (a source whose credentials are wrong).
- */
-export async function startHlsSource(seconds = 300) {
-  const dir = mkdtempSync(join(tmpdir(), "onair-hls-src-"));
-  const proc = spawn(
-    env().FFMPEG_PATH,
-    [
-      ...["-hide_banner", "-loglevel", "error", "-re", "-t", String(seconds)],
-      ...["-f", "lavfi", "-i", "testsrc=size=320x240:rate=25"],
-      ...["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"],
-      ...["-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-pix_fmt", "yuv420p", "-c:a", "aac"],
-      ...["-f", "hls", "-hls_time", "1", "-hls_list_size", "5", "-hls_flags", "delete_segments"],
-      join(dir, "index.m3u8"),
-    ],
-    { stdio: "ignore" },
-  );
-  const http = await serve((req, res) => {
-    const path = (req.url ?? "").split("?")[0]!;
-    if (path.startsWith("/locked/")) return void res.writeHead(401, { "www-authenticate": "Basic" }).end();
-    const file = join(dir, path.replace(/^\/cam\//, "").replace(/[^\w.]/g, ""));
-    if (!path.startsWith("/cam/") || !existsSync(file)) return void res.writeHead(404).end();
-    res.writeHead(200);
-    createReadStream(file).pipe(res);
-  });
-  for (let i = 0; i < 100 && !existsSync(join(dir, "index.m3u8")); i++) await wait(100);
-  return {
-    port: http.port,
-    url: `http://127.0.0.1:${http.port}/cam/index.m3u8`,
-    async stop() {
-      await stopProcess(proc);
-      await http.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
+/** test/hls-source.ts with the ffmpeg onair's settings name. */
+export const startHlsSource = (o: HlsSourceOptions = {}) => startHls({ ffmpeg: env().FFMPEG_PATH, ...o });

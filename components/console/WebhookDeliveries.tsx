@@ -5,7 +5,7 @@ import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useLocale, useTranslations } from "next-intl";
 import { useTRPC } from "@/lib/trpc";
-import { Button, Empty, ErrorBox, Loading, Select } from "@/components/ui";
+import { Button, ListOf, Select } from "@/components/ui";
 import { useToast } from "@/components/ui/toast";
 import { WEBHOOK_DELIVERY_STATUSES, type WebhookDeliveryStatus } from "@/lib/domain";
 import { useErrorText } from "@/lib/errors";
@@ -62,70 +62,67 @@ export function WebhookDeliveries({ endpointId }: { endpointId: number }) {
           ))}
         </Select>
       </div>
-      {list.error && <ErrorBox message={err(list.error)} />}
-      {list.isLoading ? (
-        <Loading />
-      ) : !list.data?.items.length ? (
-        <Empty>{t("noDeliveries")}</Empty>
-      ) : (
-        <div className="overflow-x-auto">
-          <table className="w-full min-w-[44rem] text-left text-sm">
-            <thead className="text-xs uppercase text-slate-500">
-              <tr>
-                <th className="py-1 pr-3 font-medium">{t("event")}</th>
-                <th className="py-1 pr-3 font-medium">{t("status")}</th>
-                <th className="py-1 pr-3 font-medium">{t("attempts")}</th>
-                <th className="py-1 pr-3 font-medium">{t("response")}</th>
-                <th className="py-1 pr-3 font-medium">{t("nextRetry")}</th>
-                <th className="py-1 pr-3 font-medium">{t("created")}</th>
-                <th className="py-1" />
-              </tr>
-            </thead>
-            <tbody className="divide-y divide-slate-100 dark:divide-slate-800">
-              {list.data.items.map((d) => (
-                <tr key={d.id} data-testid="delivery" data-status={d.status} data-type={d.type} className="align-top">
-                  <td className="py-1.5 pr-3">
-                    <div className="font-mono text-xs">{d.type}</div>
-                    <div className="text-xs text-slate-500" title={d.eventId}>
-                      #{d.id}
-                      {d.redeliveryOf ? ` · ${t("redeliveryOf", { id: d.redeliveryOf })}` : ""}
-                    </div>
-                  </td>
-                  <td className="py-1.5 pr-3">
-                    <span className={`rounded px-1.5 py-0.5 text-xs font-medium ${STATUS_STYLE[d.status]}`}>
-                      {d.status === "pending" && d.attempts > 0 ? t("retrying") : t(`st_${d.status}`)}
-                    </span>
-                  </td>
-                  <td className="py-1.5 pr-3 tabular-nums" data-testid="attempts">
-                    {d.attempts}
-                  </td>
-                  <td className="max-w-[16rem] py-1.5 pr-3">
-                    <span className="font-mono text-xs" data-testid="response-status">
-                      {d.responseStatus ?? "—"}
-                    </span>{" "}
-                    <span className="block truncate text-xs text-slate-500" title={d.responseBody}>
-                      {d.responseBody}
-                    </span>
-                  </td>
-                  <td className="py-1.5 pr-3 text-xs">
-                    {d.status === "pending" ? fmtTime(d.nextAttemptAt, locale) : "—"}
-                  </td>
-                  <td className="py-1.5 pr-3 text-xs">{fmtTime(d.createdAt, locale)}</td>
-                  <td className="py-1.5 text-right">
-                    <Button
-                      variant="secondary"
-                      disabled={redeliver.isPending}
-                      onClick={() => redeliver.mutate({ id: d.id })}
-                    >
-                      {t("redeliver")}
-                    </Button>
-                  </td>
+      <ListOf query={list} items={list.data?.items} empty={t("noDeliveries")}>
+        {(items) => (
+          <div className="overflow-x-auto">
+            <table className="w-full min-w-[44rem] text-left text-sm">
+              <thead className="text-xs uppercase text-slate-500">
+                <tr>
+                  <th className="py-1 pr-3 font-medium">{t("event")}</th>
+                  <th className="py-1 pr-3 font-medium">{t("status")}</th>
+                  <th className="py-1 pr-3 font-medium">{t("attempts")}</th>
+                  <th className="py-1 pr-3 font-medium">{t("response")}</th>
+                  <th className="py-1 pr-3 font-medium">{t("nextRetry")}</th>
+                  <th className="py-1 pr-3 font-medium">{t("created")}</th>
+                  <th className="py-1" />
                 </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+              </thead>
+              <tbody className="divide-y divide-slate-100 dark:divide-slate-800">
+                {items.map((d) => (
+                  <tr key={d.id} data-testid="delivery" data-status={d.status} data-type={d.type} className="align-top">
+                    <td className="py-1.5 pr-3">
+                      <div className="font-mono text-xs">{d.type}</div>
+                      <div className="text-xs text-slate-500" title={d.eventId}>
+                        #{d.id}
+                        {d.redeliveryOf ? ` · ${t("redeliveryOf", { id: d.redeliveryOf })}` : ""}
+                      </div>
+                    </td>
+                    <td className="py-1.5 pr-3">
+                      <span className={`rounded px-1.5 py-0.5 text-xs font-medium ${STATUS_STYLE[d.status]}`}>
+                        {d.status === "pending" && d.attempts > 0 ? t("retrying") : t(`st_${d.status}`)}
+                      </span>
+                    </td>
+                    <td className="py-1.5 pr-3 tabular-nums" data-testid="attempts">
+                      {d.attempts}
+                    </td>
+                    <td className="max-w-[16rem] py-1.5 pr-3">
+                      <span className="font-mono text-xs" data-testid="response-status">
+                        {d.responseStatus ?? "—"}
+                      </span>{" "}
+                      <span className="block truncate text-xs text-slate-500" title={d.responseBody}>
+                        {d.responseBody}
+                      </span>
+                    </td>
+                    <td className="py-1.5 pr-3 text-xs">
+                      {d.status === "pending" ? fmtTime(d.nextAttemptAt, locale) : "—"}
+                    </td>
+                    <td className="py-1.5 pr-3 text-xs">{fmtTime(d.createdAt, locale)}</td>
+                    <td className="py-1.5 text-right">
+                      <Button
+                        variant="secondary"
+                        disabled={redeliver.isPending}
+                        onClick={() => redeliver.mutate({ id: d.id })}
+                      >
+                        {t("redeliver")}
+                      </Button>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </ListOf>
       {(cursors.length > 0 || list.data?.nextCursor) && (
         <div className="flex justify-end gap-2">
           <Button variant="secondary" disabled={!cursors.length} onClick={() => setCursors(cursors.slice(0, -1))}>

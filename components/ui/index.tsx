@@ -9,6 +9,7 @@ import {
 } from "react";
 import { useTranslations } from "next-intl";
 import type { RoomStatus } from "@/lib/domain";
+import { useErrorText } from "@/lib/errors";
 
 const cx = (...c: (string | false | undefined)[]) => c.filter(Boolean).join(" ");
 
@@ -180,6 +181,71 @@ export function Stat({ label, value }: { label: string; value: ReactNode }) {
       <div className="mt-1 text-2xl font-semibold tabular-nums" data-stat={label}>
         {value}
       </div>
+    </div>
+  );
+}
+
+/**
+ * A query's list as every console page shows one: its error (when any), then "loading", the empty
+ * text, or the items.
+ */
+export function ListOf<T>({
+  query,
+  items,
+  empty,
+  loading,
+  children,
+}: {
+  query: { error: unknown; isLoading: boolean };
+  items: T[] | undefined;
+  empty: ReactNode;
+  /** Also loading (another query the list needs). */
+  loading?: boolean;
+  children: (items: T[]) => ReactNode;
+}) {
+  const err = useErrorText();
+  return (
+    <>
+      {!!query.error && <ErrorBox message={err(query.error)} />}
+      {query.isLoading || loading ? <Loading /> : !items?.length ? <Empty>{empty}</Empty> : children(items)}
+    </>
+  );
+}
+
+/** Secrets shown once (an app's, a webhook endpoint's): each with a copy button, and a close. */
+export function SecretsOnce({
+  title,
+  secrets,
+  onClose,
+  testId,
+}: {
+  title: string;
+  secrets: Array<{ label: string; value: string; testId: string }>;
+  onClose: () => void;
+  testId: string;
+}) {
+  const tc = useTranslations("common");
+  return (
+    <div
+      className="rounded-lg border-2 border-amber-400 bg-amber-50 p-4 dark:bg-amber-950"
+      role="alert"
+      data-testid={testId}
+    >
+      <p className="mb-3 font-medium">{title}</p>
+      <div className="flex flex-col gap-2">
+        {secrets.map((s) => (
+          <div key={s.testId} className="flex flex-wrap items-center gap-2">
+            <span className="w-24 text-sm">{s.label}</span>
+            <code className="break-all rounded bg-white px-2 py-1 text-sm dark:bg-slate-900" data-testid={s.testId}>
+              {s.value}
+            </code>
+            <CopyButton value={s.value} label={s.label} />
+          </div>
+        ))}
+      </div>
+      <Button className="mt-3" variant="secondary" onClick={onClose}>
+        {tc("close")}
+      </Button>
     </div>
   );
 }

@@ -20,32 +20,20 @@ export function EmbedRoom({ room, format, chat }: { room: string | number; forma
   // An ended room that went live again: the frame follows the broadcast, with the same options.
   const [ended, setEnded] = useState(false);
   useContinuation(room, ended, (id) => `/embed/${id}?format=${format}${chat ? "&chat=1" : ""}`);
-  const onState = (s: string) => setEnded(s === "ended");
-  if (!chat)
-    return (
-      <main className="flex min-h-screen items-center justify-center bg-black">
-        <Player
-          room={room}
-          format={format}
-          nudge={nudge}
-          removed={live.kicked}
-          pollMs={pollMs}
-          onStateChange={onState}
-        />
-      </main>
-    );
+  const player = (
+    <Player
+      room={room}
+      format={format}
+      nudge={nudge}
+      removed={live.kicked}
+      pollMs={pollMs}
+      onStateChange={(s) => setEnded(s === "ended")}
+    />
+  );
+  if (!chat) return <main className="flex min-h-screen items-center justify-center bg-black">{player}</main>;
   return (
     <main className="grid min-h-screen gap-2 bg-black p-2 md:grid-cols-[1fr_20rem]">
-      <div className="flex items-center">
-        <Player
-          room={room}
-          format={format}
-          nudge={nudge}
-          removed={live.kicked}
-          pollMs={pollMs}
-          onStateChange={onState}
-        />
-      </div>
+      <div className="flex items-center">{player}</div>
       <ChatPanel room={room} live={live} className="h-[calc(100vh-1rem)]" />
     </main>
   );

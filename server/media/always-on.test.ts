@@ -30,7 +30,7 @@ beforeAll(async () => {
     SOURCE_LEASE_S: "2",
   });
   resetEnvForTests();
-  [t, hls] = await Promise.all([makeTenant(), startHlsSource(180)]);
+  [t, hls] = await Promise.all([makeTenant(), startHlsSource({ seconds: 180 })]);
   media = new EmbeddedMedia(getDb());
   await media.start();
 });

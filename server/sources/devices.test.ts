@@ -3,8 +3,8 @@
 // exactly as the PHP extension posts them, played at /live/<code>.flv|.ts?type=1|2&token=… (ffprobe
 // sees video), pulled on demand only, stopped after the idle setting, paused on loss and resumed;
 // 1201 for a sub stream a device lacks, 1202 for a dead URL within the client's 5 s.
-import { spawn, type ChildProcess } from "node:child_process";
-import { createReadStream, existsSync, mkdtempSync, rmSync } from "node:fs";
+import type { ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -13,7 +13,7 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../scripts/lib/ports";
 import { makeTenant, orNotFound, serve, type Tenant } from "../../test/helpers";
-import { ltClient, pullsOf, startRtspServer, stopProcess, until, wait } from "../../test/sources";
+import { ltClient, pullsOf, startHlsSource, startRtspServer, stopProcess, until, wait } from "../../test/sources";
 import { createLtHandler } from "../compat/ltstream";
 import { getDb } from "../db/client";
 import { rooms, streamSources } from "../db/schema";
@@ -25,11 +25,9 @@ import { run } from "../media/ffmpeg";
 let t: Tenant;
 let media: EmbeddedMedia;
 let web: Awaited<ReturnType<typeof serve>>;
-let hls: Awaited<ReturnType<typeof serve>>;
+let hls: Awaited<ReturnType<typeof startHlsSource>>;
 let front: http.Server;
 let base: string;
-let source: ChildProcess;
-let dir: string;
 
 beforeAll(async () => {
   Object.assign(process.env, {
@@ -42,43 +40,7 @@ beforeAll(async () => {
   resetEnvForTests();
   t = await makeTenant();
   // The source: a live HLS stream ffmpeg makes (a test pattern, H.264/AAC), served over HTTP.
-  dir = mkdtempSync(join(tmpdir(), "onair-src-"));
-  source = spawn(
-    env().FFMPEG_PATH,
-    [
-      // (-t: bounded even if this run dies before its afterAll.)
-      ...[
-        "-hide_banner",
-        "-loglevel",
-        "error",
-        "-re",
-        "-t",
-        "300",
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc=size=320x240:rate=25",
-      ],
-      ...["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"],
-      ...["-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-pix_fmt", "yuv420p", "-c:a", "aac"],
-      ...["-f", "hls", "-hls_time", "1", "-hls_list_size", "5", "-hls_flags", "delete_segments"],
-      join(dir, "index.m3u8"),
-    ],
-    { stdio: "ignore" },
-  );
-  hls = await serve((req, res) => {
-    const file = join(
-      dir,
-      (req.url ?? "")
-        .split("?")[0]!
-        .replace(/^\/cam\//, "")
-        .replace(/[^\w.]/g, ""),
-    );
-    if (!existsSync(file)) return void res.writeHead(404).end();
-    res.writeHead(200);
-    createReadStream(file).pipe(res);
-  });
-  for (let i = 0; i < 100 && !existsSync(join(dir, "index.m3u8")); i++) await wait(100);
+  hls = await startHlsSource();
   media = new EmbeddedMedia(getDb());
   await media.start();
   web = await serve(orNotFound(createLtHandler()));
@@ -89,16 +51,13 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  source?.kill("SIGKILL");
   front?.closeAllConnections();
   await new Promise((r) => front?.close(r));
   const { stopAllPulls } = await import("../media/pulls");
   await stopAllPulls();
   await media?.stop();
   await web?.close();
-  await hls?.close();
-  source?.kill("SIGKILL");
-  rmSync(dir, { recursive: true, force: true });
+  await hls?.stop();
   if (process.env.MEDIA_DIR) rmSync(process.env.MEDIA_DIR, { recursive: true, force: true });
   for (const k of ["OUTBOUND_ALLOW", "MEDIA_RTMP_PORT", "MEDIA_HTTP_PORT", "SOURCE_IDLE_STOP_S", "MEDIA_DIR"])
     delete process.env[k];

@@ -19,7 +19,7 @@ let hls: Awaited<ReturnType<typeof startHlsSource>>;
 beforeAll(async () => {
   process.env.OUTBOUND_ALLOW = "127.0.0.1";
   resetEnvForTests();
-  [A, B, hls] = await Promise.all([makeTenant(), makeTenant(), startHlsSource(120)]);
+  [A, B, hls] = await Promise.all([makeTenant(), makeTenant(), startHlsSource({ seconds: 120 })]);
 });
 afterAll(async () => {
   await hls?.stop();

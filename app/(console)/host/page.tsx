@@ -7,7 +7,7 @@ import { useLocale, useTranslations } from "next-intl";
 import { useRouter } from "next/navigation";
 import { useTRPC } from "@/lib/trpc";
 import { RoomThumb, useRoomPictures } from "@/components/console/RoomThumb";
-import { Button, Card, Empty, ErrorBox, Field, Input, Loading, Select, StatusBadge } from "@/components/ui";
+import { Button, Card, Field, Input, ListOf, Select, StatusBadge } from "@/components/ui";
 import { useToast } from "@/components/ui/toast";
 import { useErrorText, useFieldErrors } from "@/lib/errors";
 import { fmtTime } from "@/lib/format";
@@ -135,67 +135,64 @@ export default function HostRooms() {
       <Card title={t("create")}>
         <RoomForm onSubmit={(v) => create.mutate(v)} busy={create.isPending} errors={errors} />
       </Card>
-      {list.error && <ErrorBox message={err(list.error)} />}
-      {list.isLoading || me.isLoading ? (
-        <Loading />
-      ) : !list.data?.items.length ? (
-        <Empty>{t("empty")}</Empty>
-      ) : (
-        <div className="grid gap-3 md:grid-cols-2">
-          {list.data.items.map((r) => (
-            <Card
-              key={r.id}
-              className="min-w-0"
-              title={
-                <span className="flex min-w-0 items-center gap-2">
-                  <span className="truncate" title={r.title} data-testid="room-card-title">
-                    {r.title}
+      <ListOf query={list} items={list.data?.items} empty={t("empty")} loading={me.isLoading}>
+        {(items) => (
+          <div className="grid gap-3 md:grid-cols-2">
+            {items.map((r) => (
+              <Card
+                key={r.id}
+                className="min-w-0"
+                title={
+                  <span className="flex min-w-0 items-center gap-2">
+                    <span className="truncate" title={r.title} data-testid="room-card-title">
+                      {r.title}
+                    </span>
+                    <StatusBadge status={r.status} />
                   </span>
-                  <StatusBadge status={r.status} />
-                </span>
-              }
-              actions={
-                <div className="flex gap-2">
-                  {r.status !== "ended" && (
-                    <Button variant="secondary" onClick={() => setEditing(editing === r.id ? undefined : r.id)}>
-                      {t("edit")}
-                    </Button>
-                  )}
-                  {/* An ended room cannot go live: it opens its page (recordings, "Go live again"). */}
-                  <Link
-                    href={`/host/rooms/${r.id}`}
-                    className={
-                      r.status === "ended"
-                        ? "rounded-md border border-slate-300 px-3 py-2 text-sm font-medium hover:bg-slate-50 dark:border-slate-700 dark:hover:bg-slate-800"
-                        : "rounded-md bg-red-600 px-3 py-2 text-sm font-medium text-white hover:bg-red-500"
-                    }
-                    data-testid="room-card-open"
-                  >
-                    {r.status === "ended" ? t("open") : t("manage")}
-                  </Link>
+                }
+                actions={
+                  <div className="flex gap-2">
+                    {r.status !== "ended" && (
+                      <Button variant="secondary" onClick={() => setEditing(editing === r.id ? undefined : r.id)}>
+                        {t("edit")}
+                      </Button>
+                    )}
+                    {/* An ended room cannot go live: it opens its page (recordings, "Go live again"). */}
+                    <Link
+                      href={`/host/rooms/${r.id}`}
+                      className={
+                        r.status === "ended"
+                          ? "rounded-md border border-slate-300 px-3 py-2 text-sm font-medium hover:bg-slate-50 dark:border-slate-700 dark:hover:bg-slate-800"
+                          : "rounded-md bg-red-600 px-3 py-2 text-sm font-medium text-white hover:bg-red-500"
+                      }
+                      data-testid="room-card-open"
+                    >
+                      {r.status === "ended" ? t("open") : t("manage")}
+                    </Link>
+                  </div>
+                }
+              >
+                <div className="flex items-center gap-3" data-room={r.id}>
+                  <RoomThumb picture={pictureOf(r.id)} title={r.title} className="w-28" />
+                  <p className="min-w-0 text-sm text-slate-500">
+                    #{r.num} · {fmtTime(r.createdAt, locale)} · {t("online", { count: r.metrics?.online ?? 0 })}
+                  </p>
                 </div>
-              }
-            >
-              <div className="flex items-center gap-3" data-room={r.id}>
-                <RoomThumb picture={pictureOf(r.id)} title={r.title} className="w-28" />
-                <p className="min-w-0 text-sm text-slate-500">
-                  #{r.num} · {fmtTime(r.createdAt, locale)} · {t("online", { count: r.metrics?.online ?? 0 })}
-                </p>
-              </div>
-              {editing === r.id && (
-                <div className="mt-3">
-                  <RoomForm
-                    initial={{ ...r, graceS: r.graceDefault ? null : r.graceS }}
-                    busy={update.isPending}
-                    errors={{}}
-                    onSubmit={(v) => update.mutate({ room: r.id, ...v })}
-                  />
-                </div>
-              )}
-            </Card>
-          ))}
-        </div>
-      )}
+                {editing === r.id && (
+                  <div className="mt-3">
+                    <RoomForm
+                      initial={{ ...r, graceS: r.graceDefault ? null : r.graceS }}
+                      busy={update.isPending}
+                      errors={{}}
+                      onSubmit={(v) => update.mutate({ room: r.id, ...v })}
+                    />
+                  </div>
+                )}
+              </Card>
+            ))}
+          </div>
+        )}
+      </ListOf>
     </div>
   );
 }

@@ -6,44 +6,11 @@ import { useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useTranslations } from "next-intl";
 import { useTRPC } from "@/lib/trpc";
-import { Button, Card, CopyButton, Empty, ErrorBox, Field, Input, Loading, Select } from "@/components/ui";
+import { Button, Card, Field, Input, ListOf, Loading, SecretsOnce, Select } from "@/components/ui";
 import { useToast } from "@/components/ui/toast";
 import { SIGN_SCHEMES, type SignScheme, SIGNUP_ROLES, type SignupRole } from "@/lib/domain";
 import { useErrorText, useFieldErrors } from "@/lib/errors";
 import { formText } from "@/lib/forms";
-
-function SecretReveal({ accessKey, secret, onClose }: { accessKey?: string; secret: string; onClose: () => void }) {
-  const t = useTranslations("apps");
-  const tc = useTranslations("common");
-  return (
-    <div
-      className="rounded-lg border-2 border-amber-400 bg-amber-50 p-4 dark:bg-amber-950"
-      role="alert"
-      data-testid="secret-reveal"
-    >
-      <p className="mb-3 font-medium">{t("secretOnce")}</p>
-      {accessKey && (
-        <div className="mb-2 flex flex-wrap items-center gap-2">
-          <span className="w-24 text-sm">{t("accessKey")}</span>
-          <code className="break-all rounded bg-white px-2 py-1 text-sm dark:bg-slate-900" data-testid="access-key">
-            {accessKey}
-          </code>
-          <CopyButton value={accessKey} label={t("accessKey")} />
-        </div>
-      )}
-      <div className="flex flex-wrap items-center gap-2">
-        <span className="w-24 text-sm">{t("secret")}</span>
-        <code className="break-all rounded bg-white px-2 py-1 text-sm dark:bg-slate-900" data-testid="app-secret">
-          {secret}
-        </code>
-        <CopyButton value={secret} label={t("secret")} />
-      </div>
-      <Button className="mt-3" variant="secondary" onClick={onClose}>
-        {tc("close")}
-      </Button>
-    </div>
-  );
-}
 
 export default function Apps() {
   const t = useTranslations("apps");
@@ -108,7 +75,17 @@ export default function Apps() {
   return (
     <div className="flex flex-col gap-6">
       <h1 className="text-2xl font-semibold">{t("title")}</h1>
-      {revealed && <SecretReveal {...revealed} onClose={() => setRevealed(undefined)} />}
+      {revealed && (
+        <SecretsOnce
+          title={t("secretOnce")}
+          secrets={[
+            ...(revealed.accessKey ? [{ label: t("accessKey"), value: revealed.accessKey, testId: "access-key" }] : []),
+            { label: t("secret"), value: revealed.secret, testId: "app-secret" },
+          ]}
+          onClose={() => setRevealed(undefined)}
+          testId="secret-reveal"
+        />
+      )}
       <Card title={t("create")}>
         <form onSubmit={submit} className="grid gap-3 md:grid-cols-3" aria-label={t("create")}>
           <Field label={t("name")} error={fields.name}>
@@ -137,170 +114,167 @@ export default function Apps() {
           </div>
         </form>
       </Card>
-      {apps.error && <ErrorBox message={err(apps.error)} />}
-      {apps.isLoading ? (
-        <Loading />
-      ) : !apps.data?.length ? (
-        <Empty>{t("empty")}</Empty>
-      ) : (
-        <div className="grid gap-4">
-          {apps.data.map((a) => (
-            <Card
-              key={a.id}
-              title={
-                <span>
-                  {a.name}{" "}
-                  <span className="text-sm font-normal text-slate-500">
-                    · {t("id")} {a.id}
+      <ListOf query={apps} items={apps.data} empty={t("empty")}>
+        {(items) => (
+          <div className="grid gap-4">
+            {items.map((a) => (
+              <Card
+                key={a.id}
+                title={
+                  <span>
+                    {a.name}{" "}
+                    <span className="text-sm font-normal text-slate-500">
+                      · {t("id")} {a.id}
+                    </span>
                   </span>
-                </span>
-              }
-              actions={
-                <div className="flex flex-wrap gap-2">
-                  <Button variant="secondary" onClick={() => update.mutate({ id: a.id, enabled: !a.enabled })}>
-                    {a.enabled ? t("disable") : t("enable")}
-                  </Button>
-                  <Button variant="secondary" onClick={() => setEditing(editing === a.id ? undefined : a.id)}>
-                    {t("edit")}
-                  </Button>
-                  <Button variant="secondary" onClick={() => setSampleFor(sampleFor === a.id ? undefined : a.id)}>
-                    {t("sample")}
-                  </Button>
-                  <Link
-                    href={`/admin/apps/${a.id}/webhooks`}
-                    className="inline-flex items-center rounded-md border border-slate-300 bg-white px-3 py-2 text-sm font-medium text-slate-800 hover:bg-slate-50 dark:border-slate-700 dark:bg-slate-900 dark:text-slate-100 dark:hover:bg-slate-800"
-                  >
-                    {t("webhooks")}
-                  </Link>
-                  <Button variant="danger" onClick={() => confirm(t("rotateConfirm")) && rotate.mutate({ id: a.id })}>
-                    {t("rotate")}
-                  </Button>
-                </div>
-              }
-            >
-              <dl className="grid gap-x-6 gap-y-1 text-sm sm:grid-cols-2">
-                <div className="flex gap-2">
-                  <dt className="text-slate-500">{t("accessKey")}</dt>
-                  <dd className="font-mono">{a.accessKey}</dd>
-                </div>
-                <div className="flex gap-2">
-                  <dt className={a.enabled ? "text-emerald-600" : "text-red-600"}>
-                    {a.enabled ? t("enabled") : t("disabled")}
-                  </dt>
-                  <dd>
-                    · {t("signScheme")}: {a.signScheme}
-                  </dd>
-                </div>
-                <div className="flex gap-2">
-                  <dt className="text-slate-500">{t("callbackUrl")}</dt>
-                  <dd className="break-all">{a.callbackUrl ?? "—"}</dd>
-                </div>
-                <div className="flex gap-2">
-                  <dt className="text-slate-500">{t("pushDomain")}</dt>
-                  <dd>{a.pushDomain ?? "—"}</dd>
-                </div>
-                <div className="flex gap-2">
-                  <dt className="text-slate-500">{t("pullDomain")}</dt>
-                  <dd>{a.pullDomain ?? "—"}</dd>
-                </div>
-                <div className="flex gap-2">
-                  <dt className="text-slate-500">{t("signupRole")}</dt>
-                  <dd data-testid="signup-role">{t(`signupRole_${a.signupRole}`)}</dd>
-                </div>
-              </dl>
-              {a.auiDemoLogin && (
-                <p
-                  role="alert"
-                  data-testid="aui-demo-warning"
-                  className="mt-2 rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-900 dark:bg-amber-950 dark:text-amber-200"
-                >
-                  {t("auiDemoLoginWarning")}
-                </p>
-              )}
-              {editing === a.id && (
-                <form
-                  className="mt-3 grid gap-3 md:grid-cols-2"
-                  onSubmit={(e) => {
-                    e.preventDefault();
-                    const f = new FormData(e.currentTarget);
-                    update.mutate({
-                      id: a.id,
-                      callbackUrl: opt(f, "callbackUrl"),
-                      pushDomain: opt(f, "pushDomain"),
-                      pullDomain: opt(f, "pullDomain"),
-                      signScheme: formText(f, "signScheme") as SignScheme,
-                      sxbSign: f.get("sxbSign") === "on",
-                      auiDemoLogin: f.get("auiDemoLogin") === "on",
-                      signupRole: formText(f, "signupRole") as SignupRole,
-                      chatWords: formText(f, "chatWords"),
-                    });
-                  }}
-                >
-                  <Field label={t("callbackUrl")}>
-                    <Input name="callbackUrl" defaultValue={a.callbackUrl ?? ""} />
-                  </Field>
-                  <Field label={t("signScheme")}>
-                    <Select name="signScheme" defaultValue={a.signScheme}>
-                      {SIGN_SCHEMES.map((s) => (
-                        <option key={s}>{s}</option>
-                      ))}
-                    </Select>
-                  </Field>
-                  <Field label={t("pushDomain")}>
-                    <Input name="pushDomain" defaultValue={a.pushDomain ?? ""} />
-                  </Field>
-                  <Field label={t("pullDomain")}>
-                    <Input name="pullDomain" defaultValue={a.pullDomain ?? ""} />
-                  </Field>
-                  <label className="flex items-center gap-2 text-sm">
-                    <input type="checkbox" name="sxbSign" defaultChecked={a.sxbSign} className="h-4 w-4" />
-                    {t("sxbSign")}
-                  </label>
-                  <label className="flex items-center gap-2 text-sm">
-                    <input type="checkbox" name="auiDemoLogin" defaultChecked={a.auiDemoLogin} className="h-4 w-4" />
-                    {t("auiDemoLogin")}
-                  </label>
-                  <Field label={t("signupRole")}>
-                    <Select name="signupRole" defaultValue={a.signupRole}>
-                      {SIGNUP_ROLES.map((r) => (
-                        <option key={r} value={r}>
-                          {t(`signupRole_${r}`)}
-                        </option>
-                      ))}
-                    </Select>
-                  </Field>
-                  <Field label={t("chatWords")} hint={t("chatWordsHint")}>
-                    <textarea
-                      name="chatWords"
-                      defaultValue={a.chatWords}
-                      rows={3}
-                      maxLength={16_000}
-                      className="rounded-md border border-slate-300 bg-transparent px-3 py-2 text-sm dark:border-slate-700"
-                    />
-                  </Field>
-                  <div>
-                    <Button type="submit">{tc("save")}</Button>
+                }
+                actions={
+                  <div className="flex flex-wrap gap-2">
+                    <Button variant="secondary" onClick={() => update.mutate({ id: a.id, enabled: !a.enabled })}>
+                      {a.enabled ? t("disable") : t("enable")}
+                    </Button>
+                    <Button variant="secondary" onClick={() => setEditing(editing === a.id ? undefined : a.id)}>
+                      {t("edit")}
+                    </Button>
+                    <Button variant="secondary" onClick={() => setSampleFor(sampleFor === a.id ? undefined : a.id)}>
+                      {t("sample")}
+                    </Button>
+                    <Link
+                      href={`/admin/apps/${a.id}/webhooks`}
+                      className="inline-flex items-center rounded-md border border-slate-300 bg-white px-3 py-2 text-sm font-medium text-slate-800 hover:bg-slate-50 dark:border-slate-700 dark:bg-slate-900 dark:text-slate-100 dark:hover:bg-slate-800"
+                    >
+                      {t("webhooks")}
+                    </Link>
+                    <Button variant="danger" onClick={() => confirm(t("rotateConfirm")) && rotate.mutate({ id: a.id })}>
+                      {t("rotate")}
+                    </Button>
                   </div>
-                </form>
-              )}
-              {sampleFor === a.id && (
-                <div className="mt-3 rounded-md bg-slate-50 p-3 text-xs dark:bg-slate-800">
-                  <p className="mb-2 text-slate-500">{t("sampleHint")}</p>
-                  {sample.data ? (
-                    <ul className="space-y-1 break-all font-mono">
-                      <li>push: {sample.data.push.rtmp_url}</li>
-                      <li>flv: {sample.data.pull.flv_url}</li>
-                      <li>hls: {sample.data.pull.hls_url}</li>
-                    </ul>
-                  ) : (
-                    <Loading />
-                  )}
-                </div>
-              )}
-            </Card>
-          ))}
-        </div>
-      )}
+                }
+              >
+                <dl className="grid gap-x-6 gap-y-1 text-sm sm:grid-cols-2">
+                  <div className="flex gap-2">
+                    <dt className="text-slate-500">{t("accessKey")}</dt>
+                    <dd className="font-mono">{a.accessKey}</dd>
+                  </div>
+                  <div className="flex gap-2">
+                    <dt className={a.enabled ? "text-emerald-600" : "text-red-600"}>
+                      {a.enabled ? t("enabled") : t("disabled")}
+                    </dt>
+                    <dd>
+                      · {t("signScheme")}: {a.signScheme}
+                    </dd>
+                  </div>
+                  <div className="flex gap-2">
+                    <dt className="text-slate-500">{t("callbackUrl")}</dt>
+                    <dd className="break-all">{a.callbackUrl ?? "—"}</dd>
+                  </div>
+                  <div className="flex gap-2">
+                    <dt className="text-slate-500">{t("pushDomain")}</dt>
+                    <dd>{a.pushDomain ?? "—"}</dd>
+                  </div>
+                  <div className="flex gap-2">
+                    <dt className="text-slate-500">{t("pullDomain")}</dt>
+                    <dd>{a.pullDomain ?? "—"}</dd>
+                  </div>
+                  <div className="flex gap-2">
+                    <dt className="text-slate-500">{t("signupRole")}</dt>
+                    <dd data-testid="signup-role">{t(`signupRole_${a.signupRole}`)}</dd>
+                  </div>
+                </dl>
+                {a.auiDemoLogin && (
+                  <p
+                    role="alert"
+                    data-testid="aui-demo-warning"
+                    className="mt-2 rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-900 dark:bg-amber-950 dark:text-amber-200"
+                  >
+                    {t("auiDemoLoginWarning")}
+                  </p>
+                )}
+                {editing === a.id && (
+                  <form
+                    className="mt-3 grid gap-3 md:grid-cols-2"
+                    onSubmit={(e) => {
+                      e.preventDefault();
+                      const f = new FormData(e.currentTarget);
+                      update.mutate({
+                        id: a.id,
+                        callbackUrl: opt(f, "callbackUrl"),
+                        pushDomain: opt(f, "pushDomain"),
+                        pullDomain: opt(f, "pullDomain"),
+                        signScheme: formText(f, "signScheme") as SignScheme,
+                        sxbSign: f.get("sxbSign") === "on",
+                        auiDemoLogin: f.get("auiDemoLogin") === "on",
+                        signupRole: formText(f, "signupRole") as SignupRole,
+                        chatWords: formText(f, "chatWords"),
+                      });
+                    }}
+                  >
+                    <Field label={t("callbackUrl")}>
+                      <Input name="callbackUrl" defaultValue={a.callbackUrl ?? ""} />
+                    </Field>
+                    <Field label={t("signScheme")}>
+                      <Select name="signScheme" defaultValue={a.signScheme}>
+                        {SIGN_SCHEMES.map((s) => (
+                          <option key={s}>{s}</option>
+                        ))}
+                      </Select>
+                    </Field>
+                    <Field label={t("pushDomain")}>
+                      <Input name="pushDomain" defaultValue={a.pushDomain ?? ""} />
+                    </Field>
+                    <Field label={t("pullDomain")}>
+                      <Input name="pullDomain" defaultValue={a.pullDomain ?? ""} />
+                    </Field>
+                    <label className="flex items-center gap-2 text-sm">
+                      <input type="checkbox" name="sxbSign" defaultChecked={a.sxbSign} className="h-4 w-4" />
+                      {t("sxbSign")}
+                    </label>
+                    <label className="flex items-center gap-2 text-sm">
+                      <input type="checkbox" name="auiDemoLogin" defaultChecked={a.auiDemoLogin} className="h-4 w-4" />
+                      {t("auiDemoLogin")}
+                    </label>
+                    <Field label={t("signupRole")}>
+                      <Select name="signupRole" defaultValue={a.signupRole}>
+                        {SIGNUP_ROLES.map((r) => (
+                          <option key={r} value={r}>
+                            {t(`signupRole_${r}`)}
+                          </option>
+                        ))}
+                      </Select>
+                    </Field>
+                    <Field label={t("chatWords")} hint={t("chatWordsHint")}>
+                      <textarea
+                        name="chatWords"
+                        defaultValue={a.chatWords}
+                        rows={3}
+                        maxLength={16_000}
+                        className="rounded-md border border-slate-300 bg-transparent px-3 py-2 text-sm dark:border-slate-700"
+                      />
+                    </Field>
+                    <div>
+                      <Button type="submit">{tc("save")}</Button>
+                    </div>
+                  </form>
+                )}
+                {sampleFor === a.id && (
+                  <div className="mt-3 rounded-md bg-slate-50 p-3 text-xs dark:bg-slate-800">
+                    <p className="mb-2 text-slate-500">{t("sampleHint")}</p>
+                    {sample.data ? (
+                      <ul className="space-y-1 break-all font-mono">
+                        <li>push: {sample.data.push.rtmp_url}</li>
+                        <li>flv: {sample.data.pull.flv_url}</li>
+                        <li>hls: {sample.data.pull.hls_url}</li>
+                      </ul>
+                    ) : (
+                      <Loading />
+                    )}
+                  </div>
+                )}
+              </Card>
+            ))}
+          </div>
+        )}
+      </ListOf>
     </div>
   );
 }

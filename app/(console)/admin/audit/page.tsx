@@ -6,10 +6,9 @@ import { usePathname, useRouter, useSearchParams } from "next/navigation";
 import { useQuery } from "@tanstack/react-query";
 import { useTranslations } from "next-intl";
 import { useTRPC } from "@/lib/trpc";
-import { Button, Card, Empty, ErrorBox, Field, Input, Loading, Select } from "@/components/ui";
+import { Button, Card, Field, Input, ListOf, Select } from "@/components/ui";
 import { AuditEntry } from "@/components/console/AuditEntry";
 import { AUDIT_FAMILIES, SYSTEM_ACTORS, useAuditWords } from "@/components/console/useAuditWords";
-import { useErrorText } from "@/lib/errors";
 import { formText } from "@/lib/forms";
 
 const PAGE = 25;
@@ -22,7 +21,6 @@ export default function Audit() {
   const t = useTranslations("audit");
   const tc = useTranslations("common");
   const trpc = useTRPC();
-  const err = useErrorText();
   const words = useAuditWords();
   const router = useRouter();
   const pathname = usePathname();
@@ -130,20 +128,17 @@ export default function Audit() {
         </form>
       </Card>
       <Card>
-        {list.error && <ErrorBox message={err(list.error)} />}
-        {list.isLoading ? (
-          <Loading />
-        ) : !list.data?.items.length ? (
-          <Empty>{t("empty")}</Empty>
-        ) : (
-          <ul className="divide-y divide-slate-100 dark:divide-slate-800" data-testid="audit-list">
-            {list.data.items.map((a) => (
-              <li key={a.id} className="py-2">
-                <AuditEntry a={a} />
-              </li>
-            ))}
-          </ul>
-        )}
+        <ListOf query={list} items={list.data?.items} empty={t("empty")}>
+          {(items) => (
+            <ul className="divide-y divide-slate-100 dark:divide-slate-800" data-testid="audit-list">
+              {items.map((a) => (
+                <li key={a.id} className="py-2">
+                  <AuditEntry a={a} />
+                </li>
+              ))}
+            </ul>
+          )}
+        </ListOf>
         {(cursors.length > 0 || list.data?.nextCursor) && (
           <div className="mt-3 flex items-center justify-end gap-2">
             <span className="text-xs text-slate-500">{tc("page", { page: cursors.length + 1 })}</span>

@@ -4,7 +4,7 @@ import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useLocale, useTranslations } from "next-intl";
 import { useTRPC } from "@/lib/trpc";
-import { Button, Card, Empty, ErrorBox, Loading } from "@/components/ui";
+import { Button, Card, ListOf } from "@/components/ui";
 import { DownloadRecording } from "@/components/console/DownloadRecording";
 import { useToast } from "@/components/ui/toast";
 import { useErrorText } from "@/lib/errors";
@@ -34,48 +34,45 @@ export default function Recordings() {
     <div className="flex flex-col gap-6">
       <h1 className="text-2xl font-semibold">{t("title")}</h1>
       <Card>
-        {list.error && <ErrorBox message={err(list.error)} />}
-        {list.isLoading ? (
-          <Loading />
-        ) : !list.data?.items.length ? (
-          <Empty>{t("empty")}</Empty>
-        ) : (
-          <ul className="divide-y divide-slate-100 dark:divide-slate-800">
-            {list.data.items.map((r) => (
-              <li key={r.id} className="py-2">
-                <div className="flex flex-wrap items-center justify-between gap-2 text-sm">
-                  <span>
-                    <span className="font-medium">{r.name}</span>{" "}
-                    <span className="text-xs text-slate-500">
-                      · #{r.roomNum} · {fmtDuration(r.durationMs)} · {fmtBytes(r.sizeBytes)} · {t(r.status)} ·{" "}
-                      {fmtTime(r.createdAt, locale)}
+        <ListOf query={list} items={list.data?.items} empty={t("empty")}>
+          {(items) => (
+            <ul className="divide-y divide-slate-100 dark:divide-slate-800">
+              {items.map((r) => (
+                <li key={r.id} className="py-2">
+                  <div className="flex flex-wrap items-center justify-between gap-2 text-sm">
+                    <span>
+                      <span className="font-medium">{r.name}</span>{" "}
+                      <span className="text-xs text-slate-500">
+                        · #{r.roomNum} · {fmtDuration(r.durationMs)} · {fmtBytes(r.sizeBytes)} · {t(r.status)} ·{" "}
+                        {fmtTime(r.createdAt, locale)}
+                      </span>
                     </span>
-                  </span>
-                  <span className="flex gap-2">
-                    {r.status === "ready" && (
-                      <Button variant="secondary" onClick={() => setPlaying(playing === r.id ? undefined : r.id)}>
-                        {t("play")}
+                    <span className="flex gap-2">
+                      {r.status === "ready" && (
+                        <Button variant="secondary" onClick={() => setPlaying(playing === r.id ? undefined : r.id)}>
+                          {t("play")}
+                        </Button>
+                      )}
+                      {r.status === "ready" && <DownloadRecording id={r.id} />}
+                      <Button variant="ghost" onClick={() => confirm(tc("confirmDelete")) && del.mutate({ id: r.id })}>
+                        {tc("delete")}
                       </Button>
-                    )}
-                    {r.status === "ready" && <DownloadRecording id={r.id} />}
-                    <Button variant="ghost" onClick={() => confirm(tc("confirmDelete")) && del.mutate({ id: r.id })}>
-                      {tc("delete")}
-                    </Button>
-                  </span>
-                </div>
-                {playing === r.id && vod.data && (
-                  <video
-                    className="mt-2 aspect-video w-full max-w-2xl rounded bg-black"
-                    src={vod.data.url}
-                    controls
-                    autoPlay
-                    muted
-                  />
-                )}
-              </li>
-            ))}
-          </ul>
-        )}
+                    </span>
+                  </div>
+                  {playing === r.id && vod.data && (
+                    <video
+                      className="mt-2 aspect-video w-full max-w-2xl rounded bg-black"
+                      src={vod.data.url}
+                      controls
+                      autoPlay
+                      muted
+                    />
+                  )}
+                </li>
+              ))}
+            </ul>
+          )}
+        </ListOf>
         {list.data && list.data.total > 20 && (
           <div className="mt-3 flex justify-end gap-2">
             <Button variant="secondary" disabled={offset === 0} onClick={() => setOffset(offset - 20)}>

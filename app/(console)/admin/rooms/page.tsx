@@ -6,9 +6,8 @@ import { useSearchParams } from "next/navigation";
 import { useQuery } from "@tanstack/react-query";
 import { useLocale, useTranslations } from "next-intl";
 import { useTRPC } from "@/lib/trpc";
-import { Button, Card, Empty, ErrorBox, Input, Loading, Select, StatusBadge } from "@/components/ui";
+import { Button, Card, Input, ListOf, Select, StatusBadge } from "@/components/ui";
 import { ROOM_STATUSES, type RoomStatus } from "@/lib/domain";
-import { useErrorText } from "@/lib/errors";
 import { fmtTime } from "@/lib/format";
 import { RoomThumb, useRoomPictures } from "@/components/console/RoomThumb";
 
@@ -18,7 +17,6 @@ export default function Rooms() {
   const tc = useTranslations("common");
   const locale = useLocale();
   const trpc = useTRPC();
-  const err = useErrorText();
   // The overview links here with ?status=….
   const initial = useSearchParams().get("status");
   const [status, setStatus] = useState<RoomStatus | "">(
@@ -105,71 +103,72 @@ export default function Rooms() {
             }}
           />
         </div>
-        {list.error && <ErrorBox message={err(list.error)} />}
-        {list.isLoading ? (
-          <Loading />
-        ) : !list.data?.items.length ? (
-          <Empty>{t("empty")}</Empty>
-        ) : (
-          <div className="overflow-x-auto">
-            <table className="w-full text-left text-sm">
-              <thead className="text-xs uppercase text-slate-500">
-                <tr>
-                  <th className="w-24 py-2">
-                    <span className="sr-only">{t("picture")}</span>
-                  </th>
-                  <th className="py-2">{t("title_")}</th>
-                  <th>{t("host")}</th>
-                  <th>{t("status")}</th>
-                  <th>{t("online")}</th>
-                  <th>{t("created")}</th>
-                </tr>
-              </thead>
-              <tbody className="divide-y divide-slate-100 dark:divide-slate-800">
-                {list.data.items.map((r) => (
-                  <tr key={r.id} data-room={r.id}>
-                    <td className="py-2 pr-3">
-                      <RoomThumb picture={pictureOf(r.id)} title={r.title} className="w-20" />
-                    </td>
-                    <td className="py-2">
-                      <Link
-                        className="block max-w-[16rem] truncate font-medium hover:underline sm:max-w-xs"
-                        href={`/admin/rooms/${r.id}`}
-                        title={r.title}
-                      >
-                        {r.title}
-                      </Link>
-                      <div className="text-xs text-slate-500">#{r.num}</div>
-                    </td>
-                    <td>{r.hostNick}</td>
-                    <td>
-                      <StatusBadge status={r.status} />
-                    </td>
-                    <td className="tabular-nums">{r.metrics?.online ?? 0}</td>
-                    <td className="text-slate-500">{fmtTime(r.createdAt, locale)}</td>
+        <ListOf query={list} items={list.data?.items} empty={t("empty")}>
+          {(items) => (
+            <div className="overflow-x-auto">
+              <table className="w-full text-left text-sm">
+                <thead className="text-xs uppercase text-slate-500">
+                  <tr>
+                    <th className="w-24 py-2">
+                      <span className="sr-only">{t("picture")}</span>
+                    </th>
+                    <th className="py-2">{t("title_")}</th>
+                    <th>{t("host")}</th>
+                    <th>{t("status")}</th>
+                    <th>{t("online")}</th>
+                    <th>{t("created")}</th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
-            <div className="mt-3 flex items-center justify-between text-sm">
-              <span className="text-slate-500">
-                {list.data.total} · {tc("page", { page: cursors.length + 1 })}
-              </span>
-              <div className="flex gap-2">
-                <Button variant="secondary" disabled={!cursors.length} onClick={() => setCursors(cursors.slice(0, -1))}>
-                  {tc("prev")}
-                </Button>
-                <Button
-                  variant="secondary"
-                  disabled={!list.data.nextCursor}
-                  onClick={() => list.data?.nextCursor && setCursors([...cursors, list.data.nextCursor])}
-                >
-                  {tc("next")}
-                </Button>
+                </thead>
+                <tbody className="divide-y divide-slate-100 dark:divide-slate-800">
+                  {items.map((r) => (
+                    <tr key={r.id} data-room={r.id}>
+                      <td className="py-2 pr-3">
+                        <RoomThumb picture={pictureOf(r.id)} title={r.title} className="w-20" />
+                      </td>
+                      <td className="py-2">
+                        <Link
+                          className="block max-w-[16rem] truncate font-medium hover:underline sm:max-w-xs"
+                          href={`/admin/rooms/${r.id}`}
+                          title={r.title}
+                        >
+                          {r.title}
+                        </Link>
+                        <div className="text-xs text-slate-500">#{r.num}</div>
+                      </td>
+                      <td>{r.hostNick}</td>
+                      <td>
+                        <StatusBadge status={r.status} />
+                      </td>
+                      <td className="tabular-nums">{r.metrics?.online ?? 0}</td>
+                      <td className="text-slate-500">{fmtTime(r.createdAt, locale)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+              <div className="mt-3 flex items-center justify-between text-sm">
+                <span className="text-slate-500">
+                  {list.data?.total} · {tc("page", { page: cursors.length + 1 })}
+                </span>
+                <div className="flex gap-2">
+                  <Button
+                    variant="secondary"
+                    disabled={!cursors.length}
+                    onClick={() => setCursors(cursors.slice(0, -1))}
+                  >
+                    {tc("prev")}
+                  </Button>
+                  <Button
+                    variant="secondary"
+                    disabled={!list.data?.nextCursor}
+                    onClick={() => list.data?.nextCursor && setCursors([...cursors, list.data.nextCursor])}
+                  >
+                    {tc("next")}
+                  </Button>
+                </div>
               </div>
             </div>
-          </div>
-        )}
+          )}
+        </ListOf>
       </Card>
     </div>
   );

@@ -5,7 +5,7 @@ import { Fragment, useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useTranslations } from "next-intl";
 import { useTRPC } from "@/lib/trpc";
-import { Button, Card, Empty, ErrorBox, Field, Input, Loading, Select } from "@/components/ui";
+import { Button, Card, Field, Input, ListOf, Select } from "@/components/ui";
 import { useToast } from "@/components/ui/toast";
 import { ROLES, type Role } from "@/lib/domain";
 import { ruleText, useErrorText, useFieldErrors } from "@/lib/errors";
@@ -182,107 +182,104 @@ export default function Users() {
             ))}
           </Select>
         </div>
-        {list.error && <ErrorBox message={err(list.error)} />}
-        {list.isLoading ? (
-          <Loading />
-        ) : !list.data?.items.length ? (
-          <Empty>{t("empty")}</Empty>
-        ) : (
-          <div className="overflow-x-auto">
-            <table className="w-full text-left text-sm">
-              <thead className="text-xs uppercase text-slate-500">
-                <tr>
-                  <th className="py-2">{t("username")}</th>
-                  <th>{t("role")}</th>
-                  <th>{t("app")}</th>
-                  <th>{tc("actions")}</th>
-                </tr>
-              </thead>
-              <tbody className="divide-y divide-slate-100 dark:divide-slate-800">
-                {list.data.items.map((u) => (
-                  <Fragment key={u.id}>
-                    <tr data-username={u.username}>
-                      <td className="py-2">
-                        <div className="font-medium">
-                          {u.username}
-                          {u.id === me.data?.id && <span className="ml-1 text-xs text-slate-500">({t("you")})</span>}
-                        </div>
-                        <div className="text-xs text-slate-500">
-                          {u.nick}
-                          {u.disabled && (
-                            <span className="ml-2 rounded bg-red-100 px-1 text-red-700">{t("disabledBadge")}</span>
-                          )}
-                        </div>
-                      </td>
-                      <td>
-                        <Select
-                          aria-label={`${t("role")} ${u.username}`}
-                          value={u.role}
-                          disabled={u.id === me.data?.id}
-                          onChange={(e) => setRoleM.mutate({ id: u.id, role: e.target.value as Role })}
-                        >
-                          {ROLES.map((r) => (
-                            <option key={r} value={r}>
-                              {tn(`role_${r}`)}
-                            </option>
-                          ))}
-                        </Select>
-                      </td>
-                      <td>{apps.data?.find((a) => a.id === u.appId)?.name ?? "—"}</td>
-                      <td className="flex flex-wrap gap-2 py-2">
-                        {/* One's own account is never disabled here (the server refuses it too). */}
-                        {me.data && u.id !== me.data.id && (
-                          <Button
-                            variant="secondary"
-                            onClick={() =>
-                              (u.disabled || confirm(t("disableConfirm", { username: u.username }))) &&
-                              setDisabled.mutate({ id: u.id, disabled: !u.disabled })
-                            }
+        <ListOf query={list} items={list.data?.items} empty={t("empty")}>
+          {(items) => (
+            <div className="overflow-x-auto">
+              <table className="w-full text-left text-sm">
+                <thead className="text-xs uppercase text-slate-500">
+                  <tr>
+                    <th className="py-2">{t("username")}</th>
+                    <th>{t("role")}</th>
+                    <th>{t("app")}</th>
+                    <th>{tc("actions")}</th>
+                  </tr>
+                </thead>
+                <tbody className="divide-y divide-slate-100 dark:divide-slate-800">
+                  {items.map((u) => (
+                    <Fragment key={u.id}>
+                      <tr data-username={u.username}>
+                        <td className="py-2">
+                          <div className="font-medium">
+                            {u.username}
+                            {u.id === me.data?.id && <span className="ml-1 text-xs text-slate-500">({t("you")})</span>}
+                          </div>
+                          <div className="text-xs text-slate-500">
+                            {u.nick}
+                            {u.disabled && (
+                              <span className="ml-2 rounded bg-red-100 px-1 text-red-700">{t("disabledBadge")}</span>
+                            )}
+                          </div>
+                        </td>
+                        <td>
+                          <Select
+                            aria-label={`${t("role")} ${u.username}`}
+                            value={u.role}
+                            disabled={u.id === me.data?.id}
+                            onChange={(e) => setRoleM.mutate({ id: u.id, role: e.target.value as Role })}
                           >
-                            {u.disabled ? t("enable") : t("disable")}
+                            {ROLES.map((r) => (
+                              <option key={r} value={r}>
+                                {tn(`role_${r}`)}
+                              </option>
+                            ))}
+                          </Select>
+                        </td>
+                        <td>{apps.data?.find((a) => a.id === u.appId)?.name ?? "—"}</td>
+                        <td className="flex flex-wrap gap-2 py-2">
+                          {/* One's own account is never disabled here (the server refuses it too). */}
+                          {me.data && u.id !== me.data.id && (
+                            <Button
+                              variant="secondary"
+                              onClick={() =>
+                                (u.disabled || confirm(t("disableConfirm", { username: u.username }))) &&
+                                setDisabled.mutate({ id: u.id, disabled: !u.disabled })
+                              }
+                            >
+                              {u.disabled ? t("enable") : t("disable")}
+                            </Button>
+                          )}
+                          <Button
+                            variant="ghost"
+                            aria-expanded={resetting === u.id}
+                            onClick={() => setResetting(resetting === u.id ? undefined : u.id)}
+                          >
+                            {t("resetPassword")}
                           </Button>
-                        )}
-                        <Button
-                          variant="ghost"
-                          aria-expanded={resetting === u.id}
-                          onClick={() => setResetting(resetting === u.id ? undefined : u.id)}
-                        >
-                          {t("resetPassword")}
-                        </Button>
-                      </td>
-                    </tr>
-                    {resetting === u.id && (
-                      <tr>
-                        <td colSpan={4} className="pb-3">
-                          <ResetPassword id={u.id} username={u.username} onDone={() => setResetting(undefined)} />
                         </td>
                       </tr>
-                    )}
-                  </Fragment>
-                ))}
-              </tbody>
-            </table>
-            <div className="mt-3 flex items-center justify-between text-sm">
-              <span className="text-slate-500">{list.data.total}</span>
-              <div className="flex gap-2">
-                <Button
-                  variant="secondary"
-                  disabled={offset === 0}
-                  onClick={() => setOffset(Math.max(0, offset - PAGE))}
-                >
-                  {tc("prev")}
-                </Button>
-                <Button
-                  variant="secondary"
-                  disabled={offset + PAGE >= list.data.total}
-                  onClick={() => setOffset(offset + PAGE)}
-                >
-                  {tc("next")}
-                </Button>
+                      {resetting === u.id && (
+                        <tr>
+                          <td colSpan={4} className="pb-3">
+                            <ResetPassword id={u.id} username={u.username} onDone={() => setResetting(undefined)} />
+                          </td>
+                        </tr>
+                      )}
+                    </Fragment>
+                  ))}
+                </tbody>
+              </table>
+              <div className="mt-3 flex items-center justify-between text-sm">
+                <span className="text-slate-500">{list.data?.total}</span>
+                <div className="flex gap-2">
+                  <Button
+                    variant="secondary"
+                    disabled={offset === 0}
+                    onClick={() => setOffset(Math.max(0, offset - PAGE))}
+                  >
+                    {tc("prev")}
+                  </Button>
+                  <Button
+                    variant="secondary"
+                    disabled={offset + PAGE >= (list.data?.total ?? 0)}
+                    onClick={() => setOffset(offset + PAGE)}
+                  >
+                    {tc("next")}
+                  </Button>
+                </div>
               </div>
             </div>
-          </div>
-        )}
+          )}
+        </ListOf>
       </Card>
     </div>
   );

@@ -6,38 +6,11 @@ import { use, useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useTranslations } from "next-intl";
 import { useTRPC } from "@/lib/trpc";
-import { Button, Card, CopyButton, Empty, ErrorBox, Loading } from "@/components/ui";
+import { Button, Card, ErrorBox, ListOf, SecretsOnce } from "@/components/ui";
 import { useToast } from "@/components/ui/toast";
 import { WebhookDeliveries } from "@/components/console/WebhookDeliveries";
 import { WebhookEndpointForm } from "@/components/console/WebhookEndpointForm";
 import { useErrorText, useFieldErrors } from "@/lib/errors";
-
-function SecretOnce({ secret, onClose }: { secret: string; onClose: () => void }) {
-  const t = useTranslations("webhooks");
-  const tc = useTranslations("common");
-  return (
-    <div
-      className="rounded-lg border-2 border-amber-400 bg-amber-50 p-4 dark:bg-amber-950"
-      role="alert"
-      data-testid="webhook-secret"
-    >
-      <p className="mb-3 font-medium">{t("secretOnce")}</p>
-      <div className="flex flex-wrap items-center gap-2">
-        <span className="text-sm">{t("secret")}</span>
-        <code
-          className="break-all rounded bg-white px-2 py-1 text-sm dark:bg-slate-900"
-          data-testid="webhook-secret-value"
-        >
-          {secret}
-        </code>
-        <CopyButton value={secret} label={t("secret")} />
-      </div>
-      <Button className="mt-3" variant="secondary" onClick={onClose}>
-        {tc("close")}
-      </Button>
-    </div>
-  );
-}
 
 export default function Webhooks({ params }: { params: Promise<{ id: string }> }) {
   const appId = Number(use(params).id);
@@ -105,7 +78,14 @@ export default function Webhooks({ params }: { params: Promise<{ id: string }> }
         <p className="text-sm text-slate-500">{t("intro")}</p>
       </div>
       {app.error && <ErrorBox message={err(app.error)} />}
-      {secret && <SecretOnce secret={secret} onClose={() => setSecret(undefined)} />}
+      {secret && (
+        <SecretsOnce
+          title={t("secretOnce")}
+          secrets={[{ label: t("secret"), value: secret, testId: "webhook-secret-value" }]}
+          onClose={() => setSecret(undefined)}
+          testId="webhook-secret"
+        />
+      )}
       {adding ? (
         <Card title={t("add")}>
           <WebhookEndpointForm
@@ -123,70 +103,70 @@ export default function Webhooks({ params }: { params: Promise<{ id: string }> }
           </Button>
         </div>
       )}
-      {endpoints.error && <ErrorBox message={err(endpoints.error)} />}
-      {endpoints.isLoading ? (
-        <Loading />
-      ) : !endpoints.data?.length ? (
-        <Empty>{t("empty")}</Empty>
-      ) : (
-        endpoints.data.map((ep) => (
-          <Card
-            key={ep.id}
-            title={
-              <span className="flex min-w-0 items-center gap-2">
-                <span
-                  className={`h-2 w-2 shrink-0 rounded-full ${ep.enabled ? "bg-emerald-500" : "bg-slate-400"}`}
-                  aria-label={ep.enabled ? t("enabled") : t("disabled")}
-                />
-                <span className="min-w-0 truncate font-mono text-sm" title={ep.url} data-testid="endpoint-url">
-                  {ep.url}
+      <ListOf query={endpoints} items={endpoints.data} empty={t("empty")}>
+        {(items) =>
+          items.map((ep) => (
+            <Card
+              key={ep.id}
+              title={
+                <span className="flex min-w-0 items-center gap-2">
+                  <span
+                    className={`h-2 w-2 shrink-0 rounded-full ${ep.enabled ? "bg-emerald-500" : "bg-slate-400"}`}
+                    aria-label={ep.enabled ? t("enabled") : t("disabled")}
+                  />
+                  <span className="min-w-0 truncate font-mono text-sm" title={ep.url} data-testid="endpoint-url">
+                    {ep.url}
+                  </span>
                 </span>
-              </span>
-            }
-            actions={
-              <div className="flex flex-wrap gap-2">
-                <Button variant="secondary" onClick={() => setOpen(open === ep.id ? undefined : ep.id)}>
-                  {t("showDeliveries")}
-                </Button>
-                <Button variant="secondary" onClick={() => setEditing(editing === ep.id ? undefined : ep.id)}>
-                  {t("edit")}
-                </Button>
-                <Button variant="secondary" onClick={() => update.mutate({ id: ep.id, enabled: !ep.enabled })}>
-                  {ep.enabled ? t("disable") : t("enable")}
-                </Button>
-                <Button variant="secondary" onClick={() => confirm(t("rotateConfirm")) && rotate.mutate({ id: ep.id })}>
-                  {t("rotate")}
-                </Button>
-                <Button variant="danger" onClick={() => confirm(t("deleteConfirm")) && remove.mutate({ id: ep.id })}>
-                  {t("delete")}
-                </Button>
+              }
+              actions={
+                <div className="flex flex-wrap gap-2">
+                  <Button variant="secondary" onClick={() => setOpen(open === ep.id ? undefined : ep.id)}>
+                    {t("showDeliveries")}
+                  </Button>
+                  <Button variant="secondary" onClick={() => setEditing(editing === ep.id ? undefined : ep.id)}>
+                    {t("edit")}
+                  </Button>
+                  <Button variant="secondary" onClick={() => update.mutate({ id: ep.id, enabled: !ep.enabled })}>
+                    {ep.enabled ? t("disable") : t("enable")}
+                  </Button>
+                  <Button
+                    variant="secondary"
+                    onClick={() => confirm(t("rotateConfirm")) && rotate.mutate({ id: ep.id })}
+                  >
+                    {t("rotate")}
+                  </Button>
+                  <Button variant="danger" onClick={() => confirm(t("deleteConfirm")) && remove.mutate({ id: ep.id })}>
+                    {t("delete")}
+                  </Button>
+                </div>
+              }
+            >
+              {ep.description && <p className="mb-2 break-words text-sm">{ep.description}</p>}
+              <div className="flex flex-wrap gap-1">
+                {ep.events.map((e) => (
+                  <code key={e} className="rounded bg-slate-100 px-1.5 py-0.5 text-xs dark:bg-slate-800">
+                    {e}
+                  </code>
+                ))}
               </div>
-            }
-          >
-            {ep.description && <p className="mb-2 break-words text-sm">{ep.description}</p>}
-            <div className="flex flex-wrap gap-1">
-              {ep.events.map((e) => (
-                <code key={e} className="rounded bg-slate-100 px-1.5 py-0.5 text-xs dark:bg-slate-800">
-                  {e}
-                </code>
-              ))}
-            </div>
-            {editing === ep.id && (
-              <div className="mt-3 border-t border-slate-100 pt-3 dark:border-slate-800">
-                <WebhookEndpointForm
-                  initial={ep}
-                  submitLabel={tc("save")}
-                  busy={update.isPending}
-                  errors={fields}
-                  onSubmit={(f) => update.mutate({ id: ep.id, ...f })}
-                  onCancel={() => setEditing(undefined)}
-                />
-              </div>
-            )}
-            {open === ep.id && <WebhookDeliveries endpointId={ep.id} />}
-          </Card>
-        ))
-      )}
+              {editing === ep.id && (
+                <div className="mt-3 border-t border-slate-100 pt-3 dark:border-slate-800">
+                  <WebhookEndpointForm
+                    initial={ep}
+                    submitLabel={tc("save")}
+                    busy={update.isPending}
+                    errors={fields}
+                    onSubmit={(f) => update.mutate({ id: ep.id, ...f })}
+                    onCancel={() => setEditing(undefined)}
+                  />
+                </div>
+              )}
+              {open === ep.id && <WebhookDeliveries endpointId={ep.id} />}
+            </Card>
+          ))
+        }
+      </ListOf>
     </div>
   );
 }
