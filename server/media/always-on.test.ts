@@ -70,6 +70,9 @@ describe("always-on sources across fronts", () => {
       expect(a.running + b.running).toBe(1);
       expect(pullsOf(host)).toBe(1);
     }
+    // The source has audio: the pull started once with it (not copying first and started again for
+    // its audio, which stalls players that just started).
+    expect(a.launches + b.launches).toBe(1);
     const holderRow = (await sourceRow()).leaseHolder;
     const [holder, other] = holderRow === a.holder ? [a, b] : [b, a];
     expect(holderRow).toBe(holder.holder);

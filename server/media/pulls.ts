@@ -8,6 +8,7 @@
 // source's lease in MySQL (holder + expiry, renewed every few seconds, taken over once expired).
 // Runs in the front process (where plays arrive); every ffmpeg is killed on shutdown.
 import { spawn, type ChildProcess } from "node:child_process";
+import { setTimeout as sleep } from "node:timers/promises";
 import { and, eq, isNull, lt, ne, or } from "drizzle-orm";
 import type { Clock } from "../clock";
 import type { Db } from "../db/client";
@@ -34,6 +35,9 @@ const PROBE_MS = 2500;
 const RETRY_MAX_MS = 15_000;
 const FIRST_START_RETRY_MS = 250;
 const QUICK_RETRIES = 4;
+/** How long a pull that plays wait for starts waits for the source's probe before it starts copying. */
+const EARLY_PROBE_MS = 1500;
+const wait = (ms: number) => sleep(ms, undefined, { ref: false });
 
 export class PullError extends Error {}
 
@@ -134,6 +138,8 @@ export class Pulls {
     everyPulls.add(this);
   }
 
+  /** ffmpeg processes this instance has started (tests: a source's pull starts once, not again for its audio). */
+  launches = 0;
   /** Running ffmpeg pulls (tests and health). */
   get running() {
     return [...this.pulls.values()].filter((p) => p.proc && p.proc.exitCode === null).length;
@@ -339,10 +345,11 @@ export class Pulls {
       const refused = await checkSourceAddress(parseSourceUrl(url));
       if (refused) throw new PullError(refused);
       if (pull.stopped) return;
-      // Cameras send H.264 nearly always, and often no audio: the pull starts at once copying the video
-      // with a silent AAC track (players are told to expect audio: NMS's FLV header always says so)
-      // while a probe looks at the source beside it; it is started again only when the probe finds
-      // another video codec (transcoded) or an audio track (made AAC).
+      // Cameras send H.264 nearly always, and often no audio: a source without audio gets a silent AAC
+      // track (players are told to expect audio: NMS's FLV header always says so). The probe decides
+      // (below); when it is slow for a waiting play, the pull starts copying the video with the silent
+      // track and is started again only when the probe finds another video codec (transcoded) or an
+      // audio track (made AAC).
       const probing = probeSource(url).catch((x: unknown) => (x instanceof Error ? x : new Error(String(x))));
       const replaced = new WeakSet<ChildProcess>();
       const launch = (copyVideo: boolean, sourceAudio: boolean, fps = 25) => {
@@ -365,6 +372,7 @@ export class Pulls {
           ...["-f", "flv", `rtmp://127.0.0.1:${e.MEDIA_RTMP_PORT}/live/${pull.stream}?key=${key}`],
         ];
         const proc = spawn(e.FFMPEG_PATH, args, { stdio: ["ignore", "pipe", "pipe"] });
+        this.launches++;
         pull.proc = proc;
         let err = "";
         let live = false;
@@ -394,6 +402,17 @@ export class Pulls {
         });
         if (pull.stopped) proc.kill("SIGKILL");
       };
+      // The probe usually answers within a second: launched after it, the pull starts once with the
+      // right settings (a restart for the source's audio would stall players that just started). A
+      // pull nobody waits for (always on) waits for the probe whole; plays wait at most EARLY_PROBE_MS,
+      // then the pull starts copying and is started again only if the probe says it must.
+      const early = await Promise.race([probing, wait(pull.waiters.size ? EARLY_PROBE_MS : PROBE_MS + 500)]);
+      if (pull.stopped) return;
+      if (early && !(early instanceof Error)) {
+        if (!early.video) throw new PullError("codec: the source has no video");
+        launch(early.video === "h264", !!early.audio, early.fps);
+        return;
+      }
       launch(true, false);
       const probe = await probing;
       // A failed probe changes nothing: the running ffmpeg succeeds or fails on its own.
