@@ -28,6 +28,7 @@ beforeAll(async () => {
     MEDIA_HTTP_PORT: String(await freePort()),
     MEDIA_DIR: mkdtempSync(join(tmpdir(), "onair-always-on-")),
     SOURCE_LEASE_S: "2",
+    SOURCE_IDLE_STOP_S: "1",
   });
   resetEnvForTests();
   [t, hls] = await Promise.all([makeTenant(), startHlsSource({ seconds: 180 })]);
@@ -39,7 +40,14 @@ afterAll(async () => {
   await media?.stop();
   await hls?.stop();
   if (process.env.MEDIA_DIR) rmSync(process.env.MEDIA_DIR, { recursive: true, force: true });
-  for (const k of ["OUTBOUND_ALLOW", "MEDIA_RTMP_PORT", "MEDIA_HTTP_PORT", "MEDIA_DIR", "SOURCE_LEASE_S"])
+  for (const k of [
+    "OUTBOUND_ALLOW",
+    "MEDIA_RTMP_PORT",
+    "MEDIA_HTTP_PORT",
+    "MEDIA_DIR",
+    "SOURCE_LEASE_S",
+    "SOURCE_IDLE_STOP_S",
+  ])
     delete process.env[k];
   resetEnvForTests();
 });
@@ -108,5 +116,44 @@ describe("always-on sources across fronts", () => {
     // The source rests (idle) and its room waits for a viewer: paused, not ended.
     expect((await until(sourceRow, (s) => s.state === "idle", 3000)).state).toBe("idle");
     expect((await until(roomRow, (r) => !r.streamOnline, 3000)).status).toBe("paused");
+  });
+
+  it("on demand with two fronts: one pull serves both fronts' viewers, and stops once neither has any", async () => {
+    const room = await callerOf(t.host).rooms.create({ title: uniq("shared") });
+    await callerOf(t.admin).sources.set({ room: room.id, url: hls.url, mode: "on_demand" });
+    const sourceRow = async () =>
+      (await getDb().select().from(streamSources).where(eq(streamSources.roomNum, room.num)))[0]!;
+    const host = `127.0.0.1:${hls.port}`;
+    const [a, b] = [new Pulls(getDb, systemClock), new Pulls(getDb, systemClock)];
+    fronts.push(a, b);
+
+    // A viewer on front a starts the pull; a viewer on front b is served by it, within the budget.
+    const leaveA = await a.forPlay(room.streamName);
+    expect(leaveA).toBeDefined();
+    const t0 = Date.now();
+    const leaveB = await b.forPlay(room.streamName);
+    expect(leaveB).toBeDefined();
+    expect(Date.now() - t0).toBeLessThan(4000);
+    expect([a.running, b.running]).toEqual([1, 0]);
+    expect(pullsOf(host)).toBe(1);
+    expect((await sourceRow()).leaseHolder).toBe(a.holder);
+
+    // a's viewer leaves; b's still watches: the pull goes on past the idle time (1 s).
+    leaveA!();
+    await wait(3000);
+    expect(a.running).toBe(1);
+    expect(pullsOf(host)).toBe(1);
+
+    // Nobody watches: stopped once b's want expires (2 s) and the idle time passed; the lease is free.
+    leaveB!();
+    expect(
+      await until(
+        () => pullsOf(host),
+        (n) => n === 0,
+        8000,
+      ),
+    ).toBe(0);
+    const rested = await until(sourceRow, (s) => s.state === "idle" && s.leaseHolder === null, 3000);
+    expect(rested).toMatchObject({ state: "idle", leaseHolder: null });
   });
 });

@@ -63,6 +63,8 @@ interface Pull {
   stopped: boolean;
   /** Pulled whether or not anyone plays it: an always-on source this instance holds the lease of. */
   pinned: boolean;
+  /** Renews this front's lease on the source while the pull runs (either mode). */
+  renew?: NodeJS.Timeout;
 }
 
 type PullRoom = { num: number; appId: number; streamName: string; keyVersion: number; graceS: number | null };
@@ -150,7 +152,7 @@ export class Pulls {
    * the source is being pulled and is publishing, within START_BUDGET_MS. Returns the release to call
    * when the viewer leaves, or undefined when no source feeds this stream. Throws PullError.
    */
-  async forPlay(stream: string): Promise<(() => void) | undefined> {
+  async forPlay(stream: string, again = false): Promise<(() => void) | undefined> {
     const main = mainOfSubStream(stream);
     const room = (
       await this.db()
@@ -178,6 +180,8 @@ export class Pulls {
     }
     if (!pull) {
       if (this.runningOf(room.appId) >= env().SOURCE_PULLS_PER_APP) throw new PullError("too many pulls for this app");
+      // Another front pulls it: this one's viewers watch that pull (one ffmpeg per source, not per front).
+      if (!(await this.takeLease(source.id))) return this.watchElsewhere(stream, source, again);
       pull = this.begin(room, source, false);
     }
     const p = pull;
@@ -190,8 +194,7 @@ export class Pulls {
       released = true;
       p.viewers--;
       if (p.viewers > 0 || p.pinned || p.stopped) return;
-      p.idle = setTimeout(() => void (p.viewers === 0 && this.stop(p)), env().SOURCE_IDLE_STOP_S * 1000);
-      p.idle.unref();
+      this.idleLater(p, env().SOURCE_IDLE_STOP_S * 1000);
     };
     if (p.live) return release;
     // Waits for the pull to be live (a failed attempt is retried meanwhile), within the client's budget.
@@ -211,6 +214,112 @@ export class Pulls {
       if (waiter) p.waiters.delete(waiter);
     }
     return release;
+  }
+
+  /** Stops an on-demand pull `ms` from now unless viewers came back here, or other fronts still want it. */
+  private idleLater(p: Pull, ms: number) {
+    p.idle = setTimeout(() => {
+      if (p.viewers > 0 || p.pinned || p.stopped) return;
+      void sourceOf(this.db(), p.source.roomNum, p.source.kind)
+        .then((row) => {
+          const wantedFor = (row?.wantedUntil?.getTime() ?? 0) - this.clock.now().getTime();
+          if (wantedFor > 0 && row?.urlEnc === p.source.urlEnc) this.idleLater(p, wantedFor + 100);
+          else if (p.viewers === 0 && !p.pinned) void this.stop(p);
+        })
+        .catch(() => this.idleLater(p, 1000));
+    }, ms);
+    p.idle.unref();
+  }
+
+  private leaseEnd() {
+    return new Date(this.clock.now().getTime() + env().SOURCE_LEASE_S * 1000);
+  }
+
+  /** Takes the source's pull lease for this front (free, expired, or already its own): true when it holds it. */
+  private async takeLease(sourceId: number) {
+    const now = this.clock.now();
+    await this.db()
+      .update(streamSources)
+      .set({ leaseHolder: this.holder, leaseUntil: this.leaseEnd() })
+      .where(
+        and(
+          eq(streamSources.id, sourceId),
+          or(
+            isNull(streamSources.leaseHolder),
+            lt(streamSources.leaseUntil, now),
+            eq(streamSources.leaseHolder, this.holder),
+          ),
+        ),
+      );
+    const row = await this.db()
+      .select({ holder: streamSources.leaseHolder })
+      .from(streamSources)
+      .where(eq(streamSources.id, sourceId));
+    return row[0]?.holder === this.holder;
+  }
+
+  /** Gives the lease up (the pull stopped here), unless another front holds it by now. */
+  private releaseLease(sourceId: number) {
+    return this.db()
+      .update(streamSources)
+      .set({ leaseHolder: null, leaseUntil: null })
+      .where(and(eq(streamSources.id, sourceId), eq(streamSources.leaseHolder, this.holder)))
+      .catch((e: unknown) => log.warn("source lease not released", { error: (e as Error).message }));
+  }
+
+  /** Viewers here of on-demand sources another front pulls, by source id: they keep wanted_until renewed. */
+  private elsewhere = new Map<number, { viewers: number; timer: NodeJS.Timeout }>();
+
+  /**
+   * A play of a source another front pulls: this front says it wants it (wanted_until, renewed while
+   * its viewers stay) and waits, within the client's budget, until that pull is publishing. When the
+   * other front gave the pull up meanwhile, this one takes it (once).
+   */
+  private async watchElsewhere(stream: string, source: SourceRow, again: boolean): Promise<() => void> {
+    const want = () =>
+      this.db()
+        .update(streamSources)
+        .set({ wantedUntil: this.leaseEnd() })
+        .where(eq(streamSources.id, source.id))
+        .catch((e: unknown) => log.warn("source not marked wanted", { error: (e as Error).message }));
+    let w = this.elsewhere.get(source.id);
+    if (!w) {
+      const timer = setInterval(() => void want(), Math.max(200, (env().SOURCE_LEASE_S * 1000) / 3));
+      timer.unref();
+      w = { viewers: 0, timer };
+      this.elsewhere.set(source.id, w);
+    }
+    const entry = w;
+    entry.viewers++;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      if (--entry.viewers > 0) return;
+      clearInterval(entry.timer);
+      this.elsewhere.delete(source.id);
+    };
+    await want();
+    const end = Date.now() + START_BUDGET_MS;
+    for (;;) {
+      const row = await sourceOf(this.db(), source.roomNum, source.kind);
+      const now = this.clock.now();
+      const held = !!row?.leaseHolder && !!row.leaseUntil && row.leaseUntil >= now;
+      if (row && held && row.state === "live") return release;
+      if (!row || row.urlEnc !== source.urlEnc) {
+        release();
+        throw new PullError("the source was removed");
+      }
+      if (!held && !again) {
+        release();
+        return (await this.forPlay(stream, true)) ?? (() => undefined);
+      }
+      if (Date.now() >= end) {
+        release();
+        throw new PullError("not publishing in time");
+      }
+      await wait(150);
+    }
   }
 
   private runningOf(appId: number) {
@@ -235,6 +344,16 @@ export class Pulls {
       pinned,
     };
     this.pulls.set(pull.key, pull);
+    pull.renew = setInterval(
+      () =>
+        void this.db()
+          .update(streamSources)
+          .set({ leaseUntil: this.leaseEnd() })
+          .where(and(eq(streamSources.id, source.id), eq(streamSources.leaseHolder, this.holder)))
+          .catch((e: unknown) => log.warn("source lease not renewed", { error: (e as Error).message })),
+      Math.max(200, (env().SOURCE_LEASE_S * 1000) / 3),
+    );
+    pull.renew.unref();
     this.attempt(pull, publishKey({ streamName: name, keyVersion: room.keyVersion }));
     return pull;
   }
@@ -444,6 +563,8 @@ export class Pulls {
       if (pull.pinned) this.cooldown.set(pull.source.id, Date.now() + RETRY_MAX_MS);
       this.pulls.delete(pull.key);
       pull.stopped = true;
+      clearInterval(pull.renew);
+      void this.releaseLease(pull.source.id);
       for (const w of pull.waiters) w.reject(new PullError(reason));
       pull.waiters.clear();
       void markSource(this.db(), pull.source.id, this.clock.now(), "failed", { error: reason }).catch(() => undefined);
@@ -468,6 +589,9 @@ export class Pulls {
     if (this.pulls.get(pull.key) === pull) this.pulls.delete(pull.key);
     if (pull.idle) clearTimeout(pull.idle);
     if (pull.retry) clearTimeout(pull.retry);
+    clearInterval(pull.renew);
+    // A crash (tests: a front killed outright) leaves its lease to expire.
+    if (why !== "crash") void this.releaseLease(pull.source.id);
     if (why === "idle") void markSource(this.db(), pull.source.id, this.clock.now(), "idle").catch(() => undefined);
     return kill(pull.proc);
   }

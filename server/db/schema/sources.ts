@@ -26,10 +26,15 @@ export const streamSources = mysqlTable(
     state: varchar("state", { length: 10, enum: SOURCE_STATES }).notNull().default("idle"),
     lastError: varchar("last_error", { length: 300 }).notNull().default(""),
     retries: int("retries").notNull().default(0),
-    /** The front (Pulls instance) pulling this always-on source now; it renews lease_until every few seconds. */
+    /** The front (Pulls instance) pulling this source now (either mode); it renews lease_until every few seconds. */
     leaseHolder: varchar("lease_holder", { length: 36 }),
     /** Past this time the lease is free: another front takes the pull over. */
     leaseUntil: time("lease_until"),
+    /**
+     * Until when other fronts have viewers of this source: they renew it while they do, and the
+     * holder of an on-demand pull keeps it running until then (its own viewers aside).
+     */
+    wantedUntil: time("wanted_until"),
     createdAt: time("created_at").notNull(),
     updatedAt: time("updated_at").notNull(),
   },

@@ -1,0 +1,1 @@
+ALTER TABLE `stream_sources` ADD `wanted_until` datetime(3);
