@@ -228,10 +228,12 @@ test("users: no Disable on the admin's own row, disabling asks first, passwords 
   await expect(login(t.viewer.username, "another-password-1")).resolves.toBeTruthy();
 });
 
-test("the stream key is masked until shown; copy and the data attribute keep the real value", async ({ browser }) => {
+test("the stream key and the Polyv channel password are masked until shown; copy and the data attribute keep the real value", async ({
+  browser,
+}) => {
   const t = await tenant();
   const room = await trpc<{ id: string }>("rooms.create", { title: uniq("Secret ") }, t.host.token);
-  const info = await trpc<{ rtmp_url: string; streamKey: string }>(
+  const info = await trpc<{ rtmp_url: string; streamKey: string; channelId: number; channelPassword: string }>(
     "media.pushInfo",
     { room: room.id },
     t.host.token,
@@ -257,4 +259,11 @@ test("the stream key is masked until shown; copy and the data attribute keep the
   await expect(key).not.toContainText(info.streamKey);
   await host.getByRole("button", { name: "Show Full push URL" }).click();
   await expect(url).toHaveText(info.rtmp_url);
+  // The Polyv channel password (a push credential too) is masked the same way.
+  const polyv = host.getByTestId("polyv-password");
+  await expect(polyv).toHaveAttribute("data-value", info.channelPassword);
+  await expect(polyv).not.toContainText(info.channelPassword);
+  await expect(host.getByTestId("polyv-channel")).toHaveText(String(info.channelId));
+  await host.getByRole("button", { name: "Show Polyv channel password" }).click();
+  await expect(polyv).toHaveText(info.channelPassword);
 });

@@ -102,9 +102,14 @@ function GoLive({ room }: { room: string }) {
         <Secretish label={t("streamKey")} value={push.data.streamKey} testId="push-key" secret={push.data.streamKey} />
         <Secretish label={t("fullUrl")} value={push.data.rtmp_url} testId="push-url" secret={push.data.streamKey} />
         <p className="text-xs text-slate-500">{t("obsHint")}</p>
-        <p className="text-xs text-slate-500" data-testid="polyv-channel">
-          {t("polyvChannel", { channel: push.data.channelId, password: push.data.channelPassword })}
-        </p>
+        <p className="text-xs text-slate-500">{t("polyvHint")}</p>
+        <Secretish label={t("polyvChannel")} value={String(push.data.channelId)} testId="polyv-channel" />
+        <Secretish
+          label={t("polyvPassword")}
+          value={push.data.channelPassword}
+          testId="polyv-password"
+          secret={push.data.channelPassword}
+        />
         <div>
           <Button variant="ghost" onClick={() => confirm(t("rotateConfirm")) && rotate.mutate({ room })}>
             {t("rotateKey")}
