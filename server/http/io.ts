@@ -36,15 +36,28 @@ export async function readJson(req: IncomingMessage, limit: number): Promise<unk
   }
 }
 
-/** An answer already serialised (spliced from shared parts): sent as is, not stringified again. */
+/**
+ * An answer already serialised (spliced from shared parts): sent as is, not stringified again. Its
+ * parts are written in order: strings are encoded when sent, Buffers are bytes encoded once and
+ * shared by every answer that holds them (the same for every caller for a while).
+ */
 export class JsonText {
-  constructor(readonly text: string) {}
+  readonly parts: ReadonlyArray<string | Buffer>;
+  constructor(text: string | ReadonlyArray<string | Buffer>) {
+    this.parts = typeof text === "string" ? [text] : text;
+  }
+  get text() {
+    return this.parts.map((p) => (typeof p === "string" ? p : p.toString("utf8"))).join("");
+  }
+  bytes(): Buffer {
+    return Buffer.concat(this.parts.map((p) => (typeof p === "string" ? Buffer.from(p) : p)));
+  }
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>) {
-  const text = body instanceof JsonText ? body.text : JSON.stringify(body);
+  const text = body instanceof JsonText ? undefined : JSON.stringify(body);
   // A long answer is encoded once (measuring its length and writing it would each encode it).
-  const s = text.length > 4096 ? Buffer.from(text) : text;
+  const s = text === undefined ? (body as JsonText).bytes() : text.length > 4096 ? Buffer.from(text) : text;
   res.writeHead(status, {
     "content-type": "application/json; charset=utf-8",
     "content-length": Buffer.byteLength(s),

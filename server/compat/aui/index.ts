@@ -139,8 +139,10 @@ const sharedFacts = sharedReads<PageFacts>();
 interface SharedText {
   facts: PageFacts;
   base: string;
-  head: string;
-  tail: string;
+  /** The fields before the caller's pull URLs, up to `"pull_url_info":` (bytes, made once). */
+  head: Buffer;
+  /** From the end of the link info's pull URLs to the end of the RoomInfo (bytes, made once). */
+  tail: Buffer;
   app: Parameters<typeof pullUrls>[1];
   /**
    * With onair's signing scheme the caller's play token is the only caller part of the pull URLs:
@@ -202,8 +204,8 @@ function sharedText(room: RoomFields, facts: PageFacts, base: string): SharedTex
   const text: SharedText = {
     facts,
     base,
-    head: head.slice(0, -1),
-    tail: tail.slice(1),
+    head: Buffer.from(`${head.slice(0, -1)},"pull_url_info":`),
+    tail: Buffer.from(`},${tail.slice(1)}`),
     app: appArg,
     // The slot is in each of the three URLs only when the token is all the URLs are signed with.
     pullAround: appArg.signScheme === "onair" && around.length === 4 ? around : undefined,
@@ -217,14 +219,18 @@ const TOKEN_SLOT = "0nairT0kenSl0t";
 const pullInfoText = (pull: ReturnType<typeof pullUrls>) =>
   JSON.stringify({ flv_url: pull.flv_url, hls_url: pull.hls_url, rtmp_url: pull.rtmp_url, rts_url: pull.rts_url });
 
-const NO_PUSH = JSON.stringify({ rtmp_url: "", rts_url: "", srt_url: "" });
+/** Between the two copies of the pull URLs: the push URLs (the anchor's own) and the link info's start. */
+const middleText = (pushInfo: string) =>
+  `,"push_url_info":${pushInfo},"link_info":{"rtc_push_url":"","rtc_pull_url":"","cdn_pull_info":`;
+const MIDDLE_NO_PUSH = Buffer.from(middleText(JSON.stringify({ rtmp_url: "", rts_url: "", srt_url: "" })));
 
 /**
  * RoomInfo of a page of rooms the actor may see (found or listed for them), as JSON text: figures,
  * meetings, people and recordings each in one query for the whole page.
  */
 export async function roomInfos(db: Db, clock: Clock, actor: Actor, list: RoomFields[]) {
-  return new JsonText(`[${(await roomInfoTexts(db, clock, actor, list)).join(",")}]`);
+  const rooms = await roomInfoTexts(db, clock, actor, list);
+  return new JsonText(["[", ...rooms.flatMap((parts, i) => (i ? [",", ...parts] : parts)), "]"]);
 }
 
 async function roomInfoTexts(db: Db, clock: Clock, actor: Actor, list: RoomFields[]) {
@@ -258,13 +264,12 @@ async function roomInfoTexts(db: Db, clock: Clock, actor: Actor, list: RoomField
         ? shared.pullAround.join(play.token)
         : pullInfoText(pullUrls(room, shared.app, play.token, Math.floor(play.expiresAt.getTime() / 1000)));
       const push = me === room.hostId ? await getPushInfo({ db, clock, actor }, room.id) : undefined;
-      const pushInfo = push
-        ? JSON.stringify({ rtmp_url: push.rtmp_url, rts_url: push.rts_url, srt_url: push.srt_url })
-        : NO_PUSH;
-      return (
-        `${shared.head},"pull_url_info":${pullInfo},"push_url_info":${pushInfo},` +
-        `"link_info":{"rtc_push_url":"","rtc_pull_url":"","cdn_pull_info":${pullInfo}},${shared.tail}`
-      );
+      // The caller's parts are encoded once each; the room's shared parts are bytes already.
+      const pull = Buffer.from(pullInfo);
+      const middle = push
+        ? middleText(JSON.stringify({ rtmp_url: push.rtmp_url, rts_url: push.rts_url, srt_url: push.srt_url }))
+        : MIDDLE_NO_PUSH;
+      return [shared.head, pull, middle, pull, shared.tail];
     }),
   );
 }
