@@ -237,6 +237,7 @@ export class Pulls {
 
   /** Takes the source's pull lease for this front (free, expired, or already its own): true when it holds it. */
   private async takeLease(sourceId: number) {
+    await this.releasing.get(sourceId);
     const now = this.clock.now();
     await this.db()
       .update(streamSources)
@@ -260,12 +261,21 @@ export class Pulls {
 
   /** Gives the lease up (the pull stopped here), unless another front holds it by now. */
   private releaseLease(sourceId: number) {
-    return this.db()
+    const done = this.db()
       .update(streamSources)
       .set({ leaseHolder: null, leaseUntil: null })
       .where(and(eq(streamSources.id, sourceId), eq(streamSources.leaseHolder, this.holder)))
-      .catch((e: unknown) => log.warn("source lease not released", { error: (e as Error).message }));
+      .then(() => undefined)
+      .catch((e: unknown) => log.warn("source lease not released", { error: (e as Error).message }))
+      .finally(() => {
+        if (this.releasing.get(sourceId) === done) this.releasing.delete(sourceId);
+      });
+    this.releasing.set(sourceId, done);
+    return done;
   }
+
+  /** Releases under way, by source id: a take waits for them (a pull restarted here keeps its lease). */
+  private releasing = new Map<number, Promise<void>>();
 
   /** Viewers here of on-demand sources another front pulls, by source id: they keep wanted_until renewed. */
   private elsewhere = new Map<number, { viewers: number; timer: NodeJS.Timeout }>();
