@@ -35,6 +35,8 @@ const PROBE_MS = 2500;
 const RETRY_MAX_MS = 15_000;
 const FIRST_START_RETRY_MS = 250;
 const QUICK_RETRIES = 4;
+/** How often leases are renewed (and wants marked): a third of SOURCE_LEASE_S. */
+const leaseTurnMs = () => Math.max(200, (env().SOURCE_LEASE_S * 1000) / 3);
 /** How long a pull that plays wait for starts waits for the source's probe before it starts copying. */
 const EARLY_PROBE_MS = 1500;
 const wait = (ms: number) => sleep(ms, undefined, { ref: false });
@@ -294,7 +296,7 @@ export class Pulls {
         .catch((e: unknown) => log.warn("source not marked wanted", { error: (e as Error).message }));
     let w = this.elsewhere.get(source.id);
     if (!w) {
-      const timer = setInterval(() => void want(), Math.max(200, (env().SOURCE_LEASE_S * 1000) / 3));
+      const timer = setInterval(() => void want(), leaseTurnMs());
       timer.unref();
       w = { viewers: 0, timer };
       this.elsewhere.set(source.id, w);
@@ -354,14 +356,16 @@ export class Pulls {
       pinned,
     };
     this.pulls.set(pull.key, pull);
+    // (A pinned pull's lease is renewed by the always-on loop, with all the others it holds.)
     pull.renew = setInterval(
       () =>
+        !pull.pinned &&
         void this.db()
           .update(streamSources)
           .set({ leaseUntil: this.leaseEnd() })
           .where(and(eq(streamSources.id, source.id), eq(streamSources.leaseHolder, this.holder)))
           .catch((e: unknown) => log.warn("source lease not renewed", { error: (e as Error).message })),
-      Math.max(200, (env().SOURCE_LEASE_S * 1000) / 3),
+      leaseTurnMs(),
     );
     pull.renew.unref();
     this.attempt(pull, publishKey({ streamName: name, keyVersion: room.keyVersion }));
@@ -376,16 +380,13 @@ export class Pulls {
   startAlwaysOn() {
     if (this.leaseTimer) return;
     let running = false;
-    this.leaseTimer = setInterval(
-      () => {
-        if (running) return;
-        running = true;
-        this.tickLeases()
-          .catch((e: unknown) => log.warn("always-on sources: lease turn failed", { error: (e as Error).message }))
-          .finally(() => (running = false));
-      },
-      Math.max(200, (env().SOURCE_LEASE_S * 1000) / 3),
-    );
+    this.leaseTimer = setInterval(() => {
+      if (running) return;
+      running = true;
+      this.tickLeases()
+        .catch((e: unknown) => log.warn("always-on sources: lease turn failed", { error: (e as Error).message }))
+        .finally(() => (running = false));
+    }, leaseTurnMs());
     this.leaseTimer.unref();
     return this;
   }
@@ -394,7 +395,7 @@ export class Pulls {
   async tickLeases() {
     const db = this.db();
     const now = this.clock.now();
-    const until = new Date(now.getTime() + env().SOURCE_LEASE_S * 1000);
+    const until = this.leaseEnd();
     const alwaysOn = and(
       eq(streamSources.mode, "always_on"),
       this.leaseScope ? eq(streamSources.appId, this.leaseScope.appId) : undefined,
