@@ -3,7 +3,8 @@
 // if the run dies first) into a temporary folder, and a small HTTP server serves it at
 // `/cam/index.m3u8`; paths under `/locked/` answer 401 (a source whose credentials are wrong).
 import { spawn } from "node:child_process";
-import { createReadStream, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -42,9 +43,13 @@ export async function startHlsSource({
     const path = (req.url ?? "").split("?")[0]!;
     if (path.startsWith("/locked/")) return void res.writeHead(401, { "www-authenticate": "Basic" }).end();
     const file = join(dir, path.replace(/^\/cam\//, "").replace(/[^\w.]/g, ""));
-    if (!path.startsWith("/cam/") || !existsSync(file)) return void res.writeHead(404).end();
-    res.writeHead(200);
-    createReadStream(file).pipe(res);
+    if (!path.startsWith("/cam/")) return void res.writeHead(404).end();
+    // ffmpeg replaces the playlist and deletes old segments as it goes: a file gone between the
+    // request and the read is a 404 (as a gateway answers), never an unhandled stream error.
+    readFile(file).then(
+      (data) => res.writeHead(200).end(data),
+      () => res.writeHead(404).end(),
+    );
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   for (let i = 0; i < 100 && !existsSync(join(dir, "index.m3u8")); i++) await new Promise((r) => setTimeout(r, 100));
