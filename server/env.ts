@@ -135,6 +135,14 @@ const schema = z.object({
   EVENTS_POLL_MS: int(0, 0, 60_000),
   /** Event sockets (WebSocket and SSE) one front process holds at most; beyond it, 503. */
   EVENTS_MAX_SOCKETS: int(20_000, 1),
+  /**
+   * 1: the front hands event sockets to a child process of its own (started with the first socket)
+   * at a lower CPU priority, so that fan-out writes do not delay heartbeats and token checks; 0:
+   * the front serves them in its own process.
+   */
+  EVENTS_WORKER: z.enum(["0", "1"]).default("1"),
+  /** The events worker's nice value (0 same priority as the front … 19 lowest). */
+  EVENTS_WORKER_NICE: int(10, 0, 19),
   /** A socket whose unsent events exceed this many bytes is dropped with a reconnect hint. */
   EVENTS_MAX_BUFFER_BYTES: int(512 * 1024, 16 * 1024),
   /** Socket writes a second a front aims at: a room's events are held a moment to go out together (0: at once). */

@@ -51,6 +51,33 @@ describe("batching", () => {
     hub.stop();
   });
 
+  it("figures wait a figures period after the room's last write and ride with the next event; a quiet room gets them at once", async () => {
+    const hub = new EventHub(getDb(), { pollMs: 60_000, writesPerS: 1000, batchMaxMs: 500, figuresMs: 300 });
+    const got: Array<readonly Delivery[]> = [];
+    const stops = [hub.listen(7, { deliver: (b) => got.push(b) })];
+    const quiet: Array<readonly Delivery[]> = [];
+    stops.push(hub.listen(8, { deliver: (b) => quiet.push(b) }));
+    const figures = (likes: number) => ({ online: 1, likes, pv: 1, uv: 1 });
+    hub.receive(ev(21));
+    expect(got).toHaveLength(1);
+    hub.offerFigures(7, figures(1));
+    expect(got).toHaveLength(1); // held: the room was written to just now
+    await new Promise((r) => setTimeout(r, 50));
+    hub.receive(ev(22)); // past the batch window (2 listeners: 2 ms): goes at once, the figures with it
+    expect(got).toHaveLength(2);
+    expect(got[1]!.map((d) => d.ev?.id ?? `likes ${d.figures!.likes}`)).toEqual(["likes 1", 22]);
+    hub.offerFigures(7, figures(1)); // unchanged: nothing
+    hub.offerFigures(7, figures(2));
+    const from = Date.now();
+    while (got.length < 3 && Date.now() - from < 2000) await new Promise((r) => setTimeout(r, 5));
+    expect(Date.now() - from).toBeGreaterThanOrEqual(250); // alone, a figures period after the last write
+    expect(got[2]!.map((d) => d.figures?.likes)).toEqual([2]);
+    hub.offerFigures(8, figures(5));
+    expect(quiet.map((b) => b.map((d) => d.figures?.likes))).toEqual([[5]]);
+    for (const s of stops) s();
+    hub.stop();
+  });
+
   it("without a write budget every event goes out at once", () => {
     const hub = new EventHub(getDb(), { pollMs: 60_000 });
     const got: number[] = [];

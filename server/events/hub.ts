@@ -57,6 +57,8 @@ export class EventHub {
   private rooms = new Map<number, Set<RoomListener>>();
   private pending = new Map<number, Delivery[]>();
   private flushTimers = new Map<number, NodeJS.Timeout>();
+  /** When each room's set flush is due (ms since the epoch). */
+  private flushDue = new Map<number, number>();
   private flushedAt = new Map<number, number>();
   private listenerCount = 0;
   private delivered = new Map<number, number>();
@@ -127,12 +129,20 @@ export class EventHub {
       if (i >= 0) list.splice(i, 1);
     }
     list.push(d);
-    if (this.flushTimers.has(roomNum)) return;
     const window = this.opts.writesPerS
       ? batchWindowMs(this.listenerCount, this.opts.writesPerS, this.opts.batchMaxMs ?? 1000)
       : 0;
-    const wait = (this.flushedAt.get(roomNum) ?? -Infinity) + window - Date.now();
+    // Figures alone wait until a figures period has passed since the room's last write: in a room
+    // where events flow they ride with the next one (one write to each socket instead of two), and
+    // a quiet room still gets them at once.
+    const hold = d.figures && this.opts.writesPerS ? Math.max(window, this.opts.figuresMs ?? 1000) : window;
+    const due = (this.flushedAt.get(roomNum) ?? -Infinity) + hold;
+    const set = this.flushDue.get(roomNum);
+    if (set !== undefined && set <= due) return; // an earlier write takes this one along
+    const wait = due - Date.now();
     if (wait <= 0) return this.flush(roomNum);
+    clearTimeout(this.flushTimers.get(roomNum));
+    this.flushDue.set(roomNum, due);
     this.flushTimers.set(
       roomNum,
       setTimeout(() => this.flush(roomNum), wait),
@@ -143,6 +153,7 @@ export class EventHub {
     const timer = this.flushTimers.get(roomNum);
     if (timer) clearTimeout(timer);
     this.flushTimers.delete(roomNum);
+    this.flushDue.delete(roomNum);
     const batch = this.pending.get(roomNum);
     this.pending.delete(roomNum);
     const set = this.rooms.get(roomNum);
@@ -200,6 +211,14 @@ export class EventHub {
     }
   }
 
+  /** A room's newest figures: queued for its listeners when they changed. */
+  offerFigures(roomNum: number, f: RoomStats) {
+    const key = `${f.online}/${f.likes}/${f.pv}/${f.uv}`;
+    if (this.lastFigures.get(roomNum) === key || !this.rooms.has(roomNum)) return;
+    this.lastFigures.set(roomNum, key);
+    this.enqueue(roomNum, { figures: f });
+  }
+
   async tickFigures() {
     if (this.figuring || !this.rooms.size) return;
     this.figuring = true;
@@ -217,12 +236,7 @@ export class EventHub {
           list.map((r) => ({ num: Number(r.num), status: r.status })),
           now,
         );
-        for (const [num, f] of stats) {
-          const key = `${f.online}/${f.likes}/${f.pv}/${f.uv}`;
-          if (this.lastFigures.get(num) === key) continue;
-          this.lastFigures.set(num, key);
-          if (this.rooms.has(num)) this.enqueue(num, { figures: f });
-        }
+        for (const [num, f] of stats) this.offerFigures(num, f);
       }
     } catch (e) {
       warn("room figures tick failed", { error: (e as Error).message });

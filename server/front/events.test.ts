@@ -4,7 +4,9 @@
 // answer without touching anybody else. Verbs the test calls itself reach the front the way a
 // media server's or another process's do: through room_events.
 import http from "node:http";
-import { createConnection } from "node:net";
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createConnection, type AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getDb } from "../db/client";
 import { emitRoomEvent } from "../events/outbox";
@@ -325,5 +327,130 @@ describe("bad input", () => {
     expect(lastNotice).toBeTruthy();
     expect(good.ws.readyState).toBe(good.ws.OPEN);
     raw.destroy();
+  }, 60_000);
+});
+
+describe("events worker (EVENTS_WORKER=1)", () => {
+  const health = async () =>
+    ((await (await fetch(`${base}/api/health`)).json()) as { events: { sockets: number; inWorker: number | null } })
+      .events;
+  /** The front's child running the room events (its environment says so). */
+  function workerPid() {
+    for (const line of execFileSync("pgrep", ["-P", String(front.child.pid)], { encoding: "utf8" }).split("\n")) {
+      const pid = Number(line);
+      if (pid && readFileSync(`/proc/${pid}/environ`, "utf8").includes("ONAIR_FRONT_ROLE=events")) return pid;
+    }
+    return 0;
+  }
+
+  it("holds the sockets at a lower priority; if it dies the front serves them until it is back", async () => {
+    const r = await liveRoom();
+    const vTok = await join(t.viewer, r.id);
+    // The worker starts with the first socket (of this file); new sockets go to it.
+    await connect(r.id, vTok);
+    await expect.poll(workerPid, { timeout: 10_000 }).toBeGreaterThan(0);
+    const pid = workerPid();
+    // Its nice value (field 19 of /proc/pid/stat): EVENTS_WORKER_NICE, 10 by default.
+    expect(Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")[16])).toBe(10);
+    // Once it is ready, a new socket is one more in the worker.
+    let v!: Awaited<ReturnType<typeof connect>>;
+    await expect
+      .poll(
+        async () => {
+          const before = (await health()).inWorker!;
+          v = await connect(r.id, vTok);
+          await v.next((f) => f.type === "hello");
+          return (await health()).inWorker! - before;
+        },
+        { timeout: 10_000, interval: 200 },
+      )
+      .toBe(1);
+    await callerOf(t.host).rooms.update({ room: r.id, notice: "via the worker" });
+    await v.next((f) => f.type === "room" && f.notice === "via the worker", 2000);
+
+    // Killed outright: its sockets drop (clients reconnect); the front takes the next ones itself.
+    process.kill(pid, "SIGKILL");
+    expect((await v.closed).code).toBe(1006);
+    await expect.poll(async () => (await health()).inWorker, { timeout: 2000 }).toBe(0);
+    const again = await connect(r.id, vTok);
+    await again.next((f) => f.type === "hello");
+    expect((await health()).inWorker).toBe(0);
+    again.send({ type: "chat", text: "served by the front", ref: 1 });
+    await again.next(isChat("served by the front"), 1000);
+    // A socket after the restart delay starts a new worker, which takes the next ones.
+    await new Promise((res) => setTimeout(res, 2100));
+    await connect(r.id, vTok);
+    await expect.poll(workerPid, { timeout: 10_000 }).toBeGreaterThan(0);
+    expect(workerPid()).not.toBe(pid);
+    await expect
+      .poll(
+        async () => {
+          const c = await connect(r.id, vTok);
+          await c.next((f) => f.type === "hello");
+          return (await health()).inWorker;
+        },
+        { timeout: 10_000, interval: 300 },
+      )
+      .toBeGreaterThan(0);
+  }, 60_000);
+
+  it("a socket handed to the worker keeps its place in the front's per-address cap until it closes", async () => {
+    const r = await liveRoom();
+    const port = await freePort();
+    const capped = spawnTs("server/front/main.ts", {
+      PORT: String(port),
+      WEB_PORT: String((web.address() as AddressInfo).port),
+      FRONT_MAX_CONN_PER_IP: "3",
+      LOG_LEVEL: "warn",
+    });
+    try {
+      // From another loopback address, on a connection of its own: not in 127.0.0.1's count.
+      const inWorker = () =>
+        new Promise<number>((resolve, reject) =>
+          http
+            .get({ host: "127.0.0.1", localAddress: "127.0.0.2", port, path: "/api/health", agent: false }, (res) => {
+              let body = "";
+              res.on("data", (d: Buffer) => (body += d.toString()));
+              res.on("end", () =>
+                res.statusCode === 200
+                  ? resolve((JSON.parse(body) as { events: { inWorker: number } }).events.inWorker)
+                  : reject(new Error(`health: HTTP ${res.statusCode} ${body}`)),
+              );
+            })
+            .on("error", reject),
+        );
+      await expect.poll(() => inWorker().catch(() => -1), { timeout: 30_000, interval: 200 }).toBe(0);
+      const open = async () => {
+        const c = await openEvents(`ws://127.0.0.1:${port}/api/rooms/events?room=${r.id}`);
+        opened.push(c);
+        await c.next((f) => f.type === "hello");
+        return c;
+      };
+      // The first socket starts the worker; once it is up the next ones go to it.
+      await expect
+        .poll(
+          async () => {
+            const c = await open();
+            const n = await inWorker();
+            c.close();
+            await c.closed;
+            return n;
+          },
+          { timeout: 10_000, interval: 200 },
+        )
+        .toBe(1);
+      await expect.poll(inWorker, { timeout: 2000 }).toBe(0);
+      const held = [await open(), await open(), await open()];
+      expect(await inWorker()).toBe(3);
+      // The three sockets in the worker fill this address's cap.
+      await expect(open()).rejects.toMatchObject({ status: 429 });
+      held[0]!.close();
+      await expect.poll(inWorker, { timeout: 2000 }).toBe(2);
+      await open();
+      expect(await inWorker()).toBe(3);
+    } finally {
+      capped.child.kill("SIGTERM");
+      await exited(capped.child);
+    }
   }, 60_000);
 });

@@ -166,7 +166,14 @@ interface Channel {
   close(code: number, reason: string): void;
 }
 
-export function createRoomEvents(opts: { clock: Clock; buffer: PresenceBuffer; hub?: EventHub; maxSockets?: number }) {
+export function createRoomEvents(opts: {
+  clock: Clock;
+  buffer: PresenceBuffer;
+  hub?: EventHub;
+  maxSockets?: number;
+  /** Told the number of open sockets and streams whenever it changes (the events worker reports it). */
+  onCount?: (open: number) => void;
+}) {
   const e = env();
   const maxSockets = opts.maxSockets ?? e.EVENTS_MAX_SOCKETS;
   const maxBuffer = e.EVENTS_MAX_BUFFER_BYTES;
@@ -187,6 +194,10 @@ export function createRoomEvents(opts: { clock: Clock; buffer: PresenceBuffer; h
       throw err;
     }));
   let open = 0;
+  const count = (d: 1 | -1) => {
+    open += d;
+    opts.onCount?.(open);
+  };
   /** Open SSE streams, each with its way to end. */
   const streams = new Set<() => void>();
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME, perMessageDeflate: false });
@@ -286,10 +297,10 @@ export function createRoomEvents(opts: { clock: Clock; buffer: PresenceBuffer; h
     } catch (err) {
       return refuse(err);
     }
-    open++;
+    count(1);
     let counted = true;
     const release = () => {
-      if (counted) open--;
+      if (counted) count(-1);
       counted = false;
     };
     socket.once("close", release);
@@ -444,7 +455,7 @@ export function createRoomEvents(opts: { clock: Clock; buffer: PresenceBuffer; h
     const db = getDb();
     const lastHeader = req.headers["last-event-id"];
     const since = sinceOf(query.get("since") ?? (typeof lastHeader === "string" ? lastHeader : null));
-    open++;
+    count(1);
     let stop: (() => void) | undefined;
     let closed = false;
     const ping = setInterval(() => res.write(": ping\n\n"), PING_MS);
@@ -453,7 +464,7 @@ export function createRoomEvents(opts: { clock: Clock; buffer: PresenceBuffer; h
     streams.add(end);
     res.on("close", () => {
       closed = true;
-      open--;
+      count(-1);
       streams.delete(end);
       clearInterval(ping);
       stop?.();

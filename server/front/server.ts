@@ -18,6 +18,7 @@ import { roomState } from "../rooms/state";
 import { createSxbHeartbeat, isSxbPath } from "../compat/sxb";
 import type { ApiHandler } from "../web/api";
 import { CHAT_PATH, createRoomEvents, EVENTS_PATH } from "./events";
+import { createEventsWorker, type EventsWorkerOptions } from "./events-worker";
 
 const SMALL_BODY = 16 * 1024;
 
@@ -44,6 +45,11 @@ export interface FrontOptions {
   api?: ApiHandler;
   /** Takes part in pulling always-on stream sources (server/media/pulls.ts): the front process does. */
   alwaysOn?: boolean;
+  /**
+   * Hands event sockets to a child process at this CPU priority (server/front/events-worker.ts);
+   * without it the front serves them itself.
+   */
+  eventsWorker?: EventsWorkerOptions;
 }
 
 /**
@@ -135,7 +141,8 @@ export function createFrontServer(opts: FrontOptions) {
         process: "front",
         db,
         web: webHealth,
-        events: { sockets: events.open },
+        // inWorker: of those, the events worker's (null: EVENTS_WORKER=0).
+        events: { sockets: events.open + (worker?.open ?? 0), inWorker: worker ? worker.open : null },
       });
     },
   };
@@ -315,6 +322,20 @@ export function createFrontServer(opts: FrontOptions) {
   // A trusted reverse proxy carries many clients' requests on its connections: it is not capped.
   const perClient = new Map<string, number>();
   const refused = new WeakSet<Socket>();
+  const worker =
+    opts.eventsWorker &&
+    createEventsWorker({
+      ...opts.eventsWorker,
+      hold: (key) => perClient.set(key, (perClient.get(key) ?? 0) + 1),
+      release: releaseSlot,
+    });
+
+  function releaseSlot(key: string) {
+    const left = (perClient.get(key) ?? 1) - 1;
+    if (left > 0) perClient.set(key, left);
+    else perClient.delete(key);
+  }
+
   function admit(socket: Socket) {
     if (maxConnPerIp <= 0 || proxies.has(socket.remoteAddress ?? "")) return;
     const key = clientKey(socket.remoteAddress);
@@ -325,11 +346,7 @@ export function createFrontServer(opts: FrontOptions) {
       return;
     }
     perClient.set(key, n + 1);
-    socket.once("close", () => {
-      const left = (perClient.get(key) ?? 1) - 1;
-      if (left > 0) perClient.set(key, left);
-      else perClient.delete(key);
-    });
+    socket.once("close", () => releaseSlot(key));
   }
 
   const server = http.createServer(
@@ -384,8 +401,22 @@ export function createFrontServer(opts: FrontOptions) {
     if ((q < 0 ? raw : raw.slice(0, q)) !== EVENTS_PATH) return proxyUpgrade(req, socket, head);
     if (refused.has(req.socket))
       return void socket.end("HTTP/1.1 429 Too Many Requests\r\nretry-after: 1\r\nconnection: close\r\n\r\n");
+    const counted = maxConnPerIp > 0 && !proxies.has(req.socket.remoteAddress ?? "");
+    if (worker?.take(req, req.socket, head, counted ? clientKey(req.socket.remoteAddress) : null)) return;
     events.upgrade(req, socket, head, new URLSearchParams(q < 0 ? "" : raw.slice(q + 1)));
   });
-  server.on("close", () => events.close());
-  return Object.assign(server, { roomEvents: events });
+  const closeEvents = () => {
+    events.close();
+    worker?.close();
+  };
+  server.on("close", closeEvents);
+  return Object.assign(server, {
+    roomEvents: {
+      close: closeEvents,
+      /** Event sockets and streams open on this front and its events worker. */
+      get open() {
+        return events.open + (worker?.open ?? 0);
+      },
+    },
+  });
 }

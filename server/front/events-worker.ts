@@ -1,0 +1,197 @@
+// Room-event sockets in a process of their own (EVENTS_WORKER=1, the default). The front accepts a
+// WebSocket upgrade on its public port as before and hands the connection (the socket itself, over
+// the IPC channel) to a child process that runs the same room events (server/front/events.ts) at a
+// lower CPU priority (EVENTS_WORKER_NICE). Writing one chat message to 5,000 sockets is 5,000
+// socket writes: in the front's own event loop they delayed heartbeats and token checks; in the
+// child the kernel lets the hot paths go first. Nothing authoritative lives in the child either:
+// state comes from MySQL, events from the bus (Redis or polling), likes go through its own presence
+// buffer, flushed within a second like the front's.
+//
+// The child is started with the first socket (a front nobody listens to keeps one process less);
+// until it is ready, and whenever it is gone, the front serves sockets itself. A connection handed
+// over keeps its place in the front's per-address cap until the child reports it closed.
+import { fork, type ChildProcess } from "node:child_process";
+import { IncomingMessage, type IncomingHttpHeaders } from "node:http";
+import { setPriority } from "node:os";
+import type { Socket } from "node:net";
+import { systemClock } from "../clock";
+import { getDb } from "../db/client";
+import { env } from "../env";
+import { log } from "../log";
+import { presenceBuffer } from "../presence/buffer";
+import { handleShutdown } from "../runtime";
+import { revocationSet } from "../tokens/revocations";
+import { createRoomEvents } from "./events";
+
+const ROLE_ENV = "ONAIR_FRONT_ROLE";
+const ROLE = "events";
+/** After the child exits unexpectedly, the front serves sockets itself at least this long. */
+const RESTART_AFTER_MS = 2000;
+
+/** What the front sends with a connection. */
+interface Handoff {
+  t: "upgrade";
+  url: string;
+  headers: IncomingHttpHeaders;
+  /** Bytes read past the request's headers (base64). */
+  head: string;
+  /** The connection's place in the per-address cap (null: not counted). */
+  key: string | null;
+}
+type FromChild = { t: "ready" } | { t: "open"; n: number } | { t: "gone"; key: string };
+
+export const isEventsWorker = () => process.env[ROLE_ENV] === ROLE;
+
+export interface EventsWorkerOptions {
+  /** Its nice value (EVENTS_WORKER_NICE). */
+  nice: number;
+  /** The front's entry script and node options (default: this process's own). */
+  script?: string;
+  execArgv?: string[];
+}
+
+export function createEventsWorker(
+  opts: EventsWorkerOptions & {
+    /** The front's per-address cap: a slot held for a connection now in the child, and given back. */
+    hold: (key: string) => void;
+    release: (key: string) => void;
+  },
+) {
+  let child: ChildProcess | undefined;
+  let ready = false;
+  let open = 0;
+  let closing = false;
+  let notBefore = 0;
+  /** Slots held per address for the current child's connections. */
+  let held = new Map<string, number>();
+
+  function start() {
+    const c = fork(opts.script ?? process.argv[1]!, [], {
+      execArgv: opts.execArgv ?? process.execArgv,
+      env: { ...process.env, [ROLE_ENV]: ROLE },
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+    });
+    child = c;
+    const mine = (held = new Map<string, number>());
+    try {
+      setPriority(c.pid!, opts.nice);
+    } catch (err) {
+      log.warn("events worker: could not lower its priority", { error: (err as Error).message });
+    }
+    c.on("message", (m: FromChild) => {
+      if (m.t === "ready") ready = child === c;
+      else if (m.t === "open") open = m.n;
+      else if (m.t === "gone" && mine.has(m.key)) {
+        const left = mine.get(m.key)! - 1;
+        if (left > 0) mine.set(m.key, left);
+        else mine.delete(m.key);
+        opts.release(m.key);
+      }
+    });
+    c.on("error", (err) => log.warn("events worker error", { error: err.message }));
+    c.on("exit", (code, signal) => {
+      if (child !== c) return;
+      child = undefined;
+      ready = false;
+      open = 0;
+      for (const [key, n] of mine) for (let i = 0; i < n; i++) opts.release(key);
+      mine.clear();
+      if (closing) return;
+      notBefore = Date.now() + RESTART_AFTER_MS;
+      log.warn("events worker exited; the front serves event sockets until it is back", { code, signal });
+    });
+  }
+
+  return {
+    /**
+     * Hands an upgrade to the child; false when it is not ready (the front serves this one itself,
+     * and the child is started for the next ones).
+     */
+    take(req: IncomingMessage, socket: Socket, head: Buffer, key: string | null): boolean {
+      if (closing) return false;
+      if (!child && Date.now() >= notBefore) start();
+      const c = child;
+      if (!ready || !c?.connected) return false;
+      const msg: Handoff = {
+        t: "upgrade",
+        url: req.url ?? "/",
+        headers: req.headers,
+        head: head.toString("base64"),
+        key,
+      };
+      if (key) {
+        opts.hold(key);
+        held.set(key, (held.get(key) ?? 0) + 1);
+      }
+      const mine = held;
+      c.send(msg, socket, (err) => {
+        // Sent, node has taken the connection out of this socket object without closing it: destroyed
+        // here it closes for the front (its server's connection list and its per-address count
+        // let go of it; the slot held above stands for it now).
+        socket.destroy();
+        if (!err) return;
+        // Not handed over: the connection ends (its client reconnects) and its slot is given back.
+        const n = mine.get(key ?? "");
+        if (key && n) {
+          if (n > 1) mine.set(key, n - 1);
+          else mine.delete(key);
+          opts.release(key);
+        }
+      });
+      return true;
+    },
+    /** Sockets the child holds, as it last reported (it reports every change). */
+    get open() {
+      return open;
+    },
+    /** Going away: the child tells its sockets to go (1001), flushes likes and exits. */
+    close() {
+      closing = true;
+      child?.kill("SIGTERM");
+    },
+  };
+}
+
+/**
+ * The child's side: the room events with their own presence buffer and revocation list, fed the
+ * connections the front hands over.
+ */
+export async function runEventsWorker() {
+  const e = env();
+  const db = getDb();
+  await revocationSet.poll(db);
+  revocationSet.start(db, e.REVOCATION_POLL_MS);
+  presenceBuffer.start(db, e.PRESENCE_FLUSH_MS);
+  // The count the front's health shows, sent when it changes (once per turn of the event loop).
+  let reporting = false;
+  const room = createRoomEvents({
+    clock: systemClock,
+    buffer: presenceBuffer,
+    onCount: () => {
+      if (reporting) return;
+      reporting = true;
+      setImmediate(() => {
+        reporting = false;
+        process.send?.({ t: "open", n: room.open } satisfies FromChild);
+      });
+    },
+  });
+  process.on("message", (m: Handoff, socket: Socket | undefined) => {
+    if (m?.t !== "upgrade" || !socket) return;
+    if (m.key) {
+      const key = m.key;
+      socket.once("close", () => process.send?.({ t: "gone", key } satisfies FromChild));
+    }
+    const req = new IncomingMessage(socket);
+    req.method = "GET";
+    req.url = m.url;
+    req.headers = m.headers;
+    const q = m.url.indexOf("?");
+    room.upgrade(req, socket, Buffer.from(m.head, "base64"), new URLSearchParams(q < 0 ? "" : m.url.slice(q + 1)));
+  });
+  handleShutdown("events worker", [], undefined, () => {
+    room.close();
+  });
+  process.send?.({ t: "ready" } satisfies FromChild);
+  log.info("events worker ready", { pid: process.pid });
+}
