@@ -141,8 +141,8 @@ const schema = z.object({
    * the front serves them in its own process.
    */
   EVENTS_WORKER: z.enum(["0", "1"]).default("1"),
-  /** The events worker's nice value (0 same priority as the front … 19 lowest). */
-  EVENTS_WORKER_NICE: int(10, 0, 19),
+  /** How much lower the events worker's CPU priority is than the front's, in nice steps (0 the same). */
+  EVENTS_WORKER_NICE: int(5, 0, 19),
   /** A socket whose unsent events exceed this many bytes is dropped with a reconnect hint. */
   EVENTS_MAX_BUFFER_BYTES: int(512 * 1024, 16 * 1024),
   /** Socket writes a second a front aims at: a room's events are held a moment to go out together (0: at once). */

@@ -12,7 +12,7 @@
 // over keeps its place in the front's per-address cap until the child reports it closed.
 import { fork, type ChildProcess } from "node:child_process";
 import { IncomingMessage, type IncomingHttpHeaders } from "node:http";
-import { setPriority } from "node:os";
+import { getPriority, setPriority } from "node:os";
 import type { Socket } from "node:net";
 import { systemClock } from "../clock";
 import { getDb } from "../db/client";
@@ -43,7 +43,7 @@ type FromChild = { t: "ready" } | { t: "open"; n: number } | { t: "gone"; key: s
 export const isEventsWorker = () => process.env[ROLE_ENV] === ROLE;
 
 export interface EventsWorkerOptions {
-  /** Its nice value (EVENTS_WORKER_NICE). */
+  /** How many nice steps below the front it runs (EVENTS_WORKER_NICE). */
   nice: number;
   /** The front's entry script and node options (default: this process's own). */
   script?: string;
@@ -74,7 +74,7 @@ export function createEventsWorker(
     child = c;
     const mine = (held = new Map<string, number>());
     try {
-      setPriority(c.pid!, opts.nice);
+      setPriority(c.pid!, Math.min(19, getPriority() + opts.nice));
     } catch (err) {
       log.warn("events worker: could not lower its priority", { error: (err as Error).message });
     }
