@@ -49,10 +49,11 @@ async function runFront() {
     );
   }, 1000);
   sweep.unref();
+  // The audience chart's 10-second samples: every front tries twice a bucket, one takes it.
   const sampler = setInterval(() => {
     sampleOnline(getDb(), new Date()).catch((err) =>
       log.warn("online sampling failed", { error: (err as Error).message }),
     );
-  }, 10_000);
+  }, 5_000);
   sampler.unref();
 }

@@ -2,8 +2,7 @@
 import { and, asc, count, eq, gte, inArray, sql } from "drizzle-orm";
 import { dbOf, requireRole, requireUser, tenantFilter, type Ctx } from "../actor";
 import type { Db } from "../db/client";
-import { roomMembers, roomSamples, rooms, ROOM_STATUSES } from "../db/schema";
-import { onlineCount } from "../presence/stats";
+import { roomSamples, rooms, ROOM_STATUSES } from "../db/schema";
 import { roomStatsMany } from "../presence/figures";
 import { findRoom, roomView, type RoomRef } from ".";
 
@@ -45,36 +44,33 @@ export async function samples(ctx: Ctx, ref: RoomRef, minutes = 120) {
   return rows;
 }
 
-/** Records online counts of live and paused rooms into 10-second buckets; any instance may run it. */
-export async function sampleOnline(db: Db, now: Date) {
+const SAMPLES_JOB = "online_samples";
+const MAX_SAMPLED_ROOMS = 5000;
+
+/**
+ * Records the online counts of live and paused rooms into 10-second buckets. One instance takes
+ * each bucket (job_runs), and the counts come from the maintained figures (room_figures, one row
+ * per room), not from an aggregate over the rooms' members. Returns the rooms sampled, or null when
+ * another instance has this bucket.
+ */
+export async function sampleOnline(db: Db, now: Date, job = SAMPLES_JOB): Promise<number | null> {
+  const bucket = new Date(Math.floor(now.getTime() / 10_000) * 10_000);
+  await db.execute(sql`INSERT IGNORE INTO job_runs (name, run_at) VALUES (${job}, ${new Date(0)})`);
+  const [claimed] = (await db.execute(sql`
+    UPDATE job_runs SET run_at = ${bucket} WHERE name = ${job} AND run_at < ${bucket}`)) as unknown as [
+    { affectedRows: number },
+  ];
+  if (claimed.affectedRows === 0) return null;
   const active = await db
-    .select({ num: rooms.num })
+    .select({ num: rooms.num, status: rooms.status })
     .from(rooms)
     .where(inArray(rooms.status, ["live", "paused"]))
-    .limit(5000);
+    .limit(MAX_SAMPLED_ROOMS);
   if (!active.length) return 0;
-  const bucket = new Date(Math.floor(now.getTime() / 10_000) * 10_000);
-  const counts = await db
-    .select({
-      num: roomMembers.roomNum,
-      online: onlineCount(now),
-    })
-    .from(roomMembers)
-    .where(
-      inArray(
-        roomMembers.roomNum,
-        active.map((a) => a.num),
-      ),
-    )
-    .groupBy(roomMembers.roomNum);
-  const values = active.map((a) => ({
-    roomNum: a.num,
-    at: bucket,
-    online: Number(counts.find((count) => count.num === a.num)?.online ?? 0),
-  }));
+  const stats = await roomStatsMany(db, active, now);
   await db
     .insert(roomSamples)
-    .values(values)
+    .values(active.map((a) => ({ roomNum: a.num, at: bucket, online: stats.get(a.num)?.online ?? 0 })))
     .onDuplicateKeyUpdate({ set: { online: sql`VALUES(online)` } });
-  return values.length;
+  return active.length;
 }
