@@ -1,7 +1,7 @@
 // The shared reads' freshness: nothing served was read more than ttlMs ago or before a write this
 // process made, and a key read all the time is renewed without its readers waiting.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { readsChanged, sharedReads } from "./cache";
+import { readsChanged, sharedReads, RecentMap } from "./cache";
 
 /** A read whose answers the test hands out one by one. */
 function source() {
@@ -105,5 +105,28 @@ describe("sharedReads", () => {
     await expect(read("k", compute)).rejects.toThrow("db down");
     fail = false;
     expect(await read("k", compute)).toBe("v2");
+  });
+});
+
+describe("RecentMap", () => {
+  it("holds at most max entries, drops the oldest in bulk and keeps what is read", () => {
+    const m = new RecentMap<string, number>(10);
+    for (let i = 0; i < 5; i++) m.set(`k${i}`, i);
+    expect(m.size).toBe(5);
+    // The sixth starts a new generation; k0 is read (moved to the newer), the rest of the older go
+    // when the newer fills up.
+    expect(m.get("k0")).toBe(0);
+    for (let i = 5; i < 10; i++) m.set(`k${i}`, i);
+    expect(m.size).toBeLessThanOrEqual(10);
+    expect(m.get("k0")).toBe(0);
+    expect(m.get("k1")).toBeUndefined();
+    m.set("k0", 100);
+    expect(m.get("k0")).toBe(100);
+    m.delete("k0");
+    expect(m.get("k0")).toBeUndefined();
+    for (let i = 0; i < 1000; i++) {
+      m.set(`x${i}`, i);
+      expect(m.size).toBeLessThanOrEqual(10);
+    }
   });
 });

@@ -24,8 +24,46 @@ export function readsChanged() {
 /** Reads inside a transaction see that transaction's writes: they are never cached. */
 export const cacheable = (db: DbOrTx) => !("rollback" in db);
 
+/**
+ * A map bounded to about `max` entries that forgets its oldest in bulk: two generations of at most
+ * max/2 each; when the newer fills up, the older goes whole. An entry read from the older is moved
+ * to the newer (still in use). Every operation is O(1): a Map whose oldest entries are deleted one
+ * at a time makes `keys().next()` walk the deleted slots, about 5 µs an operation at 10,000
+ * entries (measured), which 100,000 viewers' tokens turned into a tenth of the front's CPU.
+ */
+export class RecentMap<K, V> {
+  private young = new Map<K, V>();
+  private old = new Map<K, V>();
+  private readonly half: number;
+  constructor(max: number) {
+    this.half = Math.max(1, Math.floor(max / 2));
+  }
+  get(k: K): V | undefined {
+    const v = this.young.get(k);
+    if (v !== undefined) return v;
+    const o = this.old.get(k);
+    if (o !== undefined) this.set(k, o);
+    return o;
+  }
+  set(k: K, v: V) {
+    this.old.delete(k);
+    this.young.set(k, v);
+    if (this.young.size >= this.half) {
+      this.old = this.young;
+      this.young = new Map();
+    }
+  }
+  delete(k: K) {
+    this.young.delete(k);
+    this.old.delete(k);
+  }
+  get size() {
+    return this.young.size + this.old.size;
+  }
+}
+
 export function sharedReads<T>(ttlMs = 1000, max = 5000) {
-  const entries = new Map<string, { at: number; version: number; value: Promise<T>; renewing?: boolean }>();
+  const entries = new RecentMap<string, { at: number; version: number; value: Promise<T>; renewing?: boolean }>(max);
   const run = (key: string, compute: () => Promise<T>, at: number, v: number) => {
     const value = compute().then((out) => {
       if (typeof out === "object" && out !== null) sharedValues.add(out);
@@ -49,7 +87,6 @@ export function sharedReads<T>(ttlMs = 1000, max = 5000) {
         next.value.then(
           () => {
             if (entries.get(key) !== hit) return;
-            entries.delete(key);
             entries.set(key, next);
           },
           () => (hit.renewing = false),
@@ -58,9 +95,7 @@ export function sharedReads<T>(ttlMs = 1000, max = 5000) {
       return hit.value;
     }
     const entry = run(key, compute, now, version);
-    if (hit) entries.delete(key); // re-inserted last: the oldest entries are first in the map
     entries.set(key, entry);
-    while (entries.size > max) entries.delete(entries.keys().next().value!);
     return entry.value;
   };
 }

@@ -1,6 +1,7 @@
 // Compact HS256 JWTs over node:crypto with the key imported once: verification is a pure function,
 // cheap enough for a hook on every viewer join. Output uses only URL-safe characters.
 import { createHmac, timingSafeEqual, type KeyObject } from "node:crypto";
+import { RecentMap } from "../cache";
 import { AppError } from "../errors";
 
 const HEADER = Buffer.from(JSON.stringify({ alg: "HS256", typ: "JWT" })).toString("base64url");
@@ -46,9 +47,9 @@ export function signCompact(payload: Record<string, unknown>, key: KeyObject): s
  * Payloads of compact tokens whose signature checked out, per key: a player or media server presents
  * the same token again and again (every hook, every verify), and its signature cannot change. Only
  * the signature and the parse are skipped on a hit; expiry (and the caller's revocation checks) run
- * every time. Bounded; the oldest go first.
+ * every time. Bounded; the oldest go first (RecentMap).
  */
-const signedPayloads = new WeakMap<KeyObject, Map<string, { e: number }>>();
+const signedPayloads = new WeakMap<KeyObject, RecentMap<string, { e: number }>>();
 const SIGNED_KEPT = 10_000;
 
 export function verifyCompact<T extends { e: number }>(token: string, key: KeyObject, nowMs: number): T {
@@ -56,9 +57,8 @@ export function verifyCompact<T extends { e: number }>(token: string, key: KeyOb
   let p = kept?.get(token) as T | undefined;
   if (p === undefined) {
     p = checkCompact<T>(token, key);
-    if (!kept) signedPayloads.set(key, (kept = new Map<string, { e: number }>()));
+    if (!kept) signedPayloads.set(key, (kept = new RecentMap<string, { e: number }>(SIGNED_KEPT)));
     kept.set(token, p);
-    if (kept.size > SIGNED_KEPT) kept.delete(kept.keys().next().value!);
   }
   if (p.e * 1000 <= nowMs) throw new AppError("TOKEN_EXPIRED", "Token expired");
   return p;

@@ -4,11 +4,12 @@
 // it holds (its holder first of all), and a reused token is checked against revocations as any
 // presented token is: once its holder was kicked, disabled or its app disabled, a fresh one is
 // signed, as before. The token handed out expires as signed: at least ttl − REUSE_MS from now.
+import { RecentMap } from "../cache";
 import { roomClaimsRevoked, signRoomToken, type RoomClaims } from ".";
 
 /** How long a signed token is handed out again. */
 export const REUSE_MS = 60_000;
-/** Tokens kept (oldest dropped first): about 300 bytes each. */
+/** Tokens kept (the oldest dropped in bulk, RecentMap): about 300 bytes each. */
 const MAX_KEPT = 20_000;
 
 type Claims = Omit<RoomClaims, "typ" | "iat" | "exp">;
@@ -19,7 +20,7 @@ interface Signed {
   claims: RoomClaims;
 }
 /** By holder and room number; the other claims are compared on a hit. */
-const kept = new Map<string, Signed>();
+const kept = new RecentMap<string, Signed>(MAX_KEPT);
 
 const sameClaims = (a: RoomClaims, b: Claims) =>
   a.sub === b.sub &&
@@ -53,6 +54,5 @@ export function reusedRoomToken(c: Claims, now: Date, ttlS: number): { token: st
     ttlS,
     claims: { typ: "room", ...c, iat: nowMs / 1000, exp: Math.floor(signed.expiresAt.getTime() / 1000) },
   });
-  if (kept.size > MAX_KEPT) kept.delete(kept.keys().next().value!);
   return signed;
 }
