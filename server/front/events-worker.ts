@@ -157,6 +157,10 @@ export function createEventsWorker(
  * connections the front hands over.
  */
 export async function runEventsWorker() {
+  // To the front, while it is there (sockets closing after it went must not throw).
+  const tell = (m: FromChild) => {
+    if (process.connected) process.send?.(m);
+  };
   const e = env();
   const db = getDb();
   await revocationSet.poll(db);
@@ -172,7 +176,7 @@ export async function runEventsWorker() {
       reporting = true;
       setImmediate(() => {
         reporting = false;
-        process.send?.({ t: "open", n: room.open } satisfies FromChild);
+        tell({ t: "open", n: room.open });
       });
     },
   });
@@ -180,7 +184,7 @@ export async function runEventsWorker() {
     if (m?.t !== "upgrade" || !socket) return;
     if (m.key) {
       const key = m.key;
-      socket.once("close", () => process.send?.({ t: "gone", key } satisfies FromChild));
+      socket.once("close", () => tell({ t: "gone", key }));
     }
     const req = new IncomingMessage(socket);
     req.method = "GET";
@@ -192,6 +196,6 @@ export async function runEventsWorker() {
   handleShutdown("events worker", [], undefined, () => {
     room.close();
   });
-  process.send?.({ t: "ready" } satisfies FromChild);
+  tell({ t: "ready" });
   log.info("events worker ready", { pid: process.pid });
 }
