@@ -13,9 +13,13 @@ export interface EventClient {
   close(): void;
 }
 
-export function openEvents(url: string, headers: Record<string, string> = {}): Promise<EventClient> {
+export function openEvents(
+  url: string,
+  headers: Record<string, string> = {},
+  opts: { localAddress?: string } = {},
+): Promise<EventClient> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { headers });
+    const ws = new WebSocket(url, { headers, ...opts });
     const frames: Frame[] = [];
     const waiters = new Set<{ pred: (f: Frame) => boolean; done: (f: Frame) => void }>();
     const closed = new Promise<{ code: number; reason: string }>((r) =>

@@ -395,13 +395,14 @@ describe("events worker (EVENTS_WORKER=1)", () => {
       .toBeGreaterThan(0);
   }, 60_000);
 
-  it("a socket handed to the worker keeps its place in the front's per-address cap until it closes", async () => {
+  it("a socket handed to the worker keeps its place in the front's per-address cap and socket cap until it closes", async () => {
     const r = await liveRoom();
     const port = await freePort();
     const capped = spawnTs("server/front/main.ts", {
       PORT: String(port),
       WEB_PORT: String((web.address() as AddressInfo).port),
       FRONT_MAX_CONN_PER_IP: "3",
+      EVENTS_MAX_SOCKETS: "4",
       LOG_LEVEL: "warn",
     });
     try {
@@ -421,8 +422,8 @@ describe("events worker (EVENTS_WORKER=1)", () => {
             .on("error", reject),
         );
       await expect.poll(() => inWorker().catch(() => -1), { timeout: 30_000, interval: 200 }).toBe(0);
-      const open = async () => {
-        const c = await openEvents(`ws://127.0.0.1:${port}/api/rooms/events?room=${r.id}`);
+      const open = async (localAddress = "127.0.0.1") => {
+        const c = await openEvents(`ws://127.0.0.1:${port}/api/rooms/events?room=${r.id}`, {}, { localAddress });
         opened.push(c);
         await c.next((f) => f.type === "hello");
         return c;
@@ -445,10 +446,27 @@ describe("events worker (EVENTS_WORKER=1)", () => {
       expect(await inWorker()).toBe(3);
       // The three sockets in the worker fill this address's cap.
       await expect(open()).rejects.toMatchObject({ status: 429 });
+      // EVENTS_MAX_SOCKETS counts the front's and its worker's together: an SSE stream (the front
+      // serves those) and the worker's three fill it, and the next socket is refused (503).
+      const sse = await new Promise<http.IncomingMessage>((resolve, reject) =>
+        http
+          .get({
+            host: "127.0.0.1",
+            localAddress: "127.0.0.3",
+            port,
+            path: `/api/rooms/events?room=${r.id}`,
+            headers: { accept: "text/event-stream" },
+          })
+          .on("response", resolve)
+          .on("error", reject),
+      );
+      expect(sse.statusCode).toBe(200);
+      await expect(open("127.0.0.4")).rejects.toMatchObject({ status: 503 });
       held[0]!.close();
       await expect.poll(inWorker, { timeout: 2000 }).toBe(2);
       await open();
       expect(await inWorker()).toBe(3);
+      sse.destroy();
     } finally {
       capped.child.kill("SIGTERM");
       await exited(capped.child);

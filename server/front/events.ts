@@ -171,11 +171,14 @@ export function createRoomEvents(opts: {
   buffer: PresenceBuffer;
   hub?: EventHub;
   maxSockets?: number;
+  /** Sockets held elsewhere for this front (its events worker's): they count against maxSockets. */
+  elsewhere?: () => number;
   /** Told the number of open sockets and streams whenever it changes (the events worker reports it). */
   onCount?: (open: number) => void;
 }) {
   const e = env();
   const maxSockets = opts.maxSockets ?? e.EVENTS_MAX_SOCKETS;
+  const full = () => open + (opts.elsewhere?.() ?? 0) >= maxSockets;
   const maxBuffer = e.EVENTS_MAX_BUFFER_BYTES;
   const { clock } = opts;
   const hub =
@@ -289,7 +292,7 @@ export function createRoomEvents(opts: {
         `HTTP/1.1 ${e2.httpStatus} ${e2.code}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
       );
     };
-    if (open >= maxSockets) return refuse(new AppError("UNAVAILABLE", "Too many event sockets; retry in a moment"));
+    if (full()) return refuse(new AppError("UNAVAILABLE", "Too many event sockets; retry in a moment"));
     const db = getDb();
     let since: number | undefined;
     try {
@@ -448,7 +451,7 @@ export function createRoomEvents(opts: {
 
   /** SSE: the same stream for players that cannot open sockets (Last-Event-ID resumes). */
   function sse(req: IncomingMessage, res: ServerResponse, query: URLSearchParams) {
-    if (open >= maxSockets) {
+    if (full()) {
       res.setHeader("retry-after", "1");
       return sendError(res, new AppError("UNAVAILABLE", "Too many event streams; retry in a moment"));
     }
@@ -531,6 +534,7 @@ export function createRoomEvents(opts: {
 
   return {
     upgrade,
+    full,
     sse,
     postChat,
     get open() {

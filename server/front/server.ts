@@ -91,7 +91,8 @@ export function createFrontServer(opts: FrontOptions) {
   let apiInflight = 0;
   const mediaRoute = createMediaRoutes(clock, { alwaysOn: opts.alwaysOn });
   const sxbHeartbeat = createSxbHeartbeat(buffer, clock);
-  const events = createRoomEvents({ clock, buffer });
+  // A front and its events worker hold EVENTS_MAX_SOCKETS between them.
+  const events = createRoomEvents({ clock, buffer, elsewhere: () => worker?.open ?? 0 });
 
   async function tokenFromBody(req: IncomingMessage) {
     const body = (await readJson(req, SMALL_BODY)) as Record<string, unknown>;
@@ -402,7 +403,9 @@ export function createFrontServer(opts: FrontOptions) {
     if (refused.has(req.socket))
       return void socket.end("HTTP/1.1 429 Too Many Requests\r\nretry-after: 1\r\nconnection: close\r\n\r\n");
     const counted = maxConnPerIp > 0 && !proxies.has(req.socket.remoteAddress ?? "");
-    if (worker?.take(req, req.socket, head, counted ? clientKey(req.socket.remoteAddress) : null)) return;
+    // A full front refuses the upgrade itself (503); otherwise the worker takes it when it is up.
+    if (!events.full() && worker?.take(req, req.socket, head, counted ? clientKey(req.socket.remoteAddress) : null))
+      return;
     events.upgrade(req, socket, head, new URLSearchParams(q < 0 ? "" : raw.slice(q + 1)));
   });
   const closeEvents = () => {
