@@ -36,17 +36,40 @@ export const dbOf = (ctx: Ctx): DbOrTx => ctx.tx ?? ctx.db;
 import { readsChanged } from "./cache";
 import { transactionCommitted } from "./events/outbox";
 
+/** Times a transaction InnoDB chose as a deadlock's victim is run again before its error is answered. */
+const DEADLOCK_RETRIES = 4;
+
+/** MySQL's ER_LOCK_DEADLOCK (1213), however deep the driver and the ORM wrapped it. */
+export function isDeadlock(err: unknown): boolean {
+  for (let e = err, depth = 0; e && typeof e === "object" && depth < 5; e = (e as { cause?: unknown }).cause, depth++)
+    if ((e as { errno?: unknown }).errno === 1213) return true;
+  return false;
+}
+
 export function transaction<T>(ctx: Ctx, fn: (tx: Tx, ctx: Ctx & { tx: Tx }) => Promise<T>): Promise<T> {
   if (ctx.tx) return fn(ctx.tx, { ...ctx, tx: ctx.tx });
-  let used: Tx | undefined;
-  // Once it commits, answers read before it are stale (server/cache.ts) and its room events go out.
-  return ctx.db
-    .transaction((tx) => fn((used = tx), { ...ctx, tx }))
-    .then((out) => {
-      readsChanged();
-      if (used) transactionCommitted(used);
-      return out;
-    });
+  const run = (attempt: number): Promise<T> => {
+    let used: Tx | undefined;
+    // Once it commits, answers read before it are stale (server/cache.ts) and its room events go out.
+    return ctx.db
+      .transaction((tx) => fn((used = tx), { ...ctx, tx }))
+      .then(
+        (out) => {
+          readsChanged();
+          if (used) transactionCommitted(used);
+          return out;
+        },
+        async (err: unknown) => {
+          // InnoDB rolled the victim back whole (nothing of it was written, its events never go out):
+          // run it again after a short random pause, as MySQL's manual advises. Gap locks make two
+          // rooms' first co-host changes at the same moment such a pair.
+          if (attempt >= DEADLOCK_RETRIES || !isDeadlock(err)) throw err;
+          await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * (attempt + 1)));
+          return run(attempt + 1);
+        },
+      );
+  };
+  return run(0);
 }
 
 export const anonymous: Actor = { kind: "anonymous" };
