@@ -64,6 +64,14 @@ export function createEventsWorker(
   let notBefore = 0;
   /** Slots held per address for the current child's connections. */
   let held = new Map<string, number>();
+  /** One slot of `key` in `slots` given back to the front. */
+  const giveBack = (slots: Map<string, number>, key: string) => {
+    const n = slots.get(key);
+    if (!n) return;
+    if (n > 1) slots.set(key, n - 1);
+    else slots.delete(key);
+    opts.release(key);
+  };
 
   function start() {
     const c = fork(opts.script ?? process.argv[1]!, [], {
@@ -81,12 +89,7 @@ export function createEventsWorker(
     c.on("message", (m: FromChild) => {
       if (m.t === "ready") ready = child === c;
       else if (m.t === "open") open = m.n;
-      else if (m.t === "gone" && mine.has(m.key)) {
-        const left = mine.get(m.key)! - 1;
-        if (left > 0) mine.set(m.key, left);
-        else mine.delete(m.key);
-        opts.release(m.key);
-      }
+      else if (m.t === "gone") giveBack(mine, m.key);
     });
     c.on("error", (err) => log.warn("events worker error", { error: err.message }));
     c.on("exit", (code, signal) => {
@@ -129,14 +132,8 @@ export function createEventsWorker(
         // here it closes for the front (its server's connection list and its per-address count
         // let go of it; the slot held above stands for it now).
         socket.destroy();
-        if (!err) return;
         // Not handed over: the connection ends (its client reconnects) and its slot is given back.
-        const n = mine.get(key ?? "");
-        if (key && n) {
-          if (n > 1) mine.set(key, n - 1);
-          else mine.delete(key);
-          opts.release(key);
-        }
+        if (err && key) giveBack(mine, key);
       });
       return true;
     },

@@ -337,9 +337,13 @@ export function createFrontServer(opts: FrontOptions) {
     else perClient.delete(key);
   }
 
+  /** The connection's place in the per-address cap (null: not counted). */
+  const slotKey = (socket: Socket) =>
+    maxConnPerIp <= 0 || proxies.has(socket.remoteAddress ?? "") ? null : clientKey(socket.remoteAddress);
+
   function admit(socket: Socket) {
-    if (maxConnPerIp <= 0 || proxies.has(socket.remoteAddress ?? "")) return;
-    const key = clientKey(socket.remoteAddress);
+    const key = slotKey(socket);
+    if (key === null) return;
     const n = perClient.get(key) ?? 0;
     if (n >= maxConnPerIp) {
       refused.add(socket);
@@ -402,10 +406,8 @@ export function createFrontServer(opts: FrontOptions) {
     if ((q < 0 ? raw : raw.slice(0, q)) !== EVENTS_PATH) return proxyUpgrade(req, socket, head);
     if (refused.has(req.socket))
       return void socket.end("HTTP/1.1 429 Too Many Requests\r\nretry-after: 1\r\nconnection: close\r\n\r\n");
-    const counted = maxConnPerIp > 0 && !proxies.has(req.socket.remoteAddress ?? "");
     // A full front refuses the upgrade itself (503); otherwise the worker takes it when it is up.
-    if (!events.full() && worker?.take(req, req.socket, head, counted ? clientKey(req.socket.remoteAddress) : null))
-      return;
+    if (!events.full() && worker?.take(req, req.socket, head, slotKey(req.socket))) return;
     events.upgrade(req, socket, head, new URLSearchParams(q < 0 ? "" : raw.slice(q + 1)));
   });
   const closeEvents = () => {
