@@ -3,10 +3,12 @@
 import { eq, type SQL } from "drizzle-orm";
 import type { MySqlColumn } from "drizzle-orm/mysql-core";
 import type { Clock } from "./clock";
-import type { Db, DbOrTx, Tx } from "./db/client";
+import { runTransaction, type Db, type DbOrTx, type Tx } from "./db/client";
 import type { Role } from "./db/schema";
 import { AppError, forbidden } from "./errors";
 import { revocationSet } from "./tokens/revocations";
+import { readsChanged } from "./cache";
+import { transactionCommitted } from "./events/outbox";
 
 export type Actor =
   | { kind: "anonymous" }
@@ -33,43 +35,15 @@ export const dbOf = (ctx: Ctx): DbOrTx => ctx.tx ?? ctx.db;
  * Runs `fn` in the caller's transaction, or in a new one: a verb called inside another verb (an
  * adapter's update-then-transition) commits or rolls back with it.
  */
-import { readsChanged } from "./cache";
-import { transactionCommitted } from "./events/outbox";
-
-/** Times a transaction InnoDB chose as a deadlock's victim is run again before its error is answered. */
-const DEADLOCK_RETRIES = 4;
-
-/** MySQL's ER_LOCK_DEADLOCK (1213), however deep the driver and the ORM wrapped it. */
-export function isDeadlock(err: unknown): boolean {
-  for (let e = err, depth = 0; e && typeof e === "object" && depth < 5; e = (e as { cause?: unknown }).cause, depth++)
-    if ((e as { errno?: unknown }).errno === 1213) return true;
-  return false;
-}
-
-export function transaction<T>(ctx: Ctx, fn: (tx: Tx, ctx: Ctx & { tx: Tx }) => Promise<T>): Promise<T> {
+export async function transaction<T>(ctx: Ctx, fn: (tx: Tx, ctx: Ctx & { tx: Tx }) => Promise<T>): Promise<T> {
   if (ctx.tx) return fn(ctx.tx, { ...ctx, tx: ctx.tx });
-  const run = (attempt: number): Promise<T> => {
-    let used: Tx | undefined;
-    // Once it commits, answers read before it are stale (server/cache.ts) and its room events go out.
-    return ctx.db
-      .transaction((tx) => fn((used = tx), { ...ctx, tx }))
-      .then(
-        (out) => {
-          readsChanged();
-          if (used) transactionCommitted(used);
-          return out;
-        },
-        async (err: unknown) => {
-          // InnoDB rolled the victim back whole (nothing of it was written, its events never go out):
-          // run it again after a short random pause, as MySQL's manual advises. Gap locks make two
-          // rooms' first co-host changes at the same moment such a pair.
-          if (attempt >= DEADLOCK_RETRIES || !isDeadlock(err)) throw err;
-          await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * (attempt + 1)));
-          return run(attempt + 1);
-        },
-      );
-  };
-  return run(0);
+  // A deadlock's victim runs again on a new handle (runTransaction): only the one that committed counts.
+  let used: Tx | undefined;
+  const out = await runTransaction(ctx.db, (tx) => fn((used = tx), { ...ctx, tx }));
+  // Once it commits, answers read before it are stale (server/cache.ts) and its room events go out.
+  readsChanged();
+  if (used) transactionCommitted(used);
+  return out;
 }
 
 export const anonymous: Actor = { kind: "anonymous" };

@@ -19,7 +19,7 @@ import { containsPattern } from "../db/like";
 import { assertAppEnabled, appByAccessKey, appById } from "../apps";
 import { audit } from "../audit";
 import type { Clock } from "../clock";
-import type { Db, DbOrTx } from "../db/client";
+import { runTransaction, type Db, type DbOrTx } from "../db/client";
 import { ROLES, sessions, users, type Role } from "../db/schema";
 import { dummyHash, hashPassword, needsRehash, verifyPassword } from "../crypto/passwords";
 import { safeEqual } from "../crypto/secretbox";
@@ -248,7 +248,7 @@ export async function openSession(db: Db, clock: Clock, u: UserRow, device: stri
   const secret = randomBytes(32).toString("base64url");
   const full = new Date(now.getTime() + env().REFRESH_TOKEN_TTL_S * 1000);
   const expiresAt = notAfter && notAfter < full ? notAfter : full;
-  await db.transaction(async (tx) => {
+  await runTransaction(db, async (tx) => {
     const old = await tx
       .select({ id: sessions.id })
       .from(sessions)
@@ -286,7 +286,7 @@ export async function refresh(db: Db, clock: Clock, input: z.infer<typeof refres
   const now = clock.now();
   const [sid, secret] = input.refreshToken.split(".");
   if (!sid || !secret) throw new AppError("TOKEN_INVALID", "Malformed refresh token");
-  const out = await db.transaction(async (tx) => {
+  const out = await runTransaction(db, async (tx) => {
     const s = (await tx.select().from(sessions).where(eq(sessions.id, sid)).for("update"))[0];
     if (!s || s.revokedAt) return { error: new AppError("TOKEN_INVALID", "Refresh token is not valid") };
     // The next secret is derived from the presented one, so two concurrent refreshes with the same
@@ -424,7 +424,7 @@ export async function ensureFirstAdmin(db: Db, clock: Clock, name: string, pw?: 
   if (existing.length) return { created: false as const };
   const generated = pw ? undefined : randomBytes(12).toString("base64url");
   const now = clock.now();
-  await db.transaction(async (tx) => {
+  await runTransaction(db, async (tx) => {
     const u = await insertUser(tx, now, {
       appId: null,
       username: name,
@@ -449,5 +449,5 @@ export async function pruneSessions(db: DbOrTx, now: Date) {
 
 /** Ends one session by id (console sign-out). */
 export async function revokeSessionById(db: Db, id: string, now: Date) {
-  await db.transaction((tx) => revokeSession(tx, id, now));
+  await runTransaction(db, (tx) => revokeSession(tx, id, now));
 }

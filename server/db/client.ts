@@ -56,3 +56,29 @@ export async function dbHealth(db: Db = getDb()): Promise<{ ok: boolean; version
     return { ok: false, error: (e as Error).message };
   }
 }
+
+/** Times a transaction InnoDB chose as a deadlock's victim is run again before its error is answered. */
+const DEADLOCK_RETRIES = 4;
+
+/** MySQL's ER_LOCK_DEADLOCK (1213), however deep the driver and the ORM wrapped it. */
+export function isDeadlock(err: unknown): boolean {
+  for (let e = err, depth = 0; e && typeof e === "object" && depth < 5; e = (e as { cause?: unknown }).cause, depth++)
+    if ((e as { errno?: unknown }).errno === 1213) return true;
+  return false;
+}
+
+/**
+ * `db.transaction(fn)`, run again when InnoDB picks it as a deadlock's victim: the victim was rolled
+ * back whole (nothing of it was written), so after a short random pause, as MySQL's manual advises,
+ * it runs anew, up to DEADLOCK_RETRIES times. `fn` gets a new handle each time and must keep its
+ * effects inside it (what it queues for after the commit is keyed by that handle).
+ */
+export function runTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  const run = (attempt: number): Promise<T> =>
+    db.transaction(fn).catch(async (err: unknown) => {
+      if (attempt >= DEADLOCK_RETRIES || !isDeadlock(err)) throw err;
+      await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * (attempt + 1)));
+      return run(attempt + 1);
+    });
+  return run(0);
+}

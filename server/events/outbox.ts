@@ -3,7 +3,7 @@
 // So are the app's webhook deliveries (webhook_deliveries, the outbox the delivery worker sends).
 import { randomUUID } from "node:crypto";
 import { and, eq } from "drizzle-orm";
-import type { DbOrTx, Tx } from "../db/client";
+import { runTransaction, type DbOrTx, type Tx } from "../db/client";
 import { apps, roomEvents, webhookDeliveries, webhookEndpoints, type WebhookEventType } from "../db/schema";
 import type { RoomRow } from "../rooms/find";
 import { publishEvents } from "./bus";
@@ -123,7 +123,7 @@ export function transactionCommitted(tx: object) {
 export async function withEvents<T>(db: DbOrTx, fn: (tx: Tx) => Promise<T>): Promise<T> {
   if ("rollback" in db) return fn(db);
   let used: Tx | undefined;
-  const out = await db.transaction((tx) => fn((used = tx)));
+  const out = await runTransaction(db, (tx) => fn((used = tx)));
   if (used) transactionCommitted(used);
   return out;
 }

@@ -4,7 +4,7 @@
 import { and, asc, desc, eq, gte, sql } from "drizzle-orm";
 import { dbOf, requireUser, type Ctx } from "../actor";
 import type { Clock } from "../clock";
-import type { Db } from "../db/client";
+import { runTransaction, type Db } from "../db/client";
 import { rooms, streamHealth } from "../db/schema";
 import { env } from "../env";
 import { findManagedRoom, type RoomRef } from "../rooms";
@@ -187,7 +187,7 @@ export async function foldEndedHealth(db: Db, batch = 50) {
     .where(and(eq(streamHealth.coarse, false), eq(rooms.status, "ended")))
     .limit(batch);
   for (const { num } of due) {
-    await db.transaction(async (tx) => {
+    await runTransaction(db, async (tx) => {
       await tx.select({ num: rooms.num }).from(rooms).where(eq(rooms.num, num)).for("update");
       const minute = sql`FROM_UNIXTIME(FLOOR(UNIX_TIMESTAMP(${streamHealth.at}) / 60) * 60)`;
       await tx.execute(sql`

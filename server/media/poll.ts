@@ -2,7 +2,7 @@
 // /stat — every MEDIA_HEALTH_SAMPLE_S, on one instance a turn (job_runs), and applies what they say
 // as MediaEvents: health readings, and reconciliation of rooms with the streams really published
 // (a room whose unpublish hook was lost is paused). The turn's instance also takes their thumbnails.
-import { sql } from "drizzle-orm";
+import { claimTurn } from "../db/turns";
 import type { Clock } from "../clock";
 import type { Db } from "../db/client";
 import { env } from "../env";
@@ -76,15 +76,8 @@ export class MediaPoller {
   }
 
   /** Whether this instance has this turn: the first to move `run_at` past the period does. */
-  private async claim(now: Date) {
-    await this.db.execute(sql`INSERT IGNORE INTO job_runs (name, run_at) VALUES (${JOB}, ${new Date(0)})`);
-    const periodMs = env().MEDIA_HEALTH_SAMPLE_S * 1000;
-    const [r] = (await this.db.execute(sql`
-      UPDATE job_runs SET run_at = ${now}
-      WHERE name = ${JOB} AND run_at <= ${new Date(now.getTime() - periodMs + 250)}`)) as unknown as [
-      { affectedRows: number },
-    ];
-    return r.affectedRows > 0;
+  private claim(now: Date) {
+    return claimTurn(this.db, JOB, now, new Date(now.getTime() - env().MEDIA_HEALTH_SAMPLE_S * 1000 + 251));
   }
 
   /**

@@ -12,6 +12,7 @@
 //   found through the (last_seen_at, room_num) index.
 // Readers trust the table while the refresh runs (its last whole turn within FRESH_MS); otherwise they
 // compute the figures from the members as before, so a stopped refresh never shows stale counts.
+import { claimTurn } from "../db/turns";
 import { inArray, sql } from "drizzle-orm";
 import { format } from "mysql2";
 import type { Db, DbOrTx } from "../db/client";
@@ -46,7 +47,6 @@ type Rows<T> = [T[], unknown];
 /** Raw results carry DATETIME(3) as Drizzle's driver hands it over: UTC text ("2026-12-03 13:26:58.340"). */
 const asDate = (v: Date | string | null | undefined) =>
   v == null ? undefined : v instanceof Date ? v : new Date(`${v.replace(" ", "T")}Z`);
-const seeded = new WeakSet<Db>();
 
 /**
  * One turn of the refresh, if no instance ran one in the last 900 ms. Returns the rooms it
@@ -54,15 +54,7 @@ const seeded = new WeakSet<Db>();
  */
 export async function refreshFigures(db: Db, now: Date): Promise<number | null> {
   const e = env();
-  // The row exists from the first turn on; a conditional UPDATE matches only when this turn is free.
-  if (!seeded.has(db)) {
-    await db.execute(sql`INSERT IGNORE INTO job_runs (name, run_at) VALUES (${JOB}, ${EPOCH})`);
-    seeded.add(db);
-  }
-  const [claimed] = (await db.execute(sql`
-    UPDATE job_runs SET run_at = ${now}
-    WHERE name = ${JOB} AND run_at <= ${new Date(now.getTime() - 900)}`)) as unknown as [{ affectedRows: number }];
-  if (claimed.affectedRows === 0) return null;
+  if (!(await claimTurn(db, JOB, now, new Date(now.getTime() - 899)))) return null;
   const [[run]] = (await db.execute(
     sql`SELECT done_up_to AS doneUpTo FROM job_runs WHERE name = ${JOB}`,
   )) as unknown as Rows<{ doneUpTo: Date | string | null }>;

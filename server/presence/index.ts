@@ -3,7 +3,7 @@ import { and, asc, count, eq, inArray, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
 import { dbOf, requireUser, transaction, type Ctx } from "../actor";
 import { cacheable, readsChanged, sharedReads } from "../cache";
-import type { DbOrTx } from "../db/client";
+import { runTransaction, type Db, type DbOrTx } from "../db/client";
 import { MEMBER_ROLE, micSessions, roomMembers, users, type RoomStatus } from "../db/schema";
 import { env } from "../env";
 import { AppError, notFound } from "../errors";
@@ -104,14 +104,14 @@ export function heartbeat(buffer: PresenceBuffer, input: z.infer<typeof heartbea
 
 /** Leaves a room (one UPDATE; heartbeats buffered before it cannot bring the member back). */
 export async function leaveRoom(
-  db: DbOrTx,
+  db: Db,
   input: z.infer<typeof leaveInput>,
   now: Date,
   /** The buffer this process's beats go to: its next beat from the member is written, not skipped. */
   buffer: PresenceBuffer = presenceBuffer,
 ) {
   const c = verifyRoomToken(input.token, { scope: "presence" }, now);
-  await db.transaction(async (tx) => {
+  await runTransaction(db, async (tx) => {
     await tx
       .update(roomMembers)
       .set({ leftAt: now })

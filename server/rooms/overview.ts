@@ -1,4 +1,5 @@
 // Figures for the admin overview and the host's audience chart.
+import { claimTurn } from "../db/turns";
 import { and, asc, count, eq, gte, inArray, sql } from "drizzle-orm";
 import { dbOf, requireRole, requireUser, tenantFilter, type Ctx } from "../actor";
 import type { Db } from "../db/client";
@@ -55,12 +56,7 @@ const MAX_SAMPLED_ROOMS = 5000;
  */
 export async function sampleOnline(db: Db, now: Date, job = SAMPLES_JOB): Promise<number | null> {
   const bucket = new Date(Math.floor(now.getTime() / 10_000) * 10_000);
-  await db.execute(sql`INSERT IGNORE INTO job_runs (name, run_at) VALUES (${job}, ${new Date(0)})`);
-  const [claimed] = (await db.execute(sql`
-    UPDATE job_runs SET run_at = ${bucket} WHERE name = ${job} AND run_at < ${bucket}`)) as unknown as [
-    { affectedRows: number },
-  ];
-  if (claimed.affectedRows === 0) return null;
+  if (!(await claimTurn(db, job, bucket, bucket))) return null;
   const active = await db
     .select({ num: rooms.num, status: rooms.status })
     .from(rooms)

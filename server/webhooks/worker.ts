@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { and, eq, sql } from "drizzle-orm";
 import type { Clock } from "../clock";
 import { open } from "../crypto/secretbox";
-import type { Db } from "../db/client";
+import { runTransaction, type Db } from "../db/client";
 import { webhookDeliveries, webhookEndpoints } from "../db/schema";
 import { env } from "../env";
 import { OutboundError, outboundFetch } from "../http/outbound";
@@ -60,7 +60,7 @@ export async function claimDeliveries(db: Db, now: Date, n: number, leaseMs: num
   if (n <= 0) return [];
   const token = randomUUID();
   const until = new Date(now.getTime() + leaseMs);
-  return db.transaction(async (tx) => {
+  return runTransaction(db, async (tx) => {
     const [rows] = (await tx.execute(sql`
       SELECT d.id FROM webhook_deliveries d
       JOIN webhook_endpoints e ON e.id = d.endpoint_id AND e.enabled = 1
