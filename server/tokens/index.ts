@@ -4,7 +4,8 @@
 import { AppError } from "../errors";
 import { tokenKey } from "../crypto/keys";
 import type { Role } from "../db/schema";
-import { signCompact, signJwt, verifyCompact, verifyJwt } from "./jwt";
+import { signCompactBytes, signJwt, verifyCompact, verifyJwt } from "./jwt";
+import { decodeRoomBytes, encodeRoomBytes } from "./room-bytes";
 import { revocationSet } from "./revocations";
 
 export interface AccessClaims {
@@ -70,16 +71,53 @@ export function assertAccessNotRevoked(c: AccessClaims) {
   assertAppLive(c.app);
 }
 
-const SCOPE_CODE: Record<RoomScope, string> = { play: "p", publish: "b", presence: "r" };
+const SCOPE_NUMBER: Record<RoomScope, 0 | 1 | 2> = { play: 0, publish: 1, presence: 2 };
+
+/** Room tokens use the compact format (see jwt.ts) over a payload of bytes (room-bytes.ts): they travel in media URLs. */
+export function signRoomToken(c: Omit<RoomClaims, "typ" | "iat" | "exp">, now: Date, ttlS: number) {
+  const iatMs = now.getTime();
+  const exp = Math.floor(iatMs / 1000) + ttlS;
+  const body = encodeRoomBytes({
+    scope: SCOPE_NUMBER[c.scope],
+    app: c.app,
+    num: c.num,
+    room: c.room,
+    sub: c.sub,
+    iatMs,
+    exp,
+    st: c.st,
+    mr: c.mr,
+  });
+  return { token: signCompactBytes(body, tokenKey()), expiresAt: new Date(exp * 1000) };
+}
+
+/** A verified room token's claims, with `e` (its expiry) for verifyCompact: kept per token, never changed. */
+type Kept = Readonly<RoomClaims> & { e: number };
+
+function decodeRoom(body: Buffer): Kept {
+  // Tokens signed before the byte format carry JSON (`{`): they stay valid until they expire.
+  return Object.freeze(body[0] === 0x7b ? legacyClaims(body) : bytesClaims(body));
+}
+
+function bytesClaims(body: Buffer): Kept {
+  const b = decodeRoomBytes(body);
+  return {
+    typ: "room",
+    scope: ROOM_SCOPES[b.scope],
+    app: b.app,
+    room: b.room,
+    num: b.num,
+    st: b.st,
+    sub: b.sub,
+    mr: b.mr,
+    iat: b.iatMs / 1000,
+    exp: b.exp,
+    e: b.exp,
+  };
+}
+
+// The JSON payload of room tokens signed before the byte format.
 const SCOPE_OF: Record<string, RoomScope> = { p: "play", b: "publish", r: "presence" };
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-/** UUIDs travel as 22 base64url characters instead of 36 to keep play URLs short. */
-const packId = (s: string) => {
-  const guest = s.startsWith("guest:");
-  const id = guest ? s.slice(6) : s;
-  if (!UUID.test(id)) return `=${s}`;
-  return `${guest ? "g" : "u"}${Buffer.from(id.replace(/-/g, ""), "hex").toString("base64url")}`;
-};
 const unpackId = (s: string) => {
   if (s.startsWith("=")) return s.slice(1);
   const h = Buffer.from(s.slice(1), "base64url").toString("hex");
@@ -98,26 +136,23 @@ interface Packed {
   e: number;
 }
 
-/** Room tokens use the compact format (see jwt.ts): they travel in media URLs. */
-export function signRoomToken(c: Omit<RoomClaims, "typ" | "iat" | "exp">, now: Date, ttlS: number) {
-  const exp = Math.floor(now.getTime() / 1000) + ttlS;
-  const p: Packed = {
-    k: SCOPE_CODE[c.scope],
-    a: c.app,
-    r: packId(c.room),
-    n: c.num,
-    u: packId(c.sub),
-    i: iat(now),
-    e: exp,
-  };
-  if (c.st !== undefined) p.s = c.st;
-  if (c.mr !== undefined) p.m = c.mr;
-  return { token: signCompact({ ...p }, tokenKey()), expiresAt: new Date(exp * 1000) };
-}
-
-function unpackRoom(p: Packed): RoomClaims {
-  const scope = SCOPE_OF[p.k];
-  if (!scope || typeof p.n !== "number" || typeof p.u !== "string" || typeof p.r !== "string")
+function legacyClaims(body: Buffer): Kept {
+  let p: Packed;
+  try {
+    p = JSON.parse(body.toString("utf8")) as Packed;
+  } catch {
+    throw new AppError("TOKEN_INVALID", "Malformed token payload");
+  }
+  const scope = SCOPE_OF[p?.k];
+  if (
+    !scope ||
+    typeof p.n !== "number" ||
+    typeof p.u !== "string" ||
+    typeof p.r !== "string" ||
+    typeof p.e !== "number" ||
+    typeof p.i !== "number" ||
+    typeof p.a !== "number"
+  )
     throw new AppError("TOKEN_INVALID", "Not a room token");
   return {
     typ: "room",
@@ -130,6 +165,7 @@ function unpackRoom(p: Packed): RoomClaims {
     mr: p.m,
     iat: p.i,
     exp: p.e,
+    e: p.e,
   };
 }
 
@@ -157,7 +193,7 @@ export function verifyRoomToken(
   expect: { scope: RoomScope; room?: string; num?: number; stream?: string },
   now: Date,
 ): RoomClaims {
-  const c = unpackRoom(verifyCompact<Packed>(token, tokenKey(), now.getTime()));
+  const c = verifyCompact(token, tokenKey(), now.getTime(), decodeRoom);
   if (c.scope !== expect.scope) throw new AppError("TOKEN_INVALID", `Token is not valid for ${expect.scope}`);
   if (
     (expect.room !== undefined && c.room !== expect.room) ||

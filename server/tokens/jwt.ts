@@ -39,33 +39,62 @@ export function verifyJwt<T extends { exp: number }>(token: string, key: KeyObje
  * Play URLs must stay short: nginx-rtmp truncates a client's query arguments at 255 bytes.
  */
 export function signCompact(payload: Record<string, unknown>, key: KeyObject): string {
-  const body = Buffer.from(JSON.stringify(payload)).toString("base64url");
-  return `${body}.${createHmac("sha256", key).update(body).digest().subarray(0, 16).toString("base64url")}`;
+  return signCompactBytes(Buffer.from(JSON.stringify(payload)), key);
 }
 
 /**
- * Payloads of compact tokens whose signature checked out, per key: a player or media server presents
- * the same token again and again (every hook, every verify), and its signature cannot change. Only
- * the signature and the parse are skipped on a hit; expiry (and the caller's revocation checks) run
- * every time. Bounded; the oldest go first (RecentMap).
+ * Payloads of compact tokens whose signature checked out, per decoder and key: a player or media
+ * server presents the same token again and again (every hook, every verify), and its signature
+ * cannot change. Only the signature and the decoding are skipped on a hit; expiry (and the caller's
+ * revocation checks) run every time. Bounded; the oldest go first (RecentMap).
  */
-const signedPayloads = new WeakMap<KeyObject, RecentMap<string, { e: number }>>();
+const signedPayloads = new WeakMap<object, WeakMap<KeyObject, RecentMap<string, { e: number }>>>();
 const SIGNED_KEPT = 10_000;
 
-export function verifyCompact<T extends { e: number }>(token: string, key: KeyObject, nowMs: number): T {
-  let kept = signedPayloads.get(key);
+/** A compact token's payload as JSON (the format of every compact token but room tokens). */
+function decodeJson<T extends { e: number }>(body: Buffer): T {
+  let p: T;
+  try {
+    p = JSON.parse(body.toString("utf8")) as T;
+  } catch {
+    throw new AppError("TOKEN_INVALID", "Malformed token payload");
+  }
+  if (typeof p?.e !== "number") throw new AppError("TOKEN_INVALID", "Token has no expiry");
+  return Object.freeze(p);
+}
+
+/**
+ * Checks a compact token's signature (once per token and key, see signedPayloads), decodes its
+ * payload with `decode` (JSON unless given; the result is shared: never change it) and its expiry
+ * (`e`, seconds) against `nowMs`.
+ */
+export function verifyCompact<T extends { e: number }>(
+  token: string,
+  key: KeyObject,
+  nowMs: number,
+  decode: (body: Buffer) => T = decodeJson,
+): T {
+  let byKey = signedPayloads.get(decode);
+  if (!byKey) signedPayloads.set(decode, (byKey = new WeakMap()));
+  let kept = byKey.get(key);
   let p = kept?.get(token) as T | undefined;
   if (p === undefined) {
-    p = checkCompact<T>(token, key);
-    if (!kept) signedPayloads.set(key, (kept = new RecentMap<string, { e: number }>(SIGNED_KEPT)));
+    p = decode(compactBody(token, key));
+    if (!kept) byKey.set(key, (kept = new RecentMap<string, { e: number }>(SIGNED_KEPT)));
     kept.set(token, p);
   }
   if (p.e * 1000 <= nowMs) throw new AppError("TOKEN_EXPIRED", "Token expired");
   return p;
 }
 
-/** The signature and the payload of a compact token (expiry aside). */
-function checkCompact<T extends { e: number }>(token: string, key: KeyObject): T {
+/** A compact token over a payload of bytes (room tokens' own format, tokens/room-bytes.ts). */
+export function signCompactBytes(body: Buffer, key: KeyObject): string {
+  const b = body.toString("base64url");
+  return `${b}.${createHmac("sha256", key).update(b).digest().subarray(0, 16).toString("base64url")}`;
+}
+
+/** The payload bytes of a compact token whose signature checks out (nothing else checked). */
+export function compactBody(token: string, key: KeyObject): Buffer {
   const dot = token.indexOf(".");
   if (dot <= 0 || token.indexOf(".", dot + 1) !== -1 || token.length > 1024)
     throw new AppError("TOKEN_INVALID", "Malformed token");
@@ -73,12 +102,5 @@ function checkCompact<T extends { e: number }>(token: string, key: KeyObject): T
   const given = Buffer.from(token.slice(dot + 1), "base64url");
   if (given.length !== 16 || !timingSafeEqual(given, expected))
     throw new AppError("TOKEN_INVALID", "Bad token signature");
-  let p: T;
-  try {
-    p = JSON.parse(Buffer.from(token.slice(0, dot), "base64url").toString("utf8")) as T;
-  } catch {
-    throw new AppError("TOKEN_INVALID", "Malformed token payload");
-  }
-  if (typeof p?.e !== "number") throw new AppError("TOKEN_INVALID", "Token has no expiry");
-  return Object.freeze(p);
+  return Buffer.from(token.slice(0, dot), "base64url");
 }
