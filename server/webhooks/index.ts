@@ -78,6 +78,21 @@ const isEventType = (s: string): s is WebhookEventType => (WEBHOOK_EVENT_TYPES a
  * error now rather than failed deliveries later); host names are checked, after resolution, on
  * every delivery (server/http/outbound.ts).
  */
+/**
+ * An endpoint's URL as the audit log keeps it: its password and query values (where receivers
+ * often put a shared token) left out, the rest (who was called) kept.
+ */
+export function auditedUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    for (const k of new Set(u.searchParams.keys())) u.searchParams.set(k, "***");
+    return u.toString();
+  } catch {
+    return "(not a URL)";
+  }
+}
+
 function assertReachable(url: string) {
   const host = new URL(url).hostname.replace(/^\[(.*)\]$/, "$1");
   const literal = isIP(host) ? host : host === "localhost" ? "127.0.0.1" : undefined;
@@ -159,7 +174,7 @@ export async function createEndpoint(ctx: Ctx, input: z.infer<typeof createEndpo
       action: "webhook.create",
       targetType: "webhook",
       targetId: id,
-      detail: { url: input.url, events: input.events },
+      detail: { url: auditedUrl(input.url), events: input.events },
     });
     const row = (await tx.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, id)))[0]!;
     return { endpoint: endpointView(row), secret };
@@ -183,7 +198,7 @@ export async function updateEndpoint(ctx: Ctx, input: z.infer<typeof updateEndpo
       action: "webhook.update",
       targetType: "webhook",
       targetId: id,
-      detail: set,
+      detail: typeof set.url === "string" ? { ...set, url: auditedUrl(set.url) } : set,
     });
     return endpointView((await tx.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, id)))[0]!);
   });
@@ -201,7 +216,7 @@ export async function deleteEndpoint(ctx: Ctx, id: number) {
       action: "webhook.delete",
       targetType: "webhook",
       targetId: id,
-      detail: { url: row.url },
+      detail: { url: auditedUrl(row.url) },
     });
     return { id, deleted: true as const };
   });

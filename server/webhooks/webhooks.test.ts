@@ -459,4 +459,29 @@ describe("webhook endpoints", () => {
       "BAD_REQUEST",
     );
   });
+
+  it("are audited without the secrets a URL may carry (its password and query values)", async () => {
+    rx = await receiver();
+    const base = new URL(rx.url);
+    base.username = "hooks";
+    base.password = "pw-s3cret";
+    base.search = "?token=tk-s3cret&team=a";
+    const { endpoint: ep } = await endpoint(["room.live"], base.toString());
+    allowLoopback(true);
+    try {
+      await callerOf(t.admin).webhooks.update({ id: ep.id, url: `${rx.url}?sig=up-s3cret` });
+    } finally {
+      allowLoopback(false);
+    }
+    await callerOf(t.admin).webhooks.delete({ id: ep.id });
+    const rows = await getDb()
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.targetType, "webhook"), eq(auditLog.targetId, String(ep.id))));
+    expect(rows.map((r) => r.action).sort()).toEqual(["webhook.create", "webhook.delete", "webhook.update"]);
+    const text = JSON.stringify(rows.map((r) => r.detail));
+    expect(text).not.toMatch(/s3cret/);
+    expect(text).toContain("team=***");
+    expect(text).toContain("hooks:***@");
+  });
 });
