@@ -99,8 +99,10 @@ async function measure(name: string, base: string, r: Req) {
   });
   const bad = result.non2xx + result.errors + result.timeouts;
   const row = { name, rps: Math.round(result.requests.average), p99: result.latency.p99, p50: result.latency.p50, bad };
+  // What an answer weighs (headers included), for the pages: their bytes are most of their cost.
+  const kib = result.throughput.total / Math.max(1, result.requests.total) / 1024;
   console.log(
-    `${name.padEnd(34)} ${String(row.rps).padStart(8)} req/s   p50 ${String(row.p50).padStart(4)} ms   p99 ${String(row.p99).padStart(4)} ms${bad ? `   (${bad} failed)` : ""}`,
+    `${name.padEnd(34)} ${String(row.rps).padStart(8)} req/s   p50 ${String(row.p50).padStart(4)} ms   p99 ${String(row.p99).padStart(4)} ms${kib >= 2 ? `   ${kib.toFixed(1)} KiB an answer` : ""}${bad ? `   (${bad} failed)` : ""}`,
   );
   return row;
 }
