@@ -108,4 +108,35 @@ describe("Supervisor", () => {
     expect(lines).toEqual([]);
     rmSync(dir, { recursive: true, force: true });
   });
+
+  it("kills what a process left running when it was killed (its ffmpeg, its workers), and again on stop()", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "onair-sup-"));
+    const kids = join(dir, "kids");
+    const s = new Supervisor({ log: () => {}, onGiveUp: () => {}, policy: { initialDelayMs: 20, stopTimeoutMs: 300 } });
+    // A process that starts a long-running child of its own, as the front starts ffmpeg.
+    const parent =
+      `const { spawn } = require("child_process"); const fs = require("fs"); ` +
+      `const c = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], { stdio: "ignore" }); ` +
+      `fs.appendFileSync(${JSON.stringify(kids)}, c.pid + "\\n"); setInterval(() => {}, 1000)`;
+    try {
+      s.run("front", process.execPath, ["-e", parent]);
+      const started = () => (existsSync(kids) ? readFileSync(kids, "utf8").trim().split("\n").map(Number) : []);
+      await until(() => started().length === 1);
+      const [first] = started();
+      expect(alive(first)).toBe(true);
+      process.kill(s.pids().front!, "SIGKILL");
+      // Gone with its parent; the restarted parent starts its own.
+      await until(() => !alive(first));
+      await until(() => started().length === 2);
+      const second = started()[1]!;
+      expect(alive(second)).toBe(true);
+      await s.stop();
+      await until(() => !alive(second));
+    } finally {
+      await s.stop();
+      for (const pid of existsSync(kids) ? readFileSync(kids, "utf8").trim().split("\n").map(Number) : [])
+        if (alive(pid)) process.kill(pid, "SIGKILL");
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
 });

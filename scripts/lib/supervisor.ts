@@ -2,6 +2,10 @@
 // after a delay that doubles with each consecutive crash (0.5 s, 1 s, 2 s … at most 10 s, back to
 // 0.5 s once it has run healthily for 30 s). A process that crashes more than 5 times within 60 s
 // is not restarted: the supervisor gives up (and `npm start` stops everything and exits non-zero).
+// Each process leads a process group of its own, and whatever is left of that group when the
+// process ends (ffmpeg pulls and remuxes, the front's events worker) is killed with it: a process
+// killed without a chance to stop its children would otherwise leave them running, and its
+// successor would start them again beside them.
 import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
 
 export interface RestartPolicy {
@@ -37,6 +41,15 @@ interface Proc {
   consecutive: number;
   crashes: number[];
   timer?: NodeJS.Timeout;
+}
+
+/** Kills what is left of the process group `pgid` (its leader gone): nothing, usually. */
+function killGroup(pgid: number) {
+  try {
+    process.kill(-pgid, "SIGKILL");
+  } catch {
+    // no such group left (ESRCH), or not ours to signal
+  }
 }
 
 const seconds = (ms: number) => `${Number((ms / 1000).toFixed(3))} s`;
@@ -80,12 +93,13 @@ export class Supervisor {
 
   private spawn(p: Proc) {
     p.startedAt = Date.now();
-    const child = spawn(p.command, p.args, p.options);
+    const child = spawn(p.command, p.args, { ...p.options, detached: true });
     p.child = child;
     let done = false;
     const ended = (how: string) => {
       if (done) return;
       done = true;
+      if (child.pid !== undefined) killGroup(child.pid);
       this.exited(p, child, how);
     };
     child.on("exit", (code, signal) => ended(signal ?? `exit code ${code}`));
