@@ -1,11 +1,12 @@
 // The 5,000 listening sockets of the room-events bench, in a process of their own (so their work
 // does not slow the load generator measuring the hot paths beside them). Driven over IPC:
-// {open: {url, count, addresses}} → {opened, refused}; {report: true} → {received, latencies}, and
-// the sockets closed.
+// {open: {url, count, addresses}} → {opened, refused}; {report: true} → {received, sentAt, latencies}
+// (each delivery's send time and latency, in ms), and the sockets closed.
 import WebSocket from "ws";
 
 const sockets: WebSocket[] = [];
 const latencies: number[] = [];
+const sentAts: number[] = [];
 let received = 0;
 
 const CHAT = Buffer.from('"type":"chat"');
@@ -20,6 +21,7 @@ function onMessage(data: WebSocket.RawData) {
   if (i < 0) return;
   let sentAt = 0;
   for (i += MARK.length; i < b.length && b[i]! >= 48 && b[i]! <= 57; i++) sentAt = sentAt * 10 + b[i]! - 48;
+  sentAts.push(sentAt);
   latencies.push(Date.now() - sentAt);
   received++;
 }
@@ -46,7 +48,7 @@ process.on("message", (m: { open?: { url: string; count: number; addresses: numb
   if (m.open) void open(m.open.url, m.open.count, m.open.addresses).then((r) => process.send!(r));
   // A round's report: what arrived, and every socket closed (the next round opens them anew).
   if (m.report) {
-    process.send!({ received, latencies: latencies.splice(0) });
+    process.send!({ received, sentAt: sentAts.splice(0), latencies: latencies.splice(0) });
     received = 0;
     for (const s of sockets.splice(0)) s.terminate();
   }
