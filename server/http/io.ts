@@ -49,8 +49,20 @@ export class JsonText {
   get text() {
     return this.parts.map((p) => (typeof p === "string" ? p : p.toString("utf8"))).join("");
   }
+  /** The answer's bytes, made in one buffer: texts are encoded into it, not into buffers of their own first. */
   bytes(): Buffer {
-    return Buffer.concat(this.parts.map((p) => (typeof p === "string" ? Buffer.from(p) : p)));
+    let n = 0;
+    for (const p of this.parts) n += typeof p === "string" ? Buffer.byteLength(p) : p.length;
+    const out = Buffer.allocUnsafe(n);
+    let at = 0;
+    for (const p of this.parts) {
+      if (typeof p === "string") at += out.write(p, at);
+      else {
+        out.set(p, at);
+        at += p.length;
+      }
+    }
+    return out;
   }
 }
 

@@ -146,9 +146,9 @@ interface SharedText {
   app: Parameters<typeof pullUrls>[1];
   /**
    * With onair's signing scheme the caller's play token is the only caller part of the pull URLs:
-   * their JSON text split where the token goes (undefined for vendor schemes, signed per call).
+   * their JSON text split where the token goes, as bytes (undefined for vendor schemes, signed per call).
    */
-  pullAround?: string[];
+  pullAround?: Buffer[];
 }
 const sharedTexts = new WeakMap<RoomFields, SharedText>();
 
@@ -208,7 +208,7 @@ function sharedText(room: RoomFields, facts: PageFacts, base: string): SharedTex
     tail: Buffer.from(`},${tail.slice(1)}`),
     app: appArg,
     // The slot is in each of the three URLs only when the token is all the URLs are signed with.
-    pullAround: appArg.signScheme === "onair" && around.length === 4 ? around : undefined,
+    pullAround: appArg.signScheme === "onair" && around.length === 4 ? around.map((t) => Buffer.from(t)) : undefined,
   };
   sharedTexts.set(room, text);
   return text;
@@ -229,8 +229,13 @@ const MIDDLE_NO_PUSH = Buffer.from(middleText(JSON.stringify({ rtmp_url: "", rts
  * meetings, people and recordings each in one query for the whole page.
  */
 export async function roomInfos(db: Db, clock: Clock, actor: Actor, list: RoomFields[]) {
-  const rooms = await roomInfoTexts(db, clock, actor, list);
-  return new JsonText(["[", ...rooms.flatMap((parts, i) => (i ? [",", ...parts] : parts)), "]"]);
+  const parts: Array<string | Buffer> = ["["];
+  for (const [i, room] of (await roomInfoTexts(db, clock, actor, list)).entries()) {
+    if (i) parts.push(",");
+    for (const p of room) parts.push(p);
+  }
+  parts.push("]");
+  return new JsonText(parts);
 }
 
 async function roomInfoTexts(db: Db, clock: Clock, actor: Actor, list: RoomFields[]) {
@@ -242,36 +247,46 @@ async function roomInfoTexts(db: Db, clock: Clock, actor: Actor, list: RoomField
   const key = list.map((r) => `${r.num}:${r.appId}:${r.hostId}:${r.status}`).join(",");
   const facts = await (cacheable(db) ? sharedFacts(key, () => pageFacts(db, list, now)) : pageFacts(db, list, now));
   const base = env().publicUrl;
-
-  return Promise.all(
-    list.map(async (room) => {
-      const shared = sharedText(room, facts, base);
-      const play = reusedRoomToken(
-        {
-          scope: "play",
-          app: room.appId,
-          room: room.id,
-          num: room.num,
-          st: room.streamName,
-          sub: me || "guest:aui",
-          ...(me === room.hostId ? { mr: 1 } : {}),
-        },
-        now,
-        env().PLAY_TOKEN_TTL_S,
-      );
-      // Pull URLs have no RTS address: cdn_pull_info (whose rts_url is always empty) is the same text.
-      const pullInfo = shared.pullAround
-        ? shared.pullAround.join(play.token)
-        : pullInfoText(pullUrls(room, shared.app, play.token, Math.floor(play.expiresAt.getTime() / 1000)));
-      const push = me === room.hostId ? await getPushInfo({ db, clock, actor }, room.id) : undefined;
-      // The caller's parts are encoded once each; the room's shared parts are bytes already.
-      const pull = Buffer.from(pullInfo);
-      const middle = push
-        ? middleText(JSON.stringify({ rtmp_url: push.rtmp_url, rts_url: push.rts_url, srt_url: push.srt_url }))
-        : MIDDLE_NO_PUSH;
-      return [shared.head, pull, middle, pull, shared.tail];
-    }),
+  // Push addresses only for the caller's own rooms (their anchor's): read before the page is put together.
+  const pushes = new Map(
+    await Promise.all(
+      list
+        .filter((room) => me && me === room.hostId)
+        .map(async (room) => [room.id, await getPushInfo({ db, clock, actor }, room.id)] as const),
+    ),
   );
+  const ttlS = env().PLAY_TOKEN_TTL_S;
+
+  return list.map((room): Array<string | Buffer> => {
+    const shared = sharedText(room, facts, base);
+    const play = reusedRoomToken(
+      {
+        scope: "play",
+        app: room.appId,
+        room: room.id,
+        num: room.num,
+        st: room.streamName,
+        sub: me || "guest:aui",
+        ...(me === room.hostId ? { mr: 1 } : {}),
+      },
+      now,
+      ttlS,
+    );
+    const push = pushes.get(room.id);
+    const middle = push
+      ? middleText(JSON.stringify({ rtmp_url: push.rtmp_url, rts_url: push.rts_url, srt_url: push.srt_url }))
+      : MIDDLE_NO_PUSH;
+    // Pull URLs have no RTS address: cdn_pull_info (whose rts_url is always empty) is the same text.
+    // The room's shared parts are bytes already; the caller's token (URL-safe ASCII) is written
+    // between them as it is, straight into the answer's buffer (JsonText.bytes).
+    if (shared.pullAround) {
+      const [a0, a1, a2, a3] = shared.pullAround as [Buffer, Buffer, Buffer, Buffer];
+      const t = play.token;
+      return [shared.head, a0, t, a1, t, a2, t, a3, middle, a0, t, a1, t, a2, t, a3, shared.tail];
+    }
+    const pull = pullInfoText(pullUrls(room, shared.app, play.token, Math.floor(play.expiresAt.getTime() / 1000)));
+    return [shared.head, pull, middle, pull, shared.tail];
+  });
 }
 
 /** Demo user ids: what the demo Web client allows (letters and digits), and a little more. */
