@@ -80,10 +80,23 @@ async function waitUp(url: string) {
 type Req = { method?: "GET" | "POST"; path: string; headers?: Record<string, string>; bodies?: string[] };
 /** BENCH_ONLY=word,word: measure only the rows whose name holds one of them (the ceiling always). */
 const ONLY = (process.env.BENCH_ONLY ?? "").split(",").filter(Boolean);
+/** onair's front process, once it runs: its CPU time per answer is printed beside each row. */
+let frontPid: number | undefined;
+/** CPU time a process has used (user + system), in ms (/proc, clock ticks of 10 ms). */
+function cpuMs(pid: number | undefined) {
+  if (!pid) return 0;
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return 0;
+  }
+}
 async function measure(name: string, base: string, r: Req) {
   if (ONLY.length && !name.includes("ceiling") && !ONLY.some((w) => name.includes(w)))
     return { name, rps: 0, p99: 0, p50: 0, bad: 0 };
   let i = 0;
+  const cpu0 = cpuMs(frontPid);
   const result = await autocannon({
     url: base,
     connections: CONNECTIONS,
@@ -101,8 +114,13 @@ async function measure(name: string, base: string, r: Req) {
   const row = { name, rps: Math.round(result.requests.average), p99: result.latency.p99, p50: result.latency.p50, bad };
   // What an answer weighs (headers included), for the pages: their bytes are most of their cost.
   const kib = result.throughput.total / Math.max(1, result.requests.total) / 1024;
+  // The front's CPU per answer (kernel time for its socket writes included): what a path costs,
+  // whatever share of the two cores the load generator left it in this run.
+  const frontUs = base.endsWith(`:${process.env.PORT}`)
+    ? ((cpuMs(frontPid) - cpu0) * 1000) / Math.max(1, result.requests.total)
+    : 0;
   console.log(
-    `${name.padEnd(34)} ${String(row.rps).padStart(8)} req/s   p50 ${String(row.p50).padStart(4)} ms   p99 ${String(row.p99).padStart(4)} ms${kib >= 2 ? `   ${kib.toFixed(1)} KiB an answer` : ""}${bad ? `   (${bad} failed)` : ""}`,
+    `${name.padEnd(34)} ${String(row.rps).padStart(8)} req/s   p50 ${String(row.p50).padStart(4)} ms   p99 ${String(row.p99).padStart(4)} ms${frontUs ? `   front ${Math.round(frontUs)} µs CPU an answer` : ""}${kib >= 2 ? `   ${kib.toFixed(1)} KiB an answer` : ""}${bad ? `   (${bad} failed)` : ""}`,
   );
   return row;
 }
@@ -158,6 +176,7 @@ try {
   children.push(app);
   const base = `http://127.0.0.1:${port}`;
   await waitUp(`${base}/api/health`);
+  frontPid = footprint([app.pid!]).find((p) => p.name.includes("front"))?.pid;
 
   // Fixtures through the domain (same database).
   const { getDb } = await import("../server/db/client");
@@ -381,7 +400,6 @@ try {
 
     if (!ONLY.length || ONLY.includes("socket")) {
       // 5,000 sockets in room 0, chat from 10 of its members, the hot paths again beside them.
-      const frontPid = footprint([app.pid!]).find((p) => p.name.includes("front"))?.pid;
       const { runSockets } = await import("./sockets");
       if (frontPid)
         await runSockets({
