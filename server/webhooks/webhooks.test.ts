@@ -6,7 +6,7 @@ import type { IncomingMessage } from "node:http";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { and, asc, eq, inArray } from "drizzle-orm";
+import { and, asc, eq, inArray, ne } from "drizzle-orm";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { transaction } from "../actor";
 import { systemClock } from "../clock";
@@ -115,6 +115,10 @@ async function settle(worker: ReturnType<typeof createWebhookWorker>) {
 beforeAll(async () => {
   verify = await readmeSnippet();
   t = await makeTenant();
+  // The workers here claim every due delivery in the database: endpoints other test files left in
+  // it (sharing this process's database, e.g. authz.test's at a name that does not resolve) are
+  // turned off, so only this file's deliveries are sent.
+  await getDb().update(webhookEndpoints).set({ enabled: false }).where(ne(webhookEndpoints.appId, t.app.id));
 });
 afterEach(async () => {
   // Endpoints (and their deliveries) go, so no test's rows are due in another's worker.
