@@ -49,20 +49,14 @@ export class JsonText {
   get text() {
     return this.parts.map((p) => (typeof p === "string" ? p : p.toString("utf8"))).join("");
   }
-  /** The answer's bytes, made in one buffer: texts are encoded into it, not into buffers of their own first. */
   bytes(): Buffer {
     let n = 0;
-    for (const p of this.parts) n += typeof p === "string" ? Buffer.byteLength(p) : p.length;
-    const out = Buffer.allocUnsafe(n);
-    let at = 0;
-    for (const p of this.parts) {
-      if (typeof p === "string") at += out.write(p, at);
-      else {
-        out.set(p, at);
-        at += p.length;
-      }
-    }
-    return out;
+    const bufs = this.parts.map((p) => {
+      const b = typeof p === "string" ? Buffer.from(p) : p;
+      n += b.length;
+      return b;
+    });
+    return Buffer.concat(bufs, n);
   }
 }
 

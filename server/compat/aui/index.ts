@@ -146,9 +146,9 @@ interface SharedText {
   app: Parameters<typeof pullUrls>[1];
   /**
    * With onair's signing scheme the caller's play token is the only caller part of the pull URLs:
-   * their JSON text split where the token goes, as bytes (undefined for vendor schemes, signed per call).
+   * their JSON text split where the token goes (undefined for vendor schemes, signed per call).
    */
-  pullAround?: Buffer[];
+  pullAround?: [string, string, string, string];
 }
 const sharedTexts = new WeakMap<RoomFields, SharedText>();
 
@@ -208,7 +208,8 @@ function sharedText(room: RoomFields, facts: PageFacts, base: string): SharedTex
     tail: Buffer.from(`},${tail.slice(1)}`),
     app: appArg,
     // The slot is in each of the three URLs only when the token is all the URLs are signed with.
-    pullAround: appArg.signScheme === "onair" && around.length === 4 ? around.map((t) => Buffer.from(t)) : undefined,
+    pullAround:
+      appArg.signScheme === "onair" && around.length === 4 ? (around as [string, string, string, string]) : undefined,
   };
   sharedTexts.set(room, text);
   return text;
@@ -229,14 +230,15 @@ const MIDDLE_NO_PUSH = Buffer.from(middleText(JSON.stringify({ rtmp_url: "", rts
  * meetings, people and recordings each in one query for the whole page.
  */
 export async function roomInfos(db: Db, clock: Clock, actor: Actor, list: RoomFields[]) {
-  const parts: Array<string | Buffer> = ["["];
+  const parts: Buffer[] = [OPEN];
   for (const [i, room] of (await roomInfoTexts(db, clock, actor, list)).entries()) {
-    if (i) parts.push(",");
+    if (i) parts.push(COMMA);
     for (const p of room) parts.push(p);
   }
-  parts.push("]");
+  parts.push(CLOSE);
   return new JsonText(parts);
 }
+const [OPEN, COMMA, CLOSE] = ["[", ",", "]"].map((c) => Buffer.from(c)) as [Buffer, Buffer, Buffer];
 
 async function roomInfoTexts(db: Db, clock: Clock, actor: Actor, list: RoomFields[]) {
   const now = clock.now();
@@ -257,7 +259,7 @@ async function roomInfoTexts(db: Db, clock: Clock, actor: Actor, list: RoomField
   );
   const ttlS = env().PLAY_TOKEN_TTL_S;
 
-  return list.map((room): Array<string | Buffer> => {
+  return list.map((room): Buffer[] => {
     const shared = sharedText(room, facts, base);
     const play = reusedRoomToken(
       {
@@ -274,17 +276,20 @@ async function roomInfoTexts(db: Db, clock: Clock, actor: Actor, list: RoomField
     );
     const push = pushes.get(room.id);
     const middle = push
-      ? middleText(JSON.stringify({ rtmp_url: push.rtmp_url, rts_url: push.rts_url, srt_url: push.srt_url }))
+      ? Buffer.from(
+          middleText(JSON.stringify({ rtmp_url: push.rtmp_url, rts_url: push.rts_url, srt_url: push.srt_url })),
+        )
       : MIDDLE_NO_PUSH;
     // Pull URLs have no RTS address: cdn_pull_info (whose rts_url is always empty) is the same text.
-    // The room's shared parts are bytes already; the caller's token (URL-safe ASCII) is written
-    // between them as it is, straight into the answer's buffer (JsonText.bytes).
-    if (shared.pullAround) {
-      const [a0, a1, a2, a3] = shared.pullAround as [Buffer, Buffer, Buffer, Buffer];
-      const t = play.token;
-      return [shared.head, a0, t, a1, t, a2, t, a3, middle, a0, t, a1, t, a2, t, a3, shared.tail];
-    }
-    const pull = pullInfoText(pullUrls(room, shared.app, play.token, Math.floor(play.expiresAt.getTime() / 1000)));
+    // The caller's parts are encoded once each (a few hundred ASCII characters); the room's shared
+    // parts are bytes already, and the answer is those buffers joined once (JsonText.bytes).
+    const around = shared.pullAround;
+    const t = play.token;
+    const pull = Buffer.from(
+      around
+        ? around[0] + t + around[1] + t + around[2] + t + around[3]
+        : pullInfoText(pullUrls(room, shared.app, t, Math.floor(play.expiresAt.getTime() / 1000))),
+    );
     return [shared.head, pull, middle, pull, shared.tail];
   });
 }
