@@ -45,3 +45,25 @@ export function rateLimitedLog(level: Level, perSecond: number, burst: number, n
     return true;
   };
 }
+
+/**
+ * An error as a log line shows it. Drizzle wraps a driver's error as "Failed query: <SQL>\nparams:
+ * <values>": the values can be anything a statement carried (hashes, sealed secrets, tokens), and
+ * the driver's own reason (the connection refused, a lock wait) is only in its cause. So for those
+ * the reason and the statement's start are shown, never the values.
+ */
+export function errorText(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  const cause = e.cause instanceof Error ? (e.cause as Error & { code?: unknown }) : undefined;
+  if (e.message.startsWith("Failed query:")) {
+    const statement = e.message
+      .slice("Failed query:".length)
+      .split("\nparams:")[0]!
+      .trim()
+      .replace(/\s+/g, " ")
+      .slice(0, 80);
+    const code = typeof cause?.code === "string" ? `${cause.code}: ` : "";
+    return `${code}${cause?.message ?? "query failed"} (in ${statement})`;
+  }
+  return cause ? `${e.message}: ${cause.message}` : e.message;
+}

@@ -4,7 +4,7 @@ import type { Server } from "node:http";
 import { pruneSessions } from "./accounts";
 import { closeDb, getDb } from "./db/client";
 import { env } from "./env";
-import { log } from "./log";
+import { errorText, log } from "./log";
 import { pruneLimits } from "./limits";
 import { pruneMediaNodes } from "./media/nodes";
 import { presenceBuffer } from "./presence/buffer";
@@ -31,7 +31,7 @@ export async function startBackground() {
       pruneRoomEvents(db, now),
       pruneWebhookDeliveries(db, now),
       foldEndedHealth(db),
-    ]).catch((e) => log.warn("sweep failed", { error: (e as Error).message }));
+    ]).catch((e) => log.warn("sweep failed", { error: errorText(e) }));
   }, 10 * 60_000);
   sweeper.unref();
 }
@@ -78,7 +78,7 @@ export function handleShutdown(
       log.info(`${name} stopped`, { flushedBeats: presenceBuffer.flushedBeats });
       process.exit(0);
     } catch (e) {
-      log.error(`${name} failed to stop cleanly`, { error: (e as Error).message });
+      log.error(`${name} failed to stop cleanly`, { error: errorText(e) });
       process.exit(1);
     }
   };

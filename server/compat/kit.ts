@@ -15,7 +15,7 @@ import { apps, users } from "../db/schema";
 import { AppError, type ErrorCode } from "../errors";
 import { clientAddress } from "../http/actor";
 import { readBody, sendJson } from "../http/io";
-import { log } from "../log";
+import { errorText, log } from "../log";
 import { EXTERNAL_MEMBER as EXTERNAL } from "../mic";
 
 /** A vendor's own error: its code, the HTTP status it travels with, and Retry-After for lockouts. */
@@ -151,7 +151,7 @@ export function createVendorHandler(api: VendorApi, opts: { db?: () => Db; clock
       (data) => sendAnswer(res, api.ok(data)),
       (e) => {
         const a = api.fail(e);
-        if (a.internal) log.error(`${api.name} adapter failed`, { path, error: (e as Error).message });
+        if (a.internal) log.error(`${api.name} adapter failed`, { path, error: errorText(e) });
         if (!res.headersSent) sendAnswer(res, a);
         else res.destroy();
       },

@@ -3,6 +3,7 @@ import { sql } from "drizzle-orm";
 import { drizzle, type MySql2Database } from "drizzle-orm/mysql2";
 import mysql from "mysql2/promise";
 import { env } from "../env";
+import { errorText } from "../log";
 import * as schema from "./schema";
 
 export type Db = MySql2Database<typeof schema>;
@@ -53,7 +54,7 @@ export async function dbHealth(db: Db = getDb()): Promise<{ ok: boolean; version
     ])) as unknown as [Array<{ v: string }>];
     return { ok: true, version: rows[0][0]?.v };
   } catch (e) {
-    return { ok: false, error: (e as Error).message };
+    return { ok: false, error: errorText(e) };
   }
 }
 

@@ -7,7 +7,7 @@
 import { and, eq, gt, inArray, lt, max, or } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { roomEvents, rooms } from "../db/schema";
-import { rateLimitedLog } from "../log";
+import { errorText, rateLimitedLog } from "../log";
 import { roomStatsMany } from "../presence/figures";
 import type { RoomStats } from "../presence/stats";
 import { subscribeEvents } from "./bus";
@@ -205,7 +205,7 @@ export class EventHub {
         .limit(POLL_BATCH);
       for (const r of rows) this.receive(rowToEvent(r));
     } catch (e) {
-      warn("room events poll failed", { error: (e as Error).message });
+      warn("room events poll failed", { error: errorText(e) });
     } finally {
       this.polling = false;
     }
@@ -239,7 +239,7 @@ export class EventHub {
         for (const [num, f] of stats) this.offerFigures(num, f);
       }
     } catch (e) {
-      warn("room figures tick failed", { error: (e as Error).message });
+      warn("room figures tick failed", { error: errorText(e) });
     } finally {
       this.figuring = false;
     }

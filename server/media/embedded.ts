@@ -15,7 +15,7 @@ import nmsLogger from "node-media-server/src/core/logger.js";
 import { systemClock, type Clock } from "../clock";
 import type { Db } from "../db/client";
 import { env } from "../env";
-import { log } from "../log";
+import { errorText, log } from "../log";
 import { nmsInternalSecret, parseStreamPath, publishKeyVersion } from "./keys";
 import { recordDone } from "./recorder";
 import { redactUrls } from "./ffmpeg";
@@ -150,7 +150,7 @@ export class EmbeddedMedia {
     this.probes.get(name)?.close();
     this.probes.delete(name);
     await streamStopped(this.db, this.clock, name, client, "embedded").catch((e) =>
-      log.error("stream stop failed", { stream: name, error: (e as Error).message }),
+      log.error("stream stop failed", { stream: name, error: errorText(e) }),
     );
     await this.stopPackager(name);
   }
@@ -277,24 +277,20 @@ export class EmbeddedMedia {
       if (!r) continue;
       const reading = { ...r, uptimeS: null, droppedFrames: null };
       await applyMediaEvent(this.db, { kind: "health", stream: name, via: "embedded", reading }, this.clock)?.catch(
-        (e: unknown) => log.warn("health reading not stored", { stream: name, error: (e as Error).message }),
+        (e: unknown) => log.warn("health reading not stored", { stream: name, error: errorText(e) }),
       );
     }
-    await this.thumbnails
-      .tick([...live.keys()])
-      .catch((e) => log.warn("thumbnails failed", { error: (e as Error).message }));
+    await this.thumbnails.tick([...live.keys()]).catch((e) => log.warn("thumbnails failed", { error: errorText(e) }));
   }
 
   /** Converge with what is really publishing here (missed or duplicated events). */
   private async reconcile() {
     const publishing = this.publishing();
     const listedAt = this.clock.now();
-    await this.dropRevokedPublishers().catch((e) =>
-      log.warn("publisher check failed", { error: (e as Error).message }),
-    );
+    await this.dropRevokedPublishers().catch((e) => log.warn("publisher check failed", { error: errorText(e) }));
     // Only this node's streams: another instance's node reconciles its own.
     await renewNode(this.db, { id: this.nodeId, ...ownOrigins() }, this.clock.now()).catch((e) =>
-      log.warn("media node lease renewal failed", { error: (e as Error).message }),
+      log.warn("media node lease renewal failed", { error: errorText(e) }),
     );
     const listed: MediaEvent = {
       kind: "listed",
@@ -304,10 +300,10 @@ export class EmbeddedMedia {
       at: listedAt,
     };
     await Promise.resolve(applyMediaEvent(this.db, listed, this.clock)).catch((e) =>
-      log.warn("reconcile failed", { error: (e as Error).message }),
+      log.warn("reconcile failed", { error: errorText(e) }),
     );
     await stopStreamsOfLostNodes(this.db, this.clock).catch((e) =>
-      log.warn("lost-node check failed", { error: (e as Error).message }),
+      log.warn("lost-node check failed", { error: errorText(e) }),
     );
   }
 

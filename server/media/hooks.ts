@@ -8,7 +8,7 @@ import { z } from "zod";
 import { systemClock, type Clock } from "../clock";
 import type { Db } from "../db/client";
 import { AppError, badInput, toAppError } from "../errors";
-import { log, rateLimitedLog } from "../log";
+import { errorText, log, rateLimitedLog } from "../log";
 import { presenceBuffer } from "../presence/buffer";
 import { open } from "../crypto/secretbox";
 import { parseStreamPath } from "./keys";
@@ -279,14 +279,14 @@ async function recordingReported(db: Db, clock: Clock, ev: Extract<MediaEvent, {
   const row = await roomByStream(db, ev.stream);
   if (row?.room.record) {
     void recordDone(db, clock, ev.stream, file, ev.via, { removeSource: true }).catch((e) =>
-      log.error(`${ev.via} recording failed`, { stream: ev.stream, error: (e as Error).message }),
+      log.error(`${ev.via} recording failed`, { stream: ev.stream, error: errorText(e) }),
     );
     return;
   }
   try {
     rmSync(file, { force: true });
   } catch (e) {
-    log.warn(`unrecorded ${ev.via} file left in place`, { file, error: (e as Error).message });
+    log.warn(`unrecorded ${ev.via} file left in place`, { file, error: errorText(e) });
   }
 }
 

@@ -6,7 +6,7 @@ import { claimTurn } from "../db/turns";
 import type { Clock } from "../clock";
 import type { Db } from "../db/client";
 import { env } from "../env";
-import { log, rateLimitedLog } from "../log";
+import { errorText, log, rateLimitedLog } from "../log";
 import { applyMediaEvent, type MediaEvent } from "./hooks";
 import { nginxStatEvents, srsStreamsEvents, type SrsCounters } from "./listings";
 import { externalInput, Thumbnailer } from "./thumbnails";
@@ -98,14 +98,14 @@ export class MediaPoller {
       try {
         events = await listing();
       } catch (e) {
-        pollFailed("media server not polled", { server, error: (e as Error).message });
+        pollFailed("media server not polled", { server, error: errorText(e) });
         continue;
       }
       for (const ev of events) {
         try {
           await applyMediaEvent(this.db, ev, this.clock);
         } catch (e) {
-          log.warn("media event not applied", { server, kind: ev.kind, error: (e as Error).message });
+          log.warn("media event not applied", { server, kind: ev.kind, error: errorText(e) });
         }
       }
       const listed = events.find((ev) => ev.kind === "listed");
@@ -121,7 +121,7 @@ export class MediaPoller {
       if (this.running) return;
       this.running = true;
       void this.turn()
-        .catch((e) => log.warn("media poll failed", { error: (e as Error).message }))
+        .catch((e) => log.warn("media poll failed", { error: errorText(e) }))
         .finally(() => (this.running = false));
     }, env().MEDIA_HEALTH_SAMPLE_S * 1000);
     this.timer.unref();

@@ -14,7 +14,7 @@ import type { Clock } from "../clock";
 import type { Db } from "../db/client";
 import { rooms, streamSources } from "../db/schema";
 import { env } from "../env";
-import { log } from "../log";
+import { errorText, log } from "../log";
 import { graceOf } from "../rooms/grace";
 import {
   checkSourceAddress,
@@ -268,7 +268,7 @@ export class Pulls {
       .set({ leaseHolder: null, leaseUntil: null })
       .where(and(eq(streamSources.id, sourceId), eq(streamSources.leaseHolder, this.holder)))
       .then(() => undefined)
-      .catch((e: unknown) => log.warn("source lease not released", { error: (e as Error).message }))
+      .catch((e: unknown) => log.warn("source lease not released", { error: errorText(e) }))
       .finally(() => {
         if (this.releasing.get(sourceId) === done) this.releasing.delete(sourceId);
       });
@@ -293,7 +293,7 @@ export class Pulls {
         .update(streamSources)
         .set({ wantedUntil: this.leaseEnd() })
         .where(eq(streamSources.id, source.id))
-        .catch((e: unknown) => log.warn("source not marked wanted", { error: (e as Error).message }));
+        .catch((e: unknown) => log.warn("source not marked wanted", { error: errorText(e) }));
     let w = this.elsewhere.get(source.id);
     if (!w) {
       const timer = setInterval(() => void want(), leaseTurnMs());
@@ -364,7 +364,7 @@ export class Pulls {
           .update(streamSources)
           .set({ leaseUntil: this.leaseEnd() })
           .where(and(eq(streamSources.id, source.id), eq(streamSources.leaseHolder, this.holder)))
-          .catch((e: unknown) => log.warn("source lease not renewed", { error: (e as Error).message })),
+          .catch((e: unknown) => log.warn("source lease not renewed", { error: errorText(e) })),
       leaseTurnMs(),
     );
     pull.renew.unref();
@@ -384,7 +384,7 @@ export class Pulls {
       if (running) return;
       running = true;
       this.tickLeases()
-        .catch((e: unknown) => log.warn("always-on sources: lease turn failed", { error: (e as Error).message }))
+        .catch((e: unknown) => log.warn("always-on sources: lease turn failed", { error: errorText(e) }))
         .finally(() => (running = false));
     }, leaseTurnMs());
     this.leaseTimer.unref();
@@ -622,7 +622,7 @@ export class Pulls {
         .update(streamSources)
         .set({ leaseHolder: null, leaseUntil: null })
         .where(eq(streamSources.leaseHolder, this.holder))
-        .catch((e: unknown) => log.warn("always-on sources: leases not released", { error: (e as Error).message }));
+        .catch((e: unknown) => log.warn("always-on sources: leases not released", { error: errorText(e) }));
   }
 }
 

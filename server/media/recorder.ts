@@ -5,7 +5,7 @@ import { basename, dirname, join, resolve, sep } from "node:path";
 import type { Clock } from "../clock";
 import type { Db } from "../db/client";
 import { env } from "../env";
-import { log } from "../log";
+import { errorText, log } from "../log";
 import { createMediaRecording, finishMediaRecording } from "../recordings";
 import { probeDurationMs, remuxToMp4 } from "./ffmpeg";
 import { roomByStream } from "./streams";
@@ -75,7 +75,7 @@ export async function recordDone(
       try {
         unlinkSync(file);
       } catch (e) {
-        log.warn("recorded file left in place", { file, error: (e as Error).message });
+        log.warn("recorded file left in place", { file, error: errorText(e) });
       }
     else if (resolve(dirname(file)).startsWith(resolve(env().mediaDir)) && basename(file) !== basename(mp4))
       unlinkSync(file);
@@ -83,7 +83,7 @@ export async function recordDone(
     return { id: rec.id, durationMs, sizeBytes };
   } catch (e) {
     await finishMediaRecording(ctx, rec.id, { status: "failed" });
-    log.error("recording failed", { recording: rec.id, error: (e as Error).message });
+    log.error("recording failed", { recording: rec.id, error: errorText(e) });
     throw e;
   }
 }

@@ -12,7 +12,7 @@ import { publishRefusals, rooms } from "../db/schema";
 import { toAppError } from "../errors";
 import { MANAGERS } from "../events/types";
 import { emitRoomEvent, withEvents } from "../events/outbox";
-import { log } from "../log";
+import { errorText, log } from "../log";
 import { findManagedRoom, roomRef } from "../rooms";
 
 export const REFUSALS_KEEP = 50;
@@ -149,7 +149,7 @@ export async function recordRefusal(db: Db, clock: Clock, r: RefusedPublish): Pr
       return true;
     });
   } catch (e) {
-    log.warn("refused publish not recorded", { error: (e as Error).message });
+    log.warn("refused publish not recorded", { error: errorText(e) });
     return false;
   }
 }

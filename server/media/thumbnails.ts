@@ -11,7 +11,7 @@ import type { Db } from "../db/client";
 import { roomThumbnails, rooms } from "../db/schema";
 import { env } from "../env";
 import { AppError } from "../errors";
-import { log } from "../log";
+import { errorText, log } from "../log";
 import { signRoomToken } from "../tokens";
 import { redactUrls } from "./ffmpeg";
 import { pullUrls } from "./urls";
@@ -138,7 +138,7 @@ export class Thumbnailer {
       if (!input) return;
       await storeThumbnail(this.db, stream, await grabFrame(input), this.clock.now());
     } catch (e) {
-      log.info("thumbnail not taken", { stream, error: (e as Error).message });
+      log.info("thumbnail not taken", { stream, error: errorText(e) });
     }
   }
 

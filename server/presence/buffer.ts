@@ -8,7 +8,7 @@
 // 10,000 beats/s, writing every beat took MariaDB's whole core on this 2-core machine.
 import { poolOf, type Db } from "../db/client";
 import { env } from "../env";
-import { log } from "../log";
+import { errorText, log } from "../log";
 import { figureMarks, MARK_FIGURES_SQL } from "./figures";
 import { readsChanged } from "../cache";
 
@@ -137,7 +137,7 @@ export class PresenceBuffer {
     if (this.timer) return;
     this.timer = setInterval(() => {
       this.flush(db).catch((e) =>
-        log.warn("presence flush failed; will retry", { error: (e as Error).message, pending: this.size }),
+        log.warn("presence flush failed; will retry", { error: errorText(e), pending: this.size }),
       );
     }, everyMs);
     this.timer.unref();
@@ -151,7 +151,7 @@ export class PresenceBuffer {
       try {
         await this.flush(db);
       } catch (e) {
-        log.error("presence flush at shutdown failed", { error: (e as Error).message, attempt });
+        log.error("presence flush at shutdown failed", { error: errorText(e), attempt });
         await new Promise((r) => setTimeout(r, 200));
       }
     }

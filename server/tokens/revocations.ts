@@ -5,7 +5,7 @@
 import { and, eq, gt, lt } from "drizzle-orm";
 import type { DbOrTx, Db } from "../db/client";
 import { apps, revocations, type RevocationKind } from "../db/schema";
-import { log } from "../log";
+import { errorText, log } from "../log";
 
 const key = (kind: RevocationKind, subject: string) => `${kind}:${subject}`;
 
@@ -54,8 +54,7 @@ class RevocationSet {
 
   start(db: Db, everyMs: number) {
     if (this.timer) return;
-    const tick = () =>
-      void this.poll(db).catch((e) => log.warn("revocation poll failed", { error: (e as Error).message }));
+    const tick = () => void this.poll(db).catch((e) => log.warn("revocation poll failed", { error: errorText(e) }));
     tick();
     this.timer = setInterval(tick, everyMs);
     this.timer.unref();

@@ -6,7 +6,7 @@ import { dbHealth, getDb } from "../db/client";
 import { startFiguresRefresh } from "../presence/figures";
 import { env } from "../env";
 import { sendJson } from "../http/io";
-import { log } from "../log";
+import { errorText, log } from "../log";
 import { handleShutdown, startBackground } from "../runtime";
 import { createApiHandler } from "./api";
 import { startMixWatcher } from "../compat/haoshitong";
@@ -28,7 +28,7 @@ const stopMixes = startMixWatcher();
 // changed. Here rather than in the front, whose event loop is the heartbeats'.
 if (e.FIGURES_REFRESH_MS > 0)
   startFiguresRefresh(getDb(), e.FIGURES_REFRESH_MS, (err) =>
-    log.warn("figures refresh failed; will retry", { error: err.message }),
+    log.warn("figures refresh failed; will retry", { error: errorText(err) }),
   );
 
 // Webhook deliveries: every instance's worker claims due rows from the outbox (one sender per

@@ -11,7 +11,7 @@ import { runTransaction, type Db } from "../db/client";
 import { webhookDeliveries, webhookEndpoints } from "../db/schema";
 import { env } from "../env";
 import { OutboundError, outboundFetch } from "../http/outbound";
-import { log } from "../log";
+import { errorText, log } from "../log";
 import { SIGNATURE_HEADER, signatureHeader } from "./index";
 
 export interface WorkerOptions {
@@ -185,7 +185,7 @@ export function createWebhookWorker(db: Db, clock: Clock, o: WorkerOptions = wor
     const claims = await claimDeliveries(db, clock.now(), free, o.leaseMs);
     for (const c of claims) {
       const p: Promise<unknown> = sendDelivery(db, clock, c, o)
-        .catch((e: unknown) => log.warn("webhook delivery not recorded", { error: (e as Error).message }))
+        .catch((e: unknown) => log.warn("webhook delivery not recorded", { error: errorText(e) }))
         .finally(() => {
           inFlight.delete(p);
           // A slot came free, or the room's next delivery may now go: look again.
@@ -215,7 +215,7 @@ export function createWebhookWorker(db: Db, clock: Clock, o: WorkerOptions = wor
       while (inFlight.size || ticking) await Promise.allSettled([...inFlight, ticking]);
     },
     nudge() {
-      void worker.tick().catch((e: unknown) => log.warn("webhook claim failed", { error: (e as Error).message }));
+      void worker.tick().catch((e: unknown) => log.warn("webhook claim failed", { error: errorText(e) }));
     },
     start(everyMs) {
       stopped = false;
