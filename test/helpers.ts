@@ -122,6 +122,15 @@ export async function makeTenant(clock: Clock = systemClock) {
 }
 export type Tenant = Awaited<ReturnType<typeof makeTenant>>;
 
+/** Deletes a tenant's webhook endpoints with their deliveries (as its admin), so no later worker sends them. */
+export async function removeWebhookEndpoints(t: Tenant) {
+  const eps = await getDb()
+    .select({ id: webhookEndpoints.id })
+    .from(webhookEndpoints)
+    .where(eq(webhookEndpoints.appId, t.app.id));
+  for (const e of eps) await callerOf(t.admin).webhooks.delete({ id: e.id });
+}
+
 export { ManualClock };
 
 /** Asserts a promise rejects with a domain/tRPC error of this app code. */

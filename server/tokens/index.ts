@@ -4,8 +4,8 @@
 import { AppError } from "../errors";
 import { tokenKey } from "../crypto/keys";
 import type { Role } from "../db/schema";
-import { signCompactBytes, signJwt, verifyCompact, verifyJwt } from "./jwt";
-import { decodeRoomBytes, encodeRoomBytes } from "./room-bytes";
+import { decodeJson, signCompactBytes, signJwt, verifyCompact, verifyJwt } from "./jwt";
+import { decodeRoomBytes, encodeRoomBytes, uuidText } from "./room-bytes";
 import { revocationSet } from "./revocations";
 
 export interface AccessClaims {
@@ -120,8 +120,7 @@ function bytesClaims(body: Buffer): Kept {
 const SCOPE_OF: Record<string, RoomScope> = { p: "play", b: "publish", r: "presence" };
 const unpackId = (s: string) => {
   if (s.startsWith("=")) return s.slice(1);
-  const h = Buffer.from(s.slice(1), "base64url").toString("hex");
-  const id = `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  const id = uuidText(Buffer.from(s.slice(1), "base64url"));
   return s[0] === "g" ? `guest:${id}` : id;
 };
 interface Packed {
@@ -137,19 +136,13 @@ interface Packed {
 }
 
 function legacyClaims(body: Buffer): Kept {
-  let p: Packed;
-  try {
-    p = JSON.parse(body.toString("utf8")) as Packed;
-  } catch {
-    throw new AppError("TOKEN_INVALID", "Malformed token payload");
-  }
-  const scope = SCOPE_OF[p?.k];
+  const p = decodeJson<Packed>(body);
+  const scope = SCOPE_OF[p.k];
   if (
     !scope ||
     typeof p.n !== "number" ||
     typeof p.u !== "string" ||
     typeof p.r !== "string" ||
-    typeof p.e !== "number" ||
     typeof p.i !== "number" ||
     typeof p.a !== "number"
   )

@@ -52,7 +52,7 @@ const signedPayloads = new WeakMap<object, WeakMap<KeyObject, RecentMap<string, 
 const SIGNED_KEPT = 10_000;
 
 /** A compact token's payload as JSON (the format of every compact token but room tokens). */
-function decodeJson<T extends { e: number }>(body: Buffer): T {
+export function decodeJson<T extends { e: number }>(body: Buffer): T {
   let p: T;
   try {
     p = JSON.parse(body.toString("utf8")) as T;

@@ -98,7 +98,8 @@ class Reader {
 }
 
 const uuidBytes = (id: string) => Buffer.from(id.replace(/-/g, ""), "hex");
-const uuidText = (b: Buffer) => {
+/** 16 bytes as a UUID's text. */
+export const uuidText = (b: Buffer) => {
   const h = b.toString("hex");
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 };

@@ -4,13 +4,20 @@
 // A denied call must also change nothing: every row of both tenants is compared before and after it.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Actor } from "../actor";
-import { callerOf, makeTenant, PASSWORD, snapshotChanges, tenantSnapshot, uniq, type Tenant } from "../../test/helpers";
+import {
+  callerOf,
+  makeTenant,
+  PASSWORD,
+  removeWebhookEndpoints,
+  snapshotChanges,
+  tenantSnapshot,
+  uniq,
+  type Tenant,
+} from "../../test/helpers";
 import { appRouter } from "./router";
 import { sendChat } from "../chat";
 import { getDb } from "../db/client";
 import { findPublicRoom } from "../rooms";
-import { eq } from "drizzle-orm";
-import { webhookEndpoints } from "../db/schema";
 
 type Who = "anonymous" | "viewer" | "otherHost" | "host" | "otherAppAdmin" | "admin" | "root";
 const WHO: Who[] = ["anonymous", "viewer", "otherHost", "host", "otherAppAdmin", "admin", "root"];
@@ -46,13 +53,7 @@ let actors: Record<Who, Actor>;
 
 // The webhook endpoints made here point at a name that does not resolve: gone afterwards, with
 // their deliveries, so no webhook worker of a later test file in this process tries to send them.
-afterAll(async () => {
-  const eps = await getDb()
-    .select({ id: webhookEndpoints.id })
-    .from(webhookEndpoints)
-    .where(eq(webhookEndpoints.appId, A.app.id));
-  for (const e of eps) await callerOf(A.admin).webhooks.delete({ id: e.id });
-});
+afterAll(() => removeWebhookEndpoints(A));
 beforeAll(async () => {
   [A, B] = await Promise.all([makeTenant(), makeTenant()]);
   actors = {

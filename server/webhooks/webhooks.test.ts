@@ -15,7 +15,17 @@ import { auditLog, rooms, webhookDeliveries, webhookEndpoints } from "../db/sche
 import { env, resetEnvForTests } from "../env";
 import { endAbandonedRooms, streamStarted, streamStopped } from "../media/streams";
 import { transitionRoom } from "../rooms";
-import { callerOf, ctxOf, makeTenant, ManualClock, rejectsWith, serve, uniq, type Tenant } from "../../test/helpers";
+import {
+  callerOf,
+  ctxOf,
+  makeTenant,
+  ManualClock,
+  rejectsWith,
+  removeWebhookEndpoints,
+  serve,
+  uniq,
+  type Tenant,
+} from "../../test/helpers";
 import { createWebhookWorker, type WorkerOptions } from "./worker";
 import { WEBHOOK_EVENT_TYPES } from "../../lib/domain";
 
@@ -122,11 +132,7 @@ beforeAll(async () => {
 });
 afterEach(async () => {
   // Endpoints (and their deliveries) go, so no test's rows are due in another's worker.
-  const eps = await getDb()
-    .select({ id: webhookEndpoints.id })
-    .from(webhookEndpoints)
-    .where(eq(webhookEndpoints.appId, t.app.id));
-  for (const e of eps) await callerOf(t.admin).webhooks.delete({ id: e.id });
+  await removeWebhookEndpoints(t);
   await rx?.close();
 });
 afterAll(() => allowLoopback(false));
