@@ -84,6 +84,7 @@ export function handleShutdown(
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
-  // Started by scripts/start.ts with an IPC channel: stop when the supervisor is gone.
-  if (process.send) process.on("disconnect", () => void stop("supervisor exited"));
+  // Started with an IPC channel (by scripts/start.ts, or the events worker by its front): stop when
+  // the parent is gone.
+  if (process.send) process.on("disconnect", () => void stop("parent exited"));
 }

@@ -35,5 +35,8 @@ export async function waitFor(url: string, ms = 60_000, ok = (s: number) => s < 
 }
 
 export function exited(child: ChildProcess): Promise<number | null> {
-  return new Promise((r) => (child.exitCode !== null ? r(child.exitCode) : child.once("exit", (c) => r(c))));
+  // Killed by a signal, a child has no exit code (null) but a signalCode: it has exited all the same.
+  return new Promise((r) =>
+    child.exitCode !== null || child.signalCode !== null ? r(child.exitCode) : child.once("exit", (c) => r(c)),
+  );
 }

@@ -12,13 +12,13 @@
 // over keeps its place in the front's per-address cap until the child reports it closed.
 import { fork, type ChildProcess } from "node:child_process";
 import { IncomingMessage, type IncomingHttpHeaders } from "node:http";
-import { getPriority, setPriority } from "node:os";
 import type { Socket } from "node:net";
 import { systemClock } from "../clock";
 import { getDb } from "../db/client";
 import { env } from "../env";
 import { log } from "../log";
 import { presenceBuffer } from "../presence/buffer";
+import { lowerPriority } from "../priority";
 import { handleShutdown } from "../runtime";
 import { revocationSet } from "../tokens/revocations";
 import { createRoomEvents } from "./events";
@@ -78,14 +78,16 @@ export function createEventsWorker(
       execArgv: opts.execArgv ?? process.execArgv,
       env: { ...process.env, [ROLE_ENV]: ROLE },
       stdio: ["ignore", "inherit", "inherit", "ipc"],
+      // A session of its own: where the kernel shares CPU time between sessions first (autogroup),
+      // a nice value only counts within one, and the worker niced in the front's session took its
+      // time from the front alone (server/priority.ts). It ends with the front all the same: it
+      // stops when the IPC channel closes (handleShutdown).
+      detached: true,
     });
     child = c;
     const mine = (held = new Map<string, number>());
-    try {
-      setPriority(c.pid!, Math.min(19, getPriority() + opts.nice));
-    } catch (err) {
-      log.warn("events worker: could not lower its priority", { error: (err as Error).message });
-    }
+    const lowered = lowerPriority(c.pid!, opts.nice);
+    if (lowered) log.warn("events worker: could not lower its priority", { error: lowered });
     c.on("message", (m: FromChild) => {
       if (m.t === "ready") ready = child === c;
       else if (m.t === "open") open = m.n;

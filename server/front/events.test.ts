@@ -5,7 +5,7 @@
 // media server's or another process's do: through room_events.
 import http from "node:http";
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createConnection, type AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getDb } from "../db/client";
@@ -15,6 +15,7 @@ import { exited, freePort, spawnTs, waitFor } from "../../test/process";
 import { openEvents, type EventClient, type Frame } from "../../test/ws";
 import { chatMessages } from "../db/schema";
 import { eq } from "drizzle-orm";
+import { groupNiceOf } from "../priority";
 
 let t: Tenant;
 let base: string;
@@ -335,8 +336,8 @@ describe("events worker (EVENTS_WORKER=1)", () => {
     ((await (await fetch(`${base}/api/health`)).json()) as { events: { sockets: number; inWorker: number | null } })
       .events;
   /** The front's child running the room events (its environment says so). */
-  function workerPid() {
-    for (const line of execFileSync("pgrep", ["-P", String(front.child.pid)], { encoding: "utf8" }).split("\n")) {
+  function workerPid(parent = front.child.pid!) {
+    for (const line of execFileSync("pgrep", ["-P", String(parent)], { encoding: "utf8" }).split("\n")) {
       const pid = Number(line);
       if (pid && readFileSync(`/proc/${pid}/environ`, "utf8").includes("ONAIR_FRONT_ROLE=events")) return pid;
     }
@@ -353,6 +354,13 @@ describe("events worker (EVENTS_WORKER=1)", () => {
     // Its nice value (field 19 of /proc/pid/stat): EVENTS_WORKER_NICE (5) steps below the front's.
     const nice = (p: number) => Number(readFileSync(`/proc/${p}/stat`, "utf8").split(") ")[1]!.split(" ")[16]);
     expect(nice(pid) - nice(front.child.pid!)).toBe(5);
+    // In a session of its own (field 6), whose autogroup is as many steps below the front's where the
+    // kernel shares time between sessions first: a nice value alone would only order it after the front.
+    const session = (p: number) => Number(readFileSync(`/proc/${p}/stat`, "utf8").split(") ")[1]!.split(" ")[3]);
+    expect(session(pid)).toBe(pid);
+    const fg = groupNiceOf(front.child.pid!);
+    if (readFileSync("/proc/sys/kernel/sched_autogroup_enabled", "utf8").trim() === "1" && fg !== null)
+      expect(groupNiceOf(pid)).toBe(Math.min(19, fg + 5));
     // Once it is ready, a new socket is one more in the worker.
     let v!: Awaited<ReturnType<typeof connect>>;
     await expect
@@ -467,6 +475,28 @@ describe("events worker (EVENTS_WORKER=1)", () => {
       await open();
       expect(await inWorker()).toBe(3);
       sse.destroy();
+      // Its worker leads a session of its own, outside the front's process group: a front killed
+      // outright still takes it along (it stops when the IPC channel closes), its sockets told to go.
+      const worker = workerPid(capped.child.pid);
+      expect(worker).toBeGreaterThan(0);
+      // Gone, or a zombie nobody reaps (a container's first process may not).
+      const running = () =>
+        existsSync(`/proc/${worker}`) && !/\) Z /.test(readFileSync(`/proc/${worker}/stat`, "utf8"));
+      const going = held[1]!.closed;
+      capped.child.kill("SIGKILL");
+      expect((await going).code).toBe(1001);
+      await expect
+        .poll(
+          () => {
+            try {
+              return running();
+            } catch {
+              return false;
+            }
+          },
+          { timeout: 10_000 },
+        )
+        .toBe(false);
     } finally {
       capped.child.kill("SIGTERM");
       await exited(capped.child);
