@@ -53,3 +53,5 @@ process.on("message", (m: { open?: { url: string; count: number; addresses: numb
     for (const s of sockets.splice(0)) s.terminate();
   }
 });
+// In a session of its own (bench/sockets.ts): gone with the bench.
+process.on("disconnect", () => process.exit(0));
