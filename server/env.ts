@@ -35,6 +35,12 @@ const schema = z.object({
   ACCESS_TOKEN_TTL_S: int(900, 30),
   REFRESH_TOKEN_TTL_S: int(30 * 86400, 60),
   PLAY_TOKEN_TTL_S: int(3600, 10),
+  /**
+   * Room tokens whose signature each process remembers as checked (their claims, about 300 bytes
+   * each): a viewer's heartbeats and its player's hooks present the same token again and again.
+   * Size it to the audience one process serves: beyond it, checks compute the HMAC again.
+   */
+  VERIFIED_TOKENS_KEPT: int(10_000, 0, 10_000_000),
   PRESENCE_VIEWER_TTL_S: int(30, 1),
   PRESENCE_HOST_TTL_S: int(90, 1),
   PRESENCE_FLUSH_MS: int(500, 10, 1000),

@@ -2,6 +2,7 @@
 // cheap enough for a hook on every viewer join. Output uses only URL-safe characters.
 import { createHmac, timingSafeEqual, type KeyObject } from "node:crypto";
 import { RecentMap } from "../cache";
+import { env } from "../env";
 import { AppError } from "../errors";
 
 const HEADER = Buffer.from(JSON.stringify({ alg: "HS256", typ: "JWT" })).toString("base64url");
@@ -49,7 +50,6 @@ export function signCompact(payload: Record<string, unknown>, key: KeyObject): s
  * revocation checks) run every time. Bounded; the oldest go first (RecentMap).
  */
 const signedPayloads = new WeakMap<object, WeakMap<KeyObject, RecentMap<string, { e: number }>>>();
-const SIGNED_KEPT = 10_000;
 
 /** A compact token's payload as JSON (the format of every compact token but room tokens). */
 export function decodeJson<T extends { e: number }>(body: Buffer): T {
@@ -80,7 +80,7 @@ export function verifyCompact<T extends { e: number }>(
   let p = kept?.get(token) as T | undefined;
   if (p === undefined) {
     p = decode(compactBody(token, key));
-    if (!kept) byKey.set(key, (kept = new RecentMap<string, { e: number }>(SIGNED_KEPT)));
+    if (!kept) byKey.set(key, (kept = new RecentMap<string, { e: number }>(env().VERIFIED_TOKENS_KEPT)));
     kept.set(token, p);
   }
   if (p.e * 1000 <= nowMs) throw new AppError("TOKEN_EXPIRED", "Token expired");
