@@ -17,7 +17,7 @@ import { env } from "../env";
 import { errorText, log } from "../log";
 import { graceOf } from "../rooms/grace";
 import {
-  checkSourceAddress,
+  sourceTarget,
   mainOfSubStream,
   markSource,
   parseSourceUrl,
@@ -467,13 +467,14 @@ export class Pulls {
         await this.stop(pull, "removed");
         return;
       }
-      const url = sourceUrl(pull.source);
       await markSource(this.db(), pull.source.id, now(), pull.lostAt ? "retrying" : "starting", {
         retried: !!pull.lostAt,
         resetRetries: !pull.lostAt,
       });
-      const refused = await checkSourceAddress(parseSourceUrl(url));
-      if (refused) throw new PullError(refused);
+      // Checked on every start, and pulled from the address checked (RTSP: sourceTarget).
+      const target = await sourceTarget(parseSourceUrl(sourceUrl(pull.source)));
+      if (target.refused !== undefined) throw new PullError(target.refused);
+      const url = target.url;
       if (pull.stopped) return;
       // Cameras send H.264 nearly always, and often no audio: a source without audio gets a silent AAC
       // track (players are told to expect audio: NMS's FLV header always says so). The probe decides

@@ -54,21 +54,43 @@ export function parseSourceUrl(raw: string): URL {
   return u;
 }
 
+type Resolve = (host: string) => Promise<string[]>;
+const resolveAll: Resolve = async (host) => (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
+
 /**
  * The outbound rules of callbacks, for a source: every address its host resolves to must be public
- * or allowed by OUTBOUND_ALLOW. Returns why not (for the source's last error), or undefined.
+ * or allowed by OUTBOUND_ALLOW. Returns why not (for the source's last error), or the URL to pull:
+ * for RTSP (what cameras speak) with the host replaced by the address that was checked, so that a
+ * second DNS answer, given to ffmpeg a moment later, cannot point it at an address the check would
+ * have refused (DNS rebinding). RTSP sends no host name but in its URLs, so a camera answers the
+ * same. The other schemes keep the name (TLS checks it, HTTP servers and RTMP applications are often
+ * chosen by it): for them the check is made on the name's answer of the moment.
  */
-export async function checkSourceAddress(url: URL, allowEntries = env().OUTBOUND_ALLOW): Promise<string | undefined> {
+export async function sourceTarget(
+  url: URL,
+  allowEntries = env().OUTBOUND_ALLOW,
+  resolve: Resolve = resolveAll,
+): Promise<{ refused: string; url?: undefined } | { refused?: undefined; url: string }> {
   const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
   let addresses: string[];
   try {
-    addresses = isIP(host) ? [host] : (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
+    addresses = isIP(host) ? [host] : await resolve(host);
   } catch {
-    return `cannot resolve ${host}`;
+    return { refused: `cannot resolve ${host}` };
   }
+  if (!addresses.length) return { refused: `cannot resolve ${host}` };
   const allow = parseAllowList(allowEntries);
   const refused = addresses.find((a) => !permitted(allow, host, a));
-  return refused ? `${host} is a ${addressKind(refused)} address (not in OUTBOUND_ALLOW)` : undefined;
+  if (refused) return { refused: `${host} is a ${addressKind(refused)} address (not in OUTBOUND_ALLOW)` };
+  if (url.protocol !== "rtsp:" || isIP(host)) return { url: url.href };
+  const pinned = new URL(url.href);
+  pinned.hostname = isIP(addresses[0]!) === 6 ? `[${addresses[0]}]` : addresses[0]!;
+  return { url: pinned.href };
+}
+
+/** Why a source's address is refused by the outbound rules (sourceTarget), or undefined. */
+export async function checkSourceAddress(url: URL, allowEntries = env().OUTBOUND_ALLOW): Promise<string | undefined> {
+  return (await sourceTarget(url, allowEntries)).refused;
 }
 
 /**

@@ -10,7 +10,7 @@ import { AppError, notFound } from "../errors";
 import { probeSource, PullError } from "../media/pulls";
 import { assertNotEnded, findRoom, roomRef, type RoomRef } from "../rooms/find";
 import {
-  checkSourceAddress,
+  sourceTarget,
   checkSourceInput,
   setSource,
   SOURCE_KINDS,
@@ -124,9 +124,9 @@ export async function probeRoomSource(ctx: Ctx, input: z.infer<typeof sourceRefI
   const room = await adminRoom(ctx, input.room);
   const source = await sourceOf(dbOf(ctx), room.num, input.kind);
   if (!source) throw notFound("Source");
-  const url = sourceUrl(source);
-  const refused = await checkSourceAddress(new URL(url));
-  if (refused) throw new AppError("SOURCE_FAILED", refused, { reason: "address refused" });
+  const target = await sourceTarget(new URL(sourceUrl(source)));
+  if (target.refused !== undefined) throw new AppError("SOURCE_FAILED", target.refused, { reason: "address refused" });
+  const url = target.url;
   if (probing >= MAX_PROBES)
     throw new AppError("TOO_MANY_REQUESTS", "Other probes are running: try again in a few seconds", { retryAfterS: 3 });
   probing++;

@@ -2,7 +2,7 @@
 // failed pull is told (never with its URL).
 import { describe, expect, it } from "vitest";
 import { pullFailure } from "../media/pulls";
-import { checkSourceAddress, mainOfSubStream, parseSourceUrl, shownUrl, subStreamName } from ".";
+import { checkSourceAddress, mainOfSubStream, parseSourceUrl, shownUrl, sourceTarget, subStreamName } from ".";
 
 describe("stream source URLs", () => {
   it("are shown as scheme and host only", () => {
@@ -24,6 +24,37 @@ describe("stream source URLs", () => {
     expect(await checkSourceAddress(new URL("rtsp://192.168.1.20/x"), ["192.168.1.0/24"])).toBeUndefined();
     expect(await checkSourceAddress(new URL("rtsp://[::1]/x"), ["127.0.0.1"])).toMatch(/loopback/);
     expect(await checkSourceAddress(new URL("rtsp://8.8.8.8/x"), [])).toBeUndefined();
+  });
+
+  it("are pulled from the address that was checked: a second DNS answer cannot rebind an RTSP camera", async () => {
+    // A name that answers a public address to the check and a private one to whoever asks next.
+    let asked = 0;
+    const rebinding = () => Promise.resolve([asked++ ? "10.0.0.5" : "93.184.215.14"]);
+    const t = await sourceTarget(new URL("rtsp://admin:pa55@cam.example:8554/Streaming/101?x=1"), [], rebinding);
+    expect(t).toEqual({ url: "rtsp://admin:pa55@93.184.215.14:8554/Streaming/101?x=1" });
+    expect(asked).toBe(1);
+    // IPv6 answers in brackets; every answer is checked, the first is pulled.
+    const v6 = () => Promise.resolve(["2001:db8::7", "93.184.215.15"]);
+    expect((await sourceTarget(new URL("rtsp://cam.example/x"), ["2001:db8::/32"], v6)).url).toBe(
+      "rtsp://[2001:db8::7]/x",
+    );
+    expect((await sourceTarget(new URL("rtsp://cam.example/x"), [], v6)).refused).toMatch(/not in OUTBOUND_ALLOW/);
+    // Any refused answer refuses the source; no answer is no source.
+    const mixed = () => Promise.resolve(["93.184.215.14", "127.0.0.1"]);
+    expect((await sourceTarget(new URL("rtsp://cam.example/x"), [], mixed)).refused).toMatch(/loopback/);
+    expect((await sourceTarget(new URL("rtsp://cam.example/x"), [], () => Promise.resolve([]))).refused).toMatch(
+      /cannot resolve/,
+    );
+    expect(
+      (await sourceTarget(new URL("rtsp://cam.example/x"), [], () => Promise.reject(new Error("ENOTFOUND")))).refused,
+    ).toMatch(/cannot resolve cam.example/);
+    // TLS and HTTP keep their name (certificates, virtual hosts); literal addresses stay as they are.
+    const pub = () => Promise.resolve(["93.184.215.14"]);
+    expect((await sourceTarget(new URL("https://cdn.example/live/i.m3u8"), [], pub)).url).toBe(
+      "https://cdn.example/live/i.m3u8",
+    );
+    expect((await sourceTarget(new URL("rtsps://cam.example/x"), [], pub)).url).toBe("rtsps://cam.example/x");
+    expect((await sourceTarget(new URL("rtsp://8.8.8.8/x"), [])).url).toBe("rtsp://8.8.8.8/x");
   });
 
   it("name a room's sub stream beside its own", () => {
