@@ -258,7 +258,7 @@ async function beforeDeadline<T>(p: Promise<T>, deadline: number): Promise<T> {
 }
 
 /** The addresses to connect to: every address of the host must be permitted (a mix is refused). */
-async function checkedAddresses(url: URL, allow: AllowList, opts: OutboundOptions, deadline: number) {
+export async function checkedAddresses(url: URL, allow: AllowList, opts: OutboundOptions, deadline: number) {
   const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
   let found: ResolvedAddress[];
   if (isIP(host)) found = [{ address: host, family: isIP(host) }];

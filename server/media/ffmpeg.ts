@@ -21,9 +21,11 @@ export function run(
   bin: string,
   args: string[],
   timeoutMs = 120_000,
+  /** The child's environment (default: this process's). */
+  childEnv?: NodeJS.ProcessEnv,
 ): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve, reject) => {
-    const p = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const p = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"], env: childEnv });
     let out = "";
     let err = "";
     p.stdout.on("data", (d) => (out += d));

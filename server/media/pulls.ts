@@ -27,6 +27,7 @@ import {
   type SourceRow,
 } from "../sources";
 import { liveH264Args, run } from "./ffmpeg";
+import { sourceEnv } from "./source-proxy";
 import { publishKey } from "./keys";
 
 /** The LTStream client gives up after 5 s: a pull that is not publishing by then is a failed play. */
@@ -102,6 +103,7 @@ export async function probeSource(url: string): Promise<Probe> {
       ...["-show_entries", "stream=codec_type,codec_name,width,height,avg_frame_rate", "-of", "json"],
     ],
     PROBE_MS,
+    await sourceEnv(url),
   );
   if (r.code !== 0) throw new PullError(pullFailure(r.err, r.code === null ? "unreachable" : "pull failed"));
   const streams =
@@ -475,6 +477,8 @@ export class Pulls {
       const target = await sourceTarget(parseSourceUrl(sourceUrl(pull.source)));
       if (target.refused !== undefined) throw new PullError(target.refused);
       const url = target.url;
+      // HTTP(S) sources: every request ffmpeg makes goes through the checking proxy (source-proxy.ts).
+      const childEnv = await sourceEnv(url);
       if (pull.stopped) return;
       // Cameras send H.264 nearly always, and often no audio: a source without audio gets a silent AAC
       // track (players are told to expect audio: NMS's FLV header always says so). The probe decides
@@ -502,7 +506,7 @@ export class Pulls {
           ...["-progress", "pipe:1", "-stats_period", "0.1"],
           ...["-f", "flv", `rtmp://127.0.0.1:${e.MEDIA_RTMP_PORT}/live/${pull.stream}?key=${key}`],
         ];
-        const proc = spawn(e.FFMPEG_PATH, args, { stdio: ["ignore", "pipe", "pipe"] });
+        const proc = spawn(e.FFMPEG_PATH, args, { stdio: ["ignore", "pipe", "pipe"], env: childEnv });
         this.launches++;
         pull.proc = proc;
         let err = "";
