@@ -15,11 +15,10 @@ const clamp = (n: number) => Math.max(-20, Math.min(19, n));
 function ownGroupNice(): number | null {
   try {
     if (readFileSync("/proc/sys/kernel/sched_autogroup_enabled", "utf8").trim() !== "1") return null;
-    const m = /nice (-?\d+)/.exec(readFileSync("/proc/self/autogroup", "utf8"));
-    return m ? Number(m[1]) : null;
   } catch {
     return null;
   }
+  return groupNiceOf("self");
 }
 
 /**
@@ -44,8 +43,8 @@ export function lowerPriority(pid: number, steps: number): string | null {
   return problems.length ? problems.join("; ") : null;
 }
 
-/** The nice value of `pid`'s autogroup (null: none); for tests and the bench. */
-export function groupNiceOf(pid: number): number | null {
+/** The nice value of `pid`'s autogroup (null: none). */
+export function groupNiceOf(pid: number | "self"): number | null {
   try {
     const m = /nice (-?\d+)/.exec(readFileSync(`/proc/${pid}/autogroup`, "utf8"));
     return m ? Number(m[1]) : null;
