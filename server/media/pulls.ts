@@ -33,6 +33,12 @@ import { publishKey } from "./keys";
 /** The LTStream client gives up after 5 s: a pull that is not publishing by then is a failed play. */
 export const START_BUDGET_MS = 4000;
 const PROBE_MS = 2500;
+/**
+ * How long "Probe now" may take: an operator waits for it, and on a busy host ffprobe's own start,
+ * the connection and a keyframe can take longer than the pull's start-up budget allows (CI saw a
+ * live RTMP source answer "unreachable" at 2.5 s).
+ */
+export const MANUAL_PROBE_MS = 6000;
 const RETRY_MAX_MS = 15_000;
 const FIRST_START_RETRY_MS = 250;
 const QUICK_RETRIES = 4;
@@ -88,21 +94,21 @@ interface Probe {
   fps?: number;
 }
 
-const inputArgs = (u: URL) =>
+const inputArgs = (u: URL, ms: number) =>
   u.protocol.startsWith("rtsp")
-    ? ["-rtsp_flags", "prefer_tcp", "-timeout", String(PROBE_MS * 1000)]
-    : ["-rw_timeout", String(PROBE_MS * 1000)];
+    ? ["-rtsp_flags", "prefer_tcp", "-timeout", String(ms * 1000)]
+    : ["-rw_timeout", String(ms * 1000)];
 
-/** Codecs, size and frame rate of a source (bounded by PROBE_MS). */
-export async function probeSource(url: string): Promise<Probe> {
+/** Codecs, size and frame rate of a source (bounded by `ms`, PROBE_MS unless said). */
+export async function probeSource(url: string, ms = PROBE_MS): Promise<Probe> {
   const u = parseSourceUrl(url);
   const r = await run(
     env().FFPROBE_PATH,
     [
-      ...["-v", "error", ...inputArgs(u), "-analyzeduration", "1000000", "-probesize", "1000000", "-i", url],
+      ...["-v", "error", ...inputArgs(u, ms), "-analyzeduration", "1000000", "-probesize", "1000000", "-i", url],
       ...["-show_entries", "stream=codec_type,codec_name,width,height,avg_frame_rate", "-of", "json"],
     ],
-    PROBE_MS,
+    ms,
     await sourceEnv(url),
   );
   if (r.code !== 0) throw new PullError(pullFailure(r.err, r.code === null ? "unreachable" : "pull failed"));
@@ -491,7 +497,7 @@ export class Pulls {
         const e = env();
         const args = [
           ...["-hide_banner", "-loglevel", "error", "-nostdin"],
-          ...inputArgs(parseSourceUrl(url)),
+          ...inputArgs(parseSourceUrl(url), PROBE_MS),
           // The first launch reads as little as it can before starting (the probe beside it looks deeper).
           ...(copyVideo && !sourceAudio
             ? ["-analyzeduration", "200000", "-probesize", "100000"]

@@ -7,7 +7,7 @@ import { dbOf, requireRole, transaction, type Ctx } from "../actor";
 import { audit } from "../audit";
 import { streamSources } from "../db/schema";
 import { AppError, notFound } from "../errors";
-import { probeSource, PullError } from "../media/pulls";
+import { MANUAL_PROBE_MS, probeSource, PullError } from "../media/pulls";
 import { assertNotEnded, findRoom, roomRef, type RoomRef } from "../rooms/find";
 import {
   sourceTarget,
@@ -118,7 +118,7 @@ const MAX_PROBES = 4;
 
 /**
  * Probes a room's stored source now: codecs, size and frame rate, within the probe's timeout
- * (2.5 s). A source that cannot be read answers SOURCE_FAILED with the reason (never the URL).
+ * (MANUAL_PROBE_MS, 6 s). A source that cannot be read answers SOURCE_FAILED with the reason (never the URL).
  */
 export async function probeRoomSource(ctx: Ctx, input: z.infer<typeof sourceRefInput>) {
   const room = await adminRoom(ctx, input.room);
@@ -132,7 +132,7 @@ export async function probeRoomSource(ctx: Ctx, input: z.infer<typeof sourceRefI
   probing++;
   const started = Date.now();
   try {
-    const p = await probeSource(url);
+    const p = await probeSource(url, MANUAL_PROBE_MS);
     if (!p.video) throw new PullError("codec"); // (no video track: nothing a room can show)
     return { ...p, ms: Date.now() - started };
   } catch (e) {
