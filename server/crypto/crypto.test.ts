@@ -1,4 +1,6 @@
+import { getPriority } from "node:os";
 import { describe, expect, it } from "vitest";
+import { HASH_THREAD_NICE, hashThreadNices } from "./hash-threads";
 import { hashPassword, legacyScryptHash, needsRehash, verifyPassword } from "./passwords";
 import { open, safeEqual, seal } from "./secretbox";
 
@@ -13,6 +15,17 @@ describe("passwords", () => {
     expect(await verifyPassword("s3cret-pass", a)).toBe(true);
     expect(await verifyPassword("s3cret-Pass", a)).toBe(false);
     expect(await verifyPassword("x", "garbage")).toBe(false);
+    expect(await verifyPassword("x", "$argon2id$v=19$m=19456,t=2,p=1$broken")).toBe(false);
+  });
+
+  it("hashes on threads that run below the event loop's priority (Linux nices each thread)", async () => {
+    // Two at once: both hashing threads are started.
+    await Promise.all([hashPassword("a-pass-word"), hashPassword("b-pass-word")]);
+    const nices = await hashThreadNices();
+    expect(nices.length).toBeGreaterThanOrEqual(2);
+    for (const n of nices) expect(n).toBe(Math.min(19, getPriority() + HASH_THREAD_NICE));
+    // The process itself (its event loop) keeps its priority.
+    expect(getPriority()).toBeLessThan(nices[0] as number);
   });
 
   it("still verifies the scrypt hashes of earlier versions, and marks them for a rehash", async () => {

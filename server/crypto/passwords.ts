@@ -1,12 +1,14 @@
-// Password hashing with argon2id at OWASP's recommended cost (m = 19 MiB, t = 2, p = 1), in a
-// native thread pool (@node-rs/argon2), never on the event loop. Hashes made earlier with scrypt
+// Password hashing with argon2id at OWASP's recommended cost (m = 19 MiB, t = 2, p = 1), on threads
+// of their own at a lower CPU priority (hash-threads.ts), never on the event loop and never before
+// it when the cores are busy. Hashes made earlier with scrypt
 // (N=2^15, below OWASP's scrypt minimum) still verify and are replaced at the next sign-in
 // (needsRehash). At most PASSWORD_HASH_CONCURRENCY hashes run at a time per process, with a bounded
 // queue: a burst of sign-ins waits its turn or is told to come back, never starves the rest.
-import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from "node:crypto";
-import { hash as argon2Hash, verify as argon2Verify, type Algorithm } from "@node-rs/argon2";
+import { randomBytes, timingSafeEqual, type ScryptOptions } from "node:crypto";
+import type { Algorithm } from "@node-rs/argon2";
 import { env } from "../env";
 import { AppError } from "../errors";
+import { runHashJob } from "./hash-threads";
 
 const MAX_WAITING = 256;
 let active = 0;
@@ -30,13 +32,8 @@ async function gated<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-const scrypt = (pw: string, salt: Buffer, len: number, opts: ScryptOptions) =>
-  gated(
-    () =>
-      new Promise<Buffer>((resolve, reject) =>
-        scryptCb(pw, salt, len, opts, (err, key) => (err ? reject(err) : resolve(key))),
-      ),
-  );
+const scrypt = (password: string, salt: Buffer, len: number, options: ScryptOptions & Record<string, number>) =>
+  gated(() => runHashJob<Uint8Array>({ op: "scrypt", password, salt, len, options })).then((k) => Buffer.from(k));
 
 /** OWASP's cheaper recommended argon2id setting (Password Storage Cheat Sheet). */
 // Algorithm.Argon2id is 2 (a const enum, which verbatimModuleSyntax cannot import as a value).
@@ -44,7 +41,7 @@ export const ARGON2 = { algorithm: 2 as Algorithm, memoryCost: 19_456, timeCost:
 const CURRENT_PREFIX = `$argon2id$v=19$m=${ARGON2.memoryCost},t=${ARGON2.timeCost},p=${ARGON2.parallelism}$`;
 
 export async function hashPassword(password: string): Promise<string> {
-  return gated(() => argon2Hash(password.normalize("NFKC"), ARGON2));
+  return gated(() => runHashJob<string>({ op: "argon2-hash", password: password.normalize("NFKC"), options: ARGON2 }));
 }
 
 /** Whether a stored hash is of an older kind or cost, to be replaced when its password is next given. */
@@ -52,7 +49,8 @@ export const needsRehash = (stored: string) => !stored.startsWith(CURRENT_PREFIX
 
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   const pw = password.normalize("NFKC");
-  if (stored.startsWith("$argon2")) return gated(() => argon2Verify(stored, pw).catch(() => false));
+  if (stored.startsWith("$argon2"))
+    return gated(() => runHashJob<boolean>({ op: "argon2-verify", stored, password: pw }));
   const parts = stored.split("$");
   if (parts.length !== 6 || parts[0] !== "scrypt") return false;
   const [N, r, p] = parts.slice(1, 4).map(Number) as [number, number, number];
