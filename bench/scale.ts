@@ -6,6 +6,7 @@
 // Then 99,000 more live rooms are added and the lists are measured over 100,000 rooms.
 import { randomUUID } from "node:crypto";
 import net from "node:net";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { sql } from "drizzle-orm";
 import type { Db } from "../server/db/client";
 
@@ -155,6 +156,8 @@ export async function runScale(o: {
     const latencies: number[] = [];
     let bad = 0;
     const pending: Promise<void>[] = [];
+    const lag = monitorEventLoopDelay({ resolution: 5 });
+    lag.enable();
     const t0 = performance.now();
     for (let tick = 0; tick < (windowS * 1000) / TICK_MS; tick++) {
       const due = t0 + tick * TICK_MS;
@@ -176,7 +179,7 @@ export async function runScale(o: {
     const row = { rps: Math.round((latencies.length + bad) / took), p50: q(0.5), p99: q(0.99), max: q(1), bad };
     windows.push(row);
     console.log(
-      `  window ${String(w + 1).padStart(2)}: ${row.rps} heartbeats/s, p50 ${row.p50} ms, p99 ${row.p99} ms, max ${row.max} ms${row.bad ? `, ${row.bad} failed` : ""}`,
+      `  window ${String(w + 1).padStart(2)}: ${row.rps} heartbeats/s, p50 ${row.p50} ms, p99 ${row.p99} ms, max ${row.max} ms${row.bad ? `, ${row.bad} failed` : ""} (generator lag p99 ${Math.round(lag.percentile(99) / 1e6)} max ${Math.round(lag.max / 1e6)} ms)`,
     );
   }
   for (const c of conns) c.end();
