@@ -100,12 +100,23 @@ const inputArgs = (u: URL, ms: number) =>
     : ["-rw_timeout", String(ms * 1000)];
 
 /** Codecs, size and frame rate of a source (bounded by `ms`, PROBE_MS unless said). */
-export async function probeSource(url: string, ms = PROBE_MS): Promise<Probe> {
+export async function probeSource(url: string, ms = PROBE_MS, sourceArgs: string[] = []): Promise<Probe> {
   const u = parseSourceUrl(url);
   const r = await run(
     env().FFPROBE_PATH,
     [
-      ...["-v", "error", ...inputArgs(u, ms), "-analyzeduration", "1000000", "-probesize", "1000000", "-i", url],
+      ...[
+        "-v",
+        "error",
+        ...inputArgs(u, ms),
+        ...sourceArgs,
+        "-analyzeduration",
+        "1000000",
+        "-probesize",
+        "1000000",
+        "-i",
+        url,
+      ],
       ...["-show_entries", "stream=codec_type,codec_name,width,height,avg_frame_rate", "-of", "json"],
     ],
     ms,
@@ -479,7 +490,7 @@ export class Pulls {
         retried: !!pull.lostAt,
         resetRetries: !pull.lostAt,
       });
-      // Checked on every start, and pulled from the address checked (RTSP: sourceTarget).
+      // Checked on every start, and pulled from the address checked (RTSP, RTMP: sourceTarget).
       const target = await sourceTarget(parseSourceUrl(sourceUrl(pull.source)));
       if (target.refused !== undefined) throw new PullError(target.refused);
       const url = target.url;
@@ -491,13 +502,16 @@ export class Pulls {
       // (below); when it is slow for a waiting play, the pull starts copying the video with the silent
       // track and is started again only when the probe finds another video codec (transcoded) or an
       // audio track (made AAC).
-      const probing = probeSource(url).catch((x: unknown) => (x instanceof Error ? x : new Error(String(x))));
+      const probing = probeSource(url, PROBE_MS, target.args).catch((x: unknown) =>
+        x instanceof Error ? x : new Error(String(x)),
+      );
       const replaced = new WeakSet<ChildProcess>();
       const launch = (copyVideo: boolean, sourceAudio: boolean, fps = 25) => {
         const e = env();
         const args = [
           ...["-hide_banner", "-loglevel", "error", "-nostdin"],
           ...inputArgs(parseSourceUrl(url), PROBE_MS),
+          ...target.args,
           // The first launch reads as little as it can before starting (the probe beside it looks deeper).
           ...(copyVideo && !sourceAudio
             ? ["-analyzeduration", "200000", "-probesize", "100000"]

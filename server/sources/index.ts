@@ -59,18 +59,23 @@ const resolveAll: Resolve = async (host) => (await lookup(host, { all: true, ver
 
 /**
  * The outbound rules of callbacks, for a source: every address its host resolves to must be public
- * or allowed by OUTBOUND_ALLOW. Returns why not (for the source's last error), or the URL to pull:
- * for RTSP (what cameras speak) with the host replaced by the address that was checked, so that a
- * second DNS answer, given to ffmpeg a moment later, cannot point it at an address the check would
- * have refused (DNS rebinding). RTSP sends no host name but in its URLs, so a camera answers the
- * same. The other schemes keep the name (TLS checks it, HTTP servers and RTMP applications are often
- * chosen by it): for them the check is made on the name's answer of the moment.
+ * or allowed by OUTBOUND_ALLOW. Returns why not (for the source's last error), or the URL to pull
+ * and input options for ffmpeg. RTSP (what cameras speak) and RTMP are pulled from the address that
+ * was checked, so that a second DNS answer, given to ffmpeg a moment later, cannot point it at an
+ * address the check would have refused (DNS rebinding):
+ * - RTSP sends no host name but in its URLs, so a camera answers the same;
+ * - RTMP servers may choose a virtual host and application by the name in the tcUrl of the connect
+ *   command: ffmpeg is given that tcUrl with the name (`-rtmp_tcurl`, as ffmpeg would have built it)
+ *   while it connects to the address. Paths whose application ffmpeg versions split differently (one
+ *   segment, `/ondemand/…`, `slist=`) keep the name.
+ * TLS schemes keep the name (certificates); HTTP(S) sources go through the checking proxy
+ * (server/media/source-proxy.ts). For names kept, the check is made on the name's answer of the moment.
  */
 export async function sourceTarget(
   url: URL,
   allowEntries = env().OUTBOUND_ALLOW,
   resolve: Resolve = resolveAll,
-): Promise<{ refused: string; url?: undefined } | { refused?: undefined; url: string }> {
+): Promise<{ refused: string; url?: undefined } | { refused?: undefined; url: string; args: string[] }> {
   const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
   let addresses: string[];
   try {
@@ -82,10 +87,37 @@ export async function sourceTarget(
   const allow = parseAllowList(allowEntries);
   const refused = addresses.find((a) => !permitted(allow, host, a));
   if (refused) return { refused: `${host} is a ${addressKind(refused)} address (not in OUTBOUND_ALLOW)` };
-  if (url.protocol !== "rtsp:" || isIP(host)) return { url: url.href };
-  const pinned = new URL(url.href);
-  pinned.hostname = isIP(addresses[0]!) === 6 ? `[${addresses[0]}]` : addresses[0]!;
-  return { url: pinned.href };
+  const kept = { url: url.href, args: [] as string[] };
+  if (isIP(host)) return kept;
+  const pin = () => {
+    const pinned = new URL(url.href);
+    pinned.hostname = isIP(addresses[0]!) === 6 ? `[${addresses[0]}]` : addresses[0]!;
+    return pinned.href;
+  };
+  if (url.protocol === "rtsp:") return { url: pin(), args: [] };
+  if (url.protocol === "rtmp:") {
+    const app = rtmpApp(url.pathname + url.search);
+    if (app === null) return kept;
+    return { url: pin(), args: ["-rtmp_tcurl", `rtmp://${url.hostname}:${url.port || "1935"}/${app}`] };
+  }
+  return kept;
+}
+
+/**
+ * The application ffmpeg's RTMP client takes from a URL's path and query (rtmpproto.c: the first
+ * segment, or the first two when a third follows and no ':' comes before it), or null where ffmpeg
+ * versions differ or the rule is not the plain one.
+ */
+export function rtmpApp(path: string): string | null {
+  if (path.startsWith("/ondemand/") || /\?.*slist=/.test(path)) return null;
+  const next = path.slice(1);
+  const first = next.indexOf("/");
+  if (first < 0) return null;
+  const rest = next.slice(first + 1);
+  const slash = rest.indexOf("/");
+  const colon = rest.indexOf(":");
+  const app = slash < 0 || (colon >= 0 && colon < slash) ? next.slice(0, first) : next.slice(0, first + 1 + slash);
+  return app.length < 1024 ? app : null;
 }
 
 /** Why a source's address is refused by the outbound rules (sourceTarget), or undefined. */

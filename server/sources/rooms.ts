@@ -132,7 +132,7 @@ export async function probeRoomSource(ctx: Ctx, input: z.infer<typeof sourceRefI
   probing++;
   const started = Date.now();
   try {
-    const p = await probeSource(url, MANUAL_PROBE_MS);
+    const p = await probeSource(url, MANUAL_PROBE_MS, target.args);
     if (!p.video) throw new PullError("codec"); // (no video track: nothing a room can show)
     return { ...p, ms: Date.now() - started };
   } catch (e) {
