@@ -103,7 +103,12 @@ export function runHashJob<T>(job: HashJob): Promise<T> {
     const done = () => {
       worker.off("message", onMessage).off("error", onError).off("exit", onExit);
       t.busy = false;
-      t.idle = setTimeout(() => void worker.terminate(), HASH_THREAD_IDLE_MS).unref();
+      t.idle = setTimeout(() => {
+        // Out of the pool first: no job may reach a thread that is ending.
+        const i = threads.indexOf(t);
+        if (i >= 0) threads.splice(i, 1);
+        void worker.terminate();
+      }, HASH_THREAD_IDLE_MS).unref();
     };
     worker.on("message", onMessage).on("error", onError).on("exit", onExit);
     worker.postMessage(job);
