@@ -6,6 +6,7 @@
 // threads one by one: setpriority() on a thread id), so the kernel runs the event loop first when
 // the cores are busy and the hashes when they are not. The threads start with the first sign-in and
 // end after HASH_THREAD_IDLE_MS without one (each holds a V8 isolate).
+import { join, resolve } from "node:path";
 import { Worker } from "node:worker_threads";
 import { log } from "../log";
 
@@ -19,14 +20,20 @@ export type HashJob =
   | { op: "scrypt"; password: string; salt: Uint8Array; len: number; options: Record<string, number> };
 
 // The thread's code, evaluated (a file beside this one would not survive the bundlers of the front
-// and of Next). `require` resolves from the working directory: onair's processes and its tests run
-// in the project's root.
+// and of Next). The native module is looked up from the process's entry script (server/.build/*.mjs,
+// next, vitest: all inside the project), then from the working directory.
 const SOURCE = `
-const { parentPort } = require("node:worker_threads");
+const { parentPort, workerData } = require("node:worker_threads");
+const { createRequire } = require("node:module");
 const { readlinkSync } = require("node:fs");
 const os = require("node:os");
 const { scryptSync } = require("node:crypto");
-const argon2 = require("@node-rs/argon2");
+let argon2;
+try {
+  argon2 = createRequire(workerData.from)("@node-rs/argon2");
+} catch {
+  argon2 = require("@node-rs/argon2");
+}
 let lowered = null;
 try {
   const tid = Number(readlinkSync("/proc/thread-self").split("/").pop());
@@ -65,7 +72,8 @@ interface HashThread {
 const threads: HashThread[] = [];
 
 function start(): HashThread {
-  const worker = new Worker(SOURCE, { eval: true });
+  const from = process.argv[1] ? resolve(process.argv[1]) : join(process.cwd(), "index.js");
+  const worker = new Worker(SOURCE, { eval: true, workerData: { from } });
   worker.unref();
   let ready!: (n: number | string) => void;
   const t: HashThread = { worker, busy: false, nice: new Promise((r) => (ready = r)) };
