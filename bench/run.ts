@@ -286,6 +286,7 @@ try {
       list: { sxbToken: sxbTokens[0]!, access, username: viewers[0]!.username },
       ceiling: `http://127.0.0.1:${helloPort}`,
       measure,
+      cpu: { front: () => cpuMs(frontPid), mariadb: () => mariadbPids().reduce((n, pid) => n + cpuMs(pid), 0) },
     });
     clearTimeout(sampler);
   } else {

@@ -37,6 +37,8 @@ export async function runScale(o: {
     base: string,
     r: { method?: "GET" | "POST"; path: string; headers?: Record<string, string>; bodies?: string[] },
   ) => Promise<{ rps: number; p99: number }>;
+  /** CPU time used so far (ms) by the front and by MariaDB: their shares of a core per window. */
+  cpu: { front: () => number; mariadb: () => number };
 }) {
   const { db, rooms, base } = o;
   const { signRoomToken } = await import("../server/tokens");
@@ -158,6 +160,7 @@ export async function runScale(o: {
     const pending: Promise<void>[] = [];
     const lag = monitorEventLoopDelay({ resolution: 5 });
     lag.enable();
+    const cpu0 = { front: o.cpu.front(), mariadb: o.cpu.mariadb(), self: process.cpuUsage() };
     const t0 = performance.now();
     for (let tick = 0; tick < (windowS * 1000) / TICK_MS; tick++) {
       const due = t0 + tick * TICK_MS;
@@ -173,13 +176,20 @@ export async function runScale(o: {
     }
     await Promise.all(pending);
     const took = (performance.now() - t0) / 1000;
+    const share = (ms: number) => `${Math.round(ms / took / 10)} %`;
+    const cpu = {
+      front: share(o.cpu.front() - cpu0.front),
+      mariadb: share(o.cpu.mariadb() - cpu0.mariadb),
+      self: share(Object.values(process.cpuUsage(cpu0.self)).reduce((a, b) => a + b, 0) / 1000),
+    };
     latencies.sort((x, y) => x - y);
     const q = (f: number) =>
       Math.round(latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * f))] ?? 0);
     const row = { rps: Math.round((latencies.length + bad) / took), p50: q(0.5), p99: q(0.99), max: q(1), bad };
     windows.push(row);
     console.log(
-      `  window ${String(w + 1).padStart(2)}: ${row.rps} heartbeats/s, p50 ${row.p50} ms, p99 ${row.p99} ms, max ${row.max} ms${row.bad ? `, ${row.bad} failed` : ""} (generator lag p99 ${Math.round(lag.percentile(99) / 1e6)} max ${Math.round(lag.max / 1e6)} ms)`,
+      `  window ${String(w + 1).padStart(2)}: ${row.rps} heartbeats/s, p50 ${row.p50} ms, p99 ${row.p99} ms, max ${row.max} ms${row.bad ? `, ${row.bad} failed` : ""} (generator lag p99 ${Math.round(lag.percentile(99) / 1e6)} max ${Math.round(lag.max / 1e6)} ms); ` +
+        `CPU: front ${cpu.front} of a core, MariaDB ${cpu.mariadb}, this generator ${cpu.self}`,
     );
   }
   for (const c of conns) c.end();
