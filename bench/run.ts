@@ -45,10 +45,12 @@ function footprint(roots: number[]) {
       const smaps = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
       const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, "m").exec(smaps)?.[1] ?? 0);
       const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean);
-      const name = cmd
+      let name = cmd
         .map((a) => a.split("/").slice(-2).join("/"))
         .join(" ")
         .slice(0, 60);
+      // The front's events worker runs the front's own script.
+      if (readFileSync(`/proc/${pid}/environ`, "utf8").includes("ONAIR_FRONT_ROLE=events")) name += " (events worker)";
       rows.push({ pid, name, rssMiB: Math.round(kb("Rss") / 1024), pssMiB: Math.round(kb("Pss") / 1024) });
     } catch {
       /* gone or not ours */
@@ -483,8 +485,13 @@ try {
         );
       }
       await browser.close();
+      ff.kill("SIGTERM");
     }
   }
+  // What stays once the load has gone (the issue's own figure was taken so): heaps grown under it,
+  // MariaDB's buffer pool and caches filled by it; the events worker has ended (EVENTS_WORKER_IDLE_S).
+  await new Promise((r) => setTimeout(r, 40_000));
+  printFootprint("at idle after the load", onairTree());
   const { closeDb } = await import("../server/db/client");
   await closeDb();
 } finally {

@@ -149,6 +149,8 @@ const schema = z.object({
   EVENTS_WORKER: z.enum(["0", "1"]).default("1"),
   /** How much lower the events worker's CPU priority is than the front's, in nice steps (0 the same). */
   EVENTS_WORKER_NICE: int(5, 0, 19),
+  /** The events worker ends after holding no socket this long (seconds); the next socket starts it again. */
+  EVENTS_WORKER_IDLE_S: int(30, 1, 86_400),
   /** A socket whose unsent events exceed this many bytes is dropped with a reconnect hint. */
   EVENTS_MAX_BUFFER_BYTES: int(512 * 1024, 16 * 1024),
   /** Socket writes a second a front aims at: a room's events are held a moment to go out together (0: at once). */

@@ -7,9 +7,11 @@
 // state comes from MySQL, events from the bus (Redis or polling), likes go through its own presence
 // buffer, flushed within a second like the front's.
 //
-// The child is started with the first socket (a front nobody listens to keeps one process less);
-// until it is ready, and whenever it is gone, the front serves sockets itself. A connection handed
-// over keeps its place in the front's per-address cap until the child reports it closed.
+// The child is started with the first socket (a front nobody listens to keeps one process less) and
+// ends once it has held none for EVENTS_WORKER_IDLE_S (what 5,000 sockets grew in it, 100-230 MiB,
+// stayed after they had gone); until it is ready, and whenever it is gone, the front serves sockets
+// itself. A connection handed over keeps its place in the front's per-address cap until the child
+// reports it closed.
 import { fork, type ChildProcess } from "node:child_process";
 import { IncomingMessage, type IncomingHttpHeaders } from "node:http";
 import type { Socket } from "node:net";
@@ -45,6 +47,8 @@ export const isEventsWorker = () => process.env[ROLE_ENV] === ROLE;
 export interface EventsWorkerOptions {
   /** How many nice steps below the front it runs (EVENTS_WORKER_NICE). */
   nice: number;
+  /** It ends after holding no socket this long (EVENTS_WORKER_IDLE_S, in ms). */
+  idleMs: number;
   /** The front's entry script and node options (default: this process's own). */
   script?: string;
   execArgv?: string[];
@@ -62,6 +66,24 @@ export function createEventsWorker(
   let open = 0;
   let closing = false;
   let notBefore = 0;
+  /** When a connection was last handed over (a count of 0 from the child may predate it). */
+  let lastHandoff = 0;
+  let idleTimer: NodeJS.Timeout | undefined;
+  /** Ends the child once it has held nothing for idleMs (checked whenever its count says 0). */
+  const retireWhenIdle = (c: ChildProcess) => {
+    clearTimeout(idleTimer);
+    if (open !== 0) return;
+    idleTimer = setTimeout(() => {
+      if (child !== c || open !== 0) return;
+      if (Date.now() - lastHandoff < opts.idleMs) return retireWhenIdle(c);
+      // Out of use first: the next socket starts a new child (the front serves it meanwhile).
+      child = undefined;
+      ready = false;
+      log.info("events worker idle: stopping it", { pid: c.pid, idleS: Math.round(opts.idleMs / 1000) });
+      c.kill("SIGTERM");
+    }, opts.idleMs);
+    idleTimer.unref();
+  };
   /** Slots held per address for the current child's connections. */
   let held = new Map<string, number>();
   /** One slot of `key` in `slots` given back to the front. */
@@ -89,18 +111,24 @@ export function createEventsWorker(
     const lowered = lowerPriority(c.pid!, opts.nice);
     if (lowered) log.warn("events worker: could not lower its priority", { error: lowered });
     c.on("message", (m: FromChild) => {
-      if (m.t === "ready") ready = child === c;
-      else if (m.t === "open") open = m.n;
-      else if (m.t === "gone") giveBack(mine, m.key);
+      if (child !== c) {
+        if (m.t === "gone") giveBack(mine, m.key);
+        return;
+      }
+      if (m.t === "gone") return giveBack(mine, m.key);
+      if (m.t === "ready") ready = true;
+      else open = m.n;
+      retireWhenIdle(c);
     });
     c.on("error", (err) => log.warn("events worker error", { error: err.message }));
     c.on("exit", (code, signal) => {
+      for (const [key, n] of mine) for (let i = 0; i < n; i++) opts.release(key);
+      mine.clear();
       if (child !== c) return;
+      clearTimeout(idleTimer);
       child = undefined;
       ready = false;
       open = 0;
-      for (const [key, n] of mine) for (let i = 0; i < n; i++) opts.release(key);
-      mine.clear();
       if (closing) return;
       notBefore = Date.now() + RESTART_AFTER_MS;
       log.warn("events worker exited; the front serves event sockets until it is back", { code, signal });
@@ -128,6 +156,8 @@ export function createEventsWorker(
         opts.hold(key);
         held.set(key, (held.get(key) ?? 0) + 1);
       }
+      lastHandoff = Date.now();
+      retireWhenIdle(c);
       const mine = held;
       c.send(msg, socket, (err) => {
         // Sent, node has taken the connection out of this socket object without closing it: destroyed
@@ -146,6 +176,7 @@ export function createEventsWorker(
     /** Going away: the child tells its sockets to go (1001), flushes likes and exits. */
     close() {
       closing = true;
+      clearTimeout(idleTimer);
       child?.kill("SIGTERM");
     },
   };

@@ -502,4 +502,71 @@ describe("events worker (EVENTS_WORKER=1)", () => {
       await exited(capped.child);
     }
   }, 60_000);
+
+  it("ends once it has held no socket for EVENTS_WORKER_IDLE_S, and the next socket starts another", async () => {
+    const r = await liveRoom();
+    const port = await freePort();
+    const idle = spawnTs("server/front/main.ts", {
+      PORT: String(port),
+      WEB_PORT: String((web.address() as AddressInfo).port),
+      EVENTS_WORKER_IDLE_S: "2",
+      LOG_LEVEL: "warn",
+    });
+    // (pgrep finds no child at all once the worker has gone.)
+    const workerOf = () => {
+      try {
+        return workerPid(idle.child.pid);
+      } catch {
+        return 0;
+      }
+    };
+    try {
+      const url = `ws://127.0.0.1:${port}/api/rooms/events?room=${r.id}`;
+      await expect
+        .poll(
+          () =>
+            fetch(`http://127.0.0.1:${port}/api/health`).then(
+              (x) => x.status,
+              () => 0,
+            ),
+          {
+            timeout: 30_000,
+            interval: 200,
+          },
+        )
+        .toBe(200);
+      const open = async () => {
+        const c = await openEvents(url);
+        opened.push(c);
+        await c.next((f) => f.type === "hello");
+        return c;
+      };
+      // The first socket starts the worker.
+      const first = await open();
+      await expect.poll(() => workerOf(), { timeout: 10_000 }).toBeGreaterThan(0);
+      const pid = workerOf();
+      // While a socket is open in it, it stays past the idle time.
+      const held = await open();
+      await new Promise((res) => setTimeout(res, 3000));
+      expect(workerOf()).toBe(pid);
+      first.close();
+      held.close();
+      await Promise.all([first.closed, held.closed]);
+      // Idle for 2 s: it ends (not reported as a crash: the next socket starts a new one at once).
+      await expect
+        .poll(() => existsSync(`/proc/${pid}`) && !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8")), {
+          timeout: 10_000,
+          interval: 200,
+        })
+        .toBe(false);
+      expect(workerOf()).toBe(0);
+      const again = await open();
+      again.send({ type: "chat", text: "after the idle worker", ref: 1 });
+      await expect.poll(() => workerOf(), { timeout: 10_000 }).toBeGreaterThan(0);
+      expect(workerOf()).not.toBe(pid);
+    } finally {
+      idle.child.kill("SIGTERM");
+      await exited(idle.child);
+    }
+  }, 60_000);
 });

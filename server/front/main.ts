@@ -21,7 +21,8 @@ async function runFront() {
     webOrigin: `http://127.0.0.1:${e.WEB_PORT}`,
     api: createApiHandler(),
     alwaysOn: e.SOURCE_ALWAYS_ON === "1",
-    eventsWorker: e.EVENTS_WORKER === "1" ? { nice: e.EVENTS_WORKER_NICE } : undefined,
+    eventsWorker:
+      e.EVENTS_WORKER === "1" ? { nice: e.EVENTS_WORKER_NICE, idleMs: e.EVENTS_WORKER_IDLE_S * 1000 } : undefined,
   });
   server.on("error", (err: NodeJS.ErrnoException) => {
     log.error(
