@@ -9,8 +9,8 @@
 //
 // The child is started with the first socket (a front nobody listens to keeps one process less) and
 // ends once it has held none for EVENTS_WORKER_IDLE_S (what 5,000 sockets grew in it, 100-230 MiB,
-// stayed after they had gone); until it is ready, and whenever it is gone, the front serves sockets
-// itself. A connection handed over keeps its place in the front's per-address cap until the child
+// stayed after they had gone). Sockets that come while it starts wait for it (paused, at most 3 s);
+// whenever it is gone, the front serves sockets itself. A connection handed over keeps its place in the front's per-address cap until the child
 // reports it closed.
 import { fork, type ChildProcess } from "node:child_process";
 import { IncomingMessage, type IncomingHttpHeaders } from "node:http";
@@ -29,6 +29,17 @@ const ROLE_ENV = "ONAIR_FRONT_ROLE";
 const ROLE = "events";
 /** After the child exits unexpectedly, the front serves sockets itself at least this long. */
 const RESTART_AFTER_MS = 2000;
+/** How long upgrades wait for a starting child before the front serves them itself. */
+const START_WAIT_MS = 3000;
+/** Upgrades that may wait for a starting child; beyond them the front serves the rest itself. */
+const MAX_PENDING = 5000;
+
+interface Pending {
+  req: IncomingMessage;
+  socket: Socket;
+  head: Buffer;
+  key: string | null;
+}
 
 /** What the front sends with a connection. */
 interface Handoff {
@@ -59,6 +70,8 @@ export function createEventsWorker(
     /** The front's per-address cap: a slot held for a connection now in the child, and given back. */
     hold: (key: string) => void;
     release: (key: string) => void;
+    /** Serves an upgrade in the front after all (the child did not get ready in time). */
+    serveHere: (req: IncomingMessage, socket: Socket, head: Buffer) => void;
   },
 ) {
   let child: ChildProcess | undefined;
@@ -116,8 +129,10 @@ export function createEventsWorker(
         return;
       }
       if (m.t === "gone") return giveBack(mine, m.key);
-      if (m.t === "ready") ready = true;
-      else open = m.n;
+      if (m.t === "ready") {
+        ready = true;
+        flushPending(c);
+      } else open = m.n;
       retireWhenIdle(c);
     });
     c.on("error", (err) => log.warn("events worker error", { error: err.message }));
@@ -129,44 +144,78 @@ export function createEventsWorker(
       child = undefined;
       ready = false;
       open = 0;
+      // Gone before it was ready: what waited for it is served here.
+      flushPending(undefined);
       if (closing) return;
       notBefore = Date.now() + RESTART_AFTER_MS;
       log.warn("events worker exited; the front serves event sockets until it is back", { code, signal });
     });
   }
 
+  /** Hands one connection to a ready child. */
+  function handOver(c: ChildProcess, u: Pending) {
+    const { req, socket, head, key } = u;
+    const msg: Handoff = {
+      t: "upgrade",
+      url: req.url ?? "/",
+      headers: req.headers,
+      head: head.toString("base64"),
+      key,
+    };
+    if (key) {
+      opts.hold(key);
+      held.set(key, (held.get(key) ?? 0) + 1);
+    }
+    lastHandoff = Date.now();
+    retireWhenIdle(c);
+    const mine = held;
+    c.send(msg, socket, (err) => {
+      // Sent, node has taken the connection out of this socket object without closing it: destroyed
+      // here it closes for the front (its server's connection list and its per-address count
+      // let go of it; the slot held above stands for it now).
+      socket.destroy();
+      // Not handed over: the connection ends (its client reconnects) and its slot is given back.
+      if (err && key) giveBack(mine, key);
+    });
+  }
+  /** Upgrades that came while the child was starting: handed over once it is ready, or served here. */
+  let pending: Pending[] = [];
+  let pendingTimer: NodeJS.Timeout | undefined;
+  function flushPending(to: ChildProcess | undefined) {
+    clearTimeout(pendingTimer);
+    pendingTimer = undefined;
+    const list = pending;
+    pending = [];
+    for (const u of list) {
+      if (u.socket.destroyed) continue;
+      if (to?.connected) handOver(to, u);
+      else {
+        u.socket.resume();
+        opts.serveHere(u.req, u.socket, u.head);
+      }
+    }
+  }
+
   return {
     /**
-     * Hands an upgrade to the child; false when it is not ready (the front serves this one itself,
-     * and the child is started for the next ones).
+     * Hands an upgrade to the child, or keeps it until the child that is starting is ready (at most
+     * START_WAIT_MS, MAX_PENDING of them); false when there is no child to wait for (the front serves
+     * this one itself, and the child is started for the next ones).
      */
     take(req: IncomingMessage, socket: Socket, head: Buffer, key: string | null): boolean {
       if (closing) return false;
       if (!child && Date.now() >= notBefore) start();
       const c = child;
-      if (!ready || !c?.connected) return false;
-      const msg: Handoff = {
-        t: "upgrade",
-        url: req.url ?? "/",
-        headers: req.headers,
-        head: head.toString("base64"),
-        key,
-      };
-      if (key) {
-        opts.hold(key);
-        held.set(key, (held.get(key) ?? 0) + 1);
+      if (!c) return false;
+      if (ready && c.connected) {
+        handOver(c, { req, socket, head, key });
+        return true;
       }
-      lastHandoff = Date.now();
-      retireWhenIdle(c);
-      const mine = held;
-      c.send(msg, socket, (err) => {
-        // Sent, node has taken the connection out of this socket object without closing it: destroyed
-        // here it closes for the front (its server's connection list and its per-address count
-        // let go of it; the slot held above stands for it now).
-        socket.destroy();
-        // Not handed over: the connection ends (its client reconnects) and its slot is given back.
-        if (err && key) giveBack(mine, key);
-      });
+      if (pending.length >= MAX_PENDING) return false;
+      // Not read meanwhile: what the client sends waits in the kernel for whoever serves it.
+      socket.pause();
+      pending.push({ req, socket, head, key });
+      pendingTimer ??= setTimeout(() => flushPending(undefined), START_WAIT_MS);
       return true;
     },
     /** Sockets the child holds, as it last reported (it reports every change). */
@@ -177,6 +226,8 @@ export function createEventsWorker(
     close() {
       closing = true;
       clearTimeout(idleTimer);
+      for (const u of pending.splice(0)) u.socket.destroy();
+      clearTimeout(pendingTimer);
       child?.kill("SIGTERM");
     },
   };

@@ -538,7 +538,7 @@ describe("events worker (EVENTS_WORKER=1)", () => {
       const open = async () => {
         const c = await openEvents(url);
         opened.push(c);
-        await c.next((f) => f.type === "hello");
+        await c.next((f) => f.type === "hello", 8000);
         return c;
       };
       // The first socket starts the worker.
@@ -560,10 +560,14 @@ describe("events worker (EVENTS_WORKER=1)", () => {
         })
         .toBe(false);
       expect(workerOf()).toBe(0);
-      const again = await open();
-      again.send({ type: "chat", text: "after the idle worker", ref: 1 });
+      // Sockets that come while the next one starts wait for it: all three end up in it.
+      await Promise.all([open(), open(), open()]);
       await expect.poll(() => workerOf(), { timeout: 10_000 }).toBeGreaterThan(0);
       expect(workerOf()).not.toBe(pid);
+      const health = async () =>
+        ((await (await fetch(`http://127.0.0.1:${port}/api/health`)).json()) as { events: { inWorker: number } }).events
+          .inWorker;
+      await expect.poll(health, { timeout: 5000 }).toBe(3);
     } finally {
       idle.child.kill("SIGTERM");
       await exited(idle.child);

@@ -329,6 +329,11 @@ export function createFrontServer(opts: FrontOptions) {
       ...opts.eventsWorker,
       hold: (key) => perClient.set(key, (perClient.get(key) ?? 0) + 1),
       release: releaseSlot,
+      serveHere: (req, socket, head) => {
+        const raw = req.url ?? "/";
+        const q = raw.indexOf("?");
+        events.upgrade(req, socket, head, new URLSearchParams(q < 0 ? "" : raw.slice(q + 1)));
+      },
     });
 
   function releaseSlot(key: string) {
