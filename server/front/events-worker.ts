@@ -222,6 +222,10 @@ export function createEventsWorker(
     get open() {
       return open;
     },
+    /** Sockets waiting for the child to be ready (they count against the front's socket cap too). */
+    get waiting() {
+      return pending.length;
+    },
     /** Going away: the child tells its sockets to go (1001), flushes likes and exits. */
     close() {
       closing = true;

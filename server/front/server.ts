@@ -92,7 +92,7 @@ export function createFrontServer(opts: FrontOptions) {
   const mediaRoute = createMediaRoutes(clock, { alwaysOn: opts.alwaysOn });
   const sxbHeartbeat = createSxbHeartbeat(buffer, clock);
   // A front and its events worker hold EVENTS_MAX_SOCKETS between them.
-  const events = createRoomEvents({ clock, buffer, elsewhere: () => worker?.open ?? 0 });
+  const events = createRoomEvents({ clock, buffer, elsewhere: () => (worker ? worker.open + worker.waiting : 0) });
 
   async function tokenFromBody(req: IncomingMessage) {
     const body = (await readJson(req, SMALL_BODY)) as Record<string, unknown>;
