@@ -9,7 +9,7 @@
 //
 // The child is started with the first socket (a front nobody listens to keeps one process less) and
 // ends once it has held none for EVENTS_WORKER_IDLE_S (what 5,000 sockets grew in it, 100-230 MiB,
-// stayed after they had gone). Sockets that come while it starts wait for it (paused, at most 3 s);
+// stayed after they had gone). Sockets that come while it starts wait for it (paused, at most 10 s);
 // whenever it is gone, the front serves sockets itself. A connection handed over keeps its place in the front's per-address cap until the child
 // reports it closed.
 import { fork, type ChildProcess } from "node:child_process";
@@ -29,8 +29,12 @@ const ROLE_ENV = "ONAIR_FRONT_ROLE";
 const ROLE = "events";
 /** After the child exits unexpectedly, the front serves sockets itself at least this long. */
 const RESTART_AFTER_MS = 2000;
-/** How long upgrades wait for a starting child before the front serves them itself. */
-const START_WAIT_MS = 3000;
+/**
+ * How long upgrades wait for a starting child before the front serves them itself: a child that
+ * takes longer is stuck (compiled, it is ready within a second; under tsx on a loaded machine CI saw
+ * more than 3 s).
+ */
+const START_WAIT_MS = 10_000;
 /** Upgrades that may wait for a starting child; beyond them the front serves the rest itself. */
 const MAX_PENDING = 5000;
 

@@ -538,7 +538,7 @@ describe("events worker (EVENTS_WORKER=1)", () => {
       const open = async () => {
         const c = await openEvents(url);
         opened.push(c);
-        await c.next((f) => f.type === "hello", 8000);
+        await c.next((f) => f.type === "hello", 15_000);
         return c;
       };
       // The first socket starts the worker.
