@@ -10,8 +10,8 @@
 // The child is started with the first socket (a front nobody listens to keeps one process less) and
 // ends once it has held none for EVENTS_WORKER_IDLE_S (what 5,000 sockets grew in it, 100-230 MiB,
 // stayed after they had gone). Sockets that come while it starts wait for it (paused, at most 10 s);
-// whenever it is gone, the front serves sockets itself. A connection handed over keeps its place in the front's per-address cap until the child
-// reports it closed.
+// whenever it is gone, the front serves sockets itself. A connection handed over keeps its place in
+// the front's per-address cap until the child reports it closed.
 import { fork, type ChildProcess } from "node:child_process";
 import { IncomingMessage, type IncomingHttpHeaders } from "node:http";
 import type { Socket } from "node:net";
@@ -128,11 +128,9 @@ export function createEventsWorker(
     const lowered = lowerPriority(c.pid!, opts.nice);
     if (lowered) log.warn("events worker: could not lower its priority", { error: lowered });
     c.on("message", (m: FromChild) => {
-      if (child !== c) {
-        if (m.t === "gone") giveBack(mine, m.key);
-        return;
-      }
       if (m.t === "gone") return giveBack(mine, m.key);
+      // A child that was retired only gives its slots back.
+      if (child !== c) return;
       if (m.t === "ready") {
         ready = true;
         flushPending(c);

@@ -337,11 +337,28 @@ describe("events worker (EVENTS_WORKER=1)", () => {
       .events;
   /** The front's child running the room events (its environment says so). */
   function workerPid(parent = front.child.pid!) {
-    for (const line of execFileSync("pgrep", ["-P", String(parent)], { encoding: "utf8" }).split("\n")) {
+    let children: string;
+    try {
+      children = execFileSync("pgrep", ["-P", String(parent)], { encoding: "utf8" });
+    } catch {
+      return 0; // (pgrep exits 1 when the front has no child at all)
+    }
+    for (const line of children.split("\n")) {
       const pid = Number(line);
       if (pid && readFileSync(`/proc/${pid}/environ`, "utf8").includes("ONAIR_FRONT_ROLE=events")) return pid;
     }
     return 0;
+  }
+  /** Another front on the test database, with settings of its own. */
+  async function otherFront(settings: Record<string, string>) {
+    const port = await freePort();
+    const { child } = spawnTs("server/front/main.ts", {
+      PORT: String(port),
+      WEB_PORT: String((web.address() as AddressInfo).port),
+      LOG_LEVEL: "warn",
+      ...settings,
+    });
+    return { port, child };
   }
 
   it("holds the sockets at a lower priority; if it dies the front serves them until it is back", async () => {
@@ -405,14 +422,7 @@ describe("events worker (EVENTS_WORKER=1)", () => {
 
   it("a socket handed to the worker keeps its place in the front's per-address cap and socket cap until it closes", async () => {
     const r = await liveRoom();
-    const port = await freePort();
-    const capped = spawnTs("server/front/main.ts", {
-      PORT: String(port),
-      WEB_PORT: String((web.address() as AddressInfo).port),
-      FRONT_MAX_CONN_PER_IP: "3",
-      EVENTS_MAX_SOCKETS: "4",
-      LOG_LEVEL: "warn",
-    });
+    const { port, child: capped } = await otherFront({ FRONT_MAX_CONN_PER_IP: "3", EVENTS_MAX_SOCKETS: "4" });
     try {
       // From another loopback address, on a connection of its own: not in 127.0.0.1's count.
       const inWorker = () =>
@@ -477,13 +487,13 @@ describe("events worker (EVENTS_WORKER=1)", () => {
       sse.destroy();
       // Its worker leads a session of its own, outside the front's process group: a front killed
       // outright still takes it along (it stops when the IPC channel closes), its sockets told to go.
-      const worker = workerPid(capped.child.pid);
+      const worker = workerPid(capped.pid);
       expect(worker).toBeGreaterThan(0);
       // Gone, or a zombie nobody reaps (a container's first process may not).
       const running = () =>
         existsSync(`/proc/${worker}`) && !/\) Z /.test(readFileSync(`/proc/${worker}/stat`, "utf8"));
       const going = held[1]!.closed;
-      capped.child.kill("SIGKILL");
+      capped.kill("SIGKILL");
       expect((await going).code).toBe(1001);
       await expect
         .poll(
@@ -498,28 +508,15 @@ describe("events worker (EVENTS_WORKER=1)", () => {
         )
         .toBe(false);
     } finally {
-      capped.child.kill("SIGTERM");
-      await exited(capped.child);
+      capped.kill("SIGTERM");
+      await exited(capped);
     }
   }, 60_000);
 
   it("ends once it has held no socket for EVENTS_WORKER_IDLE_S, and the next socket starts another", async () => {
     const r = await liveRoom();
-    const port = await freePort();
-    const idle = spawnTs("server/front/main.ts", {
-      PORT: String(port),
-      WEB_PORT: String((web.address() as AddressInfo).port),
-      EVENTS_WORKER_IDLE_S: "2",
-      LOG_LEVEL: "warn",
-    });
-    // (pgrep finds no child at all once the worker has gone.)
-    const workerOf = () => {
-      try {
-        return workerPid(idle.child.pid);
-      } catch {
-        return 0;
-      }
-    };
+    const { port, child: idle } = await otherFront({ EVENTS_WORKER_IDLE_S: "2" });
+    const workerOf = () => workerPid(idle.pid);
     try {
       const url = `ws://127.0.0.1:${port}/api/rooms/events?room=${r.id}`;
       await expect
@@ -569,8 +566,8 @@ describe("events worker (EVENTS_WORKER=1)", () => {
           .inWorker;
       await expect.poll(health, { timeout: 5000 }).toBe(3);
     } finally {
-      idle.child.kill("SIGTERM");
-      await exited(idle.child);
+      idle.kill("SIGTERM");
+      await exited(idle);
     }
   }, 60_000);
 });

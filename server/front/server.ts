@@ -329,12 +329,14 @@ export function createFrontServer(opts: FrontOptions) {
       ...opts.eventsWorker,
       hold: (key) => perClient.set(key, (perClient.get(key) ?? 0) + 1),
       release: releaseSlot,
-      serveHere: (req, socket, head) => {
-        const raw = req.url ?? "/";
-        const q = raw.indexOf("?");
-        events.upgrade(req, socket, head, new URLSearchParams(q < 0 ? "" : raw.slice(q + 1)));
-      },
+      serveHere: upgradeHere,
     });
+  /** Serves a room-event upgrade in the front itself. */
+  function upgradeHere(req: IncomingMessage, socket: Duplex, head: Buffer) {
+    const raw = req.url ?? "/";
+    const q = raw.indexOf("?");
+    events.upgrade(req, socket, head, new URLSearchParams(q < 0 ? "" : raw.slice(q + 1)));
+  }
 
   function releaseSlot(key: string) {
     const left = (perClient.get(key) ?? 1) - 1;
@@ -413,7 +415,7 @@ export function createFrontServer(opts: FrontOptions) {
       return void socket.end("HTTP/1.1 429 Too Many Requests\r\nretry-after: 1\r\nconnection: close\r\n\r\n");
     // A full front refuses the upgrade itself (503); otherwise the worker takes it when it is up.
     if (!events.full() && worker?.take(req, req.socket, head, slotKey(req.socket))) return;
-    events.upgrade(req, socket, head, new URLSearchParams(q < 0 ? "" : raw.slice(q + 1)));
+    upgradeHere(req, socket, head);
   });
   const closeEvents = () => {
     events.close();
