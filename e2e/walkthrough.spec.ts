@@ -142,7 +142,9 @@ test("started without an encoder, viewers see 'starting soon' until the stream i
   const info = await trpc<{ rtmp_url: string }>("media.pushInfo", { room: room.id }, t.host.token, "GET");
   const ff = push(info.rtmp_url);
   try {
-    await expect(player).toHaveAttribute("data-player-state", "live", { timeout: 40_000 });
+    // The room's event brings it (the page's safety-net poll is 30 s away): ffmpeg's start, the
+    // publish, the event and the first frame take 2–4 s here.
+    await expect(player).toHaveAttribute("data-player-state", "live", { timeout: 12_000 });
     await expect(viewer.getByTestId("watch-status")).toHaveText("Live");
   } finally {
     ff.kill("SIGINT");

@@ -16,6 +16,7 @@ import { fmtBytes, fmtDuration, fmtTime } from "@/lib/format";
 import { audienceChart } from "@/lib/chart";
 import { isLive, useRoomEvents } from "@/components/live/useRoomEvents";
 import { ChatPanel } from "@/components/live/ChatPanel";
+import { agrees, useSettle } from "@/components/live/settle";
 import { ChatSettings } from "@/components/live/ChatSettings";
 import { useCountdown } from "@/components/live/useCountdown";
 import { SourcePanel } from "./SourcePanel";
@@ -139,6 +140,7 @@ export function RoomPanel({ room, as }: { room: string; as: Extract<Role, "host"
   const qc = useQueryClient();
   const toast = useToast();
   const err = useErrorText();
+  const settle = useSettle();
   // The room's live events: the host sees requests, kicks and status the moment they happen.
   const live = useRoomEvents(room, {
     onMic: () => {
@@ -146,7 +148,13 @@ export function RoomPanel({ room, as }: { room: string; as: Extract<Role, "host"
       void qc.invalidateQueries({ queryKey: trpc.mic.meetingInfo.queryKey() });
     },
     onKicked: () => void qc.invalidateQueries({ queryKey: trpc.presence.members.queryKey() }),
-    onStatus: () => void qc.invalidateQueries({ queryKey: trpc.rooms.get.queryKey() }),
+    // Fetched again until the answer agrees with the event (reads are shared for a second: settle.ts).
+    onStatus: (s) =>
+      settle(async () => {
+        const key = trpc.rooms.get.queryKey({ room });
+        await qc.refetchQueries({ queryKey: key });
+        return agrees(qc.getQueryData(key), s);
+      }),
     onRefused: () => void qc.invalidateQueries({ queryKey: trpc.media.refusals.queryKey() }),
   });
   // Polled as a safety net while the socket delivers, at the fallback's pace when it cannot.
@@ -262,7 +270,7 @@ export function RoomPanel({ room, as }: { room: string; as: Extract<Role, "host"
 
       <div className="grid gap-6 lg:grid-cols-[3fr_2fr]">
         <Card title={t("preview")}>
-          <Player room={r.id} />
+          <Player room={r.id} status={live.status} />
           {!r.streamOnline && r.status !== "ended" && as === "host" && (
             <p className="mt-2 text-sm text-slate-500">{t("waitingEncoder")}</p>
           )}

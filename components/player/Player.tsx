@@ -6,6 +6,7 @@ import { useEffect, useEffectEvent, useRef, useState } from "react";
 import { useTranslations } from "next-intl";
 import type { RoomStatus } from "@/lib/domain";
 import { usePullUrls, type PullErrorKind } from "./usePullUrls";
+import type { SeenStatus } from "@/components/live/settle";
 
 export type PlayerFormat = "flv" | "hls";
 /**
@@ -36,8 +37,11 @@ interface Props {
   muted?: boolean;
   className?: string;
   onStateChange?: (s: PlayerState) => void;
-  /** Changes when the room's live events say its state changed: the player looks again at once. */
-  nudge?: number;
+  /**
+   * The room's status as its live events last said it (a new object for each event): the player
+   * looks again at once, and until what it reads agrees.
+   */
+  status?: SeenStatus;
   /** The viewer was removed from the room: playback stops at once. */
   removed?: boolean;
   /** How often the room's state is polled (slower while live events arrive on a socket). */
@@ -52,12 +56,12 @@ export function Player({
   muted = true,
   className,
   onStateChange,
-  nudge,
+  status,
   removed,
   pollMs = 4000,
 }: Props) {
   const video = useRef<HTMLVideoElement>(null);
-  const { info, error, tokenRef, refresh } = usePullUrls(room, pollMs);
+  const { info, error, tokenRef, refresh, follow } = usePullUrls(room, pollMs);
   const [playing, setPlaying] = useState(false);
   /** Whether the video is muted now (autoplay starts muted; the viewer's unmute or controls change it). */
   const [silent, setSilent] = useState(muted);
@@ -186,10 +190,10 @@ export function Player({
   }, [streamKey, format, attempt, muted, tokenRef]);
 
   // A live event said the room changed (status, stream): fetch its state now instead of at the next poll.
-  const look = useEffectEvent(() => void refresh());
+  const look = useEffectEvent((s: SeenStatus) => follow(s));
   useEffect(() => {
-    if (nudge) look();
-  }, [nudge]);
+    if (status) look(status);
+  }, [status]);
 
   // A network error on the pull-info request is retried by the poller; also retry now and then.
   useEffect(() => {

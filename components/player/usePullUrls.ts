@@ -4,6 +4,7 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import type { inferRouterOutputs } from "@trpc/server";
 import type { AppRouter } from "@/server/trpc/router";
+import { agrees, useSettle, type SeenStatus } from "@/components/live/settle";
 
 /** What `media.pullUrls` answers, as it arrives over the wire (no transformer: dates are ISO strings). */
 export type PullInfo = inferRouterOutputs<AppRouter>["media"]["pullUrls"];
@@ -60,17 +61,26 @@ export function usePullUrls(room: string | number, pollMs = 4000) {
   const tokenRef = useRef<string>("");
   const current = useRef<PullInfo | undefined>(undefined);
 
-  const refresh = useCallback(async () => {
+  const load = useCallback(async (): Promise<PullInfo | undefined> => {
     try {
       const i = await fetchPullInfo(room);
       tokenRef.current = i.token;
       current.current = i;
       setInfo(i);
       setError(undefined);
+      return i;
     } catch (e) {
       setError(e instanceof PullError ? e : new PullError("network", String(e)));
+      return undefined;
     }
   }, [room]);
+  const refresh = useCallback(async () => void (await load()), [load]);
+  const settle = useSettle();
+  /** A live event said the room is now `seen`: fetch at once, and again until the answer agrees. */
+  const follow = useCallback(
+    (seen: SeenStatus) => settle(async () => agrees((await load())?.room, seen)),
+    [load, settle],
+  );
 
   const poll = useCallback(async () => {
     const cur = current.current;
@@ -106,5 +116,5 @@ export function usePullUrls(room: string | number, pollMs = 4000) {
     };
   }, [refresh, poll, pollMs]);
 
-  return { info, error, tokenRef, refresh };
+  return { info, error, tokenRef, refresh, follow };
 }

@@ -10,11 +10,9 @@ import { useContinuation } from "./useContinuation";
 
 export function EmbedRoom({ room, format, chat }: { room: string | number; format: PlayerFormat; chat: boolean }) {
   const presence = usePresence(room, chat);
-  const [nudge, setNudge] = useState(0);
   const live = useRoomEvents(room, {
     token: presence.joined?.token,
     enabled: !chat || !!presence.joined,
-    onStatus: () => setNudge((n) => n + 1),
   });
   const pollMs = isLive(live.transport) ? POLL_WITH_EVENTS_MS : POLL_FALLBACK_MS;
   // An ended room that went live again: the frame follows the broadcast, with the same options.
@@ -24,7 +22,7 @@ export function EmbedRoom({ room, format, chat }: { room: string | number; forma
     <Player
       room={room}
       format={format}
-      nudge={nudge}
+      status={live.status}
       removed={live.kicked}
       pollMs={pollMs}
       onStateChange={(s) => setEnded(s === "ended")}

@@ -38,23 +38,20 @@ export function WatchRoom({ room }: { room: string | number }) {
   // Polled slowly while the room's socket delivers its events, at the fallback's pace when it cannot.
   const [connected, setConnected] = useState(false);
   const pollMs = connected ? POLL_WITH_EVENTS_MS : POLL_FALLBACK_MS;
-  const { info, refresh } = usePullUrls(room, pollMs);
+  const { info, refresh, follow } = usePullUrls(room, pollMs);
   const me = useQuery(trpc.auth.me.queryOptions(undefined, { retry: false }));
   const active = !!info && info.room.status !== "ended";
   const presence = usePresence(room, active, () => void refresh());
   const [myLikes, setMyLikes] = useState(0);
   /** My co-host request as the host's decisions reach me: none, sent, approved, on the mic. */
   const [mic, setMic] = useState<"none" | "requested" | "approved" | "on">("none");
-  const [nudge, setNudge] = useState(0);
   const myId = presence.joined?.memberId;
   const live = useRoomEvents(room, {
     token: presence.joined?.token,
     enabled: !!presence.joined,
-    // The player looks again, and so does the status badge ("Starting soon" → "Live" as the stream comes up).
-    onStatus: () => {
-      setNudge((n) => n + 1);
-      void refresh();
-    },
+    // The status badge looks again until its read agrees ("Starting soon" → "Live" as the stream comes
+    // up); the player does the same with live.status.
+    onStatus: follow,
     onRoom: () => void refresh(),
     onTransport: (tr) => setConnected(isLive(tr)),
     onMic: (e: MicEvent) => {
@@ -85,7 +82,7 @@ export function WatchRoom({ room }: { room: string | number }) {
   const ended = info?.room.status === "ended";
   // The broadcast went on in a new room ("Go live again"): said here, and followed once it is on air.
   const next = useContinuation(room, ended, (id) => `/watch/${id}`);
-  const player = <Player room={room} format={format} nudge={nudge} removed={live.kicked} pollMs={pollMs} />;
+  const player = <Player room={room} format={format} status={live.status} removed={live.kicked} pollMs={pollMs} />;
   const r = info?.room;
   const figures = live.figures ?? r?.metrics;
   const totalLikes = Math.max(figures?.likes ?? 0, myLikes);

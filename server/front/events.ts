@@ -228,21 +228,33 @@ export function createRoomEvents(opts: {
       deliver: (batch) => (ready ? deliver(batch, true) : queued.push(...batch.filter((d) => d.ev))),
     });
     try {
+      // The newest event first, everything hello says after it: each event up to `newest` is then in
+      // what hello says (its state, history, mute), and each later one comes from the hub. Read the
+      // other way round (the room as the upgrade found it, up to a second old from a shared read, or
+      // older while the hub started), a change committed in between was in neither: a viewer kept
+      // "starting soon" after the stream was up until the page's next poll.
+      const newest = await lastEventOf(db, v.room.num);
       const now = clock.now();
-      const [figures, history, replay, newest] = await Promise.all([
+      const [room, figures, history, replay, member] = await Promise.all([
+        findPublicRoom(db, v.room.num),
         roomStats(db, v.room, now),
         since === undefined ? chatHistory(db, v.room, { moderator: v.manager }) : undefined,
         since !== undefined ? eventsSince(db, v.room.num, since, REPLAY_LIMIT + 1) : undefined,
-        lastEventOf(db, v.room.num),
-      ]);
-      const muted = v.memberId
-        ? (
-            await db
-              .select({ until: roomMembers.mutedUntil })
+        v.memberId
+          ? db
+              .select({ until: roomMembers.mutedUntil, kickedAt: roomMembers.kickedAt })
               .from(roomMembers)
               .where(and(eq(roomMembers.roomNum, v.room.num), eq(roomMembers.memberId, v.memberId)))
-          )[0]?.until
-        : null;
+              .then((rows) => rows[0])
+          : undefined,
+      ]);
+      v.room = room;
+      if (member?.kickedAt) {
+        // Kicked since the upgrade looked: its kick event is at or before `newest`.
+        ch.close(CLOSE.kicked, "removed from the room");
+        return stop;
+      }
+      const muted = member?.until;
       const chatter = chatterOf(v);
       ch.send({
         type: "hello",
