@@ -1,12 +1,12 @@
-// `npm start`: provision the database, migrate, create the first admin, build the console when no
-// build exists, then run the web, media and front processes, restart any that crashes (see
+// `npm start`: provision the database, migrate, create the first admin, build the console when its
+// build is missing or older than its sources (lib/console-build.ts), then run the web, media and front processes, restart any that crashes (see
 // lib/supervisor.ts), and stop them all on SIGTERM/SIGINT. Started as root, it installs what is
 // missing, then runs every long-running process as an unprivileged user (see lib/privileges.ts).
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
+import { consoleBuildStale } from "./lib/console-build";
 import { loadSettings, provisionDatabase, root } from "./lib/prepare";
 import { handOver, runAsAccount } from "./lib/privileges";
 import { Supervisor } from "./lib/supervisor";
@@ -70,8 +70,9 @@ const { admin, defaultApp } = JSON.parse(report) as {
   defaultApp?: { accessKey: string; secret: string };
 };
 
-if (!existsSync(resolve(root, ".next/BUILD_ID"))) {
-  console.log("[onair] building the console (first start; `npm run build` rebuilds)…");
+const stale = consoleBuildStale(root);
+if (stale) {
+  console.log(`[onair] building the console (${stale}; \`npm run build\` rebuilds)…`);
   const b = spawnSync("npx", ["next", "build"], {
     cwd: root,
     stdio: "inherit",
