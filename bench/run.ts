@@ -180,6 +180,13 @@ try {
     LOGIN_ATTEMPTS_PER_ADDRESS: "1000000",
     LOGIN_FAILURES_PER_ACCOUNT: "1000000",
   });
+  // The scale scenario's front sees 100,000 viewers' tokens: it runs as README tells an operator to
+  // run one (VERIFIED_TOKENS_KEPT at least twice the tokens one process sees), unless told otherwise.
+  if (SCALE && !process.env.VERIFIED_TOKENS_KEPT) {
+    const viewers = Number(process.env.BENCH_SCALE_VIEWERS ?? 100_000);
+    process.env.VERIFIED_TOKENS_KEPT = String(Math.max(10_000, 2 * viewers));
+    console.log(`scale: VERIFIED_TOKENS_KEPT=${process.env.VERIFIED_TOKENS_KEPT} (twice the viewers' tokens)`);
+  }
   const app = spawn(process.execPath, [resolve(root, "scripts/launch.mjs")], {
     cwd: root,
     env: process.env,
