@@ -141,13 +141,20 @@ export function RoomPanel({ room, as }: { room: string; as: Extract<Role, "host"
   const toast = useToast();
   const err = useErrorText();
   const settle = useSettle();
+  const settleKick = useSettle();
   // The room's live events: the host sees requests, kicks and status the moment they happen.
   const live = useRoomEvents(room, {
     onMic: () => {
       void qc.invalidateQueries({ queryKey: trpc.mic.requests.queryKey() });
       void qc.invalidateQueries({ queryKey: trpc.mic.meetingInfo.queryKey() });
     },
-    onKicked: () => void qc.invalidateQueries({ queryKey: trpc.presence.members.queryKey() }),
+    // Until the list no longer holds the member (another instance's kick shows within a second).
+    onKicked: (memberId) =>
+      settleKick(async () => {
+        const key = trpc.presence.members.queryKey({ room, limit: 100 });
+        await qc.refetchQueries({ queryKey: key });
+        return !qc.getQueryData(key)?.items.some((m) => m.memberId === memberId);
+      }),
     // Fetched again until the answer agrees with the event (reads are shared for a second: settle.ts).
     onStatus: (s) =>
       settle(async () => {
