@@ -1,7 +1,7 @@
 // The tRPC endpoint of the web process (node adapter): the caller from the request's credentials
 // and address, batches bounded (TRPC_MAX_BATCH), and Retry-After on rate-limited answers.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { TRPCError } from "@trpc/server";
+import { getTRPCErrorFromUnknown, TRPCError } from "@trpc/server";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import { systemClock } from "../clock";
 import { getDb } from "../db/client";
@@ -24,15 +24,54 @@ function retryAfterOf(errors: TRPCError[]): number | undefined {
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
-type Procedure = ((opts: {
+type CallOptions = {
   ctx: unknown;
   path: string;
   type: "query";
   getRawInput: () => Promise<unknown>;
+  input?: unknown;
   signal: undefined;
   batchIndex: number;
-}) => Promise<unknown>) & { _def: { type: string } };
+};
+type Result = { ok: true; data: unknown } | { ok: false; error: TRPCError };
+type Middleware = (opts: Record<string, unknown>) => Promise<Result>;
+type Procedure = ((opts: CallOptions) => Promise<unknown>) & {
+  _def: { type: string; meta: unknown; middlewares: Middleware[] };
+};
 const procedures = (appRouter as unknown as { _def: { procedures: Record<string, Procedure> } })._def.procedures;
+
+/**
+ * A procedure's middlewares (its resolver last), run as tRPC's own caller runs them (callRecursive
+ * in @trpc/server: the same options, in the same order, a thrown error becoming a failed result),
+ * with the language's object spread. tRPC's bundled spread helper copies every option with
+ * defineProperty, twice per middleware: profiled, a sixth of the front's CPU for rooms.list over
+ * 100,000 rooms. Whatever fails is answered by the official handler, as before.
+ */
+async function runProcedure(def: Procedure["_def"], opts: CallOptions & Record<string, unknown>, index = 0) {
+  const middleware = def.middlewares[index];
+  if (!middleware) return { ok: false, error: new TRPCError({ code: "INTERNAL_SERVER_ERROR" }) } as Result;
+  try {
+    return await middleware({
+      ...opts,
+      meta: def.meta,
+      input: opts.input,
+      next(next?: { ctx?: object; input?: unknown; getRawInput?: () => Promise<unknown> }): Promise<Result> {
+        return runProcedure(
+          def,
+          {
+            ...opts,
+            ctx: next?.ctx ? { ...(opts.ctx as object), ...next.ctx } : opts.ctx,
+            input: next && "input" in next ? next.input : opts.input,
+            getRawInput: next?.getRawInput ?? opts.getRawInput,
+          },
+          index + 1,
+        );
+      },
+    });
+  } catch (cause) {
+    return { ok: false, error: getTRPCErrorFromUnknown(cause) } as Result;
+  }
+}
 
 /**
  * Queries that succeed, answered without the fetch adapter's Request, Response and AbortSignal per
@@ -86,16 +125,18 @@ function fastQueries(
     try {
       const ctx = await context(req);
       results = await Promise.all(
-        names.map((path, i) =>
-          procedures[path]!({
+        names.map(async (path, i) => {
+          const r = await runProcedure(procedures[path]!._def, {
             ctx,
             path,
             type: "query",
             getRawInput: () => Promise.resolve(inputs[i]),
             signal: undefined,
             batchIndex: i,
-          }),
-        ),
+          });
+          if (!r.ok) throw r.error;
+          return r.data;
+        }),
       );
     } catch {
       return full(req, res);
