@@ -12,7 +12,8 @@ import type { Db } from "../server/db/client";
 
 const VIEWERS = Number(process.env.BENCH_SCALE_VIEWERS ?? 100_000);
 const SECONDS = Number(process.env.BENCH_SCALE_SECONDS ?? 300);
-const WINDOW_S = 30;
+/** Seconds per measured window (BENCH_SCALE_WINDOW_S: shorter ones show when within a run a backlog formed). */
+const WINDOW_S = Number(process.env.BENCH_SCALE_WINDOW_S ?? 30);
 const RATE = Math.round(VIEWERS / 10); // each viewer every 10 s
 
 type Room = { id: string; num: number; appId: number };
