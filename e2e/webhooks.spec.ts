@@ -1,7 +1,7 @@
 // Webhooks and the audit page as an admin uses them: an endpoint added in the console (its secret
 // shown once), a room pushed live with ffmpeg and ended; signed deliveries reach a receiver on
 // loopback (allowed by OUTBOUND_ALLOW in e2e/global-setup.ts), whose first answer is a 500 and
-// which gets the retry; the deliveries list, a redelivery; the audit page filtered, en and zh.
+// which gets the retry; the deliveries list with each attempt, a redelivery; the audit page filtered, en and zh.
 import { createHmac, timingSafeEqual } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -130,7 +130,15 @@ test("webhook deliveries signed, retried after a 500, listed and redelivered; th
       "data-status",
       "delivered",
     );
+    // Its attempts one by one: the receiver's 500 first, then its 200.
+    await liveRow.getByTestId("show-attempts").click();
+    const history = list.getByTestId("attempt-history");
+    await expect(history.getByTestId("attempt")).toHaveCount(2);
+    await expect(history.getByTestId("attempt-status")).toHaveText(["500", "200"]);
+    await expect(history.getByTestId("attempt").first()).toContainText("receiver busy");
     await shot(admin, "webhooks-deliveries");
+    await liveRow.getByTestId("show-attempts").click();
+    await expect(history).toHaveCount(0);
 
     // Redeliver room.ended: the receiver gets the same event again; the list shows the new delivery.
     const endedBefore = hits.filter((h) => h.body.type === "room.ended").length;

@@ -4,6 +4,11 @@ export function fmtTime(d: Date | string | null | undefined, locale: string) {
   const x = toDate(d);
   return x ? x.toLocaleString(locale, { dateStyle: "short", timeStyle: "short" }) : "—";
 }
+/** With seconds: for events seconds apart (a webhook's retries). */
+export function fmtTimeSeconds(d: Date | string | null | undefined, locale: string) {
+  const x = toDate(d);
+  return x ? x.toLocaleString(locale, { dateStyle: "short", timeStyle: "medium" }) : "—";
+}
 export function fmtDuration(ms: number) {
   const s = Math.round(ms / 1000);
   const h = Math.floor(s / 3600);

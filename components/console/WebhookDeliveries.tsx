@@ -1,7 +1,8 @@
 "use client";
 // An endpoint's deliveries, newest first: event, status, attempts, the receiver's answer and the
-// next retry; any one can be sent again ("Redeliver"). Refreshes by itself while some are pending.
-import { useState } from "react";
+// next retry; any one can be sent again ("Redeliver"), and each shows its attempts one by one (when,
+// how long, what the receiver answered). Refreshes by itself while some are pending.
+import { Fragment, useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useLocale, useTranslations } from "next-intl";
 import { useTRPC } from "@/lib/trpc";
@@ -9,7 +10,7 @@ import { Button, ListOf, Select } from "@/components/ui";
 import { useToast } from "@/components/ui/toast";
 import { WEBHOOK_DELIVERY_STATUSES, type WebhookDeliveryStatus } from "@/lib/domain";
 import { useErrorText } from "@/lib/errors";
-import { fmtTime } from "@/lib/format";
+import { fmtTime, fmtTimeSeconds } from "@/lib/format";
 
 const STATUS_STYLE: Record<WebhookDeliveryStatus, string> = {
   pending: "bg-amber-100 text-amber-900 dark:bg-amber-900 dark:text-amber-100",
@@ -26,6 +27,8 @@ export function WebhookDeliveries({ endpointId }: { endpointId: number }) {
   const err = useErrorText();
   const [status, setStatus] = useState<WebhookDeliveryStatus | "">("");
   const [cursors, setCursors] = useState<number[]>([]);
+  /** The delivery whose attempts are shown. */
+  const [open, setOpen] = useState<number>();
   const input = { endpointId, status: status || undefined, limit: 20, cursor: cursors.at(-1) };
   const list = useQuery(
     trpc.webhooks.deliveries.queryOptions(input, {
@@ -79,44 +82,66 @@ export function WebhookDeliveries({ endpointId }: { endpointId: number }) {
               </thead>
               <tbody className="divide-y divide-slate-100 dark:divide-slate-800">
                 {items.map((d) => (
-                  <tr key={d.id} data-testid="delivery" data-status={d.status} data-type={d.type} className="align-top">
-                    <td className="py-1.5 pr-3">
-                      <div className="font-mono text-xs">{d.type}</div>
-                      <div className="text-xs text-slate-500" title={d.eventId}>
-                        #{d.id}
-                        {d.redeliveryOf ? ` · ${t("redeliveryOf", { id: d.redeliveryOf })}` : ""}
-                      </div>
-                    </td>
-                    <td className="py-1.5 pr-3">
-                      <span className={`rounded px-1.5 py-0.5 text-xs font-medium ${STATUS_STYLE[d.status]}`}>
-                        {d.status === "pending" && d.attempts > 0 ? t("retrying") : t(`st_${d.status}`)}
-                      </span>
-                    </td>
-                    <td className="py-1.5 pr-3 tabular-nums" data-testid="attempts">
-                      {d.attempts}
-                    </td>
-                    <td className="max-w-[16rem] py-1.5 pr-3">
-                      <span className="font-mono text-xs" data-testid="response-status">
-                        {d.responseStatus ?? "—"}
-                      </span>{" "}
-                      <span className="block truncate text-xs text-slate-500" title={d.responseBody}>
-                        {d.responseBody}
-                      </span>
-                    </td>
-                    <td className="py-1.5 pr-3 text-xs">
-                      {d.status === "pending" ? fmtTime(d.nextAttemptAt, locale) : "—"}
-                    </td>
-                    <td className="py-1.5 pr-3 text-xs">{fmtTime(d.createdAt, locale)}</td>
-                    <td className="py-1.5 text-right">
-                      <Button
-                        variant="secondary"
-                        disabled={redeliver.isPending}
-                        onClick={() => redeliver.mutate({ id: d.id })}
-                      >
-                        {t("redeliver")}
-                      </Button>
-                    </td>
-                  </tr>
+                  <Fragment key={d.id}>
+                    <tr data-testid="delivery" data-status={d.status} data-type={d.type} className="align-top">
+                      <td className="py-1.5 pr-3">
+                        <div className="font-mono text-xs">{d.type}</div>
+                        <div className="text-xs text-slate-500" title={d.eventId}>
+                          #{d.id}
+                          {d.redeliveryOf ? ` · ${t("redeliveryOf", { id: d.redeliveryOf })}` : ""}
+                        </div>
+                      </td>
+                      <td className="py-1.5 pr-3">
+                        <span className={`rounded px-1.5 py-0.5 text-xs font-medium ${STATUS_STYLE[d.status]}`}>
+                          {d.status === "pending" && d.attempts > 0 ? t("retrying") : t(`st_${d.status}`)}
+                        </span>
+                      </td>
+                      <td className="py-1.5 pr-3 tabular-nums" data-testid="attempts">
+                        {d.attempts > 0 ? (
+                          <button
+                            type="button"
+                            className="underline decoration-dotted underline-offset-2 hover:text-slate-900 dark:hover:text-white"
+                            title={t("history")}
+                            aria-expanded={open === d.id}
+                            data-testid="show-attempts"
+                            onClick={() => setOpen(open === d.id ? undefined : d.id)}
+                          >
+                            {d.attempts}
+                          </button>
+                        ) : (
+                          d.attempts
+                        )}
+                      </td>
+                      <td className="max-w-[16rem] py-1.5 pr-3">
+                        <span className="font-mono text-xs" data-testid="response-status">
+                          {d.responseStatus ?? "—"}
+                        </span>{" "}
+                        <span className="block truncate text-xs text-slate-500" title={d.responseBody}>
+                          {d.responseBody}
+                        </span>
+                      </td>
+                      <td className="py-1.5 pr-3 text-xs">
+                        {d.status === "pending" ? fmtTime(d.nextAttemptAt, locale) : "—"}
+                      </td>
+                      <td className="py-1.5 pr-3 text-xs">{fmtTime(d.createdAt, locale)}</td>
+                      <td className="py-1.5 text-right">
+                        <Button
+                          variant="secondary"
+                          disabled={redeliver.isPending}
+                          onClick={() => redeliver.mutate({ id: d.id })}
+                        >
+                          {t("redeliver")}
+                        </Button>
+                      </td>
+                    </tr>
+                    {open === d.id && (
+                      <tr data-testid="attempt-history">
+                        <td colSpan={7} className="pb-2 pl-3">
+                          <Attempts delivery={d.id} pending={d.status === "pending"} />
+                        </td>
+                      </tr>
+                    )}
+                  </Fragment>
                 ))}
               </tbody>
             </table>
@@ -138,5 +163,31 @@ export function WebhookDeliveries({ endpointId }: { endpointId: number }) {
         </div>
       )}
     </div>
+  );
+}
+
+/** A delivery's attempts, first to last. */
+function Attempts({ delivery, pending }: { delivery: number; pending: boolean }) {
+  const t = useTranslations("webhooks");
+  const locale = useLocale();
+  const trpc = useTRPC();
+  const q = useQuery(trpc.webhooks.attempts.queryOptions({ delivery }, { refetchInterval: pending ? 2000 : false }));
+  if (!q.data) return <p className="text-xs text-slate-500">{q.error ? q.error.message : t("loadingAttempts")}</p>;
+  return (
+    <ol className="flex flex-col gap-1 border-l-2 border-slate-200 pl-3 text-xs dark:border-slate-700">
+      {q.data.items.map((a) => (
+        <li key={a.attempt} data-testid="attempt" className="flex flex-wrap items-baseline gap-x-3">
+          <span className="font-medium">{t("attemptNo", { n: a.attempt })}</span>
+          <span className="text-slate-500">{fmtTimeSeconds(a.sentAt, locale)}</span>
+          <span className="font-mono" data-testid="attempt-status">
+            {a.responseStatus ?? "—"}
+          </span>
+          <span className="tabular-nums text-slate-500">{t("took", { ms: a.durationMs })}</span>
+          <span className="min-w-0 max-w-full truncate text-slate-500" title={a.responseBody}>
+            {a.responseBody || t("noAnswer")}
+          </span>
+        </li>
+      ))}
+    </ol>
   );
 }

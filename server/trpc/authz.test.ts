@@ -109,6 +109,12 @@ const webhookEndpoint = async (fresh = false) => {
   if (!fresh) sharedEndpoint = endpoint.id;
   return endpoint.id;
 };
+/** A delivery to the shared endpoint (a room created: the event it wants). */
+const webhookDelivery = async () => {
+  const endpointId = await webhookEndpoint();
+  await room("prepare");
+  return (await callerOf(A.admin).webhooks.deliveries({ endpointId })).items[0]!.id;
+};
 const freshUser = async () =>
   callerOf(A.admin).users.create({ username: uniq("target"), password: PASSWORD, role: "viewer" });
 
@@ -275,15 +281,8 @@ const cases: Record<string, Case> = {
   "webhooks.delete": { expect: adminOfApp, input: async () => ({ id: await webhookEndpoint(true) }) },
   "webhooks.rotateSecret": { expect: adminOfApp, input: async () => ({ id: await webhookEndpoint() }) },
   "webhooks.deliveries": { expect: adminOfApp, input: async () => ({ endpointId: await webhookEndpoint() }) },
-  "webhooks.redeliver": {
-    expect: adminOfApp,
-    input: async () => {
-      const endpointId = await webhookEndpoint();
-      await room("prepare");
-      const d = await callerOf(A.admin).webhooks.deliveries({ endpointId });
-      return { id: d.items[0]!.id };
-    },
-  },
+  "webhooks.redeliver": { expect: adminOfApp, input: async () => ({ id: await webhookDelivery() }) },
+  "webhooks.attempts": { expect: adminOfApp, input: async () => ({ delivery: await webhookDelivery() }) },
   "media.pushInfo": { expect: manage, input: async () => ({ room: (await room()).id }) },
   "media.rotateKey": { expect: manage, input: async () => ({ room: (await room()).id }) },
   // Rooms are public to watch: visitors get guest tokens; other tenants' signed-in users do not see the room.

@@ -244,6 +244,7 @@ export const appRouter = router({
     deliveries: authed
       .input(webhooks.listDeliveriesInput)
       .query(({ ctx, input }) => webhooks.listDeliveries(ctx, input)),
+    attempts: authed.input(webhooks.listAttemptsInput).query(({ ctx, input }) => webhooks.listAttempts(ctx, input)),
     redeliver: authed.input(idNum).mutation(({ ctx, input }) => webhooks.redeliver(ctx, input.id)),
   }),
 });

@@ -3,7 +3,7 @@
 // with each change; server/webhooks/worker.ts sends them). App admins manage their own app's.
 import { createHmac, randomBytes } from "node:crypto";
 import { isIP } from "node:net";
-import { and, desc, eq, lt, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, lt, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import { dbOf, requireRole, tenantFilter, transaction, type Ctx } from "../actor";
 import { audit } from "../audit";
@@ -11,6 +11,7 @@ import { seal } from "../crypto/secretbox";
 import type { Tx } from "../db/client";
 import {
   apps,
+  webhookAttempts,
   webhookDeliveries,
   webhookEndpoints,
   WEBHOOK_DELIVERY_STATUSES,
@@ -209,6 +210,7 @@ export async function deleteEndpoint(ctx: Ctx, id: number) {
   const now = ctx.clock.now();
   return transaction(ctx, async (tx) => {
     const { me, row } = await lockedEndpoint(ctx, tx, id);
+    await tx.delete(webhookAttempts).where(eq(webhookAttempts.endpointId, id));
     await tx.delete(webhookDeliveries).where(eq(webhookDeliveries.endpointId, id));
     await tx.delete(webhookEndpoints).where(eq(webhookEndpoints.id, id));
     await audit(tx, me, now, {
@@ -277,6 +279,36 @@ export async function listDeliveries(ctx: Ctx, input: z.infer<typeof listDeliver
     .limit(input.limit + 1);
   const items = rows.slice(0, input.limit).map(deliveryView);
   return { items, nextCursor: rows.length > input.limit ? items[items.length - 1]!.id : null };
+}
+
+export const listAttemptsInput = z.object({ delivery: z.number().int().positive() });
+/** The most attempts one answer lists (the retry schedule makes a few dozen at most). */
+const MAX_ATTEMPTS_LISTED = 200;
+
+/** Every attempt at a delivery, first to last: when, how long, and what the receiver answered. */
+export async function listAttempts(ctx: Ctx, input: z.infer<typeof listAttemptsInput>) {
+  const me = requireRole(ctx.actor, "admin");
+  const db = dbOf(ctx);
+  const delivery = (
+    await db
+      .select({ id: webhookDeliveries.id })
+      .from(webhookDeliveries)
+      .where(and(eq(webhookDeliveries.id, input.delivery), tenantFilter(me, webhookDeliveries.appId)))
+  )[0];
+  if (!delivery) throw notFound("Delivery");
+  const items = await db
+    .select({
+      attempt: webhookAttempts.attempt,
+      sentAt: webhookAttempts.sentAt,
+      durationMs: webhookAttempts.durationMs,
+      responseStatus: webhookAttempts.responseStatus,
+      responseBody: webhookAttempts.responseBody,
+    })
+    .from(webhookAttempts)
+    .where(and(eq(webhookAttempts.deliveryId, input.delivery), tenantFilter(me, webhookAttempts.appId)))
+    .orderBy(asc(webhookAttempts.attempt), asc(webhookAttempts.id))
+    .limit(MAX_ATTEMPTS_LISTED);
+  return { items };
 }
 
 /**

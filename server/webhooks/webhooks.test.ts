@@ -247,6 +247,24 @@ describe("webhook deliveries", () => {
     expect(rx.got.map((r) => r.headers["onair-delivery-attempt"])).toEqual(["1", "2", "3"]);
     expect(new Set(rx.got.map((r) => r.body.id)).size).toBe(1);
     for (const r of rx.got) expect(verify(r.headers["onair-signature"], r.raw, secret, Infinity)).toBe(true);
+    // Each attempt kept with what the receiver answered (the delivery row holds only the last).
+    const history = await callerOf(t.admin).webhooks.attempts({ delivery: d!.id });
+    expect(history.items.map((a) => [a.attempt, a.responseStatus])).toEqual([
+      [1, 500],
+      [2, 503],
+      [3, 200],
+    ]);
+    expect(history.items[0]!.responseBody.startsWith("nope xxx")).toBe(true);
+    expect(history.items[2]!.responseBody).toBe("ok");
+    expect(history.items.map((a) => a.sentAt.getTime())).toEqual(
+      [0, 10_000, 30_000].map((ms) => history.items[0]!.sentAt.getTime() + ms),
+    );
+    for (const a of history.items) expect(a.durationMs).toBeGreaterThanOrEqual(0);
+    // Another app's admin learns nothing of it.
+    const other = await makeTenant();
+    await expect(callerOf(other.admin).webhooks.attempts({ delivery: d!.id })).rejects.toMatchObject({
+      code: "NOT_FOUND",
+    });
 
     // Redeliver: a new delivery of the same event, sent again.
     const again = await callerOf(t.admin).webhooks.redeliver({ id: d!.id });

@@ -8,7 +8,7 @@ import { and, eq, sql } from "drizzle-orm";
 import type { Clock } from "../clock";
 import { open } from "../crypto/secretbox";
 import { runTransaction, type Db } from "../db/client";
-import { webhookDeliveries, webhookEndpoints } from "../db/schema";
+import { webhookAttempts, webhookDeliveries, webhookEndpoints } from "../db/schema";
 import { env } from "../env";
 import { OutboundError, outboundFetch } from "../http/outbound";
 import { errorText, log } from "../log";
@@ -103,6 +103,8 @@ export async function sendDelivery(db: Db, clock: Clock, claim: { id: number; to
   const { d } = row;
   const attempt = d.attempts + 1;
   const sentAt = clock.now();
+  // The receiver's time to answer, as it passed (the clock schedules; it may be a test's, standing still).
+  const started = performance.now();
   let responseStatus: number | null = null;
   let responseBody: string;
   let ok = false;
@@ -137,6 +139,7 @@ export async function sendDelivery(db: Db, clock: Clock, claim: { id: number; to
           : `${e.reason}: ${e.message}`
         : `error: ${(e as Error).message}`;
   }
+  const durationMs = Math.round(performance.now() - started);
   const now = clock.now();
   const retryAt = new Date(now.getTime() + backoffS(attempt, o.retryBaseS, o.retryMaxS) * 1000);
   const status = ok
@@ -144,20 +147,37 @@ export async function sendDelivery(db: Db, clock: Clock, claim: { id: number; to
     : retryAt.getTime() > d.createdAt.getTime() + o.retryForS * 1000
       ? "failed"
       : "pending";
-  await db
-    .update(webhookDeliveries)
-    .set({
-      status,
-      attempts: attempt,
+  const kept = responseBody.slice(0, RESPONSE_KEEP);
+  await runTransaction(db, async (tx) => {
+    const [updated] = (await tx
+      .update(webhookDeliveries)
+      .set({
+        status,
+        attempts: attempt,
+        responseStatus,
+        responseBody: kept,
+        lastAttemptAt: sentAt,
+        deliveredAt: ok ? now : null,
+        nextAttemptAt: status === "pending" ? retryAt : d.nextAttemptAt,
+        leaseUntil: null,
+        leaseToken: null,
+      })
+      .where(and(eq(webhookDeliveries.id, d.id), eq(webhookDeliveries.leaseToken, claim.token)))) as unknown as [
+      { affectedRows: number },
+    ];
+    // A claim that lapsed meanwhile is another worker's now: it records its own attempt.
+    if (updated.affectedRows !== 1) return;
+    await tx.insert(webhookAttempts).values({
+      deliveryId: d.id,
+      appId: d.appId,
+      endpointId: d.endpointId,
+      attempt,
+      sentAt,
+      durationMs,
       responseStatus,
-      responseBody: responseBody.slice(0, RESPONSE_KEEP),
-      lastAttemptAt: sentAt,
-      deliveredAt: ok ? now : null,
-      nextAttemptAt: status === "pending" ? retryAt : d.nextAttemptAt,
-      leaseUntil: null,
-      leaseToken: null,
-    })
-    .where(and(eq(webhookDeliveries.id, d.id), eq(webhookDeliveries.leaseToken, claim.token)));
+      responseBody: kept,
+    });
+  });
   if (!ok) log.info("webhook delivery failed", { delivery: d.id, attempt, status: responseStatus, next: status });
   return { id: d.id, status, responseStatus } satisfies Attempt;
 }
@@ -237,4 +257,6 @@ export async function pruneWebhookDeliveries(db: Db, now: Date) {
   await db.execute(
     sql`DELETE FROM webhook_deliveries WHERE status <> 'pending' AND created_at < ${before} LIMIT 10000`,
   );
+  // Attempts are kept as long as finished deliveries are.
+  await db.execute(sql`DELETE FROM webhook_attempts WHERE sent_at < ${before} LIMIT 10000`);
 }

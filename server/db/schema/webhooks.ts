@@ -57,3 +57,30 @@ export const webhookDeliveries = mysqlTable(
     index("webhook_deliveries_endpoint").on(t.endpointId, t.id),
   ],
 );
+
+/**
+ * Each attempt at a delivery, as the receiver answered it (the delivery row keeps only the last):
+ * written by the worker with the delivery's outcome, while its claim holds; bounded by the retry
+ * schedule (WEBHOOK_RETRY_FOR_S) and pruned with the deliveries.
+ */
+export const webhookAttempts = mysqlTable(
+  "webhook_attempts",
+  {
+    id: autoId("id"),
+    deliveryId: idRef("delivery_id").notNull(),
+    appId: idRef("app_id").notNull(),
+    endpointId: idRef("endpoint_id").notNull(),
+    /** 1 for the first attempt (the onair-delivery-attempt header). */
+    attempt: int("attempt", { unsigned: true }).notNull(),
+    sentAt: time("sent_at").notNull(),
+    durationMs: int("duration_ms", { unsigned: true }).notNull(),
+    responseStatus: smallint("response_status", { unsigned: true }),
+    /** The start of the receiver's answer, or why the attempt failed (timeout, refused address, …). */
+    responseBody: varchar("response_body", { length: 1024 }).notNull().default(""),
+  },
+  (t) => [
+    index("webhook_attempts_delivery").on(t.deliveryId, t.attempt),
+    index("webhook_attempts_endpoint").on(t.endpointId),
+    index("webhook_attempts_sent").on(t.sentAt),
+  ],
+);
