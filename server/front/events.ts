@@ -236,7 +236,10 @@ export function createRoomEvents(opts: {
       const newest = await lastEventOf(db, v.room.num);
       const now = clock.now();
       const [room, figures, history, replay, member] = await Promise.all([
-        findPublicRoom(db, v.room.num),
+        findPublicRoom(db, v.room.num).catch((e: unknown) => {
+          if (e instanceof AppError && e.code === "NOT_FOUND") return undefined;
+          throw e;
+        }),
         roomStats(db, v.room, now),
         since === undefined ? chatHistory(db, v.room, { moderator: v.manager }) : undefined,
         since !== undefined ? eventsSince(db, v.room.num, since, REPLAY_LIMIT + 1) : undefined,
@@ -248,6 +251,11 @@ export function createRoomEvents(opts: {
               .then((rows) => rows[0])
           : undefined,
       ]);
+      if (!room) {
+        // Deleted since the upgrade looked: its deleted event is at or before `newest`.
+        ch.close(CLOSE.gone, "the room was deleted");
+        return stop;
+      }
       v.room = room;
       if (member?.kickedAt) {
         // Kicked since the upgrade looked: its kick event is at or before `newest`.
