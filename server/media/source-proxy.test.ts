@@ -1,16 +1,19 @@
-// HTTP(S) sources go through the checking proxy: a playlist on an allowed host that names a segment
-// on an internal one gets nothing from it (the internal host never sees a request), what is allowed
-// plays through it with a real ffprobe, and the proxy answers only with its credentials.
-import { execFileSync } from "node:child_process";
+// HTTP(S), RTMPS and RTSPS sources go through the checking proxy: a playlist on an allowed host that
+// names a segment on an internal one gets nothing from it (the internal host never sees a request),
+// what is allowed plays through it with a real ffprobe (an RTMPS source with its name kept in the TLS
+// handshake), and the proxy answers only with its credentials.
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
 import type net from "node:net";
-import { type AddressInfo } from "node:net";
+import netModule, { type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import tls from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { env, resetEnvForTests } from "../env";
+import { freePort } from "../../test/process";
 import { run } from "./ffmpeg";
 import { sourceEnv, sourceProxy, startSourceProxy, type SourceProxy } from "./source-proxy";
 
@@ -43,7 +46,7 @@ RPsZB4D37ErpGpNsoZ2qcm8etgIgWtT/xgJzANBln9Ab2hyB/o4QgJQ3QzBPP8i9
 idoaCbg=
 -----END CERTIFICATE-----`;
 
-const listen = (s: http.Server, host: string) =>
+const listen = (s: net.Server, host: string) =>
   new Promise<number>((r) => s.listen(0, host, () => r((s.address() as AddressInfo).port)));
 
 beforeAll(async () => {
@@ -90,6 +93,15 @@ afterAll(async () => {
   delete process.env.OUTBOUND_ALLOW;
   resetEnvForTests();
 });
+
+/** ffprobe reading a source as a pull does (its environment from sourceEnv). */
+const probe = async (url: string) =>
+  run(
+    env().FFPROBE_PATH,
+    ["-v", "error", "-show_entries", "stream=codec_name", "-of", "json", "-i", url],
+    15_000,
+    await sourceEnv(url),
+  );
 
 /** A request to the proxy as a client sends it: absolute URL (GET) or host:port (CONNECT). */
 function viaProxy(method: "GET" | "CONNECT", target: string, auth = true) {
@@ -148,13 +160,6 @@ describe("the source proxy", () => {
   });
 
   it("ffprobe reads an allowed HLS source through it, and a playlist naming an internal host gets nothing from it", async () => {
-    const probe = async (url: string) =>
-      run(
-        env().FFPROBE_PATH,
-        ["-v", "error", "-show_entries", "stream=codec_name", "-of", "json", "-i", url],
-        15_000,
-        await sourceEnv(url),
-      );
     const shared = await sourceProxy();
     const before = shared.stats.proxied;
     const ok = await probe(okUrl);
@@ -187,4 +192,61 @@ describe("the source proxy", () => {
       delete process.env.no_proxy;
     }
   });
+
+  it("RTMPS and RTSPS sources reach their server through it: the name in the TLS handshake, the address checked", async () => {
+    // An RTMP server (ffmpeg listening) behind a TLS terminator on an allowed address, and a TLS
+    // server on an internal one; each records the connections it gets and the name they asked for.
+    const rtmpPort = await freePort();
+    const server = spawn(env().FFMPEG_PATH, [
+      ...["-v", "error", "-re", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-t", "30"],
+      ...["-c:v", "libx264", "-pix_fmt", "yuv420p", "-g", "10", "-f", "flv", "-listen", "1"],
+      `rtmp://127.0.0.1:${rtmpPort}/live/cam`,
+    ]);
+    const names: string[] = [];
+    const front = tls.createServer({ key: TEST_KEY, cert: TEST_CERT }, (s) => {
+      names.push(s.servername || "(none)");
+      const up = netModule.connect(rtmpPort, "127.0.0.1");
+      s.pipe(up).pipe(s);
+      up.on("error", () => s.destroy());
+      s.on("error", () => up.destroy());
+    });
+    let internalTls = 0;
+    const hidden = tls.createServer({ key: TEST_KEY, cert: TEST_CERT }, (s) => (internalTls++, s.destroy()));
+    hidden.on("connection", () => internalTls++);
+    const port = await listen(front, "127.0.0.1");
+    const hiddenPort = await listen(hidden, "127.0.0.2");
+    try {
+      const shared = await sourceProxy();
+      for (const u of ["rtmps://x/y", "RTSPS://x/y"]) expect((await sourceEnv(u))?.http_proxy).toBe(shared.url);
+      const before = shared.stats.proxied;
+      // ffmpeg's listener takes a moment to open.
+      let ok = await probe(`rtmps://localhost:${port}/live/cam`);
+      for (let i = 0; i < 10 && ok.code !== 0; i++) {
+        await new Promise((r) => setTimeout(r, 300));
+        ok = await probe(`rtmps://localhost:${port}/live/cam`);
+      }
+      expect(ok.code, ok.err).toBe(0);
+      expect(ok.out).toContain("h264");
+      expect(shared.stats.proxied).toBeGreaterThan(before);
+      expect(names.at(-1)).toBe("localhost");
+
+      // An RTSPS source too: its TLS reaches the server through the proxy, with the name.
+      const n = names.length;
+      const rtsps = await probe(`rtsps://localhost:${port}/cam`);
+      expect(rtsps.code).not.toBe(0);
+      expect(names.length).toBe(n + 1);
+      expect(names.at(-1)).toBe("localhost");
+
+      // What the outbound rules refuse is never reached, whatever the scheme.
+      const refusedBefore = shared.stats.refused;
+      for (const u of [`rtmps://127.0.0.2:${hiddenPort}/live/cam`, `rtsps://127.0.0.2:${hiddenPort}/cam`])
+        expect((await probe(u)).out).not.toContain("h264");
+      expect(shared.stats.refused).toBe(refusedBefore + 2);
+      expect(internalTls).toBe(0);
+    } finally {
+      server.kill("SIGKILL");
+      front.close();
+      hidden.close();
+    }
+  }, 60_000);
 });

@@ -1,5 +1,5 @@
-// HTTP(S) sources reach ffmpeg through this forward proxy, on 127.0.0.1 behind a secret of this
-// process. Every request ffmpeg makes for such a source goes through it: the playlist, every segment
+// HTTP(S), RTMPS and RTSPS sources reach ffmpeg through this forward proxy, on 127.0.0.1 behind a
+// secret of this process. Every request ffmpeg makes for such a source goes through it: the playlist, every segment
 // on whatever host the playlist names, every redirect, and every TLS connection (as a CONNECT
 // tunnel). Each is checked against the outbound rules (public addresses, or OUTBOUND_ALLOW) and
 // connected to the address that was checked.
@@ -9,8 +9,9 @@
 // moment later with another (DNS rebinding).
 //
 // ffmpeg finds the proxy in its environment (`http_proxy`; its TLS goes through the proxy with
-// CONNECT). The environment is readable only by the same user, unlike the command line. RTSP
-// sources are pinned to their checked address instead (sourceTarget).
+// CONNECT, so RTMPS and RTSPS sources go through it too). The environment is readable only by the
+// same user, unlike the command line. RTSP and RTMP sources are pinned to their checked address
+// instead (sourceTarget).
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import net, { type AddressInfo, type Socket } from "node:net";
@@ -204,12 +205,17 @@ export function sourceProxy(): Promise<SourceProxy> {
 }
 
 /**
- * The environment of an ffmpeg or ffprobe that reads `url`: for http(s) sources this process's
- * environment with `http_proxy` set to the proxy and every other proxy setting removed (a
- * `no_proxy` would let a host go around it); for other schemes undefined (the parent's).
+ * The environment of an ffmpeg or ffprobe that reads `url`: for sources over HTTP(S) or TLS
+ * (`rtmps:`, `rtsps:`) this process's environment with `http_proxy` set to the proxy and every
+ * other proxy setting removed (a `no_proxy` would let a host go around it); for other schemes
+ * undefined (the parent's: RTSP and RTMP are pinned to their checked address, sourceTarget).
+ *
+ * ffmpeg's TLS layer (libavformat/tls.c, every version) opens its connection through the
+ * `http_proxy` of its environment as a CONNECT tunnel to the URL's own name: the server's name
+ * stays in the TLS handshake (SNI) while the proxy checks the address and connects to it.
  */
 export async function sourceEnv(url: string): Promise<NodeJS.ProcessEnv | undefined> {
-  if (!/^https?:/i.test(url)) return undefined;
+  if (!/^(https?|rtmps|rtsps):/i.test(url)) return undefined;
   const proxy = await sourceProxy();
   const out: Record<string, string | undefined> = {};
   for (const [k, v] of Object.entries(process.env)) if (!/^(https?|no|all)_proxy$/i.test(k)) out[k] = v;

@@ -68,8 +68,10 @@ const resolveAll: Resolve = async (host) => (await lookup(host, { all: true, ver
  *   command: ffmpeg is given that tcUrl with the name (`-rtmp_tcurl`, as ffmpeg would have built it)
  *   while it connects to the address. Paths whose application ffmpeg versions split differently (one
  *   segment, `/ondemand/…`, `slist=`) keep the name.
- * TLS schemes keep the name (certificates); HTTP(S) sources go through the checking proxy
- * (server/media/source-proxy.ts). For names kept, the check is made on the name's answer of the moment.
+ * TLS schemes (RTMPS, RTSPS) keep the name (SNI, certificates) and, like HTTP(S) sources, go
+ * through the checking proxy (server/media/source-proxy.ts), which checks the address ffmpeg's
+ * connection goes to. For the RTMP paths that keep the name, the check is made on the name's
+ * answer of the moment.
  */
 export async function sourceTarget(
   url: URL,

@@ -50,7 +50,8 @@ describe("stream source URLs", () => {
     expect(
       (await sourceTarget(new URL("rtsp://cam.example/x"), [], () => Promise.reject(new Error("ENOTFOUND")))).refused,
     ).toMatch(/cannot resolve cam.example/);
-    // TLS and HTTP keep their name (certificates, virtual hosts); literal addresses stay as they are.
+    // TLS and HTTP keep their name (certificates, virtual hosts; the checking proxy connects them to the
+    // checked address, source-proxy.test.ts); literal addresses stay as they are.
     const pub = () => Promise.resolve(["93.184.215.14"]);
     expect((await sourceTarget(new URL("https://cdn.example/live/i.m3u8"), [], pub)).url).toBe(
       "https://cdn.example/live/i.m3u8",
