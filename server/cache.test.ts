@@ -1,7 +1,7 @@
 // The shared reads' freshness: nothing served was read more than ttlMs ago or before a write this
 // process made, and a key read all the time is renewed without its readers waiting.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { readsChanged, sharedReads, RecentMap } from "./cache";
+import { readsAfterAsking, readsChanged, sharedReads, RecentMap } from "./cache";
 
 /** A read whose answers the test hands out one by one. */
 function source() {
@@ -128,5 +128,71 @@ describe("RecentMap", () => {
       m.set(`x${i}`, i);
       expect(m.size).toBeLessThanOrEqual(10);
     }
+  });
+});
+
+describe("readsAfterAsking", () => {
+  /** A read per key whose answers the test gives; each records how many had asked when it started. */
+  function reads() {
+    let asked = 0;
+    const started: Array<{ key: string; askedBefore: number; answer: (v: number) => void; fail: (e: Error) => void }> =
+      [];
+    const read = readsAfterAsking(
+      (key: string) => new Promise<number>((answer, fail) => started.push({ key, askedBefore: asked, answer, fail })),
+    );
+    return {
+      ask: (key: string) => {
+        asked++;
+        return read(key);
+      },
+      started,
+    };
+  }
+  const turn = () => new Promise((r) => setImmediate(r));
+
+  it("serves everyone who asked before a read started with that read, and nobody from a read already under way", async () => {
+    const r = reads();
+    const a = r.ask("room1");
+    const b = r.ask("room1");
+    expect(r.started).toHaveLength(0);
+    await turn();
+    expect(r.started).toHaveLength(1);
+    expect(r.started[0]!.askedBefore).toBe(2);
+    // Asked while the first is under way: they wait for a read of their own, one for all of them.
+    const c = r.ask("room1");
+    const d = r.ask("room1");
+    await turn();
+    expect(r.started).toHaveLength(1);
+    r.started[0]!.answer(1);
+    expect(await a).toBe(1);
+    expect(await b).toBe(1);
+    await turn();
+    expect(r.started).toHaveLength(2);
+    expect(r.started[1]!.askedBefore).toBe(4);
+    r.started[1]!.answer(2);
+    expect([await c, await d]).toEqual([2, 2]);
+    // Nothing kept: the next to ask starts a read again.
+    const e = r.ask("room1");
+    await turn();
+    expect(r.started).toHaveLength(3);
+    r.started[2]!.answer(3);
+    expect(await e).toBe(3);
+  });
+
+  it("keeps keys apart, and a failed read fails only those who joined it", async () => {
+    const r = reads();
+    const a = r.ask("room1");
+    const b = r.ask("room2");
+    await turn();
+    expect(r.started.map((s) => s.key)).toEqual(["room1", "room2"]);
+    const c = r.ask("room1");
+    r.started[0]!.fail(new Error("database gone"));
+    r.started[1]!.answer(20);
+    await expect(a).rejects.toThrow("database gone");
+    expect(await b).toBe(20);
+    await turn();
+    expect(r.started).toHaveLength(3);
+    r.started[2]!.answer(10);
+    expect(await c).toBe(10);
   });
 });

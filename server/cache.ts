@@ -99,3 +99,39 @@ export function sharedReads<T>(ttlMs = 1000, max = 5000) {
     return entry.value;
   };
 }
+
+/**
+ * Reads that must start after they are asked for, shared by everyone who asks for the same key
+ * before the read starts. A room-event socket's hello must say at least what was committed before
+ * the socket registered for events, so a read already under way cannot serve it; a read that has
+ * not started yet can serve any number of them. A key's read starts on the next turn of the event
+ * loop, or, while one of its reads is under way, once that one is done: whoever asks meanwhile
+ * joins the next. Five thousand sockets opening in one room cost a few reads, not five thousand,
+ * and a socket alone waits no longer than before. Nothing is kept once a read is done.
+ */
+export function readsAfterAsking<K, T>(read: (key: K) => Promise<T>) {
+  const next = new Map<K, Promise<T>>();
+  const running = new Map<K, Promise<T>>();
+  return (key: K): Promise<T> => {
+    const queued = next.get(key);
+    if (queued) return queued;
+    const joined = new Promise<T>((resolve, reject) => {
+      const start = () => {
+        next.delete(key);
+        // A read that throws at once fails like one that rejects.
+        const r = Promise.resolve().then(() => read(key));
+        running.set(key, r);
+        const done = () => {
+          if (running.get(key) === r) running.delete(key);
+        };
+        r.then(done, done);
+        r.then(resolve, reject);
+      };
+      const under = running.get(key);
+      if (under) under.then(start, start);
+      else setImmediate(start);
+    });
+    next.set(key, joined);
+    return joined;
+  };
+}

@@ -22,9 +22,11 @@ import { actorFromHeaders } from "../http/actor";
 import { readJson, sendError, sendJson } from "../http/io";
 import { log } from "../log";
 import { roomStats } from "../presence/figures";
+import { countsOnline } from "../presence/stats";
 import type { PresenceBuffer } from "../presence/buffer";
 import type { RoomStats } from "../presence/stats";
-import { findPublicRoom, findRoom, canManageRoom, type RoomRow } from "../rooms";
+import { findPublicRoom, findPublicRoomShared, findRoom, canManageRoom, type RoomRow } from "../rooms";
+import { readsAfterAsking } from "../cache";
 import { verifyRoomToken, type RoomClaims } from "../tokens";
 
 export const EVENTS_PATH = "/api/rooms/events";
@@ -96,7 +98,8 @@ async function viewerOf(
   if (token && token.length > 4096) throw new AppError("BAD_REQUEST", "token is too long");
   const claims = token ? memberClaims(token, now) : undefined;
   const actor: Actor = await actorFromHeaders(headers, now).catch((): Actor => ({ kind: "anonymous" }));
-  let room = await findPublicRoom(db, ref);
+  // Up to a second old (shared): attach reads the room again, after the room's newest event.
+  let room = await findPublicRoomShared(db, ref);
   if (claims && claims.num !== room.num) throw new AppError("TOKEN_INVALID", "Token is for another room");
   let manager = claims?.mr === MEMBER_ROLE.host && claims.sub === room.hostId;
   let admin = false;
@@ -205,6 +208,30 @@ export function createRoomEvents(opts: {
   const streams = new Set<() => void>();
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME, perMessageDeflate: false });
 
+  /**
+   * What a hello says of a room, read after its newest event id: key `<num>:<m|v>:<h|r>` (a
+   * moderator's history holds removed messages; a resuming socket gets a replay, not history).
+   * Shared by the sockets that ask before the read starts (readsAfterAsking); never changed.
+   */
+  const helloReads = readsAfterAsking(async (key: string) => {
+    const [numText, who, kind] = key.split(":");
+    const num = Number(numText);
+    const db = getDb();
+    const newest = await lastEventOf(db, num);
+    const now = clock.now();
+    const [room, figures, history] = await Promise.all([
+      findPublicRoom(db, num).catch((e: unknown) => {
+        if (e instanceof AppError && e.code === "NOT_FOUND") return undefined;
+        throw e;
+      }),
+      // Every status's figures but the online count, which the room's status decides below.
+      roomStats(db, { num, status: "live" }, now),
+      kind === "h" ? chatHistory(db, { num }, { moderator: who === "m" }) : undefined,
+    ]);
+    if (room && !countsOnline(room.status)) figures.online = 0;
+    return { newest, now, room, figures, history };
+  });
+
   /** Sends hello (state, history or replay) and then the room's events, in order and once. */
   async function attach(db: Db, v: Viewer, since: number | undefined, ch: Channel) {
     await hubReady();
@@ -232,16 +259,13 @@ export function createRoomEvents(opts: {
       // what hello says (its state, history, mute), and each later one comes from the hub. Read the
       // other way round (the room as the upgrade found it, up to a second old from a shared read, or
       // older while the hub started), a change committed in between was in neither: a viewer kept
-      // "starting soon" after the stream was up until the page's next poll.
-      const newest = await lastEventOf(db, v.room.num);
-      const now = clock.now();
-      const [room, figures, history, replay, member] = await Promise.all([
-        findPublicRoom(db, v.room.num).catch((e: unknown) => {
-          if (e instanceof AppError && e.code === "NOT_FOUND") return undefined;
-          throw e;
-        }),
-        roomStats(db, v.room, now),
-        since === undefined ? chatHistory(db, v.room, { moderator: v.manager }) : undefined,
+      // "starting soon" after the stream was up until the page's next poll. Sockets of a room that
+      // ask at about the same time share one such read (helloReads), started after they asked.
+      const { newest, now, room, figures, history } = await helloReads(
+        `${v.room.num}:${v.manager ? "m" : "v"}:${since === undefined ? "h" : "r"}`,
+      );
+      // The replay and the member's own row, read after `newest` too.
+      const [replay, member] = await Promise.all([
         since !== undefined ? eventsSince(db, v.room.num, since, REPLAY_LIMIT + 1) : undefined,
         v.memberId
           ? db

@@ -42,6 +42,23 @@ function prepare(db: Db) {
 const isTx = (db: DbOrTx) => "rollback" in db;
 const sharedRooms = sharedReads<RoomRow[]>(1000, 20_000);
 
+/** The rows of `ref` in `app` (null: any app), from the prepared statements, shared for up to a second. */
+function sharedRoomRows(main: Db, ref: RoomRef, app: number | null) {
+  let s = statements.get(main);
+  if (!s) statements.set(main, (s = prepare(main)));
+  // Outside transactions a room read is shared for up to a second (server/cache.ts): writes lock
+  // and re-read it inside their transaction, and this process's own commits are seen at once.
+  return sharedRooms(`${app}:${typeof ref}:${ref}`, () =>
+    typeof ref === "number"
+      ? app === null
+        ? s.num.execute({ num: ref })
+        : s.numApp.execute({ num: ref, app })
+      : app === null
+        ? s.id.execute({ id: ref })
+        : s.idApp.execute({ id: ref, app }),
+  );
+}
+
 /** A room visible to the actor (same app, or any app for platform admins) or NOT_FOUND. */
 export async function findRoom(db: DbOrTx, actor: Actor, ref: RoomRef, lock = false): Promise<RoomRow> {
   let rows: RoomRow[];
@@ -52,23 +69,19 @@ export async function findRoom(db: DbOrTx, actor: Actor, ref: RoomRef, lock = fa
       .where(and(refWhere(ref), tenantFilter(actor, rooms.appId)));
     rows = await (lock ? q.for("update") : q);
   } else {
-    const main = db;
-    let s = statements.get(main);
-    if (!s) statements.set(main, (s = prepare(main)));
-    const app = tenantOf(actor);
-    // Outside transactions a room read is shared for up to a second (server/cache.ts): writes lock
-    // and re-read it inside their transaction, and this process's own commits are seen at once.
-    rows = await sharedRooms(`${app}:${typeof ref}:${ref}`, () =>
-      typeof ref === "number"
-        ? app === null
-          ? s.num.execute({ num: ref })
-          : s.numApp.execute({ num: ref, app })
-        : app === null
-          ? s.id.execute({ id: ref })
-          : s.idApp.execute({ id: ref, app }),
-    );
+    rows = await sharedRoomRows(db, ref, tenantOf(actor));
   }
   const row = rows[0];
+  if (!row) throw notFound("Room");
+  return row;
+}
+
+/**
+ * A room as the public sees it, read up to a second ago (a read shared across requests): for
+ * look-ups whose caller reads it again where the moment counts (a room-event socket's hello).
+ */
+export async function findPublicRoomShared(db: Db, ref: RoomRef): Promise<RoomRow> {
+  const row = (await sharedRoomRows(db, ref, null))[0];
   if (!row) throw notFound("Room");
   return row;
 }

@@ -39,6 +39,7 @@ export {
   canManageRoom,
   findManagedRoom,
   findPublicRoom,
+  findPublicRoomShared,
   findRoom,
   roomRef,
   type RoomRef,
