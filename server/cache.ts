@@ -105,33 +105,60 @@ export function sharedReads<T>(ttlMs = 1000, max = 5000) {
  * before the read starts. A room-event socket's hello must say at least what was committed before
  * the socket registered for events, so a read already under way cannot serve it; a read that has
  * not started yet can serve any number of them. A key's read starts on the next turn of the event
- * loop, or, while one of its reads is under way, once that one is done: whoever asks meanwhile
- * joins the next. Five thousand sockets opening in one room cost a few reads, not five thousand,
- * and a socket alone waits no longer than before. Nothing is kept once a read is done.
+ * loop, but not before the previous one is done nor sooner than `minGapMs` after it started:
+ * whoever asks meanwhile joins the next. A socket alone waits no longer than before; five thousand
+ * opening in one room cost a read every `minGapMs` at most, not five thousand. A key is forgotten
+ * once its last read is done and its gap over.
  */
-export function readsAfterAsking<K, T>(read: (key: K) => Promise<T>) {
-  const next = new Map<K, Promise<T>>();
-  const running = new Map<K, Promise<T>>();
+export function readsAfterAsking<K, T>(read: (key: K) => Promise<T>, minGapMs = 0) {
+  interface State {
+    next?: Promise<T>;
+    running?: Promise<T>;
+    startedAt: number;
+    timer?: NodeJS.Timeout;
+  }
+  const keys = new Map<K, State>();
+  /** Forgets an idle key once its gap is over (a read asked for within it must still wait). */
+  const settle = (key: K, st: State) => {
+    if (st.next || st.running) return;
+    const wait = st.startedAt + minGapMs - Date.now();
+    if (wait > 0) {
+      st.timer = setTimeout(() => {
+        st.timer = undefined;
+        settle(key, st);
+      }, wait);
+      st.timer.unref();
+    } else if (keys.get(key) === st) keys.delete(key);
+  };
   return (key: K): Promise<T> => {
-    const queued = next.get(key);
-    if (queued) return queued;
-    const joined = new Promise<T>((resolve, reject) => {
+    let st = keys.get(key);
+    if (st?.next) return st.next;
+    if (!st) keys.set(key, (st = { startedAt: -Infinity }));
+    const s = st;
+    clearTimeout(s.timer);
+    s.timer = undefined;
+    s.next = new Promise<T>((resolve, reject) => {
       const start = () => {
-        next.delete(key);
+        s.next = undefined;
+        s.startedAt = Date.now();
         // A read that throws at once fails like one that rejects.
         const r = Promise.resolve().then(() => read(key));
-        running.set(key, r);
+        s.running = r;
         const done = () => {
-          if (running.get(key) === r) running.delete(key);
+          if (s.running === r) s.running = undefined;
+          settle(key, s);
         };
         r.then(done, done);
         r.then(resolve, reject);
       };
-      const under = running.get(key);
-      if (under) under.then(start, start);
-      else setImmediate(start);
+      const whenDue = () => {
+        const wait = s.startedAt + minGapMs - Date.now();
+        if (wait > 0) setTimeout(start, wait);
+        else setImmediate(start);
+      };
+      if (s.running) s.running.then(whenDue, whenDue);
+      else whenDue();
     });
-    next.set(key, joined);
-    return joined;
+    return s.next;
   };
 }

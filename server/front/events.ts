@@ -33,6 +33,12 @@ export const EVENTS_PATH = "/api/rooms/events";
 export const CHAT_PATH = "/api/rooms/chat";
 const MAX_FRAME = 4096;
 const REPLAY_LIMIT = 500;
+/**
+ * A room's hello reads start at most this often (the first of a quiet room's at once): sockets that
+ * open meanwhile share the next. 5,000 viewers arriving in a few seconds cost 40 reads a second,
+ * not one each, and none waits more than this for its read to start.
+ */
+const HELLO_READ_GAP_MS = 25;
 const PING_MS = 25_000;
 /** Frames a socket may send: a burst, refilled per second. */
 const FRAME_BURST = 20;
@@ -230,7 +236,7 @@ export function createRoomEvents(opts: {
     ]);
     if (room && !countsOnline(room.status)) figures.online = 0;
     return { newest, now, room, figures, history };
-  });
+  }, HELLO_READ_GAP_MS);
 
   /** Sends hello (state, history or replay) and then the room's events, in order and once. */
   async function attach(db: Db, v: Viewer, since: number | undefined, ch: Channel) {
