@@ -104,6 +104,10 @@ test("ended → its recording plays on the watch page and downloads → Go live 
   // The host ends the room from the panel.
   const host = await signIn(browser, t.host.username, "password-123");
   await host.goto(`${env.base}/host/rooms/${room.id}`);
+  // A last word in the chat before the end: the ended room's page shows it, in its closed chat.
+  await host.getByTestId("chat-input").fill("谢谢收看 👋 see you");
+  await host.getByTestId("chat-send").click();
+  await expect(host.getByTestId("chat-message").filter({ hasText: "谢谢收看 👋 see you" })).toHaveCount(1);
   await host.getByTestId("stop-room").click();
   await expect(host.getByTestId("room-status")).toContainText("Ended");
   await until(
@@ -118,6 +122,11 @@ test("ended → its recording plays on the watch page and downloads → Go live 
   await viewer.goto(`${env.base}/watch/${room.id}`);
   await expect(viewer.getByTestId("replay")).toBeVisible({ timeout: 20_000 });
   await videoPlays(viewer, '[data-testid="replay-video"]');
+  // Its chat log is there, and closed (the server refuses it): the box says so; co-hosting is not offered.
+  await expect(viewer.getByTestId("chat-message").filter({ hasText: "谢谢收看 👋 see you" })).toHaveCount(1);
+  await expect(viewer.getByTestId("chat-input")).toBeDisabled();
+  await expect(viewer.getByTestId("chat-input")).toHaveAttribute("placeholder", "Chat closed: broadcast ended");
+  await expect(viewer.getByRole("link", { name: "Sign in to co-host" })).toHaveCount(0);
   await shot(viewer, "rooms-ended-replay");
 
   // The host downloads it from the panel: an attachment named after the recording.

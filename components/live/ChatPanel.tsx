@@ -146,7 +146,9 @@ export function ChatPanel({ room, live, className }: { room: string | number; li
   };
 
   const mutedNow = live.mutedUntil !== null;
-  const canChat = !!live.me?.canChat && !live.kicked;
+  // An ended room's chat is closed (the server refuses it): its log stays readable.
+  const closed = live.status?.status === "ended";
+  const canChat = !!live.me?.canChat && !live.kicked && !closed;
   return (
     <section
       className={`flex min-h-0 flex-col rounded-lg border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900 ${className ?? ""}`}
@@ -163,7 +165,7 @@ export function ChatPanel({ room, live, className }: { room: string | number; li
       </header>
       <ul ref={list} className="min-h-40 flex-1 overflow-y-auto px-3 py-2" data-testid="chat-list" aria-live="polite">
         {!live.messages.length && !live.notices.length && (
-          <li className="py-4 text-center text-sm text-slate-400">{t("empty")}</li>
+          <li className="py-4 text-center text-sm text-slate-400">{t(closed ? "emptyEnded" : "empty")}</li>
         )}
         {[...live.messages.map((m) => ({ at: m.at, m })), ...live.notices.map((n) => ({ at: n.at, n }))]
           .sort((a, b) => a.at - b.at)
@@ -212,11 +214,13 @@ export function ChatPanel({ room, live, className }: { room: string | number; li
             placeholder={
               live.kicked
                 ? t("errRemoved")
-                : mutedNow
-                  ? t("errMuted", { until: new Date(live.mutedUntil!).toLocaleTimeString(locale) })
-                  : canChat
-                    ? t("placeholder")
-                    : t("readOnly")
+                : closed
+                  ? t("closed")
+                  : mutedNow
+                    ? t("errMuted", { until: new Date(live.mutedUntil!).toLocaleTimeString(locale) })
+                    : canChat
+                      ? t("placeholder")
+                      : t("readOnly")
             }
             aria-label={t("placeholder")}
             data-testid="chat-input"

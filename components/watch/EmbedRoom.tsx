@@ -10,13 +10,14 @@ import { useContinuation } from "./useContinuation";
 
 export function EmbedRoom({ room, format, chat }: { room: string | number; format: PlayerFormat; chat: boolean }) {
   const presence = usePresence(room, chat);
-  const live = useRoomEvents(room, {
-    token: presence.joined?.token,
-    enabled: !chat || !!presence.joined,
-  });
-  const pollMs = isLive(live.transport) ? POLL_WITH_EVENTS_MS : POLL_FALLBACK_MS;
   // An ended room that went live again: the frame follows the broadcast, with the same options.
   const [ended, setEnded] = useState(false);
+  const live = useRoomEvents(room, {
+    token: presence.joined?.token,
+    // An ended room is not joined; its socket still brings the chat log (read-only) and the status.
+    enabled: !chat || !!presence.joined || ended,
+  });
+  const pollMs = isLive(live.transport) ? POLL_WITH_EVENTS_MS : POLL_FALLBACK_MS;
   useContinuation(room, ended, (id) => `/embed/${id}?format=${format}${chat ? "&chat=1" : ""}`);
   const player = (
     <Player

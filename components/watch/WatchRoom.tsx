@@ -46,9 +46,11 @@ export function WatchRoom({ room }: { room: string | number }) {
   /** My co-host request as the host's decisions reach me: none, sent, approved, on the mic. */
   const [mic, setMic] = useState<"none" | "requested" | "approved" | "on">("none");
   const myId = presence.joined?.memberId;
+  const ended = info?.room.status === "ended";
   const live = useRoomEvents(room, {
     token: presence.joined?.token,
-    enabled: !!presence.joined,
+    // An ended room is not joined; its socket still brings the chat log (read-only) and the status.
+    enabled: !!presence.joined || ended,
     // The status badge looks again until its read agrees ("Starting soon" → "Live" as the stream comes
     // up); the player does the same with live.status.
     onStatus: follow,
@@ -79,7 +81,6 @@ export function WatchRoom({ room }: { room: string | number }) {
     }),
   );
   const graceLeft = useCountdown(live.status?.graceEndsAt);
-  const ended = info?.room.status === "ended";
   // The broadcast went on in a new room ("Go live again"): said here, and followed once it is on air.
   const next = useContinuation(room, ended, (id) => `/watch/${id}`);
   const player = <Player room={room} format={format} status={live.status} removed={live.kicked} pollMs={pollMs} />;
@@ -164,7 +165,7 @@ export function WatchRoom({ room }: { room: string | number }) {
             <span className="text-sm text-slate-500" data-testid="likes">
               {t("liked", { count: totalLikes })}
             </span>
-            <span className="mx-2 h-5 w-px bg-slate-200 dark:bg-slate-700" aria-hidden />
+            {(me.data || !ended) && <span className="mx-2 h-5 w-px bg-slate-200 dark:bg-slate-700" aria-hidden />}
             {me.data ? (
               <Button
                 variant="secondary"
@@ -179,7 +180,7 @@ export function WatchRoom({ room }: { room: string | number }) {
                     ? t("approved")
                     : t("requestMic")}
               </Button>
-            ) : (
+            ) : ended ? null : (
               <Link
                 href={`/signin?callbackUrl=${encodeURIComponent(`/watch/${room}`)}`}
                 className="text-sm text-blue-600 underline"

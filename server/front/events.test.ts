@@ -232,6 +232,15 @@ describe("room events", () => {
     expect(await v.next((f) => f.type === "figures" && f.likes === 3, 4000)).toMatchObject({ likes: 3 });
     await callerOf(t.host).rooms.stop({ room: r.id });
     await v.next((f) => f.type === "status" && f.status === "ended", 1000);
+    // A socket opened after the end: the room's chat is closed, hello says so, and a message is refused.
+    const late = await connect(r.id, vTok);
+    expect((await late.next((f) => f.type === "hello")).me).toMatchObject({
+      memberId: t.viewer.userId,
+      canChat: false,
+    });
+    late.send({ type: "chat", text: "still here?" });
+    expect(await late.next((f) => f.type === "error")).toMatchObject({ code: "ILLEGAL_TRANSITION" });
+    late.ws.terminate();
     // A deleted room closes its sockets (4404): there is nothing left to hear.
     await callerOf(t.host).rooms.delete({ room: r.id });
     await v.next((f) => f.type === "deleted", 1000);

@@ -301,7 +301,8 @@ export function createRoomEvents(opts: {
           memberId: v.memberId ?? null,
           manager: v.manager,
           guest: v.guest,
-          canChat: !!chatter && (!v.guest || v.room.guestChat),
+          // An ended room's chat is closed (sendChat refuses it).
+          canChat: !!chatter && (!v.guest || v.room.guestChat) && v.room.status !== "ended",
           canLike: !!v.claims,
           mutedUntil: muted && muted > now ? muted.getTime() : null,
         },
