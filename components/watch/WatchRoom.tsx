@@ -150,9 +150,12 @@ export function WatchRoom({ room }: { room: string | number }) {
                 />
               </span>
             )}
-            <span className="text-sm text-slate-500" data-testid="online-count">
-              {t("online", { count: figures?.online ?? 0 })}
-            </span>
+            {/* Nobody watches an ended broadcast: its replay's page shows no audience count. */}
+            {!ended && (
+              <span className="text-sm text-slate-500" data-testid="online-count">
+                {t("online", { count: figures?.online ?? 0 })}
+              </span>
+            )}
           </div>
           <div className="flex flex-wrap items-center gap-2">
             <Button
