@@ -128,6 +128,7 @@ test("ended → its recording plays on the watch page and downloads → Go live 
   await expect(viewer.getByTestId("chat-input")).toHaveAttribute("placeholder", "Chat closed: broadcast ended");
   await expect(viewer.getByRole("link", { name: "Sign in to co-host" })).toHaveCount(0);
   await expect(viewer.getByTestId("online-count")).toHaveCount(0);
+  await expect(viewer.getByLabel("Playback")).toBeHidden();
   await shot(viewer, "rooms-ended-replay");
 
   // The host downloads it from the panel: an attachment named after the recording.

@@ -223,3 +223,30 @@ describe("readsAfterAsking with a gap", () => {
     expect(starts[3]! - again).toBeLessThan(20);
   });
 });
+
+describe("readsAfterAsking when things go wrong", () => {
+  it("a read that hangs holds the next one back only for stuckMs", async () => {
+    let n = 0;
+    const read = readsAfterAsking(() => (++n === 1 ? new Promise<number>(() => {}) : Promise.resolve(n)), 0, 50);
+    void read("room1");
+    await new Promise((r) => setImmediate(r));
+    const t0 = performance.now();
+    expect(await read("room1")).toBe(2);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(45);
+    expect(performance.now() - t0).toBeLessThan(1000);
+  });
+
+  it("a wall clock stepped back does not stretch the gap", async () => {
+    const read = readsAfterAsking((key: string) => Promise.resolve(key), 40);
+    await read("room1");
+    const real = Date.now();
+    const clock = vi.spyOn(Date, "now").mockReturnValue(real - 600_000);
+    try {
+      const t0 = performance.now();
+      expect(await read("room1")).toBe("room1");
+      expect(performance.now() - t0).toBeLessThan(1000);
+    } finally {
+      clock.mockRestore();
+    }
+  });
+});

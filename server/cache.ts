@@ -108,9 +108,11 @@ export function sharedReads<T>(ttlMs = 1000, max = 5000) {
  * loop, but not before the previous one is done nor sooner than `minGapMs` after it started:
  * whoever asks meanwhile joins the next. A socket alone waits no longer than before; five thousand
  * opening in one room cost a read every `minGapMs` at most, not five thousand. A key is forgotten
- * once its last read is done and its gap over.
+ * once its last read is done and its gap over. A read still running after `stuckMs` (a hung
+ * connection) no longer holds the next one back. Times are monotonic (a clock stepped back does
+ * not stretch a gap).
  */
-export function readsAfterAsking<K, T>(read: (key: K) => Promise<T>, minGapMs = 0) {
+export function readsAfterAsking<K, T>(read: (key: K) => Promise<T>, minGapMs = 0, stuckMs = 5000) {
   interface State {
     next?: Promise<T>;
     running?: Promise<T>;
@@ -121,7 +123,7 @@ export function readsAfterAsking<K, T>(read: (key: K) => Promise<T>, minGapMs = 
   /** Forgets an idle key once its gap is over (a read asked for within it must still wait). */
   const settle = (key: K, st: State) => {
     if (st.next || st.running) return;
-    const wait = st.startedAt + minGapMs - Date.now();
+    const wait = st.startedAt + minGapMs - performance.now();
     if (wait > 0) {
       st.timer = setTimeout(() => {
         st.timer = undefined;
@@ -140,7 +142,7 @@ export function readsAfterAsking<K, T>(read: (key: K) => Promise<T>, minGapMs = 
     s.next = new Promise<T>((resolve, reject) => {
       const start = () => {
         s.next = undefined;
-        s.startedAt = Date.now();
+        s.startedAt = performance.now();
         // A read that throws at once fails like one that rejects.
         const r = Promise.resolve().then(() => read(key));
         s.running = r;
@@ -152,12 +154,23 @@ export function readsAfterAsking<K, T>(read: (key: K) => Promise<T>, minGapMs = 
         r.then(resolve, reject);
       };
       const whenDue = () => {
-        const wait = s.startedAt + minGapMs - Date.now();
-        if (wait > 0) setTimeout(start, wait);
+        const wait = s.startedAt + minGapMs - performance.now();
+        if (wait > 0) setTimeout(start, Math.min(wait, minGapMs));
         else setImmediate(start);
       };
-      if (s.running) s.running.then(whenDue, whenDue);
-      else whenDue();
+      if (s.running) {
+        // After the running read, or once it has run `stuckMs`, whichever comes first (once).
+        let due = false;
+        const once = () => {
+          if (due) return;
+          due = true;
+          clearTimeout(stuck);
+          whenDue();
+        };
+        const stuck = setTimeout(once, Math.max(0, s.startedAt + stuckMs - performance.now()));
+        stuck.unref();
+        s.running.then(once, once);
+      } else whenDue();
     });
     return s.next;
   };

@@ -191,7 +191,8 @@ export function WatchRoom({ room }: { room: string | number }) {
                 {t("signInToCohost")}
               </Link>
             )}
-            <label className="ml-auto flex items-center gap-2 text-sm">
+            {/* The live player's format: an ended room plays its recording (MP4) instead. */}
+            <label className={`ml-auto flex items-center gap-2 text-sm ${ended ? "hidden" : ""}`}>
               {t("format")}
               <select
                 aria-label={t("format")}

@@ -494,7 +494,8 @@ export class Pulls {
       const target = await sourceTarget(parseSourceUrl(sourceUrl(pull.source)));
       if (target.refused !== undefined) throw new PullError(target.refused);
       const url = target.url;
-      // HTTP(S) sources: every request ffmpeg makes goes through the checking proxy (source-proxy.ts).
+      // HTTP(S), RTMPS and RTSPS sources: every connection ffmpeg makes for them goes through the
+      // checking proxy (source-proxy.ts); the local RTMP output is plain TCP and does not.
       const childEnv = await sourceEnv(url);
       if (pull.stopped) return;
       // Cameras send H.264 nearly always, and often no audio: a source without audio gets a silent AAC
