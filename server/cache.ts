@@ -155,7 +155,7 @@ export function readsAfterAsking<K, T>(read: (key: K) => Promise<T>, minGapMs = 
       };
       const whenDue = () => {
         const wait = s.startedAt + minGapMs - performance.now();
-        if (wait > 0) setTimeout(start, Math.min(wait, minGapMs));
+        if (wait > 0) setTimeout(start, wait);
         else setImmediate(start);
       };
       if (s.running) {

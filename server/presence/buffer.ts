@@ -95,10 +95,15 @@ export class PresenceBuffer {
     this.forgotten.set(roomNum, memberId, at);
   }
 
+  /** What this process last wrote for the member, in either generation. */
+  private lastWritten(roomNum: number, memberId: string) {
+    return this.written.get(roomNum, memberId) ?? this.writtenBefore.get(roomNum, memberId);
+  }
+
   record(b: Beat) {
     const prev = this.pending.get(b.roomNum, b.memberId);
     if (!prev && this.opts.rewriteSkip !== false) {
-      const w = this.written.get(b.roomNum, b.memberId) ?? this.writtenBefore.get(b.roomNum, b.memberId);
+      const w = this.lastWritten(b.roomNum, b.memberId);
       if (w && b.likes <= w.likes && b.seenAt >= w.seenAt && b.seenAt - w.seenAt < this.rewriteMs()) {
         this.skippedBeats++;
         return;
@@ -157,7 +162,7 @@ export class PresenceBuffer {
     const burst = env().PRESENCE_LIKES_BURST;
     for (const b of batch) {
       if (b.seenAt <= (forgotten.get(b.roomNum, b.memberId) ?? -Infinity)) continue;
-      const w = this.written.get(b.roomNum, b.memberId) ?? this.writtenBefore.get(b.roomNum, b.memberId);
+      const w = this.lastWritten(b.roomNum, b.memberId);
       const floor = w?.likes ?? 0;
       this.written.set(b.roomNum, b.memberId, {
         seenAt: Math.max(b.seenAt, w?.seenAt ?? 0),
