@@ -88,6 +88,9 @@ test("ended → its recording plays on the watch page and downloads → Go live 
   const title = uniq("again");
   const room = await trpc("rooms.create", { title, record: true, graceS: 120 }, t.host.token);
   const info = await trpc("media.pushInfo", { room: room.id }, t.host.token, "GET");
+  // The host's panel is open through the broadcast: a word in the chat while it is recorded.
+  const host = await signIn(browser, t.host.username, "password-123");
+  await host.goto(`${env.base}/host/rooms/${room.id}`);
   const ff = push(info.rtmp_url, 60);
   try {
     await until(
@@ -95,16 +98,18 @@ test("ended → its recording plays on the watch page and downloads → Go live 
       (r) => r.status === "live" && r.streamOnline,
       20_000,
     );
-    await new Promise((r) => setTimeout(r, 4000));
+    await new Promise((r) => setTimeout(r, 1500));
+    await host.getByTestId("chat-input").fill("直播中 🎥 live now");
+    await host.getByTestId("chat-send").click();
+    await expect(host.getByTestId("chat-message").filter({ hasText: "直播中 🎥 live now" })).toHaveCount(1);
+    await new Promise((r) => setTimeout(r, 3000));
   } finally {
     ff.kill("SIGTERM");
     await ff.exited;
   }
 
-  // The host ends the room from the panel.
-  const host = await signIn(browser, t.host.username, "password-123");
-  await host.goto(`${env.base}/host/rooms/${room.id}`);
-  // A last word in the chat before the end: the ended room's page shows it, in its closed chat.
+  // A last word in the chat after the stream stopped: the ended room's page shows it in its closed
+  // chat log, not in the recording's replay. Then the host ends the room from the panel.
   await host.getByTestId("chat-input").fill("谢谢收看 👋 see you");
   await host.getByTestId("chat-send").click();
   await expect(host.getByTestId("chat-message").filter({ hasText: "谢谢收看 👋 see you" })).toHaveCount(1);
@@ -122,7 +127,24 @@ test("ended → its recording plays on the watch page and downloads → Go live 
   await viewer.goto(`${env.base}/watch/${room.id}`);
   await expect(viewer.getByTestId("replay")).toBeVisible({ timeout: 20_000 });
   await videoPlays(viewer, '[data-testid="replay-video"]');
-  // Its chat log is there, and closed (the server refuses it): the box says so; co-hosting is not offered.
+  // Its chat plays in step with it: nothing at the start, the word said while live once the video
+  // reaches it; the word said after the stream stopped is not part of this recording.
+  const replayChat = viewer.getByTestId("replay-chat");
+  const seek = (to: "start" | "end") =>
+    viewer.locator('[data-testid="replay-video"]').evaluate((v: HTMLVideoElement, where) => {
+      v.pause();
+      v.currentTime = where === "start" ? 0 : v.duration;
+    }, to);
+  await seek("start");
+  await expect(replayChat.getByTestId("replay-chat-empty")).toBeVisible();
+  await expect(replayChat.getByTestId("chat-message")).toHaveCount(0);
+  await seek("end");
+  await expect(replayChat.getByTestId("chat-message").filter({ hasText: "直播中 🎥 live now" })).toHaveCount(1);
+  await expect(replayChat.getByTestId("chat-message")).toHaveCount(1);
+  // The whole log, and closed (the server refuses it): the box says so; co-hosting is not offered.
+  await shot(viewer, "rooms-ended-replay-chat");
+  await viewer.getByTestId("chat-tab-log").click();
+  await expect(viewer.getByTestId("chat-message").filter({ hasText: "直播中 🎥 live now" })).toHaveCount(1);
   await expect(viewer.getByTestId("chat-message").filter({ hasText: "谢谢收看 👋 see you" })).toHaveCount(1);
   await expect(viewer.getByTestId("chat-input")).toBeDisabled();
   await expect(viewer.getByTestId("chat-input")).toHaveAttribute("placeholder", "Chat closed: broadcast ended");

@@ -18,18 +18,21 @@ const ROLE_LABEL: Record<number, "roleHost" | "roleCohost" | "roleAdmin" | undef
   3: "roleAdmin",
 };
 
-function Message({
+/** One message: its time (or `stamp`, a replay's offset), who sent it, and the moderators' actions. */
+export function Message({
   m,
   moderate,
   onDelete,
   onMute,
   onBan,
+  stamp,
 }: {
   m: ChatMessage;
   moderate: boolean;
-  onDelete: () => void;
-  onMute: (minutes: number) => void;
-  onBan: () => void;
+  onDelete?: () => void;
+  onMute?: (minutes: number) => void;
+  onBan?: () => void;
+  stamp?: string;
 }) {
   const t = useTranslations("chat");
   const locale = useLocale();
@@ -43,7 +46,7 @@ function Message({
       data-removed={removed || undefined}
     >
       <span className="mr-1 text-xs text-slate-400">
-        {new Date(m.at).toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit" })}
+        {stamp ?? new Date(m.at).toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit" })}
       </span>
       <span className="mr-1 font-medium text-slate-700 dark:text-slate-200">
         {m.nick || (m.memberId.startsWith("guest:") ? t("guest") : m.memberId.slice(0, 8))}
@@ -72,7 +75,7 @@ function Message({
               <button
                 type="button"
                 className="text-xs text-slate-600 hover:underline"
-                onClick={() => onMute(10)}
+                onClick={() => onMute?.(10)}
                 data-testid="chat-mute"
               >
                 {t("mute10")}

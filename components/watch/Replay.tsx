@@ -1,14 +1,29 @@
 "use client";
 // An ended room's recordings on its watch page: the first plays (muted autoplay, with controls),
 // the others are a click away.
-import { useState, type ReactNode } from "react";
+import { useEffect, useState, type ReactNode, type RefObject } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { useLocale, useTranslations } from "next-intl";
 import { useTRPC } from "@/lib/trpc";
 import { fmtDuration, fmtTime } from "@/lib/format";
+import type { ReplayPart } from "./ReplayChat";
 
-/** `otherwise` shows while the room has no ready recording (the player, saying the room ended). */
-export function Replay({ room, otherwise }: { room: string | number; otherwise: ReactNode }) {
+/**
+ * `otherwise` shows while the room has no ready recording (the player, saying the room ended).
+ * `onPart` hears which recording plays, when its start is known (its chat can follow it), else null;
+ * `video` is its <video>.
+ */
+export function Replay({
+  room,
+  otherwise,
+  video,
+  onPart,
+}: {
+  room: string | number;
+  otherwise: ReactNode;
+  video?: RefObject<HTMLVideoElement | null>;
+  onPart?: (part: ReplayPart | null) => void;
+}) {
   const t = useTranslations("watch");
   const locale = useLocale();
   const trpc = useTRPC();
@@ -19,11 +34,22 @@ export function Replay({ room, otherwise }: { room: string | number; otherwise: 
   const items = replay.data?.items ?? [];
   const [chosen, setChosen] = useState<string>();
   const current = items.find((i) => i.id === chosen) ?? items[0];
+  const part = current?.startedAt != null ? current.id : null;
+  useEffect(() => {
+    onPart?.(
+      current && current.startedAt != null
+        ? { id: current.id, startedAt: current.startedAt, durationMs: current.durationMs }
+        : null,
+    );
+    // Told again only when the part (or whether its start is known) changes.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [part]);
   if (!current) return <>{otherwise}</>;
   return (
     <section className="flex flex-col gap-2" aria-label={t("replay")} data-testid="replay">
       <video
         key={current.id}
+        ref={video}
         className="aspect-video w-full rounded-lg bg-black"
         src={current.url}
         controls

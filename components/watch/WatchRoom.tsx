@@ -5,7 +5,7 @@
 // polling goes on underneath at a slower pace for when the socket cannot connect. An ended room
 // plays its recording, and leads on to the room it went live again in.
 import Link from "next/link";
-import { useState } from "react";
+import { useRef, useState } from "react";
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { useTranslations } from "next-intl";
 import { useTRPC } from "@/lib/trpc";
@@ -21,6 +21,7 @@ import {
 } from "@/components/live/useRoomEvents";
 import { ChatPanel } from "@/components/live/ChatPanel";
 import { Replay } from "./Replay";
+import { ReplayChat, type ReplayPart } from "./ReplayChat";
 import { onAir, useContinuation } from "./useContinuation";
 import { useCountdown } from "@/components/live/useCountdown";
 import { Button, StatusBadge } from "@/components/ui";
@@ -89,6 +90,11 @@ export function WatchRoom({ room }: { room: string | number }) {
   const totalLikes = Math.max(figures?.likes ?? 0, myLikes);
   const title = live.info?.title ?? r?.title;
   const notice = live.info?.notice ?? r?.notice;
+  // The recording the replay plays, and its <video>: its chat is shown in step with it.
+  const replayVideo = useRef<HTMLVideoElement>(null);
+  const [replaying, setReplaying] = useState<ReplayPart | null>(null);
+  const [chatTab, setChatTab] = useState<"replay" | "log">("replay");
+  const chatLog = <ChatPanel room={room} live={live} className="h-[28rem]" />;
 
   return (
     <div className="min-h-screen">
@@ -113,7 +119,7 @@ export function WatchRoom({ room }: { room: string | number }) {
               </Link>
             </p>
           )}
-          {ended ? <Replay room={room} otherwise={player} /> : player}
+          {ended ? <Replay room={room} otherwise={player} video={replayVideo} onPart={setReplaying} /> : player}
           {live.kicked && (
             <p
               className="rounded-md bg-red-50 px-3 py-2 text-sm text-red-700 dark:bg-red-950 dark:text-red-300"
@@ -219,7 +225,32 @@ export function WatchRoom({ room }: { room: string | number }) {
               </>
             )}
           </section>
-          <ChatPanel room={room} live={live} className="h-[28rem]" />
+          {ended && replaying ? (
+            <div className="flex flex-col gap-2">
+              <div role="tablist" aria-label={t("chatViews")} className="flex gap-1 text-sm">
+                {(["replay", "log"] as const).map((v) => (
+                  <button
+                    key={v}
+                    type="button"
+                    role="tab"
+                    aria-selected={chatTab === v}
+                    onClick={() => setChatTab(v)}
+                    data-testid={`chat-tab-${v}`}
+                    className={`rounded-md px-2 py-1 ${chatTab === v ? "bg-slate-200 font-medium dark:bg-slate-800" : "text-slate-500"}`}
+                  >
+                    {t(v === "replay" ? "chatReplay" : "chatLog")}
+                  </button>
+                ))}
+              </div>
+              {chatTab === "replay" ? (
+                <ReplayChat room={room} part={replaying} video={replayVideo} className="h-[28rem]" />
+              ) : (
+                chatLog
+              )}
+            </div>
+          ) : (
+            chatLog
+          )}
         </aside>
       </main>
     </div>

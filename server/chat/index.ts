@@ -1,7 +1,7 @@
 // Chat in a room: send (length, rate, slow mode, mutes, the app's word filter, guests only where the
 // room allows them), history on join, and the host's and admins' moderation (delete for everyone,
 // mute for N minutes; a ban is a kick: server/presence). Messages are stored with who removed what.
-import { and, desc, eq, isNull, lt } from "drizzle-orm";
+import { and, asc, desc, eq, gt, gte, isNull, lt, lte, or } from "drizzle-orm";
 import { z } from "zod";
 import { dbOf, type Ctx } from "../actor";
 import { appRow } from "../apps";
@@ -200,6 +200,41 @@ export async function chatHistory(
     .orderBy(desc(chatMessages.id))
     .limit(opts.limit ?? HISTORY_ON_JOIN);
   return rows.reverse().map((m) => chatView(m, opts.moderator));
+}
+
+/** Messages of a replay's chat page (server/media/access.ts). */
+export const REPLAY_CHAT_PAGE = 200;
+
+/**
+ * A room's messages sent from `from` to `to` (inclusive), oldest first, after the message `after`
+ * (its time and id), removed ones left out: a recording's chat. Read along (room_num, created_at, id).
+ */
+export async function chatDuring(
+  db: DbOrTx,
+  room: Pick<RoomRow, "num">,
+  opts: { from: Date; to: Date; after?: { at: number; id: number }; limit: number },
+): Promise<ChatMessageView[]> {
+  const after = opts.after;
+  const rows = await db
+    .select()
+    .from(chatMessages)
+    .where(
+      and(
+        eq(chatMessages.roomNum, room.num),
+        gte(chatMessages.createdAt, opts.from),
+        lte(chatMessages.createdAt, opts.to),
+        after
+          ? or(
+              gt(chatMessages.createdAt, new Date(after.at)),
+              and(eq(chatMessages.createdAt, new Date(after.at)), gt(chatMessages.id, after.id)),
+            )
+          : undefined,
+        isNull(chatMessages.deletedAt),
+      ),
+    )
+    .orderBy(asc(chatMessages.createdAt), asc(chatMessages.id))
+    .limit(opts.limit);
+  return rows.map((m) => chatView(m, false));
 }
 
 /** The chat log for the console (members of the room's app; moderators see removed messages). */

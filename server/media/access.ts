@@ -17,6 +17,7 @@ import { roomStats } from "../presence/figures";
 import { pullUrls, pushInfo } from "./urls";
 import { channelPassword } from "./keys";
 import { sourceOf } from "../sources";
+import { chatDuring, REPLAY_CHAT_PAGE } from "../chat";
 
 export const pullInput = z.object({ room: roomRef, guestId: z.string().uuid().optional() });
 
@@ -133,17 +134,23 @@ export const replayInput = z.object({ room: roomRef });
 const REPLAY_LIMIT = 20;
 
 /**
- * An ended room's recordings for its watch page, oldest first, each with a playback URL: under the
- * room's play rules (pullUrls): public to visitors, the room's tenant for signed-in users, not to a
- * member removed from it, nothing while its app is disabled. Empty until the room has ended.
+ * A room whose replay the caller may watch, under the room's play rules (pullUrls): public to
+ * visitors, the room's tenant for signed-in users, not to a member removed from it, nothing while
+ * its app is disabled.
  */
-export async function getReplay(ctx: Ctx, input: z.infer<typeof replayInput>) {
+async function replayRoom(ctx: Ctx, ref: z.infer<typeof roomRef>) {
   const db = dbOf(ctx);
-  const room =
-    ctx.actor.kind === "anonymous" ? await findPublicRoom(db, input.room) : await findRoom(db, ctx.actor, input.room);
+  const room = ctx.actor.kind === "anonymous" ? await findPublicRoom(db, ref) : await findRoom(db, ctx.actor, ref);
   const app = await appById(db, room.appId);
   if (!app?.app.enabled) throw new AppError("DISABLED", "This app is disabled");
   if (ctx.actor.kind === "user") await assertNotKicked(db, room.num, ctx.actor.userId);
+  return room;
+}
+
+/** An ended room's recordings for its watch page, oldest first, each with a playback URL. Empty until the room has ended. */
+export async function getReplay(ctx: Ctx, input: z.infer<typeof replayInput>) {
+  const db = dbOf(ctx);
+  const room = await replayRoom(ctx, input.room);
   if (room.status !== "ended") return { items: [] };
   const rows = await db
     .select()
@@ -157,9 +164,47 @@ export async function getReplay(ctx: Ctx, input: z.infer<typeof replayInput>) {
       name: rec.name,
       durationMs: rec.durationMs,
       createdAt: rec.createdAt,
+      /** When its first frame was live (ms since the epoch); null: unknown, no chat in step with it. */
+      startedAt: rec.startedAt?.getTime() ?? null,
       // A recording reported with its own URL plays from there; onair's own files through /vod/.
       url: !rec.filePath && rec.url ? rec.url : vodToken(ctx, rec, room.id, false).url,
     })),
+  };
+}
+
+export const replayChatInput = z.object({
+  room: roomRef,
+  recording: z.string().uuid(),
+  /** The last message of the page before (its time and id, `next` of that page): this page starts after it. */
+  cursor: z.object({ at: z.number().int().min(0), id: z.number().int().positive() }).nullish(),
+});
+
+/**
+ * The chat sent while a recording of an ended room was live, oldest first, in pages of
+ * REPLAY_CHAT_PAGE: a replay shows each message when the video reaches its time (`at` − the
+ * recording's `startedAt`). Removed messages are left out. Under the replay's own rules.
+ */
+export async function getReplayChat(ctx: Ctx, input: z.infer<typeof replayChatInput>) {
+  const db = dbOf(ctx);
+  const room = await replayRoom(ctx, input.room);
+  const rec = (
+    await db
+      .select()
+      .from(recordings)
+      .where(and(eq(recordings.id, input.recording), eq(recordings.roomNum, room.num), eq(recordings.status, "ready")))
+  )[0];
+  // Recordings are offered once the room has ended (getReplay); so is their chat.
+  if (!rec || room.status !== "ended") throw notFound("Recording");
+  if (!rec.startedAt) return { startedAt: null, items: [], next: null };
+  const from = rec.startedAt;
+  const to = new Date(from.getTime() + rec.durationMs);
+  const page = await chatDuring(db, room, { from, to, after: input.cursor ?? undefined, limit: REPLAY_CHAT_PAGE + 1 });
+  const items = page.slice(0, REPLAY_CHAT_PAGE);
+  const last = items.at(-1);
+  return {
+    startedAt: from.getTime(),
+    items,
+    next: page.length > REPLAY_CHAT_PAGE && last ? { at: last.at, id: last.id } : null,
   };
 }
 

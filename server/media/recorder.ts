@@ -57,6 +57,9 @@ export async function recordDone(
   const { room } = row;
   const ctx = { db, clock, actor: { kind: "system" as const, appId: room.appId, via } };
   const at = clock.now();
+  // The file's last write is when its stream stopped (or now, if the clock says earlier): the
+  // recording started its duration before that. A replay shows the chat in step with it.
+  const endedMs = Math.min(statSync(file).mtimeMs, at.getTime());
   const name = `${room.title} ${at.toISOString().slice(0, 16).replace("T", " ")}`;
   const rec = await createMediaRecording(
     ctx,
@@ -70,7 +73,8 @@ export async function recordDone(
     await remuxToMp4(file, mp4);
     const durationMs = await probeDurationMs(mp4);
     const sizeBytes = statSync(mp4).size;
-    await finishMediaRecording(ctx, rec.id, { status: "ready", filePath: mp4, durationMs, sizeBytes });
+    const startedAt = new Date(Math.round(endedMs - durationMs));
+    await finishMediaRecording(ctx, rec.id, { status: "ready", filePath: mp4, durationMs, sizeBytes, startedAt });
     if (opts.removeSource)
       try {
         unlinkSync(file);

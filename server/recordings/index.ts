@@ -113,7 +113,9 @@ async function recordingEvent(tx: DbOrTx, row: RecordingRow, room: RoomRow | und
 export async function finishMediaRecording(
   ctx: Ctx,
   id: string,
-  done: { status: "ready"; filePath: string; durationMs: number; sizeBytes: number } | { status: "failed" },
+  done:
+    | { status: "ready"; filePath: string; durationMs: number; sizeBytes: number; startedAt: Date }
+    | { status: "failed" },
 ) {
   const now = ctx.clock.now();
   return transaction(ctx, async (tx) => {

@@ -301,6 +301,15 @@ const cases: Record<string, Case> = {
     expect: { ...everyone, otherAppAdmin: "NOT_FOUND" },
     input: async () => ({ room: (await ended()).id }),
   },
+  // The chat of one of its recordings: the same rules.
+  "media.replayChat": {
+    expect: { ...everyone, otherAppAdmin: "NOT_FOUND" },
+    input: async () => {
+      const r = await ended();
+      const rec = await asHost().recordings.create({ room: r.id, name: "c", url: "https://vod.test/c.mp4" });
+      return { room: r.id, recording: rec.id };
+    },
+  },
   "media.refusals": { expect: manage, input: async () => ({ room: (await room()).id }) },
   "media.sampleUrls": { expect: adminOfApp, input: () => ({ id: A.app.id }) },
   "media.health": { expect: manage, input: async () => ({ room: (await room()).id }) },

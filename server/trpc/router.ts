@@ -192,6 +192,8 @@ export const appRouter = router({
     vodUrl: authed.input(idUuid).query(({ ctx, input }) => media.getVodUrl(ctx, input.id)),
     downloadUrl: authed.input(idUuid).query(({ ctx, input }) => media.getDownloadUrl(ctx, input.id)),
     replay: pub.input(media.replayInput).query(({ ctx, input }) => media.getReplay(ctx, input)),
+    /** The chat sent while a replay's recording was live, to show in step with it. */
+    replayChat: pub.input(media.replayChatInput).query(({ ctx, input }) => media.getReplayChat(ctx, input)),
     refusals: authed.input(refusals.listRefusalsInput).query(({ ctx, input }) => refusals.listRefusals(ctx, input)),
     sampleUrls: authed.input(idNum).query(({ ctx, input }) => media.sampleUrls(ctx, input.id)),
     /** The room's stream health (its host and its app's admins). */

@@ -40,6 +40,8 @@ export const chatMessages = mysqlTable(
   (t) => [
     index("chat_messages_room").on(t.roomNum, t.id),
     index("chat_messages_member").on(t.roomNum, t.memberId, t.id),
+    // A recording's messages, by time (a replay's chat in step with it).
+    index("chat_messages_room_time").on(t.roomNum, t.createdAt, t.id),
   ],
 );
 
