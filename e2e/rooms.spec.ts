@@ -130,8 +130,8 @@ test("ended → its recording plays on the watch page and downloads → Go live 
   // Its chat plays in step with it: nothing at the start, the word said while live once the video
   // reaches it; the word said after the stream stopped is not part of this recording.
   const replayChat = viewer.getByTestId("replay-chat");
-  const seek = (to: "start" | "end") =>
-    viewer.locator('[data-testid="replay-video"]').evaluate((v: HTMLVideoElement, where) => {
+  const seek = (to: "start" | "end", page = viewer) =>
+    page.locator('[data-testid="replay-video"]').evaluate((v: HTMLVideoElement, where) => {
       v.pause();
       v.currentTime = where === "start" ? 0 : v.duration;
     }, to);
@@ -152,6 +152,20 @@ test("ended → its recording plays on the watch page and downloads → Go live 
   await expect(viewer.getByTestId("online-count")).toHaveCount(0);
   await expect(viewer.getByLabel("Playback")).toBeHidden();
   await shot(viewer, "rooms-ended-replay");
+
+  // The embed plays it too, full width, and with ?chat=1 its chat in step with it.
+  const frame = await viewerCtx.newPage();
+  await frame.goto(`${env.base}/embed/${room.id}`);
+  await videoPlays(frame, '[data-testid="replay-video"]');
+  const width = await frame.locator('[data-testid="replay-video"]').evaluate((v) => v.getBoundingClientRect().width);
+  expect(width).toBeGreaterThan(1000);
+  await frame.goto(`${env.base}/embed/${room.id}?chat=1`);
+  await videoPlays(frame, '[data-testid="replay-video"]');
+  await seek("end", frame);
+  const frameChat = frame.getByTestId("replay-chat");
+  await expect(frameChat.getByTestId("chat-message").filter({ hasText: "直播中 🎥 live now" })).toHaveCount(1);
+  await shot(frame, "rooms-ended-embed-chat");
+  await frame.close();
 
   // The host downloads it from the panel: an attachment named after the recording.
   const download = host.waitForEvent("download");

@@ -46,7 +46,7 @@ export function Replay({
   }, [part]);
   if (!current) return <>{otherwise}</>;
   return (
-    <section className="flex flex-col gap-2" aria-label={t("replay")} data-testid="replay">
+    <section className="flex w-full flex-col gap-2" aria-label={t("replay")} data-testid="replay">
       <video
         key={current.id}
         ref={video}
