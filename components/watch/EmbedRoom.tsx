@@ -21,7 +21,9 @@ export function EmbedRoom({ room, format, chat }: { room: string | number; forma
     enabled: !chat || !!presence.joined || ended,
   });
   const pollMs = isLive(live.transport) ? POLL_WITH_EVENTS_MS : POLL_FALLBACK_MS;
-  useContinuation(room, ended, (id) => `/embed/${id}?format=${format}${chat ? "&chat=1" : ""}`);
+  // Ended: said by the player, or by the room's events first (the replay may take the player's place).
+  const over = ended || live.status?.status === "ended";
+  useContinuation(room, over, (id) => `/embed/${id}?format=${format}${chat ? "&chat=1" : ""}`);
   const player = (
     <Player
       room={room}
@@ -34,14 +36,13 @@ export function EmbedRoom({ room, format, chat }: { room: string | number; forma
   );
   const video = useRef<HTMLVideoElement>(null);
   const [replaying, setReplaying] = useState<ReplayPart | null>(null);
-  const over = ended || live.status?.status === "ended";
   const shown = over ? <Replay room={room} otherwise={player} video={video} onPart={setReplaying} /> : player;
   if (!chat) return <main className="flex min-h-screen items-center justify-center bg-black">{shown}</main>;
   return (
     <main className="grid min-h-screen gap-2 bg-black p-2 md:grid-cols-[1fr_20rem]">
       <div className="flex items-center">{shown}</div>
       {over && replaying ? (
-        <ReplayChat room={room} part={replaying} video={video} className="h-[calc(100vh-1rem)]" />
+        <ReplayChat key={replaying.id} room={room} part={replaying} video={video} className="h-[calc(100vh-1rem)]" />
       ) : (
         <ChatPanel room={room} live={live} className="h-[calc(100vh-1rem)]" />
       )}

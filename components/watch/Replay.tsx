@@ -29,7 +29,11 @@ export function Replay({
   const trpc = useTRPC();
   // Looked at again while the last recording is still being processed after the room ended.
   const replay = useQuery(
-    trpc.media.replay.queryOptions({ room }, { refetchInterval: (q) => (q.state.data?.items.length ? false : 5000) }),
+    // Not again on focus: each answer signs new URLs, and a new URL reloads the video from 0.
+    trpc.media.replay.queryOptions(
+      { room },
+      { refetchInterval: (q) => (q.state.data?.items.length ? false : 5000), staleTime: Infinity },
+    ),
   );
   const items = replay.data?.items ?? [];
   const [chosen, setChosen] = useState<string>();

@@ -243,7 +243,7 @@ export function WatchRoom({ room }: { room: string | number }) {
                 ))}
               </div>
               {chatTab === "replay" ? (
-                <ReplayChat room={room} part={replaying} video={replayVideo} className="h-[28rem]" />
+                <ReplayChat key={replaying.id} room={room} part={replaying} video={replayVideo} className="h-[28rem]" />
               ) : (
                 chatLog
               )}

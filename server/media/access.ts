@@ -172,11 +172,20 @@ export async function getReplay(ctx: Ctx, input: z.infer<typeof replayInput>) {
   };
 }
 
+/** Message times a cursor may carry: the epoch to the year 2100. */
+const MAX_AT = Date.UTC(2100, 0, 1);
 export const replayChatInput = z.object({
   room: roomRef,
   recording: z.string().uuid(),
+  /** Messages from this far into the recording on (a viewer who seeks ahead starts there). */
+  fromMs: z
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 24 * 3600 * 1000)
+    .default(0),
   /** The last message of the page before (its time and id, `next` of that page): this page starts after it. */
-  cursor: z.object({ at: z.number().int().min(0), id: z.number().int().positive() }).nullish(),
+  cursor: z.object({ at: z.number().int().min(0).max(MAX_AT), id: z.number().int().positive() }).nullish(),
 });
 
 /**
@@ -196,13 +205,14 @@ export async function getReplayChat(ctx: Ctx, input: z.infer<typeof replayChatIn
   // Recordings are offered once the room has ended (getReplay); so is their chat.
   if (!rec || room.status !== "ended") throw notFound("Recording");
   if (!rec.startedAt) return { startedAt: null, items: [], next: null };
-  const from = rec.startedAt;
-  const to = new Date(from.getTime() + rec.durationMs);
+  const start = rec.startedAt.getTime();
+  const from = new Date(start + Math.min(input.fromMs, rec.durationMs));
+  const to = new Date(start + rec.durationMs);
   const page = await chatDuring(db, room, { from, to, after: input.cursor ?? undefined, limit: REPLAY_CHAT_PAGE + 1 });
   const items = page.slice(0, REPLAY_CHAT_PAGE);
   const last = items.at(-1);
   return {
-    startedAt: from.getTime(),
+    startedAt: start,
     items,
     next: page.length > REPLAY_CHAT_PAGE && last ? { at: last.at, id: last.id } : null,
   };

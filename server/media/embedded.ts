@@ -203,6 +203,8 @@ export class EmbeddedMedia {
       join(dir, "index.m3u8"),
     ];
     let recordFile: string | undefined;
+    // The recording's start on onair's clock: its chat replays in step with it.
+    const startedAt = this.clock.now();
     if (record) {
       const recDir = resolve(e.mediaDir, "incoming");
       mkdirSync(recDir, { recursive: true });
@@ -221,7 +223,7 @@ export class EmbeddedMedia {
         this.packagers.delete(name);
         if (code && code !== 255) log.warn("packager exited", { stream: name, code, err: redactUrls(err).slice(-300) });
         if (recordFile) {
-          recordDone(this.db, this.clock, name, recordFile, "embedded")
+          recordDone(this.db, this.clock, name, recordFile, "embedded", { startedAt })
             .catch((x) => log.error("recording failed", { stream: name, error: (x as Error).message }))
             .finally(res);
         } else res();

@@ -49,7 +49,14 @@ export async function recordDone(
   streamName: string,
   file: string,
   via: string,
-  opts: { removeSource?: boolean } = {},
+  opts: {
+    removeSource?: boolean;
+    /**
+     * When the recording began on onair's clock (the embedded server's packager start); else it
+     * is taken as now less the file's duration: media servers report a file when it ends.
+     */
+    startedAt?: Date;
+  } = {},
 ) {
   const row = await roomByStream(db, streamName);
   if (!row) throw new Error(`record_done for unknown stream ${streamName}`);
@@ -57,9 +64,6 @@ export async function recordDone(
   const { room } = row;
   const ctx = { db, clock, actor: { kind: "system" as const, appId: room.appId, via } };
   const at = clock.now();
-  // The file's last write is when its stream stopped (or now, if the clock says earlier): the
-  // recording started its duration before that. A replay shows the chat in step with it.
-  const endedMs = Math.min(statSync(file).mtimeMs, at.getTime());
   const name = `${room.title} ${at.toISOString().slice(0, 16).replace("T", " ")}`;
   const rec = await createMediaRecording(
     ctx,
@@ -73,7 +77,10 @@ export async function recordDone(
     await remuxToMp4(file, mp4);
     const durationMs = await probeDurationMs(mp4);
     const sizeBytes = statSync(mp4).size;
-    const startedAt = new Date(Math.round(endedMs - durationMs));
+    // On onair's clock, as the chat's times are (a replay shows the chat in step with it); not the
+    // file's mtime: another host's clock, and the packager's trailer is written up to its read
+    // timeout after the last frame. Unknown when the duration is (ffprobe found none).
+    const startedAt = opts.startedAt ?? (durationMs > 0 ? new Date(at.getTime() - durationMs) : null);
     await finishMediaRecording(ctx, rec.id, { status: "ready", filePath: mp4, durationMs, sizeBytes, startedAt });
     if (opts.removeSource)
       try {

@@ -114,7 +114,7 @@ export async function finishMediaRecording(
   ctx: Ctx,
   id: string,
   done:
-    | { status: "ready"; filePath: string; durationMs: number; sizeBytes: number; startedAt: Date }
+    | { status: "ready"; filePath: string; durationMs: number; sizeBytes: number; startedAt: Date | null }
     | { status: "failed" },
 ) {
   const now = ctx.clock.now();

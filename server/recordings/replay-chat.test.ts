@@ -1,13 +1,13 @@
-// A replay's chat in step with its recording: onair's own recordings know when they started (the
-// record file's last write less its duration), and an ended room's replay gets the messages sent
+// A replay's chat in step with its recording: onair's own recordings know when they started (on
+// onair's clock: the embedded server's packager start, or a reported file's end less its duration), and an ended room's replay gets the messages sent
 // while that recording was live, oldest first, in pages, removed ones left out, under the replay's
 // own rules. Real ffmpeg makes the record file.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, utimesSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
-import { systemClock } from "../clock";
+import { ManualClock } from "../clock";
 import { getDb } from "../db/client";
 import { chatMessages, recordings, rooms } from "../db/schema";
 import { env } from "../env";
@@ -20,8 +20,8 @@ beforeAll(async () => {
   t = await makeTenant();
 });
 
-/** A 3-second FLV record file in MEDIA_DIR, last written at `endedMs`. */
-function recordFile(endedMs: number) {
+/** A 3-second FLV record file in MEDIA_DIR. */
+function recordFile() {
   const dir = join(env().mediaDir, "replay-chat-test");
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${uniq("rec")}.flv`);
@@ -34,7 +34,6 @@ function recordFile(endedMs: number) {
     { encoding: "utf8" },
   );
   expect(ff.status, ff.stderr).toBe(0);
-  utimesSync(file, endedMs / 1000, endedMs / 1000);
   return file;
 }
 
@@ -65,10 +64,10 @@ async function say(row: { num: number; appId: number }, at: number, text: string
 }
 
 describe("a replay's chat", () => {
-  it("starts its recording at the file's last write less its duration, and gives the messages of that span", async () => {
+  it("starts a reported recording its duration before it was reported, and gives the messages of that span", async () => {
     const { room, row } = await liveRoom();
     const endedMs = Date.now() - 1000;
-    const file = recordFile(endedMs);
+    const file = recordFile();
     // Before, during (one removed by the host), at the very ends, and after the recording.
     await say(row, endedMs - 60_000, "before");
     const during = [
@@ -79,11 +78,12 @@ describe("a replay's chat", () => {
     await say(row, endedMs - 1000, "removed", true);
     await say(row, endedMs + 5000, "after");
 
-    const done = await recordDone(getDb(), systemClock, row.streamName, file, "test");
+    // Reported (a media server's record-done) at endedMs on onair's clock.
+    const done = await recordDone(getDb(), new ManualClock(endedMs), row.streamName, file, "test");
     const rec = (await getDb().select().from(recordings).where(eq(recordings.id, done.id)))[0]!;
     // ffprobe's duration of a 3 s clip, and the start it implies.
     expect(Math.abs(rec.durationMs - 3000)).toBeLessThan(300);
-    expect(rec.startedAt!.getTime()).toBe(Math.round(endedMs - rec.durationMs));
+    expect(rec.startedAt!.getTime()).toBe(endedMs - rec.durationMs);
 
     const anon = callerOf({ kind: "anonymous" });
     // Not before the room has ended (its recordings are not offered yet either).
@@ -106,6 +106,9 @@ describe("a replay's chat", () => {
       rec.durationMs - 1500,
       rec.durationMs - 500,
     ]);
+    // From a point on (a viewer who seeks ahead): the messages from there.
+    const ahead = await anon.media.replayChat({ room: room.id, recording: done.id, fromMs: rec.durationMs - 1500 });
+    expect([ahead.startedAt, ahead.items.map((m) => m.text)]).toEqual([page.startedAt, ["second", "third"]]);
     // A signed-in viewer of the app sees the same.
     expect((await callerOf(t.viewer).media.replayChat({ room: room.num, recording: done.id })).items).toHaveLength(3);
   });
@@ -113,7 +116,7 @@ describe("a replay's chat", () => {
   it("pages through a busy recording in order, ties on the same millisecond included, without losing or repeating one", async () => {
     const { room, row } = await liveRoom();
     const endedMs = Date.now() - 1000;
-    const file = recordFile(endedMs);
+    const file = recordFile();
     const ids: number[] = [];
     // 2.5 pages' worth, three messages to each millisecond, so ties straddle the page ends.
     const n = Math.floor(REPLAY_CHAT_PAGE * 2.5);
@@ -127,7 +130,11 @@ describe("a replay's chat", () => {
       createdAt: new Date(endedMs - 2500 + Math.floor(i / 3)),
     }));
     for (const v of values) ids.push((await getDb().insert(chatMessages).values(v).$returningId())[0]!.id);
-    const done = await recordDone(getDb(), systemClock, row.streamName, file, "test");
+    // The embedded server's recordings start when its packager did (on onair's clock).
+    const startedAt = new Date(endedMs - 2600);
+    const done = await recordDone(getDb(), new ManualClock(endedMs), row.streamName, file, "test", { startedAt });
+    const rec = (await getDb().select().from(recordings).where(eq(recordings.id, done.id)))[0]!;
+    expect(rec.startedAt).toEqual(startedAt);
     await callerOf(t.host).rooms.stop({ room: room.id });
 
     const anon = callerOf({ kind: "anonymous" });
