@@ -109,15 +109,14 @@ describe("sharedReads", () => {
 });
 
 describe("RecentMap", () => {
-  it("holds at most max entries, drops the oldest in bulk and keeps what is read", () => {
-    const m = new RecentMap<string, number>(10);
+  it("keeps the `keep` entries used last, holds at most twice that, and drops the oldest in bulk", () => {
+    const m = new RecentMap<string, number>(5);
     for (let i = 0; i < 5; i++) m.set(`k${i}`, i);
+    // The fifth filled the newer generation: all five are now the older one.
     expect(m.size).toBe(5);
-    // The sixth starts a new generation; k0 is read (moved to the newer), the rest of the older go
-    // when the newer fills up.
+    // k0 is read (moved to the newer); the rest of the older go when the newer fills up.
     expect(m.get("k0")).toBe(0);
-    for (let i = 5; i < 10; i++) m.set(`k${i}`, i);
-    expect(m.size).toBeLessThanOrEqual(10);
+    for (let i = 5; i < 9; i++) m.set(`k${i}`, i);
     expect(m.get("k0")).toBe(0);
     expect(m.get("k1")).toBeUndefined();
     m.set("k0", 100);
@@ -127,7 +126,19 @@ describe("RecentMap", () => {
     for (let i = 0; i < 1000; i++) {
       m.set(`x${i}`, i);
       expect(m.size).toBeLessThanOrEqual(10);
+      // The last five set are always there.
+      for (let j = Math.max(0, i - 4); j <= i; j++) expect(m.get(`x${j}`)).toBe(j);
     }
+  });
+
+  it("reads a working set smaller than `keep` round after round without moving it", () => {
+    const m = new RecentMap<string, number>(100);
+    for (let i = 0; i < 99; i++) m.set(`t${i}`, i);
+    const young = (m as unknown as { young: Map<string, number> }).young;
+    for (let round = 0; round < 5; round++) for (let i = 0; i < 99; i++) expect(m.get(`t${i}`)).toBe(i);
+    // Still the same generation: nothing was moved or dropped.
+    expect((m as unknown as { young: Map<string, number> }).young).toBe(young);
+    expect(m.size).toBe(99);
   });
 });
 

@@ -9,7 +9,7 @@ import { roomClaimsRevoked, signRoomToken, type RoomClaims } from ".";
 
 /** How long a signed token is handed out again. */
 export const REUSE_MS = 60_000;
-/** Tokens kept (the oldest dropped in bulk, RecentMap): about 300 bytes each. */
+/** Tokens kept at most (the oldest dropped in bulk, RecentMap; the last half used surely): about 300 bytes each. */
 const MAX_KEPT = 20_000;
 
 type Claims = Omit<RoomClaims, "typ" | "iat" | "exp">;
@@ -20,7 +20,7 @@ interface Signed {
   claims: RoomClaims;
 }
 /** By holder and room number; the other claims are compared on a hit. */
-const kept = new RecentMap<string, Signed>(MAX_KEPT);
+const kept = new RecentMap<string, Signed>(MAX_KEPT / 2);
 
 const sameClaims = (a: RoomClaims, b: Claims) =>
   a.sub === b.sub &&
