@@ -27,7 +27,7 @@ import {
   type SourceRow,
 } from "../sources";
 import { liveH264Args, run } from "./ffmpeg";
-import { sourceEnv } from "./source-proxy";
+import { proxyRefusal, readerTag, sourceEnv } from "./source-proxy";
 import { publishKey } from "./keys";
 
 /** The LTStream client gives up after 5 s: a pull that is not publishing by then is a failed play. */
@@ -48,7 +48,15 @@ const leaseTurnMs = () => Math.max(200, (env().SOURCE_LEASE_S * 1000) / 3);
 const EARLY_PROBE_MS = 1500;
 const wait = (ms: number) => sleep(ms, undefined, { ref: false });
 
-export class PullError extends Error {}
+/** Why a source cannot be read; `kind` is the reason's kind where the message is not one ("address refused"). */
+export class PullError extends Error {
+  constructor(
+    message: string,
+    readonly kind?: string,
+  ) {
+    super(message);
+  }
+}
 
 interface Pull {
   key: string;
@@ -100,7 +108,13 @@ const inputArgs = (u: URL, ms: number) =>
     : ["-rw_timeout", String(ms * 1000)];
 
 /** Codecs, size and frame rate of a source (bounded by `ms`, PROBE_MS unless said). */
-export async function probeSource(url: string, ms = PROBE_MS, sourceArgs: string[] = []): Promise<Probe> {
+export async function probeSource(
+  url: string,
+  ms = PROBE_MS,
+  sourceArgs: string[] = [],
+  /** The proxy tag of the pull this probe is for (sourceEnv); its own otherwise. */
+  tag = readerTag(),
+): Promise<Probe> {
   const u = parseSourceUrl(url);
   const r = await run(
     env().FFPROBE_PATH,
@@ -120,9 +134,14 @@ export async function probeSource(url: string, ms = PROBE_MS, sourceArgs: string
       ...["-show_entries", "stream=codec_type,codec_name,width,height,avg_frame_rate", "-of", "json"],
     ],
     ms,
-    await sourceEnv(url),
+    await sourceEnv(url, tag),
   );
-  if (r.code !== 0) throw new PullError(pullFailure(r.err, r.code === null ? "unreachable" : "pull failed"));
+  if (r.code !== 0) {
+    // An address the checking proxy refused reads as the source's own 403 to ffprobe: said as it is.
+    const refused = await proxyRefusal(tag);
+    if (refused) throw new PullError(refused, "address refused");
+    throw new PullError(pullFailure(r.err, r.code === null ? "unreachable" : "pull failed"));
+  }
   const streams =
     (JSON.parse(r.out || "{}") as { streams?: Array<Record<string, string | number | undefined>> }).streams ?? [];
   const v = streams.find((s) => s.codec_type === "video");
@@ -496,14 +515,17 @@ export class Pulls {
       const url = target.url;
       // HTTP(S), RTMPS and RTSPS sources: every connection ffmpeg makes for them goes through the
       // checking proxy (source-proxy.ts); the local RTMP output is plain TCP and does not.
-      const childEnv = await sourceEnv(url);
+      // One proxy tag for this attempt's probe and launches: what the proxy refuses them is told apart
+      // from the source's own answers.
+      const tag = readerTag();
+      const childEnv = await sourceEnv(url, tag);
       if (pull.stopped) return;
       // Cameras send H.264 nearly always, and often no audio: a source without audio gets a silent AAC
       // track (players are told to expect audio: NMS's FLV header always says so). The probe decides
       // (below); when it is slow for a waiting play, the pull starts copying the video with the silent
       // track and is started again only when the probe finds another video codec (transcoded) or an
       // audio track (made AAC).
-      const probing = probeSource(url, PROBE_MS, target.args).catch((x: unknown) =>
+      const probing = probeSource(url, PROBE_MS, target.args, tag).catch((x: unknown) =>
         x instanceof Error ? x : new Error(String(x)),
       );
       const replaced = new WeakSet<ChildProcess>();
@@ -548,12 +570,14 @@ export class Pulls {
           if (pull.stopped || replaced.has(proc)) return;
           // ffmpeg's messages repeat the URL: only the classified reason is kept and logged.
           const reason = pullFailure(err, live ? "source ended" : "pull failed");
-          void probing.then((p) => {
+          void probing.then(async (p) => {
             if (pull.stopped || pull.proc) return;
             // A copy that failed before the probe answered may only need transcoding.
             if (!live && copyVideo && !(p instanceof Error) && p.video && p.video !== "h264")
               return launch(false, !!p.audio, p.fps);
-            this.lost(pull, key, reason);
+            const refused = await proxyRefusal(tag);
+            if (pull.stopped || pull.proc) return;
+            this.lost(pull, key, refused ?? reason);
           });
         });
         if (pull.stopped) proc.kill("SIGKILL");

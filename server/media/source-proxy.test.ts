@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { env, resetEnvForTests } from "../env";
 import { freePort } from "../../test/process";
 import { run } from "./ffmpeg";
+import { probeSource } from "./pulls";
 import { sourceEnv, sourceProxy, startSourceProxy, type SourceProxy } from "./source-proxy";
 
 let dir: string;
@@ -104,8 +105,9 @@ const probe = async (url: string) =>
   );
 
 /** A request to the proxy as a client sends it: absolute URL (GET) or host:port (CONNECT). */
-function viaProxy(method: "GET" | "CONNECT", target: string, auth = true) {
-  const u = new URL(proxy.url);
+function viaProxy(method: "GET" | "CONNECT", target: string, auth: boolean | string = true) {
+  // A string: the proxy URL of that reader's tag (or a URL to take the credentials from).
+  const u = new URL(typeof auth === "string" ? auth : proxy.url);
   const headers: Record<string, string> = auth
     ? { "proxy-authorization": `Basic ${Buffer.from(`${u.username}:${u.password}`).toString("base64")}` }
     : {};
@@ -154,6 +156,20 @@ describe("the source proxy", () => {
     });
     expect(through).toMatch(/^HTTP\/1.1 200/);
     expect(through).toContain("#EXTM3U");
+    // A reader's tag in its user name: what is refused to it, it can ask (ffmpeg only sees a 403).
+    const tagged = await viaProxy("CONNECT", new URL(internalUrl).host, proxy.urlFor("reader-1"));
+    expect(tagged.status).toBe(403);
+    expect(proxy.refusedTo("reader-1")).toMatch(/^127.0.0.2 resolves to a loopback address/);
+    expect(proxy.refusedTo("reader-2")).toBeUndefined();
+    expect((await viaProxy("GET", okUrl, proxy.urlFor("reader-2"))).status).toBe(200);
+    expect(proxy.refusedTo("reader-2")).toBeUndefined();
+    // The secret is what counts: a tagged name with another secret, or a malformed tag, is refused.
+    const wrong = new URL(proxy.urlFor("reader-3"));
+    wrong.password = "nope";
+    expect((await viaProxy("GET", okUrl, wrong.href)).status).toBe(407);
+    const badTag = new URL(proxy.url);
+    badTag.username = "onair.bad%20tag";
+    expect((await viaProxy("GET", okUrl, badTag.href)).status).toBe(407);
     // Only absolute http:// URLs, by GET or HEAD.
     expect((await viaProxy("GET", "/relative")).status).toBe(400);
     expect((await viaProxy("GET", "ftp://127.0.0.1/x")).status).toBe(405);
@@ -179,6 +195,12 @@ describe("the source proxy", () => {
     const evil = await probe(evilUrl);
     expect(evil.out).not.toContain("h264");
     expect(shared.stats.refused).toBeGreaterThan(refusedBefore);
+    expect(internalHits).toBe(0);
+    // A pull's probe says why, where ffprobe saw only the proxy's 403 ("auth failed" before).
+    await expect(probeSource(evilUrl, 15_000)).rejects.toMatchObject({
+      kind: "address refused",
+      message: expect.stringMatching(/^127\.0\.0\.2 resolves to a loopback address.*\(not in OUTBOUND_ALLOW\)$/),
+    });
     expect(internalHits).toBe(0);
     // Other schemes are not proxied (RTSP is pinned to its checked address instead).
     expect(await sourceEnv("rtsp://127.0.0.1/x")).toBeUndefined();
@@ -242,6 +264,9 @@ describe("the source proxy", () => {
       for (const u of [`rtmps://127.0.0.2:${hiddenPort}/live/cam`, `rtsps://127.0.0.2:${hiddenPort}/cam`])
         expect((await probe(u)).out).not.toContain("h264");
       expect(shared.stats.refused).toBe(refusedBefore + 2);
+      await expect(probeSource(`rtmps://127.0.0.2:${hiddenPort}/live/cam`, 15_000)).rejects.toMatchObject({
+        kind: "address refused",
+      });
       expect(internalTls).toBe(0);
     } finally {
       server.kill("SIGKILL");

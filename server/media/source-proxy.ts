@@ -18,6 +18,7 @@ import net, { type AddressInfo, type Socket } from "node:net";
 import { env } from "../env";
 import { checkedAddresses, OutboundError, parseAllowList } from "../http/outbound";
 import { rateLimitedLog } from "../log";
+import { RecentMap } from "../cache";
 
 /** Connections through the proxy at once (a pull holds one or two); beyond it, 503. */
 const MAX_OPEN = 256;
@@ -26,6 +27,8 @@ const CONNECT_TIMEOUT_MS = 5000;
 /** A proxied connection with nothing flowing either way for this long is closed. */
 const IDLE_TIMEOUT_MS = 30_000;
 const USER = "onair";
+/** A reader's tag in the proxy user name (`onair.<tag>`): its refusals are kept for it to read. */
+const TAG = /^[A-Za-z0-9_-]{1,64}$/;
 // Hop-by-hop headers (RFC 9110 7.6.1) and the proxy's own are not passed on.
 const HOP = new Set([
   "connection",
@@ -43,6 +46,14 @@ const warn = rateLimitedLog("warn", 0.2, 3);
 export interface SourceProxy {
   /** The proxy URL for ffmpeg's `http_proxy`, with the credentials in it. */
   url: string;
+  /** The same for one reader (an ffmpeg or ffprobe run): what the proxy refuses it, `refusedTo` tells. */
+  urlFor(tag: string): string;
+  /**
+   * Why the proxy last refused an address to the reader tagged `tag` (its outbound rules), or
+   * undefined. ffmpeg reports a refusal as the proxy's HTTP status (403), which reads like the
+   * source's own "forbidden": a pull or probe asks here instead.
+   */
+  refusedTo(tag: string): string | undefined;
   /** Requests and tunnels checked, and refused (tests, health). */
   stats: { proxied: number; refused: number };
   close(): Promise<void>;
@@ -52,14 +63,27 @@ export async function startSourceProxy(
   opts: { allow?: readonly string[]; resolve?: Parameters<typeof checkedAddresses>[2]["resolve"] } = {},
 ): Promise<SourceProxy> {
   const secret = randomBytes(18).toString("base64url");
-  const expected = Buffer.from(`Basic ${Buffer.from(`${USER}:${secret}`).toString("base64")}`);
+  const secretBytes = Buffer.from(secret);
   const stats = { proxied: 0, refused: 0 };
+  /** The last refusal per reader's tag (bounded: the oldest readers' go first). */
+  const refusedTags = new RecentMap<string, string>(500);
   let open = 0;
   const allow = () => parseAllowList(opts.allow ?? env().OUTBOUND_ALLOW);
 
-  const authorized = (req: IncomingMessage) => {
-    const given = Buffer.from(req.headers["proxy-authorization"] ?? "");
-    return given.length === expected.length && timingSafeEqual(given, expected);
+  /** The reader's tag ("" for none) when the request carries the proxy's credentials, else null. */
+  const authorized = (req: IncomingMessage): string | null => {
+    const header = req.headers["proxy-authorization"] ?? "";
+    if (!header.startsWith("Basic ") || header.length > 300) return null;
+    const pair = Buffer.from(header.slice(6), "base64").toString("utf8");
+    const colon = pair.indexOf(":");
+    if (colon < 0) return null;
+    const user = pair.slice(0, colon);
+    const given = Buffer.from(pair.slice(colon + 1));
+    const ok = given.length === secretBytes.length && timingSafeEqual(given, secretBytes);
+    if (!ok) return null;
+    if (user === USER) return "";
+    const tag = user.startsWith(`${USER}.`) ? user.slice(USER.length + 1) : "";
+    return TAG.test(tag) ? tag : null;
   };
   /** The first checked address that accepts a connection, or an error to answer with. */
   async function connectChecked(target: URL): Promise<Socket> {
@@ -81,10 +105,12 @@ export async function startSourceProxy(
     }
     throw last;
   }
-  const refusal = (e: unknown) => {
+  const refusal = (e: unknown, tag: string) => {
     const reason = e instanceof OutboundError ? e.reason : "network";
-    if (reason === "refused_address") stats.refused++;
-    else warn("source proxy: upstream failed", { reason });
+    if (reason === "refused_address") {
+      stats.refused++;
+      if (tag) refusedTags.set(tag, (e as Error).message);
+    } else warn("source proxy: upstream failed", { reason });
     const status = reason === "refused_address" || reason === "bad_url" ? 403 : reason === "timeout" ? 504 : 502;
     return { status, text: `${reason}: ${(e as Error).message}\n` };
   };
@@ -104,7 +130,8 @@ export async function startSourceProxy(
       res.writeHead(status, { "content-type": "text/plain", connection: "close", ...headers });
       res.end(text);
     };
-    if (!authorized(req))
+    const tag = authorized(req);
+    if (tag === null)
       return answer(407, "proxy credentials required\n", { "proxy-authenticate": 'Basic realm="onair"' });
     let target: URL;
     try {
@@ -140,7 +167,7 @@ export async function startSourceProxy(
         up.end();
       },
       (e: unknown) => {
-        const r = refusal(e);
+        const r = refusal(e, tag);
         answer(r.status, r.text);
       },
     );
@@ -150,7 +177,8 @@ export async function startSourceProxy(
       client.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\n${extra}connection: close\r\n\r\n${text}`);
     };
     client.on("error", () => client.destroy());
-    if (!authorized(req)) return reply(407, "", 'proxy-authenticate: Basic realm="onair"\r\n');
+    const tag = authorized(req);
+    if (tag === null) return reply(407, "", 'proxy-authenticate: Basic realm="onair"\r\n');
     let target: URL;
     try {
       // "host:port" (a bracketed IPv6 host included); a tunnel is for TLS.
@@ -174,7 +202,7 @@ export async function startSourceProxy(
         client.pipe(upstream);
       },
       (e: unknown) => {
-        const r = refusal(e);
+        const r = refusal(e, tag);
         reply(r.status, r.text);
       },
     );
@@ -184,6 +212,11 @@ export async function startSourceProxy(
   const port = (server.address() as AddressInfo).port;
   return {
     url: `http://${USER}:${secret}@127.0.0.1:${port}/`,
+    urlFor: (tag: string) => {
+      if (!TAG.test(tag)) throw new Error("a proxy tag is 1-64 of [A-Za-z0-9_-]");
+      return `http://${USER}.${tag}:${secret}@127.0.0.1:${port}/`;
+    },
+    refusedTo: (tag: string) => refusedTags.get(tag),
     stats,
     close: () =>
       new Promise<void>((resolve) => {
@@ -214,11 +247,23 @@ export function sourceProxy(): Promise<SourceProxy> {
  * `http_proxy` of its environment as a CONNECT tunnel to the URL's own name: the server's name
  * stays in the TLS handshake (SNI) while the proxy checks the address and connects to it.
  */
-export async function sourceEnv(url: string): Promise<NodeJS.ProcessEnv | undefined> {
+export async function sourceEnv(url: string, tag?: string): Promise<NodeJS.ProcessEnv | undefined> {
   if (!/^(https?|rtmps|rtsps):/i.test(url)) return undefined;
   const proxy = await sourceProxy();
   const out: Record<string, string | undefined> = {};
   for (const [k, v] of Object.entries(process.env)) if (!/^(https?|no|all)_proxy$/i.test(k)) out[k] = v;
-  out.http_proxy = proxy.url;
+  out.http_proxy = tag ? proxy.urlFor(tag) : proxy.url;
   return out as NodeJS.ProcessEnv;
+}
+
+/** A tag for one ffmpeg or ffprobe run's proxy user (sourceEnv), to ask `proxyRefusal` about after. */
+export const readerTag = () => randomBytes(9).toString("base64url");
+
+/**
+ * Why this process's proxy refused an address to the reader tagged `tag` ("… (not in
+ * OUTBOUND_ALLOW)"), or undefined (no proxy started, or nothing refused to it).
+ */
+export async function proxyRefusal(tag: string): Promise<string | undefined> {
+  const why = shared && (await shared.catch(() => undefined))?.refusedTo(tag);
+  return why ? `${why} (not in OUTBOUND_ALLOW)` : undefined;
 }

@@ -137,8 +137,7 @@ export async function probeRoomSource(ctx: Ctx, input: z.infer<typeof sourceRefI
     return { ...p, ms: Date.now() - started };
   } catch (e) {
     if (!(e instanceof PullError)) throw e;
-    const reason = e.message;
-    throw new AppError("SOURCE_FAILED", `The source cannot be read: ${reason}`, { reason });
+    throw new AppError("SOURCE_FAILED", `The source cannot be read: ${e.message}`, { reason: e.kind ?? e.message });
   } finally {
     probing--;
   }
