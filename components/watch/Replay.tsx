@@ -1,12 +1,35 @@
 "use client";
 // An ended room's recordings on its watch page: the first plays (muted autoplay, with controls),
 // the others are a click away.
-import { useEffect, useState, type ReactNode, type RefObject } from "react";
+import { useEffect, useRef, useState, type ReactNode, type RefObject } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { useLocale, useTranslations } from "next-intl";
 import { useTRPC } from "@/lib/trpc";
 import { fmtDuration, fmtTime } from "@/lib/format";
 import type { ReplayPart } from "./ReplayChat";
+
+type Answer = {
+  items: Array<{ id: string; url: string; expiresAt: number | null }>;
+  pending: number;
+};
+/** How often the list is looked at again once nothing is pending. */
+const RENEW_EVERY_MS = 5 * 60_000;
+/** A URL whose token expires sooner than this is replaced by the new answer's. */
+const RENEW_BEFORE_MS = 15 * 60_000;
+
+/** The new answer, with each recording's URL kept from the old one while that is not near its expiry. */
+function keepUrls(old: Answer | undefined, next: Answer): Answer {
+  if (!old) return next;
+  const kept = new Map(old.items.map((i) => [i.id, i]));
+  const soon = Date.now() + RENEW_BEFORE_MS;
+  return {
+    ...next,
+    items: next.items.map((i) => {
+      const k = kept.get(i.id);
+      return k && (k.expiresAt === null || k.expiresAt > soon) ? { ...i, url: k.url, expiresAt: k.expiresAt } : i;
+    }),
+  };
+}
 
 /**
  * `otherwise` shows while the room has no ready recording (the player, saying the room ended).
@@ -27,12 +50,16 @@ export function Replay({
   const t = useTranslations("watch");
   const locale = useLocale();
   const trpc = useTRPC();
-  // Looked at again while the last recording is still being processed after the room ended.
+  // Looked at again every 5 s while a recording is still being processed, and every few minutes
+  // for URLs about to expire. Each answer signs new URLs: a recording keeps the URL it has until
+  // that one is near its expiry (a new URL reloads the video; it then goes on where it was).
   const replay = useQuery(
-    // Not again on focus: each answer signs new URLs, and a new URL reloads the video from 0.
     trpc.media.replay.queryOptions(
       { room },
-      { refetchInterval: (q) => (q.state.data?.items.length ? false : 5000), staleTime: Infinity },
+      {
+        refetchInterval: (q) => (!q.state.data?.items.length || q.state.data.pending ? 5000 : RENEW_EVERY_MS),
+        structuralSharing: (old, next) => keepUrls(old as Answer | undefined, next as Answer),
+      },
     ),
   );
   const items = replay.data?.items ?? [];
@@ -48,6 +75,8 @@ export function Replay({
     // Told again only when the part (or whether its start is known) changes.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [part]);
+  // Where the video was, for when its URL is renewed (the same element loads the new one from 0).
+  const resume = useRef<{ id: string; url: string; time: number; playing: boolean } | null>(null);
   if (!current) return <>{otherwise}</>;
   return (
     <section className="flex w-full flex-col gap-2" aria-label={t("replay")} data-testid="replay">
@@ -61,6 +90,19 @@ export function Replay({
         muted
         playsInline
         data-testid="replay-video"
+        onTimeUpdate={(e) => {
+          const v = e.currentTarget;
+          // (A renewed URL's load resets the time to 0 before its metadata is there: not kept.)
+          if (v.readyState >= 1 && v.src === current.url)
+            resume.current = { id: current.id, url: current.url, time: v.currentTime, playing: !v.paused };
+        }}
+        onLoadedMetadata={(e) => {
+          const r = resume.current;
+          const v = e.currentTarget;
+          if (!r || r.id !== current.id || r.url === current.url || r.time <= 0) return;
+          v.currentTime = r.time;
+          if (!r.playing) v.pause();
+        }}
       />
       <p className="text-sm text-slate-500">
         {t("replayOf", { name: current.name })} · {fmtDuration(current.durationMs)}

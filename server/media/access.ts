@@ -1,6 +1,6 @@
 // What hosts and viewers ask of the media plane: push credentials, pull URLs with a fresh play
 // token, publish-key rotation and VOD playback URLs.
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, inArray } from "drizzle-orm";
 import { z } from "zod";
 import { dbOf, type Ctx } from "../actor";
 import { appById, getApp } from "../apps";
@@ -147,28 +147,41 @@ async function replayRoom(ctx: Ctx, ref: z.infer<typeof roomRef>) {
   return room;
 }
 
-/** An ended room's recordings for its watch page, oldest first, each with a playback URL. Empty until the room has ended. */
+/**
+ * An ended room's recordings for its watch page, oldest first, each with a playback URL (and when
+ * its token expires), and how many are still being processed (the page looks again while any are).
+ * Empty until the room has ended.
+ */
 export async function getReplay(ctx: Ctx, input: z.infer<typeof replayInput>) {
   const db = dbOf(ctx);
   const room = await replayRoom(ctx, input.room);
-  if (room.status !== "ended") return { items: [] };
+  if (room.status !== "ended") return { items: [], pending: 0 };
   const rows = await db
     .select()
     .from(recordings)
-    .where(and(eq(recordings.roomNum, room.num), eq(recordings.status, "ready")))
+    .where(and(eq(recordings.roomNum, room.num), inArray(recordings.status, ["ready", "processing"])))
     .orderBy(asc(recordings.createdAt), asc(recordings.id))
     .limit(REPLAY_LIMIT);
   return {
-    items: rows.map((rec) => ({
-      id: rec.id,
-      name: rec.name,
-      durationMs: rec.durationMs,
-      createdAt: rec.createdAt,
-      /** When its first frame was live (ms since the epoch); null: unknown, no chat in step with it. */
-      startedAt: rec.startedAt?.getTime() ?? null,
-      // A recording reported with its own URL plays from there; onair's own files through /vod/.
-      url: !rec.filePath && rec.url ? rec.url : vodToken(ctx, rec, room.id, false).url,
-    })),
+    items: rows
+      .filter((rec) => rec.status === "ready")
+      .map((rec) => {
+        // A recording reported with its own URL plays from there; onair's own files through /vod/.
+        const own = !rec.filePath && rec.url;
+        const vod = own ? undefined : vodToken(ctx, rec, room.id, false);
+        return {
+          id: rec.id,
+          name: rec.name,
+          durationMs: rec.durationMs,
+          createdAt: rec.createdAt,
+          /** When its first frame was live (ms since the epoch); null: unknown, no chat in step with it. */
+          startedAt: rec.startedAt?.getTime() ?? null,
+          url: vod ? vod.url : rec.url,
+          /** When the URL's token expires (ms since the epoch; null: a URL of the client's own). */
+          expiresAt: vod ? vod.expiresAt.getTime() : null,
+        };
+      }),
+    pending: rows.filter((rec) => rec.status === "processing").length,
   };
 }
 

@@ -128,8 +128,12 @@ describe("downloads and an ended room's replay", () => {
     await callerOf(t.host).rooms.stop({ room: room.id });
     // One still processing is not offered.
     await callerOf(t.host).recordings.create({ room: room.id, name: "later" });
-    const { items } = await anon.media.replay({ room: room.num });
+    const { items, pending } = await anon.media.replay({ room: room.num });
     expect(items.map((i) => [i.id, i.name])).toEqual([[rec.id, "the show"]]);
+    // The one still processing is counted (the page looks again while there is one), and the URL's
+    // expiry is told (the page renews a URL near it).
+    expect(pending).toBe(1);
+    expect(items[0]!.expiresAt).toBeGreaterThan(Date.now() + 3_000_000);
     const res = await fetch(base + path(items[0]!.url));
     expect([res.status, res.headers.get("content-disposition")]).toEqual([200, null]);
     expect(Buffer.from(await res.arrayBuffer()).equals(bytes)).toBe(true);
