@@ -25,7 +25,8 @@ export function readsChanged() {
 export const cacheable = (db: DbOrTx) => !("rollback" in db);
 
 /**
- * A map that keeps at least the `keep` entries used last and forgets older ones in bulk: two
+ * A map that keeps at least the `keep` entries used last (read or set; deleted ones count among
+ * them until their generation goes) and forgets older ones in bulk: two
  * generations of at most `keep` each (so up to 2 × keep entries in memory); when the newer fills
  * up, the older goes whole. An entry read from the older is moved to the newer (still in use).
  * Every operation is O(1): a Map whose oldest entries are deleted one at a time makes

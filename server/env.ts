@@ -38,7 +38,8 @@ const schema = z.object({
   /**
    * Room tokens whose signature each process remembers as checked (their claims, about 300 bytes
    * each): a viewer's heartbeats and its player's hooks present the same token again and again.
-   * Size it to the audience one process serves: beyond it, checks compute the HMAC again.
+   * Size it above the audience one process serves: beyond it, checks compute the HMAC again. The
+   * last this-many presented are kept for certain, and up to twice as many are held.
    */
   VERIFIED_TOKENS_KEPT: int(10_000, 0, 10_000_000),
   PRESENCE_VIEWER_TTL_S: int(30, 1),

@@ -53,7 +53,9 @@ export function SourcePanel({ room }: { room: string }) {
         onSuccess: (r) => setProbes((p) => ({ ...p, [kind]: r })),
         onError: (e) => {
           const reason = (e as { data?: { details?: { reason?: string } } }).data?.details?.reason;
-          const text = reason ? t("probeFailed", { reason: errorText(reason) }) : err(e);
+          // A refused address: which one and why too (the server's words, e.g. "… is a private address").
+          const why = reason === "address refused" ? ` (${e.message.replace(/^The source cannot be read: /, "")})` : "";
+          const text = reason ? t("probeFailed", { reason: errorText(reason) }) + why : err(e);
           setProbes((p) => ({ ...p, [kind]: { error: text } }));
         },
       },

@@ -11,24 +11,41 @@ import type { ReplayPart } from "./ReplayChat";
 type Answer = {
   items: Array<{ id: string; url: string; expiresAt: number | null }>;
   pending: number;
+  now: number;
 };
-/** How often the list is looked at again once nothing is pending. */
+/** How often the list is looked at again once nothing is pending (less when tokens live shorter). */
 const RENEW_EVERY_MS = 5 * 60_000;
-/** A URL whose token expires sooner than this is replaced by the new answer's. */
+/** A URL is replaced when less than this is left of its token (less when tokens live shorter). */
 const RENEW_BEFORE_MS = 15 * 60_000;
 
-/** The new answer, with each recording's URL kept from the old one while that is not near its expiry. */
+/**
+ * The new answer, its expiries moved to this browser's clock (the server's `now` against its own),
+ * each recording's URL kept from the old answer while that is not near its expiry: a quarter of
+ * its token's life, at most RENEW_BEFORE_MS.
+ */
 function keepUrls(old: Answer | undefined, next: Answer): Answer {
-  if (!old) return next;
-  const kept = new Map(old.items.map((i) => [i.id, i]));
-  const soon = Date.now() + RENEW_BEFORE_MS;
+  const here = Date.now();
+  const local = (at: number | null) => (at === null ? null : here + (at - next.now));
+  const kept = new Map(old?.items.map((i) => [i.id, i]));
   return {
     ...next,
     items: next.items.map((i) => {
+      const fresh = { ...i, expiresAt: local(i.expiresAt) };
       const k = kept.get(i.id);
-      return k && (k.expiresAt === null || k.expiresAt > soon) ? { ...i, url: k.url, expiresAt: k.expiresAt } : i;
+      if (!k) return fresh;
+      const life = fresh.expiresAt === null ? Infinity : fresh.expiresAt - here;
+      const keep = k.expiresAt === null || k.expiresAt - here > Math.min(RENEW_BEFORE_MS, life / 4);
+      return keep ? { ...fresh, url: k.url, expiresAt: k.expiresAt } : fresh;
     }),
   };
+}
+
+/** When to look again: every 5 s while a part is pending, else a quarter of the shortest token's life (5 min at most). */
+function nextLook(data: Answer | undefined) {
+  if (!data?.items.length || data.pending) return 5000;
+  const here = Date.now();
+  const left = Math.min(...data.items.map((i) => (i.expiresAt === null ? Infinity : i.expiresAt - here)));
+  return Math.max(5000, Math.min(RENEW_EVERY_MS, left / 4));
 }
 
 /**
@@ -57,13 +74,15 @@ export function Replay({
     trpc.media.replay.queryOptions(
       { room },
       {
-        refetchInterval: (q) => (!q.state.data?.items.length || q.state.data.pending ? 5000 : RENEW_EVERY_MS),
+        refetchInterval: (q) => nextLook(q.state.data as Answer | undefined),
         structuralSharing: (old, next) => keepUrls(old as Answer | undefined, next as Answer),
       },
     ),
   );
   const items = replay.data?.items ?? [];
   const [chosen, setChosen] = useState<string>();
+  // The part first shown stays chosen: an earlier part that becomes ready later does not take its place.
+  if (chosen === undefined && items[0]) setChosen(items[0].id);
   const current = items.find((i) => i.id === chosen) ?? items[0];
   const part = current?.startedAt != null ? current.id : null;
   useEffect(() => {
@@ -93,7 +112,7 @@ export function Replay({
         onTimeUpdate={(e) => {
           const v = e.currentTarget;
           // (A renewed URL's load resets the time to 0 before its metadata is there: not kept.)
-          if (v.readyState >= 1 && v.src === current.url)
+          if (v.readyState >= 1 && v.src === new URL(current.url, document.baseURI).href)
             resume.current = { id: current.id, url: current.url, time: v.currentTime, playing: !v.paused };
         }}
         onLoadedMetadata={(e) => {

@@ -170,7 +170,8 @@ export function createMediaRoutes(clock: Clock, opts: { alwaysOn?: boolean } = {
           : sendJson(
               res,
               503,
-              errorBody(new AppError("UNAVAILABLE", `The stream's source cannot be pulled (${x.message})`)),
+              // Viewers get the kind of a refusal, not the address the source named.
+              errorBody(new AppError("UNAVAILABLE", `The stream's source cannot be pulled (${x.kind ?? x.message})`)),
             );
       }
       if (release) res.on("close", release);

@@ -132,6 +132,8 @@ export async function getDownloadUrl(ctx: Ctx, id: string) {
 export const replayInput = z.object({ room: roomRef });
 /** At most this many recordings of a room are offered on its watch page. */
 const REPLAY_LIMIT = 20;
+/** A recording processing longer than this is not counted as pending (the page stops waiting). */
+const PENDING_FOR_MS = 30 * 60_000;
 
 /**
  * A room whose replay the caller may watch, under the room's play rules (pullUrls): public to
@@ -155,7 +157,7 @@ async function replayRoom(ctx: Ctx, ref: z.infer<typeof roomRef>) {
 export async function getReplay(ctx: Ctx, input: z.infer<typeof replayInput>) {
   const db = dbOf(ctx);
   const room = await replayRoom(ctx, input.room);
-  if (room.status !== "ended") return { items: [], pending: 0 };
+  if (room.status !== "ended") return { items: [], pending: 0, now: ctx.clock.now().getTime() };
   const rows = await db
     .select()
     .from(recordings)
@@ -181,7 +183,13 @@ export async function getReplay(ctx: Ctx, input: z.infer<typeof replayInput>) {
           expiresAt: vod ? vod.expiresAt.getTime() : null,
         };
       }),
-    pending: rows.filter((rec) => rec.status === "processing").length,
+    // Processing for long means it never finished (its remux was cut, or a client never gave its
+    // URL): not waited for.
+    pending: rows.filter(
+      (rec) => rec.status === "processing" && ctx.clock.now().getTime() - rec.createdAt.getTime() < PENDING_FOR_MS,
+    ).length,
+    /** The server's time (ms since the epoch): `expiresAt` against it, whatever the client's clock says. */
+    now: ctx.clock.now().getTime(),
   };
 }
 

@@ -137,10 +137,12 @@ export async function probeSource(
     await sourceEnv(url, tag),
   );
   if (r.code !== 0) {
-    // An address the checking proxy refused reads as the source's own 403 to ffprobe: said as it is.
+    const reason = pullFailure(r.err, r.code === null ? "unreachable" : "pull failed");
+    // An address the checking proxy refused reads as the source's own 403 (or a segment that cannot
+    // be opened) to ffprobe: said as it is.
     const refused = await proxyRefusal(tag);
     if (refused) throw new PullError(refused, "address refused");
-    throw new PullError(pullFailure(r.err, r.code === null ? "unreachable" : "pull failed"));
+    throw new PullError(reason);
   }
   const streams =
     (JSON.parse(r.out || "{}") as { streams?: Array<Record<string, string | number | undefined>> }).streams ?? [];
@@ -492,6 +494,13 @@ export class Pulls {
 
   /** One attempt: address check, probe, ffmpeg; a failure goes to lost() (retry or give up). */
   private attempt(pull: Pull, key: string) {
+    // One attempt ends once: its ffmpeg's exit and its own failure (the probe's, say) may both come.
+    let ended = false;
+    const lost = (reason: string) => {
+      if (ended || pull.stopped) return;
+      ended = true;
+      this.lost(pull, key, reason);
+    };
     const resolveReady = () => {
       pull.live = true;
       for (const w of pull.waiters) w.resolve();
@@ -511,7 +520,7 @@ export class Pulls {
       });
       // Checked on every start, and pulled from the address checked (RTSP, RTMP: sourceTarget).
       const target = await sourceTarget(parseSourceUrl(sourceUrl(pull.source)));
-      if (target.refused !== undefined) throw new PullError(target.refused);
+      if (target.refused !== undefined) throw new PullError(target.refused, "address refused");
       const url = target.url;
       // HTTP(S), RTMPS and RTSPS sources: every connection ffmpeg makes for them goes through the
       // checking proxy (source-proxy.ts); the local RTMP output is plain TCP and does not.
@@ -575,9 +584,12 @@ export class Pulls {
             // A copy that failed before the probe answered may only need transcoding.
             if (!live && copyVideo && !(p instanceof Error) && p.video && p.video !== "h264")
               return launch(false, !!p.audio, p.fps);
-            const refused = await proxyRefusal(tag);
+            // A pull that never went live may have failed on the checking proxy's refusal (ffmpeg
+            // sees a 403 or a segment it cannot open): said as it is. Not one that went live: an HLS
+            // reader skips a segment it cannot open and goes on, and its later end is its own.
+            const refused = !live ? await proxyRefusal(tag) : undefined;
             if (pull.stopped || pull.proc) return;
-            this.lost(pull, key, refused ?? reason);
+            lost(refused ?? reason);
           });
         });
         if (pull.stopped) proc.kill("SIGKILL");
@@ -605,10 +617,7 @@ export class Pulls {
       }
       if (!probe.video) throw new PullError("codec: the source has no video");
       launch(probe.video === "h264", !!probe.audio, probe.fps);
-    })().catch((x: unknown) => {
-      const reason = x instanceof PullError ? x.message : "pull failed";
-      if (!pull.stopped) this.lost(pull, key, reason);
-    });
+    })().catch((x: unknown) => lost(x instanceof PullError ? x.message : "pull failed"));
   }
 
   /** A pull that ended unwanted: retried with backoff while it is wanted and within the grace. */
@@ -638,6 +647,7 @@ export class Pulls {
     const quick = pull.waiters.size > 0 && pull.quick < QUICK_RETRIES;
     if (quick) pull.quick++;
     const delay = quick ? FIRST_START_RETRY_MS : Math.min(RETRY_MAX_MS, 500 * 2 ** pull.attempt++);
+    if (pull.retry) clearTimeout(pull.retry);
     pull.retry = setTimeout(() => !pull.stopped && this.attempt(pull, key), delay);
     pull.retry.unref();
   }

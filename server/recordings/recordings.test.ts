@@ -3,7 +3,7 @@
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getDb } from "../db/client";
 import { recordings } from "../db/schema";
@@ -134,6 +134,12 @@ describe("downloads and an ended room's replay", () => {
     // expiry is told (the page renews a URL near it).
     expect(pending).toBe(1);
     expect(items[0]!.expiresAt).toBeGreaterThan(Date.now() + 3_000_000);
+    // One processing for over half an hour never finished: not waited for.
+    await getDb()
+      .update(recordings)
+      .set({ createdAt: new Date(Date.now() - 31 * 60_000) })
+      .where(and(eq(recordings.roomNum, room.num), eq(recordings.status, "processing")));
+    expect((await anon.media.replay({ room: room.num })).pending).toBe(0);
     const res = await fetch(base + path(items[0]!.url));
     expect([res.status, res.headers.get("content-disposition")]).toEqual([200, null]);
     expect(Buffer.from(await res.arrayBuffer()).equals(bytes)).toBe(true);
