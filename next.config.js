@@ -36,9 +36,9 @@ const nextConfig = {
   reactStrictMode: true,
   poweredByHeader: false,
   serverExternalPackages: ["mysql2", "drizzle-orm", "@node-rs/argon2"],
-  // Types are checked by `npm run lint` (tsc over the whole project, before every test run), not
-  // again by each build: a first `npm start` spent 22-49 s of its build on that (the longer beside
-  // the test suite's other worker).
+  // Types are checked by `npm run lint` (`next typegen` for the routes' types, then tsc over the
+  // whole project, before every test run), not again by each build: a first `npm start` spent
+  // 22-49 s of its build on that (the longer beside the test suite's other worker).
   typescript: { ignoreBuildErrors: true },
   // `forbidden()` from next/navigation: console pages a role may not use answer HTTP 403.
   experimental: { authInterrupts: true },
