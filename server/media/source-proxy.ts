@@ -256,7 +256,7 @@ export async function sourceEnv(url: string, tag?: string): Promise<NodeJS.Proce
   return out as NodeJS.ProcessEnv;
 }
 
-/** A tag for one ffmpeg or ffprobe run's proxy user (sourceEnv), to ask `proxyRefusal` about after. */
+/** A tag for a reader's proxy user (sourceEnv: a pull attempt's runs, or one probe), to ask `proxyRefusal` about after. */
 export const readerTag = () => randomBytes(9).toString("base64url");
 
 /**
