@@ -2,18 +2,12 @@ import { defineConfig } from "vitest/config";
 import { BaseSequencer, type TestSpecification } from "vitest/node";
 
 /**
- * Files that take a minute or more start first (measured in fresh-clone CI: two-instances 159 s,
- * its two required minutes of reconciling; start-private 83 s, a first console build). Vitest
+ * The two files that take a minute or more start first (measured in fresh-clone CI: two-instances
+ * 159 s, its two required minutes of reconciling; start-private 56-83 s, a first console build). Vitest
  * orders by the durations it cached, which a fresh clone lacks: two-instances then started after
  * 150 s and ran alone at the end, and the suite took 311 s where its two workers need about 270.
  */
-const FIRST = [
-  "server/media/two-instances.test.ts",
-  "scripts/start-private.test.ts",
-  "server/presence/figures.test.ts",
-  "server/sources/devices.test.ts",
-  "server/front/events.test.ts",
-];
+const FIRST = ["server/media/two-instances.test.ts", "scripts/start-private.test.ts"];
 class LongFirst extends BaseSequencer {
   async sort(files: TestSpecification[]) {
     const sorted = await super.sort(files);
