@@ -108,9 +108,12 @@ test("push → live → FLV and HLS play with tokens → refusals → paused →
     (r) => r.status === "ended",
     20_000,
   );
-  await expect(page.locator("[data-player-state]")).toHaveAttribute("data-player-state", "ended", { timeout: 15_000 });
+  // The player says it ended, until the recording is ready: then the embed plays that instead.
+  await expect(page.locator('[data-player-state="ended"], [data-testid="replay-video"]').first()).toBeVisible({
+    timeout: 15_000,
+  });
 
-  // The recording appears and plays in the browser.
+  // The recording appears and plays in the browser, the embed's replay included.
   const recs = await until(
     () => trpc("recordings.list", { room: room.id }, t.viewer.token, "GET"),
     (l) => l.items.length === 1 && l.items[0].status === "ready",
@@ -119,6 +122,7 @@ test("push → live → FLV and HLS play with tokens → refusals → paused →
   expect(recs.items[0].durationMs).toBeGreaterThan(2000);
   const vod = await trpc("media.vodUrl", { id: recs.items[0].id }, t.viewer.token, "GET");
   expect((await fetch(vod.url.replace(/token=[^&]+/, "token=bad.bad.bad"))).status).toBe(401);
+  await videoPlays(page, '[data-testid="replay-video"]');
   await page.setContent(`<video id="vod" muted autoplay playsinline src="${vod.url}"></video>`);
   expect(await expectPlaying(page, "#vod")).toEqual({ w: 640, h: 360 });
 });
