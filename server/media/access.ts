@@ -157,7 +157,9 @@ async function replayRoom(ctx: Ctx, ref: z.infer<typeof roomRef>) {
 export async function getReplay(ctx: Ctx, input: z.infer<typeof replayInput>) {
   const db = dbOf(ctx);
   const room = await replayRoom(ctx, input.room);
-  if (room.status !== "ended") return { items: [], pending: 0, now: ctx.clock.now().getTime() };
+  // One reading of the clock: the answer's `now`, the pending cut-off and the tokens agree.
+  const now = ctx.clock.now().getTime();
+  if (room.status !== "ended") return { items: [], pending: 0, now };
   const rows = await db
     .select()
     .from(recordings)
@@ -185,11 +187,9 @@ export async function getReplay(ctx: Ctx, input: z.infer<typeof replayInput>) {
       }),
     // Processing for long means it never finished (its remux was cut, or a client never gave its
     // URL): not waited for.
-    pending: rows.filter(
-      (rec) => rec.status === "processing" && ctx.clock.now().getTime() - rec.createdAt.getTime() < PENDING_FOR_MS,
-    ).length,
+    pending: rows.filter((rec) => rec.status === "processing" && now - rec.createdAt.getTime() < PENDING_FOR_MS).length,
     /** The server's time (ms since the epoch): `expiresAt` against it, whatever the client's clock says. */
-    now: ctx.clock.now().getTime(),
+    now,
   };
 }
 
