@@ -235,6 +235,29 @@ describe("readsAfterAsking with a gap", () => {
   });
 });
 
+describe("readsAfterAsking with a gap of a fraction of a millisecond left", () => {
+  it("waits the whole gap: timers count in whole milliseconds and can fire up to one early", async () => {
+    const starts: number[] = [];
+    const read = readsAfterAsking((key: string) => {
+      starts.push(performance.now());
+      return Promise.resolve(key.length);
+    }, 5);
+    let shortest = Infinity;
+    for (let i = 0; i < 40; i++) {
+      await read("room1");
+      // Ask again a fraction of a millisecond later, so that what is left of the gap is fractional.
+      const until = performance.now() + (i % 10) / 10;
+      while (performance.now() < until);
+      await read("room1");
+      shortest = Math.min(shortest, starts.at(-1)! - starts.at(-2)!);
+      // Past the gap, so the next round's first read starts at once.
+      await new Promise((r) => setTimeout(r, 8));
+    }
+    expect(starts).toHaveLength(80);
+    expect(shortest).toBeGreaterThanOrEqual(4.9);
+  });
+});
+
 describe("readsAfterAsking when things go wrong", () => {
   it("a read that hangs holds the next one back only for stuckMs", async () => {
     let n = 0;

@@ -163,7 +163,9 @@ export function readsAfterAsking<K, T>(read: (key: K) => Promise<T>, minGapMs = 
       };
       const whenDue = () => {
         const wait = s.startedAt + minGapMs - performance.now();
-        if (wait > 0) setTimeout(start, wait);
+        // Looked at again when the timer fires: a timer armed late in a long turn of the event loop
+        // counts from the turn's start and can fire before the gap is over.
+        if (wait > 0) setTimeout(whenDue, wait);
         else setImmediate(start);
       };
       if (s.running) {

@@ -28,6 +28,7 @@ import type { RoomStats } from "../presence/stats";
 import { findPublicRoom, findPublicRoomShared, findRoom, canManageRoom, type RoomRow } from "../rooms";
 import { readsAfterAsking } from "../cache";
 import { verifyRoomToken, type RoomClaims } from "../tokens";
+import { slowGuard } from "./slow";
 
 export const EVENTS_PATH = "/api/rooms/events";
 export const CHAT_PATH = "/api/rooms/chat";
@@ -44,7 +45,8 @@ const PING_MS = 25_000;
 const FRAME_BURST = 20;
 const FRAMES_PER_S = 5;
 const STRIKES_TO_CLOSE = 5;
-
+/** How long a dropped peer that does not read gets to take the close before its connection is cut. */
+const CLOSE_GRACE_MS = 2000;
 /** Close codes a client acts on (README: "Room events"). */
 export const CLOSE = {
   /** A binary frame (only JSON text is spoken). */
@@ -374,20 +376,19 @@ export function createRoomEvents(opts: {
     let closed = false;
     let alive = true;
     let slowTimer: NodeJS.Timeout | undefined;
-    const writable = () => {
-      if (closed || ws.readyState !== WebSocket.OPEN) return false;
-      if (ws.bufferedAmount > maxBuffer) {
-        // It does not read: drop it rather than buffer without bound; it resumes from its last id.
-        ch.close(CLOSE.slow, "slow consumer: reconnect with since");
-        return false;
-      }
-      return true;
-    };
+    // It does not read: drop it rather than buffer without bound; it resumes from its last id.
+    const slow = slowGuard(
+      () => ws.bufferedAmount,
+      maxBuffer,
+      () => ch.close(CLOSE.slow, "slow consumer: reconnect with since"),
+    );
+    const writable = () => !closed && ws.readyState === WebSocket.OPEN && slow.check();
     const ch: Channel = {
       send: (body, id) => ch.sendFrame(encode(id ? { id, ...body } : body)),
       sendFrame(json) {
         if (!writable()) return false;
         ws.send(json, { binary: false });
+        slow.wrote();
         return true;
       },
       // Whole frames, already made, straight to the connection: one write for the batch (a server's
@@ -395,14 +396,16 @@ export function createRoomEvents(opts: {
       sendDeliveries(items, whole) {
         if (!writable()) return false;
         raw.write(whole ? wsBatch(items) : Buffer.concat(items.map(wsFrameOf)));
+        slow.wrote();
         return true;
       },
       close(code, reason) {
         if (closed) return;
         closed = true;
+        slow.stop();
         ws.close(code, reason);
         // A peer that does not read will not answer the close either.
-        slowTimer = setTimeout(() => ws.terminate(), 2000);
+        slowTimer = setTimeout(() => ws.terminate(), CLOSE_GRACE_MS);
         slowTimer.unref();
       },
     };
@@ -417,6 +420,7 @@ export function createRoomEvents(opts: {
     ws.on("close", () => {
       closed = true;
       clearInterval(ping);
+      slow.stop();
       if (slowTimer) clearTimeout(slowTimer);
       stop?.();
       release();
@@ -521,33 +525,37 @@ export function createRoomEvents(opts: {
       count(-1);
       streams.delete(end);
       clearInterval(ping);
+      slow.stop();
       stop?.();
     });
-    const writable = () => {
-      if (closed) return false;
-      if (res.writableLength > maxBuffer) {
-        ch.close(CLOSE.slow, "slow consumer");
-        return false;
-      }
-      return true;
-    };
+    const slow = slowGuard(
+      () => res.writableLength,
+      maxBuffer,
+      () => ch.close(CLOSE.slow, "slow consumer"),
+    );
+    const writable = () => !closed && slow.check();
     const ch: Channel = {
       send: (body, id) => ch.sendFrame(encode(id ? { id, ...body } : body), id),
       sendFrame(json, id) {
         if (!writable()) return false;
         res.write(sseFrame(json, id));
+        slow.wrote();
         return true;
       },
       sendDeliveries(items, whole) {
         if (!writable()) return false;
         res.write(whole ? sseBatch(items) : Buffer.concat(items.map(sseFrameOf)));
+        slow.wrote();
         return true;
       },
       close(code, reason) {
         if (closed) return;
         closed = true;
+        slow.stop();
         res.write(`event: close\ndata: ${JSON.stringify({ code, reason })}\n\n`);
         res.end();
+        // A peer that does not read never takes the end either.
+        setTimeout(() => res.writableFinished || res.destroy(), CLOSE_GRACE_MS).unref();
       },
     };
     viewerOf(db, req.headers, query, clock.now())
