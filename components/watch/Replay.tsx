@@ -6,47 +6,10 @@ import { useQuery } from "@tanstack/react-query";
 import { useLocale, useTranslations } from "next-intl";
 import { useTRPC } from "@/lib/trpc";
 import { fmtDuration, fmtTime } from "@/lib/format";
+import { keepUrls, nextLook, type ReplayAnswer } from "@/lib/replay";
 import type { ReplayPart } from "./ReplayChat";
 
-type Answer = {
-  items: Array<{ id: string; url: string; expiresAt: number | null }>;
-  pending: number;
-  now: number;
-};
-/** How often the list is looked at again once nothing is pending (less when tokens live shorter). */
-const RENEW_EVERY_MS = 5 * 60_000;
-/** A URL is replaced when less than this is left of its token (less when tokens live shorter). */
-const RENEW_BEFORE_MS = 15 * 60_000;
-
-/**
- * The new answer, its expiries moved to this browser's clock (the server's `now` against its own),
- * each recording's URL kept from the old answer while that is not near its expiry: a quarter of
- * its token's life, at most RENEW_BEFORE_MS.
- */
-function keepUrls(old: Answer | undefined, next: Answer): Answer {
-  const here = Date.now();
-  const local = (at: number | null) => (at === null ? null : here + (at - next.now));
-  const kept = new Map(old?.items.map((i) => [i.id, i]));
-  return {
-    ...next,
-    items: next.items.map((i) => {
-      const fresh = { ...i, expiresAt: local(i.expiresAt) };
-      const k = kept.get(i.id);
-      if (!k) return fresh;
-      const life = fresh.expiresAt === null ? Infinity : fresh.expiresAt - here;
-      const keep = k.expiresAt === null || k.expiresAt - here > Math.min(RENEW_BEFORE_MS, life / 4);
-      return keep ? { ...fresh, url: k.url, expiresAt: k.expiresAt } : fresh;
-    }),
-  };
-}
-
-/** When to look again: every 5 s while a part is pending, else a quarter of the shortest token's life (5 min at most). */
-function nextLook(data: Answer | undefined) {
-  if (!data?.items.length || data.pending) return 5000;
-  const here = Date.now();
-  const left = Math.min(...data.items.map((i) => (i.expiresAt === null ? Infinity : i.expiresAt - here)));
-  return Math.max(5000, Math.min(RENEW_EVERY_MS, left / 4));
-}
+type Answer = ReplayAnswer;
 
 /**
  * `otherwise` shows while the room has no ready recording (the player, saying the room ended).
