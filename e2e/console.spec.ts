@@ -107,6 +107,10 @@ test("admin, host and viewer journey with screenshots", async ({ browser }) => {
     await expect(host.getByTestId("mic-queue")).toContainText(/viewer/i, { timeout: 15_000 });
     await host.getByTestId("mic-queue").getByRole("button", { name: "Approve" }).click();
     await expect(host.getByTestId("cohosts")).toContainText(/viewer/i, { timeout: 15_000 });
+    // Approved, but its client has not gone on the mic: no camera or mic flags to show yet.
+    await expect(host.locator('[data-testid="cohosts"] li[data-mic-state="approved"]')).toContainText(
+      "approved, not on the mic yet",
+    );
     await expect(host.locator('[data-stat="Likes"]')).toHaveText("3", { timeout: 15_000 });
     await host.waitForTimeout(500);
     await shot(host, "host-golive-live");

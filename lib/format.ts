@@ -9,8 +9,9 @@ export function fmtTimeSeconds(d: Date | string | null | undefined, locale: stri
   const x = toDate(d);
   return x ? x.toLocaleString(locale, { dateStyle: "short", timeStyle: "medium" }) : "—";
 }
+/** Whole seconds elapsed, as video players count them (a 6.9 s recording reads 0:06, as its player says). */
 export function fmtDuration(ms: number) {
-  const s = Math.round(ms / 1000);
+  const s = Math.floor(ms / 1000);
   const h = Math.floor(s / 3600);
   const m = Math.floor((s % 3600) / 60);
   const r = s % 60;

@@ -356,22 +356,36 @@ export function RoomPanel({ room, as }: { room: string; as: Extract<Role, "host"
             <Empty>{t("noCohosts")}</Empty>
           ) : (
             <ul className="divide-y divide-slate-100 dark:divide-slate-800" data-testid="cohosts">
-              {meeting.data.members.map((c) => (
-                <li key={c.user_id} className="flex items-center justify-between gap-2 py-2">
-                  <span>
-                    {c.user_nick || c.user_id.slice(0, 8)}{" "}
-                    <span className="text-xs text-slate-500">
-                      · {t("camera")} {c.camera_opened ? t("on") : t("off")} · {t("mic")}{" "}
-                      {c.mic_opened ? t("on") : t("off")}
+              {meeting.data.members.map((c) => {
+                // Approved co-hosts are listed before their client goes on the mic (reportstatus on):
+                // their camera and mic flags say nothing yet.
+                const state = requests.data?.find((x) => x.userId === c.user_id)?.state;
+                return (
+                  <li key={c.user_id} className="flex items-center justify-between gap-2 py-2" data-mic-state={state}>
+                    <span>
+                      {c.user_nick || c.user_id.slice(0, 8)}{" "}
+                      <span className="text-xs text-slate-500">
+                        ·{" "}
+                        {state === "approved" ? (
+                          t("cohostApproved")
+                        ) : state === "off" ? (
+                          t("cohostOff")
+                        ) : (
+                          <>
+                            {t("camera")} {c.camera_opened ? t("on") : t("off")} · {t("mic")}{" "}
+                            {c.mic_opened ? t("on") : t("off")}
+                          </>
+                        )}
+                      </span>
                     </span>
-                  </span>
-                  {c.user_id !== r.hostId && (
-                    <Button variant="secondary" onClick={() => endMic.mutate({ room, userId: c.user_id })}>
-                      {t("end")}
-                    </Button>
-                  )}
-                </li>
-              ))}
+                    {c.user_id !== r.hostId && (
+                      <Button variant="secondary" onClick={() => endMic.mutate({ room, userId: c.user_id })}>
+                        {t("end")}
+                      </Button>
+                    )}
+                  </li>
+                );
+              })}
             </ul>
           )}
         </Card>
