@@ -458,7 +458,8 @@ try {
           "-hide_banner",
           "-loglevel",
           "error",
-          ...testSourceArgs("1280x720", 25),
+          // Killed when the player rows end; bounded in case the bench itself is.
+          ...testSourceArgs("1280x720", 25, 900),
           ...liveH264Args(25),
           "-c:a",
           "aac",

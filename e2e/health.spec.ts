@@ -16,8 +16,8 @@ test("health strip with real figures and the keyframe warning; live thumbnails i
   const ff = spawn(
     "ffmpeg",
     [
-      ...["-hide_banner", "-loglevel", "error", "-t", "150"],
-      ...testSourceArgs("1280x720", 25),
+      ...["-hide_banner", "-loglevel", "error"],
+      ...testSourceArgs("1280x720", 25, 150),
       ...liveH264Args(100),
       ...["-keyint_min", "100", "-sc_threshold", "0", "-b:v", "1500k", "-c:a", "aac", "-b:a", "96k"],
       ...["-f", "flv", info.rtmp_url],

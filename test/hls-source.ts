@@ -30,9 +30,10 @@ export async function startHlsSource({
   const proc = spawn(
     ffmpeg,
     [
-      ...["-hide_banner", "-loglevel", "error", "-re", "-t", String(seconds)],
-      ...["-f", "lavfi", "-i", pattern],
-      ...["-f", "lavfi", "-i", `sine=frequency=${toneHz}:sample_rate=44100`],
+      ...["-hide_banner", "-loglevel", "error"],
+      // Each input read in real time and bounded: a -t before the first bounds only that one.
+      ...["-re", "-t", String(seconds), "-f", "lavfi", "-i", pattern],
+      ...["-re", "-t", String(seconds), "-f", "lavfi", "-i", `sine=frequency=${toneHz}:sample_rate=44100`],
       ...["-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-pix_fmt", "yuv420p", "-c:a", "aac"],
       ...["-f", "hls", "-hls_time", "1", "-hls_list_size", String(listSize), "-hls_flags", "delete_segments"],
       join(dir, "index.m3u8"),

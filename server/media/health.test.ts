@@ -49,8 +49,8 @@ function push(url: string, seconds = 120): ChildProcess {
   return spawn(
     env().FFMPEG_PATH,
     [
-      ...["-hide_banner", "-loglevel", "error", "-t", String(seconds)],
-      ...testSourceArgs("1280x720", 25),
+      ...["-hide_banner", "-loglevel", "error"],
+      ...testSourceArgs("1280x720", 25, seconds),
       ...liveH264Args(100),
       ...["-keyint_min", "100", "-sc_threshold", "0", "-b:v", "1200k", "-c:a", "aac", "-b:a", "64k"],
       ...["-f", "flv", url],
