@@ -8,7 +8,8 @@ import { chromiumLaunch } from "../e2e/chromium";
 import { liveH264Args, testSourceArgs } from "../server/media/ffmpeg";
 import { dropDatabase } from "../scripts/lib/mariadb";
 import { freePort } from "../scripts/lib/ports";
-import { loadSettings, provisionDatabase, root } from "../scripts/lib/prepare";
+import { loadSettings, root } from "../scripts/lib/prepare";
+import { provisionDatabase } from "../scripts/lib/provision";
 import type { LoadOptions, LoadResult } from "./load";
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 8);

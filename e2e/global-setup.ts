@@ -6,7 +6,8 @@ import { tmpdir } from "node:os";
 import { resolve } from "node:path";
 import { dropDatabase } from "../scripts/lib/mariadb";
 import { freePort } from "../scripts/lib/ports";
-import { loadSettings, provisionDatabase, root } from "../scripts/lib/prepare";
+import { loadSettings, root } from "../scripts/lib/prepare";
+import { provisionDatabase } from "../scripts/lib/provision";
 import { ensurePackages, findBinary } from "../scripts/lib/system";
 
 export default async function globalSetup() {

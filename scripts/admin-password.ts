@@ -1,6 +1,7 @@
 // `npm run admin:password -- <username> <new password>`: sets a user's password from the shell
 // (for a lost admin password) and revokes their sessions.
-import { loadSettings, provisionDatabase } from "./lib/prepare";
+import { loadSettings } from "./lib/prepare";
+import { provisionDatabase } from "./lib/provision";
 
 const [username, password] = process.argv.slice(2);
 if (!username || !password || password.length < 8) {

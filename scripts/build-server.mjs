@@ -1,4 +1,4 @@
-// Compiles onair's processes (the supervisor, its set-up step, and the web, media and front
+// Compiles onair's processes (the supervisor, its database and set-up steps, and the web, media and front
 // processes) into server/.build/ with esbuild. Run by scripts/launch.mjs in a process of its own, so
 // that the supervisor, which runs as long as onair does, never holds the compiler (measured: 15 MiB
 // less resident memory for it).
@@ -16,6 +16,7 @@ buildSync({
   absWorkingDir: root,
   entryPoints: {
     start: "scripts/start.ts",
+    provision: "scripts/provision.ts",
     setup: "scripts/setup.ts",
     front: "server/front/main.ts",
     web: "server/web/main.ts",

@@ -7,7 +7,8 @@ import { resolve } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { consoleBuildStale } from "./lib/console-build";
-import { loadSettings, provisionDatabase, root } from "./lib/prepare";
+import { loadSettings, root } from "./lib/prepare";
+import { stopByPidFile } from "./lib/stop-pid";
 import { handOver, runAsAccount } from "./lib/privileges";
 import { Supervisor } from "./lib/supervisor";
 import { ensurePackages, findBinary } from "./lib/system";
@@ -25,7 +26,40 @@ if (process.env.MEDIA_EMBEDDED !== "false") {
 }
 // Root: the account onair's processes will run as (created when missing), before anything is set up.
 const runAs = runAsAccount();
-const { url, priv } = await provisionDatabase(dataDir, "onair");
+// Compiled (scripts/launch.mjs), the processes run from server/.build; run from source (tsx), from source.
+const compiled = import.meta.url.endsWith(".mjs");
+const SOURCES = {
+  provision: "scripts/provision.ts",
+  setup: "scripts/setup.ts",
+  web: "server/web/main.ts",
+  media: "server/media/main.ts",
+  front: "server/front/main.ts",
+} as const;
+const entryArgs = (name: keyof typeof SOURCES) =>
+  compiled ? [resolve(root, `server/.build/${name}.mjs`)] : ["--import", "tsx", resolve(root, SOURCES[name])];
+
+// The database, in a process of its own (scripts/provision.ts): the MySQL client it needs stays
+// out of this one, which runs as long as onair does.
+const provisioned = spawnSync(process.execPath, entryArgs("provision"), {
+  cwd: root,
+  env: { ...process.env, ONAIR_REPORT_FD: "3" },
+  // What it prints (a package install, the server's first start) shows as it goes; its report
+  // comes on a pipe of its own (fd 3).
+  stdio: ["ignore", "inherit", "inherit", "pipe"],
+  encoding: "utf8",
+});
+const dbReport = String(provisioned.output?.[3] ?? "")
+  .split("\n")
+  .find((l) => l.startsWith('{"onairDatabase"'));
+if (provisioned.status !== 0 || !dbReport) {
+  console.error("[onair] preparing the database failed (see above)");
+  process.exit(1);
+}
+const db = (JSON.parse(dbReport) as { onairDatabase: { url: string; started: boolean; pidFile: string | null } })
+  .onairDatabase;
+// A private MariaDB this start started is stopped with onair.
+const priv = db.started && db.pidFile ? { stop: () => stopByPidFile(db.pidFile!) } : undefined;
+const url = db.url;
 process.env.DATABASE_URL = url;
 process.env.PORT ??= "3000";
 process.env.HOST ??= "127.0.0.1";
@@ -38,16 +72,6 @@ process.env.NEXTAUTH_URL ??= (process.env.PUBLIC_URL ?? `http://${process.env.HO
 
 const { env } = await import("../server/env");
 const e = env();
-// Compiled (scripts/launch.mjs), the processes run from server/.build; run from source (tsx), from source.
-const compiled = import.meta.url.endsWith(".mjs");
-const SOURCES = {
-  setup: "scripts/setup.ts",
-  web: "server/web/main.ts",
-  media: "server/media/main.ts",
-  front: "server/front/main.ts",
-} as const;
-const entryArgs = (name: keyof typeof SOURCES) =>
-  compiled ? [resolve(root, `server/.build/${name}.mjs`)] : ["--import", "tsx", resolve(root, SOURCES[name])];
 
 // Migrations, the first admin and the Default app, in a process of its own (scripts/setup.ts).
 const setup = spawnSync(process.execPath, entryArgs("setup"), {

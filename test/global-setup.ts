@@ -1,7 +1,8 @@
 // Vitest global setup: a real MariaDB (DATABASE_URL's server, or the private one under .data/),
 // a fresh migrated database for this run, and test secrets. Workers inherit the environment.
 import { dropDatabase } from "../scripts/lib/mariadb";
-import { loadSettings, provisionDatabase } from "../scripts/lib/prepare";
+import { loadSettings } from "../scripts/lib/prepare";
+import { provisionDatabase } from "../scripts/lib/provision";
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { ensurePackages, findBinary } from "../scripts/lib/system";

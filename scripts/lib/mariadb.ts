@@ -24,6 +24,8 @@ export interface PrivateDb {
   serverUrl: string;
   /** True when this call started the server (so the caller stops it on exit). */
   started: boolean;
+  /** The server's pid file (stopPrivateMariaDb stops it by its pid, without a MySQL client). */
+  pidFile: string;
   stop: () => Promise<void>;
 }
 
@@ -255,6 +257,7 @@ export async function ensurePrivateMariaDb(
   return {
     serverUrl: `mysql://${APP_USER}:${encodeURIComponent(creds.password)}@127.0.0.1:${port}/`,
     started,
+    pidFile: l.pidFile,
     stop: async () => {
       if (!started) return;
       try {
