@@ -8,7 +8,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { consoleBuildStale } from "./lib/console-build";
 import { loadSettings, root } from "./lib/prepare";
-import { stopByPidFile } from "./lib/stop-pid";
+import { stopSpawnedServer } from "./lib/stop-pid";
 import { handOver, runAsAccount } from "./lib/privileges";
 import { Supervisor } from "./lib/supervisor";
 import { ensurePackages, findBinary } from "./lib/system";
@@ -55,10 +55,12 @@ if (provisioned.status !== 0 || !dbReport) {
   console.error("[onair] preparing the database failed (see above)");
   process.exit(1);
 }
-const db = (JSON.parse(dbReport) as { onairDatabase: { url: string; started: boolean; pidFile: string | null } })
-  .onairDatabase;
+const db = (
+  JSON.parse(dbReport) as { onairDatabase: { url: string; spawned: { pid: number; datadir: string } | null } }
+).onairDatabase;
 // A private MariaDB this start started is stopped with onair.
-const priv = db.started && db.pidFile ? { stop: () => stopByPidFile(db.pidFile!) } : undefined;
+const spawned = db.spawned;
+const priv = spawned ? { stop: () => stopSpawnedServer(spawned) } : undefined;
 const url = db.url;
 process.env.DATABASE_URL = url;
 process.env.PORT ??= "3000";

@@ -368,8 +368,6 @@ export function RoomPanel({ room, as }: { room: string; as: Extract<Role, "host"
                         ·{" "}
                         {state === "approved" ? (
                           t("cohostApproved")
-                        ) : state === "off" ? (
-                          t("cohostOff")
                         ) : (
                           <>
                             {t("camera")} {c.camera_opened ? t("on") : t("off")} · {t("mic")}{" "}

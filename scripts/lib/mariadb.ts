@@ -24,8 +24,12 @@ export interface PrivateDb {
   serverUrl: string;
   /** True when this call started the server (so the caller stops it on exit). */
   started: boolean;
-  /** The server's pid file (stopPrivateMariaDb stops it by its pid, without a MySQL client). */
-  pidFile: string;
+  /**
+   * The server this call started, for stopping it without a MySQL client (scripts/lib/stop-pid.ts):
+   * its pid as spawned (never read back from its pid file, which the database account can write)
+   * and its data folder, which its command line must name.
+   */
+  spawned?: { pid: number; datadir: string };
   stop: () => Promise<void>;
 }
 
@@ -148,6 +152,7 @@ export async function ensurePrivateMariaDb(
   mkdirSync(l.dir, { recursive: true });
 
   let started = false;
+  let spawned: PrivateDb["spawned"];
   let socketPath = await runningSocket(dataDir);
   if (!socketPath) {
     socketPath = l.socket;
@@ -217,6 +222,7 @@ export async function ensurePrivateMariaDb(
       { detached: true, stdio: ["ignore", log, log], cwd: l.dir, ...as },
     );
     child.unref();
+    if (child.pid) spawned = { pid: child.pid, datadir: l.datadir };
     const state: { exited: number | null } = { exited: null };
     child.on("exit", (code) => (state.exited = code ?? -1));
     const deadline = Date.now() + 60_000;
@@ -257,7 +263,7 @@ export async function ensurePrivateMariaDb(
   return {
     serverUrl: `mysql://${APP_USER}:${encodeURIComponent(creds.password)}@127.0.0.1:${port}/`,
     started,
-    pidFile: l.pidFile,
+    spawned,
     stop: async () => {
       if (!started) return;
       try {

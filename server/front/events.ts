@@ -516,7 +516,8 @@ export function createRoomEvents(opts: {
     count(1);
     let stop: (() => void) | undefined;
     let closed = false;
-    const ping = setInterval(() => res.write(": ping\n\n"), PING_MS);
+    // Not after the stream was ended (a write after end would be an unhandled error).
+    const ping = setInterval(() => closed || res.write(": ping\n\n"), PING_MS);
     ping.unref();
     const end = () => ch.close(1001, "server going away");
     streams.add(end);
@@ -552,6 +553,7 @@ export function createRoomEvents(opts: {
         if (closed) return;
         closed = true;
         slow.stop();
+        clearInterval(ping);
         res.write(`event: close\ndata: ${JSON.stringify({ code, reason })}\n\n`);
         res.end();
         // A peer that does not read never takes the end either.

@@ -49,6 +49,21 @@ describe("slowGuard", () => {
     expect(s.drops).toBe(1);
   });
 
+  it("a write that finds the socket drained ends the last burst's grace: the next burst gets a whole one", () => {
+    const { s, g } = socket();
+    s.buffered = 5000;
+    g.wrote();
+    vi.advanceTimersByTime(1900);
+    s.buffered = 0; // drained
+    expect(g.check()).toBe(true); // the next write
+    s.buffered = 5000; // another burst
+    g.wrote();
+    vi.advanceTimersByTime(200); // where the first burst's grace would have ended
+    expect(s.drops).toBe(0);
+    vi.advanceTimersByTime(1800);
+    expect(s.drops).toBe(1);
+  });
+
   it("writes under the limit arm nothing, and stop() disarms a pending grace", () => {
     const { s, g } = socket();
     s.buffered = 100;

@@ -14,7 +14,12 @@ export function slowGuard(buffered: () => number, max: number, drop: () => void,
   return {
     /** False (and the socket dropped) when it is already too far behind to be written to. */
     check() {
-      if (buffered() <= max) return true;
+      if (buffered() <= max) {
+        // Drained: a later burst gets a whole grace of its own, not what is left of this one's.
+        clearTimeout(timer);
+        timer = undefined;
+        return true;
+      }
       drop();
       return false;
     },
