@@ -3,8 +3,8 @@
 // plays in Chromium; a Haoshitong mix of two publishers plays at 1280×720.
 import { createHash, randomUUID } from "node:crypto";
 import { createRequire } from "node:module";
-import { expect, test, type Page } from "@playwright/test";
-import { env, push, trpc, until, uniq } from "./helpers";
+import { expect, type Page } from "@playwright/test";
+import { env, push, test, trpc, until, uniq } from "./helpers";
 
 const flvjsPath = createRequire(import.meta.url).resolve("flv.js/dist/flv.min.js");
 

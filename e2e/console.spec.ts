@@ -2,8 +2,8 @@
 // like, request to co-host; host approves and stops; viewer sees the end; the recording plays.
 // Screenshots of the main pages go to e2e/screenshots/ (ignored by git).
 import { gzipSync } from "node:zlib";
-import { expect, test, type Page } from "@playwright/test";
-import { env, push, shot, signIn, uniq } from "./helpers";
+import { expect, type Page } from "@playwright/test";
+import { env, push, shot, signIn, test, uniq } from "./helpers";
 
 async function createUser(admin: Page, appName: string, username: string, role: "host" | "viewer") {
   await admin.goto(`${env.base}/admin/users`);
@@ -24,7 +24,7 @@ test("admin, host and viewer journey with screenshots", async ({ browser }) => {
   const viewerName = uniq("viewer_");
 
   // Admin: overview, an app (key and secret shown once), a host and a viewer.
-  const admin = await signIn(browser, "e2e_admin", "e2e-admin-password");
+  const admin = await signIn(browser, "e2e_admin", "e2e-admin-password", "en-US", true);
   await expect(admin).toHaveURL(/\/admin$/);
   await admin.goto(`${env.base}/admin/apps`);
   const appForm = admin.getByRole("form", { name: "New app" });
@@ -47,7 +47,7 @@ test("admin, host and viewer journey with screenshots", async ({ browser }) => {
   await createUser(admin, appName, viewerName, "viewer");
 
   // Host: a room, its push URL, ffmpeg pushes, the badge follows the real stream.
-  const host = await signIn(browser, hostName, "password-123");
+  const host = await signIn(browser, hostName, "password-123", "en-US", true);
   await expect(host).toHaveURL(/\/host$/);
   const roomForm = host.getByRole("form", { name: "New room" });
   const title = uniq("Evening show ");
@@ -116,7 +116,7 @@ test("admin, host and viewer journey with screenshots", async ({ browser }) => {
     await shot(host, "host-golive-live");
 
     // The same panel in 简体中文.
-    const zh = await signIn(browser, hostName, "password-123", "zh-CN");
+    const zh = await signIn(browser, hostName, "password-123", "zh-CN", true);
     await zh.goto(`${env.base}/host/rooms/${roomId}`);
     await expect(zh.getByText("串流密钥", { exact: true }).first()).toBeVisible();
     await expect(zh.getByTestId("room-status")).toContainText("直播中");

@@ -3,9 +3,9 @@
 // keyframe warning (en and zh), and the admin overview and the viewers' live list show the live
 // thumbnail. Screenshots go to e2e/screenshots/.
 import { spawn } from "node:child_process";
-import { expect, test } from "@playwright/test";
+import { expect } from "@playwright/test";
 import { liveH264Args, testSourceArgs } from "../server/media/ffmpeg";
-import { env, shot, shots, signIn, tenant, trpc, uniq, until } from "./helpers";
+import { env, shot, shots, signIn, tenant, test, trpc, uniq, until } from "./helpers";
 
 test("health strip with real figures and the keyframe warning; live thumbnails in the overview and lists", async ({
   browser,

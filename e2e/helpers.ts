@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { expect, type Browser, type Page } from "@playwright/test";
+import { expect, test as base, type Browser, type Page } from "@playwright/test";
 import { liveH264Args, testSourceArgs } from "../server/media/ffmpeg";
 
 const dataDir = resolve(process.env.DATA_DIR ?? ".data");
@@ -13,6 +13,23 @@ export const env = JSON.parse(readFileSync(resolve(dataDir, "e2e.json"), "utf8")
   authSecret: string;
   encryptionKey: string;
 };
+
+/**
+ * The journeys' `test`: when a test ends, the browser contexts it opened on the shared browser are
+ * closed (Playwright closes only its own `context` fixture). Otherwise every player a journey left
+ * open keeps pulling and decoding its stream through all the journeys after it.
+ */
+export const test = base.extend<{ closeContexts: void }>({
+  closeContexts: [
+    async ({ browser }, use, info) => {
+      await use();
+      const open = browser.contexts();
+      if (process.env.E2E_LOG_CONTEXTS) console.log(`[contexts] ${info.title.slice(0, 50)}: ${open.length} left open`);
+      await Promise.all(open.map((c) => c.close()));
+    },
+    { auto: true },
+  ],
+});
 
 export class ApiError extends Error {
   constructor(
@@ -96,16 +113,32 @@ export async function until<T>(f: () => Promise<T>, ok: (v: T) => boolean, ms = 
   return v;
 }
 
-/** A browser context signed in through the sign-in page (dialogs accepted). */
-export async function signIn(browser: Browser, username: string, password: string, locale = "en-US") {
+/**
+ * A browser context signed in, on the page its role lands on (dialogs accepted). By default the
+ * session comes from next-auth's own credentials endpoint, as the sign-in page posts it, through the
+ * context's request client (which shares its cookies): a journey that is not about signing in then
+ * loads one page instead of three. `form: true` signs in through the sign-in page itself (the console
+ * journey does, once per role).
+ */
+export async function signIn(browser: Browser, username: string, password: string, locale = "en-US", form = false) {
   const ctx = await browser.newContext({ locale, viewport: { width: 1280, height: 900 } });
   const page = await ctx.newPage();
   page.on("dialog", (d) => void d.accept());
-  await page.goto(`${env.base}/signin`);
-  await page.getByLabel(/username|用户名/i).fill(username);
-  await page.getByLabel(/password|密码/i).fill(password);
-  await page.getByRole("button", { name: /sign in|登录/i }).click();
-  await page.waitForURL((u) => !u.pathname.startsWith("/signin"));
+  if (form) {
+    await page.goto(`${env.base}/signin`);
+    await page.getByLabel(/username|用户名/i).fill(username);
+    await page.getByLabel(/password|密码/i).fill(password);
+    await page.getByRole("button", { name: /sign in|登录/i }).click();
+    await page.waitForURL((u) => !u.pathname.startsWith("/signin"));
+    return page;
+  }
+  const { csrfToken } = (await (await ctx.request.get(`${env.base}/api/auth/csrf`)).json()) as { csrfToken: string };
+  const r = await ctx.request.post(`${env.base}/api/auth/callback/credentials`, {
+    form: { csrfToken, username, password, json: "true" },
+  });
+  const session = (await ctx.cookies(env.base)).find((c) => c.name.endsWith("next-auth.session-token"));
+  if (!r.ok() || !session) throw new Error(`sign-in of ${username} failed: ${r.status()} ${await r.text()}`);
+  await page.goto(`${env.base}/`);
   return page;
 }
 

@@ -2,8 +2,8 @@
 // a viewer asks to co-host and sees the host's approval; two viewers and the host chat in Chinese
 // and emoji; the host removes a message and mutes a viewer; the host bans a viewer, whose player
 // stops at once. Screenshots go to e2e/screenshots/.
-import { expect, test, type Page } from "@playwright/test";
-import { env, push, shot, signIn, tenant, trpc, uniq } from "./helpers";
+import { expect, type Page } from "@playwright/test";
+import { env, push, shot, signIn, tenant, test, trpc, uniq } from "./helpers";
 
 const SECOND = { timeout: 1000 };
 

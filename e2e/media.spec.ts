@@ -2,8 +2,8 @@
 // push URL → the room turns live → Chromium plays FLV (flv.js) and HLS (hls.js) with tokens;
 // bad, expired and other-room tokens and a wrong push key are refused; stopping the push turns
 // the room paused, then ended; the recording appears and plays.
-import { expect, test, type Page } from "@playwright/test";
-import { env, push, tenant, trpc, until, uniq, videoPlays } from "./helpers";
+import { expect, type Page } from "@playwright/test";
+import { env, push, tenant, test, trpc, uniq, until, videoPlays } from "./helpers";
 
 process.env.AUTH_SECRET = env.authSecret;
 process.env.ENCRYPTION_KEY = env.encryptionKey;

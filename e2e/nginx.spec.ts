@@ -4,10 +4,10 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { expect, test } from "@playwright/test";
+import { expect } from "@playwright/test";
 import { freePort } from "../scripts/lib/ports";
 import { writeNginxConf } from "../scripts/nginx-conf";
-import { env, push, tenant, trpc, until, uniq, embedPlays } from "./helpers";
+import { env, push, tenant, test, trpc, until, uniq, embedPlays } from "./helpers";
 
 let nginx: ChildProcess;
 let rtmpPort: number;

@@ -2,8 +2,8 @@
 // go-live panel counts the grace down after an encoder drop and lists refused pushes with their
 // reasons; an ended room goes live again as a new room that its old watch and embed URLs lead to;
 // an ended room's watch page plays its recording; recordings download from the console.
-import { expect, test } from "@playwright/test";
-import { env, push, shot, signIn, tenant, trpc, uniq, until, videoPlays } from "./helpers";
+import { expect } from "@playwright/test";
+import { env, push, shot, signIn, tenant, test, trpc, uniq, until, videoPlays } from "./helpers";
 
 const roomOf = (id: string, token: string) => trpc("rooms.get", { room: id }, token, "GET");
 

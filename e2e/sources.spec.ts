@@ -2,9 +2,9 @@
 // stream on the embedded server, pushed by ffmpeg) pulled always-on, and an HLS source (ffmpeg-made
 // files on a small HTTP server) pulled on demand. Each plays in the room page's player and on the
 // watch page (the <video> advances), the room list shows both live, and the panel shows the source.
-import { expect, test, type Page } from "@playwright/test";
+import { expect, type Page } from "@playwright/test";
 import { startHlsSource } from "../test/hls-source";
-import { env, push, shot, signIn, tenant, trpc, uniq, videoPlays } from "./helpers";
+import { env, push, shot, signIn, tenant, test, trpc, uniq, videoPlays } from "./helpers";
 
 /** A live HLS stream as a camera gateway serves it (test/hls-source.ts), with the gateway's credentials in the URL. */
 async function hlsSource() {

@@ -8,9 +8,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import http, { type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join, normalize } from "node:path";
-import { expect, test } from "@playwright/test";
+import { expect } from "@playwright/test";
 import { liveH264Args, testSourceArgs } from "../server/media/ffmpeg";
-import { env, tenant, trpc, until, uniq, embedPlays } from "./helpers";
+import { env, tenant, test, trpc, until, uniq, embedPlays } from "./helpers";
 
 let root: string;
 let server: Server;

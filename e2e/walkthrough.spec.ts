@@ -5,8 +5,8 @@
 // in the page, the stream key is masked until asked, and muted autoplay offers to unmute.
 // Screenshots go to e2e/screenshots/.
 import type { ApiError } from "./helpers";
-import { expect, test, type Page } from "@playwright/test";
-import { env, login, push, shot, signIn, tenant, trpc, uniq } from "./helpers";
+import { expect, type Page } from "@playwright/test";
+import { env, login, push, shot, signIn, tenant, test, trpc, uniq } from "./helpers";
 
 /** The page is no wider than its viewport (nothing pushed off to the right). */
 async function fitsWidth(page: Page) {

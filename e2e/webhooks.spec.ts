@@ -5,8 +5,8 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { expect, test } from "@playwright/test";
-import { env, push, shot, signIn, tenant, trpc, uniq, until } from "./helpers";
+import { expect } from "@playwright/test";
+import { env, push, shot, signIn, tenant, test, trpc, uniq, until } from "./helpers";
 
 interface Hit {
   at: number;
