@@ -111,7 +111,7 @@ describe("presence", () => {
 
   it("does not write a still-here beat again within half a TTL; new likes and beats after a leave are written", async () => {
     const clock = new ManualClock(Date.now());
-    const buf = new PresenceBuffer();
+    const buf = new PresenceBuffer({ random: () => 0 }); // the first write's phase: none
     const r = await liveRoom(clock);
     const v = await joinRoom({ db: getDb(), clock, actor: t.viewer }, { room: r.id });
     const beat = async (likes: number) => {
@@ -142,6 +142,46 @@ describe("presence", () => {
     await beat(5);
     clock.advance(20_001);
     expect((await stats(r.id, clock)).online).toBe(0);
+  });
+
+  it("spreads the rewrites of an audience that arrived together over the windows, and writes no more in all", async () => {
+    // 1,200 viewers join within a second and beat every 10 s, their beats spread over the 10 s
+    // (rewrite age 15 s). Writes per 10-second window, over two minutes.
+    const r = await findRoom(getDb(), t.root, (await liveRoom(new ManualClock(Date.now()))).id);
+    const n = 1200;
+    const writesPerWindow = async (run: string, random?: () => number) => {
+      const buf = new PresenceBuffer({ random });
+      const start = Date.now();
+      const windows: number[] = [];
+      for (let w = 0; w < 12; w++) {
+        const before = buf.flushedBeats;
+        for (let step = 0; step < 10; step++) {
+          for (let i = step; i < n; i += 10) {
+            const seenAt = start + w * 10_000 + step * 1000 + (i % 1000);
+            buf.record({ roomNum: r.num, appId: r.appId, memberId: `${run}-${i}`, role: 0, seenAt, likes: 0 });
+          }
+          await buf.flush(getDb());
+        }
+        windows.push(buf.flushedBeats - before);
+      }
+      return windows;
+    };
+    let seed = 7;
+    const seeded = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
+    const together = await writesPerWindow(uniq("together"), () => 0);
+    const spread = await writesPerWindow(uniq("spread"), seeded);
+    // Without a phase: everybody in one window, nobody in the next.
+    expect(together.slice(1)).toEqual([0, n, 0, n, 0, n, 0, n, 0, n, 0]);
+    // With it: after the joins, no window holds more than three quarters of the audience nor less than a quarter.
+    expect(spread[0]).toBe(n);
+    for (const w of spread.slice(1)) {
+      expect(w).toBeGreaterThan(n / 4);
+      expect(w).toBeLessThan((3 * n) / 4);
+    }
+    // Every member is still written at least once every two windows, and not more often in all.
+    for (let i = 1; i + 1 < spread.length; i++) expect(spread[i]! + spread[i + 1]!).toBeGreaterThanOrEqual(n);
+    const sum = (a: number[]) => a.reduce((x, y) => x + y, 0);
+    expect(sum(spread)).toBeLessThanOrEqual(sum(together) + n);
   });
 
   it("keeps online, pv, uv and likes exact for 1,000 viewers with random joins, heartbeats and leaves", async () => {
