@@ -46,7 +46,10 @@ function footprint(roots: number[]) {
       const smaps = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
       const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, "m").exec(smaps)?.[1] ?? 0);
       const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean);
+      // Node's own flags (`--max-old-space-size=…`, a profiler's) left out, so that the script's
+      // name stays within the 60 characters shown and the front is still found by it.
       let name = cmd
+        .filter((a, i) => i === 0 || !/^--[\w-]+=/.test(a))
         .map((a) => a.split("/").slice(-2).join("/"))
         .join(" ")
         .slice(0, 60);
