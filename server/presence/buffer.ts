@@ -70,7 +70,12 @@ export class ByMember<V> {
 
 export class PresenceBuffer {
   private pending = new ByMember<Beat>();
-  /** Recent writes, in two generations of half a TTL each (a lookup sees both). */
+  /**
+   * Recent writes, in two generations of two rewrite ages each (a lookup sees both; a write moves the
+   * member's record to the newer). A record lives two to four rewrite ages: longer than the time
+   * between two rewrites (a rewrite age and a beat), so a member beating steadily is never taken for
+   * one seen for the first time, whose first write gets a phase.
+   */
   private written = new ByMember<Written>();
   private writtenBefore = new ByMember<Written>();
   private rotatedAt = 0;
@@ -81,9 +86,9 @@ export class PresenceBuffer {
 
   /**
    * `rewriteSkip: false` writes every beat (a test's model of exact last-seen times); `random`
-   * draws the first write's phase (0: none).
+   * draws the first write's phase (0: none); `now` is the clock the records' generations turn by.
    */
-  constructor(private opts: { rewriteSkip?: boolean; random?: () => number } = {}) {}
+  constructor(private opts: { rewriteSkip?: boolean; random?: () => number; now?: () => number } = {}) {}
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   flushedBeats = 0;
@@ -159,8 +164,8 @@ export class PresenceBuffer {
    * instances' writes may shorten), so the floor grows by at most the burst per write.
    */
   private remember(batch: Beat[]) {
-    const now = Date.now();
-    if (now - this.rotatedAt >= this.rewriteMs()) {
+    const now = (this.opts.now ?? Date.now)();
+    if (now - this.rotatedAt >= 2 * this.rewriteMs()) {
       this.writtenBefore = this.written;
       this.written = new ByMember();
       this.rotatedAt = now;
@@ -173,12 +178,14 @@ export class PresenceBuffer {
     const phase = this.rewriteMs();
     for (const b of batch) {
       if (b.seenAt <= (forgotten.get(b.roomNum, b.memberId) ?? -Infinity)) continue;
-      const w = this.lastWritten(b.roomNum, b.memberId);
+      const newer = this.written.get(b.roomNum, b.memberId);
+      const w = newer ?? this.writtenBefore.get(b.roomNum, b.memberId);
       const floor = w?.likes ?? 0;
       this.written.set(b.roomNum, b.memberId, {
         seenAt: w ? Math.max(b.seenAt, w.seenAt) : b.seenAt - Math.floor(random() * phase),
         likes: Math.max(floor, Math.min(b.likes, floor + burst)),
       });
+      if (w && !newer) this.writtenBefore.delete(b.roomNum, b.memberId);
     }
   }
 
