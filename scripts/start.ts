@@ -55,13 +55,13 @@ if (provisioned.status !== 0 || !dbReport) {
   console.error("[onair] preparing the database failed (see above)");
   process.exit(1);
 }
-const db = (
+const { url, spawned } = (
   JSON.parse(dbReport) as { onairDatabase: { url: string; spawned: { pid: number; datadir: string } | null } }
 ).onairDatabase;
 // A private MariaDB this start started is stopped with onair.
-const spawned = db.spawned;
-const priv = spawned ? { stop: () => stopSpawnedServer(spawned) } : undefined;
-const url = db.url;
+const stopDatabase = async () => {
+  if (spawned) await stopSpawnedServer(spawned);
+};
 process.env.DATABASE_URL = url;
 process.env.PORT ??= "3000";
 process.env.HOST ??= "127.0.0.1";
@@ -88,7 +88,7 @@ const report = setup.stdout
   .find((l) => l.startsWith('{"onairSetup"'));
 if (setup.status !== 0 || !report) {
   console.error("[onair] setting up the database failed (see above)");
-  await priv?.stop();
+  await stopDatabase();
   process.exit(1);
 }
 const { admin, defaultApp } = JSON.parse(report) as {
@@ -106,7 +106,7 @@ if (stale) {
   });
   if (b.status !== 0) {
     console.error("[onair] next build failed");
-    await priv?.stop();
+    await stopDatabase();
     process.exit(1);
   }
 }
@@ -124,7 +124,7 @@ if (runAs) {
     as = { uid: runAs.uid, gid: runAs.gid, env: childEnv };
   } catch (err) {
     console.error(`[onair] ${(err as Error).message}`);
-    await priv?.stop();
+    await stopDatabase();
     process.exit(1);
   }
   console.log(`[onair] the web, media and front processes run as ${runAs.name} (uid ${runAs.uid})`);
@@ -166,7 +166,7 @@ async function shutdown(code: number) {
   stopping = true;
   // Front first (it stops accepting and flushes heartbeats), then media, then web, then our private database.
   await supervisor.stop();
-  await priv?.stop();
+  await stopDatabase();
   process.exit(code);
 }
 process.on("SIGTERM", () => void shutdown(0));

@@ -1,5 +1,5 @@
-// A live HLS source as a camera gateway serves it, for stream-source tests (Vitest and Playwright:
-// node modules only). ffmpeg makes a test pattern with a tone (H.264/AAC, bounded to `seconds` even
+// A live HLS source as a camera gateway serves it, for stream-source tests (Vitest and Playwright).
+// ffmpeg makes a test pattern with a tone (H.264/AAC, bounded to `seconds` even
 // if the run dies first) into a temporary folder, and a small HTTP server serves it at
 // `/cam/index.m3u8`; paths under `/locked/` answer 401 (a source whose credentials are wrong).
 import { spawn } from "node:child_process";
@@ -9,6 +9,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { lavfiInputs } from "../server/media/ffmpeg";
 
 export interface HlsSourceOptions {
   seconds?: number;
@@ -31,9 +32,7 @@ export async function startHlsSource({
     ffmpeg,
     [
       ...["-hide_banner", "-loglevel", "error"],
-      // Each input read in real time and bounded: a -t before the first bounds only that one.
-      ...["-re", "-t", String(seconds), "-f", "lavfi", "-i", pattern],
-      ...["-re", "-t", String(seconds), "-f", "lavfi", "-i", `sine=frequency=${toneHz}:sample_rate=44100`],
+      ...lavfiInputs([pattern, `sine=frequency=${toneHz}:sample_rate=44100`], seconds),
       ...["-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-pix_fmt", "yuv420p", "-c:a", "aac"],
       ...["-f", "hls", "-hls_time", "1", "-hls_list_size", String(listSize), "-hls_flags", "delete_segments"],
       join(dir, "index.m3u8"),

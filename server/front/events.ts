@@ -516,8 +516,8 @@ export function createRoomEvents(opts: {
     count(1);
     let stop: (() => void) | undefined;
     let closed = false;
-    // Not after the stream was ended (a write after end would be an unhandled error).
-    const ping = setInterval(() => closed || res.write(": ping\n\n"), PING_MS);
+    // Cleared wherever the stream ends (a write after end would be an unhandled error).
+    const ping = setInterval(() => res.write(": ping\n\n"), PING_MS);
     ping.unref();
     const end = () => ch.close(1001, "server going away");
     streams.add(end);

@@ -9,18 +9,24 @@ export const liveH264Args = (gop: number) => [
 ];
 
 /**
- * A synthetic source (test pattern and tone) for test pushes and benchmarks, both read in real
- * time and, with `seconds`, both bounded: a `-t` before the first input bounds only that input, and
- * an unbounded tone then ran on at full speed once the pattern ended (a push left behind by an
- * interrupted run took most of a core for half an hour).
+ * lavfi sources as ffmpeg inputs, each read in real time and, with `seconds`, each bounded: a `-t`
+ * before the first input bounds only that input, and an unbounded tone then ran on at full speed
+ * once the pattern ended (a push left behind by an interrupted run took most of a core for half an
+ * hour).
  */
-export const testSourceArgs = (size: string, fps: number, seconds?: number) => {
-  const bound = seconds === undefined ? [] : ["-t", String(seconds)];
-  return [
-    ...["-re", ...bound, "-f", "lavfi", "-i", `testsrc=size=${size}:rate=${fps}`],
-    ...["-re", ...bound, "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"],
-  ];
-};
+export const lavfiInputs = (sources: string[], seconds?: number) =>
+  sources.flatMap((src) => [
+    "-re",
+    ...(seconds === undefined ? [] : ["-t", String(seconds)]),
+    "-f",
+    "lavfi",
+    "-i",
+    src,
+  ]);
+
+/** A synthetic source (test pattern and tone) for test pushes and benchmarks. */
+export const testSourceArgs = (size: string, fps: number, seconds?: number) =>
+  lavfiInputs([`testsrc=size=${size}:rate=${fps}`, "sine=frequency=440:sample_rate=44100"], seconds);
 
 /** ffmpeg's messages repeat its input URLs: their signatures and tokens are not for logs. */
 export const redactUrls = (text: string) => text.replace(/([?&](?:sign|token|key|txSecret|auth_key)=)[^\s&"]+/g, "$1…");

@@ -19,7 +19,7 @@ import { signRoomToken } from "../tokens";
 import { callerOf, makeTenant, type Tenant } from "../../test/helpers";
 import { exited, freePort, spawnTs, waitFor } from "../../test/process";
 import { publishKey } from "./keys";
-import { run } from "./ffmpeg";
+import { run, testSourceArgs } from "./ffmpeg";
 import { tokenKey } from "../crypto/keys";
 import { signCompact } from "../tokens/jwt";
 import { PASSWORD } from "../../test/helpers";
@@ -185,21 +185,10 @@ describe("two instances with embedded media on one database", () => {
       ffmpeg = spawn(
         "ffmpeg",
         [
-          ...["-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25"],
-          ...[
-            "-f",
-            "lavfi",
-            "-i",
-            "sine",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-g",
-            "25",
-            "-pix_fmt",
-            "yuv420p",
-          ],
+          ...["-hide_banner", "-loglevel", "error"],
+          // Killed in afterAll; bounded in case the run dies first.
+          ...testSourceArgs("320x240", 25, 600),
+          ...["-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-pix_fmt", "yuv420p"],
           ...["-c:a", "aac", "-f", "flv", `rtmp://127.0.0.1:${a.rtmp}/live/${row.streamName}?key=${publishKey(row)}`],
         ],
         { stdio: "ignore" },
