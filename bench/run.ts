@@ -2,7 +2,7 @@
 // connections for a bounded time each, req/s and p99 of: a bare node:http hello (the ceiling),
 // heartbeats through the real endpoint, play-token verification over HTTP, and a room list page.
 import { fork, spawn, type ChildProcess } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { resolve } from "node:path";
 import { chromiumLaunch } from "../e2e/chromium";
 import { liveH264Args, testSourceArgs } from "../server/media/ffmpeg";
@@ -143,6 +143,8 @@ async function measure(name: string, base: string, r: Req) {
 
 const { dataDir } = loadSettings();
 const dbName = `onair_bench_${process.pid}`;
+// The run's media folder goes with its database at the end (runs used to leave one each in .data).
+const mediaDir = resolve(dataDir, `media-bench-${process.pid}`);
 const { url, priv } = await provisionDatabase(dataDir, dbName);
 process.env.DATABASE_URL = url;
 const children: ChildProcess[] = [];
@@ -157,6 +159,7 @@ const cleanup = async () => {
   );
   await dropDatabase(url);
   await priv?.stop();
+  rmSync(mediaDir, { recursive: true, force: true });
 };
 
 try {
@@ -177,7 +180,7 @@ try {
     WEB_PORT: String(await freePort()),
     MEDIA_RTMP_PORT: String(await freePort()),
     MEDIA_HTTP_PORT: String(await freePort()),
-    MEDIA_DIR: resolve(dataDir, `media-bench-${process.pid}`),
+    MEDIA_DIR: mediaDir,
     LOG_LEVEL: "error",
     ADMIN_PASSWORD: "bench-admin-pass",
     // The login figure measures hashing, not the sign-in limits (which would answer 429 at once).

@@ -1,7 +1,7 @@
 // Starts onair as `npm start` does (on its own database and free ports) for the browser journeys,
 // installing Debian's chromium first when it is missing. Returns the teardown.
 import { spawn } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { resolve } from "node:path";
 import { dropDatabase } from "../scripts/lib/mariadb";
@@ -40,6 +40,8 @@ export default async function globalSetup() {
     await freePort(),
     await freePort(),
   ];
+  // The suite's media folder goes with its database at the end (runs used to leave one each in .data).
+  const mediaDir = resolve(dataDir, `media-e2e-${process.pid}`);
   const env = {
     ...process.env,
     DATABASE_URL: url,
@@ -47,7 +49,7 @@ export default async function globalSetup() {
     WEB_PORT: String(webPort),
     MEDIA_RTMP_PORT: String(rtmpPort),
     MEDIA_HTTP_PORT: String(mediaHttpPort),
-    MEDIA_DIR: resolve(dataDir, `media-e2e-${process.pid}`),
+    MEDIA_DIR: mediaDir,
     MEDIA_END_GRACE_S: "4",
     // The sources journey pulls streams served on this machine (an RTMP room, an HLS folder), and
     // the webhook journey's receiver listens on loopback: both refused unless the operator allows it.
@@ -55,7 +57,7 @@ export default async function globalSetup() {
     // The SRS journey's stand-in for SRS's HTTP server listens here (SRS is not packaged by Debian).
     MEDIA_SRS_HTTP_URL: `http://127.0.0.1:${srsHttpPort}`,
     // The nginx journey's recordings land in its own temporary folder.
-    MEDIA_RECORD_DIRS: `${resolve(dataDir, `media-e2e-${process.pid}`)},${tmpdir()}`,
+    MEDIA_RECORD_DIRS: `${mediaDir},${tmpdir()}`,
     ADMIN_USERNAME: "e2e_admin",
     ADMIN_PASSWORD: "e2e-admin-password",
     LOG_LEVEL: "warn",
@@ -100,5 +102,6 @@ export default async function globalSetup() {
     });
     await dropDatabase(url);
     await priv?.stop();
+    rmSync(mediaDir, { recursive: true, force: true });
   };
 }

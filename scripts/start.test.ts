@@ -1,12 +1,15 @@
 // `npm start` as a user runs it, pointed at an existing server through DATABASE_URL: it migrates,
 // creates the first admin, serves health/console/tRPC through the front process, and stops on SIGTERM.
 import { spawn } from "node:child_process";
+import { rmSync } from "node:fs";
 import { dropDatabase } from "./lib/mariadb";
 import { afterAll, describe, expect, it } from "vitest";
 import { exited, freePort, repoRoot, waitFor } from "../test/process";
 
 const dbName = `onair_start_${process.pid}`;
+const mediaDir = `${repoRoot}/.data/media-start-${process.pid}`;
 afterAll(async () => {
+  rmSync(mediaDir, { recursive: true, force: true });
   const u = new URL(process.env.DATABASE_URL!);
   u.pathname = `/${dbName}`;
   await dropDatabase(u.toString());
@@ -27,7 +30,7 @@ describe("npm start", () => {
         WEB_PORT: String(await freePort()),
         MEDIA_RTMP_PORT: String(await freePort()),
         MEDIA_HTTP_PORT: String(await freePort()),
-        MEDIA_DIR: `${repoRoot}/.data/media-start-${process.pid}`,
+        MEDIA_DIR: mediaDir,
         ADMIN_USERNAME: "first_admin",
         ADMIN_PASSWORD: undefined,
       },
