@@ -120,8 +120,7 @@ function bytesClaims(body: Buffer): Kept {
 const SCOPE_OF: Record<string, RoomScope> = { p: "play", b: "publish", r: "presence" };
 const unpackId = (s: string) => {
   if (s.startsWith("=")) return s.slice(1);
-  const id = uuidText(Buffer.from(s.slice(1), "base64url"));
-  return s[0] === "g" ? `guest:${id}` : id;
+  return uuidText(Buffer.from(s.slice(1), "base64url"), s[0] === "g" ? "guest:" : "");
 };
 interface Packed {
   k: string;

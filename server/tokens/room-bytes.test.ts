@@ -4,7 +4,7 @@ import { tokenKey } from "../crypto/keys";
 import { AppError } from "../errors";
 import { signRoomToken, verifyRoomToken, type RoomClaims } from ".";
 import { signCompact, signCompactBytes } from "./jwt";
-import { decodeRoomBytes, encodeRoomBytes, type RoomBytesClaims } from "./room-bytes";
+import { decodeRoomBytes, encodeRoomBytes, uuidText, type RoomBytesClaims } from "./room-bytes";
 
 const code = (f: () => unknown) => {
   try {
@@ -16,6 +16,17 @@ const code = (f: () => unknown) => {
 };
 
 describe("room token bytes", () => {
+  it("writes 16 bytes as a UUID's text, after a prefix when given", () => {
+    const b = Buffer.from("00ff10a9b2c3d4e5f60718293a4b5c6d", "hex");
+    expect(uuidText(b)).toBe("00ff10a9-b2c3-d4e5-f607-18293a4b5c6d");
+    expect(uuidText(b, "guest:")).toBe("guest:00ff10a9-b2c3-d4e5-f607-18293a4b5c6d");
+    // Each call gives its own string (the scratch it is written in is reused).
+    const id = randomUUID();
+    const first = uuidText(Buffer.from(id.replace(/-/g, ""), "hex"));
+    uuidText(b);
+    expect(first).toBe(id);
+  });
+
   const base: RoomBytesClaims = {
     scope: 0,
     app: 1,
