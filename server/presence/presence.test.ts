@@ -12,6 +12,7 @@ import { heartbeat, joinRoom, leaveRoom } from ".";
 import { PresenceBuffer } from "./buffer";
 import { roomStats, roomStatsMany } from "./figures";
 import { findRoom } from "../rooms";
+import { sql } from "drizzle-orm";
 
 let t: Tenant;
 beforeAll(async () => {
@@ -33,6 +34,23 @@ const stats = async (ref: string, clock: ManualClock) =>
   roomStats(getDb(), await findRoom(getDb(), t.root, ref), clock.now());
 
 describe("presence", () => {
+  it("writes members' ids exactly as given, whatever characters they hold", async () => {
+    const clock = new ManualClock(Date.now());
+    const buf = new PresenceBuffer();
+    const r = await findRoom(getDb(), t.root, (await liveRoom(clock)).id);
+    // Vendor user ids are text: quotes, backslashes, SQL and emoji are data, never statement.
+    const ids = ["plain_id-1:a.b@c", "o'brien", "back\\slash\\", "x'); DROP TABLE room_members; --", "主播😀", ""];
+    for (const memberId of ids)
+      buf.record({ roomNum: r.num, appId: r.appId, memberId, role: 0, seenAt: clock.now().getTime(), likes: 3 });
+    await buf.flush(getDb());
+    const [rows] = (await getDb().execute(
+      sql`SELECT member_id, likes FROM room_members WHERE room_num = ${r.num} ORDER BY member_id`,
+    )) as unknown as [Array<{ member_id: string; likes: number }>];
+    expect(rows.map((x) => x.member_id).sort()).toEqual([...ids].sort());
+    expect(rows.every((x) => x.likes === 3)).toBe(true);
+    expect((await stats(r.id, clock)).online).toBe(ids.length);
+  });
+
   it("bounds the likes a member can add: a burst, then a rate per second of presence", async () => {
     const clock = new ManualClock(Date.now());
     const buf = new PresenceBuffer();
