@@ -30,8 +30,34 @@ interface Beat {
 
 const MAX_ROWS_PER_STATEMENT = 2000;
 
-/** What this process last wrote for a member: its seen time, and likes the row holds at least. */
-type Written = { seenAt: number; likes: number };
+/**
+ * What this process knows of a member, one object for as long as they beat here: the beat waiting
+ * to be written (merged), the one being written, and what was last written. Beats change it in
+ * place. A beat used to be an object of its own in a map made anew for every flush, and each write
+ * a new record: at 10,000 beats a second all of it outlived the young generation's collections
+ * (a flush holds its beats for up to a second, and then the time MariaDB takes), and those
+ * objects and maps were two fifths of what the front promoted to its old generation (sampled),
+ * whose full collections stall the heartbeats.
+ */
+interface Member {
+  readonly roomNum: number;
+  readonly memberId: string;
+  appId: number;
+  role: number;
+  /** Whether a beat waits in the queue (its seen time and likes below). */
+  pending: boolean;
+  seenAt: number;
+  likes: number;
+  /** The beat the running flush writes. */
+  flushSeenAt: number;
+  flushLikes: number;
+  /** Whether this process wrote the member's row since they (last) came: its seen time and a floor of its likes. */
+  written: boolean;
+  writtenSeenAt: number;
+  writtenLikes: number;
+  /** When a beat for the member last came (the buffer's clock): members gone quiet are dropped. */
+  touchedAt: number;
+}
 
 /**
  * Values per room and member: the room's number, then the member's id (the string a verified
@@ -70,32 +96,36 @@ export class ByMember<V> {
 }
 
 export class PresenceBuffer {
-  private pending = new ByMember<Beat>();
+  private members = new ByMember<Member>();
+  /** Members whose beat waits to be written. */
+  private queue: Member[] = [];
   /**
-   * Recent writes, in two generations of two rewrite ages each (a lookup sees both; a write moves the
-   * member's record to the newer). A record lives two to four rewrite ages: longer than the time
-   * between two rewrites (a rewrite age and a beat), so a member beating steadily is never taken for
-   * one seen for the first time, whose first write gets a phase.
+   * Members no beat came for in two rewrite ages are dropped, looked for every two rewrite ages:
+   * a member is known two to four rewrite ages after their last beat, longer than the time between
+   * two rewrites (a rewrite age and a beat), so a member beating steadily is never taken for one
+   * seen for the first time, whose first write gets a phase.
    */
-  private written = new ByMember<Written>();
-  private writtenBefore = new ByMember<Written>();
-  private rotatedAt = 0;
+  private prunedAt = 0;
   /** Members who left, and when: beats from before that, written after it, are not remembered. */
   private forgotten = new ByMember<number>();
   /** Beats not written because a recent write already keeps the member online. */
   skippedBeats = 0;
+  private readonly clock: () => number;
 
   /**
    * `rewriteSkip: false` writes every beat (a test's model of exact last-seen times); `random`
-   * draws the first write's phase (0: none); `now` is the clock the records' generations turn by.
+   * draws the first write's phase (0: none); `now` is the clock members are dropped by.
    */
-  constructor(private opts: { rewriteSkip?: boolean; random?: () => number; now?: () => number } = {}) {}
+  constructor(private opts: { rewriteSkip?: boolean; random?: () => number; now?: () => number } = {}) {
+    this.clock = opts.now ?? Date.now;
+  }
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   flushedBeats = 0;
 
+  /** Beats waiting to be written. */
   get size() {
-    return this.pending.size;
+    return this.queue.length;
   }
 
   private rewriteMs() {
@@ -105,39 +135,69 @@ export class PresenceBuffer {
 
   /** The member left or was removed: their next beat here is written (it may bring them back). */
   forget(roomNum: number, memberId: string, at: number) {
-    this.written.delete(roomNum, memberId);
-    this.writtenBefore.delete(roomNum, memberId);
+    const m = this.members.get(roomNum, memberId);
+    if (m) m.written = false;
     this.forgotten.set(roomNum, memberId, at);
   }
 
-  /** What this process last wrote for the member, in either generation. */
-  private lastWritten(roomNum: number, memberId: string) {
-    return this.written.get(roomNum, memberId) ?? this.writtenBefore.get(roomNum, memberId);
+  /** Takes a beat (its values are copied: the object may be reused). */
+  record(b: Beat) {
+    let m = this.members.get(b.roomNum, b.memberId);
+    if (!m) {
+      m = {
+        roomNum: b.roomNum,
+        memberId: b.memberId,
+        appId: b.appId,
+        role: b.role,
+        pending: false,
+        seenAt: 0,
+        likes: 0,
+        flushSeenAt: 0,
+        flushLikes: 0,
+        written: false,
+        writtenSeenAt: 0,
+        writtenLikes: 0,
+        touchedAt: 0,
+      };
+      this.members.set(b.roomNum, b.memberId, m);
+    }
+    m.touchedAt = this.clock();
+    if (m.pending) {
+      if (b.seenAt > m.seenAt) m.seenAt = b.seenAt;
+      if (b.likes > m.likes) m.likes = b.likes;
+      return;
+    }
+    if (
+      m.written &&
+      this.opts.rewriteSkip !== false &&
+      b.likes <= m.writtenLikes &&
+      b.seenAt >= m.writtenSeenAt &&
+      b.seenAt - m.writtenSeenAt < this.rewriteMs()
+    ) {
+      this.skippedBeats++;
+      return;
+    }
+    this.enqueue(m, b.seenAt, b.likes);
   }
 
-  record(b: Beat) {
-    const prev = this.pending.get(b.roomNum, b.memberId);
-    if (!prev && this.opts.rewriteSkip !== false) {
-      const w = this.lastWritten(b.roomNum, b.memberId);
-      if (w && b.likes <= w.likes && b.seenAt >= w.seenAt && b.seenAt - w.seenAt < this.rewriteMs()) {
-        this.skippedBeats++;
-        return;
-      }
-    }
-    if (prev) {
-      if (b.seenAt > prev.seenAt) prev.seenAt = b.seenAt;
-      if (b.likes > prev.likes) prev.likes = b.likes;
-    } else {
-      this.pending.set(b.roomNum, b.memberId, { ...b });
-    }
+  private enqueue(m: Member, seenAt: number, likes: number) {
+    m.pending = true;
+    m.seenAt = seenAt;
+    m.likes = likes;
+    this.queue.push(m);
   }
 
   /** Writes everything buffered so far. On failure the beats go back (merged) and are retried. */
   async flush(db: Db): Promise<void> {
     if (this.flushing) await this.flushing;
-    if (this.pending.size === 0) return;
-    const batch = [...this.pending.values()];
-    this.pending = new ByMember();
+    if (this.queue.length === 0) return;
+    const batch = this.queue;
+    this.queue = [];
+    for (const m of batch) {
+      m.pending = false;
+      m.flushSeenAt = m.seenAt;
+      m.flushLikes = m.likes;
+    }
     this.flushing = (async () => {
       try {
         // One order for every writer (rows and figure marks), so concurrent flushes of two
@@ -150,7 +210,13 @@ export class PresenceBuffer {
         this.flushedBeats += batch.length;
         this.remember(batch);
       } catch (e) {
-        for (const b of batch) this.record(b);
+        for (const m of batch) {
+          if (!m.pending) this.enqueue(m, m.flushSeenAt, m.flushLikes);
+          else {
+            if (m.flushSeenAt > m.seenAt) m.seenAt = m.flushSeenAt;
+            if (m.flushLikes > m.likes) m.likes = m.flushLikes;
+          }
+        }
         throw e;
       } finally {
         this.flushing = undefined;
@@ -164,29 +230,27 @@ export class PresenceBuffer {
    * takes a reported total only up to the row's likes plus the burst (more with time, which other
    * instances' writes may shorten), so the floor grows by at most the burst per write.
    */
-  private remember(batch: Beat[]) {
-    const now = (this.opts.now ?? Date.now)();
-    if (now - this.rotatedAt >= 2 * this.rewriteMs()) {
-      this.writtenBefore = this.written;
-      this.written = new ByMember();
-      this.rotatedAt = now;
+  private remember(batch: Member[]) {
+    const now = this.clock();
+    const rewrite = this.rewriteMs();
+    if (now - this.prunedAt >= 2 * rewrite) {
+      this.prunedAt = now;
+      // A walk over every member (100,000: a few milliseconds) every two rewrite ages.
+      this.members.prune((m) => !m.pending && now - m.touchedAt >= 2 * rewrite);
       // Leaves are few; one is kept until every beat buffered before it has surely been written.
       this.forgotten.prune((at) => now - at > 60_000);
     }
     const forgotten = this.forgotten;
     const burst = env().PRESENCE_LIKES_BURST;
     const random = this.opts.random ?? Math.random;
-    const phase = this.rewriteMs();
-    for (const b of batch) {
-      if (b.seenAt <= (forgotten.get(b.roomNum, b.memberId) ?? -Infinity)) continue;
-      const newer = this.written.get(b.roomNum, b.memberId);
-      const w = newer ?? this.writtenBefore.get(b.roomNum, b.memberId);
-      const floor = w?.likes ?? 0;
-      this.written.set(b.roomNum, b.memberId, {
-        seenAt: w ? Math.max(b.seenAt, w.seenAt) : b.seenAt - Math.floor(random() * phase),
-        likes: Math.max(floor, Math.min(b.likes, floor + burst)),
-      });
-      if (w && !newer) this.writtenBefore.delete(b.roomNum, b.memberId);
+    for (const m of batch) {
+      if (forgotten.size && m.flushSeenAt <= (forgotten.get(m.roomNum, m.memberId) ?? -Infinity)) continue;
+      const floor = m.written ? m.writtenLikes : 0;
+      m.writtenLikes = Math.max(floor, Math.min(m.flushLikes, floor + burst));
+      m.writtenSeenAt = m.written
+        ? Math.max(m.flushSeenAt, m.writtenSeenAt)
+        : m.flushSeenAt - Math.floor(random() * rewrite);
+      m.written = true;
     }
   }
 
@@ -204,7 +268,7 @@ export class PresenceBuffer {
   async stop(db: Db) {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    for (let attempt = 0; attempt < 5 && this.pending.size > 0; attempt++) {
+    for (let attempt = 0; attempt < 5 && this.queue.length > 0; attempt++) {
       try {
         await this.flush(db);
       } catch (e) {
@@ -224,7 +288,7 @@ export class PresenceBuffer {
  * in the same transaction, so nobody reads the reported total). MySQL evaluates ON DUPLICATE KEY
  * UPDATE assignments left to right: `left_at` and `likes` read the old `last_seen_at`, so they come first.
  */
-async function writeBeats(db: Db, beats: Beat[]) {
+async function writeBeats(db: Db, beats: Member[]) {
   const { PRESENCE_LIKES_BURST: burst, PRESENCE_LIKES_PER_S: perS } = env();
   // On the pool's own connection, the rows written out as one string: building thousands of rows
   // through the query builder is synchronous work on the front's event loop, where the heartbeats
@@ -236,12 +300,12 @@ async function writeBeats(db: Db, beats: Beat[]) {
   const values = new Array<string>(beats.length);
   for (let i = 0; i < beats.length; i++) {
     const b = beats[i]!;
-    const seen = sqlTime(b.seenAt, seconds);
+    const seen = sqlTime(b.flushSeenAt, seconds);
     values[i] =
       `(${sqlInt(b.roomNum)},${sqlText(b.memberId)},${sqlInt(b.appId)},${sqlInt(b.role)},` +
-      `'${seen}','${seen}',${sqlInt(b.likes)},1)`;
+      `'${seen}','${seen}',${sqlInt(b.flushLikes)},1)`;
   }
-  const overBurst = beats.filter((b) => b.likes > burst).map((b) => [b.roomNum, b.memberId]);
+  const overBurst = beats.filter((b) => b.flushLikes > burst).map((b) => [b.roomNum, b.memberId]);
   const conn = await poolOf(db).getConnection();
   try {
     await conn.beginTransaction();

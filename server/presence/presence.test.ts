@@ -111,6 +111,30 @@ describe("presence", () => {
     expect(await stats(r.id, clock)).toMatchObject({ likes: 7, pv: 1, uv: 1 });
   });
 
+  it("keeps the beats of a failed flush, merged with those that come meanwhile, and writes them once", async () => {
+    const clock = new ManualClock(Date.now());
+    const buf = new PresenceBuffer();
+    const r = await liveRoom(clock);
+    const v = await joinRoom({ db: getDb(), clock, actor: t.viewer }, { room: r.id });
+    const w = await joinRoom({ db: getDb(), clock, actor: t.host }, { room: r.id });
+    heartbeat(buf, { token: v.presenceToken, likes: 4 }, clock.now());
+    heartbeat(buf, { token: w.presenceToken, likes: 1 }, clock.now());
+    const down = { $client: { getConnection: () => Promise.reject(new Error("database away")) } } as never;
+    await expect(buf.flush(down)).rejects.toThrow("database away");
+    expect(buf.size).toBe(2); // both back in the queue
+    clock.advance(1000);
+    heartbeat(buf, { token: v.presenceToken, likes: 3 }, clock.now()); // merged: likes stay 4
+    heartbeat(buf, { token: v.presenceToken, likes: 6 }, clock.now());
+    expect(buf.size).toBe(2);
+    await expect(buf.flush(down)).rejects.toThrow("database away");
+    expect(buf.size).toBe(2);
+    const flushed = buf.flushedBeats;
+    await buf.flush(getDb());
+    expect(buf.flushedBeats - flushed).toBe(2); // one row each
+    expect(buf.size).toBe(0);
+    expect(await stats(r.id, clock)).toMatchObject({ online: 2, likes: 7, pv: 1, uv: 1 }); // pv, uv: viewers
+  });
+
   it("a heartbeat buffered before a leave does not bring the member back; one after does", async () => {
     const clock = new ManualClock(Date.now());
     const buf = new PresenceBuffer();
