@@ -148,19 +148,29 @@ const mediaDir = resolve(dataDir, `media-bench-${process.pid}`);
 const { url, priv } = await provisionDatabase(dataDir, dbName);
 process.env.DATABASE_URL = url;
 const children: ChildProcess[] = [];
-const cleanup = async () => {
-  await Promise.all(
-    children.map(
-      (c) =>
-        new Promise((r) =>
-          c.exitCode !== null || c.signalCode !== null ? r(null) : (c.once("exit", r), c.kill("SIGTERM")),
-        ),
-    ),
-  );
-  await dropDatabase(url);
-  await priv?.stop();
-  rmSync(mediaDir, { recursive: true, force: true });
-};
+let cleaning: Promise<void> | undefined;
+/** Stops what the run started, drops its database and removes its media folder (once). */
+const cleanup = () =>
+  (cleaning ??= (async () => {
+    await Promise.all(
+      children.map(
+        (c) =>
+          new Promise((r) =>
+            c.exitCode !== null || c.signalCode !== null ? r(null) : (c.once("exit", r), c.kill("SIGTERM")),
+          ),
+      ),
+    );
+    await dropDatabase(url);
+    await priv?.stop();
+    rmSync(mediaDir, { recursive: true, force: true });
+  })());
+// A run stopped midway (Ctrl-C, a kill) cleans up too: it used to leave onair, the ceiling's
+// server, a private MariaDB, the bench database and its media folder behind.
+for (const signal of ["SIGINT", "SIGTERM"] as const)
+  process.once(signal, () => {
+    console.error(`bench: ${signal}: stopping what the run started`);
+    void cleanup().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
+  });
 
 try {
   // 1. The ceiling: bare node:http in its own process.
