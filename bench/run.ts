@@ -160,9 +160,15 @@ const cleanup = () =>
           ),
       ),
     );
-    await dropDatabase(url);
-    await priv?.stop();
-    rmSync(mediaDir, { recursive: true, force: true });
+    try {
+      await dropDatabase(url);
+    } finally {
+      try {
+        await priv?.stop();
+      } finally {
+        rmSync(mediaDir, { recursive: true, force: true });
+      }
+    }
   })());
 // A run stopped midway (Ctrl-C, a kill) cleans up too: it used to leave onair, the ceiling's
 // server, a private MariaDB, the bench database and its media folder behind.

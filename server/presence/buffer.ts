@@ -140,8 +140,24 @@ export class PresenceBuffer {
     this.forgotten.set(roomNum, memberId, at);
   }
 
+  /** Beats refused for a value that is not a whole number (none from the callers there are). */
+  refusedBeats = 0;
+
   /** Takes a beat (its values are copied: the object may be reused). */
   record(b: Beat) {
+    // Every value is written into the flush's statement as a whole number: one that is not would
+    // fail every flush from then on (its member stays queued), so it never enters the queue.
+    if (
+      !Number.isSafeInteger(b.roomNum) ||
+      !Number.isSafeInteger(b.appId) ||
+      !Number.isSafeInteger(b.role) ||
+      !Number.isSafeInteger(b.likes) ||
+      b.likes < 0 ||
+      !Number.isFinite(b.seenAt)
+    ) {
+      this.refusedBeats++;
+      return;
+    }
     let m = this.members.get(b.roomNum, b.memberId);
     if (!m) {
       m = {
@@ -189,7 +205,9 @@ export class PresenceBuffer {
 
   /** Writes everything buffered so far. On failure the beats go back (merged) and are retried. */
   async flush(db: Db): Promise<void> {
-    if (this.flushing) await this.flushing;
+    // One flush at a time (a member's flush fields are the running flush's): wait for the running
+    // one, whatever its outcome (its beats go back to the queue if it failed), then take the queue.
+    while (this.flushing) await this.flushing.catch(() => {});
     if (this.queue.length === 0) return;
     const batch = this.queue;
     this.queue = [];
@@ -233,13 +251,6 @@ export class PresenceBuffer {
   private remember(batch: Member[]) {
     const now = this.clock();
     const rewrite = this.rewriteMs();
-    if (now - this.prunedAt >= 2 * rewrite) {
-      this.prunedAt = now;
-      // A walk over every member (100,000: a few milliseconds) every two rewrite ages.
-      this.members.prune((m) => !m.pending && now - m.touchedAt >= 2 * rewrite);
-      // Leaves are few; one is kept until every beat buffered before it has surely been written.
-      this.forgotten.prune((at) => now - at > 60_000);
-    }
     const forgotten = this.forgotten;
     const burst = env().PRESENCE_LIKES_BURST;
     const random = this.opts.random ?? Math.random;
@@ -251,6 +262,13 @@ export class PresenceBuffer {
         ? Math.max(m.flushSeenAt, m.writtenSeenAt)
         : m.flushSeenAt - Math.floor(random() * rewrite);
       m.written = true;
+    }
+    if (now - this.prunedAt >= 2 * rewrite) {
+      this.prunedAt = now;
+      // A walk over every member (100,000: a few milliseconds) every two rewrite ages.
+      this.members.prune((m) => !m.pending && now - m.touchedAt >= 2 * rewrite);
+      // Leaves are few; one is kept until every beat buffered before it has surely been written.
+      this.forgotten.prune((at) => now - at > 60_000);
     }
   }
 

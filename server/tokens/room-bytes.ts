@@ -107,6 +107,7 @@ const uuidScratch = Buffer.alloc(64);
  * every full garbage collection to mark), where one flat string takes 48.
  */
 export const uuidText = (b: Buffer, prefix = "") => {
+  if (b.length !== 16 || prefix.length > uuidScratch.length - 36) throw new Error("uuidText: 16 bytes, a short prefix");
   let o = uuidScratch.write(prefix, 0, "latin1");
   for (let i = 0; i < 16; i++) {
     if (i === 4 || i === 6 || i === 8 || i === 10) uuidScratch[o++] = 0x2d;
