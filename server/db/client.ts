@@ -3,7 +3,7 @@ import { sql } from "drizzle-orm";
 import { drizzle, type MySql2Database } from "drizzle-orm/mysql2";
 import mysql from "mysql2/promise";
 import { env } from "../env";
-import { errorText } from "../log";
+import { errorText, log } from "../log";
 import * as schema from "./schema";
 
 export type Db = MySql2Database<typeof schema>;
@@ -24,8 +24,23 @@ export function createDb(url: string, connectionLimit = env().DB_POOL_SIZE): Cac
     enableKeepAlive: true,
     charset: "utf8mb4_unicode_ci",
   });
+  // Runs before anything else on each new connection (a connection's statements run in order).
+  pool.on("connection", (conn) => {
+    (conn as unknown as { query(q: string, cb: (err: Error | null) => void): void }).query(
+      SESSION_SQL_MODE,
+      (err) => err && log.error("could not set the session's sql_mode", { error: errorText(err) }),
+    );
+  });
   return { pool, db: drizzle(pool, { schema, mode: "default" }) };
 }
+
+/**
+ * Each connection keeps the server's sql_mode but for NO_BACKSLASH_ESCAPES: mysql2 (and so Drizzle,
+ * and the heartbeat flush) escapes a quote inside a string with a backslash, which that mode reads
+ * as text, so on a server configured with it an id like o'brien would end its string early.
+ */
+export const SESSION_SQL_MODE =
+  "SET SESSION sql_mode = TRIM(BOTH ',' FROM REPLACE(CONCAT(',', @@SESSION.sql_mode, ','), ',NO_BACKSLASH_ESCAPES,', ','))";
 
 /** The mysql2 pool behind a Db, for bulk writes on the hot path (mysql2's `VALUES ?`). */
 export const poolOf = (db: Db) => (db as unknown as { $client: mysql.Pool }).$client;
