@@ -321,7 +321,7 @@ async function writeBeats(db: Db, beats: Member[]) {
     const seen = sqlTime(b.flushSeenAt, seconds);
     values[i] =
       `(${sqlInt(b.roomNum)},${sqlText(b.memberId)},${sqlInt(b.appId)},${sqlInt(b.role)},` +
-      `'${seen}','${seen}',${sqlInt(b.flushLikes)},1)`;
+      `'${seen}',last_seen_at,${sqlInt(b.flushLikes)},1)`;
   }
   const overBurst = beats.filter((b) => b.flushLikes > burst).map((b) => [b.roomNum, b.memberId]);
   const conn = await poolOf(db).getConnection();
@@ -347,8 +347,10 @@ async function writeBeats(db: Db, beats: Member[]) {
   }
 }
 
+// A row's joined_at is its last_seen_at, set earlier in the same row (MySQL and MariaDB read a column
+// named in a row's values as the value that row set): the seen time is written once, not twice.
 const UPSERT_HEAD =
-  "INSERT INTO room_members (room_num, member_id, app_id, role, joined_at, last_seen_at, likes, join_count) VALUES ";
+  "INSERT INTO room_members (room_num, member_id, app_id, role, last_seen_at, joined_at, likes, join_count) VALUES ";
 const upsertTail = (burst: number, perS: number) => `
   ON DUPLICATE KEY UPDATE
     left_at = IF(kicked_at IS NOT NULL OR (left_at IS NOT NULL AND left_at >= VALUES(last_seen_at)), left_at, NULL),

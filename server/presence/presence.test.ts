@@ -53,10 +53,11 @@ describe("presence", () => {
       buf.record({ roomNum: r.num, appId: r.appId, memberId, role: 0, seenAt: clock.now().getTime(), likes: 3 });
     await buf.flush(getDb());
     const [rows] = (await getDb().execute(
-      sql`SELECT member_id, likes FROM room_members WHERE room_num = ${r.num} ORDER BY member_id`,
-    )) as unknown as [Array<{ member_id: string; likes: number }>];
+      sql`SELECT member_id, likes, joined_at = last_seen_at AND last_seen_at = ${clock.now()} AS same FROM room_members WHERE room_num = ${r.num} ORDER BY member_id`,
+    )) as unknown as [Array<{ member_id: string; likes: number; same: number }>];
     expect(rows.map((x) => x.member_id).sort()).toEqual([...ids].sort());
     expect(rows.every((x) => x.likes === 3)).toBe(true);
+    expect(rows.every((x) => x.same === 1)).toBe(true); // a created row joined when it was first seen
     expect((await stats(r.id, clock)).online).toBe(ids.length);
   });
 
