@@ -42,7 +42,7 @@ export function createDb(url: string, connectionLimit = env().DB_POOL_SIZE): Cac
 export const SESSION_SQL_MODE =
   "SET SESSION sql_mode = TRIM(BOTH ',' FROM REPLACE(CONCAT(',', @@SESSION.sql_mode, ','), ',NO_BACKSLASH_ESCAPES,', ','))";
 
-/** The mysql2 pool behind a Db, for bulk writes on the hot path (mysql2's `VALUES ?`). */
+/** The mysql2 pool behind a Db, for bulk writes on the hot path (the heartbeat flush's own statements). */
 export const poolOf = (db: Db) => (db as unknown as { $client: mysql.Pool }).$client;
 
 export function getDb(): Db {

@@ -42,8 +42,8 @@ const MAX_ROWS_PER_STATEMENT = 2000;
 interface Member {
   readonly roomNum: number;
   readonly memberId: string;
-  appId: number;
-  role: number;
+  readonly appId: number;
+  readonly role: number;
   /** Whether a beat waits in the queue (its seen time and likes below). */
   pending: boolean;
   seenAt: number;
@@ -178,12 +178,8 @@ export class PresenceBuffer {
       this.members.set(b.roomNum, b.memberId, m);
     }
     m.touchedAt = this.clock();
-    if (m.pending) {
-      if (b.seenAt > m.seenAt) m.seenAt = b.seenAt;
-      if (b.likes > m.likes) m.likes = b.likes;
-      return;
-    }
     if (
+      !m.pending &&
       m.written &&
       this.opts.rewriteSkip !== false &&
       b.likes <= m.writtenLikes &&
@@ -193,14 +189,20 @@ export class PresenceBuffer {
       this.skippedBeats++;
       return;
     }
-    this.enqueue(m, b.seenAt, b.likes);
+    this.put(m, b.seenAt, b.likes);
   }
 
-  private enqueue(m: Member, seenAt: number, likes: number) {
-    m.pending = true;
-    m.seenAt = seenAt;
-    m.likes = likes;
-    this.queue.push(m);
+  /** Queues the member's beat, or merges it into the one already queued (latest seen, most likes). */
+  private put(m: Member, seenAt: number, likes: number) {
+    if (!m.pending) {
+      m.pending = true;
+      m.seenAt = seenAt;
+      m.likes = likes;
+      this.queue.push(m);
+      return;
+    }
+    if (seenAt > m.seenAt) m.seenAt = seenAt;
+    if (likes > m.likes) m.likes = likes;
   }
 
   /** Writes everything buffered so far. On failure the beats go back (merged) and are retried. */
@@ -228,13 +230,7 @@ export class PresenceBuffer {
         this.flushedBeats += batch.length;
         this.remember(batch);
       } catch (e) {
-        for (const m of batch) {
-          if (!m.pending) this.enqueue(m, m.flushSeenAt, m.flushLikes);
-          else {
-            if (m.flushSeenAt > m.seenAt) m.seenAt = m.flushSeenAt;
-            if (m.flushLikes > m.likes) m.likes = m.flushLikes;
-          }
-        }
+        for (const m of batch) this.put(m, m.flushSeenAt, m.flushLikes);
         throw e;
       } finally {
         this.flushing = undefined;
