@@ -127,10 +127,10 @@ describe("SRS HTTP callbacks", () => {
     expect(await status(r.id)).toMatchObject({ status: "paused", streamOnline: false });
     const clock = new ManualClock(Date.now() + 30_000);
     // (Other test files' rooms share the database: the count says nothing about this one.)
-    await endAbandonedRooms(getDb(), clock);
+    await endAbandonedRooms(getDb(), clock, { appId: t.app.id });
     expect((await status(r.id)).status).toBe("paused");
     clock.advance(31_000);
-    expect(await endAbandonedRooms(getDb(), clock)).toBeGreaterThanOrEqual(1);
+    expect(await endAbandonedRooms(getDb(), clock, { appId: t.app.id })).toBeGreaterThanOrEqual(1);
     expect((await status(r.id)).status).toBe("ended");
   });
 
@@ -139,7 +139,7 @@ describe("SRS HTTP callbacks", () => {
     await srs({ action: "on_publish", ...srsBase(r.streamName, "c1"), param: `?key=${publishKey(r)}` });
     await callerOf(t.host).rooms.pause({ room: r.id });
     await srs({ action: "on_unpublish", ...srsBase(r.streamName, "c1"), param: "" });
-    await endAbandonedRooms(getDb(), new ManualClock(Date.now() + 3600_000));
+    await endAbandonedRooms(getDb(), new ManualClock(Date.now() + 3600_000), { appId: t.app.id });
     expect((await status(r.id)).status).toBe("paused");
   });
 });

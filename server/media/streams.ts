@@ -131,9 +131,11 @@ const notPulledOnDemand = sql`NOT EXISTS (SELECT 1 FROM ${streamSources} WHERE $
 
 /**
  * Rooms paused by a lost stream with no re-publish within their grace (their own, or
- * MEDIA_END_GRACE_S: server/rooms/grace.ts) end. Safe on every instance.
+ * MEDIA_END_GRACE_S: server/rooms/grace.ts) end. Safe on every instance. `scope.appId` sweeps one
+ * app's rooms only: a test that sweeps with a clock ahead of time ends its own rooms, not those of
+ * test files running beside it on the same database (it ended a source test's paused room in CI).
  */
-export async function endAbandonedRooms(db: Db, clock: Clock) {
+export async function endAbandonedRooms(db: Db, clock: Clock, scope: { appId?: number } = {}) {
   const now = clock.now();
   const defaultS = env().MEDIA_END_GRACE_S;
   const abandoned = (r: RoomRow) =>
@@ -147,6 +149,7 @@ export async function endAbandonedRooms(db: Db, clock: Clock) {
     .from(rooms)
     .where(
       and(
+        scope.appId === undefined ? undefined : eq(rooms.appId, scope.appId),
         eq(rooms.status, "paused"),
         eq(rooms.autoPaused, true),
         eq(rooms.streamOnline, false),

@@ -54,10 +54,10 @@ describe("per-room grace", () => {
     expect(await ends(deflt.num)).toBe((await row(deflt.num)).pausedAt!.getTime() + defaultS * 1000);
 
     clock.advance(4_000);
-    await endAbandonedRooms(getDb(), clock);
+    await endAbandonedRooms(getDb(), clock, { appId: t.app.id });
     expect((await row(short.num)).status).toBe("paused");
     clock.advance(1_500);
-    await endAbandonedRooms(getDb(), clock);
+    await endAbandonedRooms(getDb(), clock, { appId: t.app.id });
     expect((await row(short.num)).status).toBe("ended");
     expect((await row(deflt.num)).status).toBe("paused");
     // The audit row says which grace ran out.
@@ -69,7 +69,7 @@ describe("per-room grace", () => {
     )[0]!;
     expect(JSON.parse(a.detail ?? "{}")).toMatchObject({ graceS: 5 });
     clock.advance(defaultS * 1000);
-    await endAbandonedRooms(getDb(), clock);
+    await endAbandonedRooms(getDb(), clock, { appId: t.app.id });
     expect((await row(deflt.num)).status).toBe("ended");
   });
 
@@ -92,7 +92,7 @@ describe("per-room grace", () => {
     const back = await host().rooms.update({ room: r.id, graceS: null });
     expect([back.graceS, back.graceDefault]).toEqual([env().MEDIA_END_GRACE_S, true]);
     clock.advance(3_000);
-    await endAbandonedRooms(getDb(), clock);
+    await endAbandonedRooms(getDb(), clock, { appId: t.app.id });
     expect((await row(r.num)).status).toBe("paused");
   });
 
