@@ -19,8 +19,30 @@ import { createSxbHeartbeat, isSxbPath } from "../compat/sxb";
 import type { ApiHandler } from "../web/api";
 import { CHAT_PATH, createRoomEvents, EVENTS_PATH } from "./events";
 import { createEventsWorker, type EventsWorkerOptions } from "./events-worker";
+import { createFastPath, type FastRoute } from "./fast";
 
 const SMALL_BODY = 16 * 1024;
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
+/** A body's JSON object (undefined when it is not one). */
+function jsonObject(body: string): Record<string, unknown> | undefined {
+  try {
+    const v: unknown = JSON.parse(body);
+    return v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A fast route's answer: the JSON text of `answer(input)`, or undefined where it throws. */
+function fastAnswer(answer: (input: unknown) => unknown, input: unknown): string | undefined {
+  if (input === undefined) return undefined;
+  try {
+    return JSON.stringify(answer(input));
+  } catch {
+    return undefined;
+  }
+}
 
 /** Settings from server/env.ts unless given (tests use small ones). */
 export interface FrontOptions {
@@ -94,6 +116,34 @@ export function createFrontServer(opts: FrontOptions) {
   // A front and its events worker hold EVENTS_MAX_SOCKETS between them.
   const events = createRoomEvents({ clock, buffer, elsewhere: () => (worker ? worker.open + worker.waiting : 0) });
 
+  /** A heartbeat's answer (throws the error to answer instead). */
+  function heartbeatAnswer(input: unknown) {
+    const p = heartbeatInput.safeParse(input);
+    if (!p.success) throw badInput(p.error.issues);
+    return heartbeat(buffer, p.data, clock.now());
+  }
+  /** A token check's answer (throws the error to answer instead). */
+  function verifyAnswer(input: unknown) {
+    const p = verifyTokenInput.safeParse(input);
+    if (!p.success) throw badInput(p.error.issues);
+    return checkRoomToken(p.data, clock.now());
+  }
+  /** A token check's input from its query string (the token may come as a Bearer header instead). */
+  function verifyQuery(query: URLSearchParams, bearer: string | undefined) {
+    const q = Object.fromEntries(query);
+    return { ...q, token: q.token ?? bearer, num: q.num === undefined ? undefined : Number(q.num) };
+  }
+  /**
+   * The same requests answered from the connection's bytes (./fast.ts) when they succeed; one that
+   * would fail (or carries its token in a header) is answered by the routes above instead.
+   */
+  const fastRoutes: Record<string, FastRoute> = {
+    "POST /api/presence/heartbeat": (body) => fastAnswer(heartbeatAnswer, jsonObject(body)),
+    "POST /api/tokens/verify": (body) => fastAnswer(verifyAnswer, jsonObject(body)),
+    "GET /api/tokens/verify": (_body, query) =>
+      fastAnswer(verifyAnswer, verifyQuery(new URLSearchParams(query), undefined)),
+  };
+
   async function tokenFromBody(req: IncomingMessage) {
     const body = (await readJson(req, SMALL_BODY)) as Record<string, unknown>;
     if (body === null || typeof body !== "object" || Array.isArray(body))
@@ -107,9 +157,7 @@ export function createFrontServer(opts: FrontOptions) {
     (req: IncomingMessage, res: ServerResponse, query: URLSearchParams) => void | Promise<void>
   > = {
     "POST /api/presence/heartbeat": async (req, res) => {
-      const p = heartbeatInput.safeParse(await tokenFromBody(req));
-      if (!p.success) throw badInput(p.error.issues);
-      sendJson(res, 200, heartbeat(buffer, p.data, clock.now()));
+      sendJson(res, 200, heartbeatAnswer(await tokenFromBody(req)));
     },
     "POST /api/presence/leave": async (req, res) => {
       const p = leaveInput.safeParse(await tokenFromBody(req));
@@ -117,19 +165,10 @@ export function createFrontServer(opts: FrontOptions) {
       sendJson(res, 200, await leaveRoom(getDb(), p.data, clock.now(), buffer));
     },
     "GET /api/tokens/verify": (req, res, query) => {
-      const q = Object.fromEntries(query);
-      const p = verifyTokenInput.safeParse({
-        ...q,
-        token: q.token ?? bearerOf(req.headers),
-        num: q.num === undefined ? undefined : Number(q.num),
-      });
-      if (!p.success) throw badInput(p.error.issues);
-      sendJson(res, 200, checkRoomToken(p.data, clock.now()));
+      sendJson(res, 200, verifyAnswer(verifyQuery(query, bearerOf(req.headers))));
     },
     "POST /api/tokens/verify": async (req, res) => {
-      const p = verifyTokenInput.safeParse(await tokenFromBody(req));
-      if (!p.success) throw badInput(p.error.issues);
-      sendJson(res, 200, checkRoomToken(p.data, clock.now()));
+      sendJson(res, 200, verifyAnswer(await tokenFromBody(req)));
     },
     "GET /api/rooms/state": async (_req, res, query) => {
       sendJson(res, 200, await roomState(getDb(), query.get("room") ?? "", clock.now()));
@@ -365,7 +404,7 @@ export function createFrontServer(opts: FrontOptions) {
     {
       headersTimeout,
       requestTimeout,
-      keepAliveTimeout: 65_000,
+      keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
       // node checks the two timeouts above every 30 s unless told otherwise: a 30 s bound could take a minute.
       connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(headersTimeout / 4))),
     },
@@ -405,8 +444,17 @@ export function createFrontServer(opts: FrontOptions) {
       proxy(req, res);
     },
   );
+  // Taken before admission is added (it must see a connection first); node:http reads what it does not answer.
+  const fast = createFastPath(server, {
+    routes: fastRoutes,
+    skip: (socket) => refused.has(socket),
+    idleTimeoutMs: idleTimeout,
+    keepAliveTimeoutMs: KEEP_ALIVE_TIMEOUT_MS,
+    maxBody: SMALL_BODY,
+  });
   server.setTimeout(idleTimeout);
   server.on("connection", admit);
+  server.on("connection", fast.connection);
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const raw = req.url ?? "/";
     const q = raw.indexOf("?");
@@ -423,6 +471,8 @@ export function createFrontServer(opts: FrontOptions) {
   };
   server.on("close", closeEvents);
   return Object.assign(server, {
+    /** Connections read by the fast path, and the requests it answered. */
+    fastPath: fast,
     roomEvents: {
       close: closeEvents,
       /** Event sockets and streams open on this front and its events worker. */

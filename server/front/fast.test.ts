@@ -1,0 +1,223 @@
+// The fast path over real sockets: its answers are node:http's byte for byte; whatever it does not
+// answer node:http answers, in order, on the same connection; a route that fails changes nothing.
+import http from "node:http";
+import net from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { sendJson } from "../http/io";
+import { createFastPath, type FastRoute } from "./fast";
+
+type Server = http.Server & { fast: ReturnType<typeof createFastPath>; seen: string[] };
+
+const servers: http.Server[] = [];
+afterEach(async () => {
+  for (const s of servers.splice(0)) {
+    s.closeAllConnections();
+    await new Promise((r) => s.close(r));
+  }
+});
+
+/**
+ * node:http answers `POST /beat` with {"n":<body's n>} (400 for a body that is not such JSON) and
+ * anything else with 404; the fast path answers `POST /beat` too, counting what it did in `done`.
+ */
+async function serve(done: number[] = [], idleTimeoutMs = 60_000): Promise<{ server: Server; port: number }> {
+  const seen: string[] = [];
+  const server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+    let body = "";
+    req.setEncoding("utf8");
+    req.on("data", (c: string) => (body += c));
+    req.on("end", () => {
+      seen.push(`${req.method} ${req.url} ${body}`);
+      if (req.method !== "POST" || req.url !== "/beat") return sendJson(res, 404, { error: "none" });
+      try {
+        const n = (JSON.parse(body) as { n: unknown }).n;
+        if (typeof n !== "number") throw new Error("no n");
+        sendJson(res, 200, { n });
+      } catch {
+        sendJson(res, 400, { error: "bad" });
+      }
+    });
+  }) as Server;
+  const beat: FastRoute = (body) => {
+    try {
+      const n = (JSON.parse(body) as { n: unknown }).n;
+      if (typeof n !== "number") return undefined;
+      done.push(n);
+      return JSON.stringify({ n });
+    } catch {
+      return undefined;
+    }
+  };
+  server.fast = createFastPath(server, {
+    routes: { "POST /beat": beat },
+    idleTimeoutMs,
+    keepAliveTimeoutMs: 65_000,
+    maxBody: 1024,
+  });
+  server.on("connection", server.fast.connection);
+  server.seen = seen;
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return { server, port: (server.address() as net.AddressInfo).port };
+}
+
+const beat = (n: number | string, extra = "") => {
+  const body = typeof n === "number" ? `{"n":${n}}` : n;
+  return `POST /beat HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n${extra}content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+};
+
+/** A raw connection that collects whole answers (status, headers, body) as they come. */
+function connect(port: number) {
+  const socket = net.connect(port, "127.0.0.1");
+  let buf = Buffer.alloc(0);
+  const answers: { status: number; head: string; body: string }[] = [];
+  let waiting: (() => void) | undefined;
+  socket.on("data", (d: Buffer) => {
+    buf = Buffer.concat([buf, d]);
+    for (;;) {
+      const end = buf.indexOf("\r\n\r\n");
+      if (end < 0) break;
+      const head = buf.toString("latin1", 0, end);
+      const len = Number(/content-length: (\d+)/i.exec(head)?.[1] ?? 0);
+      if (buf.length < end + 4 + len) break;
+      answers.push({ status: Number(head.slice(9, 12)), head, body: buf.toString("utf8", end + 4, end + 4 + len) });
+      buf = buf.subarray(end + 4 + len);
+    }
+    waiting?.();
+  });
+  const closed = new Promise<void>((r) => socket.on("close", () => r()));
+  return {
+    socket,
+    answers,
+    closed,
+    send: (s: string | Buffer) => socket.write(s),
+    async until(n: number, ms = 5000) {
+      const deadline = Date.now() + ms;
+      while (answers.length < n) {
+        if (Date.now() > deadline) throw new Error(`${answers.length} answers, expected ${n}`);
+        await new Promise<void>((r) => {
+          waiting = r;
+          setTimeout(r, 50);
+        });
+      }
+      return answers;
+    },
+  };
+}
+
+const withoutDate = (head: string) => head.replace(/\r\nDate: [^\r]*/, "");
+
+describe("fast path", () => {
+  it("answers as node:http does, byte for byte but the date", async () => {
+    const done: number[] = [];
+    const { server, port } = await serve(done);
+    const c = connect(port);
+    c.send(beat(1));
+    // A chunked body is not for the fast path: node:http answers the same request.
+    c.send('POST /beat HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n7\r\n{"n":1}\r\n0\r\n\r\n');
+    const [fast, slow] = await c.until(2);
+    expect(done).toEqual([1]);
+    expect(server.seen).toEqual(['POST /beat {"n":1}']);
+    expect(fast!.status).toBe(200);
+    expect(fast!.body).toBe('{"n":1}');
+    expect(withoutDate(fast!.head)).toBe(withoutDate(slow!.head));
+    expect(fast!.head).toMatch(/\r\nDate: \w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d GMT\r\n/);
+    expect(slow!.body).toBe(fast!.body);
+    c.socket.destroy();
+  });
+
+  it("hands node:http the rest of a connection in order: pipelined, split and failed requests", async () => {
+    const done: number[] = [];
+    const { server, port } = await serve(done);
+    const c = connect(port);
+    c.send(beat(1));
+    await c.until(1);
+    // Three in one write: answered here, then one node:http must answer (404), then one more.
+    c.send(beat(2) + "GET /other HTTP/1.1\r\nhost: x\r\n\r\n" + beat(3));
+    await c.until(4);
+    // One request in two writes: node:http has the connection now and reads both halves in order.
+    const split = beat(4);
+    c.send(split.slice(0, 20));
+    await new Promise((r) => setTimeout(r, 50));
+    c.send(split.slice(20));
+    // A body the route refuses: node:http answers it (400), the route having done nothing.
+    c.send(beat('{"m":5}'));
+    const answers = await c.until(6);
+    expect(answers.map((a) => [a.status, a.body])).toEqual([
+      [200, '{"n":1}'],
+      [200, '{"n":2}'],
+      [404, '{"error":"none"}'],
+      [200, '{"n":3}'],
+      [200, '{"n":4}'],
+      [400, '{"error":"bad"}'],
+    ]);
+    // Once node:http has a connection it keeps it: 3 and 4 were its own.
+    expect(done).toEqual([1, 2]);
+    expect(server.seen).toEqual(["GET /other ", 'POST /beat {"n":3}', 'POST /beat {"n":4}', 'POST /beat {"m":5}']);
+    expect(server.fast.open).toBe(0);
+    c.socket.destroy();
+  });
+
+  it("leaves to node:http every request not plainly one of its own", async () => {
+    const cases = [
+      beat(1, "connection: close\r\n"),
+      beat(1, "expect: 100-continue\r\n"),
+      beat(1, "upgrade: websocket\r\n"),
+      beat(1, "content-length: 7\r\n"), // two lengths
+      beat(1, "x-folded: a\r\n b\r\n"),
+      beat(1, "bad header: x\r\n"),
+      beat(1, "x-ctl: a\x01b\r\n"),
+      beat('{"n":1,"s":"ü"}'),
+      beat(`{"n":1,"pad":"${"x".repeat(2000)}"}`),
+      beat(1).replace("host: x\r\n", ""),
+      beat(1).replace("HTTP/1.1", "HTTP/1.0"),
+      beat(1).replace("POST /beat", "POST /beat/"),
+      beat(1).replace("POST /beat", "PUT /beat"),
+    ];
+    for (const req of cases) {
+      const done: number[] = [];
+      const { server, port } = await serve(done);
+      const c = connect(port);
+      c.send(req);
+      await c.until(1).catch(() => undefined);
+      expect(done, JSON.stringify(req)).toEqual([]);
+      expect(server.fast.answered, JSON.stringify(req)).toBe(0);
+      c.socket.destroy();
+    }
+  });
+
+  it("closes an idle connection, and its connections when the server closes", async () => {
+    const { server, port } = await serve([], 300);
+    const idle = connect(port);
+    idle.send(beat(1));
+    await idle.until(1);
+    const t0 = Date.now();
+    await idle.closed;
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(200);
+    const other = connect(port);
+    other.send(beat(2));
+    await other.until(1);
+    expect(server.fast.open).toBe(1);
+    server.closeIdleConnections();
+    await other.closed;
+    expect(server.fast.open).toBe(0);
+  });
+
+  it("does not queue answers without bound for a client that never reads them", async () => {
+    const done: number[] = [];
+    const { server, port } = await serve(done);
+    const accepted: net.Socket[] = [];
+    server.prependListener("connection", (s: net.Socket) => accepted.push(s));
+    const socket = net.connect(port, "127.0.0.1");
+    socket.pause();
+    await new Promise((r) => socket.once("connect", r));
+    // 200,000 pipelined beats (18 MB), their answers (34 MB, more than the kernel's socket buffers
+    // hold) never read.
+    socket.write(beat(1).repeat(200_000));
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(done.length).toBeGreaterThan(0);
+    expect(done.length + server.seen.length).toBeLessThan(200_000);
+    expect(accepted[0]!.writableLength).toBeLessThan(512 * 1024);
+    socket.destroy();
+  });
+});
