@@ -7,12 +7,14 @@
 //
 // Only a narrow, certain form is answered here: a whole HTTP/1.1 request, already received, whose
 // request line, headers and body are plain ASCII, with a Host header, a Content-Length (or no body)
-// and no Transfer-Encoding, Expect, Upgrade or Connection other than keep-alive, for a route that
+// and no Transfer-Encoding, Expect, Upgrade or (Proxy-)Connection other than keep-alive, for a route that
 // answers it synchronously and successfully. Anything else, and anything after it on that
-// connection, goes to node:http with the bytes not yet answered, which then behaves exactly as it
-// always did (errors, limits, timeouts, proxying, upgrades): a fast route that cannot answer (a bad
-// token, a malformed body) answers nothing and has done nothing, and node:http answers the same
-// request again from the start.
+// connection, goes to node:http with the bytes not yet answered, which reads them as it would a
+// connection's first request (errors, limits, timeouts, proxying, upgrades): a fast route that
+// cannot answer (a bad token, a malformed body) answers nothing and has done nothing, and node:http
+// answers the same request again from the start. Until then the connection has node:http's
+// timeouts: a 408 when nothing comes within the headers timeout, its keep-alive timeout after an
+// answer.
 import type { Server } from "node:http";
 import type { Socket } from "node:net";
 
@@ -27,9 +29,15 @@ export interface FastPathOptions {
   routes: Record<string, FastRoute>;
   /** Connections node:http takes from the start (e.g. over the per-address cap, to be refused). */
   skip?: (socket: Socket) => boolean;
-  /** A connection with no traffic for this long is closed, as node:http's server timeout does. */
-  idleTimeoutMs: number;
-  /** node:http's keep-alive timeout, which its answers announce. */
+  /**
+   * node:http's headers timeout: a connection that sends nothing for this long after it opens is
+   * answered 408 and closed, as node:http does.
+   */
+  headersTimeoutMs: number;
+  /**
+   * node:http's keep-alive timeout, which its answers announce: a connection idle this long (and
+   * node:http's second of grace) after an answer is closed.
+   */
   keepAliveTimeoutMs: number;
   /** Bodies longer than this go to node:http (which refuses them). */
   maxBody: number;
@@ -41,7 +49,12 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Visible ASCII, spaces and tabs: nothing node:http's parser might read differently. */
 const PLAIN = /^[\x20-\x7e\t]*$/;
 const TARGET = /^\/[\x21-\x7e]*$/;
-const DIGITS = /^\d{1,9}$/;
+/** What node:http's parser reads as a length: spaces or tabs before the digits, spaces after. */
+const LENGTH = /^[ \t]*(\d{1,9}) *$/;
+/** Heartbeat clients send a dozen headers; node:http keeps only its first 1,000 or so. */
+const MAX_HEADERS = 100;
+/** node:http's answer to a connection that sent no request within its headers timeout. */
+const TIMED_OUT = "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n";
 const ASCII_TEXT = /^[\x20-\x7e\t\r\n]*$/;
 
 /**
@@ -56,6 +69,9 @@ export function createFastPath(server: Server, opts: FastPathOptions) {
   const nodeHttp = own[0] as (this: Server, socket: Socket) => void;
   server.removeListener("connection", nodeHttp);
   const open = new Set<Socket>();
+  /** Connections read here that have had no answer yet (the headers timeout still runs). */
+  const fresh = new WeakSet<Socket>();
+  const keepAliveMs = opts.keepAliveTimeoutMs + 1000;
   const keepAlive = `Keep-Alive: timeout=${Math.floor(opts.keepAliveTimeoutMs / 1000)}\r\n\r\n`;
   let dateSecond = -1;
   let date = "";
@@ -72,6 +88,7 @@ export function createFastPath(server: Server, opts: FastPathOptions) {
     }
   }
   function onTimeout(this: Socket) {
+    if (fresh.has(this)) this.end(TIMED_OUT);
     this.destroy();
   }
   function onEnd(this: Socket) {
@@ -100,6 +117,7 @@ export function createFastPath(server: Server, opts: FastPathOptions) {
     const route = opts.routes[`${line.slice(0, sp1)} ${q < 0 ? target : target.slice(0, q)}`];
     if (!route) return -1;
     let length = -1;
+    let headers = 0;
     // node:http refuses an HTTP/1.1 request without a Host header (400).
     let host = false;
     for (let at = lineEnd < 0 ? head.length : lineEnd + 2; at < head.length;) {
@@ -107,6 +125,7 @@ export function createFastPath(server: Server, opts: FastPathOptions) {
       if (next < 0) next = head.length;
       const h = head.slice(at, next);
       at = next + 2;
+      if (++headers > MAX_HEADERS) return -1;
       const colon = h.indexOf(":");
       if (colon <= 0) return -1;
       const name = h.slice(0, colon);
@@ -114,9 +133,9 @@ export function createFastPath(server: Server, opts: FastPathOptions) {
       if (!TOKEN.test(name) || !PLAIN.test(value)) return -1;
       switch (name.toLowerCase()) {
         case "content-length": {
-          const v = value.trim();
-          if (length >= 0 || !DIGITS.test(v)) return -1;
-          length = Number(v);
+          const m = LENGTH.exec(value);
+          if (length >= 0 || !m) return -1;
+          length = Number(m[1]);
           break;
         }
         case "host":
@@ -125,6 +144,7 @@ export function createFastPath(server: Server, opts: FastPathOptions) {
         case "connection":
           if (value.trim().toLowerCase() !== "keep-alive") return -1;
           break;
+        case "proxy-connection": // node:http reads it as Connection
         case "transfer-encoding":
         case "expect":
         case "upgrade":
@@ -151,6 +171,7 @@ export function createFastPath(server: Server, opts: FastPathOptions) {
         `cache-control: no-store\r\nDate: ${date}\r\nConnection: keep-alive\r\n${keepAlive}${json}`,
     );
     answered++;
+    if (fresh.delete(socket)) socket.setTimeout(keepAliveMs);
     return start + length - off;
   }
 
@@ -164,12 +185,10 @@ export function createFastPath(server: Server, opts: FastPathOptions) {
     socket.removeListener("close", onClose);
     socket.setTimeout(0);
     open.delete(socket);
-    // node:http reads a fresh connection inside its native parser, past the JavaScript stream; this
-    // one has been read from the stream already and may hold bytes there (`rest`, then whatever came
-    // after it): it must read from the stream too, as it does for TLS connections, or it would read
-    // newer bytes before them.
-    const handle = (socket as unknown as { _handle?: { _consumed?: boolean } | null })._handle;
-    if (handle) handle._consumed = true;
+    fresh.delete(socket);
+    // node:http then reads the socket in its native parser, and what the stream holds (`rest`, then
+    // any chunk read after it) through the stream's 'data' events: resume() emits those on the next
+    // tick, before the event loop can read the socket again, so they come first.
     nodeHttp.call(server, socket);
     if (rest?.length) socket.unshift(rest);
     socket.resume();
@@ -198,7 +217,8 @@ export function createFastPath(server: Server, opts: FastPathOptions) {
         return;
       }
       open.add(socket);
-      socket.setTimeout(opts.idleTimeoutMs);
+      fresh.add(socket);
+      socket.setTimeout(opts.headersTimeoutMs);
       socket.on("timeout", onTimeout);
       socket.on("end", onEnd);
       socket.on("error", onError);

@@ -448,7 +448,7 @@ export function createFrontServer(opts: FrontOptions) {
   const fast = createFastPath(server, {
     routes: fastRoutes,
     skip: (socket) => refused.has(socket),
-    idleTimeoutMs: idleTimeout,
+    headersTimeoutMs: headersTimeout,
     keepAliveTimeoutMs: KEEP_ALIVE_TIMEOUT_MS,
     maxBody: SMALL_BODY,
   });
