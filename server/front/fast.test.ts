@@ -192,7 +192,7 @@ describe("fast path", () => {
   });
 
   it("keeps node:http's timeouts: 408 for a connection silent from the start, keep-alive after an answer", async () => {
-    const { server, port } = await serve([], { headersTimeoutMs: 300, keepAliveTimeoutMs: 1000 });
+    const { port } = await serve([], { headersTimeoutMs: 300, keepAliveTimeoutMs: 1000 });
     const silent = connect(port);
     let got = "";
     silent.socket.on("data", (d: Buffer) => (got += d.toString("latin1")));
