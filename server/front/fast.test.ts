@@ -160,6 +160,70 @@ describe("fast path", () => {
     c.socket.destroy();
   });
 
+  it("holds a request that comes in parts until it is whole, and answers it itself", async () => {
+    const done: number[] = [];
+    const { server, port } = await serve(done);
+    const c = connect(port);
+    // Headers and body written apart, as some HTTP clients do; then a head in three parts.
+    const first = beat(1);
+    const cut = first.indexOf("\r\n\r\n") + 4;
+    c.send(first.slice(0, cut));
+    await new Promise((r) => setTimeout(r, 50));
+    c.send(first.slice(cut));
+    await c.until(1);
+    const second = beat(2);
+    for (const part of [second.slice(0, 5), second.slice(5, 30), second.slice(30)]) {
+      c.send(part);
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    // A whole request and the start of another in one write, the rest after.
+    const fourth = beat(4);
+    c.send(beat(3) + fourth.slice(0, 40));
+    await new Promise((r) => setTimeout(r, 30));
+    c.send(fourth.slice(40));
+    const answers = await c.until(4);
+    expect(answers.map((a) => a.body)).toEqual(['{"n":1}', '{"n":2}', '{"n":3}', '{"n":4}']);
+    expect(done).toEqual([1, 2, 3, 4]);
+    expect(server.seen).toEqual([]);
+    expect(server.fast.open).toBe(1);
+    c.socket.destroy();
+  });
+
+  it("answers a part of a request as node:http does: 408 past the headers timeout, 400 when the client ends", async () => {
+    const { server, port } = await serve([], { headersTimeoutMs: 300, keepAliveTimeoutMs: 65_000 });
+    // After an answer, a request begun and not finished: the headers timeout, not the keep-alive one.
+    const slow = connect(port);
+    let got = "";
+    slow.socket.on("data", (d: Buffer) => (got += d.toString("latin1")));
+    slow.send(beat(1));
+    await slow.until(1);
+    slow.send(beat(2).slice(0, 30));
+    const t0 = Date.now();
+    await slow.closed;
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(got).toMatch(/\r\n\r\n\{"n":1\}HTTP\/1\.1 408 Request Timeout\r\nConnection: close\r\n\r\n$/);
+    // Ended by the client before it was whole.
+    const cut = connect(port);
+    let cutGot = "";
+    cut.socket.on("data", (d: Buffer) => (cutGot += d.toString("latin1")));
+    cut.socket.end(beat(3).slice(0, 30));
+    await cut.closed;
+    expect(cutGot).toBe("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+    // One that drips in for longer than the headers timeout goes to node:http, which answers it.
+    const drip = connect(port);
+    const bytes = beat(4);
+    for (let i = 0; i < 6; i++) {
+      drip.send(bytes.slice(i * 5, i * 5 + 5));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    drip.send(bytes.slice(30));
+    const [a] = await drip.until(1);
+    expect(a!.body).toBe('{"n":4}');
+    expect(server.seen).toEqual(['POST /beat {"n":4}']);
+    drip.socket.destroy();
+  });
+
   it("leaves to node:http every request not plainly one of its own", async () => {
     const cases = [
       beat(1, "connection: close\r\n"),

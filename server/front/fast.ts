@@ -5,16 +5,18 @@
 // of them the kernel's socket calls either way); the front's CPU per heartbeat 40–48 µs before, 29
 // after, and at 10,000 beats a second 51–59 % of a core before, 29–35 % after.
 //
-// Only a narrow, certain form is answered here: a whole HTTP/1.1 request, already received, whose
-// request line, headers and body are plain ASCII, with a Host header, a Content-Length (or no body)
-// and no Transfer-Encoding, Expect, Upgrade or (Proxy-)Connection other than keep-alive, for a route that
-// answers it synchronously and successfully. Anything else, and anything after it on that
-// connection, goes to node:http with the bytes not yet answered, which reads them as it would a
-// connection's first request (errors, limits, timeouts, proxying, upgrades): a fast route that
-// cannot answer (a bad token, a malformed body) answers nothing and has done nothing, and node:http
-// answers the same request again from the start. Until then the connection has node:http's
-// timeouts: a 408 when nothing comes within the headers timeout, its keep-alive timeout after an
-// answer.
+// Only a narrow, certain form is answered here: an HTTP/1.1 request whose request line, headers and
+// body are plain ASCII, with a Host header, a Content-Length (or no body) and no Transfer-Encoding,
+// Expect, Upgrade or (Proxy-)Connection other than keep-alive, for a route that answers it
+// synchronously and successfully. A request that comes in parts (headers and body written apart)
+// is held until it is whole, within a head's and a body's bound and the headers timeout. Anything
+// else, and anything after it on that connection, goes to node:http with the bytes not yet
+// answered, which reads them as it would a connection's first request (errors, limits, timeouts,
+// proxying, upgrades): a fast route that cannot answer (a bad token, a malformed body) answers
+// nothing and has done nothing, and node:http answers the same request again from the start.
+// Until then the connection has node:http's timeouts and answers: a 408 when no request, or only
+// part of one, came within the headers timeout; its keep-alive timeout after an answer; a 400 for a
+// request the client ended before it was whole.
 import type { Server } from "node:http";
 import type { Socket } from "node:net";
 
@@ -53,6 +55,10 @@ const TARGET = /^\/[\x21-\x7e]*$/;
 const LENGTH = /^[ \t]*(\d{1,9}) *$/;
 /** Heartbeat clients send a dozen headers; node:http keeps only its first 1,000 or so. */
 const MAX_HEADERS = 100;
+/** answer(): the request has not all come yet. */
+const WAIT = -2;
+/** node:http's answer to a request the client ended before it was whole. */
+const BAD_REQUEST = "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n";
 /** node:http's answer to a connection that sent no request within its headers timeout. */
 const TIMED_OUT = "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n";
 const ASCII_TEXT = /^[\x20-\x7e\t\r\n]*$/;
@@ -72,39 +78,65 @@ export function createFastPath(server: Server, opts: FastPathOptions) {
   /** Connections read here that have had no answer yet (the headers timeout still runs). */
   const fresh = new WeakSet<Socket>();
   const keepAliveMs = opts.keepAliveTimeoutMs + 1000;
+  /**
+   * The start of a request that has come in part (a client may write its headers and its body
+   * apart), and when it began: at most a head and a body's bound, for at most the headers timeout.
+   */
+  const partial = new Map<Socket, { bytes: Buffer; since: number }>();
   const keepAlive = `Keep-Alive: timeout=${Math.floor(opts.keepAliveTimeoutMs / 1000)}\r\n\r\n`;
   let dateSecond = -1;
   let date = "";
   let answered = 0;
 
-  function onData(this: Socket, d: Buffer) {
+  function onData(this: Socket, chunk: Buffer) {
+    const held = partial.get(this);
+    let d = chunk;
+    if (held) {
+      partial.delete(this);
+      d = Buffer.concat([held.bytes, chunk]);
+    }
     let off = 0;
     while (off < d.length) {
       const n = answer(this, d, off);
+      if (n === WAIT) {
+        // The same request as before (nothing answered since) keeps its start.
+        const since = held && off === 0 ? held.since : Date.now();
+        if (Date.now() - since > opts.headersTimeoutMs) return handOff(this, d.subarray(off));
+        partial.set(this, { bytes: Buffer.from(d.subarray(off)), since });
+        if (off > 0 || !held) this.setTimeout(opts.headersTimeoutMs);
+        return;
+      }
       if (n < 0) return handOff(this, d.subarray(off));
       off += n;
       // A client that sends without reading: node:http holds back (it pauses reading) from here.
       if (this.writableNeedDrain) return handOff(this, off < d.length ? d.subarray(off) : null);
     }
+    // A request that came in parts was answered: the keep-alive timeout runs again.
+    if (held) this.setTimeout(keepAliveMs);
   }
   function onTimeout(this: Socket) {
-    if (fresh.has(this)) this.end(TIMED_OUT);
+    // node:http's answers to a connection that sent no request, or part of one, within its headers timeout.
+    if (fresh.has(this) || partial.has(this)) this.end(TIMED_OUT);
     this.destroy();
   }
   function onEnd(this: Socket) {
-    this.end();
+    // A request cut short by the client's end: node:http's answer to it.
+    if (partial.has(this)) this.end(BAD_REQUEST);
+    else this.end();
   }
   function onError(this: Socket) {
     this.destroy();
   }
   function onClose(this: Socket) {
     open.delete(this);
+    partial.delete(this);
   }
 
-  /** The request at `off` answered (its length in bytes), or -1: node:http answers it. */
+  /** The request at `off` answered (its length in bytes), WAIT for the rest of it, or -1: node:http answers it. */
   function answer(socket: Socket, d: Buffer, off: number): number {
     const end = d.indexOf(HEAD_END, off);
-    if (end < 0 || end - off > MAX_HEAD) return -1;
+    if (end < 0) return d.length - off > MAX_HEAD ? -1 : WAIT;
+    if (end - off > MAX_HEAD) return -1;
     const head = d.toString("latin1", off, end);
     const lineEnd = head.indexOf("\r\n");
     const line = lineEnd < 0 ? head : head.slice(0, lineEnd);
@@ -155,7 +187,7 @@ export function createFastPath(server: Server, opts: FastPathOptions) {
     if (length < 0) length = 0;
     if (length > opts.maxBody) return -1;
     const start = end + HEAD_END.length;
-    if (start + length > d.length) return -1;
+    if (start + length > d.length) return WAIT;
     const body = d.toString("latin1", start, start + length);
     if (!ASCII_TEXT.test(body)) return -1;
     const json = route(body, q < 0 ? "" : target.slice(q + 1));
@@ -186,6 +218,7 @@ export function createFastPath(server: Server, opts: FastPathOptions) {
     socket.setTimeout(0);
     open.delete(socket);
     fresh.delete(socket);
+    partial.delete(socket);
     // node:http then reads the socket in its native parser, and what the stream holds (`rest`, then
     // any chunk read after it) through the stream's 'data' events: resume() emits those on the next
     // tick, before the event loop can read the socket again, so they come first.
