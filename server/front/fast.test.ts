@@ -35,6 +35,7 @@ async function serve(
       try {
         const n = (JSON.parse(body) as { n: unknown }).n;
         if (typeof n !== "number") throw new Error("no n");
+        if (n < 0) return sendJson(res, 422, { error: "negative", n });
         sendJson(res, 200, { n });
       } catch {
         sendJson(res, 400, { error: "bad" });
@@ -45,8 +46,10 @@ async function serve(
     try {
       const n = (JSON.parse(body) as { n: unknown }).n;
       if (typeof n !== "number") return undefined;
+      // An answer this route gives itself, error or not (the node:http route gives the same).
+      if (n < 0) return { status: 422, json: JSON.stringify({ error: "negative", n }) };
       done.push(n);
-      return JSON.stringify({ n });
+      return { status: 200, json: JSON.stringify({ n }) };
     } catch {
       return undefined;
     }
@@ -126,6 +129,17 @@ describe("fast path", () => {
     expect(fast!.head).toMatch(/\r\nDate: \w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d GMT\r\n/);
     expect(slow!.body).toBe(fast!.body);
     c.socket.destroy();
+    // An error the route answers itself: the same bytes as node:http's sendJson.
+    const e = connect(port);
+    e.send(beat(-1));
+    e.send('POST /beat HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n8\r\n{"n":-1}\r\n0\r\n\r\n');
+    const [fastError, slowError] = await e.until(2);
+    expect(fastError!.status).toBe(422);
+    expect(fastError!.head).toMatch(/^HTTP\/1\.1 422 Unprocessable Entity\r\n/);
+    expect(withoutDate(fastError!.head)).toBe(withoutDate(slowError!.head));
+    expect(fastError!.body).toBe(slowError!.body);
+    expect(server.seen).toEqual(['POST /beat {"n":1}', 'POST /beat {"n":-1}']);
+    e.socket.destroy();
   });
 
   it("hands node:http the rest of a connection in order: pipelined, split and failed requests", async () => {

@@ -8,23 +8,30 @@
 // Only a narrow, certain form is answered here: an HTTP/1.1 request whose request line, headers and
 // body are plain ASCII, with a Host header, a Content-Length (or no body) and no Transfer-Encoding,
 // Expect, Upgrade or (Proxy-)Connection other than keep-alive, for a route that answers it
-// synchronously and successfully. A request that comes in parts (headers and body written apart)
-// is held until it is whole, within a head's and a body's bound and the headers timeout. Anything
-// else, and anything after it on that connection, goes to node:http with the bytes not yet
-// answered, which reads them as it would a connection's first request (errors, limits, timeouts,
-// proxying, upgrades): a fast route that cannot answer (a bad token, a malformed body) answers
-// nothing and has done nothing, and node:http answers the same request again from the start.
+// synchronously (its errors too, as node:http's route would: a bad token keeps its connection
+// here). A request that comes in parts (headers and body written apart) is held until it is whole,
+// within a head's and a body's bound and the headers timeout. Anything else, and anything after it
+// on that connection, goes to node:http with the bytes not yet answered, which reads them as it
+// would a connection's first request (errors, limits, timeouts, proxying, upgrades): a fast route
+// that does not answer (e.g. a body that is not JSON) has done nothing, and node:http answers the
+// same request again from the start.
 // Until then the connection has node:http's timeouts and answers: a 408 when no request, or only
 // part of one, came within the headers timeout; its keep-alive timeout after an answer; a 400 for a
 // request the client ended before it was whole.
-import type { Server } from "node:http";
+import { STATUS_CODES, type Server } from "node:http";
 import type { Socket } from "node:net";
 
+/** An answer: its status and its JSON text. */
+export interface FastAnswer {
+  status: number;
+  json: string;
+}
+
 /**
- * Answers a request (its body, and its query string without the "?") with the JSON text of a 200
- * answer, or returns undefined, having changed nothing, for node:http to answer it.
+ * Answers a request (its body, and its query string without the "?"), or returns undefined, having
+ * changed nothing, for node:http to answer it.
  */
-export type FastRoute = (body: string, query: string) => string | undefined;
+export type FastRoute = (body: string, query: string) => FastAnswer | undefined;
 
 export interface FastPathOptions {
   /** Routes by "METHOD /path". */
@@ -190,8 +197,9 @@ export function createFastPath(server: Server, opts: FastPathOptions) {
     if (start + length > d.length) return WAIT;
     const body = d.toString("latin1", start, start + length);
     if (!ASCII_TEXT.test(body)) return -1;
-    const json = route(body, q < 0 ? "" : target.slice(q + 1));
-    if (json === undefined) return -1;
+    const got = route(body, q < 0 ? "" : target.slice(q + 1));
+    if (got === undefined) return -1;
+    const { status, json } = got;
     const now = Date.now();
     if (Math.floor(now / 1000) !== dateSecond) {
       dateSecond = Math.floor(now / 1000);
@@ -199,7 +207,7 @@ export function createFastPath(server: Server, opts: FastPathOptions) {
     }
     // The header node:http writes for sendJson's answer (server/http/io.ts), byte for byte.
     socket.write(
-      `HTTP/1.1 200 OK\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(json)}\r\n` +
+      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "unknown"}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(json)}\r\n` +
         `cache-control: no-store\r\nDate: ${date}\r\nConnection: keep-alive\r\n${keepAlive}${json}`,
     );
     answered++;

@@ -6,7 +6,7 @@ import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { systemClock, type Clock } from "../clock";
 import { dbHealth, getDb } from "../db/client";
-import { AppError } from "../errors";
+import { AppError, errorBody } from "../errors";
 import { env } from "../env";
 import { badInput, readJson, refuseBody, sendError, sendJson } from "../http/io";
 import { addressBehindProxies, bearerOf, setClientAddress, trustedProxies } from "../http/actor";
@@ -19,7 +19,7 @@ import { createSxbHeartbeat, isSxbPath } from "../compat/sxb";
 import type { ApiHandler } from "../web/api";
 import { CHAT_PATH, createRoomEvents, EVENTS_PATH } from "./events";
 import { createEventsWorker, type EventsWorkerOptions } from "./events-worker";
-import { createFastPath, type FastRoute } from "./fast";
+import { createFastPath, type FastAnswer, type FastRoute } from "./fast";
 
 const SMALL_BODY = 16 * 1024;
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
@@ -34,13 +34,21 @@ function jsonObject(body: string): Record<string, unknown> | undefined {
   }
 }
 
-/** A fast route's answer: the JSON text of `answer(input)`, or undefined where it throws. */
-function fastAnswer(answer: (input: unknown) => unknown, input: unknown): string | undefined {
-  if (input === undefined) return undefined;
+/**
+ * A fast route's answer to a token-bearing input: `answer(input)`, or the error it throws as
+ * sendError answers it. Undefined (node:http answers) for an input with no token (the routes take
+ * one from an Authorization header instead) and for an unexpected error (node:http answers and
+ * logs it).
+ */
+function fastAnswer(
+  answer: (input: unknown) => unknown,
+  input: { token?: unknown } | undefined,
+): FastAnswer | undefined {
+  if (input?.token === undefined) return undefined;
   try {
-    return JSON.stringify(answer(input));
-  } catch {
-    return undefined;
+    return { status: 200, json: JSON.stringify(answer(input)) };
+  } catch (e) {
+    return e instanceof AppError ? { status: e.httpStatus, json: JSON.stringify(errorBody(e)) } : undefined;
   }
 }
 
@@ -134,8 +142,8 @@ export function createFrontServer(opts: FrontOptions) {
     return { ...q, token: q.token ?? bearer, num: q.num === undefined ? undefined : Number(q.num) };
   }
   /**
-   * The same requests answered from the connection's bytes (./fast.ts) when they succeed; one that
-   * would fail (or carries its token in a header) is answered by the routes above instead.
+   * The same requests answered from the connection's bytes (./fast.ts), with the same answers and
+   * errors; a body that is not a JSON object, or a token in a header, is answered by the routes above.
    */
   const fastRoutes: Record<string, FastRoute> = {
     "POST /api/presence/heartbeat": (body) => fastAnswer(heartbeatAnswer, jsonObject(body)),
