@@ -369,6 +369,28 @@ describe("front proxy under abuse", () => {
     expect(c.state.received).toMatch(/^HTTP\/1\.1 200 /);
   });
 
+  it("answers token checks on its fast path, errors included, and a Bearer token through node:http", async () => {
+    const { front, port } = await startFront();
+    const token = signRoomToken(
+      { scope: "play", app: 1, room: randomUUID(), num: 7, sub: `guest:${randomUUID()}`, mr: 0 },
+      new Date(),
+      600,
+    ).token;
+    const before = front.fastPath.answered;
+    const ok = await fetch(`http://127.0.0.1:${port}/api/tokens/verify?token=${token}&scope=play`);
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toMatchObject({ ok: true, scope: "play", num: 7 });
+    const bad = await fetch(`http://127.0.0.1:${port}/api/tokens/verify?token=${token.slice(0, -3)}abc&scope=play`);
+    expect(bad.status).toBe(401);
+    expect(await bad.json()).toMatchObject({ error: { code: "TOKEN_INVALID" } });
+    expect(front.fastPath.answered - before).toBe(2);
+    const bearer = await fetch(`http://127.0.0.1:${port}/api/tokens/verify?scope=play`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(bearer.status).toBe(200);
+    expect(front.fastPath.answered - before).toBe(2);
+  });
+
   it("counts IPv4 addresses one by one and IPv6 ones by /64", () => {
     expect(clientKey("203.0.113.7")).toBe("203.0.113.7");
     expect(clientKey("::ffff:203.0.113.7")).toBe("::ffff:203.0.113.7");
