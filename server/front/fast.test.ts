@@ -22,7 +22,10 @@ afterEach(async () => {
  */
 async function serve(
   done: number[] = [],
-  timeouts = { headersTimeoutMs: 60_000, keepAliveTimeoutMs: 65_000 },
+  timeouts: { headersTimeoutMs: number; requestTimeoutMs?: number; keepAliveTimeoutMs: number } = {
+    headersTimeoutMs: 60_000,
+    keepAliveTimeoutMs: 65_000,
+  },
 ): Promise<{ server: Server; port: number }> {
   const seen: string[] = [];
   const server = http.createServer({ keepAliveTimeout: timeouts.keepAliveTimeoutMs }, (req, res) => {
@@ -56,6 +59,7 @@ async function serve(
   };
   server.fast = createFastPath(server, {
     routes: { "POST /beat": beat },
+    requestTimeoutMs: 60_000,
     ...timeouts,
     maxBody: 1024,
   });
@@ -74,6 +78,7 @@ const beat = (n: number | string, extra = "") => {
 /** A raw connection that collects whole answers (status, headers, body) as they come. */
 function connect(port: number) {
   const socket = net.connect(port, "127.0.0.1");
+  socket.setNoDelay(true);
   let buf = Buffer.alloc(0);
   const answers: { status: number; head: string; body: string }[] = [];
   let waiting: (() => void) | undefined;
@@ -224,18 +229,78 @@ describe("fast path", () => {
     cut.socket.end(beat(3).slice(0, 30));
     await cut.closed;
     expect(cutGot).toBe("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
-    // One that drips in for longer than the headers timeout goes to node:http, which answers it.
+    // One whose head drips in for longer than the headers timeout: 408 at the timeout, as node:http
+    // answers (the timeout counts from the request's first byte, not from its last).
     const drip = connect(port);
+    let dripGot = "";
+    drip.socket.on("data", (d: Buffer) => (dripGot += d.toString("latin1")));
     const bytes = beat(4);
-    for (let i = 0; i < 6; i++) {
-      drip.send(bytes.slice(i * 5, i * 5 + 5));
+    const t1 = Date.now();
+    for (let i = 0; i < 6 && !drip.socket.destroyed; i++) {
+      drip.send(bytes.slice(i * 3, i * 3 + 3));
       await new Promise((r) => setTimeout(r, 100));
     }
-    drip.send(bytes.slice(30));
-    const [a] = await drip.until(1);
-    expect(a!.body).toBe('{"n":4}');
-    expect(server.seen).toEqual(['POST /beat {"n":4}']);
-    drip.socket.destroy();
+    await drip.closed;
+    expect(Date.now() - t1).toBeLessThan(1000);
+    expect(dripGot).toBe("HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n");
+    expect(server.seen).toEqual([]);
+  });
+
+  it("gives a body the request timeout, not the headers one, and hands node:http what it cannot finish", async () => {
+    const { server, port } = await serve([], {
+      headersTimeoutMs: 300,
+      requestTimeoutMs: 3000,
+      keepAliveTimeoutMs: 65_000,
+    });
+    // The head now, the body after the headers timeout: still within the request's.
+    const late = connect(port);
+    const req = beat(1);
+    const cut = req.indexOf("\r\n\r\n") + 4;
+    late.send(req.slice(0, cut));
+    await new Promise((r) => setTimeout(r, 600));
+    late.send(req.slice(cut));
+    const [a] = await late.until(1);
+    expect(a!.status).toBe(200);
+    expect(server.fast.open).toBeGreaterThan(0);
+    // A request in more than 8 pieces, an empty line after a request, a start no route has: node:http's.
+    const pieces = connect(port);
+    const many = beat(2);
+    for (let i = 0; i < many.length; i += 3) {
+      pieces.send(many.slice(i, i + 3));
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await pieces.until(1);
+    const crlf = connect(port);
+    crlf.send(beat(3) + "\r\n");
+    await crlf.until(1);
+    crlf.send(beat(4));
+    await crlf.until(2);
+    const t0 = Date.now();
+    const garbage = connect(port);
+    garbage.send("\x16\x03\x01\x02\x00\x01");
+    await garbage.closed;
+    expect(Date.now() - t0).toBeLessThan(250);
+    expect(server.seen).toEqual(['POST /beat {"n":2}', 'POST /beat {"n":4}']);
+    for (const c of [late, pieces, crlf]) c.socket.destroy();
+  });
+
+  it("answers a request it holds when the server closes, then closes its connection", async () => {
+    const done: number[] = [];
+    const { server, port } = await serve(done);
+    const idle = connect(port);
+    idle.send(beat(1));
+    await idle.until(1);
+    const busy = connect(port);
+    const req = beat(2);
+    busy.send(req.slice(0, 40));
+    await new Promise((r) => setTimeout(r, 50));
+    server.closeIdleConnections();
+    await idle.closed;
+    busy.send(req.slice(40));
+    const [a] = await busy.until(1);
+    expect(a!.body).toBe('{"n":2}');
+    await busy.closed;
+    expect(done).toEqual([1, 2]);
   });
 
   it("leaves to node:http every request not plainly one of its own", async () => {

@@ -10,14 +10,16 @@
 // Expect, Upgrade or (Proxy-)Connection other than keep-alive, for a route that answers it
 // synchronously (its errors too, as node:http's route would: a bad token keeps its connection
 // here). A request that comes in parts (headers and body written apart) is held until it is whole,
-// within a head's and a body's bound and the headers timeout. Anything else, and anything after it
+// within a head's and a body's bound, 8 reads, and node:http's headers and request timeouts; one
+// whose first bytes are no route's goes at once. Anything else, and anything after it
 // on that connection, goes to node:http with the bytes not yet answered, which reads them as it
 // would a connection's first request (errors, limits, timeouts, proxying, upgrades): a fast route
 // that does not answer (e.g. a body that is not JSON) has done nothing, and node:http answers the
 // same request again from the start.
 // Until then the connection has node:http's timeouts and answers: a 408 when no request, or only
-// part of one, came within the headers timeout; its keep-alive timeout after an answer; a 400 for a
-// request the client ended before it was whole.
+// part of one, came within the headers timeout (a body: the request timeout); its keep-alive
+// timeout after an answer; a 400 for a request the client ended before it was whole; and on
+// shutdown, a request held is answered before its connection closes.
 import { STATUS_CODES, type Server } from "node:http";
 import type { Socket } from "node:net";
 
@@ -43,6 +45,8 @@ export interface FastPathOptions {
    * answered 408 and closed, as node:http does.
    */
   headersTimeoutMs: number;
+  /** node:http's request timeout: a request whose headers came has this long in all for its body. */
+  requestTimeoutMs: number;
   /**
    * node:http's keep-alive timeout, which its answers announce: a connection idle this long (and
    * node:http's second of grace) after an answer is closed.
@@ -64,6 +68,10 @@ const LENGTH = /^[ \t]*(\d{1,9}) *$/;
 const MAX_HEADERS = 100;
 /** answer(): the request has not all come yet. */
 const WAIT = -2;
+/** answer(): the request's head has come, its body not all yet. */
+const WAIT_BODY = -3;
+/** Reads a request may take here (more go to node:http, whose parser reads them incrementally). */
+const MAX_READS = 8;
 /** node:http's answer to a request the client ended before it was whole. */
 const BAD_REQUEST = "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n";
 /** node:http's answer to a connection that sent no request within its headers timeout. */
@@ -89,7 +97,11 @@ export function createFastPath(server: Server, opts: FastPathOptions) {
    * The start of a request that has come in part (a client may write its headers and its body
    * apart), and when it began: at most a head and a body's bound, for at most the headers timeout.
    */
-  const partial = new Map<Socket, { bytes: Buffer; since: number }>();
+  const partial = new Map<Socket, { bytes: Buffer; since: number; reads: number }>();
+  /** The server is closing: a held request is answered, and its connection then closed. */
+  let closing = false;
+  /** The first line of each route's requests, for telling a request that can never be one. */
+  const lines = Object.keys(opts.routes);
   const keepAlive = `Keep-Alive: timeout=${Math.floor(opts.keepAliveTimeoutMs / 1000)}\r\n\r\n`;
   let dateSecond = -1;
   let date = "";
@@ -105,12 +117,16 @@ export function createFastPath(server: Server, opts: FastPathOptions) {
     let off = 0;
     while (off < d.length) {
       const n = answer(this, d, off);
-      if (n === WAIT) {
-        // The same request as before (nothing answered since) keeps its start.
-        const since = held && off === 0 ? held.since : Date.now();
-        if (Date.now() - since > opts.headersTimeoutMs) return handOff(this, d.subarray(off));
-        partial.set(this, { bytes: Buffer.from(d.subarray(off)), since });
-        if (off > 0 || !held) this.setTimeout(opts.headersTimeoutMs);
+      if (n === WAIT || n === WAIT_BODY) {
+        // The same request as before (nothing answered since) keeps its start. node:http gives the
+        // headers their timeout and the whole request its own.
+        const same = held !== undefined && off === 0;
+        const since = same ? held.since : Date.now();
+        const reads = same ? held.reads + 1 : 1;
+        const limit = n === WAIT ? opts.headersTimeoutMs : opts.requestTimeoutMs;
+        if (reads > MAX_READS || Date.now() - since > limit) return handOff(this, d.subarray(off));
+        partial.set(this, { bytes: Buffer.from(d.subarray(off)), since, reads });
+        this.setTimeout(Math.max(1, limit - (Date.now() - since)));
         return;
       }
       if (n < 0) return handOff(this, d.subarray(off));
@@ -118,6 +134,7 @@ export function createFastPath(server: Server, opts: FastPathOptions) {
       // A client that sends without reading: node:http holds back (it pauses reading) from here.
       if (this.writableNeedDrain) return handOff(this, off < d.length ? d.subarray(off) : null);
     }
+    if (closing) return void this.end();
     // A request that came in parts was answered: the keep-alive timeout runs again.
     if (held) this.setTimeout(keepAliveMs);
   }
@@ -141,8 +158,10 @@ export function createFastPath(server: Server, opts: FastPathOptions) {
 
   /** The request at `off` answered (its length in bytes), WAIT for the rest of it, or -1: node:http answers it. */
   function answer(socket: Socket, d: Buffer, off: number): number {
+    // node:http skips empty lines before a request; they are left to it.
+    if (d[off] === 0x0d || d[off] === 0x0a) return -1;
     const end = d.indexOf(HEAD_END, off);
-    if (end < 0) return d.length - off > MAX_HEAD ? -1 : WAIT;
+    if (end < 0) return d.length - off > MAX_HEAD || !mayBeOurs(d, off) ? -1 : WAIT;
     if (end - off > MAX_HEAD) return -1;
     const head = d.toString("latin1", off, end);
     const lineEnd = head.indexOf("\r\n");
@@ -194,7 +213,7 @@ export function createFastPath(server: Server, opts: FastPathOptions) {
     if (length < 0) length = 0;
     if (length > opts.maxBody) return -1;
     const start = end + HEAD_END.length;
-    if (start + length > d.length) return WAIT;
+    if (start + length > d.length) return WAIT_BODY;
     const body = d.toString("latin1", start, start + length);
     if (!ASCII_TEXT.test(body)) return -1;
     const got = route(body, q < 0 ? "" : target.slice(q + 1));
@@ -235,16 +254,32 @@ export function createFastPath(server: Server, opts: FastPathOptions) {
     socket.resume();
   }
 
-  /** Closes the connections read here (between two requests: none is ever in the middle of one). */
-  function closeAll() {
-    for (const s of open) s.destroy();
-    open.clear();
+  /** Whether the bytes at `off` (a request's start, its head not all come) may be one of the routes'. */
+  function mayBeOurs(d: Buffer, off: number) {
+    const start = d.toString("latin1", off, Math.min(d.length, off + 64));
+    return lines.some((line) =>
+      start.length <= line.length
+        ? line.startsWith(start)
+        : start.startsWith(line) && (start[line.length] === " " || start[line.length] === "?"),
+    );
+  }
+
+  /**
+   * Closes the connections read here: all of them, or (`idle`) those between two requests; one that
+   * holds part of a request is closed once it is answered, as node:http does.
+   */
+  function closeConnections(idle: boolean) {
+    closing = true;
+    for (const s of open) {
+      if (idle && partial.has(s)) continue;
+      s.destroy();
+      open.delete(s);
+    }
   }
   const closeIdle = server.closeIdleConnections.bind(server);
   const closeEvery = server.closeAllConnections.bind(server);
-  server.closeIdleConnections = () => (closeIdle(), closeAll());
-  server.closeAllConnections = () => (closeEvery(), closeAll());
-  server.on("close", closeAll);
+  server.closeIdleConnections = () => (closeIdle(), closeConnections(true));
+  server.closeAllConnections = () => (closeEvery(), closeConnections(false));
 
   return {
     /** The server's connection listener (register it after admission). */

@@ -457,6 +457,7 @@ export function createFrontServer(opts: FrontOptions) {
     routes: fastRoutes,
     skip: (socket) => refused.has(socket),
     headersTimeoutMs: headersTimeout,
+    requestTimeoutMs: requestTimeout,
     keepAliveTimeoutMs: KEEP_ALIVE_TIMEOUT_MS,
     maxBody: SMALL_BODY,
   });
