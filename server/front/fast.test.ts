@@ -311,6 +311,7 @@ describe("fast path", () => {
       beat(1, "content-length: 7\r\n"), // two lengths
       beat(1).replace(/content-length: (\d+)/, "content-length: $1\t"), // node:http refuses it (400)
       beat(1, "proxy-connection: close\r\n"), // node:http reads it as Connection
+      beat(1, "authorization: Bearer a\r\nauthorization: Bearer b\r\n"), // node:http keeps the first
       beat(1, "x-a: 1\r\n".repeat(101)),
       beat(1, "x-folded: a\r\n b\r\n"),
       beat(1, "bad header: x\r\n"),

@@ -369,7 +369,7 @@ describe("front proxy under abuse", () => {
     expect(c.state.received).toMatch(/^HTTP\/1\.1 200 /);
   });
 
-  it("answers token checks on its fast path, errors included, and a Bearer token through node:http", async () => {
+  it("answers token checks on its fast path, errors and Bearer tokens included", async () => {
     const { front, port } = await startFront();
     const token = signRoomToken(
       { scope: "play", app: 1, room: randomUUID(), num: 7, sub: `guest:${randomUUID()}`, mr: 0 },
@@ -388,7 +388,8 @@ describe("front proxy under abuse", () => {
       headers: { authorization: `Bearer ${token}` },
     });
     expect(bearer.status).toBe(200);
-    expect(front.fastPath.answered - before).toBe(2);
+    expect(await bearer.json()).toMatchObject({ ok: true, num: 7 });
+    expect(front.fastPath.answered - before).toBe(3);
   });
 
   it("counts IPv4 addresses one by one and IPv6 ones by /64", () => {

@@ -36,9 +36,8 @@ function jsonObject(body: string): Record<string, unknown> | undefined {
 
 /**
  * A fast route's answer to a token-bearing input: `answer(input)`, or the error it throws as
- * sendError answers it. Undefined (node:http answers) for an input with no token (the routes take
- * one from an Authorization header instead) and for an unexpected error (node:http answers and
- * logs it).
+ * sendError answers it. Undefined (node:http answers) for an input with no token and for an
+ * unexpected error (node:http answers and logs it).
  */
 function fastAnswer(
   answer: (input: unknown) => unknown,
@@ -143,21 +142,30 @@ export function createFrontServer(opts: FrontOptions) {
   }
   /**
    * The same requests answered from the connection's bytes (./fast.ts), with the same answers and
-   * errors; a body that is not a JSON object, or a token in a header, is answered by the routes above.
+   * errors (a token in the body or query, else a Bearer header's); a body that is not a JSON object,
+   * or no token at all, is answered by the routes above.
    */
   const fastRoutes: Record<string, FastRoute> = {
-    "POST /api/presence/heartbeat": (body) => fastAnswer(heartbeatAnswer, jsonObject(body)),
-    "POST /api/tokens/verify": (body) => fastAnswer(verifyAnswer, jsonObject(body)),
-    "GET /api/tokens/verify": (_body, query) =>
-      fastAnswer(verifyAnswer, verifyQuery(new URLSearchParams(query), undefined)),
+    "POST /api/presence/heartbeat": (body, _q, auth) => fastAnswer(heartbeatAnswer, fastBody(body, auth)),
+    "POST /api/tokens/verify": (body, _q, auth) => fastAnswer(verifyAnswer, fastBody(body, auth)),
+    "GET /api/tokens/verify": (_body, query, auth) =>
+      fastAnswer(verifyAnswer, verifyQuery(new URLSearchParams(query), bearerOf({ authorization: auth }))),
   };
 
   async function tokenFromBody(req: IncomingMessage) {
     const body = (await readJson(req, SMALL_BODY)) as Record<string, unknown>;
     if (body === null || typeof body !== "object" || Array.isArray(body))
       throw new AppError("BAD_REQUEST", "Body must be a JSON object");
-    const bearer = bearerOf(req.headers);
+    return withBearer(body, bearerOf(req.headers));
+  }
+  /** The body's token, or the Bearer header's where the body has none. */
+  function withBearer(body: Record<string, unknown>, bearer: string | undefined) {
     return bearer && body.token === undefined ? { ...body, token: bearer } : body;
+  }
+  /** A fast route's JSON body with the Bearer header's token where it has none (undefined: not an object). */
+  function fastBody(body: string, authorization: string | undefined) {
+    const o = jsonObject(body);
+    return o && withBearer(o, bearerOf({ authorization }));
   }
 
   const routes: Record<
