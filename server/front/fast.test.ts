@@ -115,6 +115,16 @@ function connect(port: number) {
   };
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A request's head, then its body `ms` later, as clients that write them apart do. */
+async function sendApart(c: ReturnType<typeof connect>, req: string, ms: number) {
+  const cut = req.indexOf("\r\n\r\n") + 4;
+  c.send(req.slice(0, cut));
+  await sleep(ms);
+  c.send(req.slice(cut));
+}
+
 const withoutDate = (head: string) => head.replace(/\r\nDate: [^\r]*/, "");
 
 describe("fast path", () => {
@@ -159,7 +169,7 @@ describe("fast path", () => {
     // One request in two writes: node:http has the connection now and reads both halves in order.
     const split = beat(4);
     c.send(split.slice(0, 20));
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
     c.send(split.slice(20));
     // A body the route refuses: node:http answers it (400), the route having done nothing.
     c.send(beat('{"m":5}'));
@@ -184,21 +194,17 @@ describe("fast path", () => {
     const { server, port } = await serve(done);
     const c = connect(port);
     // Headers and body written apart, as some HTTP clients do; then a head in three parts.
-    const first = beat(1);
-    const cut = first.indexOf("\r\n\r\n") + 4;
-    c.send(first.slice(0, cut));
-    await new Promise((r) => setTimeout(r, 50));
-    c.send(first.slice(cut));
+    await sendApart(c, beat(1), 50);
     await c.until(1);
     const second = beat(2);
     for (const part of [second.slice(0, 5), second.slice(5, 30), second.slice(30)]) {
       c.send(part);
-      await new Promise((r) => setTimeout(r, 30));
+      await sleep(30);
     }
     // A whole request and the start of another in one write, the rest after.
     const fourth = beat(4);
     c.send(beat(3) + fourth.slice(0, 40));
-    await new Promise((r) => setTimeout(r, 30));
+    await sleep(30);
     c.send(fourth.slice(40));
     const answers = await c.until(4);
     expect(answers.map((a) => a.body)).toEqual(['{"n":1}', '{"n":2}', '{"n":3}', '{"n":4}']);
@@ -238,7 +244,7 @@ describe("fast path", () => {
     const t1 = Date.now();
     for (let i = 0; i < 6 && !drip.socket.destroyed; i++) {
       drip.send(bytes.slice(i * 3, i * 3 + 3));
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
     await drip.closed;
     expect(Date.now() - t1).toBeLessThan(1000);
@@ -254,11 +260,7 @@ describe("fast path", () => {
     });
     // The head now, the body after the headers timeout: still within the request's.
     const late = connect(port);
-    const req = beat(1);
-    const cut = req.indexOf("\r\n\r\n") + 4;
-    late.send(req.slice(0, cut));
-    await new Promise((r) => setTimeout(r, 600));
-    late.send(req.slice(cut));
+    await sendApart(late, beat(1), 600);
     const [a] = await late.until(1);
     expect(a!.status).toBe(200);
     expect(server.fast.open).toBeGreaterThan(0);
@@ -267,7 +269,7 @@ describe("fast path", () => {
     const many = beat(2);
     for (let i = 0; i < many.length; i += 3) {
       pieces.send(many.slice(i, i + 3));
-      await new Promise((r) => setTimeout(r, 5));
+      await sleep(5);
     }
     await pieces.until(1);
     const crlf = connect(port);
@@ -293,7 +295,7 @@ describe("fast path", () => {
     const busy = connect(port);
     const req = beat(2);
     busy.send(req.slice(0, 40));
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
     server.closeIdleConnections();
     await idle.closed;
     busy.send(req.slice(40));
@@ -380,9 +382,9 @@ describe("fast path", () => {
     const batch = beat(1).repeat(64);
     for (let i = 0; i < 1000; i++) {
       socket.write(batch);
-      await new Promise((r) => setTimeout(r, 1));
+      await sleep(1);
     }
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
     expect(done.length).toBeGreaterThan(0);
     expect(done.length + server.seen.length).toBeLessThan(64_000);
     expect(accepted[0]!.writableLength).toBeLessThan(256 * 1024);
