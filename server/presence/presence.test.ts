@@ -204,6 +204,34 @@ describe("presence", () => {
     expect((await stats(r.id, clock)).online).toBe(0);
   });
 
+  it("forgets members no beat came for in two rewrite ages, and keeps those still beating", async () => {
+    // Rewrite age 15 s (half the 30 s viewer TTL): members are looked over every 30 s, after a flush.
+    const r = await findRoom(getDb(), t.root, (await liveRoom(new ManualClock(Date.now()))).id);
+    let now = Date.now();
+    const buf = new PresenceBuffer({ random: () => 0, now: () => now });
+    const known = () => (buf as unknown as { members: { size: number } }).members.size;
+    const beat = (memberId: string) =>
+      buf.record({ roomNum: r.num, appId: r.appId, memberId, role: 0, seenAt: now, likes: 0 });
+    const [gone, staying, late] = ["gone", "staying", "late"].map((m) => uniq(m)) as [string, string, string];
+    beat(gone);
+    beat(staying);
+    await buf.flush(getDb()); // the first look: both beat just now
+    expect(known()).toBe(2);
+    now += 20_000;
+    beat(staying); // written again (20 s after its last write)
+    await buf.flush(getDb());
+    expect(known()).toBe(2); // not looked over yet (20 s since the last look)
+    now += 11_000;
+    beat(staying); // 11 s after its last write: not written, but seen
+    beat(late); // a newcomer's beat: a flush, and the look after it
+    await buf.flush(getDb());
+    // `gone` beat last 31 s ago (more than two rewrite ages): forgotten; the others kept.
+    expect(known()).toBe(2);
+    beat(gone); // it comes back: a first beat again, written
+    expect(buf.size).toBe(1);
+    expect(known()).toBe(3);
+  });
+
   it("spreads the rewrites of an audience that arrived together over the windows, and each member keeps its phase", async () => {
     // 1,200 viewers join within 10 s and beat every 10 s, their beats spread over the 10 s (rewrite
     // age 15 s). The windows (10 s each) in which each member's beat was written, over three
