@@ -183,7 +183,8 @@ export async function runScale(o: {
   // and the windows start a second later. Started cold (BENCH_SCALE_CONN_WARMUP=0), the front and
   // the generator ran the first second's beats at up to twice their later CPU and the first 3-second
   // window's p99 was 48–941 ms in twelve runs; warmed so, 21–57 ms in five (also when the checks
-  // went over 200 other connections: it is the processes' code that is cold, not the connections).
+  // went over 200 other connections, so it is not their TCP state; warming the front alone at its
+  // start, or the generator alone against a stand-in, did not help).
   // README ("Benchmarks") gives both.
   const WARM_PER_CONNECTION = Number(process.env.BENCH_SCALE_CONN_WARMUP ?? 20);
   if (WARM_PER_CONNECTION > 0) {
