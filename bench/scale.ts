@@ -196,7 +196,12 @@ export async function runScale(o: {
       if (k % 40 === 0) await new Promise((r) => setTimeout(r, 10));
       conns[k % conns.length]!.push(performance.now(), -1);
     }
-    const late = await Promise.race([warmed.then(() => false), new Promise((r) => setTimeout(() => r(true), 30_000))]);
+    let giveUp: NodeJS.Timeout | undefined;
+    const late = await Promise.race([
+      warmed.then(() => false),
+      new Promise<boolean>((r) => (giveUp = setTimeout(() => r(true), 30_000))),
+    ]);
+    clearTimeout(giveUp);
     const w = windowBeats;
     console.log(
       `  warm-up: ${w.n} of ${n} token checks answered over the ${conns.length} connections${w.bad ? `, ${w.bad} failed` : ""}${late ? " (gave up waiting after 30 s)" : ""}`,
