@@ -1,6 +1,6 @@
 import { createSecretKey } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { memberSubject, signRoomToken, verifyRoomToken } from ".";
+import { memberSubject, signAccessToken, signRoomToken, verifyAccessToken, verifyRoomToken } from ".";
 import { signCompact, signJwt, verifyCompact, verifyJwt } from "./jwt";
 import { revocationSet } from "./revocations";
 
@@ -34,6 +34,33 @@ describe("HS256 tokens", () => {
     const none = Buffer.from(JSON.stringify({ alg: "none", typ: "JWT" })).toString("base64url");
     expect(code(() => verifyJwt(`${none}.${p}.`, key, now))).toBe("TOKEN_INVALID");
     expect(code(() => verifyJwt(signJwt({ sub: "u" }, key), key, now))).toBe("TOKEN_INVALID");
+  });
+});
+
+describe("HS256 tokens checked again (signatures kept per key)", () => {
+  const now = 1_800_000_000_000;
+  it("still expire, are still refused under another key or when altered, and are never changed by a caller", () => {
+    const tok = signJwt({ sub: "viewer", exp: now / 1000 + 60 }, key);
+    expect(verifyJwt<{ sub: string; exp: number }>(tok, key, now).sub).toBe("viewer");
+    const p = verifyJwt<{ sub: string; exp: number }>(tok, key, now); // kept
+    expect(p.sub).toBe("viewer");
+    expect(code(() => verifyJwt(tok, key, now + 60_000))).toBe("TOKEN_EXPIRED");
+    expect(code(() => verifyJwt(tok, other, now))).toBe("TOKEN_INVALID");
+    const [h, , s] = tok.split(".");
+    const forged = Buffer.from(JSON.stringify({ sub: "admin", exp: now / 1000 + 60 })).toString("base64url");
+    expect(code(() => verifyJwt(`${h}.${forged}.${s}`, key, now))).toBe("TOKEN_INVALID");
+    expect(code(() => verifyJwt(`${tok}x`, key, now))).toBe("TOKEN_INVALID");
+    expect(() => ((p as { sub: string }).sub = "admin")).toThrow(TypeError);
+    expect(verifyJwt<{ sub: string; exp: number }>(tok, key, now).sub).toBe("viewer");
+  });
+  it("access tokens are refused once their session is revoked, after a check that passed", () => {
+    const at = new Date();
+    const sid = "0b6f2d4a-8c1e-4f3a-9b7d-5e2c1a0f9d8e";
+    const t = signAccessToken({ sub: "5c3e1a9b-7d2f-4e8a-b6c4-1f0e9d8c7b6a", app: null, role: "viewer", sid }, at, 600);
+    expect(verifyAccessToken(t.token, at).sid).toBe(sid);
+    expect(verifyAccessToken(t.token, at).sid).toBe(sid); // kept
+    revocationSet.apply("session", sid, at.getTime() + 1);
+    expect(code(() => verifyAccessToken(t.token, at))).toBe("TOKEN_INVALID");
   });
 });
 

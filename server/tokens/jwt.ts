@@ -13,8 +13,30 @@ export function signJwt(payload: Record<string, unknown>, key: KeyObject): strin
   return `${HEADER}.${body}.${sig}`;
 }
 
-/** Checks signature and expiry (`exp`, seconds); TOKEN_EXPIRED is told apart from TOKEN_INVALID. */
+/**
+ * Payloads of HS256 tokens whose signature checked out, per key: a client presents the same access
+ * token with every request (a list page, a heartbeat), and its signature cannot change. As for
+ * compact tokens (signedPayloads below), only the signature and the decoding are skipped on a hit
+ * (4.8 µs a call, measured: 3-4 % of a room-list answer); expiry and the caller's revocation checks
+ * run every time. The payload is frozen and shared. Bounded (VERIFIED_TOKENS_KEPT); the oldest go first.
+ */
+const signedJwts = new WeakMap<KeyObject, RecentMap<string, { exp: number }>>();
+
+/** Checks signature and expiry (`exp`, seconds); TOKEN_EXPIRED is told apart from TOKEN_INVALID. The result is shared: never change it. */
 export function verifyJwt<T extends { exp: number }>(token: string, key: KeyObject, nowMs: number): T {
+  let kept = signedJwts.get(key);
+  let payload = kept?.get(token) as T | undefined;
+  if (payload === undefined) {
+    payload = jwtPayload<T>(token, key);
+    if (!kept) signedJwts.set(key, (kept = new RecentMap<string, { exp: number }>(env().VERIFIED_TOKENS_KEPT)));
+    kept.set(token, payload);
+  }
+  if (payload.exp * 1000 <= nowMs) throw new AppError("TOKEN_EXPIRED", "Token expired");
+  return payload;
+}
+
+/** The frozen payload of an HS256 token whose signature checks out and which has an expiry (not checked). */
+function jwtPayload<T extends { exp: number }>(token: string, key: KeyObject): T {
   const a = token.indexOf(".");
   const b = token.indexOf(".", a + 1);
   if (a <= 0 || b <= a + 1 || token.indexOf(".", b + 1) !== -1 || token.length > 4096)
@@ -31,8 +53,7 @@ export function verifyJwt<T extends { exp: number }>(token: string, key: KeyObje
     throw new AppError("TOKEN_INVALID", "Malformed token payload");
   }
   if (typeof payload?.exp !== "number") throw new AppError("TOKEN_INVALID", "Token has no expiry");
-  if (payload.exp * 1000 <= nowMs) throw new AppError("TOKEN_EXPIRED", "Token expired");
-  return payload;
+  return Object.freeze(payload);
 }
 
 /**
