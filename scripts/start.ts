@@ -4,8 +4,7 @@
 // missing, then runs every long-running process as an unprivileged user (see lib/privileges.ts).
 import { spawnSync } from "node:child_process";
 import { resolve } from "node:path";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
+import { fullCollection } from "../server/idle-gc";
 import { consoleBuildStale } from "./lib/console-build";
 import { loadSettings, root } from "./lib/prepare";
 import { stopSpawnedServer } from "./lib/stop-pid";
@@ -215,5 +214,4 @@ console.log(
 // Start-up is over: what it loaded and built (provisioning the database, reading the settings) is
 // garbage now, and from here on this process only watches its children. One full collection now
 // hands those pages back to the system, instead of whenever V8 next gets to it.
-setFlagsFromString("--expose-gc");
-(runInNewContext("gc") as () => void)();
+fullCollection()();

@@ -13,6 +13,7 @@ import { closeBus } from "./events/bus";
 import { pruneRoomEvents } from "./events/hub";
 import { pruneWebhookDeliveries } from "./webhooks/worker";
 import { foldEndedHealth } from "./media/health";
+import { startIdleGc } from "./idle-gc";
 
 let sweeper: NodeJS.Timeout | undefined;
 
@@ -34,6 +35,7 @@ export async function startBackground() {
     ]).catch((e) => log.warn("sweep failed", { error: errorText(e) }));
   }, 10 * 60_000);
   sweeper.unref();
+  startIdleGc(env().IDLE_GC_GROWTH_MIB);
 }
 
 /** Stop accepting, let in-flight requests finish (≤ 10 s), flush buffered heartbeats, close the pool. */
