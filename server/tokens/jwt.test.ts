@@ -53,6 +53,24 @@ describe("HS256 tokens checked again (signatures kept per key)", () => {
     expect(() => ((p as { sub: string }).sub = "admin")).toThrow(TypeError);
     expect(verifyJwt<{ sub: string; exp: number }>(tok, key, now).sub).toBe("viewer");
   });
+  it("take a signature in its one spelling only (others decode to the same bytes and would each be kept)", () => {
+    const tok = signJwt({ sub: "viewer", exp: now / 1000 + 60 }, key);
+    const sig = tok.slice(tok.lastIndexOf(".") + 1);
+    const last = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".indexOf(sig.at(-1)!);
+    // A 43-character signature's last character carries 2 unused bits.
+    const sameBits = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"[last ^ 1]!;
+    const spellings = [`${tok}=`, `${tok}!!`, `${tok}=x`, `${tok.slice(0, -1)}${sameBits}`];
+    for (const t of spellings) {
+      expect(Buffer.from(t.slice(t.lastIndexOf(".") + 1), "base64url").equals(Buffer.from(sig, "base64url"))).toBe(
+        true,
+      );
+      expect(code(() => verifyJwt(t, key, now))).toBe("TOKEN_INVALID");
+    }
+    expect(verifyJwt<{ sub: string; exp: number }>(tok, key, now).sub).toBe("viewer");
+    const compact = signCompact({ u: "viewer", e: now / 1000 + 60 }, key);
+    for (const t of [`${compact}=`, `${compact}~~`])
+      expect(code(() => verifyCompact(t, key, now))).toBe("TOKEN_INVALID");
+  });
   it("access tokens are refused once their session is revoked, after a check that passed", () => {
     const at = new Date();
     const sid = "0b6f2d4a-8c1e-4f3a-9b7d-5e2c1a0f9d8e";

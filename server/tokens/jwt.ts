@@ -43,7 +43,7 @@ function jwtPayload<T extends { exp: number }>(token: string, key: KeyObject): T
     throw new AppError("TOKEN_INVALID", "Malformed token");
   if (token.slice(0, a) !== HEADER) throw new AppError("TOKEN_INVALID", "Unsupported token header");
   const expected = createHmac("sha256", key).update(token.slice(0, b)).digest();
-  const given = Buffer.from(token.slice(b + 1), "base64url");
+  const given = signatureBytes(token.slice(b + 1));
   if (given.length !== expected.length || !timingSafeEqual(given, expected))
     throw new AppError("TOKEN_INVALID", "Bad token signature");
   let payload: T;
@@ -120,8 +120,20 @@ export function compactBody(token: string, key: KeyObject): Buffer {
   if (dot <= 0 || token.indexOf(".", dot + 1) !== -1 || token.length > 1024)
     throw new AppError("TOKEN_INVALID", "Malformed token");
   const expected = createHmac("sha256", key).update(token.slice(0, dot)).digest().subarray(0, 16);
-  const given = Buffer.from(token.slice(dot + 1), "base64url");
+  const given = signatureBytes(token.slice(dot + 1));
   if (given.length !== 16 || !timingSafeEqual(given, expected))
     throw new AppError("TOKEN_INVALID", "Bad token signature");
   return Buffer.from(token.slice(0, dot), "base64url");
+}
+
+/**
+ * A signature's bytes, from its one spelling. Node's base64url decoder skips characters outside the
+ * alphabet, stops at "=" and ignores a last character's unused bits, so many strings decode to the
+ * same signature: each would pass as a token of its own, and the caches above (keyed by the token's
+ * text) would keep every one, letting the holder of one valid token fill them.
+ */
+function signatureBytes(text: string): Buffer {
+  const bytes = Buffer.from(text, "base64url");
+  if (bytes.toString("base64url") !== text) throw new AppError("TOKEN_INVALID", "Bad token signature");
+  return bytes;
 }
