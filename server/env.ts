@@ -138,9 +138,9 @@ const schema = z.object({
     .refine((list) => list.every(allowEntry), "each entry must be a host name, an address or a CIDR"),
   /** Redis for room events between instances (redis://host:6379); unset: events travel through MySQL only. */
   REDIS_URL: z.string().url().optional(),
-  /** How often each front reads room events other processes wrote (faster with no Redis to carry them). */
   /** A quiet process collects its heap once it grew this much since its last collection (0: never; see idle-gc.ts). */
   IDLE_GC_GROWTH_MIB: int(16, 0, 65_536),
+  /** How often each front reads room events other processes wrote (faster with no Redis to carry them). */
   EVENTS_POLL_MS: int(0, 0, 60_000),
   /** Event sockets (WebSocket and SSE) one front process holds at most; beyond it, 503. */
   EVENTS_MAX_SOCKETS: int(20_000, 1),

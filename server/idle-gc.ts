@@ -3,11 +3,11 @@
 // gets to it varies: measured 40 s after a bench's last load, the front held 136 MiB (PSS) in one
 // run and 90 in another, 71 MiB of it V8 heap pages, most of them garbage (one full collection took
 // it to 63 MiB). So every long-running process looks every few seconds: if it used almost no CPU
-// since the last look (nobody is waiting on its event loop) and its heap has grown by
+// since the last look (nobody is waiting on its event loop) and its heap's old generation grew by
 // IDLE_GC_GROWTH_MIB since the last collection, it collects once. A busy process is never stopped
 // for it; a process that stays quiet collects once, not again until its heap grows anew.
 import { cpuUsage } from "node:process";
-import { getHeapStatistics, setFlagsFromString } from "node:v8";
+import { getHeapSpaceStatistics, setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 
 /** A full collection (V8's `gc`, made callable without starting node with --expose-gc). */
@@ -33,7 +33,10 @@ export function shouldCollect(o: { cpuShare: number; heapBytes: number; baseByte
 export interface IdleGcProbe {
   /** CPU time used so far (µs, user + system). */
   cpuMicros(): number;
-  /** The heap's committed size (bytes). */
+  /**
+   * The old generation's committed size (bytes): the young generation is left out, as it grows to
+   * its maximum under any burst and back by itself, and would make every burst look like growth.
+   */
   heapBytes(): number;
   collect(): void;
   now(): number;
@@ -46,7 +49,11 @@ const realProbe = (): IdleGcProbe => {
       const u = cpuUsage();
       return u.user + u.system;
     },
-    heapBytes: () => getHeapStatistics().total_heap_size,
+    heapBytes: () => {
+      let n = 0;
+      for (const space of getHeapSpaceStatistics()) if (!space.space_name.startsWith("new_")) n += space.space_size;
+      return n;
+    },
     collect: () => (gc ??= fullCollection())(),
     now: () => performance.now(),
   };
