@@ -359,7 +359,16 @@ describe("events worker (EVENTS_WORKER=1)", () => {
     }
     for (const line of children.split("\n")) {
       const pid = Number(line);
-      if (pid && readFileSync(`/proc/${pid}/environ`, "utf8").includes("ONAIR_FRONT_ROLE=events")) return pid;
+      if (!pid) continue;
+      // A child that ended (and was reaped) since pgrep listed it has no environment left to read.
+      const environ = (() => {
+        try {
+          return readFileSync(`/proc/${pid}/environ`, "utf8");
+        } catch {
+          return "";
+        }
+      })();
+      if (environ.includes("ONAIR_FRONT_ROLE=events")) return pid;
     }
     return 0;
   }
