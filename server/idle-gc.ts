@@ -25,11 +25,6 @@ export interface IdleGcOptions {
   idleShare: number;
 }
 
-/** What one look decides, from what it read: pure, so that the rule can be tested by itself. */
-export function shouldCollect(o: { cpuShare: number; heapBytes: number; baseBytes: number }, opts: IdleGcOptions) {
-  return o.cpuShare < opts.idleShare && o.heapBytes - o.baseBytes >= opts.growthBytes;
-}
-
 export interface IdleGcProbe {
   /** CPU time used so far (µs, user + system). */
   cpuMicros(): number;
@@ -69,7 +64,6 @@ export class IdleGc {
   private cpu: number;
   private at: number;
   private base: number;
-  private timer?: NodeJS.Timeout;
   constructor(
     private readonly opts: IdleGcOptions,
     private readonly probe: IdleGcProbe = realProbe(),
@@ -84,7 +78,7 @@ export class IdleGc {
     const heap = this.probe.heapBytes();
     const cpuShare = (cpu - this.cpu) / 1000 / Math.max(1, at - this.at);
     if (heap < this.base) this.base = heap;
-    if (shouldCollect({ cpuShare, heapBytes: heap, baseBytes: this.base }, this.opts)) {
+    if (cpuShare < this.opts.idleShare && heap - this.base >= this.opts.growthBytes) {
       this.probe.collect();
       this.collections++;
       this.base = this.probe.heapBytes();
@@ -94,12 +88,8 @@ export class IdleGc {
     this.at = this.probe.now();
   }
   start() {
-    this.timer = setInterval(() => this.look(), this.opts.everyMs);
-    this.timer.unref();
+    setInterval(() => this.look(), this.opts.everyMs).unref();
     return this;
-  }
-  stop() {
-    clearInterval(this.timer);
   }
 }
 

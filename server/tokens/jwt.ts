@@ -24,13 +24,7 @@ const signedJwts = new WeakMap<KeyObject, RecentMap<string, { exp: number }>>();
 
 /** Checks signature and expiry (`exp`, seconds); TOKEN_EXPIRED is told apart from TOKEN_INVALID. The result is shared: never change it. */
 export function verifyJwt<T extends { exp: number }>(token: string, key: KeyObject, nowMs: number): T {
-  let kept = signedJwts.get(key);
-  let payload = kept?.get(token) as T | undefined;
-  if (payload === undefined) {
-    payload = jwtPayload<T>(token, key);
-    if (!kept) signedJwts.set(key, (kept = new RecentMap<string, { exp: number }>(env().VERIFIED_TOKENS_KEPT)));
-    kept.set(token, payload);
-  }
+  const payload = checkedOnce(signedJwts, key, token, () => jwtPayload<T>(token, key)) as T;
   if (payload.exp * 1000 <= nowMs) throw new AppError("TOKEN_EXPIRED", "Token expired");
   return payload;
 }
@@ -97,14 +91,28 @@ export function verifyCompact<T extends { e: number }>(
 ): T {
   let byKey = signedPayloads.get(decode);
   if (!byKey) signedPayloads.set(decode, (byKey = new WeakMap()));
-  let kept = byKey.get(key);
-  let p = kept?.get(token) as T | undefined;
+  const p = checkedOnce(byKey, key, token, () => decode(compactBody(token, key))) as T;
+  if (p.e * 1000 <= nowMs) throw new AppError("TOKEN_EXPIRED", "Token expired");
+  return p;
+}
+
+/**
+ * A token's checked payload: the one kept for its text under `key`, or `check`'s (which throws for a
+ * token that does not check out), then kept. Bounded by VERIFIED_TOKENS_KEPT; the oldest go first.
+ */
+function checkedOnce<P>(
+  cache: WeakMap<KeyObject, RecentMap<string, P>>,
+  key: KeyObject,
+  token: string,
+  check: () => P,
+) {
+  let kept = cache.get(key);
+  let p = kept?.get(token);
   if (p === undefined) {
-    p = decode(compactBody(token, key));
-    if (!kept) byKey.set(key, (kept = new RecentMap<string, { e: number }>(env().VERIFIED_TOKENS_KEPT)));
+    p = check();
+    if (!kept) cache.set(key, (kept = new RecentMap<string, P>(env().VERIFIED_TOKENS_KEPT)));
     kept.set(token, p);
   }
-  if (p.e * 1000 <= nowMs) throw new AppError("TOKEN_EXPIRED", "Token expired");
   return p;
 }
 
