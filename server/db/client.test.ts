@@ -29,3 +29,18 @@ it("keeps quotes in strings escaped on a server whose sql_mode has NO_BACKSLASH_
     conn.release();
   }
 });
+
+it("formats values as mysql2 does and sends a statement without values as it is", async () => {
+  const q = async (text: string, values?: unknown[]) =>
+    ((await pool.query(text, values)) as unknown as [Array<Record<string, unknown>>])[0][0]!;
+  // With values: placeholders, identifiers, arrays, nulls and dates as mysql2 writes them.
+  expect(await q("SELECT ? AS a, ?? AS b, ? AS c FROM (SELECT 5 AS n) t WHERE n IN (?)", ["x'y", "n", null, [4, 5]])).toEqual(
+    { a: "x'y", b: 5, c: null },
+  );
+  expect(await q("SELECT ? AS d", [new Date(Date.UTC(2026, 11, 5, 18, 0, 0, 123))])).toEqual({
+    d: "2026-12-05 18:00:00.123",
+  });
+  // Without values, a "?" is the statement's own text: nothing is put in its place.
+  expect(await q("SELECT '?' AS a, 'a??b' AS b")).toEqual({ a: "?", b: "a??b" });
+  expect(await q("SELECT '?' AS a", [])).toEqual({ a: "?" });
+});

@@ -23,6 +23,7 @@ export function createDb(url: string, connectionLimit = env().DB_POOL_SIZE): Cac
     supportBigNumbers: true,
     enableKeepAlive: true,
     charset: "utf8mb4_unicode_ci",
+    queryFormat,
   });
   // Runs before anything else on each new connection (a connection's statements run in order).
   pool.on("connection", (conn) => {
@@ -32,6 +33,22 @@ export function createDb(url: string, connectionLimit = env().DB_POOL_SIZE): Cac
     );
   });
   return { pool, db: drizzle(pool, { schema, mode: "default" }) };
+}
+
+/**
+ * mysql2's own formatting, but a statement without values is sent as it is. mysql2 scans every
+ * statement's text for placeholders, values or not (and finds nothing to replace without them): a
+ * heartbeat flush of 2,000 rows (200 KiB) took 0.4 ms of the front's event loop to scan, measured,
+ * several times that beside the heartbeats it delays. Bound as mysql2 calls it (`this`: the connection).
+ */
+function queryFormat(
+  this: { config: { stringifyObjects?: boolean } },
+  text: string,
+  values: unknown,
+  timezone?: string,
+): string {
+  if (values === undefined || values === null || (Array.isArray(values) && values.length === 0)) return text;
+  return (mysql.format as (...a: unknown[]) => string)(text, values, this.config.stringifyObjects, timezone);
 }
 
 /**
