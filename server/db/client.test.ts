@@ -34,9 +34,9 @@ it("formats values as mysql2 does and sends a statement without values as it is"
   const q = async (text: string, values?: unknown[]) =>
     ((await pool.query(text, values)) as unknown as [Array<Record<string, unknown>>])[0][0]!;
   // With values: placeholders, identifiers, arrays, nulls and dates as mysql2 writes them.
-  expect(await q("SELECT ? AS a, ?? AS b, ? AS c FROM (SELECT 5 AS n) t WHERE n IN (?)", ["x'y", "n", null, [4, 5]])).toEqual(
-    { a: "x'y", b: 5, c: null },
-  );
+  expect(
+    await q("SELECT ? AS a, ?? AS b, ? AS c FROM (SELECT 5 AS n) t WHERE n IN (?)", ["x'y", "n", null, [4, 5]]),
+  ).toEqual({ a: "x'y", b: 5, c: null });
   expect(await q("SELECT ? AS d", [new Date(Date.UTC(2026, 11, 5, 18, 0, 0, 123))])).toEqual({
     d: "2026-12-05 18:00:00.123",
   });
