@@ -305,8 +305,17 @@ export async function runScale(o: {
   }
   const failed = windows.reduce((s, w) => s + w.bad, 0);
   const worst = Math.max(...windows.map((w) => w.p99));
+  // The first VIEWERS / RATE seconds carry every viewer's first beat to this front: the front checks
+  // each token's signature and keeps it, and keeps the member, for the first time (a join storm, or
+  // a front restarted under a full audience). The windows after it, apart, show the steady state.
+  const firstBeatsS = VIEWERS / RATE;
+  const later = windows.filter((_, w) => w * WINDOW_S >= firstBeatsS).map((w) => w.p99);
   console.log(
-    `  heartbeat p99 ≤ ${worst} ms in every window (target ≤ 20), ${failed} failed; ` +
+    `  heartbeat p99 ≤ ${worst} ms in every window (target ≤ 20)` +
+      (later.length
+        ? `, ≤ ${Math.max(...later)} ms in the ${later.length} after every viewer's first beat (the first ${firstBeatsS} s)`
+        : "") +
+      `, ${failed} failed; ` +
       `figures: ${wrong === 0 ? `exact in all ${expected.size} rooms` : `${wrong} rooms off`} (online, likes, pv, uv)`,
   );
 
