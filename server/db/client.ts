@@ -1,6 +1,7 @@
 // The MySQL pool and Drizzle instance, one per process (cached on globalThis across dev reloads).
 import { sql } from "drizzle-orm";
 import { drizzle, type MySql2Database } from "drizzle-orm/mysql2";
+import { format, type SqlValue, type Timezone } from "mysql2";
 import mysql from "mysql2/promise";
 import { env } from "../env";
 import { errorText, log } from "../log";
@@ -44,11 +45,11 @@ export function createDb(url: string, connectionLimit = env().DB_POOL_SIZE): Cac
 function queryFormat(
   this: { config: { stringifyObjects?: boolean } },
   text: string,
-  values: unknown,
-  timezone?: string,
+  values: SqlValue | SqlValue[] | undefined,
+  timezone?: Timezone,
 ): string {
   if (values === undefined || values === null || (Array.isArray(values) && values.length === 0)) return text;
-  return (mysql.format as (...a: unknown[]) => string)(text, values, this.config.stringifyObjects, timezone);
+  return format(text, values, this.config.stringifyObjects, timezone);
 }
 
 /**

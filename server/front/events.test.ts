@@ -360,15 +360,11 @@ describe("events worker (EVENTS_WORKER=1)", () => {
     for (const line of children.split("\n")) {
       const pid = Number(line);
       if (!pid) continue;
-      // A child that ended (and was reaped) since pgrep listed it has no environment left to read.
-      const environ = (() => {
-        try {
-          return readFileSync(`/proc/${pid}/environ`, "utf8");
-        } catch {
-          return "";
-        }
-      })();
-      if (environ.includes("ONAIR_FRONT_ROLE=events")) return pid;
+      try {
+        if (readFileSync(`/proc/${pid}/environ`, "utf8").includes("ONAIR_FRONT_ROLE=events")) return pid;
+      } catch {
+        // A child that ended (and was reaped) since pgrep listed it has no environment left to read.
+      }
     }
     return 0;
   }
