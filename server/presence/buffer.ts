@@ -31,33 +31,90 @@ interface Beat {
 const MAX_ROWS_PER_STATEMENT = 2000;
 
 /**
- * What this process knows of a member, one object for as long as they beat here: the beat waiting
- * to be written (merged), the one being written, and what was last written. Beats change it in
- * place. A beat used to be an object of its own in a map made anew for every flush, and each write
- * a new record: at 10,000 beats a second all of it outlived the young generation's collections
- * (a flush holds its beats for up to a second, and then the time MariaDB takes), and those
- * objects and maps were two fifths of what the front promoted to its old generation (sampled),
- * whose full collections stall the heartbeats.
+ * What this process knows of its members, in columns: one slot per member for as long as they beat
+ * here, holding the beat waiting to be written (merged), the one being written, and what was last
+ * written; beats change a slot in place. An object per member (thirteen fields) was what a whole
+ * collection of the front's heap spent most on after the kept tokens: measured in process at
+ * 100,000 members, about 20 ms of marking for the objects, where these columns (numbers in one
+ * Float64Array, which the collector does not look into) and the ids' strings cost a few.
+ * Before that, a beat was an object of its own in a map made anew for every flush, and each write
+ * a new record: at 10,000 beats a second all of it outlived the young generation's collections.
  */
-interface Member {
-  readonly roomNum: number;
-  readonly memberId: string;
-  readonly appId: number;
-  readonly role: number;
-  /** Whether a beat waits in the queue (its seen time and likes below). */
-  pending: boolean;
-  seenAt: number;
-  likes: number;
-  /** The beat the running flush writes. */
-  flushSeenAt: number;
-  flushLikes: number;
-  /** Whether this process wrote the member's row since they (last) came: its seen time and a floor of its likes. */
-  written: boolean;
-  writtenSeenAt: number;
-  writtenLikes: number;
-  /** When a beat for the member last came (the buffer's clock): members gone quiet are dropped. */
-  touchedAt: number;
+class MemberTable {
+  /** Each slot's numbers (FIELDS a slot; whole numbers and times, exact in a double). */
+  private cols = new Float64Array(0);
+  /** Each slot's member id (the string a verified token's claims keep); undefined for a free slot. */
+  private ids: Array<string | undefined> = [];
+  private free: number[] = [];
+  /** Slots in use. */
+  size = 0;
+  add(roomNum: number, memberId: string, appId: number, role: number): number {
+    let slot = this.free.pop();
+    if (slot === undefined) {
+      slot = this.ids.length;
+      if ((slot + 1) * FIELDS > this.cols.length) {
+        const grown = new Float64Array(Math.max(1024, slot * 2) * FIELDS);
+        grown.set(this.cols);
+        this.cols = grown;
+      }
+      this.ids.push(undefined);
+    }
+    this.ids[slot] = memberId;
+    const at = slot * FIELDS;
+    this.cols.fill(0, at, at + FIELDS);
+    this.cols[at + ROOM] = roomNum;
+    this.cols[at + APP] = appId;
+    this.cols[at + ROLE] = role;
+    this.size++;
+    return slot;
+  }
+  remove(slot: number) {
+    this.ids[slot] = undefined;
+    this.free.push(slot);
+    this.size--;
+  }
+  id(slot: number): string {
+    return this.ids[slot]!;
+  }
+  get(slot: number, field: Field): number {
+    return this.cols[slot * FIELDS + field]!;
+  }
+  set(slot: number, field: Field, v: number) {
+    this.cols[slot * FIELDS + field] = v;
+  }
 }
+
+// A member's columns (MemberTable).
+const ROOM = 0;
+const APP = 1;
+const ROLE = 2;
+/** 1 while a beat waits in the queue (its seen time and likes below). */
+const PENDING = 3;
+const SEEN = 4;
+const LIKES = 5;
+/** The beat the running flush writes. */
+const FLUSH_SEEN = 6;
+const FLUSH_LIKES = 7;
+/** 1 when this process wrote the member's row since they (last) came: its seen time and a floor of its likes. */
+const WRITTEN = 8;
+const WRITTEN_SEEN = 9;
+const WRITTEN_LIKES = 10;
+/** When a beat for the member last came (the buffer's clock): members gone quiet are dropped. */
+const TOUCHED = 11;
+const FIELDS = 12;
+type Field =
+  | typeof ROOM
+  | typeof APP
+  | typeof ROLE
+  | typeof PENDING
+  | typeof SEEN
+  | typeof LIKES
+  | typeof FLUSH_SEEN
+  | typeof FLUSH_LIKES
+  | typeof WRITTEN
+  | typeof WRITTEN_SEEN
+  | typeof WRITTEN_LIKES
+  | typeof TOUCHED;
 
 /**
  * Values per room and member: the room's number, then the member's id (the string a verified
@@ -96,9 +153,11 @@ export class ByMember<V> {
 }
 
 export class PresenceBuffer {
-  private members = new ByMember<Member>();
-  /** Members whose beat waits to be written. */
-  private queue: Member[] = [];
+  private table = new MemberTable();
+  /** Each member's slot in the table. */
+  private members = new ByMember<number>();
+  /** Slots of the members whose beat waits to be written. */
+  private queue: number[] = [];
   /**
    * Members no beat came for in two rewrite ages are dropped, looked for every two rewrite ages:
    * a member is known two to four rewrite ages after their last beat, longer than the time between
@@ -136,7 +195,7 @@ export class PresenceBuffer {
   /** The member left or was removed: their next beat here is written (it may bring them back). */
   forget(roomNum: number, memberId: string, at: number) {
     const m = this.members.get(roomNum, memberId);
-    if (m) m.written = false;
+    if (m !== undefined) this.table.set(m, WRITTEN, 0);
     this.forgotten.set(roomNum, memberId, at);
   }
 
@@ -158,33 +217,20 @@ export class PresenceBuffer {
       this.refusedBeats++;
       return;
     }
+    const t = this.table;
     let m = this.members.get(b.roomNum, b.memberId);
-    if (!m) {
-      m = {
-        roomNum: b.roomNum,
-        memberId: b.memberId,
-        appId: b.appId,
-        role: b.role,
-        pending: false,
-        seenAt: 0,
-        likes: 0,
-        flushSeenAt: 0,
-        flushLikes: 0,
-        written: false,
-        writtenSeenAt: 0,
-        writtenLikes: 0,
-        touchedAt: 0,
-      };
+    if (m === undefined) {
+      m = t.add(b.roomNum, b.memberId, b.appId, b.role);
       this.members.set(b.roomNum, b.memberId, m);
     }
-    m.touchedAt = this.clock();
+    t.set(m, TOUCHED, this.clock());
     if (
-      !m.pending &&
-      m.written &&
+      !t.get(m, PENDING) &&
+      t.get(m, WRITTEN) &&
       this.opts.rewriteSkip !== false &&
-      b.likes <= m.writtenLikes &&
-      b.seenAt >= m.writtenSeenAt &&
-      b.seenAt - m.writtenSeenAt < this.rewriteMs()
+      b.likes <= t.get(m, WRITTEN_LIKES) &&
+      b.seenAt >= t.get(m, WRITTEN_SEEN) &&
+      b.seenAt - t.get(m, WRITTEN_SEEN) < this.rewriteMs()
     ) {
       this.skippedBeats++;
       return;
@@ -193,16 +239,17 @@ export class PresenceBuffer {
   }
 
   /** Queues the member's beat, or merges it into the one already queued (latest seen, most likes). */
-  private put(m: Member, seenAt: number, likes: number) {
-    if (!m.pending) {
-      m.pending = true;
-      m.seenAt = seenAt;
-      m.likes = likes;
+  private put(m: number, seenAt: number, likes: number) {
+    const t = this.table;
+    if (!t.get(m, PENDING)) {
+      t.set(m, PENDING, 1);
+      t.set(m, SEEN, seenAt);
+      t.set(m, LIKES, likes);
       this.queue.push(m);
       return;
     }
-    if (seenAt > m.seenAt) m.seenAt = seenAt;
-    if (likes > m.likes) m.likes = likes;
+    if (seenAt > t.get(m, SEEN)) t.set(m, SEEN, seenAt);
+    if (likes > t.get(m, LIKES)) t.set(m, LIKES, likes);
   }
 
   /** Writes everything buffered so far. On failure the beats go back (merged) and are retried. */
@@ -211,26 +258,31 @@ export class PresenceBuffer {
     // one, whatever its outcome (its beats go back to the queue if it failed), then take the queue.
     while (this.flushing) await this.flushing.catch(() => {});
     if (this.queue.length === 0) return;
+    const t = this.table;
     const batch = this.queue;
     this.queue = [];
     for (const m of batch) {
-      m.pending = false;
-      m.flushSeenAt = m.seenAt;
-      m.flushLikes = m.likes;
+      t.set(m, PENDING, 0);
+      t.set(m, FLUSH_SEEN, t.get(m, SEEN));
+      t.set(m, FLUSH_LIKES, t.get(m, LIKES));
     }
     this.flushing = (async () => {
       try {
         // One order for every writer (rows and figure marks), so concurrent flushes of two
         // instances lock shared rows in the same order instead of deadlocking.
-        batch.sort((a, b) => a.roomNum - b.roomNum || (a.memberId < b.memberId ? -1 : a.memberId > b.memberId ? 1 : 0));
+        batch.sort((a, b) => {
+          const x = t.id(a);
+          const y = t.id(b);
+          return t.get(a, ROOM) - t.get(b, ROOM) || (x < y ? -1 : x > y ? 1 : 0);
+        });
         for (let i = 0; i < batch.length; i += MAX_ROWS_PER_STATEMENT) {
-          await writeBeats(db, batch.slice(i, i + MAX_ROWS_PER_STATEMENT));
+          await writeBeats(db, t, batch.slice(i, i + MAX_ROWS_PER_STATEMENT));
         }
         readsChanged();
         this.flushedBeats += batch.length;
         this.remember(batch);
       } catch (e) {
-        for (const m of batch) this.put(m, m.flushSeenAt, m.flushLikes);
+        for (const m of batch) this.put(m, t.get(m, FLUSH_SEEN), t.get(m, FLUSH_LIKES));
         throw e;
       } finally {
         this.flushing = undefined;
@@ -244,25 +296,30 @@ export class PresenceBuffer {
    * takes a reported total only up to the row's likes plus the burst (more with time, which other
    * instances' writes may shorten), so the floor grows by at most the burst per write.
    */
-  private remember(batch: Member[]) {
+  private remember(batch: number[]) {
+    const t = this.table;
     const now = this.clock();
     const rewrite = this.rewriteMs();
     const forgotten = this.forgotten;
     const burst = env().PRESENCE_LIKES_BURST;
     const random = this.opts.random ?? Math.random;
     for (const m of batch) {
-      if (forgotten.size && m.flushSeenAt <= (forgotten.get(m.roomNum, m.memberId) ?? -Infinity)) continue;
-      const floor = m.written ? m.writtenLikes : 0;
-      m.writtenLikes = Math.max(floor, Math.min(m.flushLikes, floor + burst));
-      m.writtenSeenAt = m.written
-        ? Math.max(m.flushSeenAt, m.writtenSeenAt)
-        : m.flushSeenAt - Math.floor(random() * rewrite);
-      m.written = true;
+      const seen = t.get(m, FLUSH_SEEN);
+      if (forgotten.size && seen <= (forgotten.get(t.get(m, ROOM), t.id(m)) ?? -Infinity)) continue;
+      const written = t.get(m, WRITTEN);
+      const floor = written ? t.get(m, WRITTEN_LIKES) : 0;
+      t.set(m, WRITTEN_LIKES, Math.max(floor, Math.min(t.get(m, FLUSH_LIKES), floor + burst)));
+      t.set(m, WRITTEN_SEEN, written ? Math.max(seen, t.get(m, WRITTEN_SEEN)) : seen - Math.floor(random() * rewrite));
+      t.set(m, WRITTEN, 1);
     }
     if (now - this.prunedAt >= 2 * rewrite) {
       this.prunedAt = now;
       // A walk over every member (100,000: a few milliseconds) every two rewrite ages.
-      this.members.prune((m) => !m.pending && now - m.touchedAt >= 2 * rewrite);
+      this.members.prune((m) => {
+        if (t.get(m, PENDING) || now - t.get(m, TOUCHED) < 2 * rewrite) return false;
+        t.remove(m);
+        return true;
+      });
       // Leaves are few; one is kept until every beat buffered before it has surely been written.
       this.forgotten.prune((at) => now - at > 60_000);
     }
@@ -302,7 +359,7 @@ export class PresenceBuffer {
  * in the same transaction, so nobody reads the reported total). MySQL evaluates ON DUPLICATE KEY
  * UPDATE assignments left to right: `left_at` and `likes` read the old `last_seen_at`, so they come first.
  */
-async function writeBeats(db: Db, beats: Member[]) {
+async function writeBeats(db: Db, t: MemberTable, beats: number[]) {
   const { PRESENCE_LIKES_BURST: burst, PRESENCE_LIKES_PER_S: perS } = env();
   // On the pool's own connection, the rows written out as one string: building thousands of rows
   // through the query builder is synchronous work on the front's event loop, where the heartbeats
@@ -314,12 +371,12 @@ async function writeBeats(db: Db, beats: Member[]) {
   const values = new Array<string>(beats.length);
   for (let i = 0; i < beats.length; i++) {
     const b = beats[i]!;
-    const seen = sqlTime(b.flushSeenAt, seconds);
+    const seen = sqlTime(t.get(b, FLUSH_SEEN), seconds);
     values[i] =
-      `(${sqlInt(b.roomNum)},${sqlText(b.memberId)},${sqlInt(b.appId)},${sqlInt(b.role)},` +
-      `'${seen}',last_seen_at,${sqlInt(b.flushLikes)},1)`;
+      `(${sqlInt(t.get(b, ROOM))},${sqlText(t.id(b))},${sqlInt(t.get(b, APP))},${sqlInt(t.get(b, ROLE))},` +
+      `'${seen}',last_seen_at,${sqlInt(t.get(b, FLUSH_LIKES))},1)`;
   }
-  const overBurst = beats.filter((b) => b.flushLikes > burst).map((b) => [b.roomNum, b.memberId]);
+  const overBurst = beats.filter((b) => t.get(b, FLUSH_LIKES) > burst).map((b) => [t.get(b, ROOM), t.id(b)]);
   const conn = await poolOf(db).getConnection();
   try {
     await conn.beginTransaction();
@@ -333,7 +390,7 @@ async function writeBeats(db: Db, beats: Member[]) {
         WHERE likes > ? AND join_count = 1 AND joined_at = last_seen_at AND (room_num, member_id) IN (?)`,
         [burst, burst, overBurst],
       );
-    await conn.query(markFiguresSql(beats.map((b) => b.roomNum))!);
+    await conn.query(markFiguresSql(beats.map((b) => t.get(b, ROOM)))!);
     await conn.commit();
   } catch (e) {
     await conn.rollback().catch(() => {});

@@ -232,6 +232,43 @@ describe("presence", () => {
     expect(known()).toBe(3);
   });
 
+  it("gives the places of forgotten members to newcomers with nothing of theirs", async () => {
+    const clock = new ManualClock(Date.now());
+    const [r1, r2] = [
+      await findRoom(getDb(), t.root, (await liveRoom(clock)).id),
+      await findRoom(getDb(), t.root, (await liveRoom(clock)).id),
+    ];
+    const t0 = Date.now();
+    let now = t0;
+    const buf = new PresenceBuffer({ random: () => 0, now: () => now });
+    const known = () => (buf as unknown as { members: { size: number } }).members.size;
+    const [a, b, c, d, e] = ["a", "b", "c", "d", "e"].map((m) => uniq(m)) as [string, string, string, string, string];
+    buf.record({ roomNum: r1.num, appId: r1.appId, memberId: a, role: 0, seenAt: t0, likes: 5 });
+    buf.record({ roomNum: r1.num, appId: r1.appId, memberId: b, role: 0, seenAt: t0, likes: 9 });
+    await buf.flush(getDb());
+    now += 31_000; // a and b forgotten at the next look, after c's flush
+    buf.record({ roomNum: r1.num, appId: r1.appId, memberId: c, role: 0, seenAt: now, likes: 0 });
+    await buf.flush(getDb());
+    expect(known()).toBe(1);
+    // Newcomers, one in another room and with another role. e's beat says it was seen a second
+    // after a and b were last written: had it their record, it would pass for written already.
+    buf.record({ roomNum: r2.num, appId: r2.appId, memberId: d, role: 1, seenAt: now, likes: 2 });
+    buf.record({ roomNum: r1.num, appId: r1.appId, memberId: e, role: 0, seenAt: t0 + 1000, likes: 0 });
+    expect(buf.size).toBe(2);
+    await buf.flush(getDb());
+    const [rows] = (await getDb().execute(
+      sql`SELECT room_num, member_id, role, likes FROM room_members WHERE member_id IN (${a}, ${b}, ${d}, ${e}) ORDER BY member_id`,
+    )) as unknown as [Array<{ room_num: number; member_id: string; role: number; likes: number }>];
+    expect(rows.map((x) => [Number(x.room_num), x.member_id, Number(x.role), Number(x.likes)])).toEqual(
+      [
+        [r1.num, a, 0, 5],
+        [r1.num, b, 0, 9],
+        [r2.num, d, 1, 2],
+        [r1.num, e, 0, 0],
+      ].sort((x, y) => ((x[1] as string) < (y[1] as string) ? -1 : 1)),
+    );
+  });
+
   it("spreads the rewrites of an audience that arrived together over the windows, and each member keeps its phase", async () => {
     // 1,200 viewers join within 10 s and beat every 10 s, their beats spread over the 10 s (rewrite
     // age 15 s). The windows (10 s each) in which each member's beat was written, over three
