@@ -4,7 +4,10 @@
 import { AppError } from "../errors";
 import { tokenKey } from "../crypto/keys";
 import type { Role } from "../db/schema";
-import { decodeJson, signCompactBytes, signJwt, verifyCompact, verifyJwt } from "./jwt";
+import type { KeyObject } from "node:crypto";
+import { env } from "../env";
+import { compactBody, decodeJson, signCompactBytes, signJwt, verifyJwt } from "./jwt";
+import { KeptRoomTokens } from "./kept-room";
 import { decodeRoomBytes, encodeRoomBytes, uuidText } from "./room-bytes";
 import { revocationSet } from "./revocations";
 
@@ -91,15 +94,12 @@ export function signRoomToken(c: Omit<RoomClaims, "typ" | "iat" | "exp">, now: D
   return { token: signCompactBytes(body, tokenKey()), expiresAt: new Date(exp * 1000) };
 }
 
-/** A verified room token's claims, with `e` (its expiry) for verifyCompact: kept per token, never changed. */
-type Kept = Readonly<RoomClaims> & { e: number };
-
-function decodeRoom(body: Buffer): Kept {
+function decodeRoom(body: Buffer): RoomClaims {
   // Tokens signed before the byte format carry JSON (`{`): they stay valid until they expire.
-  return Object.freeze(body[0] === 0x7b ? legacyClaims(body) : bytesClaims(body));
+  return body[0] === 0x7b ? legacyClaims(body) : bytesClaims(body);
 }
 
-function bytesClaims(body: Buffer): Kept {
+function bytesClaims(body: Buffer): RoomClaims {
   const b = decodeRoomBytes(body);
   return {
     typ: "room",
@@ -112,7 +112,6 @@ function bytesClaims(body: Buffer): Kept {
     mr: b.mr,
     iat: b.iatMs / 1000,
     exp: b.exp,
-    e: b.exp,
   };
 }
 
@@ -134,7 +133,7 @@ interface Packed {
   e: number;
 }
 
-function legacyClaims(body: Buffer): Kept {
+function legacyClaims(body: Buffer): RoomClaims {
   const p = decodeJson<Packed>(body);
   const scope = SCOPE_OF[p.k];
   if (
@@ -157,8 +156,24 @@ function legacyClaims(body: Buffer): Kept {
     mr: p.m,
     iat: p.i,
     exp: p.e,
-    e: p.e,
   };
+}
+
+/** Room tokens whose signature checked out, per key (./kept-room.ts). */
+const keptRoomTokens = new WeakMap<KeyObject, KeptRoomTokens>();
+
+/** A room token's claims (a new object): its signature checked once (then kept), its expiry every time. */
+function checkedRoomClaims(token: string, nowMs: number): RoomClaims {
+  const key = tokenKey();
+  let kept = keptRoomTokens.get(key);
+  if (!kept) keptRoomTokens.set(key, (kept = new KeptRoomTokens(env().VERIFIED_TOKENS_KEPT)));
+  let c = kept.get(token);
+  if (c === undefined) {
+    c = decodeRoom(compactBody(token, key));
+    kept.set(token, c);
+  }
+  if (c.exp * 1000 <= nowMs) throw new AppError("TOKEN_EXPIRED", "Token expired");
+  return c;
 }
 
 export const memberSubject = (roomNum: number, memberId: string) => `${roomNum}:${memberId}`;
@@ -185,7 +200,7 @@ export function verifyRoomToken(
   expect: { scope: RoomScope; room?: string; num?: number; stream?: string },
   now: Date,
 ): RoomClaims {
-  const c = verifyCompact(token, tokenKey(), now.getTime(), decodeRoom);
+  const c = checkedRoomClaims(token, now.getTime());
   if (c.scope !== expect.scope) throw new AppError("TOKEN_INVALID", `Token is not valid for ${expect.scope}`);
   if (
     (expect.room !== undefined && c.room !== expect.room) ||
