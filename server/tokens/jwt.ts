@@ -62,7 +62,8 @@ export function signCompact(payload: Record<string, unknown>, key: KeyObject): s
  * Payloads of compact tokens whose signature checked out, per decoder and key: a player or media
  * server presents the same token again and again (every hook, every verify), and its signature
  * cannot change. Only the signature and the decoding are skipped on a hit; expiry (and the caller's
- * revocation checks) run every time. Bounded; the oldest go first (RecentMap).
+ * revocation checks) run every time. Bounded; the oldest go first (RecentMap). Room tokens, which
+ * every viewer presents, are kept apart, in columns (kept-room.ts).
  */
 const signedPayloads = new WeakMap<object, WeakMap<KeyObject, RecentMap<string, { e: number }>>>();
 
