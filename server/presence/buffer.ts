@@ -18,6 +18,7 @@ import { env } from "../env";
 import { errorText, log } from "../log";
 import { markFiguresSql, sqlInt } from "./figures";
 import { readsChanged } from "../cache";
+import { Columns } from "../columns";
 
 interface Beat {
   roomNum: number;
@@ -31,61 +32,15 @@ interface Beat {
 const MAX_ROWS_PER_STATEMENT = 2000;
 
 /**
- * What this process knows of its members, in columns: one slot per member for as long as they beat
- * here, holding the beat waiting to be written (merged), the one being written, and what was last
- * written; beats change a slot in place. An object per member (thirteen fields) was what a whole
- * collection of the front's heap spent most on after the kept tokens: measured in process at
- * 100,000 members, about 20 ms of marking for the objects, where these columns (numbers in one
- * Float64Array, which the collector does not look into) and the ids' strings cost a few. The
- * columns keep the size of the largest audience seen (96 bytes a member, up to twice that).
- * Before that, a beat was an object of its own in a map made anew for every flush, and each write
- * a new record: at 10,000 beats a second all of it outlived the young generation's collections.
+ * What this process knows of its members, in columns (server/columns.ts): one slot per member for
+ * as long as they beat here, holding the beat waiting to be written (merged), the one being
+ * written, and what was last written; beats change a slot in place. Its one string is the
+ * member's id. An object per member (thirteen fields) was what a whole collection of the front's
+ * heap spent most on after the kept tokens: about 20 ms of marking at 100,000 members, measured in
+ * process. Before that, a beat was an object of its own in a map made anew for every flush, and
+ * each write a new record: at 10,000 beats a second all of it outlived the young generation's
+ * collections. The slot's numbers (whole numbers and times, exact in a double):
  */
-class MemberTable {
-  /** Each slot's numbers (FIELDS a slot; whole numbers and times, exact in a double). */
-  private cols = new Float64Array(0);
-  /** Each slot's member id (the string a verified token's claims keep); undefined for a free slot. */
-  private ids: Array<string | undefined> = [];
-  private free: number[] = [];
-  /** Slots in use. */
-  size = 0;
-  add(roomNum: number, memberId: string, appId: number, role: number): number {
-    let slot = this.free.pop();
-    if (slot === undefined) {
-      slot = this.ids.length;
-      if ((slot + 1) * FIELDS > this.cols.length) {
-        const grown = new Float64Array(Math.max(1024, slot * 2) * FIELDS);
-        grown.set(this.cols);
-        this.cols = grown;
-      }
-      this.ids.push(undefined);
-    }
-    this.ids[slot] = memberId;
-    const at = slot * FIELDS;
-    this.cols.fill(0, at, at + FIELDS);
-    this.cols[at + ROOM] = roomNum;
-    this.cols[at + APP] = appId;
-    this.cols[at + ROLE] = role;
-    this.size++;
-    return slot;
-  }
-  remove(slot: number) {
-    this.ids[slot] = undefined;
-    this.free.push(slot);
-    this.size--;
-  }
-  id(slot: number): string {
-    return this.ids[slot]!;
-  }
-  get(slot: number, field: Field): number {
-    return this.cols[slot * FIELDS + field]!;
-  }
-  set(slot: number, field: Field, v: number) {
-    this.cols[slot * FIELDS + field] = v;
-  }
-}
-
-// A member's columns (MemberTable).
 const ROOM = 0;
 const APP = 1;
 const ROLE = 2;
@@ -103,19 +58,7 @@ const WRITTEN_LIKES = 10;
 /** When a beat for the member last came (the buffer's clock): members gone quiet are dropped. */
 const TOUCHED = 11;
 const FIELDS = 12;
-type Field =
-  | typeof ROOM
-  | typeof APP
-  | typeof ROLE
-  | typeof PENDING
-  | typeof SEEN
-  | typeof LIKES
-  | typeof FLUSH_SEEN
-  | typeof FLUSH_LIKES
-  | typeof WRITTEN
-  | typeof WRITTEN_SEEN
-  | typeof WRITTEN_LIKES
-  | typeof TOUCHED;
+const ID = 0;
 
 /**
  * Values per room and member: the room's number, then the member's id (the string a verified
@@ -154,7 +97,7 @@ export class ByMember<V> {
 }
 
 export class PresenceBuffer {
-  private table = new MemberTable();
+  private table = new Columns(FIELDS, 1);
   /** Each member's slot in the table. */
   private members = new ByMember<number>();
   /** Slots of the members whose beat waits to be written. */
@@ -221,7 +164,11 @@ export class PresenceBuffer {
     const t = this.table;
     let m = this.members.get(b.roomNum, b.memberId);
     if (m === undefined) {
-      m = t.add(b.roomNum, b.memberId, b.appId, b.role);
+      m = t.add();
+      t.setText(m, ID, b.memberId);
+      t.set(m, ROOM, b.roomNum);
+      t.set(m, APP, b.appId);
+      t.set(m, ROLE, b.role);
       this.members.set(b.roomNum, b.memberId, m);
     }
     t.set(m, TOUCHED, this.clock());
@@ -272,8 +219,8 @@ export class PresenceBuffer {
         // One order for every writer (rows and figure marks), so concurrent flushes of two
         // instances lock shared rows in the same order instead of deadlocking.
         batch.sort((a, b) => {
-          const x = t.id(a);
-          const y = t.id(b);
+          const x = t.text(a, ID)!;
+          const y = t.text(b, ID)!;
           return t.get(a, ROOM) - t.get(b, ROOM) || (x < y ? -1 : x > y ? 1 : 0);
         });
         for (let i = 0; i < batch.length; i += MAX_ROWS_PER_STATEMENT) {
@@ -306,7 +253,7 @@ export class PresenceBuffer {
     const random = this.opts.random ?? Math.random;
     for (const m of batch) {
       const seen = t.get(m, FLUSH_SEEN);
-      if (forgotten.size && seen <= (forgotten.get(t.get(m, ROOM), t.id(m)) ?? -Infinity)) continue;
+      if (forgotten.size && seen <= (forgotten.get(t.get(m, ROOM), t.text(m, ID)!) ?? -Infinity)) continue;
       const written = t.get(m, WRITTEN);
       const floor = written ? t.get(m, WRITTEN_LIKES) : 0;
       t.set(m, WRITTEN_LIKES, Math.max(floor, Math.min(t.get(m, FLUSH_LIKES), floor + burst)));
@@ -360,7 +307,7 @@ export class PresenceBuffer {
  * in the same transaction, so nobody reads the reported total). MySQL evaluates ON DUPLICATE KEY
  * UPDATE assignments left to right: `left_at` and `likes` read the old `last_seen_at`, so they come first.
  */
-async function writeBeats(db: Db, t: MemberTable, beats: number[]) {
+async function writeBeats(db: Db, t: Columns, beats: number[]) {
   const { PRESENCE_LIKES_BURST: burst, PRESENCE_LIKES_PER_S: perS } = env();
   // On the pool's own connection, the rows written out as one string: building thousands of rows
   // through the query builder is synchronous work on the front's event loop, where the heartbeats
@@ -374,10 +321,10 @@ async function writeBeats(db: Db, t: MemberTable, beats: number[]) {
     const b = beats[i]!;
     const seen = sqlTime(t.get(b, FLUSH_SEEN), seconds);
     values[i] =
-      `(${sqlInt(t.get(b, ROOM))},${sqlText(t.id(b))},${sqlInt(t.get(b, APP))},${sqlInt(t.get(b, ROLE))},` +
+      `(${sqlInt(t.get(b, ROOM))},${sqlText(t.text(b, ID)!)},${sqlInt(t.get(b, APP))},${sqlInt(t.get(b, ROLE))},` +
       `'${seen}',last_seen_at,${sqlInt(t.get(b, FLUSH_LIKES))},1)`;
   }
-  const overBurst = beats.filter((b) => t.get(b, FLUSH_LIKES) > burst).map((b) => [t.get(b, ROOM), t.id(b)]);
+  const overBurst = beats.filter((b) => t.get(b, FLUSH_LIKES) > burst).map((b) => [t.get(b, ROOM), t.text(b, ID)!]);
   const conn = await poolOf(db).getConnection();
   try {
     await conn.beginTransaction();
