@@ -50,6 +50,8 @@ export class JsonText {
     return this.parts.map((p) => (typeof p === "string" ? p : p.toString("utf8"))).join("");
   }
   bytes(): Buffer {
+    const only = this.parts.length === 1 ? this.parts[0]! : undefined;
+    if (only !== undefined && typeof only !== "string") return only;
     let n = 0;
     const bufs = this.parts.map((p) => {
       const b = typeof p === "string" ? Buffer.from(p) : p;

@@ -6,6 +6,7 @@
 // signed, as before. The token handed out expires as signed: at least ttl − REUSE_MS from now.
 import { RecentMap } from "../cache";
 import { roomClaimsRevoked, signRoomToken, type RoomClaims } from ".";
+import { revocationSet } from "./revocations";
 
 /** How long a signed token is handed out again. */
 export const REUSE_MS = 60_000;
@@ -18,6 +19,8 @@ interface Signed {
   expiresAt: Date;
   ttlS: number;
   claims: RoomClaims;
+  /** The revocations' version at which the token was last found not revoked (./revocations.ts). */
+  clearAt: number;
 }
 /** By holder and room number; the other claims are compared on a hit. */
 const kept = new RecentMap<string, Signed>(MAX_KEPT / 2);
@@ -31,6 +34,15 @@ const sameClaims = (a: RoomClaims, b: Claims) =>
   a.st === b.st &&
   a.mr === b.mr;
 
+/** Checked against the revocations again only when they changed since it was last found clear. */
+function notRevoked(s: Signed) {
+  const v = revocationSet.version;
+  if (s.clearAt === v) return true;
+  if (roomClaimsRevoked(s.claims)) return false;
+  s.clearAt = v;
+  return true;
+}
+
 /** signRoomToken, reusing the same holder's token for the same room and claims for up to REUSE_MS. */
 export function reusedRoomToken(c: Claims, now: Date, ttlS: number): { token: string; expiresAt: Date } {
   const key = `${c.sub} ${c.num}`;
@@ -43,7 +55,7 @@ export function reusedRoomToken(c: Claims, now: Date, ttlS: number): { token: st
       nowMs - signedAt < REUSE_MS &&
       hit.ttlS === ttlS &&
       sameClaims(hit.claims, c) &&
-      !roomClaimsRevoked(hit.claims)
+      notRevoked(hit)
     )
       return hit;
     kept.delete(key);
@@ -52,6 +64,8 @@ export function reusedRoomToken(c: Claims, now: Date, ttlS: number): { token: st
   kept.set(key, {
     ...signed,
     ttlS,
+    // Not checked yet (a revocation in the very millisecond it was signed would cover it).
+    clearAt: -1,
     claims: { typ: "room", ...c, iat: nowMs / 1000, exp: Math.floor(signed.expiresAt.getTime() / 1000) },
   });
   return signed;

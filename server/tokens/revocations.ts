@@ -14,6 +14,15 @@ class RevocationSet {
   private disabledApps = new Set<number>();
   private lastId = 0;
   private timer: NodeJS.Timeout | undefined;
+  private changes = 0;
+
+  /**
+   * Grows whenever what this set answers may change (a revocation or an app's state): an answer
+   * computed at one version holds for as long as the version is the same.
+   */
+  get version(): number {
+    return this.changes;
+  }
 
   /** Milliseconds before which tokens of this subject are revoked (0 if none). */
   revokedBefore(kind: RevocationKind, subject: string): number {
@@ -26,13 +35,17 @@ class RevocationSet {
   }
 
   setAppDisabled(appId: number, disabled: boolean) {
+    if (this.disabledApps.has(appId) === disabled) return;
     if (disabled) this.disabledApps.add(appId);
     else this.disabledApps.delete(appId);
+    this.changes++;
   }
 
   apply(kind: RevocationKind, subject: string, beforeMs: number) {
     const k = key(kind, subject);
-    if ((this.before.get(k) ?? 0) < beforeMs) this.before.set(k, beforeMs);
+    if (!((this.before.get(k) ?? 0) < beforeMs)) return;
+    this.before.set(k, beforeMs);
+    this.changes++;
   }
 
   /** Loads revocations written since the last poll (by any instance). */
@@ -49,7 +62,11 @@ class RevocationSet {
     }
     if (rows.length === 10_000) return this.poll(db, nowMs);
     const disabled = await db.select({ id: apps.id }).from(apps).where(eq(apps.enabled, false));
-    this.disabledApps = new Set(disabled.map((a) => a.id));
+    const now = new Set(disabled.map((a) => a.id));
+    if (now.size !== this.disabledApps.size || [...now].some((id) => !this.disabledApps.has(id))) {
+      this.disabledApps = now;
+      this.changes++;
+    }
   }
 
   start(db: Db, everyMs: number) {

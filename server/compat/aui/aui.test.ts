@@ -17,13 +17,13 @@ import { eq } from "drizzle-orm";
 import { readsChanged } from "../../cache";
 import { getDb } from "../../db/client";
 import { env, resetEnvForTests } from "../../env";
-import { apps, sessions } from "../../db/schema";
+import { apps, revocations, sessions } from "../../db/schema";
 import { createRoom, findRoom, transitionRoom } from "../../rooms";
 import { joinRoom } from "../../presence";
 import { systemClock } from "../../clock";
 import { memberSubject, signAccessToken, verifyRoomToken } from "../../tokens";
 import { REUSE_MS } from "../../tokens/reuse";
-import { revoke } from "../../tokens/revocations";
+import { revocationSet, revoke } from "../../tokens/revocations";
 import { createAuiHandler, roomInfo } from ".";
 
 let t: Tenant;
@@ -480,6 +480,22 @@ describe("AUI list: the caller's play tokens", () => {
       expect(holder(afterKick)).toBe(tenant.viewer.userId);
       expect(() => holder(afterKick, new Date(exp(afterKick) * 1000))).toThrow(/expired/i);
       expect(await listed(viewer2)).not.toBe(other);
+
+      // Kicked on another instance (its row read by this one's poll): not handed out again either.
+      const beforeRemoteKick = await listed(viewer);
+      expect(await listed(viewer)).toBe(beforeRemoteKick);
+      await db.insert(revocations).values({
+        kind: "member",
+        subject: memberSubject(room.num, tenant.viewer.userId),
+        beforeAt: clock.now(),
+        expiresAt: new Date(clock.now().getTime() + 3600_000),
+      });
+      await revocationSet.poll(db, clock.now().getTime());
+      expect(() => holder(beforeRemoteKick)).toThrow(/revoked/);
+      clock.advance(1000);
+      const afterRemoteKick = await listed(viewer);
+      expect(afterRemoteKick).not.toBe(beforeRemoteKick);
+      expect(holder(afterRemoteKick)).toBe(tenant.viewer.userId);
 
       // A vendor signing scheme signs the URLs themselves (no token in them).
       await db.update(apps).set({ signScheme: "tencent" }).where(eq(apps.id, tenant.app.id));

@@ -104,7 +104,7 @@ async function meetingAsSent(db: Db, members: Array<{ user_id: string }>) {
 
 /** RoomInfo exactly as the seed names its fields; push URLs only for the room's anchor. */
 export async function roomInfo(db: Db, clock: Clock, actor: Actor, room: RoomFields) {
-  return new JsonText((await roomInfoTexts(db, clock, actor, [room]))[0]!);
+  return new JsonText([joinRooms(await roomInfoParts(db, clock, actor, [room]), false)]);
 }
 
 /** The facts of a page of rooms that are the same for every caller: one query each. */
@@ -146,9 +146,9 @@ interface SharedText {
   app: Parameters<typeof pullUrls>[1];
   /**
    * With onair's signing scheme the caller's play token is the only caller part of the pull URLs:
-   * their JSON text split where the token goes (undefined for vendor schemes, signed per call).
+   * their JSON text split where the token goes, as bytes (undefined for vendor schemes, signed per call).
    */
-  pullAround?: [string, string, string, string];
+  pullAround?: [Buffer, Buffer, Buffer, Buffer];
 }
 const sharedTexts = new WeakMap<RoomFields, SharedText>();
 
@@ -209,7 +209,9 @@ function sharedText(room: RoomFields, facts: PageFacts, base: string): SharedTex
     app: appArg,
     // The slot is in each of the three URLs only when the token is all the URLs are signed with.
     pullAround:
-      appArg.signScheme === "onair" && around.length === 4 ? (around as [string, string, string, string]) : undefined,
+      appArg.signScheme === "onair" && around.length === 4
+        ? (around.map((p) => Buffer.from(p)) as [Buffer, Buffer, Buffer, Buffer])
+        : undefined,
   };
   sharedTexts.set(room, text);
   return text;
@@ -230,23 +232,80 @@ const MIDDLE_NO_PUSH = Buffer.from(middleText(JSON.stringify({ rtmp_url: "", rts
  * meetings, people and recordings each in one query for the whole page.
  */
 export async function roomInfos(db: Db, clock: Clock, actor: Actor, list: RoomFields[]) {
-  const parts: Buffer[] = [OPEN];
-  for (const [i, room] of (await roomInfoTexts(db, clock, actor, list)).entries()) {
-    if (i) parts.push(COMMA);
-    for (const p of room) parts.push(p);
-  }
-  parts.push(CLOSE);
-  return new JsonText(parts);
+  return new JsonText([joinRooms(await roomInfoParts(db, clock, actor, list), true)]);
 }
-const [OPEN, COMMA, CLOSE] = ["[", ",", "]"].map((c) => Buffer.from(c)) as [Buffer, Buffer, Buffer];
 
-async function roomInfoTexts(db: Db, clock: Clock, actor: Actor, list: RoomFields[]) {
+/** A room's RoomInfo: its shared parts (bytes, made once) around the caller's own. */
+interface RoomParts {
+  shared: SharedText;
+  /** The caller's play token (ASCII: base64url and "."), where `shared.pullAround` places it. */
+  token: string;
+  /** The pull URLs' JSON text as bytes, for vendor schemes (they sign the URLs themselves). */
+  pull?: Buffer;
+  middle: Buffer;
+}
+
+/**
+ * The rooms' RoomInfo texts written into one buffer (as a JSON array when `array`): each room's
+ * shared bytes copied, the caller's token written between them, the pull URLs' text copied to where
+ * they are repeated (link_info.cdn_pull_info): no shared text is made or encoded again per call.
+ */
+function joinRooms(rooms: RoomParts[], array: boolean): Buffer {
+  const pullLength = (r: RoomParts) => {
+    const a = r.shared.pullAround;
+    return a ? a[0].length + a[1].length + a[2].length + a[3].length + 3 * r.token.length : r.pull!.length;
+  };
+  // Brackets, and commas between rooms.
+  let n = array ? 2 + Math.max(0, rooms.length - 1) : 0;
+  for (const r of rooms) n += r.shared.head.length + r.middle.length + r.shared.tail.length + 2 * pullLength(r);
+  const out = Buffer.allocUnsafe(n);
+  let at = 0;
+  const put = (b: Buffer) => {
+    out.set(b, at);
+    at += b.length;
+  };
+  if (array) out[at++] = 0x5b; // [
+  for (const [i, r] of rooms.entries()) {
+    if (i) out[at++] = 0x2c; // ,
+    put(r.shared.head);
+    const pullAt = at;
+    const a = r.shared.pullAround;
+    if (a) {
+      for (let k = 0; k < 3; k++) {
+        put(a[k]!);
+        at += out.write(r.token, at, "latin1");
+      }
+      put(a[3]);
+    } else put(r.pull!);
+    const pullEnd = at;
+    put(r.middle);
+    out.copyWithin(at, pullAt, pullEnd);
+    at += pullEnd - pullAt;
+    put(r.shared.tail);
+  }
+  if (array) out[at++] = 0x5d; // ]
+  if (at !== n) throw new Error(`RoomInfo text of ${at} bytes where ${n} were counted`);
+  return out;
+}
+
+/** The facts key of a listed page (a page's row array is shared for a second: made once per array). */
+const pageKeys = new WeakMap<RoomFields[], string>();
+const pageKeyOf = (list: RoomFields[]) => {
+  let key = pageKeys.get(list);
+  if (key === undefined) {
+    key = list.map((r) => `${r.num}:${r.appId}:${r.hostId}:${r.status}`).join(",");
+    pageKeys.set(list, key);
+  }
+  return key;
+};
+
+async function roomInfoParts(db: Db, clock: Clock, actor: Actor, list: RoomFields[]): Promise<RoomParts[]> {
   const now = clock.now();
   const me = actor.kind === "user" ? actor.userId : "";
   // What does not depend on who asks is read once a second for everybody listing the same page
   // and serialised once; play tokens (reused for a while, see tokens/reuse.ts) and push addresses
   // are the caller's own.
-  const key = list.map((r) => `${r.num}:${r.appId}:${r.hostId}:${r.status}`).join(",");
+  const key = pageKeyOf(list);
   const facts = await (cacheable(db) ? sharedFacts(key, () => pageFacts(db, list, now)) : pageFacts(db, list, now));
   const base = env().publicUrl;
   // Push addresses only for the caller's own rooms (their anchor's): read before the page is put together.
@@ -259,7 +318,7 @@ async function roomInfoTexts(db: Db, clock: Clock, actor: Actor, list: RoomField
   );
   const ttlS = env().PLAY_TOKEN_TTL_S;
 
-  return list.map((room): Buffer[] => {
+  return list.map((room): RoomParts => {
     const shared = sharedText(room, facts, base);
     const play = reusedRoomToken(
       {
@@ -281,16 +340,16 @@ async function roomInfoTexts(db: Db, clock: Clock, actor: Actor, list: RoomField
         )
       : MIDDLE_NO_PUSH;
     // Pull URLs have no RTS address: cdn_pull_info (whose rts_url is always empty) is the same text.
-    // The caller's parts are encoded once each (a few hundred ASCII characters); the room's shared
-    // parts are bytes already, and the answer is those buffers joined once (JsonText.bytes).
-    const around = shared.pullAround;
-    const t = play.token;
-    const pull = Buffer.from(
-      around
-        ? around[0] + t + around[1] + t + around[2] + t + around[3]
-        : pullInfoText(pullUrls(room, shared.app, t, Math.floor(play.expiresAt.getTime() / 1000))),
-    );
-    return [shared.head, pull, middle, pull, shared.tail];
+    return {
+      shared,
+      token: play.token,
+      middle,
+      pull: shared.pullAround
+        ? undefined
+        : Buffer.from(
+            pullInfoText(pullUrls(room, shared.app, play.token, Math.floor(play.expiresAt.getTime() / 1000))),
+          ),
+    };
   });
 }
 
