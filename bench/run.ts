@@ -10,6 +10,7 @@ import { dropDatabase } from "../scripts/lib/mariadb";
 import { freePort } from "../scripts/lib/ports";
 import { loadSettings, root } from "../scripts/lib/prepare";
 import { provisionDatabase } from "../scripts/lib/provision";
+import { firstProblem, jsonArray, sxbSuccess, type AnswerCheck } from "./checks";
 import type { LoadOptions, LoadResult } from "./load";
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 8);
@@ -83,7 +84,14 @@ async function waitUp(url: string) {
   throw new Error(`${url} did not come up`);
 }
 
-type Req = { method?: "GET" | "POST"; path: string; headers?: Record<string, string>; bodies?: string[] };
+type Req = {
+  method?: "GET" | "POST";
+  path: string;
+  headers?: Record<string, string>;
+  bodies?: string[];
+  /** What its answers must be (bench/checks.ts): checked before the load and after it. */
+  check?: AnswerCheck;
+};
 /** BENCH_ONLY=word,word: measure only the rows whose name holds one of them (the ceiling always). */
 const ONLY = (process.env.BENCH_ONLY ?? "").split(",").filter(Boolean);
 /** onair's front process, once it runs: its CPU time per answer is printed beside each row. */
@@ -116,6 +124,18 @@ function generateLoad(o: LoadOptions) {
 async function measure(name: string, base: string, r: Req) {
   if (ONLY.length && !name.includes("ceiling") && !ONLY.some((w) => name.includes(w)))
     return { name, rps: 0, p99: 0, p50: 0, bad: 0, frontUs: 0 };
+  const checked = async (when: string, bodies = r.bodies) => {
+    if (!r.check) return;
+    const problem = await firstProblem(
+      { url: base + r.path, method: r.method ?? "GET", headers: r.headers, bodies },
+      r.check,
+    );
+    if (problem)
+      throw new Error(
+        `bench: ${name}: an answer ${when} is not a success (${problem}); its figures would measure errors`,
+      );
+  };
+  await checked("before the load");
   const cpu0 = cpuMs(frontPid);
   const result = await generateLoad({
     url: base,
@@ -135,6 +155,7 @@ async function measure(name: string, base: string, r: Req) {
   const frontUs = base.endsWith(`:${process.env.PORT}`)
     ? ((cpuMs(frontPid) - cpu0) * 1000) / Math.max(1, result.total)
     : 0;
+  await checked("after the load", r.bodies?.slice(0, 1));
   console.log(
     `${name.padEnd(34)} ${String(row.rps).padStart(8)} req/s   p50 ${String(row.p50).padStart(4)} ms   p99 ${String(row.p99).padStart(4)} ms${frontUs ? `   front ${Math.round(frontUs)} µs CPU an answer` : ""}${kib >= 2 ? `   ${kib.toFixed(1)} KiB an answer` : ""}${bad ? `   (${bad} failed)` : ""}`,
   );
@@ -281,11 +302,13 @@ try {
     const row = (await db.select().from(usersTable).where(eq(usersTable.id, u.id)))[0]!;
     sxbTokens.push((await openSession(db, systemClock, row, "bench", "other")).accessToken);
   }
+  // Another device than the 随心播 sessions': a sign-in on the same device ends that device's session
+  // (sxbTokens[0], the scale scenario's 随心播 list token, was refused so until 2026-12-06).
   const access = (
     await login(db, systemClock, {
       username: viewers[0]!.username,
       password: "bench-pass-1",
-      deviceId: "bench",
+      deviceId: "bench-access",
       deviceType: "other",
     })
   ).accessToken;
@@ -383,6 +406,7 @@ try {
         bodies: sxbTokens.map((token, i) =>
           JSON.stringify({ token, roomnum: liveRooms[i % liveRooms.length]!.num, role: 0, thumbup: i % 7 }),
         ),
+        check: sxbSuccess,
       }),
     );
     clearTimeout(sampler);
@@ -394,6 +418,7 @@ try {
         path: "/sxb/index.php?svc=live&cmd=roomlist",
         headers: { "content-type": "application/json" },
         bodies: sxbTokens.map((token) => JSON.stringify({ token, type: "live", index: 0, size: 20 })),
+        check: sxbSuccess,
       }),
     );
     vendorRows.push(
@@ -402,6 +427,7 @@ try {
         path: "/sxb/index.php?svc=live&cmd=roomidlist",
         headers: { "content-type": "application/json" },
         bodies: sxbTokens.map((token) => JSON.stringify({ token, roomnum: rooms[0]!.num, index: 0, size: 20 })),
+        check: sxbSuccess,
       }),
     );
     vendorRows.push(
@@ -410,6 +436,7 @@ try {
         path: "/api/v1/live/list",
         headers: { "content-type": "application/json", authorization: `Bearer ${access}` },
         bodies: [JSON.stringify({ user_id: viewers[0]!.username, page_num: 1, page_size: 20, status: 1 })],
+        check: jsonArray,
       }),
     );
     // A login burst (随心播 clients, 200 accounts, from one address) and what it does to heartbeats.

@@ -9,6 +9,7 @@ import net from "node:net";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { sql } from "drizzle-orm";
 import type { Db } from "../server/db/client";
+import { jsonArray, sxbSuccess, type AnswerCheck } from "./checks";
 
 const VIEWERS = Number(process.env.BENCH_SCALE_VIEWERS ?? 100_000);
 const SECONDS = Number(process.env.BENCH_SCALE_SECONDS ?? 300);
@@ -36,7 +37,13 @@ export async function runScale(o: {
   measure: (
     name: string,
     base: string,
-    r: { method?: "GET" | "POST"; path: string; headers?: Record<string, string>; bodies?: string[] },
+    r: {
+      method?: "GET" | "POST";
+      path: string;
+      headers?: Record<string, string>;
+      bodies?: string[];
+      check?: AnswerCheck;
+    },
   ) => Promise<{ rps: number; p99: number }>;
   /** CPU time used so far (ms) by the front and by MariaDB: their shares of a core per window. */
   cpu: { front: () => number; mariadb: () => number };
@@ -347,17 +354,20 @@ export async function runScale(o: {
     path: "/sxb/index.php?svc=live&cmd=roomlist",
     headers: { "content-type": "application/json" },
     bodies: [JSON.stringify({ token: o.list.sxbToken, type: "live", index: 0, size: 20 })],
+    check: sxbSuccess,
   });
   await o.measure("  随心播 roomlist index 50000", base, {
     method: "POST",
     path: "/sxb/index.php?svc=live&cmd=roomlist",
     headers: { "content-type": "application/json" },
     bodies: [JSON.stringify({ token: o.list.sxbToken, type: "live", index: 50_000, size: 20 })],
+    check: sxbSuccess,
   });
   await o.measure("  AUI list page_size 20", base, {
     method: "POST",
     path: "/api/v1/live/list",
     headers: { "content-type": "application/json", authorization: `Bearer ${o.list.access}` },
     bodies: [JSON.stringify({ user_id: o.list.username, page_num: 1, page_size: 20, status: 1 })],
+    check: jsonArray,
   });
 }

@@ -1,0 +1,50 @@
+// What a row's answers must be for its figures to mean anything. 随心播 answers every command with
+// HTTP 200, its envelope's errorCode saying whether it worked: a load whose token was refused
+// measured fast error envelopes (the scale scenario's 随心播 lists did, until a second sign-in on
+// the list user's device revoked its session no more). A row with a check sends each of its bodies
+// once before its load and its first again after it, and stops the bench on an answer that fails.
+
+/** A problem with an answer (undefined: it is a success). */
+export type AnswerCheck = (status: number, body: string) => string | undefined;
+
+/** A 2xx answer whose 随心播 envelope has errorCode 0. */
+export const sxbSuccess: AnswerCheck = (status, body) => {
+  if (status < 200 || status > 299) return `HTTP ${status}`;
+  let j: { errorCode?: unknown; errorInfo?: unknown };
+  try {
+    j = JSON.parse(body) as typeof j;
+  } catch {
+    return `not JSON: ${body.slice(0, 80)}`;
+  }
+  return j.errorCode === 0 ? undefined : `errorCode ${String(j.errorCode)} (${String(j.errorInfo)})`;
+};
+
+/** A 2xx answer whose body is a JSON array (AUI `list`'s RoomInfo[]). */
+export const jsonArray: AnswerCheck = (status, body) => {
+  if (status < 200 || status > 299) return `HTTP ${status}: ${body.slice(0, 120)}`;
+  try {
+    return Array.isArray(JSON.parse(body)) ? undefined : `not an array: ${body.slice(0, 80)}`;
+  } catch {
+    return `not JSON: ${body.slice(0, 80)}`;
+  }
+};
+
+/** A 2xx answer. */
+export const httpSuccess: AnswerCheck = (status, body) =>
+  status >= 200 && status <= 299 ? undefined : `HTTP ${status}: ${body.slice(0, 120)}`;
+
+/** Sends each body once (at most `max`, evenly picked) and returns the first problem, if any. */
+export async function firstProblem(
+  o: { url: string; method: string; headers?: Record<string, string>; bodies?: string[] },
+  check: AnswerCheck,
+  max = 200,
+): Promise<string | undefined> {
+  const bodies: Array<string | undefined> = o.bodies?.length ? o.bodies : [undefined];
+  const step = Math.max(1, Math.ceil(bodies.length / max));
+  for (let i = 0; i < bodies.length; i += step) {
+    const res = await fetch(o.url, { method: o.method, headers: o.headers, body: bodies[i] });
+    const problem = check(res.status, await res.text());
+    if (problem) return bodies.length > 1 ? `body ${i + 1} of ${bodies.length}: ${problem}` : problem;
+  }
+  return undefined;
+}
