@@ -7,31 +7,40 @@
 /** A problem with an answer (undefined: it is a success). */
 export type AnswerCheck = (status: number, body: string) => string | undefined;
 
+/** A row's requests: its bodies are sent in turn over the load's connections. */
+export interface RowRequest {
+  method?: "GET" | "POST";
+  path: string;
+  headers?: Record<string, string>;
+  bodies?: string[];
+  /** What its answers must be: checked before the load and after it. */
+  check?: AnswerCheck;
+}
+
+/** A 2xx answer's JSON, or the problem with it. */
+function json(status: number, body: string): { value: unknown } | { problem: string } {
+  if (status < 200 || status > 299) return { problem: `HTTP ${status}: ${body.slice(0, 120)}` };
+  try {
+    return { value: JSON.parse(body) as unknown };
+  } catch {
+    return { problem: `not JSON: ${body.slice(0, 80)}` };
+  }
+}
+
 /** A 2xx answer whose 随心播 envelope has errorCode 0. */
 export const sxbSuccess: AnswerCheck = (status, body) => {
-  if (status < 200 || status > 299) return `HTTP ${status}`;
-  let j: { errorCode?: unknown; errorInfo?: unknown };
-  try {
-    j = JSON.parse(body) as typeof j;
-  } catch {
-    return `not JSON: ${body.slice(0, 80)}`;
-  }
-  return j.errorCode === 0 ? undefined : `errorCode ${String(j.errorCode)} (${String(j.errorInfo)})`;
+  const j = json(status, body);
+  if ("problem" in j) return j.problem;
+  const e = j.value as { errorCode?: unknown; errorInfo?: unknown } | null;
+  return e?.errorCode === 0 ? undefined : `errorCode ${String(e?.errorCode)} (${String(e?.errorInfo)})`;
 };
 
 /** A 2xx answer whose body is a JSON array (AUI `list`'s RoomInfo[]). */
 export const jsonArray: AnswerCheck = (status, body) => {
-  if (status < 200 || status > 299) return `HTTP ${status}: ${body.slice(0, 120)}`;
-  try {
-    return Array.isArray(JSON.parse(body)) ? undefined : `not an array: ${body.slice(0, 80)}`;
-  } catch {
-    return `not JSON: ${body.slice(0, 80)}`;
-  }
+  const j = json(status, body);
+  if ("problem" in j) return j.problem;
+  return Array.isArray(j.value) ? undefined : `not an array: ${body.slice(0, 80)}`;
 };
-
-/** A 2xx answer. */
-export const httpSuccess: AnswerCheck = (status, body) =>
-  status >= 200 && status <= 299 ? undefined : `HTTP ${status}: ${body.slice(0, 120)}`;
 
 /** Sends each body once (at most `max`, evenly picked) and returns the first problem, if any. */
 export async function firstProblem(

@@ -10,7 +10,7 @@ import { dropDatabase } from "../scripts/lib/mariadb";
 import { freePort } from "../scripts/lib/ports";
 import { loadSettings, root } from "../scripts/lib/prepare";
 import { provisionDatabase } from "../scripts/lib/provision";
-import { firstProblem, jsonArray, sxbSuccess, type AnswerCheck } from "./checks";
+import { firstProblem, jsonArray, sxbSuccess, type RowRequest } from "./checks";
 import type { LoadOptions, LoadResult } from "./load";
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 8);
@@ -84,14 +84,6 @@ async function waitUp(url: string) {
   throw new Error(`${url} did not come up`);
 }
 
-type Req = {
-  method?: "GET" | "POST";
-  path: string;
-  headers?: Record<string, string>;
-  bodies?: string[];
-  /** What its answers must be (bench/checks.ts): checked before the load and after it. */
-  check?: AnswerCheck;
-};
 /** BENCH_ONLY=word,word: measure only the rows whose name holds one of them (the ceiling always). */
 const ONLY = (process.env.BENCH_ONLY ?? "").split(",").filter(Boolean);
 /** onair's front process, once it runs: its CPU time per answer is printed beside each row. */
@@ -121,7 +113,7 @@ function generateLoad(o: LoadOptions) {
   });
 }
 
-async function measure(name: string, base: string, r: Req) {
+async function measure(name: string, base: string, r: RowRequest) {
   if (ONLY.length && !name.includes("ceiling") && !ONLY.some((w) => name.includes(w)))
     return { name, rps: 0, p99: 0, p50: 0, bad: 0, frontUs: 0 };
   const checked = async (when: string, bodies = r.bodies) => {

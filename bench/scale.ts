@@ -9,7 +9,7 @@ import net from "node:net";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { sql } from "drizzle-orm";
 import type { Db } from "../server/db/client";
-import { jsonArray, sxbSuccess, type AnswerCheck } from "./checks";
+import { jsonArray, sxbSuccess, type RowRequest } from "./checks";
 
 const VIEWERS = Number(process.env.BENCH_SCALE_VIEWERS ?? 100_000);
 const SECONDS = Number(process.env.BENCH_SCALE_SECONDS ?? 300);
@@ -34,17 +34,7 @@ export async function runScale(o: {
   list: { sxbToken: string; access: string; username: string };
   /** The bare node:http hello server: the lists' ceiling, measured in the same phase. */
   ceiling: string;
-  measure: (
-    name: string,
-    base: string,
-    r: {
-      method?: "GET" | "POST";
-      path: string;
-      headers?: Record<string, string>;
-      bodies?: string[];
-      check?: AnswerCheck;
-    },
-  ) => Promise<{ rps: number; p99: number }>;
+  measure: (name: string, base: string, r: RowRequest) => Promise<{ rps: number; p99: number }>;
   /** CPU time used so far (ms) by the front and by MariaDB: their shares of a core per window. */
   cpu: { front: () => number; mariadb: () => number };
 }) {

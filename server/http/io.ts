@@ -37,35 +37,20 @@ export async function readJson(req: IncomingMessage, limit: number): Promise<unk
 }
 
 /**
- * An answer already serialised (spliced from shared parts): sent as is, not stringified again. Its
- * parts are written in order: strings are encoded when sent, Buffers are bytes encoded once and
- * shared by every answer that holds them (the same for every caller for a while).
+ * An answer already serialised (put together from shared bytes, e.g. AUI's RoomInfo pages): sent
+ * as these bytes, not stringified again.
  */
 export class JsonText {
-  readonly parts: ReadonlyArray<string | Buffer>;
-  constructor(text: string | ReadonlyArray<string | Buffer>) {
-    this.parts = typeof text === "string" ? [text] : text;
-  }
+  constructor(readonly bytes: Buffer) {}
   get text() {
-    return this.parts.map((p) => (typeof p === "string" ? p : p.toString("utf8"))).join("");
-  }
-  bytes(): Buffer {
-    const only = this.parts.length === 1 ? this.parts[0]! : undefined;
-    if (only !== undefined && typeof only !== "string") return only;
-    let n = 0;
-    const bufs = this.parts.map((p) => {
-      const b = typeof p === "string" ? Buffer.from(p) : p;
-      n += b.length;
-      return b;
-    });
-    return Buffer.concat(bufs, n);
+    return this.bytes.toString("utf8");
   }
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>) {
   const text = body instanceof JsonText ? undefined : JSON.stringify(body);
   // A long answer is encoded once (measuring its length and writing it would each encode it).
-  const s = text === undefined ? (body as JsonText).bytes() : text.length > 4096 ? Buffer.from(text) : text;
+  const s = text === undefined ? (body as JsonText).bytes : text.length > 4096 ? Buffer.from(text) : text;
   res.writeHead(status, {
     "content-type": "application/json; charset=utf-8",
     "content-length": Buffer.byteLength(s),

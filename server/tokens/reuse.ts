@@ -35,7 +35,7 @@ const sameClaims = (a: RoomClaims, b: Claims) =>
   a.mr === b.mr;
 
 /** Checked against the revocations again only when they changed since it was last found clear. */
-function notRevoked(s: Signed) {
+function stillClear(s: Signed) {
   const v = revocationSet.version;
   if (s.clearAt === v) return true;
   if (roomClaimsRevoked(s.claims)) return false;
@@ -55,7 +55,7 @@ export function reusedRoomToken(c: Claims, now: Date, ttlS: number): { token: st
       nowMs - signedAt < REUSE_MS &&
       hit.ttlS === ttlS &&
       sameClaims(hit.claims, c) &&
-      notRevoked(hit)
+      stillClear(hit)
     )
       return hit;
     kept.delete(key);

@@ -104,7 +104,7 @@ async function meetingAsSent(db: Db, members: Array<{ user_id: string }>) {
 
 /** RoomInfo exactly as the seed names its fields; push URLs only for the room's anchor. */
 export async function roomInfo(db: Db, clock: Clock, actor: Actor, room: RoomFields) {
-  return new JsonText([joinRooms(await roomInfoParts(db, clock, actor, [room]), false)]);
+  return new JsonText(joinRooms(await roomInfoParts(db, clock, actor, [room]), false));
 }
 
 /** The facts of a page of rooms that are the same for every caller: one query each. */
@@ -232,7 +232,7 @@ const MIDDLE_NO_PUSH = Buffer.from(middleText(JSON.stringify({ rtmp_url: "", rts
  * meetings, people and recordings each in one query for the whole page.
  */
 export async function roomInfos(db: Db, clock: Clock, actor: Actor, list: RoomFields[]) {
-  return new JsonText([joinRooms(await roomInfoParts(db, clock, actor, list), true)]);
+  return new JsonText(joinRooms(await roomInfoParts(db, clock, actor, list), true));
 }
 
 /** A room's RoomInfo: its shared parts (bytes, made once) around the caller's own. */
