@@ -43,7 +43,9 @@ describe("npm start", () => {
     try {
       const base = `http://127.0.0.1:${port}`;
       const deadline = Date.now() + 240_000;
-      while (!out.includes("[onair] ready") && Date.now() < deadline && child.exitCode === null)
+      // Start-up's lines come in several writes; "sign in at" is its last (the ready line alone
+      // was once read without the password line written right after it).
+      while (!out.includes("[onair] sign in at") && Date.now() < deadline && child.exitCode === null)
         await new Promise((r) => setTimeout(r, 250));
       expect(out).toContain("[onair] ready");
       const m = /as "first_admin" with the generated password: (\S+)/.exec(out);
