@@ -106,6 +106,32 @@ describe("sharedReads", () => {
     fail = false;
     expect(await read("k", compute)).toBe("v2");
   });
+  it("settled: the value `read` would serve, once read; nothing while it is read, stale or after a write", async () => {
+    const read = sharedReads<string>(1000);
+    const s = source();
+    expect(read.settled("k", s.compute)).toBeUndefined();
+    expect(s.calls).toBe(0); // starts no read
+    const first = read("k", s.compute);
+    expect(read.settled("k", s.compute)).toBeUndefined(); // being read
+    s.answer("v1");
+    await first;
+    expect(read.settled("k", s.compute)).toEqual({ value: "v1" });
+    // Second half of its life: served, and renewed as `read` renews it.
+    vi.setSystemTime(1_000_600);
+    expect(read.settled("k", s.compute)).toEqual({ value: "v1" });
+    expect(s.calls).toBe(2);
+    s.answer("v2");
+    await new Promise((r) => setImmediate(r));
+    expect(read.settled("k", s.compute)).toEqual({ value: "v2" });
+    readsChanged();
+    expect(read.settled("k", s.compute)).toBeUndefined();
+    const again = read("k", s.compute);
+    s.answer("v3");
+    await again;
+    vi.setSystemTime(1_001_600); // read at 600: a second old
+    expect(read.settled("k", s.compute)).toBeUndefined();
+    expect(s.calls).toBe(3);
+  });
 });
 
 describe("RecentMap", () => {

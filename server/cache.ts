@@ -71,45 +71,67 @@ export class RecentMap<K, V> {
   }
 }
 
+/** A shared read's entry: its value while it is read, and once read (`done`) the value itself. */
+interface SharedEntry<T> {
+  at: number;
+  version: number;
+  value: Promise<T>;
+  done?: { value: T };
+  renewing?: boolean;
+}
+
 export function sharedReads<T>(ttlMs = 1000, max = 5000) {
   // At most `max` keys held (the last max/2 read surely).
-  const entries = new RecentMap<string, { at: number; version: number; value: Promise<T>; renewing?: boolean }>(
-    Math.ceil(max / 2),
-  );
-  const run = (key: string, compute: () => Promise<T>, at: number, v: number) => {
-    const value = compute().then((out) => {
+  const entries = new RecentMap<string, SharedEntry<T>>(Math.ceil(max / 2));
+  const run = (key: string, compute: () => Promise<T>, at: number, v: number): SharedEntry<T> => {
+    const entry = { at, version: v } as SharedEntry<T>;
+    const value = (entry.value = compute().then((out) => {
       if (typeof out === "object" && out !== null) sharedValues.add(out);
+      entry.done = { value: out };
       return out;
-    });
+    }));
     value.catch(() => {
       if (entries.get(key)?.value === value) entries.delete(key);
     });
-    return { at, version: v, value };
+    return entry;
   };
-  return (key: string, compute: () => Promise<T>): Promise<T> => {
-    const now = Date.now();
+  /** The key's entry if it may still be served (read less than ttlMs ago, no write since), renewed meanwhile. */
+  const fresh = (key: string, compute: () => Promise<T>, now: number) => {
     const hit = entries.get(key);
-    if (hit && hit.version === version && now - hit.at < ttlMs && now >= hit.at) {
-      // A key still read in the second half of its life is read again meanwhile, and the new value
-      // replaces it once there: its readers never wait for the database, and what they get was
-      // still read less than ttlMs ago. A write in this process makes both stale as before.
-      if (!hit.renewing && now - hit.at >= ttlMs / 2) {
-        hit.renewing = true;
-        const next = run(key, compute, now, version);
-        next.value.then(
-          () => {
-            if (entries.get(key) !== hit) return;
-            entries.set(key, next);
-          },
-          () => (hit.renewing = false),
-        );
-      }
-      return hit.value;
+    if (!hit || hit.version !== version || now - hit.at >= ttlMs || now < hit.at) return undefined;
+    // A key still read in the second half of its life is read again meanwhile, and the new value
+    // replaces it once there: its readers never wait for the database, and what they get was
+    // still read less than ttlMs ago. A write in this process makes both stale as before.
+    if (!hit.renewing && now - hit.at >= ttlMs / 2) {
+      hit.renewing = true;
+      const next = run(key, compute, now, version);
+      next.value.then(
+        () => {
+          if (entries.get(key) !== hit) return;
+          entries.set(key, next);
+        },
+        () => (hit.renewing = false),
+      );
     }
+    return hit;
+  };
+  const read = (key: string, compute: () => Promise<T>): Promise<T> => {
+    const now = Date.now();
+    const hit = fresh(key, compute, now);
+    if (hit) return hit.value;
     const entry = run(key, compute, now, version);
     entries.set(key, entry);
     return entry.value;
   };
+  return Object.assign(read, {
+    /**
+     * The key's value if it has been read and may still be served (as `read` would serve it), for
+     * answers made synchronously (server/front/fast.ts); undefined starts no read (`read` will).
+     */
+    settled(key: string, compute: () => Promise<T>): { value: T } | undefined {
+      return fresh(key, compute, Date.now())?.done;
+    },
+  });
 }
 
 /**

@@ -58,7 +58,11 @@ async function serve(
     }
   };
   server.fast = createFastPath(server, {
-    routes: { "POST /beat": beat },
+    routes: {
+      "POST /beat": beat,
+      // An answer longer than a socket's buffer, as bytes.
+      "POST /big": () => ({ status: 200, json: Buffer.from(JSON.stringify({ pad: "x".repeat(BIG) })) }),
+    },
     requestTimeoutMs: 60_000,
     ...timeouts,
     maxBody: 1024,
@@ -70,6 +74,7 @@ async function serve(
   return { server, port: (server.address() as net.AddressInfo).port };
 }
 
+const BIG = 1024 * 1024;
 const beat = (n: number | string, extra = "") => {
   const body = typeof n === "number" ? `{"n":${n}}` : n;
   return `POST /beat HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n${extra}content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
@@ -366,6 +371,24 @@ describe("fast path", () => {
     server.closeIdleConnections();
     await other.closed;
     expect(server.fast.open).toBe(0);
+  });
+
+  it("keeps a connection whose answers are longer than its socket's buffer, reading on once each is written", async () => {
+    const { server, port } = await serve();
+    const c = connect(port);
+    const big = "POST /big HTTP/1.1\r\nhost: x\r\ncontent-length: 0\r\n\r\n";
+    for (let i = 1; i <= 3; i++) {
+      c.send(big);
+      const a = await c.until(i);
+      expect(a[i - 1]!.body.length).toBe(BIG + 10);
+    }
+    expect(server.fast.answered).toBe(3);
+    expect(server.fast.open).toBe(1);
+    // Two at once: the second is read once the first is written, and answered in turn.
+    c.send(big + big);
+    await c.until(5);
+    expect(server.fast.answered + server.seen.length).toBe(5);
+    c.socket.destroy();
   });
 
   it("does not queue answers without bound for a client that never reads them", async () => {

@@ -10,24 +10,31 @@ import { createLtHandler } from "../compat/ltstream";
 import { createPolyvHandler } from "../compat/polyv";
 import { createHaoshitongHandler } from "../compat/haoshitong";
 import { OPENAPI } from "../compat/openapi";
+import type { FastRoute } from "../front/fast";
 
 /**
  * Answers the request and returns true if it is one of the APIs' paths; false leaves it alone.
  * `admit` is asked once the request is known to be the APIs' (the front's in-flight bound): when
  * it says no, it has answered, and the request is not handled.
  */
-export type ApiHandler = (req: IncomingMessage, res: ServerResponse, path: string, admit?: () => boolean) => boolean;
+export type ApiHandler = ((
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  admit?: () => boolean,
+) => boolean) & {
+  /**
+   * Requests the front may answer from the connection's bytes (server/front/fast.ts), by "METHOD
+   * /path": the same answer as the handler's, or undefined for the handler to answer.
+   */
+  fast?: Record<string, FastRoute>;
+};
 
 export function createApiHandler(): ApiHandler {
   const trpc = createTrpcHandler();
-  const vendors = [
-    createAuiHandler(),
-    createSxbHandler(),
-    createLtHandler(),
-    createPolyvHandler(),
-    createHaoshitongHandler(),
-  ];
-  return (req, res, path, admit = () => true) => {
+  const aui = createAuiHandler();
+  const vendors = [aui, createSxbHandler(), createLtHandler(), createPolyvHandler(), createHaoshitongHandler()];
+  const handle: ApiHandler = (req, res, path, admit = () => true) => {
     if (path.startsWith("/api/trpc/")) {
       // A handler that throws must answer, not reject unhandled (which would end the process).
       if (admit())
@@ -44,4 +51,5 @@ export function createApiHandler(): ApiHandler {
     }
     return false;
   };
+  return Object.assign(handle, { fast: aui.fast });
 }

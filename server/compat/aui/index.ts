@@ -11,9 +11,10 @@ import { z } from "zod";
 import { dbOf, type Actor, type Ctx } from "../../actor";
 import { openSession, register, verifyCredentials } from "../../accounts";
 import { appById } from "../../apps";
-import type { Clock } from "../../clock";
+import { systemClock, type Clock } from "../../clock";
 import { tokenKey } from "../../crypto/keys";
-import type { Db } from "../../db/client";
+import { getDb, type Db } from "../../db/client";
+import type { FastRoute } from "../../front/fast";
 import { recordings, sessions, users } from "../../db/schema";
 import { env } from "../../env";
 import { AppError, badInput, errorBody, toAppError } from "../../errors";
@@ -24,7 +25,16 @@ import { pullUrls } from "../../media/urls";
 import { getMeetingInfo, meetingMember, meetingsOf, updateMeetingInfo } from "../../mic";
 import { roomStats, roomStatsMany } from "../../presence/figures";
 import { cacheable, sharedReads } from "../../cache";
-import { createRoom, deleteRoom, findRoom, listRoomPage, transitionRoom, updateRoom, type RoomRow } from "../../rooms";
+import {
+  createRoom,
+  deleteRoom,
+  findRoom,
+  listRoomPage,
+  settledRoomPage,
+  transitionRoom,
+  updateRoom,
+  type RoomRow,
+} from "../../rooms";
 import { STATUS_CODE } from "../../rooms/status";
 import { assertAccessNotRevoked, signAccessToken, type AccessClaims } from "../../tokens";
 import { reusedRoomToken } from "../../tokens/reuse";
@@ -307,7 +317,6 @@ async function roomInfoParts(db: Db, clock: Clock, actor: Actor, list: RoomField
   // are the caller's own.
   const key = pageKeyOf(list);
   const facts = await (cacheable(db) ? sharedFacts(key, () => pageFacts(db, list, now)) : pageFacts(db, list, now));
-  const base = env().publicUrl;
   // Push addresses only for the caller's own rooms (their anchor's): read before the page is put together.
   const pushes = new Map(
     await Promise.all(
@@ -316,8 +325,19 @@ async function roomInfoParts(db: Db, clock: Clock, actor: Actor, list: RoomField
         .map(async (room) => [room.id, await getPushInfo({ db, clock, actor }, room.id)] as const),
     ),
   );
-  const ttlS = env().PLAY_TOKEN_TTL_S;
+  return partsOf(list, facts, pushes, me, now);
+}
 
+/** The rooms' parts for caller `me` ("" for none), with the push addresses of those that are theirs. */
+function partsOf(
+  list: RoomFields[],
+  facts: PageFacts,
+  pushes: Map<string, { rtmp_url: string; rts_url: string; srt_url: string }>,
+  me: string,
+  now: Date,
+): RoomParts[] {
+  const base = env().publicUrl;
+  const ttlS = env().PLAY_TOKEN_TTL_S;
   return list.map((room): RoomParts => {
     const shared = sharedText(room, facts, base);
     const play = reusedRoomToken(
@@ -481,14 +501,7 @@ const verbs: Record<string, (ctx: Ctx, body: Record<string, unknown>) => Promise
     return { code: 200, metrics: { like_count: m.likes, online_count: m.online, pv: m.pv, uv: m.uv } };
   },
   async list(ctx, body) {
-    const b = parse(listBody, body);
-    const statusOf = { 0: "prepare", 1: "live", 2: "ended" } as const;
-    const page = await listRoomPage(ctx, {
-      limit: b.page_size,
-      offset: (b.page_num - 1) * b.page_size,
-      withMetrics: false,
-      status: b.status === -1 ? undefined : statusOf[b.status as 0 | 1 | 2],
-    });
+    const page = await listRoomPage(ctx, pageOf(parse(listBody, body)));
     return roomInfos(ctx.db, ctx.clock, ctx.actor, page.items);
   },
   async update(ctx, body) {
@@ -578,6 +591,41 @@ async function tokenV2(ctx: Ctx, body: Record<string, unknown>) {
   };
 }
 
+const LIST_STATUS = { 0: "prepare", 1: "live", 2: "ended" } as const;
+/** The page of rooms a `list` body asks for. */
+const pageOf = (b: z.infer<typeof listBody>) => ({
+  limit: b.page_size,
+  offset: (b.page_num - 1) * b.page_size,
+  withMetrics: false,
+  status: b.status === -1 ? undefined : LIST_STATUS[b.status as 0 | 1 | 2],
+});
+
+/**
+ * `list` answered at once (server/front/fast.ts) when all it needs is at hand: the caller's page
+ * and its facts read for everybody and still fresh, and no room of the caller's own on it (their
+ * push addresses are read per call). The answer is the route's, byte for byte (a reused play token
+ * is the one the route would hand out). Undefined for anything else, an error too: the route
+ * answers those, from the start.
+ */
+function settledList(db: Db, clock: Clock, body: string, authorization: string | undefined): Buffer | undefined {
+  const bearer = bearerOf({ authorization });
+  if (!bearer) return undefined;
+  try {
+    const fields: unknown = JSON.parse(body);
+    if (!fields || typeof fields !== "object" || Array.isArray(fields)) return undefined;
+    const b = listBody.safeParse(fields);
+    if (!b.success) return undefined;
+    const now = clock.now();
+    const actor = userActorOf(bearer, now);
+    const list = settledRoomPage({ db, clock, actor }, pageOf(b.data))?.items;
+    if (!list || list.some((room) => room.hostId === actor.userId)) return undefined;
+    const facts = sharedFacts.settled(pageKeyOf(list), () => pageFacts(db, list, now))?.value;
+    return facts && joinRooms(partsOf(list, facts, new Map(), actor.userId, now), true);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Runs a verb for the bearer token's user. */
 const withBearer =
   (verb: (ctx: Ctx, body: Record<string, unknown>) => Promise<unknown>): Route =>
@@ -621,4 +669,16 @@ export const auiApi: VendorApi = {
   },
 };
 
-export const createAuiHandler = (opts: { db?: () => Db; clock?: Clock } = {}) => createVendorHandler(auiApi, opts);
+export function createAuiHandler(opts: { db?: () => Db; clock?: Clock } = {}) {
+  const db = opts.db ?? getDb;
+  const clock = opts.clock ?? systemClock;
+  return Object.assign(createVendorHandler(auiApi, { db, clock }), {
+    /** Requests answered from the connection's bytes when they can be (server/front/fast.ts). */
+    fast: {
+      [`POST ${PREFIX}list`]: (body, _query, authorization) => {
+        const json = settledList(db(), clock, body, authorization);
+        return json && { status: 200, json };
+      },
+    } satisfies Record<string, FastRoute>,
+  });
+}

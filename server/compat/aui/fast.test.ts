@@ -1,0 +1,134 @@
+// AUI `list` through the front: answered from the connection's bytes (server/front/fast.ts) once
+// the caller's page and its facts have been read for everybody, with the route's answer byte for
+// byte; the route answers everything else (a cold page, the caller's own rooms, errors, a write).
+import http from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ctxOf, makeTenant, PASSWORD, type Tenant } from "../../../test/helpers";
+import { getDb } from "../../db/client";
+import { createFrontServer } from "../../front/server";
+import { createRoom, findRoom } from "../../rooms";
+import { memberSubject, verifyRoomToken } from "../../tokens";
+import { revoke } from "../../tokens/revocations";
+import { createApiHandler } from "../../web/api";
+
+let t: Tenant;
+let front: ReturnType<typeof createFrontServer>;
+let base: string;
+beforeAll(async () => {
+  t = await makeTenant();
+  front = createFrontServer({ webOrigin: "http://127.0.0.1:9", api: createApiHandler() });
+  await new Promise<void>((r) => front.listen(0, "127.0.0.1", r));
+  base = `http://127.0.0.1:${(front.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  front.closeAllConnections();
+  await new Promise((r) => front.close(r));
+});
+
+/**
+ * A request on a connection of its own: the fast path reads a connection until a request comes that
+ * it does not answer, and node:http reads the rest of it.
+ */
+async function post(path: string, body: unknown, token?: string) {
+  const before = front.fastPath.answered;
+  const sockets: Socket[] = [];
+  const payload = typeof body === "string" ? body : JSON.stringify(body);
+  const r = await new Promise<http.IncomingMessage>((resolve, reject) => {
+    const req = http.request(`${base}${path}`, {
+      method: "POST",
+      agent: false,
+      headers: {
+        "content-type": "application/json",
+        "content-length": Buffer.byteLength(payload),
+        // As clients send it (node's own default without an agent is "close", not the fast path's).
+        connection: "keep-alive",
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      },
+    });
+    req.on("response", resolve).on("error", reject).end(payload);
+    req.on("socket", (socket) => sockets.push(socket));
+  });
+  let text = "";
+  r.setEncoding("utf8");
+  for await (const chunk of r) text += chunk as string;
+  for (const socket of sockets.splice(0)) socket.destroy();
+  return {
+    status: r.statusCode,
+    text,
+    json: JSON.parse(text) as Array<RoomInfo> & Record<string, unknown>,
+    headers: Object.entries(r.headers).filter(([k]) => k !== "date" && k !== "connection"),
+    fast: front.fastPath.answered - before,
+  };
+}
+type RoomInfo = { id: string } & Record<string, Record<string, string>>;
+const LIST = { page_num: 1, page_size: 50, status: -1, user_id: "x" };
+
+describe("AUI list on the front's fast path", () => {
+  it("answers a page already read with the route's bytes; the route answers the rest", async () => {
+    const ctx = ctxOf(t.host);
+    const rooms = [
+      await createRoom(ctx, { title: "fast one", mode: 0, record: false }),
+      await createRoom(ctx, { title: "fast two", mode: 0, record: false }),
+    ];
+    const signIn = async (username: string) =>
+      (await post("/login", { username, password: PASSWORD })).json.token as string;
+    const [viewer, host] = [await signIn(t.viewer.username), await signIn(t.host.username)];
+
+    // The first read of the page is the route's; the next, the fast path's: the same bytes.
+    const cold = await post("/api/v1/live/list", LIST, viewer);
+    expect(cold.status).toBe(200);
+    expect(cold.fast).toBe(0);
+    const warm = await post("/api/v1/live/list", LIST, viewer);
+    expect(warm.fast).toBe(1);
+    expect(warm.status).toBe(200);
+    expect(warm.text).toBe(cold.text);
+    expect(warm.headers).toEqual(cold.headers);
+    // What a client does with it: the pull URLs play with the caller's token.
+    const listed = warm.json.find((x) => x.id === rooms[0]!.id)!;
+    const token = new URL(listed.pull_url_info!.flv_url!).searchParams.get("token")!;
+    expect(verifyRoomToken(token, { scope: "play", room: rooms[0]!.id }, new Date()).sub).toBe(t.viewer.userId);
+    expect(listed.push_url_info).toEqual({ rtmp_url: "", rts_url: "", srt_url: "" });
+
+    // The anchor's own rooms carry push URLs (read per call): always the route's.
+    for (let i = 0; i < 2; i++) {
+      const own = await post("/api/v1/live/list", LIST, host);
+      expect(own.fast).toBe(0);
+      expect(own.json.find((x) => x.id === rooms[0]!.id)!.push_url_info!.rtmp_url).toMatch(/^rtmp:\/\//);
+    }
+
+    // Errors are the route's, as before.
+    const bad = await post("/api/v1/live/list", LIST, "a.b.c");
+    expect([bad.status, bad.json.code, bad.fast]).toEqual([401, 401, 0]);
+    const notObject = await post("/api/v1/live/list", "[1]", viewer);
+    expect([notObject.status, notObject.fast]).toEqual([400, 0]);
+    const badPage = await post("/api/v1/live/list", { ...LIST, page_num: 0 }, viewer);
+    expect([badPage.status, badPage.fast]).toEqual([400, 0]);
+
+    // A write in this process: the next list is read again (by the route), with the new room in it.
+    const third = await createRoom(ctx, { title: "fast three", mode: 0, record: false });
+    const after = await post("/api/v1/live/list", LIST, viewer);
+    expect(after.fast).toBe(0);
+    expect(after.json.map((x) => x.id)).toContain(third.id);
+    const again = await post("/api/v1/live/list", LIST, viewer);
+    expect([again.fast, again.text]).toEqual([1, after.text]);
+
+    // Kicked from a room: the token kept for it is not handed out again, on either path.
+    const room = await findRoom(getDb(), t.host, rooms[0]!.id);
+    await revoke(
+      getDb(),
+      "member",
+      memberSubject(room.num, t.viewer.userId),
+      new Date(),
+      new Date(Date.now() + 3600_000),
+    );
+    await new Promise((r) => setTimeout(r, 2)); // revoked before: a token signed in its millisecond is too
+    const kicked = await post("/api/v1/live/list", LIST, viewer);
+    expect(kicked.fast).toBe(1); // the page is still the one read for everybody
+    const fresh = new URL(kicked.json.find((x) => x.id === rooms[0]!.id)!.pull_url_info!.flv_url!).searchParams.get(
+      "token",
+    )!;
+    expect(fresh).not.toBe(token);
+    expect(verifyRoomToken(fresh, { scope: "play", room: rooms[0]!.id }, new Date()).sub).toBe(t.viewer.userId);
+  });
+});
