@@ -61,7 +61,10 @@ async function serve(
     routes: {
       "POST /beat": beat,
       // An answer longer than a socket's buffer, as bytes.
-      "POST /big": () => ({ status: 200, json: Buffer.from(JSON.stringify({ pad: "x".repeat(BIG) })) }),
+      "POST /big": (_body, query) => ({
+        status: 200,
+        json: Buffer.from(JSON.stringify({ pad: "x".repeat(query === "huge" ? HUGE : BIG) })),
+      }),
     },
     requestTimeoutMs: 60_000,
     ...timeouts,
@@ -75,6 +78,8 @@ async function serve(
 }
 
 const BIG = 1024 * 1024;
+/** More than the kernel's socket buffers on both ends hold. */
+const HUGE = 64 * 1024 * 1024;
 const beat = (n: number | string, extra = "") => {
   const body = typeof n === "number" ? `{"n":${n}}` : n;
   return `POST /beat HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n${extra}content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
@@ -389,6 +394,28 @@ describe("fast path", () => {
     await c.until(5);
     expect(server.fast.answered + server.seen.length).toBe(5);
     c.socket.destroy();
+  });
+
+  it("on shutdown, writes an answer under way to its end before closing its connection", async () => {
+    const { server, port } = await serve();
+    const socket = net.connect(port, "127.0.0.1");
+    socket.pause();
+    socket.write("POST /big?huge HTTP/1.1\r\nhost: x\r\ncontent-length: 0\r\n\r\n");
+    while (server.fast.answered < 1) await sleep(10);
+    const closed = new Promise((r) => server.close(r));
+    await sleep(100);
+    // Read only now: all of it arrives, then the connection ends.
+    let bytes = 0;
+    let head = "";
+    socket.on("data", (d: Buffer) => {
+      if (!head) head = d.toString("latin1", 0, d.indexOf("\r\n\r\n"));
+      bytes += d.length;
+    });
+    socket.resume();
+    await new Promise((r) => socket.on("close", r));
+    expect(head).toMatch(/^HTTP\/1.1 200 OK\r\n/);
+    expect(bytes).toBe(head.length + 4 + HUGE + 10);
+    await closed;
   });
 
   it("does not queue answers without bound for a client that never reads them", async () => {

@@ -145,7 +145,9 @@ export function createFastPath(server: Server, opts: FastPathOptions) {
     }
   }
   function onDrain(this: Socket) {
-    this.resume();
+    // On shutdown, the answer written, the connection closes (as a held request's does).
+    if (closing) this.end();
+    else this.resume();
   }
   function onTimeout(this: Socket) {
     // node:http's answers to a connection that sent no request, or part of one, within its headers timeout.
@@ -288,12 +290,14 @@ export function createFastPath(server: Server, opts: FastPathOptions) {
 
   /**
    * Closes the connections read here: all of them, or (`idle`) those between two requests; one that
-   * holds part of a request is closed once it is answered, as node:http does.
+   * holds part of a request is closed once it is answered, and one whose answer is still being
+   * written once it is, as node:http does.
    */
   function closeConnections(idle: boolean) {
     closing = true;
     for (const s of open) {
-      if (idle && partial.has(s)) continue;
+      // Not idle: a request held, or an answer still being written (it ends once written).
+      if (idle && (partial.has(s) || s.writableNeedDrain)) continue;
       s.destroy();
       open.delete(s);
     }
