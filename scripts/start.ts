@@ -137,7 +137,7 @@ const supervisor = new Supervisor({
   },
 });
 function run(name: "web" | "media" | "front") {
-  supervisor.run(name, process.execPath, [...(name === "front" && process.env.X_FRONT_FLAGS ? process.env.X_FRONT_FLAGS.split(" ") : []), ...entryArgs(name)], {
+  supervisor.run(name, process.execPath, entryArgs(name), {
     cwd: root,
     // The IPC channel lets a child notice when this supervisor dies without a chance to stop it.
     stdio: ["inherit", "inherit", "inherit", "ipc"],
