@@ -1,7 +1,7 @@
 // Test fixtures over the real database: apps and users of every role, callers with any actor.
 import { randomBytes } from "node:crypto";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import type { Actor, Ctx } from "../server/actor";
 import { ManualClock, systemClock, type Clock } from "../server/clock";
 import { getDb } from "../server/db/client";
@@ -37,6 +37,35 @@ export async function serve(handle: (req: IncomingMessage, res: ServerResponse) 
 }
 
 /** A handler for a router that answers only its own paths (vendor adapters, media routes): 404 otherwise. */
+/**
+ * A POST on a connection of its own, kept alive as clients keep theirs, then closed: the front's
+ * fast path (server/front/fast.ts) reads a connection until a request comes that it does not
+ * answer, and node:http reads the rest of it, so each request here is a connection's first.
+ */
+export async function postAlone(url: string, body: string, headers: Record<string, string> = {}) {
+  const sockets: Socket[] = [];
+  const r = await new Promise<IncomingMessage>((resolve, reject) => {
+    const req = http.request(url, {
+      method: "POST",
+      agent: false,
+      // node's own default without an agent is "close", which the fast path leaves to node:http.
+      // A chunked body ("transfer-encoding" given) is one the fast path leaves to node:http.
+      headers: {
+        ...(headers["transfer-encoding"] ? {} : { "content-length": String(Buffer.byteLength(body)) }),
+        connection: "keep-alive",
+        ...headers,
+      },
+    });
+    req.on("socket", (s) => sockets.push(s));
+    req.on("response", resolve).on("error", reject).end(body);
+  });
+  let text = "";
+  r.setEncoding("utf8");
+  for await (const chunk of r) text += chunk as string;
+  for (const s of sockets) s.destroy();
+  return { status: r.statusCode ?? 0, text, headers: Object.entries(r.headers).filter(([k]) => k !== "date") };
+}
+
 export const orNotFound =
   (...routes: Array<(req: IncomingMessage, res: ServerResponse) => boolean>) =>
   (req: IncomingMessage, res: ServerResponse) => {

@@ -150,6 +150,7 @@ export function createFrontServer(opts: FrontOptions) {
     "POST /api/tokens/verify": (body, _q, auth) => fastAnswer(verifyAnswer, fastBody(body, auth)),
     "GET /api/tokens/verify": (_body, query, auth) =>
       fastAnswer(verifyAnswer, verifyQuery(new URLSearchParams(query), bearerOf({ authorization: auth }))),
+    ...sxbHeartbeat.fast,
     ...opts.api?.fast,
   };
 

@@ -1,10 +1,9 @@
 // AUI `list` through the front: answered from the connection's bytes (server/front/fast.ts) once
 // the caller's page and its facts have been read for everybody, with the route's answer byte for
 // byte; the route answers everything else (a cold page, the caller's own rooms, errors, a write).
-import http from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ctxOf, makeTenant, PASSWORD, type Tenant } from "../../../test/helpers";
+import { ctxOf, makeTenant, PASSWORD, postAlone, type Tenant } from "../../../test/helpers";
 import { getDb } from "../../db/client";
 import { createFrontServer } from "../../front/server";
 import { createRoom, findRoom } from "../../rooms";
@@ -26,38 +25,15 @@ afterAll(async () => {
   await new Promise((r) => front.close(r));
 });
 
-/**
- * A request on a connection of its own: the fast path reads a connection until a request comes that
- * it does not answer, and node:http reads the rest of it.
- */
 async function post(path: string, body: unknown, token?: string) {
   const before = front.fastPath.answered;
-  const sockets: Socket[] = [];
-  const payload = typeof body === "string" ? body : JSON.stringify(body);
-  const r = await new Promise<http.IncomingMessage>((resolve, reject) => {
-    const req = http.request(`${base}${path}`, {
-      method: "POST",
-      agent: false,
-      headers: {
-        "content-type": "application/json",
-        "content-length": Buffer.byteLength(payload),
-        // As clients send it (node's own default without an agent is "close", not the fast path's).
-        connection: "keep-alive",
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-      },
-    });
-    req.on("response", resolve).on("error", reject).end(payload);
-    req.on("socket", (socket) => sockets.push(socket));
+  const r = await postAlone(`${base}${path}`, typeof body === "string" ? body : JSON.stringify(body), {
+    "content-type": "application/json",
+    ...(token ? { authorization: `Bearer ${token}` } : {}),
   });
-  let text = "";
-  r.setEncoding("utf8");
-  for await (const chunk of r) text += chunk as string;
-  for (const socket of sockets.splice(0)) socket.destroy();
   return {
-    status: r.statusCode,
-    text,
-    json: JSON.parse(text) as Array<RoomInfo> & Record<string, unknown>,
-    headers: Object.entries(r.headers).filter(([k]) => k !== "date" && k !== "connection"),
+    ...r,
+    json: JSON.parse(r.text) as Array<RoomInfo> & Record<string, unknown>,
     fast: front.fastPath.answered - before,
   };
 }

@@ -54,6 +54,9 @@ export function codeOf(e: unknown): { code: number; info: string; internal: bool
   return { code: c.code, info: c.message, internal: c.internal };
 }
 
+/** The paths clients call: the reference server's, and the Web demo's `/sxb_new/`. */
+export const SXB_PATHS = new Set(["/sxb/index.php", "/index.php", "/sxb/", "/sxb_new/", "/sxb_new/index.php"]);
+
 /** The envelope: errors travel with HTTP 200 (the clients drop non-2xx bodies). */
 export const envelope = (errorCode: number, errorInfo: string, data?: unknown) =>
   data === undefined ? { errorCode, errorInfo } : { errorCode, errorInfo, data };

@@ -9,7 +9,7 @@ import { userActorOf } from "../../http/actor";
 import { createVendorHandler, type Route, type VendorApi } from "../kit";
 import { account, sxbApp } from "./account";
 import { callback } from "./callback";
-import { codeOf, envelope, SXB, sxbError } from "./common";
+import { codeOf, envelope, SXB, SXB_PATHS, sxbError } from "./common";
 import { live } from "./live";
 import { checkSign } from "./sign";
 
@@ -17,8 +17,6 @@ export { SXB } from "./common";
 export { createSxbHeartbeat } from "./heartbeat";
 export { sxbSignature } from "./sign";
 
-/** The paths clients call: the reference server's, and the Web demo's `/sxb_new/`. */
-const SXB_PATHS = new Set(["/sxb/index.php", "/index.php", "/sxb/", "/sxb_new/", "/sxb_new/index.php"]);
 export const isSxbPath = (p: string) => SXB_PATHS.has(p);
 
 function route(svc: string, cmd: string): Route {

@@ -5,12 +5,14 @@ import { createHash } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eq } from "drizzle-orm";
 import { getDb } from "../../db/client";
+import { users } from "../../db/schema";
 import { resetEnvForTests } from "../../env";
 import { createFrontServer } from "../../front/server";
 import { presenceBuffer } from "../../presence/buffer";
 import { vendorKeys } from "../../media/urls";
-import { callerOf, makeTenant, type Tenant } from "../../../test/helpers";
+import { callerOf, makeTenant, postAlone, type Tenant } from "../../../test/helpers";
 import { createAuiHandler } from "../aui";
 import { createSxbHandler, SXB } from ".";
 
@@ -152,6 +154,63 @@ describe("随心播 heartbeat on the front", () => {
       );
     } finally {
       await callerOf(t.root).apps.update({ id: t.app.id, sxbSign: false });
+    }
+  });
+});
+
+describe("随心播 heartbeat from the connection's bytes", () => {
+  it("answers as the route does, errors too, records the beat, and leaves a room not read yet to the route", async () => {
+    const fast = front as ReturnType<typeof createFrontServer>;
+    const host = await account();
+    const [viewer, viewer2] = [await account(), await account()];
+    const roomnum = (await call("live", "create", { token: host.token, type: "live" })).data.roomnum as number;
+    await call("live", "reportroom", { token: host.token, room: { title: "fast hb", roomnum } });
+    /** A beat on a connection of its own; `chunked`: a body the fast path leaves to the route. */
+    const beat = async (body: unknown, chunked = false) => {
+      const before = fast.fastPath.answered;
+      const r = await postAlone(
+        `${base}/sxb/index.php?svc=live&cmd=heartbeat`,
+        JSON.stringify(body),
+        chunked ? { "transfer-encoding": "chunked" } : {},
+      );
+      return { ...r, fast: fast.fastPath.answered - before };
+    };
+    // The room is not read yet on this front: the route answers (and reads it).
+    const first = await beat({ token: viewer.token, roomnum, thumbup: 1 });
+    expect([first.status, first.fast, JSON.parse(first.text).errorCode]).toEqual([200, 0, 0]);
+    const quick = await beat({ token: viewer2.token, roomnum, role: 1, thumbup: 2 });
+    expect(quick.fast).toBe(1);
+    expect([quick.text, quick.headers]).toEqual([first.text, first.headers]);
+    // Errors: the route's envelope, byte for byte (a room never read is the route's either way).
+    for (const body of [
+      { token: "not-a-token-at-all", roomnum },
+      { token: viewer.token, roomnum: "abc" },
+      { token: viewer.token },
+      { token: host.token, roomnum: 999999999 },
+    ]) {
+      const [f, s] = [await beat(body), await beat(body, true)];
+      expect(s.fast).toBe(0);
+      expect(JSON.parse(f.text).errorCode).not.toBe(0);
+      expect([f.status, f.text]).toEqual([s.status, s.text]);
+    }
+    // What the fast path recorded: viewer2 is a member, as audience whatever role it claimed.
+    await presenceBuffer.flush(getDb());
+    const ids = await call("live", "roomidlist", { token: viewer.token, roomnum, index: 0, size: 10 });
+    expect(ids.data.idlist).toContainEqual({ id: viewer2.id, role: 0 });
+    const [v2] = await getDb().select({ id: users.id }).from(users).where(eq(users.username, viewer2.id));
+    const members = await callerOf(t.admin).presence.members({ room: roomnum, onlineOnly: false });
+    expect(members.items.find((m) => m.memberId === v2!.id)?.likes).toBe(2);
+    // Kicked: refused on the fast path too (the room is still the one read); the others beat on.
+    await callerOf(t.admin).presence.kick({ room: roomnum, memberId: v2!.id });
+    const out = await beat({ token: viewer2.token, roomnum });
+    const still = await beat({ token: viewer.token, roomnum });
+    expect([out.fast, JSON.parse(out.text).errorCode]).toEqual([1, SXB.BAD_REQUEST]);
+    expect([still.fast, JSON.parse(still.text).errorCode]).toEqual([1, 0]);
+    // A room beaten on is read again in the background before its second is over: no beat of it
+    // leaves the fast path (whose connection would then be node:http's for good).
+    for (let i = 0; i < 6; i++) {
+      await new Promise((r) => setTimeout(r, 300));
+      expect((await beat({ token: viewer.token, roomnum })).fast).toBe(1);
     }
   });
 });
