@@ -60,6 +60,13 @@ async function serve(
   server.fast = createFastPath(server, {
     routes: {
       "POST /beat": beat,
+      // An answer that comes later ({"n", "ms"}): none for n < 0 (node:http answers it then).
+      "POST /later": (body) => {
+        const { n, ms } = JSON.parse(body) as { n: number; ms: number };
+        return new Promise((r) =>
+          setTimeout(() => r(n < 0 ? undefined : { status: 200, json: JSON.stringify({ n }) }), ms),
+        );
+      },
       // An answer longer than a socket's buffer, as bytes.
       "POST /big": (_body, query) => ({
         status: 200,
@@ -394,6 +401,34 @@ describe("fast path", () => {
     await c.until(5);
     expect(server.fast.answered + server.seen.length).toBe(5);
     c.socket.destroy();
+  });
+
+  it("answers a request later in its place: the connection reads nothing more until then", async () => {
+    const { server, port } = await serve();
+    const c = connect(port);
+    const later = (n: number, ms: number) => {
+      const body = JSON.stringify({ n, ms });
+      return `POST /later HTTP/1.1\r\nhost: x\r\ncontent-length: ${body.length}\r\n\r\n${body}`;
+    };
+    c.send(later(1, 150) + beat(2) + later(3, 10) + beat(4));
+    const answers = await c.until(4);
+    expect(answers.map((a) => a.body)).toEqual([1, 2, 3, 4].map((n) => `{"n":${n}}`));
+    expect(server.seen).toEqual([]);
+    // One whose answer does not come: node:http answers it, from its start, and the rest in order.
+    c.send(later(-1, 20) + beat(5));
+    const more = await c.until(6);
+    expect(more.slice(4).map((a) => a.status)).toEqual([404, 200]);
+    expect(server.seen).toEqual(['POST /later {"n":-1,"ms":20}', 'POST /beat {"n":5}']);
+    c.socket.destroy();
+    // On shutdown, a request being answered is answered, then its connection closes.
+    const d = connect(port);
+    d.send(later(7, 200));
+    await sleep(50);
+    const closed = new Promise((r) => server.close(r));
+    const [last] = await d.until(1);
+    expect(last!.body).toBe('{"n":7}');
+    await d.closed;
+    await closed;
   });
 
   it("on shutdown, writes an answer under way to its end before closing its connection", async () => {

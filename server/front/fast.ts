@@ -23,6 +23,16 @@
 import { STATUS_CODES, type Server } from "node:http";
 import type { Socket } from "node:net";
 
+/** A body's JSON object (undefined when it is not one): what fast routes answer. */
+export function jsonObject(body: string): Record<string, unknown> | undefined {
+  try {
+    const v: unknown = JSON.parse(body);
+    return v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** An answer: its status and its JSON text (or that text's UTF-8 bytes). */
 export interface FastAnswer {
   status: number;
@@ -31,9 +41,15 @@ export interface FastAnswer {
 
 /**
  * Answers a request (its body, its query string without the "?", and its Authorization header's
- * value), or returns undefined, having changed nothing, for node:http to answer it.
+ * value), or returns undefined, having changed nothing, for node:http to answer it. An answer may
+ * come later (a promise): the connection reads nothing more until it has come, and one that comes
+ * undefined (or fails) leaves the request, and the rest of the connection, to node:http.
  */
-export type FastRoute = (body: string, query: string, authorization: string | undefined) => FastAnswer | undefined;
+export type FastRoute = (
+  body: string,
+  query: string,
+  authorization: string | undefined,
+) => FastAnswer | undefined | Promise<FastAnswer | undefined>;
 
 export interface FastPathOptions {
   /** Routes by "METHOD /path". */
@@ -98,6 +114,11 @@ export function createFastPath(server: Server, opts: FastPathOptions) {
    * apart), and when it began: at most a head and a body's bound, for at most the headers timeout.
    */
   const partial = new Map<Socket, { bytes: Buffer; since: number; reads: number }>();
+  /**
+   * Connections whose request a route answers later (reading paused meanwhile): that request's
+   * bytes, and what came after it.
+   */
+  const waiting = new Map<Socket, { request: Buffer; rest: Buffer | null }>();
   /** The server is closing: a held request is answered, and its connection then closed. */
   let closing = false;
   /** The first line of each route's requests, for telling a request that can never be one. */
@@ -106,6 +127,7 @@ export function createFastPath(server: Server, opts: FastPathOptions) {
   let dateSecond = -1;
   let date = "";
   let answered = 0;
+  let answeredLater = 0;
 
   function onData(this: Socket, chunk: Buffer) {
     const held = partial.get(this);
@@ -131,18 +153,41 @@ export function createFastPath(server: Server, opts: FastPathOptions) {
       }
       if (n < 0) return handOff(this, d.subarray(off));
       off += n;
+      const later = waiting.get(this);
+      if (later) {
+        // Read on once the answer has come (then(), below).
+        if (off < d.length) later.rest = Buffer.from(d.subarray(off));
+        this.pause();
+        return;
+      }
       // A client that sends on without reading: node:http holds back (it pauses reading) from here.
       if (this.writableNeedDrain && off < d.length) return handOff(this, d.subarray(off));
     }
     if (closing) return void this.end();
     // A request that came in parts was answered: the keep-alive timeout runs again.
     if (held) this.setTimeout(keepAliveMs);
-    // An answer longer than the socket's buffer is still being written: the next request is read
-    // once it is (TCP holds back a client that sends more meanwhile), as node:http does.
-    if (this.writableNeedDrain) {
-      this.pause();
-      this.once("drain", onDrain);
-    }
+    readOn(this);
+  }
+  /**
+   * An answer longer than the socket's buffer is still being written: the next request is read
+   * once it is (TCP holds back a client that sends more meanwhile), as node:http does.
+   */
+  function readOn(socket: Socket) {
+    if (!socket.writableNeedDrain) return void socket.resume();
+    socket.pause();
+    if (!socket.listeners("drain").includes(onDrain)) socket.once("drain", onDrain);
+  }
+  /** A route's answer that came later: written, then what came after its request is read. */
+  function answerLater(socket: Socket, got: FastAnswer | undefined) {
+    const w = waiting.get(socket);
+    waiting.delete(socket);
+    if (!w || socket.destroyed || !open.has(socket)) return;
+    if (!got) return handOff(socket, w.rest ? Buffer.concat([w.request, w.rest]) : w.request);
+    write(socket, got);
+    answeredLater++;
+    if (closing) return void socket.end();
+    if (w.rest) onData.call(socket, w.rest);
+    else readOn(socket);
   }
   function onDrain(this: Socket) {
     // On shutdown, the answer written, the connection closes (as a held request's does).
@@ -165,6 +210,7 @@ export function createFastPath(server: Server, opts: FastPathOptions) {
   function onClose(this: Socket) {
     open.delete(this);
     partial.delete(this);
+    waiting.delete(this);
   }
 
   /** The request at `off` answered (its length in bytes), WAIT for the rest of it, or -1: node:http answers it. */
@@ -234,7 +280,19 @@ export function createFastPath(server: Server, opts: FastPathOptions) {
     if (!ASCII_TEXT.test(body)) return -1;
     const got = route(body, q < 0 ? "" : target.slice(q + 1), authorization);
     if (got === undefined) return -1;
-    const { status, json } = got;
+    if (got instanceof Promise) {
+      waiting.set(socket, { request: Buffer.from(d.subarray(off, start + length)), rest: null });
+      if (fresh.delete(socket)) socket.setTimeout(keepAliveMs);
+      got.then(
+        (a) => answerLater(socket, a),
+        () => answerLater(socket, undefined),
+      );
+    } else write(socket, got);
+    return start + length - off;
+  }
+
+  /** Writes an answer: node:http's header for sendJson's answers, then the JSON. */
+  function write(socket: Socket, { status, json }: FastAnswer) {
     const now = Date.now();
     if (Math.floor(now / 1000) !== dateSecond) {
       dateSecond = Math.floor(now / 1000);
@@ -254,7 +312,6 @@ export function createFastPath(server: Server, opts: FastPathOptions) {
     }
     answered++;
     if (fresh.delete(socket)) socket.setTimeout(keepAliveMs);
-    return start + length - off;
   }
 
   /** node:http reads the connection from here, starting with `rest` (bytes not answered here). */
@@ -296,8 +353,8 @@ export function createFastPath(server: Server, opts: FastPathOptions) {
   function closeConnections(idle: boolean) {
     closing = true;
     for (const s of open) {
-      // Not idle: a request held, or an answer still being written (it ends once written).
-      if (idle && (partial.has(s) || s.writableNeedDrain)) continue;
+      // Not idle: a request held or being answered, or an answer being written (it ends once written).
+      if (idle && (partial.has(s) || waiting.has(s) || s.writableNeedDrain)) continue;
       s.destroy();
       open.delete(s);
     }
@@ -334,6 +391,10 @@ export function createFastPath(server: Server, opts: FastPathOptions) {
     /** Requests answered here so far. */
     get answered() {
       return answered;
+    },
+    /** Of those, the ones whose route answered later (a promise). */
+    get answeredLater() {
+      return answeredLater;
     },
   };
 }

@@ -1,6 +1,6 @@
-// AUI `list` through the front: answered from the connection's bytes (server/front/fast.ts) once
-// the caller's page and its facts have been read for everybody, with the route's answer byte for
-// byte; the route answers everything else (a cold page, the caller's own rooms, errors, a write).
+// AUI `list` through the front: answered from the connection's bytes (server/front/fast.ts), at
+// once when the caller's page and its facts have been read for everybody, else once read, with the
+// route's answer byte for byte; the route answers errors.
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ctxOf, makeTenant, PASSWORD, postAlone, type Tenant } from "../../../test/helpers";
@@ -25,23 +25,29 @@ afterAll(async () => {
   await new Promise((r) => front.close(r));
 });
 
-async function post(path: string, body: unknown, token?: string) {
-  const before = front.fastPath.answered;
+/**
+ * A request on a connection of its own; `chunked`: with a body the fast path leaves to node:http
+ * (the route's answer). `fast`: answered by the fast path; `later`: by it, once the page was read.
+ */
+async function post(path: string, body: unknown, token?: string, chunked = false) {
+  const [before, laterBefore] = [front.fastPath.answered, front.fastPath.answeredLater];
   const r = await postAlone(`${base}${path}`, typeof body === "string" ? body : JSON.stringify(body), {
     "content-type": "application/json",
     ...(token ? { authorization: `Bearer ${token}` } : {}),
+    ...(chunked ? { "transfer-encoding": "chunked" } : {}),
   });
   return {
     ...r,
     json: JSON.parse(r.text) as Array<RoomInfo> & Record<string, unknown>,
     fast: front.fastPath.answered - before,
+    later: front.fastPath.answeredLater - laterBefore,
   };
 }
 type RoomInfo = { id: string } & Record<string, Record<string, string>>;
 const LIST = { page_num: 1, page_size: 50, status: -1, user_id: "x" };
 
 describe("AUI list on the front's fast path", () => {
-  it("answers a page already read with the route's bytes; the route answers the rest", async () => {
+  it("answers with the route's bytes, at once when the page was read for everybody; errors are the route's", async () => {
     const ctx = ctxOf(t.host);
     const rooms = [
       await createRoom(ctx, { title: "fast one", mode: 0, record: false }),
@@ -51,27 +57,25 @@ describe("AUI list on the front's fast path", () => {
       (await post("/login", { username, password: PASSWORD })).json.token as string;
     const [viewer, host] = [await signIn(t.viewer.username), await signIn(t.host.username)];
 
-    // The first read of the page is the route's; the next, the fast path's: the same bytes.
+    // A page not read yet: the fast path answers once it is read; then at once. The route's bytes.
     const cold = await post("/api/v1/live/list", LIST, viewer);
-    expect(cold.status).toBe(200);
-    expect(cold.fast).toBe(0);
+    expect([cold.status, cold.fast, cold.later]).toEqual([200, 1, 1]);
     const warm = await post("/api/v1/live/list", LIST, viewer);
-    expect(warm.fast).toBe(1);
-    expect(warm.status).toBe(200);
-    expect(warm.text).toBe(cold.text);
-    expect(warm.headers).toEqual(cold.headers);
+    expect([warm.status, warm.fast, warm.later]).toEqual([200, 1, 0]);
+    const route = await post("/api/v1/live/list", LIST, viewer, true);
+    expect(route.fast).toBe(0);
+    for (const a of [cold, warm]) expect([a.text, a.headers]).toEqual([route.text, route.headers]);
     // What a client does with it: the pull URLs play with the caller's token.
     const listed = warm.json.find((x) => x.id === rooms[0]!.id)!;
     const token = new URL(listed.pull_url_info!.flv_url!).searchParams.get("token")!;
     expect(verifyRoomToken(token, { scope: "play", room: rooms[0]!.id }, new Date()).sub).toBe(t.viewer.userId);
     expect(listed.push_url_info).toEqual({ rtmp_url: "", rts_url: "", srt_url: "" });
 
-    // The anchor's own rooms carry push URLs (read per call): always the route's.
-    for (let i = 0; i < 2; i++) {
-      const own = await post("/api/v1/live/list", LIST, host);
-      expect(own.fast).toBe(0);
-      expect(own.json.find((x) => x.id === rooms[0]!.id)!.push_url_info!.rtmp_url).toMatch(/^rtmp:\/\//);
-    }
+    // The anchor's own rooms carry push URLs (read per call): answered once they are read.
+    const own = await post("/api/v1/live/list", LIST, host);
+    expect([own.fast, own.later]).toEqual([1, 1]);
+    expect(own.json.find((x) => x.id === rooms[0]!.id)!.push_url_info!.rtmp_url).toMatch(/^rtmp:\/\//);
+    expect(own.text).toBe((await post("/api/v1/live/list", LIST, host, true)).text);
 
     // Errors are the route's, as before.
     const bad = await post("/api/v1/live/list", LIST, "a.b.c");
@@ -81,13 +85,27 @@ describe("AUI list on the front's fast path", () => {
     const badPage = await post("/api/v1/live/list", { ...LIST, page_num: 0 }, viewer);
     expect([badPage.status, badPage.fast]).toEqual([400, 0]);
 
-    // A write in this process: the next list is read again (by the route), with the new room in it.
+    // A write in this process: the page is read again (answered later), with the new room in it.
     const third = await createRoom(ctx, { title: "fast three", mode: 0, record: false });
     const after = await post("/api/v1/live/list", LIST, viewer);
-    expect(after.fast).toBe(0);
+    expect([after.fast, after.later]).toEqual([1, 1]);
     expect(after.json.map((x) => x.id)).toContain(third.id);
     const again = await post("/api/v1/live/list", LIST, viewer);
-    expect([again.fast, again.text]).toEqual([1, after.text]);
+    expect([again.fast, again.later, again.text]).toEqual([1, 0, after.text]);
+
+    // The APIs' in-flight bound holds on the fast path too: over it, node:http refuses (busy).
+    const full = createFrontServer({ webOrigin: "http://127.0.0.1:9", api: createApiHandler(), maxInflight: 0 });
+    await new Promise<void>((r) => full.listen(0, "127.0.0.1", r));
+    try {
+      const port = (full.address() as AddressInfo).port;
+      const busy = await postAlone(`http://127.0.0.1:${port}/api/v1/live/list`, JSON.stringify(LIST), {
+        authorization: `Bearer ${viewer}`,
+      });
+      expect([busy.status, full.fastPath.answered]).toEqual([503, 0]);
+    } finally {
+      full.closeAllConnections();
+      await new Promise((r) => full.close(r));
+    }
 
     // Kicked from a room: the token kept for it is not handed out again, on either path.
     const room = await findRoom(getDb(), t.host, rooms[0]!.id);
@@ -100,7 +118,7 @@ describe("AUI list on the front's fast path", () => {
     );
     await new Promise((r) => setTimeout(r, 2)); // revoked before: a token signed in its millisecond is too
     const kicked = await post("/api/v1/live/list", LIST, viewer);
-    expect(kicked.fast).toBe(1); // the page is still the one read for everybody
+    expect([kicked.fast, kicked.later]).toEqual([1, 0]); // the page is still the one read for everybody
     const fresh = new URL(kicked.json.find((x) => x.id === rooms[0]!.id)!.pull_url_info!.flv_url!).searchParams.get(
       "token",
     )!;

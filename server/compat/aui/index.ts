@@ -14,7 +14,7 @@ import { appById } from "../../apps";
 import { systemClock, type Clock } from "../../clock";
 import { tokenKey } from "../../crypto/keys";
 import { getDb, type Db } from "../../db/client";
-import type { FastRoute } from "../../front/fast";
+import { jsonObject, type FastRoute } from "../../front/fast";
 import { recordings, sessions, users } from "../../db/schema";
 import { env } from "../../env";
 import { AppError, badInput, errorBody, toAppError } from "../../errors";
@@ -500,10 +500,7 @@ const verbs: Record<string, (ctx: Ctx, body: Record<string, unknown>) => Promise
     const m = await roomStats(ctx.db, room, ctx.clock.now());
     return { code: 200, metrics: { like_count: m.likes, online_count: m.online, pv: m.pv, uv: m.uv } };
   },
-  async list(ctx, body) {
-    const page = await listRoomPage(ctx, pageOf(parse(listBody, body)));
-    return roomInfos(ctx.db, ctx.clock, ctx.actor, page.items);
-  },
+  list: (ctx, body) => listPage(ctx, parse(listBody, body)),
   async update(ctx, body) {
     const b = parse(updateBody, body);
     await updateRoom(ctx, { room: b.id, title: b.title, notice: b.notice, extends: b.extends });
@@ -601,29 +598,40 @@ const pageOf = (b: z.infer<typeof listBody>) => ({
 });
 
 /**
- * `list` answered at once (server/front/fast.ts) when all it needs is at hand: the caller's page
- * and its facts read for everybody and still fresh, and no room of the caller's own on it (their
- * push addresses are read per call). The answer is the route's, byte for byte (a reused play token
- * is the one the route would hand out). Undefined for anything else, an error too: the route
- * answers those, from the start.
+ * `list` on the front's fast path (server/front/fast.ts), with the route's answer byte for byte (a
+ * reused play token is the one the route would hand out): at once when all it needs is at hand —
+ * the caller's page and its facts read for everybody and still fresh, and no room of the caller's
+ * own on it (their push addresses are read per call) — else once read, as the route reads it.
+ * Undefined for anything else, errors too: the route answers those, from the start.
  */
-function settledList(db: Db, clock: Clock, body: string, authorization: string | undefined): Buffer | undefined {
+function fastList(db: Db, clock: Clock, body: string, authorization: string | undefined) {
   const bearer = bearerOf({ authorization });
   if (!bearer) return undefined;
+  const parsed = listBody.safeParse(jsonObject(body));
+  if (!parsed.success) return undefined;
+  const b = parsed.data;
+  const now = clock.now();
+  let ctx: Ctx;
   try {
-    const fields: unknown = JSON.parse(body);
-    if (!fields || typeof fields !== "object" || Array.isArray(fields)) return undefined;
-    const b = listBody.safeParse(fields);
-    if (!b.success) return undefined;
-    const now = clock.now();
-    const actor = userActorOf(bearer, now);
-    const list = settledRoomPage({ db, clock, actor }, pageOf(b.data))?.items;
-    if (!list || list.some((room) => room.hostId === actor.userId)) return undefined;
-    const facts = sharedFacts.settled(pageKeyOf(list), () => pageFacts(db, list, now))?.value;
-    return facts && joinRooms(partsOf(list, facts, new Map(), actor.userId, now), true);
+    ctx = { db, clock, actor: userActorOf(bearer, now) };
+    const me = ctx.actor.kind === "user" ? ctx.actor.userId : "";
+    const list = settledRoomPage(ctx, pageOf(b))?.items;
+    const facts = list && sharedFacts.settled(pageKeyOf(list), () => pageFacts(db, list, now))?.value;
+    if (list && facts && !list.some((room) => room.hostId === me))
+      return { status: 200, json: joinRooms(partsOf(list, facts, new Map(), me, now), true) };
   } catch {
     return undefined;
   }
+  return listPage(ctx, b).then(
+    (text) => ({ status: 200, json: text.bytes }),
+    () => undefined,
+  );
+}
+
+/** The caller's page of rooms as RoomInfo (the route's `list`). */
+async function listPage(ctx: Ctx, b: z.infer<typeof listBody>) {
+  const page = await listRoomPage(ctx, pageOf(b));
+  return roomInfos(ctx.db, ctx.clock, ctx.actor, page.items);
 }
 
 /** Runs a verb for the bearer token's user. */
@@ -675,10 +683,7 @@ export function createAuiHandler(opts: { db?: () => Db; clock?: Clock } = {}) {
   return Object.assign(createVendorHandler(auiApi, { db, clock }), {
     /** Requests answered from the connection's bytes when they can be (server/front/fast.ts). */
     fast: {
-      [`POST ${PREFIX}list`]: (body, _query, authorization) => {
-        const json = settledList(db(), clock, body, authorization);
-        return json && { status: 200, json };
-      },
+      [`POST ${PREFIX}list`]: (body, _query, authorization) => fastList(db(), clock, body, authorization),
     } satisfies Record<string, FastRoute>,
   });
 }

@@ -13,7 +13,7 @@ import type { PresenceBuffer } from "../../presence/buffer";
 import { memberSubject } from "../../tokens";
 import { revocationSet } from "../../tokens/revocations";
 import { readFields, sendAnswer } from "../kit";
-import type { FastRoute } from "../../front/fast";
+import { jsonObject, type FastRoute } from "../../front/fast";
 import { codeOf, envelope, num, parse, SXB, SXB_PATHS, sxbError, tokenOnly } from "./common";
 import { assertSigned } from "./sign";
 
@@ -89,7 +89,7 @@ export function createSxbHeartbeat(buffer: PresenceBuffer, clock: Clock = system
   /**
    * The room of a beat if it was read less than a second ago (undefined: roomOf reads it). One
    * still beaten in the second half of its second is read again meanwhile (as server/cache.ts
-   * renews its answers), so a busy room's beats never wait, nor leave the fast path, for its read.
+   * renews its answers), so a busy room's beats never wait for its read.
    */
   function settledRoom(roomNum: number, now: number) {
     const entry = cache.get(roomNum);
@@ -162,32 +162,28 @@ export function createSxbHeartbeat(buffer: PresenceBuffer, clock: Clock = system
   }
   /**
    * The same beat answered from the connection's bytes (server/front/fast.ts), its error answers
-   * too, when its room was read less than a second ago; undefined (nothing done) for the route to
-   * answer it otherwise: a room to read, another command, a body that is not a JSON object.
+   * too: at once when its room was read less than a second ago, else once it is read. Undefined
+   * (nothing done) for the route to answer another command or a body that is not a JSON object.
    */
   const fast =
     (path: string): FastRoute =>
     (text, queryText) => {
       const query = new URLSearchParams(queryText);
       if (!isBeat(query)) return undefined;
-      let body: unknown;
-      try {
-        body = JSON.parse(text);
-      } catch {
-        return undefined;
-      }
-      if (!body || typeof body !== "object" || Array.isArray(body)) return undefined;
-      const fields = body as Record<string, unknown>;
+      const fields = jsonObject(text);
+      if (!fields) return undefined;
+      const signed = { url: `${path}?${queryText}`, query, body: fields };
+      const answer = (envelope: unknown) => ({ status: 200, json: JSON.stringify(envelope) });
       try {
         const started = begin(fields);
         const r = settledRoom(started.b.roomnum, started.now.getTime());
-        if (!r) return undefined;
-        return {
-          status: 200,
-          json: JSON.stringify(beat(started, r, { url: `${path}?${queryText}`, query, body: fields })),
-        };
+        if (r) return answer(beat(started, r, signed));
+        // Its room is read first (as the route reads it), then the beat answered.
+        return roomOf(started.b.roomnum, started.now.getTime())
+          .then((room) => beat(started, room, signed))
+          .then(answer, (e: unknown) => answer(failed(e)));
       } catch (e) {
-        return codeOf(e).internal ? undefined : { status: 200, json: JSON.stringify(failed(e)) };
+        return answer(failed(e));
       }
     };
   return Object.assign(heartbeat, {
