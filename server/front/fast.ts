@@ -173,7 +173,8 @@ export function createFastPath(server: Server, opts: FastPathOptions) {
    * once it is (TCP holds back a client that sends more meanwhile), as node:http does.
    */
   function readOn(socket: Socket) {
-    if (!socket.writableNeedDrain) return void socket.resume();
+    // (A connection read as usual is flowing already: nothing to do on the hot path.)
+    if (!socket.writableNeedDrain) return void (socket.readableFlowing === false && socket.resume());
     socket.pause();
     if (!socket.listeners("drain").includes(onDrain)) socket.once("drain", onDrain);
   }

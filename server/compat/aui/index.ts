@@ -613,8 +613,9 @@ function fastList(db: Db, clock: Clock, body: string, authorization: string | un
   const now = clock.now();
   let ctx: Ctx;
   try {
-    ctx = { db, clock, actor: userActorOf(bearer, now) };
-    const me = ctx.actor.kind === "user" ? ctx.actor.userId : "";
+    const actor = userActorOf(bearer, now);
+    const me = actor.userId;
+    ctx = { db, clock, actor };
     const list = settledRoomPage(ctx, pageOf(b))?.items;
     const facts = list && sharedFacts.settled(pageKeyOf(list), () => pageFacts(db, list, now))?.value;
     if (list && facts && !list.some((room) => room.hostId === me))
