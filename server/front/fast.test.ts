@@ -3,6 +3,9 @@
 import http from "node:http";
 import net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { takeAnswerBuffer } from "../http/answer-buffers";
 import { sendJson } from "../http/io";
 import { createFastPath, type FastRoute } from "./fast";
 
@@ -474,5 +477,57 @@ describe("fast path", () => {
     expect(done.length + server.seen.length).toBeLessThan(64_000);
     expect(accepted[0]!.writableLength).toBeLessThan(256 * 1024);
     socket.destroy();
+  });
+
+  it("gives an answer's buffer back only once the kernel has all of it", async () => {
+    // A Unix socket's buffers hold about 200 KiB: a 1-MiB answer to a client that does not read
+    // stays partly unwritten. Were its buffer given back before, the next answer (another client's)
+    // would be written into it.
+    const server = http.createServer((_req, res) => sendJson(res, 404, {}));
+    const fast = createFastPath(server, {
+      routes: {
+        "POST /pooled": (body) => {
+          const b = takeAnswerBuffer(1024 * 1024);
+          b.fill(body);
+          return { status: 200, json: b };
+        },
+      },
+      headersTimeoutMs: 60_000,
+      requestTimeoutMs: 60_000,
+      keepAliveTimeoutMs: 65_000,
+      maxBody: 1024,
+    });
+    server.on("connection", fast.connection);
+    servers.push(server);
+    const path = join(tmpdir(), `onair-fast-${process.pid}-${Date.now()}.sock`);
+    await new Promise<void>((r) => server.listen(path, r));
+    const pooled = (fill: string) => `POST /pooled HTTP/1.1\r\nhost: x\r\ncontent-length: 1\r\n\r\n${fill}`;
+    const slow = net.connect(path);
+    slow.pause();
+    slow.write(pooled("a"));
+    while (fast.answered < 1) await sleep(5);
+    await sleep(50);
+    // Others meanwhile, one after another, each reading its answer whole.
+    for (const fill of ["b", "c", "d"]) {
+      const c = net.connect(path);
+      const chunks: Buffer[] = [];
+      c.on("data", (d: Buffer) => chunks.push(d));
+      c.write(pooled(fill));
+      const n = 1024 * 1024;
+      while (Buffer.concat(chunks).length < n) await sleep(5);
+      const got = Buffer.concat(chunks);
+      expect(got.subarray(got.length - n).every((x) => x === fill.charCodeAt(0))).toBe(true);
+      c.destroy();
+    }
+    // Then the slow one reads: its answer is still all "a".
+    const chunks: Buffer[] = [];
+    slow.on("data", (d: Buffer) => chunks.push(d));
+    slow.resume();
+    while (Buffer.concat(chunks).length < 1024 * 1024) await sleep(5);
+    const got = Buffer.concat(chunks);
+    const body = got.subarray(got.indexOf("\r\n\r\n") + 4);
+    expect(body.length).toBe(1024 * 1024);
+    expect(body.every((x) => x === 0x61)).toBe(true);
+    slow.destroy();
   });
 });

@@ -22,6 +22,7 @@
 // shutdown, a request held is answered before its connection closes.
 import { STATUS_CODES, type Server } from "node:http";
 import type { Socket } from "node:net";
+import { answerWritten } from "../http/answer-buffers";
 
 /** A body's JSON object (undefined when it is not one): what fast routes answer. */
 export function jsonObject(body: string): Record<string, unknown> | undefined {
@@ -308,7 +309,7 @@ export function createFastPath(server: Server, opts: FastPathOptions) {
       // Bytes (a long answer, encoded once) go out with the header in one system call.
       socket.cork();
       socket.write(header);
-      socket.write(json);
+      socket.write(json, () => answerWritten(json));
       socket.uncork();
     }
     answered++;

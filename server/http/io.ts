@@ -1,6 +1,7 @@
 // Small helpers for the plain node:http endpoints: bounded body reading and JSON answers.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { AppError, errorBody, toAppError } from "../errors";
+import { answerWritten, takeAnswerBuffer } from "./answer-buffers";
 
 export function readBody(req: IncomingMessage, limit: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -38,7 +39,8 @@ export async function readJson(req: IncomingMessage, limit: number): Promise<unk
 
 /**
  * An answer already serialised (put together from shared bytes, e.g. AUI's RoomInfo pages): sent
- * as these bytes, not stringified again.
+ * as these bytes, not stringified again. Its bytes may be a pooled answer buffer
+ * (server/http/answer-buffers.ts), given back once written: send a JsonText once, and keep nothing of it.
  */
 export class JsonText {
   constructor(readonly bytes: Buffer) {}
@@ -47,17 +49,24 @@ export class JsonText {
   }
 }
 
+function encoded(text: string): Buffer {
+  const out = takeAnswerBuffer(Buffer.byteLength(text));
+  out.write(text);
+  return out;
+}
+
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>) {
   const text = body instanceof JsonText ? undefined : JSON.stringify(body);
-  // A long answer is encoded once (measuring its length and writing it would each encode it).
-  const s = text === undefined ? (body as JsonText).bytes : text.length > 4096 ? Buffer.from(text) : text;
+  // A long answer is encoded once (measuring its length and writing it would each encode it), into
+  // a buffer used again once written (server/http/answer-buffers.ts).
+  const s = text === undefined ? (body as JsonText).bytes : text.length > 4096 ? encoded(text) : text;
   res.writeHead(status, {
     "content-type": "application/json; charset=utf-8",
     "content-length": Buffer.byteLength(s),
     "cache-control": "no-store",
     ...headers,
   });
-  res.end(s);
+  res.end(s, () => answerWritten(s));
 }
 
 export function sendError(res: ServerResponse, err: unknown) {

@@ -19,6 +19,7 @@ import { recordings, sessions, users } from "../../db/schema";
 import { env } from "../../env";
 import { AppError, badInput, errorBody, toAppError } from "../../errors";
 import { bearerOf, userActorOf } from "../../http/actor";
+import { takeAnswerBuffer } from "../../http/answer-buffers";
 import { JsonText } from "../../http/io";
 import { getPushInfo } from "../../media/access";
 import { pullUrls } from "../../media/urls";
@@ -268,7 +269,8 @@ function joinRooms(rooms: RoomParts[], array: boolean): Buffer {
   // Brackets, and commas between rooms.
   let n = array ? 2 + Math.max(0, rooms.length - 1) : 0;
   for (const r of rooms) n += r.shared.head.length + r.middle.length + r.shared.tail.length + 2 * pullLength(r);
-  const out = Buffer.allocUnsafe(n);
+  // Given back by whoever writes it (server/http/answer-buffers.ts).
+  const out = takeAnswerBuffer(n);
   let at = 0;
   const put = (b: Buffer) => {
     out.set(b, at);
