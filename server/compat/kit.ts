@@ -147,15 +147,16 @@ export function createVendorHandler(api: VendorApi, opts: { db?: () => Db; clock
       addr: clientAddress(req),
       fields: () => (body ??= readFields(req, api.body)),
     };
-    route(call).then(
-      (data) => sendAnswer(res, api.ok(data)),
-      (e) => {
+    // An answer that cannot be written (a result that is no JSON) is answered as a failure too,
+    // never left as an unhandled rejection, which would end the process.
+    route(call)
+      .then((data) => sendAnswer(res, api.ok(data)))
+      .catch((e: unknown) => {
         const a = api.fail(e);
         if (a.internal) log.error(`${api.name} adapter failed`, { path, error: errorText(e) });
         if (!res.headersSent) sendAnswer(res, a);
         else res.destroy();
-      },
-    );
+      });
     return true;
   };
 }

@@ -19,18 +19,22 @@ export { sxbSignature } from "./sign";
 
 export const isSxbPath = (p: string) => SXB_PATHS.has(p);
 
+/** A command of the table, by its own name only ("constructor" or "toString" name none). */
+const commandOf = <T>(table: Record<string, T>, cmd: string): T | undefined =>
+  Object.hasOwn(table, cmd) ? table[cmd] : undefined;
+
 function route(svc: string, cmd: string): Route {
   return async (call) => {
     const body = await call.fields();
     const signed = { url: call.req.url ?? "", svc, cmd, query: call.query, body };
     const now = call.clock.now();
-    const accountCommand = svc === "account" ? account[cmd] : undefined;
+    const accountCommand = svc === "account" ? commandOf(account, cmd) : undefined;
     if (accountCommand) {
       await checkSign(call.db, (await sxbApp(call.db)).id, signed, now);
       return accountCommand(call.db, call.clock, body, call.addr);
     }
     if (svc === "live" && cmd === "callback") return callback(call.db, call.clock, body);
-    const liveCommand = svc === "live" ? live[cmd] : undefined;
+    const liveCommand = svc === "live" ? commandOf(live, cmd) : undefined;
     if (liveCommand) {
       const token = typeof body.token === "string" ? body.token : "";
       if (!token) throw sxbError(SXB.TOKEN_EXPIRED, "token过期");

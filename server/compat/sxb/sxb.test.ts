@@ -100,6 +100,29 @@ describe("随心播 accounts", () => {
   });
 });
 
+describe("随心播 commands by name", () => {
+  it("takes only a command's own name: an inherited one (constructor, toString) is unknown, with or without a token", async () => {
+    const a = await account();
+    for (const [svc, cmd] of [
+      ["account", "constructor"],
+      ["account", "toString"],
+      ["account", "__proto__"],
+      ["live", "constructor"],
+      ["live", "hasOwnProperty"],
+      ["live", "valueOf"],
+    ]) {
+      // Before, Object's constructor ran as the command and its answer (the database handle) could
+      // not be written: an unhandled rejection, which ends the process.
+      for (const body of [{}, { token: a.token }])
+        expect(await call(svc!, cmd!, body)).toEqual({
+          errorCode: SXB.BAD_REQUEST,
+          errorInfo: `unknown svc/cmd: ${svc}/${cmd}`,
+        });
+    }
+    expect((await call("live", "roomlist", { token: a.token, index: 0, size: 1 })).errorCode).toBe(0);
+  });
+});
+
 describe("随心播 anti-tamper sign (per app)", () => {
   it("when the app requires it: a missing or wrong sign answers 10001; md5(path?svc&cmd&timeStamp + secret) passes", async () => {
     const a = await account();
