@@ -4,7 +4,7 @@ import type { Server } from "node:http";
 import { pruneSessions } from "./accounts";
 import { closeDb, getDb } from "./db/client";
 import { env } from "./env";
-import { errorText, log } from "./log";
+import { errorText, log, rateLimitedLog } from "./log";
 import { pruneLimits } from "./limits";
 import { pruneMediaNodes } from "./media/nodes";
 import { presenceBuffer } from "./presence/buffer";
@@ -38,7 +38,26 @@ export async function startBackground() {
   startIdleGc(env().IDLE_GC_GROWTH_MIB);
 }
 
-/** Stop accepting, let in-flight requests finish (≤ 10 s), flush buffered heartbeats, close the pool. */
+/**
+ * A promise rejected with nobody to handle it is a bug in one request's or one timer's path: it is
+ * logged (at most 5 lines a second, a flood counted), and the process goes on. Node's default
+ * ends the process, which drops every connection on it — all the viewers' sockets and heartbeats
+ * on a front — for one request (as a 随心播 command name did until `feb79f8`). Registered once.
+ */
+export function logStrayRejections(name: string) {
+  if (strayRejections) return;
+  const line = rateLimitedLog("error", 5, 20);
+  strayRejections = (e: unknown) => {
+    line(`${name}: a promise failed with nobody to handle it`, { error: errorText(e) });
+  };
+  process.on("unhandledRejection", strayRejections);
+}
+let strayRejections: ((e: unknown) => void) | undefined;
+
+/**
+ * Stop accepting, let in-flight requests finish (≤ 10 s), flush buffered heartbeats, close the
+ * pool. Stray rejections are logged from here on (logStrayRejections).
+ */
 export function handleShutdown(
   name: string,
   servers: Server[],
@@ -46,6 +65,7 @@ export function handleShutdown(
   /** Runs first: long-lived connections the servers no longer track (event sockets) are told to go. */
   first?: () => void,
 ) {
+  logStrayRejections(name);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
