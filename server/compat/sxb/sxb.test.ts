@@ -241,6 +241,39 @@ describe("随心播 heartbeat from the connection's bytes", () => {
   });
 });
 
+describe("随心播 roomlist shared by its callers", () => {
+  it("answers every caller the same bytes while the page is the same, and a write shows at once", async () => {
+    const host = await account();
+    const [v1, v2] = [await account(), await account()];
+    const raw = async (token: string) => {
+      const r = await fetch(`${base}/sxb/index.php?svc=live&cmd=roomlist`, {
+        method: "POST",
+        body: JSON.stringify({ token, type: "live", index: 0, size: 100 }),
+      });
+      return r.text();
+    };
+    const rooms = (text: string) =>
+      (JSON.parse(text) as { data: { rooms: Array<{ uid: string; info: { roomnum: number; title: string } }> } }).data
+        .rooms;
+    const roomnum = (await call("live", "create", { token: host.token })).data.roomnum as number;
+    await call("live", "reportroom", { token: host.token, room: { title: "shared one", roomnum } });
+    const [a, b] = [await raw(v1.token), await raw(v2.token)];
+    expect(a).toBe(b);
+    expect(rooms(a).find((r) => r.info.roomnum === roomnum)).toMatchObject({
+      uid: host.id,
+      info: { title: "shared one" },
+    });
+    // A write (a rename, a room going live) is in the next answer, whoever asks.
+    await call("live", "reportroom", { token: host.token, room: { title: "renamed 改名", roomnum } });
+    const other = (await call("live", "create", { token: host.token })).data.roomnum as number;
+    await call("live", "reportroom", { token: host.token, room: { title: "second", roomnum: other } });
+    const after = rooms(await raw(v1.token));
+    expect(after.find((r) => r.info.roomnum === roomnum)?.info.title).toBe("renamed 改名");
+    expect(after.find((r) => r.info.roomnum === other)?.info.title).toBe("second");
+    expect(await raw(v2.token)).toBe(await raw(v1.token));
+  });
+});
+
 describe("随心播 live", () => {
   it("create → reportroom → roomlist → reportmemid → heartbeat → roomidlist → request → reportstatus → exitroom", async () => {
     const host = await account();
