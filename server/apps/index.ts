@@ -215,13 +215,23 @@ export const secretVersionOf = (secretEnc: string) =>
   createHash("sha256").update(secretEnc).digest("base64url").slice(0, 10);
 
 const sharedApps = sharedReads<typeof apps.$inferSelect | undefined>();
+const readApp = async (db: DbOrTx, id: number) => (await db.select().from(apps).where(eq(apps.id, id)))[0];
+
 /**
  * An app's row, as every vendor request reads it (sign settings, secrets, domains): once a second
  * per process outside transactions; a change this process commits is seen at once (server/cache.ts).
  */
 export function appRow(db: DbOrTx, id: number) {
-  const read = async () => (await db.select().from(apps).where(eq(apps.id, id)))[0];
-  return cacheable(db) ? sharedApps(String(id), read) : read();
+  return cacheable(db) ? sharedApps(String(id), () => readApp(db, id)) : readApp(db, id);
+}
+
+/**
+ * appRow's row if it has been read and may still be served ({value: undefined}: there is no such
+ * app; undefined: ask appRow), for answers made synchronously (server/front/fast.ts).
+ */
+export function settledAppRow(db: DbOrTx, id: number) {
+  if (!cacheable(db)) return undefined;
+  return sharedApps.settled(String(id), () => readApp(db, id));
 }
 
 export async function appById(db: DbOrTx, id: number) {

@@ -170,15 +170,34 @@ export function createVendorHandler(api: VendorApi, opts: { db?: () => Db; clock
 const sharedNames = sharedReads<Array<{ id: string; username: string }>>();
 
 export async function vendorIds(db: DbOrTx, userIds: string[]): Promise<(id: string) => string> {
+  const { key, read } = namesOf(db, userIds);
+  // A page's hosts are the same for everybody listing it: read once a second (server/cache.ts).
+  return idsFrom(cacheable(db) ? await sharedNames(key, read) : await read());
+}
+
+/**
+ * vendorIds' answer if its names have been read for everybody and may still be served (undefined:
+ * ask vendorIds), for answers made synchronously (server/front/fast.ts).
+ */
+export function settledVendorIds(db: DbOrTx, userIds: string[]): ((id: string) => string) | undefined {
+  if (!cacheable(db)) return undefined;
+  const { key, read } = namesOf(db, userIds);
+  const rows = sharedNames.settled(key, read)?.value;
+  return rows && idsFrom(rows);
+}
+
+function namesOf(db: DbOrTx, userIds: string[]) {
   const wanted = [...new Set(userIds)].filter((id) => /^[0-9a-f-]{36}$/i.test(id)).sort();
   const read = async () =>
     wanted.length
       ? await db.select({ id: users.id, username: users.username }).from(users).where(inArray(users.id, wanted))
       : [];
-  // A page's hosts are the same for everybody listing it: read once a second (server/cache.ts).
-  const rows = cacheable(db) ? await sharedNames(wanted.join(","), read) : await read();
+  return { key: wanted.join(","), read };
+}
+
+function idsFrom(rows: Array<{ id: string; username: string }>) {
   const names = new Map(rows.map((r) => [r.id, r.username]));
-  return (id) => names.get(id) ?? (id.startsWith(EXTERNAL) ? id.slice(EXTERNAL.length) : id);
+  return (id: string) => names.get(id) ?? (id.startsWith(EXTERNAL) ? id.slice(EXTERNAL.length) : id);
 }
 
 /**

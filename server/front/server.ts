@@ -140,9 +140,15 @@ export function createFrontServer(opts: FrontOptions) {
     "POST /api/tokens/verify": (body, _q, auth) => fastAnswer(verifyAnswer, fastBody(body, auth)),
     "GET /api/tokens/verify": (_body, query, auth) =>
       fastAnswer(verifyAnswer, verifyQuery(new URLSearchParams(query), bearerOf({ authorization: auth }))),
-    ...sxbHeartbeat.fast,
-    ...Object.fromEntries(Object.entries(opts.api?.fast ?? {}).map(([k, route]) => [k, boundApi(route)])),
   };
+  // 随心播's heartbeat and the APIs' routes share paths (one per command's path): the heartbeat's
+  // route answers its command, the APIs' the others.
+  for (const [k, route] of Object.entries(sxbHeartbeat.fast)) fastRoutes[k] = route;
+  for (const [k, route] of Object.entries(opts.api?.fast ?? {})) {
+    const api = boundApi(route);
+    const first = fastRoutes[k];
+    fastRoutes[k] = first ? (body, query, auth) => first(body, query, auth) ?? api(body, query, auth) : api;
+  }
   /**
    * An API's fast route within the APIs' in-flight bound (answerApi), as that API's requests are:
    * an answer that comes later counts until it has come; over the bound, node:http refuses it.

@@ -33,7 +33,8 @@ export type ApiHandler = ((
 export function createApiHandler(): ApiHandler {
   const trpc = createTrpcHandler();
   const aui = createAuiHandler();
-  const vendors = [aui, createSxbHandler(), createLtHandler(), createPolyvHandler(), createHaoshitongHandler()];
+  const sxb = createSxbHandler();
+  const vendors = [aui, sxb, createLtHandler(), createPolyvHandler(), createHaoshitongHandler()];
   const handle: ApiHandler = (req, res, path, admit = () => true) => {
     if (path.startsWith("/api/trpc/")) {
       // A handler that throws must answer, not reject unhandled (which would end the process).
@@ -51,5 +52,5 @@ export function createApiHandler(): ApiHandler {
     }
     return false;
   };
-  return Object.assign(handle, { fast: aui.fast });
+  return Object.assign(handle, { fast: { ...aui.fast, ...sxb.fast } });
 }

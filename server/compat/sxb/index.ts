@@ -3,14 +3,16 @@
 // the Web demo posts them as forms), answered with HTTP 200 and the {errorCode, errorInfo, data}
 // envelope and the seed's codes. Commands: account.ts (regist, login, logout), live.ts (rooms,
 // members, mic, records), callback.ts (Tencent live callbacks), heartbeat.ts (the front's hot path).
-import type { Clock } from "../../clock";
-import type { Db } from "../../db/client";
+import { systemClock, type Clock } from "../../clock";
+import { getDb, type Db } from "../../db/client";
 import { userActorOf } from "../../http/actor";
+import { appRow, settledAppRow } from "../../apps";
+import { jsonObject, type FastRoute } from "../../front/fast";
 import { createVendorHandler, type Route, type VendorApi } from "../kit";
 import { account, sxbApp } from "./account";
 import { callback } from "./callback";
 import { codeOf, envelope, SXB, SXB_PATHS, sxbError } from "./common";
-import { live } from "./live";
+import { live, settledRoomlist } from "./live";
 import { checkSign } from "./sign";
 
 export { SXB } from "./common";
@@ -66,4 +68,44 @@ export const sxbApi: VendorApi = {
   },
 };
 
-export const createSxbHandler = (opts: { db?: () => Db; clock?: Clock } = {}) => createVendorHandler(sxbApi, opts);
+/**
+ * `roomlist` on the front's fast path (server/front/fast.ts), with the command's answer byte for
+ * byte: at once when all it reads has been read for everybody and may still be served, else once
+ * read, as the route reads it. Undefined for anything else (an app that asks for a sign, errors
+ * too): the route answers those, from the start.
+ */
+function fastRoomlist(db: Db, clock: Clock, body: string, queryText: string) {
+  const query = new URLSearchParams(queryText);
+  if (query.get("svc") !== "live" || query.get("cmd") !== "roomlist") return undefined;
+  const fields = jsonObject(body);
+  if (typeof fields?.token !== "string" || !fields.token) return undefined;
+  const answer = (data: unknown) => ({ status: 200, json: JSON.stringify(sxbApi.ok(data).body) });
+  let actor: ReturnType<typeof userActorOf>;
+  try {
+    actor = userActorOf(fields.token, clock.now());
+    const app = actor.appId === null ? { value: undefined } : settledAppRow(db, actor.appId);
+    const data = app && !app.value?.sxbSign ? settledRoomlist({ db, clock, actor }, fields) : undefined;
+    if (data) return answer(data);
+  } catch {
+    return undefined;
+  }
+  const { appId } = actor;
+  return (async () => {
+    if (appId !== null && (await appRow(db, appId))?.sxbSign) return undefined;
+    return answer(await live.roomlist!({ db, clock, actor }, fields));
+  })().catch(() => undefined);
+}
+
+export function createSxbHandler(opts: { db?: () => Db; clock?: Clock } = {}) {
+  const db = opts.db ?? getDb;
+  const clock = opts.clock ?? systemClock;
+  return Object.assign(createVendorHandler(sxbApi, { db, clock }), {
+    /** Requests answered from the connection's bytes when they can be (server/front/fast.ts). */
+    fast: Object.fromEntries(
+      [...SXB_PATHS].map((p): [string, FastRoute] => [
+        `POST ${p}`,
+        (body, query) => fastRoomlist(db(), clock, body, query),
+      ]),
+    ),
+  });
+}

@@ -6,8 +6,8 @@ import { getVodUrl } from "../../media/access";
 import { reportMic, requestMic } from "../../mic";
 import { joinRoom, leaveRoom, listMembers } from "../../presence";
 import { createRecording, listRecordings } from "../../recordings";
-import { createRoom, listRooms, transitionRoom, updateRoom } from "../../rooms";
-import { vendorIds } from "../kit";
+import { createRoom, listRooms, settledListRooms, transitionRoom, updateRoom } from "../../rooms";
+import { settledVendorIds, vendorIds } from "../kit";
 import { appArg, num, page, parse, playAddresses, roomByNum, SXB, sxbError, tokenOnly } from "./common";
 
 export type LiveCommand = (ctx: Ctx, body: Record<string, unknown>) => Promise<unknown>;
@@ -67,6 +67,51 @@ const roomlistInput = tokenOnly.extend({
   ...page,
 });
 
+/** The rooms a roomlist body asks for (throws the command's error for a bad body). */
+function roomlistPage(body: Record<string, unknown>) {
+  const b = parse(roomlistInput, body);
+  return {
+    status: "live" as const,
+    clientAppId: sdkAppIdText(b.appid) || undefined,
+    limit: b.size,
+    offset: b.index,
+    withMetrics: true,
+  };
+}
+
+type ListedRooms = Awaited<ReturnType<typeof listRooms>>;
+const roomlistAnswer = (listed: ListedRooms, idOf: (id: string) => string) => ({
+  total: listed.total,
+  rooms: listed.items.map((r) => ({
+    uid: idOf(r.hostId),
+    info: {
+      title: r.title,
+      roomnum: r.num,
+      type: "live",
+      groupid: r.chatId,
+      cover: r.coverUrl,
+      thumbup: r.metrics?.likes ?? 0,
+      memsize: r.metrics?.online ?? 0,
+    },
+  })),
+});
+
+/**
+ * roomlist's answer when all it reads (the page, its total, its hosts' ids) has been read for
+ * everybody and may still be served, for answers made synchronously (server/front/fast.ts);
+ * undefined: run the command. Throws as the command does.
+ */
+export function settledRoomlist(ctx: Ctx, body: Record<string, unknown>) {
+  const listed = settledListRooms(ctx, roomlistPage(body));
+  const idOf =
+    listed &&
+    settledVendorIds(
+      ctx.db,
+      listed.items.map((r) => r.hostId),
+    );
+  return idOf && roomlistAnswer(listed, idOf);
+}
+
 export const live: Record<string, LiveCommand> = {
   async create(ctx, body) {
     parse(createInput, body);
@@ -90,30 +135,8 @@ export const live: Record<string, LiveCommand> = {
     return undefined;
   },
   async roomlist(ctx, body) {
-    const b = parse(roomlistInput, body);
-    const listed = await listRooms(ctx, {
-      status: "live",
-      clientAppId: sdkAppIdText(b.appid) || undefined,
-      limit: b.size,
-      offset: b.index,
-      withMetrics: true,
-    });
-    const idOf = await hostIds(ctx, listed.items);
-    return {
-      total: listed.total,
-      rooms: listed.items.map((r) => ({
-        uid: idOf(r.hostId),
-        info: {
-          title: r.title,
-          roomnum: r.num,
-          type: "live",
-          groupid: r.chatId,
-          cover: r.coverUrl,
-          thumbup: r.metrics?.likes ?? 0,
-          memsize: r.metrics?.online ?? 0,
-        },
-      })),
-    };
+    const listed = await listRooms(ctx, roomlistPage(body));
+    return roomlistAnswer(listed, await hostIds(ctx, listed.items));
   },
   async reportmemid(ctx, body) {
     const b = parse(reportmemidInput, body);

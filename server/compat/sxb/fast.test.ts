@@ -1,0 +1,117 @@
+// 随心播 `roomlist` through the front: answered from the connection's bytes (server/front/fast.ts),
+// at once when its page, total and hosts have been read for everybody, else once read, with the
+// command's answer byte for byte; an app that asks for a sign, errors and other commands are the
+// route's.
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { callerOf, ctxOf, makeTenant, postAlone, type Tenant } from "../../../test/helpers";
+import { resetEnvForTests } from "../../env";
+import { createFrontServer } from "../../front/server";
+import { createRoom, transitionRoom, updateRoom } from "../../rooms";
+import { createApiHandler } from "../../web/api";
+import { SXB } from ".";
+
+let t: Tenant;
+let front: ReturnType<typeof createFrontServer>;
+let base: string;
+beforeAll(async () => {
+  t = await makeTenant();
+  process.env.COMPAT_SXB_APP_ID = String(t.app.id);
+  resetEnvForTests();
+  front = createFrontServer({ webOrigin: "http://127.0.0.1:9", api: createApiHandler() });
+  await new Promise<void>((r) => front.listen(0, "127.0.0.1", r));
+  base = `http://127.0.0.1:${(front.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  delete process.env.COMPAT_SXB_APP_ID;
+  resetEnvForTests();
+  front.closeAllConnections();
+  await new Promise((r) => front.close(r));
+});
+
+/**
+ * A command on a connection of its own; `chunked`: a body the fast path leaves to node:http.
+ * `fast`: answered by the fast path; `later`: by it, once what it lists was read.
+ */
+async function post(cmd: string, body: unknown, chunked = false) {
+  const [before, laterBefore] = [front.fastPath.answered, front.fastPath.answeredLater];
+  const r = await postAlone(
+    `${base}/sxb/index.php?svc=${cmd.split("/")[0]}&cmd=${cmd.split("/")[1]}`,
+    JSON.stringify(body),
+    {
+      "content-type": "application/json",
+      ...(chunked ? { "transfer-encoding": "chunked" } : {}),
+    },
+  );
+  return {
+    ...r,
+    json: JSON.parse(r.text) as { errorCode: number; errorInfo: string; data?: any },
+    fast: front.fastPath.answered - before,
+    later: front.fastPath.answeredLater - laterBefore,
+  };
+}
+
+describe("随心播 roomlist on the front's fast path", () => {
+  it("answers with the command's bytes, at once when its page was read for everybody; the rest is the route's", async () => {
+    const host = ctxOf(t.host);
+    const live = async (title: string) => {
+      const r = await createRoom(host, { title, mode: 0, record: false });
+      await transitionRoom(host, r.id, "start");
+      return r;
+    };
+    const rooms = [await live("快一 fast"), await live("fast two 🎉")];
+    const pwd = Buffer.from("secret-pass-1").toString("base64");
+    const id = `sxbfast_${Date.now().toString(36)}`;
+    expect((await post("account/regist", { id, pwd })).json.errorCode).toBe(0);
+    const token = (await post("account/login", { id, pwd })).json.data.token as string;
+    const LIST = { token, type: "live", index: 0, size: 20 };
+
+    // A page not read yet: the fast path answers once it is read; then at once. The route's bytes.
+    const cold = await post("live/roomlist", LIST);
+    expect([cold.status, cold.json.errorCode, cold.fast, cold.later]).toEqual([200, 0, 1, 1]);
+    const warm = await post("live/roomlist", LIST);
+    expect([warm.status, warm.fast, warm.later]).toEqual([200, 1, 0]);
+    const route = await post("live/roomlist", LIST, true);
+    expect(route.fast).toBe(0);
+    for (const a of [cold, warm]) expect([a.text, a.headers]).toEqual([route.text, route.headers]);
+    // What a client does with it: each room by its number and title, its host by the id they registered.
+    const listed = warm.json.data.rooms as Array<{ uid: string; info: { roomnum: number; title: string } }>;
+    for (const r of rooms) {
+      const row = listed.find((x) => x.info.roomnum === r.num)!;
+      expect([row.uid, row.info.title]).toEqual([t.host.username, r.title]);
+    }
+    expect(warm.json.data.total).toBeGreaterThanOrEqual(2);
+
+    // Errors and other commands on the same path are the route's; the heartbeat stays the front's.
+    const expired = await post("live/roomlist", { ...LIST, token: "a.b.c" });
+    expect([expired.json.errorCode, expired.fast]).toEqual([SXB.TOKEN_EXPIRED, 0]);
+    const badSize = await post("live/roomlist", { ...LIST, size: "many" });
+    expect([badSize.json.errorCode, badSize.fast]).toEqual([SXB.BAD_DATA, 0]);
+    const ids = await post("live/roomidlist", { token, roomnum: rooms[0]!.num, index: 0, size: 10 });
+    expect([ids.json.errorCode, ids.fast]).toEqual([0, 0]);
+    const beat = await post("live/heartbeat", { token, roomnum: rooms[0]!.num, role: 0, thumbup: 0 });
+    expect([beat.json.errorCode, beat.fast]).toEqual([0, 1]);
+
+    // A rename in this process: the page is read again (answered later), with the new title.
+    await updateRoom(host, { room: rooms[0]!.num, title: "renamed 改名" });
+    const after = await post("live/roomlist", LIST);
+    expect([after.fast, after.later]).toEqual([1, 1]);
+    expect(after.json.data.rooms.find((x: any) => x.info.roomnum === rooms[0]!.num).info.title).toBe("renamed 改名");
+    const again = await post("live/roomlist", LIST);
+    expect([again.fast, again.later, again.text]).toEqual([1, 0, after.text]);
+
+    // An app that asks for a sign: the route checks it (none sent: 10001), never the fast path.
+    await callerOf(t.root).apps.update({ id: t.app.id, sxbSign: true });
+    try {
+      for (let i = 0; i < 2; i++) {
+        const unsigned = await post("live/roomlist", LIST);
+        expect([unsigned.json.errorCode, unsigned.fast]).toEqual([SXB.BAD_REQUEST, 0]);
+      }
+    } finally {
+      await callerOf(t.root).apps.update({ id: t.app.id, sxbSign: false });
+    }
+    const signOff = await post("live/roomlist", LIST);
+    expect([signOff.json.errorCode, signOff.fast]).toEqual([0, 1]);
+    expect((await post("live/roomlist", LIST, true)).text).toBe(signOff.text);
+  });
+});
