@@ -34,10 +34,24 @@ export function jsonObject(body: string): Record<string, unknown> | undefined {
   }
 }
 
-/** An answer: its status and its JSON text (or that text's UTF-8 bytes). */
+/**
+ * An answer: its status and its JSON text (or that text's UTF-8 bytes). Its header is sendJson's
+ * (server/http/io.ts), or with `type` and `headers` that of `res.writeHead(status, {"content-type":
+ * type, "content-length": …, ...headers})`.
+ */
 export interface FastAnswer {
   status: number;
   json: string | Buffer;
+  /** The content type (sendJson's: JSON in UTF-8). */
+  type?: string;
+  /** Header lines after the length, each ending in CRLF, in place of sendJson's `cache-control`. */
+  headers?: string;
+}
+
+/** What else a route may want of its request: its head (request line and headers) and its socket. */
+export interface FastRequest {
+  head: string;
+  socket: Socket;
 }
 
 /**
@@ -50,7 +64,17 @@ export type FastRoute = (
   body: string,
   query: string,
   authorization: string | undefined,
+  request: FastRequest,
 ) => FastAnswer | undefined | Promise<FastAnswer | undefined>;
+
+/** A header's value in a request's head (the first, trimmed; `name` in lower case), or undefined. */
+export function headerOf(head: string, name: string): string | undefined {
+  const at = head.toLowerCase().indexOf(`\r\n${name}:`);
+  if (at < 0) return undefined;
+  const from = at + name.length + 3;
+  const end = head.indexOf("\r\n", from);
+  return head.slice(from, end < 0 ? undefined : end).trim();
+}
 
 export interface FastPathOptions {
   /** Routes by "METHOD /path". */
@@ -280,7 +304,7 @@ export function createFastPath(server: Server, opts: FastPathOptions) {
     if (start + length > d.length) return WAIT_BODY;
     const body = d.toString("latin1", start, start + length);
     if (!ASCII_TEXT.test(body)) return -1;
-    const got = route(body, q < 0 ? "" : target.slice(q + 1), authorization);
+    const got = route(body, q < 0 ? "" : target.slice(q + 1), authorization, { head, socket });
     if (got === undefined) return -1;
     if (got instanceof Promise) {
       waiting.set(socket, { request: Buffer.from(d.subarray(off, start + length)), rest: null });
@@ -293,8 +317,8 @@ export function createFastPath(server: Server, opts: FastPathOptions) {
     return start + length - off;
   }
 
-  /** Writes an answer: node:http's header for sendJson's answers, then the JSON. */
-  function write(socket: Socket, { status, json }: FastAnswer) {
+  /** Writes an answer: node:http's header for it (sendJson's by default), then the JSON. */
+  function write(socket: Socket, { status, json, type, headers }: FastAnswer) {
     const now = Date.now();
     if (Math.floor(now / 1000) !== dateSecond) {
       dateSecond = Math.floor(now / 1000);
@@ -302,8 +326,8 @@ export function createFastPath(server: Server, opts: FastPathOptions) {
     }
     // The header node:http writes for sendJson's answer (server/http/io.ts), byte for byte.
     const header =
-      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "unknown"}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(json)}\r\n` +
-      `cache-control: no-store\r\nDate: ${date}\r\nConnection: keep-alive\r\n${keepAlive}`;
+      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "unknown"}\r\ncontent-type: ${type ?? "application/json; charset=utf-8"}\r\ncontent-length: ${Buffer.byteLength(json)}\r\n` +
+      `${headers ?? "cache-control: no-store\r\n"}Date: ${date}\r\nConnection: keep-alive\r\n${keepAlive}`;
     if (typeof json === "string") socket.write(header + json);
     else {
       // Bytes (a long answer, encoded once) go out with the header in one system call.

@@ -147,16 +147,16 @@ export function createFrontServer(opts: FrontOptions) {
   for (const [k, route] of Object.entries(opts.api?.fast ?? {})) {
     const api = boundApi(route);
     const first = fastRoutes[k];
-    fastRoutes[k] = first ? (body, query, auth) => first(body, query, auth) ?? api(body, query, auth) : api;
+    fastRoutes[k] = first ? (body, query, auth, r) => first(body, query, auth, r) ?? api(body, query, auth, r) : api;
   }
   /**
    * An API's fast route within the APIs' in-flight bound (answerApi), as that API's requests are:
    * an answer that comes later counts until it has come; over the bound, node:http refuses it.
    */
   function boundApi(route: FastRoute): FastRoute {
-    return (body, query, authorization) => {
+    return (body, query, authorization, request) => {
       if (apiInflight >= maxInflight) return undefined;
-      const got = route(body, query, authorization);
+      const got = route(body, query, authorization, request);
       if (!(got instanceof Promise)) return got;
       apiInflight++;
       return got.finally(() => apiInflight--);

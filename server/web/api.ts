@@ -52,5 +52,5 @@ export function createApiHandler(): ApiHandler {
     }
     return false;
   };
-  return Object.assign(handle, { fast: { ...aui.fast, ...sxb.fast } });
+  return Object.assign(handle, { fast: { ...trpc.fast, ...aui.fast, ...sxb.fast } });
 }

@@ -7,7 +7,8 @@ import { systemClock } from "../clock";
 import { getDb } from "../db/client";
 import { env } from "../env";
 import { AppError, toAppError, trpcCodeOf } from "../errors";
-import { actorFromHeaders, clientAddress } from "../http/actor";
+import { actorFromHeaders, bearerOf, clientAddress, userActorOf } from "../http/actor";
+import { headerOf, type FastRoute } from "../front/fast";
 import { log } from "../log";
 import { appRouter } from "../trpc/router";
 import type { TrpcContext } from "../trpc/init";
@@ -89,6 +90,40 @@ function answerJson(data: unknown): string {
   return json;
 }
 
+/** The queries' results (one per name, each with its input), or throws the first one's error. */
+function runQueries(ctx: TrpcContext, names: string[], inputs: unknown[]) {
+  return Promise.all(
+    names.map(async (path, i) => {
+      const r = await runProcedure(procedures[path]!._def, {
+        ctx,
+        path,
+        type: "query",
+        getRawInput: () => Promise.resolve(inputs[i]),
+        signal: undefined,
+        batchIndex: i,
+      });
+      if (!r.ok) throw r.error;
+      return r.data;
+    }),
+  );
+}
+
+/** A query's (or a batch's) inputs from its query string, or undefined when it names no JSON. */
+function inputsOf(query: URLSearchParams, names: string[], batch: boolean): unknown[] | undefined {
+  try {
+    const raw = query.get("input");
+    const parsed: unknown = raw === null ? undefined : JSON.parse(raw);
+    return batch ? names.map((_, i) => (parsed as Record<string, unknown> | undefined)?.[i]) : [parsed];
+  } catch {
+    return undefined;
+  }
+}
+
+const TYPE = "application/json";
+const VARY = "trpc-accept, accept";
+const answerText = (results: unknown[], batch: boolean) =>
+  batch ? `[${results.map(answerJson).join(",")}]` : answerJson(results[0]);
+
 function fastQueries(
   full: Handler,
   context: (req: IncomingMessage) => Promise<TrpcContext>,
@@ -113,45 +148,64 @@ function fastQueries(
       !names.every((n) => Object.hasOwn(procedures, n) && procedures[n]!._def.type === "query")
     )
       return full(req, res);
-    let inputs: unknown[];
-    try {
-      const raw = query.get("input");
-      const parsed: unknown = raw === null ? undefined : JSON.parse(raw);
-      inputs = batch ? names.map((_, i) => (parsed as Record<string, unknown> | undefined)?.[i]) : [parsed];
-    } catch {
-      return full(req, res);
-    }
+    const inputs = inputsOf(query, names, batch);
+    if (!inputs) return full(req, res);
     let results: unknown[];
     try {
-      const ctx = await context(req);
-      results = await Promise.all(
-        names.map(async (path, i) => {
-          const r = await runProcedure(procedures[path]!._def, {
-            ctx,
-            path,
-            type: "query",
-            getRawInput: () => Promise.resolve(inputs[i]),
-            signal: undefined,
-            batchIndex: i,
-          });
-          if (!r.ok) throw r.error;
-          return r.data;
-        }),
-      );
+      results = await runQueries(await context(req), names, inputs);
     } catch {
       return full(req, res);
     }
-    const answers = results.map(answerJson);
+    const text = answerText(results, batch);
     fastAnswers.count++;
-    res.writeHead(200, { "content-type": "application/json", vary: "trpc-accept, accept" });
-    res.end(batch ? `[${answers.join(",")}]` : answers[0]);
+    // The header the front's fast path writes for the same answer (server/front/fast.ts).
+    res.writeHead(200, { "content-type": TYPE, "content-length": Buffer.byteLength(text), vary: VARY });
+    res.end(text);
+  };
+}
+
+/**
+ * One query (not a batch) with a Bearer token, answered from the connection's bytes by the front
+ * (server/front/fast.ts) once it has run, with the bytes fastQueries answers; undefined (node:http
+ * answers) for the console's cookie, a batch, an input that is no JSON, or a query that fails.
+ */
+function bytesQuery(name: string): FastRoute {
+  return (_body, queryText, authorization, request) => {
+    const bearer = bearerOf({ authorization });
+    if (!bearer) return undefined;
+    const query = new URLSearchParams(queryText);
+    if (query.has("batch")) return undefined;
+    const inputs = inputsOf(query, [name], false);
+    if (!inputs) return undefined;
+    const now = systemClock.now();
+    let ctx: TrpcContext;
+    try {
+      ctx = {
+        db: getDb(),
+        clock: systemClock,
+        actor: userActorOf(bearer, now),
+        addr: clientAddress({
+          socket: request.socket,
+          headers: { "x-forwarded-for": headerOf(request.head, "x-forwarded-for") },
+        }),
+      };
+    } catch {
+      return undefined;
+    }
+    return runQueries(ctx, [name], inputs).then(
+      (results) => {
+        fastAnswers.count++;
+        return { status: 200, json: answerText(results, false), type: TYPE, headers: `vary: ${VARY}\r\n` };
+      },
+      () => undefined,
+    );
   };
 }
 
 /** Queries answered on the fast path (tests tell it from the official handler by this). */
 export const fastAnswers = { count: 0 };
 
-export function createTrpcHandler(opts: { fastQueries?: boolean } = {}): Handler {
+export function createTrpcHandler(opts: { fastQueries?: boolean } = {}): Handler & { fast: Record<string, FastRoute> } {
   const e = env();
   const context = async (req: IncomingMessage): Promise<TrpcContext> => {
     const actor = await actorFromHeaders(req.headers, systemClock.now());
@@ -182,5 +236,13 @@ export function createTrpcHandler(opts: { fastQueries?: boolean } = {}): Handler
         log.error("trpc error", { path, error: error.message });
     },
   });
-  return opts.fastQueries === false ? full : fastQueries(full, context, e.TRPC_MAX_BATCH);
+  if (opts.fastQueries === false) return Object.assign(full, { fast: {} });
+  return Object.assign(fastQueries(full, context, e.TRPC_MAX_BATCH), {
+    /** Queries the front answers from the connection's bytes (server/front/fast.ts), by "GET /path". */
+    fast: Object.fromEntries(
+      Object.entries(procedures)
+        .filter(([, p]) => p._def.type === "query")
+        .map(([name]) => [`GET /api/trpc/${name}`, bytesQuery(name)]),
+    ),
+  });
 }
