@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { takeAnswerBuffer } from "../http/answer-buffers";
 import { sendJson } from "../http/io";
-import { createFastPath, type FastRoute } from "./fast";
+import { createFastPath, headerOf, type FastRoute } from "./fast";
 
 type Server = http.Server & { fast: ReturnType<typeof createFastPath>; seen: string[] };
 
@@ -529,5 +529,16 @@ describe("fast path", () => {
     expect(body.length).toBe(1024 * 1024);
     expect(body.every((x) => x === 0x61)).toBe(true);
     slow.destroy();
+  });
+});
+
+describe("headerOf", () => {
+  it("finds a header by name in any case, its first value trimmed, and only a whole name", () => {
+    const head =
+      "GET /x HTTP/1.1\r\nHost: a\r\nX-Forwarded-For:  10.0.0.9 , 1.2.3.4\r\nX-Forwarded-For: 5.6.7.8\r\nAccept: */*";
+    expect(headerOf(head, "x-forwarded-for")).toBe("10.0.0.9 , 1.2.3.4");
+    expect(headerOf(head, "accept")).toBe("*/*");
+    expect(headerOf(head, "forwarded-for")).toBeUndefined();
+    expect(headerOf(head, "cookie")).toBeUndefined();
   });
 });
