@@ -177,8 +177,13 @@ export function readsAfterAsking<K, T>(read: (key: K) => Promise<T>, minGapMs = 
       const start = () => {
         s.next = undefined;
         s.startedAt = performance.now();
-        // A read that throws at once fails like one that rejects.
-        const r = Promise.resolve().then(() => read(key));
+        // A read that throws at once fails like one that rejects. The gap counts from the read's
+        // call, a turn of the microtask queue later (which a collection can make a fraction of a
+        // millisecond): counted from here, the next read could be called that much early.
+        const r = Promise.resolve().then(() => {
+          s.startedAt = performance.now();
+          return read(key);
+        });
         s.running = r;
         const done = () => {
           if (s.running === r) s.running = undefined;
