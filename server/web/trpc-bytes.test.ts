@@ -100,5 +100,15 @@ describe("tRPC queries on the front's fast path", () => {
       authorization: bearer,
     });
     expect([batch.status, batch.fast]).toEqual([200, 0]);
+    // A streaming client (httpBatchStreamLink) asks for JSON lines: tRPC's own answer, as it streams it.
+    const stream = await get(`/api/trpc/rooms.list?batch=1&input=${q({ 0: { limit: 2 } })}`, {
+      authorization: bearer,
+      "trpc-accept": "application/jsonl",
+    });
+    expect([stream.status, stream.fast]).toEqual([200, 0]);
+    expect(stream.text.trimStart().startsWith("[")).toBe(false);
+    expect(stream.text.split("\n").filter(Boolean).length).toBeGreaterThan(1);
+    const streamOne = await get(list, { authorization: bearer, "trpc-accept": "application/jsonl" });
+    expect(streamOne.fast).toBe(0); // (tRPC streams batches only: its own 400 for one query)
   });
 });

@@ -130,7 +130,8 @@ function fastQueries(
   maxBatch: number,
 ): Handler {
   return async (req, res) => {
-    if (req.method !== "GET") return full(req, res);
+    // A streaming client (httpBatchStreamLink asks for JSON lines) gets tRPC's own answer.
+    if (req.method !== "GET" || req.headers["trpc-accept"] !== undefined) return full(req, res);
     const url = req.url ?? "";
     const q = url.indexOf("?");
     let names: string[];
@@ -172,7 +173,7 @@ function fastQueries(
 function bytesQuery(name: string): FastRoute {
   return (_body, queryText, authorization, request) => {
     const bearer = bearerOf({ authorization });
-    if (!bearer) return undefined;
+    if (!bearer || headerOf(request.head, "trpc-accept") !== undefined) return undefined;
     const query = new URLSearchParams(queryText);
     if (query.has("batch")) return undefined;
     const inputs = inputsOf(query, [name], false);
