@@ -6,7 +6,7 @@ import type { Actor, Ctx } from "../server/actor";
 import { ManualClock, systemClock, type Clock } from "../server/clock";
 import { getDb } from "../server/db/client";
 import { createApp } from "../server/apps";
-import { createUser, ensureFirstAdmin } from "../server/accounts";
+import { createUser, ensureFirstAdmin, login } from "../server/accounts";
 import {
   apps,
   auditLog,
@@ -272,4 +272,10 @@ export function snapshotChanges(before: Record<string, string[]>, after: Record<
     else if (before[table]!.join("\n") !== after[table]!.join("\n")) changes[table] = ["rows reordered"];
   }
   return changes;
+}
+
+/** An `Authorization` header's value for `username` signed in (PASSWORD) on a device of its own. */
+export async function signedInBearer(username: string, deviceId: string) {
+  const s = await login(getDb(), systemClock, { username, password: PASSWORD, deviceId, deviceType: "other" });
+  return `Bearer ${s.accessToken}`;
 }

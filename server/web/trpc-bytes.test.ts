@@ -4,11 +4,8 @@
 import http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { login } from "../accounts";
-import { systemClock } from "../clock";
-import { getDb } from "../db/client";
 import { createFrontServer } from "../front/server";
-import { callerOf, makeTenant, PASSWORD, uniq, type Tenant } from "../../test/helpers";
+import { callerOf, makeTenant, signedInBearer, uniq, type Tenant } from "../../test/helpers";
 import { createApiHandler } from "./api";
 
 let t: Tenant;
@@ -20,13 +17,7 @@ beforeAll(async () => {
   front = createFrontServer({ webOrigin: "http://127.0.0.1:9", api: createApiHandler() });
   await new Promise<void>((r) => front.listen(0, "127.0.0.1", r));
   base = `http://127.0.0.1:${(front.address() as AddressInfo).port}`;
-  const s = await login(getDb(), systemClock, {
-    username: t.host.username,
-    password: PASSWORD,
-    deviceId: "trpc-bytes-test",
-    deviceType: "other",
-  });
-  bearer = `Bearer ${s.accessToken}`;
+  bearer = await signedInBearer(t.host.username, "trpc-bytes-test");
 });
 afterAll(async () => {
   front.closeAllConnections();

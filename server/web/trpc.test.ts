@@ -1,10 +1,7 @@
 // The fast path for queries answers exactly what tRPC's own handler answers (status, body), single
 // and batched; whatever it does not take (mutations, failures, bad input) gets the official answer.
 import { beforeAll, describe, expect, it } from "vitest";
-import { getDb } from "../db/client";
-import { systemClock } from "../clock";
-import { login } from "../accounts";
-import { callerOf, makeTenant, PASSWORD, serve, uniq, type Tenant } from "../../test/helpers";
+import { callerOf, makeTenant, serve, signedInBearer, uniq, type Tenant } from "../../test/helpers";
 import { createTrpcHandler, fastAnswers } from "./trpc";
 
 let t: Tenant;
@@ -18,13 +15,7 @@ beforeAll(async () => {
   const [withFast, without] = [createTrpcHandler(), createTrpcHandler({ fastQueries: false })];
   fast = (await serve((req, res) => void withFast(req, res))).base;
   official = (await serve((req, res) => void without(req, res))).base;
-  const s = await login(getDb(), systemClock, {
-    username: t.host.username,
-    password: PASSWORD,
-    deviceId: "trpc-test",
-    deviceType: "other",
-  });
-  bearer = `Bearer ${s.accessToken}`;
+  bearer = await signedInBearer(t.host.username, "trpc-test");
   roomId = (await callerOf(t.host).rooms.create({ title: uniq("trpc") })).id;
 });
 

@@ -7,7 +7,7 @@ import { systemClock } from "../clock";
 import { getDb } from "../db/client";
 import { env } from "../env";
 import { AppError, toAppError, trpcCodeOf } from "../errors";
-import { actorFromHeaders, bearerOf, clientAddress, userActorOf } from "../http/actor";
+import { actorFromHeaders, bearerOf, clientAddress } from "../http/actor";
 import { headerOf, type FastRoute } from "../front/fast";
 import { log } from "../log";
 import { appRouter } from "../trpc/router";
@@ -25,6 +25,8 @@ function retryAfterOf(errors: TRPCError[]): number | undefined {
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+/** A request's caller, from its credentials and address. */
+type Context = (req: Pick<IncomingMessage, "headers" | "socket">) => Promise<TrpcContext>;
 type CallOptions = {
   ctx: unknown;
   path: string;
@@ -124,11 +126,7 @@ const VARY = "trpc-accept, accept";
 const answerText = (results: unknown[], batch: boolean) =>
   batch ? `[${results.map(answerJson).join(",")}]` : answerJson(results[0]);
 
-function fastQueries(
-  full: Handler,
-  context: (req: IncomingMessage) => Promise<TrpcContext>,
-  maxBatch: number,
-): Handler {
+function fastQueries(full: Handler, context: Context, maxBatch: number): Handler {
   return async (req, res) => {
     // A streaming client (httpBatchStreamLink asks for JSON lines) gets tRPC's own answer.
     if (req.method !== "GET" || req.headers["trpc-accept"] !== undefined) return full(req, res);
@@ -170,36 +168,24 @@ function fastQueries(
  * (server/front/fast.ts) once it has run, with the bytes fastQueries answers; undefined (node:http
  * answers) for the console's cookie, a batch, an input that is no JSON, or a query that fails.
  */
-function bytesQuery(name: string): FastRoute {
+function bytesQuery(name: string, context: Context): FastRoute {
   return (_body, queryText, authorization, request) => {
-    const bearer = bearerOf({ authorization });
-    if (!bearer || headerOf(request.head, "trpc-accept") !== undefined) return undefined;
+    if (!bearerOf({ authorization }) || headerOf(request.head, "trpc-accept") !== undefined) return undefined;
     const query = new URLSearchParams(queryText);
     if (query.has("batch")) return undefined;
     const inputs = inputsOf(query, [name], false);
     if (!inputs) return undefined;
-    const now = systemClock.now();
-    let ctx: TrpcContext;
-    try {
-      ctx = {
-        db: getDb(),
-        clock: systemClock,
-        actor: userActorOf(bearer, now),
-        addr: clientAddress({
-          socket: request.socket,
-          headers: { "x-forwarded-for": headerOf(request.head, "x-forwarded-for") },
-        }),
-      };
-    } catch {
-      return undefined;
-    }
-    return runQueries(ctx, [name], inputs).then(
-      (results) => {
-        fastAnswers.count++;
-        return { status: 200, json: answerText(results, false), type: TYPE, headers: `vary: ${VARY}\r\n` };
-      },
-      () => undefined,
-    );
+    // The context node:http's request gets: the Bearer token's user, the client's address.
+    const headers = { authorization, "x-forwarded-for": headerOf(request.head, "x-forwarded-for") };
+    return context({ headers, socket: request.socket })
+      .then((ctx) => runQueries(ctx, [name], inputs))
+      .then(
+        (results) => {
+          fastAnswers.count++;
+          return { status: 200, json: answerText(results, false), type: TYPE, headers: `vary: ${VARY}\r\n` };
+        },
+        () => undefined,
+      );
   };
 }
 
@@ -208,7 +194,7 @@ export const fastAnswers = { count: 0 };
 
 export function createTrpcHandler(opts: { fastQueries?: boolean } = {}): Handler & { fast: Record<string, FastRoute> } {
   const e = env();
-  const context = async (req: IncomingMessage): Promise<TrpcContext> => {
+  const context: Context = async (req) => {
     const actor = await actorFromHeaders(req.headers, systemClock.now());
     return { db: getDb(), clock: systemClock, actor, addr: clientAddress(req) };
   };
@@ -243,7 +229,7 @@ export function createTrpcHandler(opts: { fastQueries?: boolean } = {}): Handler
     fast: Object.fromEntries(
       Object.entries(procedures)
         .filter(([, p]) => p._def.type === "query")
-        .map(([name]) => [`GET /api/trpc/${name}`, bytesQuery(name)]),
+        .map(([name]) => [`GET /api/trpc/${name}`, bytesQuery(name, context)]),
     ),
   });
 }
