@@ -3,7 +3,8 @@
 // minute per process instead of on every call. A token is only ever handed back for the very claims
 // it holds (its holder first of all), and a reused token is checked against revocations as any
 // presented token is: once its holder was kicked, disabled or its app disabled, a fresh one is
-// signed, as before. The token handed out expires as signed: at least ttl − REUSE_MS from now.
+// signed, as before. The token handed out expires as signed: at least ttl − REUSE_MS from now, and
+// at least half its ttl.
 import { RecentMap } from "../cache";
 import { roomClaimsRevoked, signRoomToken, type RoomClaims } from ".";
 import { revocationSet } from "./revocations";
@@ -52,7 +53,9 @@ export function reusedRoomToken(c: Claims, now: Date, ttlS: number): { token: st
     const signedAt = hit.claims.iat * 1000;
     if (
       nowMs >= signedAt &&
-      nowMs - signedAt < REUSE_MS &&
+      // Never past half its life: with a short PLAY_TOKEN_TTL_S (10 s at least) a minute's reuse
+      // would hand out tokens already expired.
+      nowMs - signedAt < Math.min(REUSE_MS, (ttlS * 1000) / 2) &&
       hit.ttlS === ttlS &&
       sameClaims(hit.claims, c) &&
       stillClear(hit)
