@@ -235,7 +235,11 @@ export function settledAppRow(db: DbOrTx, id: number) {
 }
 
 export async function appById(db: DbOrTx, id: number) {
-  const row = await appRow(db, id);
+  return appOfRow(await appRow(db, id));
+}
+
+/** An app row as appById gives it: its public fields, and its secret opened only when asked for. */
+export function appOfRow(row: AppRow | undefined) {
   if (!row) return undefined;
   return { app: publicApp(row), secret: () => open(row.secretEnc) };
 }

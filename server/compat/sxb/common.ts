@@ -3,13 +3,13 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { dbOf, type Ctx } from "../../actor";
-import { appById } from "../../apps";
+import { appOfRow, appRow, type AppRow } from "../../apps";
 import type { DbOrTx } from "../../db/client";
 import { env } from "../../env";
 import type { ErrorCode } from "../../errors";
 import { pullUrls } from "../../media/urls";
 import { findRoom, type RoomRow } from "../../rooms";
-import { signRoomToken } from "../../tokens";
+import { reusedRoomToken } from "../../tokens/reuse";
 import { parseOr, vendorCode, VendorError } from "../kit";
 
 /** The seed's error codes. */
@@ -80,8 +80,23 @@ export async function roomByNum(ctx: Ctx, n: number): Promise<RoomRow> {
 }
 
 export async function appArg(db: DbOrTx, appId: number) {
-  const a = await appById(db, appId);
-  return a ? { ...a.app, secret: a.secret } : { signScheme: "onair" as const, pushDomain: null, pullDomain: null };
+  return playApp(await appRow(db, appId));
+}
+
+type PlayApp = Parameters<typeof pullUrls>[1];
+const ONAIR_SCHEME: PlayApp = { signScheme: "onair", pushDomain: null, pullDomain: null };
+/** Per app row (shared reads hand out the same row object for a second): copying a row's fields took 2 µs. */
+const playApps = new WeakMap<AppRow, PlayApp>();
+
+/** What pullUrls needs of a room's app (its row as appRow reads it; none: onair's own scheme). */
+export function playApp(row: AppRow | undefined): PlayApp {
+  if (!row) return ONAIR_SCHEME;
+  let app = playApps.get(row);
+  if (!app) {
+    const a = appOfRow(row)!;
+    playApps.set(row, (app = { ...a.app, secret: a.secret }));
+  }
+  return app;
 }
 
 /** The play addresses of a room (FLV, HLS, RTMP) with a play token for the caller. */
@@ -91,7 +106,9 @@ export function playAddresses(
   app: Parameters<typeof pullUrls>[1],
 ) {
   const me = ctx.actor.kind === "user" ? ctx.actor.userId : "guest:sxb";
-  const issued = signRoomToken(
+  // A caller's token for a room is signed at most once a minute per process (lists sign one for
+  // every listed room on every call): tokens/reuse.ts.
+  const issued = reusedRoomToken(
     { scope: "play", app: room.appId, room: room.id, num: room.num, st: room.streamName, sub: me },
     ctx.clock.now(),
     env().PLAY_TOKEN_TTL_S,

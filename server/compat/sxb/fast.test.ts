@@ -1,4 +1,4 @@
-// 随心播 `roomlist` through the front: answered from the connection's bytes (server/front/fast.ts),
+// 随心播 `roomlist` and `livestreamlist` through the front: answered from the connection's bytes (server/front/fast.ts),
 // at once when its page, total and hosts have been read for everybody, else once read, with the
 // command's answer byte for byte; an app that asks for a sign, errors and other commands are the
 // route's.
@@ -9,6 +9,10 @@ import { resetEnvForTests } from "../../env";
 import { createFrontServer } from "../../front/server";
 import { createRoom, transitionRoom, updateRoom } from "../../rooms";
 import { createApiHandler } from "../../web/api";
+import { eq } from "drizzle-orm";
+import { getDb } from "../../db/client";
+import { users } from "../../db/schema";
+import { verifyRoomToken } from "../../tokens";
 import { SXB } from ".";
 
 let t: Tenant;
@@ -113,5 +117,62 @@ describe("随心播 roomlist on the front's fast path", () => {
     const signOff = await post("live/roomlist", LIST);
     expect([signOff.json.errorCode, signOff.fast]).toEqual([0, 1]);
     expect((await post("live/roomlist", LIST, true)).text).toBe(signOff.text);
+  });
+});
+
+describe("随心播 livestreamlist on the front's fast path", () => {
+  it("answers with the command's bytes, each room's play addresses signed for the caller", async () => {
+    const host = ctxOf(t.host);
+    const room = await createRoom(host, { title: "stream list", mode: 0, record: false });
+    await transitionRoom(host, room.id, "start");
+    const pwd = Buffer.from("secret-pass-1").toString("base64");
+    const signIn = async (id: string) => {
+      expect((await post("account/regist", { id, pwd })).json.errorCode).toBe(0);
+      return (await post("account/login", { id, pwd })).json.data.token as string;
+    };
+    const stamp = Date.now().toString(36);
+    const [token, token2] = [await signIn(`sxbls_${stamp}`), await signIn(`sxbls2_${stamp}`)];
+    const LIST = { token, index: 0, size: 50 };
+
+    const cold = await post("live/livestreamlist", LIST);
+    expect([cold.status, cold.json.errorCode, cold.fast, cold.later]).toEqual([200, 0, 1, 1]);
+    const warm = await post("live/livestreamlist", LIST);
+    expect([warm.status, warm.fast, warm.later]).toEqual([200, 1, 0]);
+    const route = await post("live/livestreamlist", LIST, true);
+    expect(route.fast).toBe(0);
+    for (const a of [cold, warm]) expect([a.text, a.headers]).toEqual([route.text, route.headers]);
+
+    // What a client does with it: plays the room's FLV, HLS or RTMP address as the one who asked.
+    type Video = { uid: string; cover: string; address: string; address2: string; address3: string };
+    const played = (answer: typeof warm) => {
+      const v = (answer.json.data.videos as Video[]).find((x) => x.address.includes(`/live/${room.streamName}.flv`))!;
+      expect(v.uid).toBe(t.host.username);
+      expect(v.address2).toContain(`/live/${room.streamName}/index.m3u8?token=`);
+      const tokens = [v.address, v.address2, v.address3].map((u) => new URL(u).searchParams.get("token")!);
+      expect(new Set(tokens).size).toBe(1);
+      return verifyRoomToken(tokens[0]!, { scope: "play", room: room.id, stream: room.streamName }, new Date());
+    };
+    const mine = played(warm);
+    const [user] = await getDb()
+      .select({ id: users.id })
+      .from(users)
+      .where(eq(users.username, `sxbls_${stamp}`));
+    expect(mine.sub).toBe(user!.id);
+    const theirs = played(await post("live/livestreamlist", { ...LIST, token: token2 }));
+    expect(theirs.sub).not.toBe(mine.sub);
+    expect(warm.json.data.total).toBeGreaterThanOrEqual(1);
+
+    // Errors are the route's, and an app that asks for a sign is never the fast path's.
+    const expired = await post("live/livestreamlist", { ...LIST, token: "a.b.c" });
+    expect([expired.json.errorCode, expired.fast]).toEqual([SXB.TOKEN_EXPIRED, 0]);
+    const badIndex = await post("live/livestreamlist", { ...LIST, index: -1 });
+    expect([badIndex.json.errorCode, badIndex.fast]).toEqual([SXB.BAD_DATA, 0]);
+    await callerOf(t.root).apps.update({ id: t.app.id, sxbSign: true });
+    try {
+      const unsigned = await post("live/livestreamlist", LIST);
+      expect([unsigned.json.errorCode, unsigned.fast]).toEqual([SXB.BAD_REQUEST, 0]);
+    } finally {
+      await callerOf(t.root).apps.update({ id: t.app.id, sxbSign: false });
+    }
   });
 });

@@ -6,13 +6,14 @@
 import { systemClock, type Clock } from "../../clock";
 import { getDb, type Db } from "../../db/client";
 import { userActorOf } from "../../http/actor";
+import type { Ctx } from "../../actor";
 import { appRow, settledAppRow } from "../../apps";
 import { jsonObject, type FastRoute } from "../../front/fast";
 import { createVendorHandler, type Route, type VendorApi } from "../kit";
 import { account, sxbApp } from "./account";
 import { callback } from "./callback";
 import { codeOf, envelope, SXB, SXB_PATHS, sxbError } from "./common";
-import { live, settledRoomlist } from "./live";
+import { live, settledLivestreamlist, settledRoomlist } from "./live";
 import { checkSign } from "./sign";
 
 export { SXB } from "./common";
@@ -68,15 +69,23 @@ export const sxbApi: VendorApi = {
   },
 };
 
+/** The lists answered on the front's fast path: each command's synchronous answer when settled. */
+const FAST_LISTS: Record<string, (ctx: Ctx, body: Record<string, unknown>) => unknown> = {
+  roomlist: settledRoomlist,
+  livestreamlist: settledLivestreamlist,
+};
+
 /**
- * `roomlist` on the front's fast path (server/front/fast.ts), with the command's answer byte for
- * byte: at once when all it reads has been read for everybody and may still be served, else once
- * read, as the route reads it. Undefined for anything else (an app that asks for a sign, errors
- * too): the route answers those, from the start.
+ * `roomlist` and `livestreamlist` on the front's fast path (server/front/fast.ts), with the
+ * command's answer byte for byte: at once when all it reads has been read for everybody and may
+ * still be served, else once read, as the route reads it. Undefined for anything else (an app that
+ * asks for a sign, errors too): the route answers those, from the start.
  */
-function fastRoomlist(db: Db, clock: Clock, body: string, queryText: string) {
+function fastList(db: Db, clock: Clock, body: string, queryText: string) {
   const query = new URLSearchParams(queryText);
-  if (query.get("svc") !== "live" || query.get("cmd") !== "roomlist") return undefined;
+  const cmd = query.get("cmd") ?? "";
+  const settled = query.get("svc") === "live" ? commandOf(FAST_LISTS, cmd) : undefined;
+  if (!settled) return undefined;
   const fields = jsonObject(body);
   if (typeof fields?.token !== "string" || !fields.token) return undefined;
   const answer = (data: unknown) => ({ status: 200, json: JSON.stringify(sxbApi.ok(data).body) });
@@ -84,7 +93,7 @@ function fastRoomlist(db: Db, clock: Clock, body: string, queryText: string) {
   try {
     actor = userActorOf(fields.token, clock.now());
     const app = actor.appId === null ? { value: undefined } : settledAppRow(db, actor.appId);
-    const data = app && !app.value?.sxbSign ? settledRoomlist({ db, clock, actor }, fields) : undefined;
+    const data = app && !app.value?.sxbSign ? settled({ db, clock, actor }, fields) : undefined;
     if (data) return answer(data);
   } catch {
     return undefined;
@@ -92,7 +101,7 @@ function fastRoomlist(db: Db, clock: Clock, body: string, queryText: string) {
   const { appId } = actor;
   return (async () => {
     if (appId !== null && (await appRow(db, appId))?.sxbSign) return undefined;
-    return answer(await live.roomlist!({ db, clock, actor }, fields));
+    return answer(await live[cmd]!({ db, clock, actor }, fields));
   })().catch(() => undefined);
 }
 
@@ -104,7 +113,7 @@ export function createSxbHandler(opts: { db?: () => Db; clock?: Clock } = {}) {
     fast: Object.fromEntries(
       [...SXB_PATHS].map((p): [string, FastRoute] => [
         `POST ${p}`,
-        (body, query) => fastRoomlist(db(), clock, body, query),
+        (body, query) => fastList(db(), clock, body, query),
       ]),
     ),
   });

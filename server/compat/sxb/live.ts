@@ -8,7 +8,8 @@ import { joinRoom, leaveRoom, listMembers } from "../../presence";
 import { createRecording, listRecordings } from "../../recordings";
 import { createRoom, listRooms, settledListRooms, transitionRoom, updateRoom } from "../../rooms";
 import { settledVendorIds, vendorIds } from "../kit";
-import { appArg, num, page, parse, playAddresses, roomByNum, SXB, sxbError, tokenOnly } from "./common";
+import { appArg, num, page, parse, playAddresses, playApp, roomByNum, SXB, sxbError, tokenOnly } from "./common";
+import { appRow, settledAppRow, type AppRow } from "../../apps";
 
 export type LiveCommand = (ctx: Ctx, body: Record<string, unknown>) => Promise<unknown>;
 
@@ -102,14 +103,59 @@ const roomlistAnswer = (listed: ListedRooms, idOf: (id: string) => string) => ({
  * undefined: run the command. Throws as the command does.
  */
 export function settledRoomlist(ctx: Ctx, body: Record<string, unknown>) {
-  const listed = settledListRooms(ctx, roomlistPage(body));
+  const s = settledPage(ctx, roomlistPage(body));
+  return s && roomlistAnswer(s.listed, s.idOf);
+}
+
+/** A page of live rooms and its hosts' ids, when both have been read and may still be served. */
+function settledPage(ctx: Ctx, page: Parameters<typeof settledListRooms>[1]) {
+  const listed = settledListRooms(ctx, page);
   const idOf =
     listed &&
     settledVendorIds(
       ctx.db,
       listed.items.map((r) => r.hostId),
     );
-  return idOf && roomlistAnswer(listed, idOf);
+  return idOf && { listed, idOf };
+}
+
+/** The live rooms a livestreamlist body asks for (throws the command's error for a bad body). */
+function livestreamlistPage(body: Record<string, unknown>) {
+  const b = parse(livestreamlistInput, body);
+  return { status: "live" as const, limit: b.size, offset: b.index, withMetrics: false };
+}
+
+/** Each listed room's host, cover and play addresses, with a play token for the caller. */
+const livestreamlistAnswer = (
+  ctx: Ctx,
+  listed: ListedRooms,
+  idOf: (id: string) => string,
+  appOf: (id: number) => AppRow | undefined,
+) => ({
+  total: listed.total,
+  videos: listed.items.map((r) => ({
+    uid: idOf(r.hostId),
+    cover: r.coverUrl,
+    ...playAddresses(ctx, r, playApp(appOf(r.appId))),
+  })),
+});
+
+/**
+ * livestreamlist's answer when its page, total, hosts' ids and apps have been read for everybody
+ * and may still be served (as settledRoomlist); only the caller's play tokens are made per call.
+ */
+export function settledLivestreamlist(ctx: Ctx, body: Record<string, unknown>) {
+  const s = settledPage(ctx, livestreamlistPage(body));
+  if (!s) return undefined;
+  const { listed, idOf } = s;
+  const appOf = new Map<number, AppRow | undefined>();
+  for (const r of listed.items) {
+    if (appOf.has(r.appId)) continue;
+    const row = settledAppRow(ctx.db, r.appId);
+    if (!row) return undefined;
+    appOf.set(r.appId, row.value);
+  }
+  return livestreamlistAnswer(ctx, listed, idOf, (id) => appOf.get(id));
 }
 
 export const live: Record<string, LiveCommand> = {
@@ -215,17 +261,14 @@ export const live: Record<string, LiveCommand> = {
     return { total: listed.total, videos };
   },
   async livestreamlist(ctx, body) {
-    const b = parse(livestreamlistInput, body);
-    const listed = await listRooms(ctx, { status: "live", limit: b.size, offset: b.index, withMetrics: false });
-    const idOf = await hostIds(ctx, listed.items);
-    const videos = await Promise.all(
-      listed.items.map(async (r) => ({
-        uid: idOf(r.hostId),
-        cover: r.coverUrl,
-        ...playAddresses(ctx, r, await appArg(ctx.db, r.appId)),
-      })),
-    );
-    return { total: listed.total, videos };
+    const listed = await listRooms(ctx, livestreamlistPage(body));
+    const appIds = [...new Set(listed.items.map((r) => r.appId))];
+    const [idOf, rows] = await Promise.all([
+      hostIds(ctx, listed.items),
+      Promise.all(appIds.map(async (id) => [id, await appRow(ctx.db, id)] as const)),
+    ]);
+    const appOf = new Map(rows);
+    return livestreamlistAnswer(ctx, listed, idOf, (id) => appOf.get(id));
   },
   async getroomplayurl(ctx, body) {
     const b = parse(getroomplayurlInput, body);
