@@ -42,6 +42,14 @@ export const jsonArray: AnswerCheck = (status, body) => {
   return Array.isArray(j.value) ? undefined : `not an array: ${body.slice(0, 80)}`;
 };
 
+/** A 2xx answer whose body is a room's state, its figures in it (`/api/rooms/state`). */
+export const roomStateAnswer: AnswerCheck = (status, body) => {
+  const j = json(status, body);
+  if ("problem" in j) return j.problem;
+  const m = (j.value as { metrics?: { online?: unknown } } | null)?.metrics;
+  return typeof m?.online === "number" ? undefined : `no figures: ${body.slice(0, 80)}`;
+};
+
 /** Sends each body once (at most `max`, evenly picked) and returns the first problem, if any. */
 export async function firstProblem(
   o: { url: string; method: string; headers?: Record<string, string>; bodies?: string[] },

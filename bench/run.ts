@@ -10,7 +10,7 @@ import { dropDatabase } from "../scripts/lib/mariadb";
 import { freePort } from "../scripts/lib/ports";
 import { loadSettings, root } from "../scripts/lib/prepare";
 import { provisionDatabase } from "../scripts/lib/provision";
-import { firstProblem, jsonArray, sxbSuccess, type RowRequest } from "./checks";
+import { firstProblem, jsonArray, roomStateAnswer, sxbSuccess, type RowRequest } from "./checks";
 import type { LoadOptions, LoadResult } from "./load";
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 8);
@@ -420,6 +420,21 @@ try {
         headers: { "content-type": "application/json" },
         bodies: sxbTokens.map((token) => JSON.stringify({ token, roomnum: rooms[0]!.num, index: 0, size: 20 })),
         check: sxbSuccess,
+      }),
+    );
+    vendorRows.push(
+      await measure("随心播 livestreamlist size 20 (front)", base, {
+        method: "POST",
+        path: "/sxb/index.php?svc=live&cmd=livestreamlist",
+        headers: { "content-type": "application/json" },
+        bodies: sxbTokens.map((token) => JSON.stringify({ token, index: 0, size: 20 })),
+        check: sxbSuccess,
+      }),
+    );
+    vendorRows.push(
+      await measure("room state, players' poll (front)", base, {
+        path: `/api/rooms/state?room=${rooms[0]!.id}`,
+        check: roomStateAnswer,
       }),
     );
     vendorRows.push(

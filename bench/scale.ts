@@ -9,7 +9,7 @@ import net from "node:net";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { sql } from "drizzle-orm";
 import type { Db } from "../server/db/client";
-import { jsonArray, sxbSuccess, type RowRequest } from "./checks";
+import { jsonArray, roomStateAnswer, sxbSuccess, type RowRequest } from "./checks";
 
 const VIEWERS = Number(process.env.BENCH_SCALE_VIEWERS ?? 100_000);
 const SECONDS = Number(process.env.BENCH_SCALE_SECONDS ?? 300);
@@ -353,6 +353,13 @@ export async function runScale(o: {
     bodies: [JSON.stringify({ token: o.list.sxbToken, type: "live", index: 50_000, size: 20 })],
     check: sxbSuccess,
   });
+  await o.measure("  随心播 livestreamlist index 0", base, {
+    method: "POST",
+    path: "/sxb/index.php?svc=live&cmd=livestreamlist",
+    headers: { "content-type": "application/json" },
+    bodies: [JSON.stringify({ token: o.list.sxbToken, index: 0, size: 20 })],
+    check: sxbSuccess,
+  });
   await o.measure("  AUI list page_size 20", base, {
     method: "POST",
     path: "/api/v1/live/list",
@@ -360,4 +367,37 @@ export async function runScale(o: {
     bodies: [JSON.stringify({ user_id: o.list.username, page_num: 1, page_size: 20, status: 1 })],
     check: jsonArray,
   });
+
+  // A room's figures at 100,000 members: one room's audience grown to 100,000 (rows as joins write
+  // them, its figures marked), then players' polls of its state, against a room of 100.
+  const [big, small] = [rooms[0]!, rooms[1]!];
+  const joined = new Date();
+  const more: ReturnType<typeof sql>[] = [];
+  for (let i = 0; i < 100_000 - VIEWERS / rooms.length; i++)
+    more.push(sql`(${big.num}, ${`guest:${randomUUID()}`}, ${big.appId}, 0, ${joined}, ${joined}, 1)`);
+  for (let i = 0; i < more.length; i += 2000)
+    await db.execute(sql`
+      INSERT INTO room_members (room_num, member_id, app_id, role, joined_at, last_seen_at, join_count)
+      VALUES ${sql.join(more.slice(i, i + 2000), sql`, `)}`);
+  await db.transaction((tx) => markFigures(tx, [big.num]));
+  // The refresh recounts the marked room within a turn or two (about a second each).
+  await new Promise((r) => setTimeout(r, 2500));
+  const members = async (num: number) => {
+    const [[{ n }]] = (await db.execute(
+      sql`SELECT COUNT(*) AS n FROM room_members WHERE room_num = ${num}`,
+    )) as unknown as [[{ n: number }]];
+    return Number(n).toLocaleString();
+  };
+  for (const [room, label] of [
+    [big, await members(big.num)],
+    [small, await members(small.num)],
+  ] as const) {
+    const state = (await (await fetch(`${base}/api/rooms/state?room=${room.id}`)).json()) as {
+      metrics?: { pv?: number; uv?: number };
+    };
+    await o.measure(`  room state, ${label} members (uv ${state.metrics?.uv ?? "?"})`, base, {
+      path: `/api/rooms/state?room=${room.id}`,
+      check: roomStateAnswer,
+    });
+  }
 }
