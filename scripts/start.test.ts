@@ -4,6 +4,7 @@ import { spawn } from "node:child_process";
 import { rmSync } from "node:fs";
 import { dropDatabase } from "./lib/mariadb";
 import { afterAll, describe, expect, it } from "vitest";
+import { consoleCookie } from "../test/console";
 import { exited, freePort, repoRoot, waitFor } from "../test/process";
 
 const dbName = `onair_start_${process.pid}`;
@@ -90,24 +91,8 @@ describe("npm start", () => {
       expect(out).not.toContain("correct-horse");
 
       // Console sign-in through next-auth (CSRF token, credentials, session cookie).
-      const csrfRes = await fetch(`${base}/api/auth/csrf`);
-      const { csrfToken } = (await csrfRes.json()) as { csrfToken: string };
-      const cookie = csrfRes.headers
-        .getSetCookie()
-        .map((c) => c.split(";")[0])
-        .join("; ");
-      const signin = await fetch(`${base}/api/auth/callback/credentials`, {
-        method: "POST",
-        redirect: "manual",
-        headers: { "content-type": "application/x-www-form-urlencoded", cookie },
-        body: new URLSearchParams({ csrfToken, username: "first_admin", password: m![1]!, json: "true" }),
-      });
-      const session = signin.headers
-        .getSetCookie()
-        .map((c) => c.split(";")[0])
-        .find((c) => c!.includes("session-token"));
-      expect(session, String(signin.status)).toBeTruthy();
-      const viaCookie = await fetch(`${base}/api/trpc/apps.list`, { headers: { cookie: `${cookie}; ${session}` } });
+      const cookie = await consoleCookie(base, "first_admin", m![1]!);
+      const viaCookie = await fetch(`${base}/api/trpc/apps.list`, { headers: { cookie } });
       expect(viaCookie.status).toBe(200);
     } finally {
       child.kill("SIGTERM");
