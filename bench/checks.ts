@@ -50,6 +50,16 @@ export const roomStateAnswer: AnswerCheck = (status, body) => {
   return typeof m?.online === "number" ? undefined : `no figures: ${body.slice(0, 80)}`;
 };
 
+/** A 2xx answer of a tRPC batch whose calls all succeeded (each `{result: {data}}`). */
+export const trpcBatch: AnswerCheck = (status, body) => {
+  const j = json(status, body);
+  if ("problem" in j) return j.problem;
+  const calls = j.value as Array<{ result?: { data?: unknown } }>;
+  return Array.isArray(calls) && calls.length && calls.every((c) => c?.result?.data !== undefined)
+    ? undefined
+    : `not a successful batch: ${body.slice(0, 80)}`;
+};
+
 /** Sends each body once (at most `max`, evenly picked) and returns the first problem, if any. */
 export async function firstProblem(
   o: { url: string; method: string; headers?: Record<string, string>; bodies?: string[] },

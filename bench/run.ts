@@ -10,7 +10,8 @@ import { dropDatabase } from "../scripts/lib/mariadb";
 import { freePort } from "../scripts/lib/ports";
 import { loadSettings, root } from "../scripts/lib/prepare";
 import { provisionDatabase } from "../scripts/lib/provision";
-import { firstProblem, jsonArray, roomStateAnswer, sxbSuccess, type RowRequest } from "./checks";
+import { consoleCookie } from "../test/console";
+import { firstProblem, jsonArray, roomStateAnswer, sxbSuccess, trpcBatch, type RowRequest } from "./checks";
 import type { LoadOptions, LoadResult } from "./load";
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 8);
@@ -362,6 +363,16 @@ try {
         headers: { authorization: `Bearer ${access}` },
       }),
     );
+    // The console's live-rooms page as a signed-in browser polls it (every 5 s): its batched link,
+    // its next-auth session cookie.
+    const consoleInput = encodeURIComponent(JSON.stringify({ 0: { status: "live", limit: 50, withMetrics: true } }));
+    rows.push(
+      await measure("console live rooms page (tRPC batch, cookie)", base, {
+        path: `/api/trpc/rooms.list?batch=1&input=${consoleInput}`,
+        headers: { cookie: await consoleCookie(base, host.username, "bench-pass-1") },
+        check: trpcBatch,
+      }),
+    );
     const { streamName } = rooms[0]!;
     const hookBodies = play.map((t, i) =>
       JSON.stringify({
@@ -466,7 +477,7 @@ try {
     console.log(
       `token verify: ${Math.round((rows[2]!.rps / ceiling) * 100)}% of the bare ceiling (target ≥ 50%), p99 ${rows[2]!.p99} ms (target ≤ 20)`,
     );
-    console.log(`SRS on_play hook: ${Math.round((rows[4]!.rps / ceiling) * 100)}% of the bare ceiling (target ≥ 50%)`);
+    console.log(`SRS on_play hook: ${Math.round((rows[5]!.rps / ceiling) * 100)}% of the bare ceiling (target ≥ 50%)`);
     const sxbBeat = vendorRows[0]!;
     console.log(
       `随心播 heartbeat: ${Math.round((sxbBeat.rps / ceiling) * 100)}% of the bare ceiling (target ≥ 50%), p99 ${sxbBeat.p99} ms (target ≤ 20)`,
@@ -474,7 +485,7 @@ try {
     console.log(
       `login: ${loginRow.rps} logins/s (one address's sign-ins are hashed one after another), p99 ${loginRow.p99} ms; heartbeat p99 during the burst ${beatDuringLogins.p99} ms (target ≤ 20)`,
     );
-    for (const r of vendorRows.slice(1).concat(rows[3]!))
+    for (const r of vendorRows.slice(1).concat(rows[3]!, rows[4]!))
       console.log(`${r.name}: ${r.rps} req/s over ${liveRooms.length} live rooms (target ≥ 5,000), p99 ${r.p99} ms`);
 
     if (!ONLY.length || ONLY.includes("socket")) {
