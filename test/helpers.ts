@@ -1,12 +1,14 @@
 // Test fixtures over the real database: apps and users of every role, callers with any actor.
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
+import { encode } from "next-auth/jwt";
+import { nextAuthSecret } from "../server/crypto/keys";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { Actor, Ctx } from "../server/actor";
 import { ManualClock, systemClock, type Clock } from "../server/clock";
 import { getDb } from "../server/db/client";
 import { createApp } from "../server/apps";
-import { createUser, ensureFirstAdmin, login } from "../server/accounts";
+import { createUser, ensureFirstAdmin, login, openSession } from "../server/accounts";
 import {
   apps,
   auditLog,
@@ -278,4 +280,20 @@ export function snapshotChanges(before: Record<string, string[]>, after: Record<
 export async function signedInBearer(username: string, deviceId: string) {
   const s = await login(getDb(), systemClock, { username, password: PASSWORD, deviceId, deviceType: "other" });
   return `Bearer ${s.accessToken}`;
+}
+
+/**
+ * A console session cookie's value for a user, as next-auth sets it at sign-in (a session opened
+ * for it, as the console's sign-in opens one): `sid` is that session's id.
+ */
+export async function consoleSessionToken(u: UserActor, maxAgeS = 3600) {
+  const db = getDb();
+  const [row] = await db.select().from(users).where(eq(users.id, u.userId));
+  const sid = (await openSession(db, systemClock, row!, `console-${randomUUID()}`, "web")).refreshToken.split(".")[0]!;
+  const token = await encode({
+    token: { uid: u.userId, role: u.role, appId: u.appId, sid, ims: Date.now() },
+    secret: nextAuthSecret(),
+    maxAge: maxAgeS,
+  });
+  return { token, sid };
 }

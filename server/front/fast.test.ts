@@ -540,5 +540,9 @@ describe("headerOf", () => {
     expect(headerOf(head, "accept")).toBe("*/*");
     expect(headerOf(head, "forwarded-for")).toBeUndefined();
     expect(headerOf(head, "cookie")).toBeUndefined();
+    // The one after the first (node:http would join them), and none after the last.
+    expect(headerOf(head, "x-forwarded-for", 1)).toBe("5.6.7.8");
+    expect(headerOf(head, "x-forwarded-for", 2)).toBeUndefined();
+    expect(headerOf(head, "accept", 1)).toBeUndefined();
   });
 });

@@ -67,10 +67,17 @@ export type FastRoute = (
   request: FastRequest,
 ) => FastAnswer | undefined | Promise<FastAnswer | undefined>;
 
-/** A header's value in a request's head (the first, trimmed; `name` in lower case), or undefined. */
-export function headerOf(head: string, name: string): string | undefined {
-  const at = head.toLowerCase().indexOf(`\r\n${name}:`);
-  if (at < 0) return undefined;
+/**
+ * A header's value in a request's head (trimmed; `name` in lower case), or undefined: the first
+ * line of that name, or the one after `skip` others (1: a second one, which node:http would join).
+ */
+export function headerOf(head: string, name: string, skip = 0): string | undefined {
+  const lower = head.toLowerCase();
+  let at = -1;
+  for (let i = 0; i <= skip; i++) {
+    at = lower.indexOf(`\r\n${name}:`, at + 1);
+    if (at < 0) return undefined;
+  }
   const from = at + name.length + 3;
   const end = head.indexOf("\r\n", from);
   return head.slice(from, end < 0 ? undefined : end).trim();

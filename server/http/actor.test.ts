@@ -1,32 +1,17 @@
 // The console's session cookie read by the raw HTTP handlers (front, tRPC, REST): decoded once per
 // cookie and kept, but its expiry, a sign-out, a disabled user and a tampered cookie count on every
 // request as before.
-import { randomUUID } from "node:crypto";
-import { encode } from "next-auth/jwt";
-import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { makeTenant } from "../../test/helpers";
-import { openSession, revokeSessionById } from "../accounts";
-import { systemClock } from "../clock";
-import { nextAuthSecret } from "../crypto/keys";
+import { consoleSessionToken, makeTenant } from "../../test/helpers";
+import { revokeSessionById } from "../accounts";
 import { getDb } from "../db/client";
-import { users } from "../db/schema";
 import { actorFromHeaders } from "./actor";
 
 describe("console session cookies", () => {
   it("are decoded once and still refused when expired, signed out or tampered with", async () => {
     const t = await makeTenant();
-    const db = getDb();
-    const [row] = await db.select().from(users).where(eq(users.id, t.host.userId));
-    const sid = (await openSession(db, systemClock, row!, `console-${randomUUID()}`, "web")).refreshToken.split(
-      ".",
-    )[0]!;
     const maxAge = 3600;
-    const token = await encode({
-      token: { uid: t.host.userId, role: "host", appId: t.app.id, sid, ims: Date.now() },
-      secret: nextAuthSecret(),
-      maxAge,
-    });
+    const { token, sid } = await consoleSessionToken(t.host, maxAge);
     const cookie = (value: string) => ({ cookie: `next-auth.session-token=${value}` });
     const now = new Date();
     const expected = { kind: "user", userId: t.host.userId, role: "host", appId: t.app.id, sessionId: sid };
@@ -43,7 +28,7 @@ describe("console session cookies", () => {
       expect(await actorFromHeaders(cookie(flipped), now)).toEqual({ kind: "anonymous" });
     }
     // Signed out (its session revoked): refused from the next request on, kept or not.
-    await revokeSessionById(db, sid, new Date());
+    await revokeSessionById(getDb(), sid, new Date());
     expect(await actorFromHeaders(cookie(token), new Date())).toEqual({ kind: "anonymous" });
   });
 });

@@ -164,25 +164,35 @@ function fastQueries(full: Handler, context: Context, maxBatch: number): Handler
 }
 
 /**
- * One query (not a batch) with a Bearer token, answered from the connection's bytes by the front
- * (server/front/fast.ts) once it has run, with the bytes fastQueries answers; undefined (node:http
- * answers) for the console's cookie, a batch, an input that is no JSON, or a query that fails.
+ * One query (alone or as a batch of one) with a Bearer token or the console's session cookie,
+ * answered from the connection's bytes by the front (server/front/fast.ts) once it has run, with
+ * the bytes fastQueries answers; undefined (node:http answers) for no credentials, a batch of
+ * several queries (another path), an input that is no JSON, or a query that fails.
  */
 function bytesQuery(name: string, context: Context): FastRoute {
   return (_body, queryText, authorization, request) => {
-    if (!bearerOf({ authorization }) || headerOf(request.head, "trpc-accept") !== undefined) return undefined;
+    const { head } = request;
+    const cookie = headerOf(head, "cookie");
+    if (!bearerOf({ authorization }) && !cookie) return undefined;
+    // A second Cookie line (node:http joins them) or a streaming client: node:http's.
+    if (
+      (cookie !== undefined && headerOf(head, "cookie", 1) !== undefined) ||
+      headerOf(head, "trpc-accept") !== undefined
+    )
+      return undefined;
     const query = new URLSearchParams(queryText);
-    if (query.has("batch")) return undefined;
-    const inputs = inputsOf(query, [name], false);
+    // As fastQueries reads it: a batch of this one query, or the query alone.
+    const batch = query.get("batch") === "1";
+    const inputs = inputsOf(query, [name], batch);
     if (!inputs) return undefined;
-    // The context node:http's request gets: the Bearer token's user, the client's address.
-    const headers = { authorization, "x-forwarded-for": headerOf(request.head, "x-forwarded-for") };
+    // The context node:http's request gets: the token's or the session's user, the client's address.
+    const headers = { authorization, cookie, "x-forwarded-for": headerOf(head, "x-forwarded-for") };
     return context({ headers, socket: request.socket })
       .then((ctx) => runQueries(ctx, [name], inputs))
       .then(
         (results) => {
           fastAnswers.count++;
-          return { status: 200, json: answerText(results, false), type: TYPE, headers: `vary: ${VARY}\r\n` };
+          return { status: 200, json: answerText(results, batch), type: TYPE, headers: `vary: ${VARY}\r\n` };
         },
         () => undefined,
       );
