@@ -333,7 +333,12 @@ try {
       db,
       rooms: liveRooms.map((r) => ({ id: r.id, num: r.num, appId: a.app.id })),
       hostId: host.id,
-      list: { sxbToken: sxbTokens[0]!, access, username: viewers[0]!.username },
+      list: {
+        sxbToken: sxbTokens[0]!,
+        access,
+        username: viewers[0]!.username,
+        cookie: await consoleCookie(base, host.username, "bench-pass-1"),
+      },
       ceiling: `http://127.0.0.1:${helloPort}`,
       measure,
       cpu: { front: () => cpuMs(frontPid), mariadb: () => mariadbPids().reduce((n, pid) => n + cpuMs(pid), 0) },

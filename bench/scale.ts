@@ -9,7 +9,7 @@ import net from "node:net";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { sql } from "drizzle-orm";
 import type { Db } from "../server/db/client";
-import { jsonArray, roomStateAnswer, sxbSuccess, type RowRequest } from "./checks";
+import { jsonArray, roomStateAnswer, sxbSuccess, trpcBatch, type RowRequest } from "./checks";
 
 const VIEWERS = Number(process.env.BENCH_SCALE_VIEWERS ?? 100_000);
 const SECONDS = Number(process.env.BENCH_SCALE_SECONDS ?? 300);
@@ -31,7 +31,7 @@ export async function runScale(o: {
   db: Db;
   rooms: Room[];
   hostId: string;
-  list: { sxbToken: string; access: string; username: string };
+  list: { sxbToken: string; access: string; username: string; cookie: string };
   /** The bare node:http hello server: the lists' ceiling, measured in the same phase. */
   ceiling: string;
   measure: (name: string, base: string, r: RowRequest) => Promise<{ rps: number; p99: number }>;
@@ -338,6 +338,12 @@ export async function runScale(o: {
   await o.measure("  tRPC rooms.list", base, {
     path: `/api/trpc/rooms.list?input=${input}`,
     headers: { authorization: `Bearer ${o.list.access}` },
+  });
+  const consoleInput = encodeURIComponent(JSON.stringify({ 0: { status: "live", limit: 50, withMetrics: true } }));
+  await o.measure("  console live rooms page", base, {
+    path: `/api/trpc/rooms.list?batch=1&input=${consoleInput}`,
+    headers: { cookie: o.list.cookie },
+    check: trpcBatch,
   });
   await o.measure("  随心播 roomlist index 0", base, {
     method: "POST",
