@@ -8,7 +8,7 @@ import { MEMBER_ROLE, micSessions, roomMembers, users, type RoomStatus } from ".
 import { env } from "../env";
 import { AppError, notFound } from "../errors";
 import { ACTIVE_MIC_STATES } from "../mic/states";
-import { assertNotEnded, findPublicRoom, findRoom, roomRef } from "../rooms";
+import { assertNotEnded, findPublicRoom, findRoom, roomRef, settledFindRoom } from "../rooms";
 import { changeRoom, managed } from "../rooms/change";
 import { assertAppLive, memberSubject, signRoomToken, verifyRoomToken } from "../tokens";
 import { revoke } from "../tokens/revocations";
@@ -155,11 +155,26 @@ export async function listMembers(ctx: Ctx, input: z.infer<typeof listMembersInp
   const db = dbOf(ctx);
   const room = await findRoom(db, ctx.actor, input.room);
   if (!cacheable(db)) return readMembers(db, room, input, ctx.clock.now());
-  return sharedMembers(JSON.stringify([room.num, room.status, input.onlineOnly, input.limit, input.offset]), () =>
-    readMembers(db, room, input, ctx.clock.now()),
-  );
+  return sharedMembers(membersKey(room, input), () => readMembers(db, room, input, ctx.clock.now()));
 }
 const sharedMembers = sharedReads<Awaited<ReturnType<typeof readMembers>>>();
+const membersKey = (room: { num: number; status: RoomStatus }, input: z.infer<typeof listMembersInput>) =>
+  JSON.stringify([room.num, room.status, input.onlineOnly, input.limit, input.offset]);
+
+/**
+ * listMembers' page if its room and the page have been read for everybody and may still be served,
+ * for answers made synchronously (server/front/fast.ts); undefined: ask listMembers (which also
+ * answers a room that is not there). Throws as listMembers does for a caller who is nobody.
+ */
+export function settledListMembers(ctx: Ctx, input: z.infer<typeof listMembersInput>) {
+  requireUser(ctx.actor);
+  const db = dbOf(ctx);
+  if (!cacheable(db)) return undefined;
+  const room = settledFindRoom(db, ctx.actor, input.room)?.value;
+  return (
+    room && sharedMembers.settled(membersKey(room, input), () => readMembers(db, room, input, ctx.clock.now()))?.value
+  );
+}
 
 async function readMembers(
   db: DbOrTx,

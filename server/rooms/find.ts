@@ -44,19 +44,34 @@ const sharedRooms = sharedReads<RoomRow[]>(1000, 20_000);
 
 /** The rows of `ref` in `app` (null: any app), from the prepared statements, shared for up to a second. */
 function sharedRoomRows(main: Db, ref: RoomRef, app: number | null) {
-  let s = statements.get(main);
-  if (!s) statements.set(main, (s = prepare(main)));
   // Outside transactions a room read is shared for up to a second (server/cache.ts): writes lock
   // and re-read it inside their transaction, and this process's own commits are seen at once.
-  return sharedRooms(`${app}:${typeof ref}:${ref}`, () =>
+  return sharedRooms(roomKey(ref, app), readRoomRows(main, ref, app));
+}
+const roomKey = (ref: RoomRef, app: number | null) => `${app}:${typeof ref}:${ref}`;
+function readRoomRows(main: Db, ref: RoomRef, app: number | null) {
+  let s = statements.get(main);
+  if (!s) statements.set(main, (s = prepare(main)));
+  const st = s;
+  return () =>
     typeof ref === "number"
       ? app === null
-        ? s.num.execute({ num: ref })
-        : s.numApp.execute({ num: ref, app })
+        ? st.num.execute({ num: ref })
+        : st.numApp.execute({ num: ref, app })
       : app === null
-        ? s.id.execute({ id: ref })
-        : s.idApp.execute({ id: ref, app }),
-  );
+        ? st.id.execute({ id: ref })
+        : st.idApp.execute({ id: ref, app });
+}
+
+/**
+ * findRoom's row if it has been read and may still be served ({value: undefined}: no such room for
+ * the actor), for answers made synchronously (server/front/fast.ts); undefined: ask findRoom.
+ */
+export function settledFindRoom(db: DbOrTx, actor: Actor, ref: RoomRef): { value: RoomRow | undefined } | undefined {
+  if (isTx(db)) return undefined;
+  const app = tenantOf(actor);
+  const rows = sharedRooms.settled(roomKey(ref, app), readRoomRows(db, ref, app));
+  return rows && { value: rows.value[0] };
 }
 
 /** A room visible to the actor (same app, or any app for platform admins) or NOT_FOUND. */

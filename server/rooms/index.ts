@@ -42,6 +42,7 @@ export {
   findPublicRoomShared,
   findRoom,
   roomRef,
+  settledFindRoom,
   type RoomRef,
   type RoomRow,
 } from "./find";

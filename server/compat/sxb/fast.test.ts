@@ -1,12 +1,13 @@
-// 随心播 `roomlist` and `livestreamlist` through the front: answered from the connection's bytes (server/front/fast.ts),
-// at once when its page, total and hosts have been read for everybody, else once read, with the
-// command's answer byte for byte; an app that asks for a sign, errors and other commands are the
-// route's.
+// 随心播 `roomlist`, `livestreamlist` and `roomidlist` through the front: answered from the
+// connection's bytes (server/front/fast.ts), at once when all they list has been read for
+// everybody, else once read, with the command's answer byte for byte; an app that asks for a sign,
+// errors and other commands are the route's.
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { callerOf, ctxOf, makeTenant, postAlone, type Tenant } from "../../../test/helpers";
 import { resetEnvForTests } from "../../env";
 import { createFrontServer } from "../../front/server";
+import { joinRoom } from "../../presence";
 import { createRoom, transitionRoom, updateRoom } from "../../rooms";
 import { createApiHandler } from "../../web/api";
 import { eq } from "drizzle-orm";
@@ -55,6 +56,28 @@ async function post(cmd: string, body: unknown, chunked = false) {
   };
 }
 
+/** A 随心播 user registered and signed in (its token). */
+async function signIn(id: string) {
+  const pwd = Buffer.from("secret-pass-1").toString("base64");
+  expect((await post("account/regist", { id, pwd })).json.errorCode).toBe(0);
+  return (await post("account/login", { id, pwd })).json.data.token as string;
+}
+
+/**
+ * A list asked for twice (answered by the fast path once read, then at once) and through the route:
+ * the same bytes and headers each time. The second answer.
+ */
+async function fastAsTheRoute(cmd: string, body: unknown) {
+  const cold = await post(cmd, body);
+  expect([cold.status, cold.json.errorCode, cold.fast, cold.later]).toEqual([200, 0, 1, 1]);
+  const warm = await post(cmd, body);
+  expect([warm.status, warm.fast, warm.later]).toEqual([200, 1, 0]);
+  const route = await post(cmd, body, true);
+  expect(route.fast).toBe(0);
+  for (const a of [cold, warm]) expect([a.text, a.headers]).toEqual([route.text, route.headers]);
+  return warm;
+}
+
 describe("随心播 roomlist on the front's fast path", () => {
   it("answers with the command's bytes, at once when its page was read for everybody; the rest is the route's", async () => {
     const host = ctxOf(t.host);
@@ -64,20 +87,11 @@ describe("随心播 roomlist on the front's fast path", () => {
       return r;
     };
     const rooms = [await live("快一 fast"), await live("fast two 🎉")];
-    const pwd = Buffer.from("secret-pass-1").toString("base64");
-    const id = `sxbfast_${Date.now().toString(36)}`;
-    expect((await post("account/regist", { id, pwd })).json.errorCode).toBe(0);
-    const token = (await post("account/login", { id, pwd })).json.data.token as string;
+    const token = await signIn(`sxbfast_${Date.now().toString(36)}`);
     const LIST = { token, type: "live", index: 0, size: 20 };
 
     // A page not read yet: the fast path answers once it is read; then at once. The route's bytes.
-    const cold = await post("live/roomlist", LIST);
-    expect([cold.status, cold.json.errorCode, cold.fast, cold.later]).toEqual([200, 0, 1, 1]);
-    const warm = await post("live/roomlist", LIST);
-    expect([warm.status, warm.fast, warm.later]).toEqual([200, 1, 0]);
-    const route = await post("live/roomlist", LIST, true);
-    expect(route.fast).toBe(0);
-    for (const a of [cold, warm]) expect([a.text, a.headers]).toEqual([route.text, route.headers]);
+    const warm = await fastAsTheRoute("live/roomlist", LIST);
     // What a client does with it: each room by its number and title, its host by the id they registered.
     const listed = warm.json.data.rooms as Array<{ uid: string; info: { roomnum: number; title: string } }>;
     for (const r of rooms) {
@@ -86,13 +100,11 @@ describe("随心播 roomlist on the front's fast path", () => {
     }
     expect(warm.json.data.total).toBeGreaterThanOrEqual(2);
 
-    // Errors and other commands on the same path are the route's; the heartbeat stays the front's.
+    // Errors are the route's; the heartbeat stays the front's (its own fast route).
     const expired = await post("live/roomlist", { ...LIST, token: "a.b.c" });
     expect([expired.json.errorCode, expired.fast]).toEqual([SXB.TOKEN_EXPIRED, 0]);
     const badSize = await post("live/roomlist", { ...LIST, size: "many" });
     expect([badSize.json.errorCode, badSize.fast]).toEqual([SXB.BAD_DATA, 0]);
-    const ids = await post("live/roomidlist", { token, roomnum: rooms[0]!.num, index: 0, size: 10 });
-    expect([ids.json.errorCode, ids.fast]).toEqual([0, 0]);
     const beat = await post("live/heartbeat", { token, roomnum: rooms[0]!.num, role: 0, thumbup: 0 });
     expect([beat.json.errorCode, beat.fast]).toEqual([0, 1]);
 
@@ -125,22 +137,11 @@ describe("随心播 livestreamlist on the front's fast path", () => {
     const host = ctxOf(t.host);
     const room = await createRoom(host, { title: "stream list", mode: 0, record: false });
     await transitionRoom(host, room.id, "start");
-    const pwd = Buffer.from("secret-pass-1").toString("base64");
-    const signIn = async (id: string) => {
-      expect((await post("account/regist", { id, pwd })).json.errorCode).toBe(0);
-      return (await post("account/login", { id, pwd })).json.data.token as string;
-    };
     const stamp = Date.now().toString(36);
     const [token, token2] = [await signIn(`sxbls_${stamp}`), await signIn(`sxbls2_${stamp}`)];
     const LIST = { token, index: 0, size: 50 };
 
-    const cold = await post("live/livestreamlist", LIST);
-    expect([cold.status, cold.json.errorCode, cold.fast, cold.later]).toEqual([200, 0, 1, 1]);
-    const warm = await post("live/livestreamlist", LIST);
-    expect([warm.status, warm.fast, warm.later]).toEqual([200, 1, 0]);
-    const route = await post("live/livestreamlist", LIST, true);
-    expect(route.fast).toBe(0);
-    for (const a of [cold, warm]) expect([a.text, a.headers]).toEqual([route.text, route.headers]);
+    const warm = await fastAsTheRoute("live/livestreamlist", LIST);
 
     // What a client does with it: plays the room's FLV, HLS or RTMP address as the one who asked.
     type Video = { uid: string; cover: string; address: string; address2: string; address3: string };
@@ -174,5 +175,38 @@ describe("随心播 livestreamlist on the front's fast path", () => {
     } finally {
       await callerOf(t.root).apps.update({ id: t.app.id, sxbSign: false });
     }
+  });
+});
+
+describe("随心播 roomidlist on the front's fast path", () => {
+  it("answers with the command's bytes: the room's online members by the ids they registered, the host first", async () => {
+    const stamp = Date.now().toString(36);
+    const viewerId = `sxbidv_${stamp}`;
+    const viewerToken = await signIn(viewerId);
+    const host = ctxOf(t.host);
+    const room = await createRoom(host, { title: "成员 members", mode: 0, record: false });
+    await transitionRoom(host, room.id, "start");
+    const roomnum = room.num;
+    await joinRoom(host, { room: room.id });
+    expect(
+      (await post("live/reportmemid", { token: viewerToken, id: viewerId, roomnum, operate: 0 })).json.errorCode,
+    ).toBe(0);
+    const hostId = t.host.username;
+
+    const LIST = { token: viewerToken, roomnum, index: 0, size: 10 };
+    const warm = await fastAsTheRoute("live/roomidlist", LIST);
+    expect(warm.json.data).toEqual({
+      total: 2,
+      idlist: [
+        { id: hostId, role: 1 },
+        { id: viewerId, role: 0 },
+      ],
+    });
+
+    // A room that is not there, or of another app: the route's 10010; a bad page: its 10003.
+    const missing = await post("live/roomidlist", { ...LIST, roomnum: 999_999_999 });
+    expect([missing.json.errorCode, missing.fast]).toEqual([SXB.NO_ROOM, 0]);
+    const badSize = await post("live/roomidlist", { ...LIST, size: 0 });
+    expect([badSize.json.errorCode, badSize.fast]).toEqual([SXB.BAD_DATA, 0]);
   });
 });

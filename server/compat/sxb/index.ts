@@ -13,7 +13,7 @@ import { createVendorHandler, type Route, type VendorApi } from "../kit";
 import { account, sxbApp } from "./account";
 import { callback } from "./callback";
 import { codeOf, envelope, SXB, SXB_PATHS, sxbError } from "./common";
-import { live, settledLivestreamlist, settledRoomlist } from "./live";
+import { live, settledLivestreamlist, settledRoomidlist, settledRoomlist } from "./live";
 import { checkSign } from "./sign";
 
 export { SXB } from "./common";
@@ -73,10 +73,11 @@ export const sxbApi: VendorApi = {
 const FAST_LISTS: Record<string, (ctx: Ctx, body: Record<string, unknown>) => unknown> = {
   roomlist: settledRoomlist,
   livestreamlist: settledLivestreamlist,
+  roomidlist: settledRoomidlist,
 };
 
 /**
- * `roomlist` and `livestreamlist` on the front's fast path (server/front/fast.ts), with the
+ * `roomlist`, `livestreamlist` and `roomidlist` on the front's fast path (server/front/fast.ts), with the
  * command's answer byte for byte: at once when all it reads has been read for everybody and may
  * still be served, else once read, as the route reads it. Undefined for anything else (an app that
  * asks for a sign, errors too): the route answers those, from the start.

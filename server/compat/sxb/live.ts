@@ -4,7 +4,7 @@ import { z } from "zod";
 import { transaction, type Ctx } from "../../actor";
 import { getVodUrl } from "../../media/access";
 import { reportMic, requestMic } from "../../mic";
-import { joinRoom, leaveRoom, listMembers } from "../../presence";
+import { joinRoom, leaveRoom, listMembers, settledListMembers } from "../../presence";
 import { createRecording, listRecordings } from "../../recordings";
 import { createRoom, listRooms, settledListRooms, transitionRoom, updateRoom } from "../../rooms";
 import { settledVendorIds, vendorIds } from "../kit";
@@ -158,6 +158,34 @@ export function settledLivestreamlist(ctx: Ctx, body: Record<string, unknown>) {
   return livestreamlistAnswer(ctx, listed, idOf, (id) => appOf.get(id));
 }
 
+/** Online members, the host first, then co-hosts, then the audience in the order they came. */
+const roomidlistPage = (b: z.infer<typeof roomidlistInput>, room: number) => ({
+  room,
+  onlineOnly: true,
+  limit: b.size,
+  offset: b.index,
+});
+const roomidlistAnswer = (listed: Awaited<ReturnType<typeof listMembers>>, idOf: (id: string) => string) => ({
+  total: listed.total,
+  idlist: listed.items.map((m) => ({ id: idOf(m.memberId), role: m.role })),
+});
+
+/**
+ * roomidlist's answer when its room, its page of members and their ids have been read for
+ * everybody and may still be served (as settledRoomlist); a room not found is the command's.
+ */
+export function settledRoomidlist(ctx: Ctx, body: Record<string, unknown>) {
+  const b = parse(roomidlistInput, body);
+  const listed = settledListMembers(ctx, roomidlistPage(b, b.roomnum));
+  const idOf =
+    listed &&
+    settledVendorIds(
+      ctx.db,
+      listed.items.map((m) => m.memberId),
+    );
+  return idOf && roomidlistAnswer(listed, idOf);
+}
+
 export const live: Record<string, LiveCommand> = {
   async create(ctx, body) {
     parse(createInput, body);
@@ -196,13 +224,12 @@ export const live: Record<string, LiveCommand> = {
   async roomidlist(ctx, body) {
     const b = parse(roomidlistInput, body);
     const room = await roomByNum(ctx, b.roomnum);
-    // Online members, the host first, then co-hosts, then the audience in the order they came.
-    const listed = await listMembers(ctx, { room: room.num, onlineOnly: true, limit: b.size, offset: b.index });
+    const listed = await listMembers(ctx, roomidlistPage(b, room.num));
     const idOf = await vendorIds(
       ctx.db,
       listed.items.map((m) => m.memberId),
     );
-    return { total: listed.total, idlist: listed.items.map((m) => ({ id: idOf(m.memberId), role: m.role })) };
+    return roomidlistAnswer(listed, idOf);
   },
   async request(ctx, body) {
     const b = parse(requestInput, body);
