@@ -374,8 +374,9 @@ export async function runScale(o: {
     check: jsonArray,
   });
 
-  // A room's figures at 100,000 members: one room's audience grown to 100,000 (rows as joins write
-  // them, its figures marked), then players' polls of its state, against a room of 100.
+  // A room's figures and members at 100,000 members: one room's audience grown to 100,000 (rows as
+  // joins write them, its figures marked), then 随心播's member list and players' polls of its
+  // state, against a room of 100 (measured within the joins' presence TTL, while they are online).
   const [big, small] = [rooms[0]!, rooms[1]!];
   const joined = new Date();
   const more: ReturnType<typeof sql>[] = [];
@@ -401,6 +402,14 @@ export async function runScale(o: {
     const state = (await (await fetch(`${base}/api/rooms/state?room=${room.id}`)).json()) as {
       metrics?: { pv?: number; uv?: number };
     };
+    // Its members as 随心播 lists them (online ones, the host first), while the audience is online.
+    await o.measure(`  随心播 roomidlist, ${label} members`, base, {
+      method: "POST",
+      path: "/sxb/index.php?svc=live&cmd=roomidlist",
+      headers: { "content-type": "application/json" },
+      bodies: [JSON.stringify({ token: o.list.sxbToken, roomnum: room.num, index: 0, size: 20 })],
+      check: sxbSuccess,
+    });
     await o.measure(`  room state, ${label} members (uv ${state.metrics?.uv ?? "?"})`, base, {
       path: `/api/rooms/state?room=${room.id}`,
       check: roomStateAnswer,
