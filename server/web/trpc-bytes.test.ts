@@ -3,29 +3,26 @@
 // has run, with the bytes and header node:http answers it with; batches of several queries,
 // failures and bad input are node:http's, as before.
 import http from "node:http";
-import net, { type AddressInfo, type Socket } from "node:net";
+import net, { type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createFrontServer } from "../front/server";
+import { startApiFront } from "../../test/front";
 import { callerOf, consoleSessionToken, makeTenant, signedInBearer, uniq, type Tenant } from "../../test/helpers";
 import { revokeSessionById } from "../accounts";
 import { getDb } from "../db/client";
 import { verifyRoomToken } from "../tokens";
-import { createApiHandler } from "./api";
 
 let t: Tenant;
-let front: ReturnType<typeof createFrontServer>;
+let front: Awaited<ReturnType<typeof startApiFront>>["front"];
 let base: string;
+let stop: () => Promise<void>;
 let bearer: string;
 beforeAll(async () => {
   t = await makeTenant();
-  front = createFrontServer({ webOrigin: "http://127.0.0.1:9", api: createApiHandler() });
-  await new Promise<void>((r) => front.listen(0, "127.0.0.1", r));
-  base = `http://127.0.0.1:${(front.address() as AddressInfo).port}`;
+  ({ front, base, stop } = await startApiFront());
   bearer = await signedInBearer(t.host.username, "trpc-bytes-test");
 });
 afterAll(async () => {
-  front.closeAllConnections();
-  await new Promise((r) => front.close(r));
+  await stop();
 });
 
 /**

@@ -1,28 +1,24 @@
 // AUI `list` through the front: answered from the connection's bytes (server/front/fast.ts), at
 // once when the caller's page and its facts have been read for everybody, else once read, with the
 // route's answer byte for byte; the route answers errors.
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startApiFront } from "../../../test/front";
 import { ctxOf, makeTenant, PASSWORD, postAlone, type Tenant } from "../../../test/helpers";
 import { getDb } from "../../db/client";
-import { createFrontServer } from "../../front/server";
 import { createRoom, findRoom } from "../../rooms";
 import { memberSubject, verifyRoomToken } from "../../tokens";
 import { revoke } from "../../tokens/revocations";
-import { createApiHandler } from "../../web/api";
 
 let t: Tenant;
-let front: ReturnType<typeof createFrontServer>;
+let front: Awaited<ReturnType<typeof startApiFront>>["front"];
 let base: string;
+let stop: () => Promise<void>;
 beforeAll(async () => {
   t = await makeTenant();
-  front = createFrontServer({ webOrigin: "http://127.0.0.1:9", api: createApiHandler() });
-  await new Promise<void>((r) => front.listen(0, "127.0.0.1", r));
-  base = `http://127.0.0.1:${(front.address() as AddressInfo).port}`;
+  ({ front, base, stop } = await startApiFront());
 });
 afterAll(async () => {
-  front.closeAllConnections();
-  await new Promise((r) => front.close(r));
+  await stop();
 });
 
 /**
@@ -94,17 +90,14 @@ describe("AUI list on the front's fast path", () => {
     expect([again.fast, again.later, again.text]).toEqual([1, 0, after.text]);
 
     // The APIs' in-flight bound holds on the fast path too: over it, node:http refuses (busy).
-    const full = createFrontServer({ webOrigin: "http://127.0.0.1:9", api: createApiHandler(), maxInflight: 0 });
-    await new Promise<void>((r) => full.listen(0, "127.0.0.1", r));
+    const full = await startApiFront({ maxInflight: 0 });
     try {
-      const port = (full.address() as AddressInfo).port;
-      const busy = await postAlone(`http://127.0.0.1:${port}/api/v1/live/list`, JSON.stringify(LIST), {
+      const busy = await postAlone(`${full.base}/api/v1/live/list`, JSON.stringify(LIST), {
         authorization: `Bearer ${viewer}`,
       });
-      expect([busy.status, full.fastPath.answered]).toEqual([503, 0]);
+      expect([busy.status, full.front.fastPath.answered]).toEqual([503, 0]);
     } finally {
-      full.closeAllConnections();
-      await new Promise((r) => full.close(r));
+      await full.stop();
     }
 
     // Kicked from a room: the token kept for it is not handed out again, on either path.

@@ -100,11 +100,7 @@ export function playApp(row: AppRow | undefined): PlayApp {
 }
 
 /** The play addresses of a room (FLV, HLS, RTMP) with a play token for the caller. */
-export function playAddresses(
-  ctx: Ctx,
-  room: Pick<RoomRow, "appId" | "id" | "num" | "streamName">,
-  app: Parameters<typeof pullUrls>[1],
-) {
+export function playAddresses(ctx: Ctx, room: Pick<RoomRow, "appId" | "id" | "num" | "streamName">, app: PlayApp) {
   const me = ctx.actor.kind === "user" ? ctx.actor.userId : "guest:sxb";
   // A caller's token for a room is signed at most once a minute per process (lists sign one for
   // every listed room on every call): tokens/reuse.ts.

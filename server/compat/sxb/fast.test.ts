@@ -2,14 +2,12 @@
 // connection's bytes (server/front/fast.ts), at once when all they list has been read for
 // everybody, else once read, with the command's answer byte for byte; an app that asks for a sign,
 // errors and other commands are the route's.
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startApiFront } from "../../../test/front";
 import { callerOf, ctxOf, makeTenant, postAlone, type Tenant } from "../../../test/helpers";
 import { resetEnvForTests } from "../../env";
-import { createFrontServer } from "../../front/server";
 import { joinRoom } from "../../presence";
 import { createRoom, transitionRoom, updateRoom } from "../../rooms";
-import { createApiHandler } from "../../web/api";
 import { eq } from "drizzle-orm";
 import { getDb } from "../../db/client";
 import { users } from "../../db/schema";
@@ -17,21 +15,19 @@ import { verifyRoomToken } from "../../tokens";
 import { SXB } from ".";
 
 let t: Tenant;
-let front: ReturnType<typeof createFrontServer>;
+let front: Awaited<ReturnType<typeof startApiFront>>["front"];
 let base: string;
+let stop: () => Promise<void>;
 beforeAll(async () => {
   t = await makeTenant();
   process.env.COMPAT_SXB_APP_ID = String(t.app.id);
   resetEnvForTests();
-  front = createFrontServer({ webOrigin: "http://127.0.0.1:9", api: createApiHandler() });
-  await new Promise<void>((r) => front.listen(0, "127.0.0.1", r));
-  base = `http://127.0.0.1:${(front.address() as AddressInfo).port}`;
+  ({ front, base, stop } = await startApiFront());
 });
 afterAll(async () => {
   delete process.env.COMPAT_SXB_APP_ID;
   resetEnvForTests();
-  front.closeAllConnections();
-  await new Promise((r) => front.close(r));
+  await stop();
 });
 
 /**

@@ -2,6 +2,7 @@
 // the id they registered (`regist.id`, onair's username) in every answer.
 import { z } from "zod";
 import { transaction, type Ctx } from "../../actor";
+import { appRow, settledAppRow, type AppRow } from "../../apps";
 import { getVodUrl } from "../../media/access";
 import { reportMic, requestMic } from "../../mic";
 import { joinRoom, leaveRoom, listMembers, settledListMembers } from "../../presence";
@@ -9,7 +10,6 @@ import { createRecording, listRecordings } from "../../recordings";
 import { createRoom, listRooms, settledListRooms, transitionRoom, updateRoom } from "../../rooms";
 import { settledVendorIds, vendorIds } from "../kit";
 import { appArg, num, page, parse, playAddresses, playApp, roomByNum, SXB, sxbError, tokenOnly } from "./common";
-import { appRow, settledAppRow, type AppRow } from "../../apps";
 
 export type LiveCommand = (ctx: Ctx, body: Record<string, unknown>) => Promise<unknown>;
 
