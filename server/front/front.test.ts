@@ -169,7 +169,7 @@ describe("front process", () => {
     let expected = 0;
     for (const [i, tok] of tokens.entries()) {
       for (let likes = 1; likes <= 20 + i; likes++)
-        await post("/api/presence/heartbeat", JSON.stringify({ token: tok, likes }));
+        expect((await post("/api/presence/heartbeat", JSON.stringify({ token: tok, likes }))).status).toBe(200);
       expected += 20 + i;
     }
     front.child.kill("SIGTERM");

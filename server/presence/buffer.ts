@@ -283,17 +283,22 @@ export class PresenceBuffer {
     this.timer.unref();
   }
 
-  /** Stops the timer and writes what is left (called on SIGTERM). */
+  /**
+   * Stops the timer and writes what is left (called on SIGTERM, before the pool closes). A flush the
+   * timer started may be running with the queue's beats in hand while the queue looks empty: it is
+   * waited for (flush does), and its beats written again if it failed.
+   */
   async stop(db: Db) {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    for (let attempt = 0; attempt < 5 && this.queue.length > 0; attempt++) {
+    for (let attempt = 0; attempt < 5; attempt++) {
       try {
         await this.flush(db);
       } catch (e) {
         log.error("presence flush at shutdown failed", { error: errorText(e), attempt });
         await new Promise((r) => setTimeout(r, 200));
       }
+      if (this.queue.length === 0 && !this.flushing) return;
     }
   }
 }

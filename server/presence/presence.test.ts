@@ -153,6 +153,28 @@ describe("presence", () => {
     expect(buf.refusedBeats).toBe(2);
   });
 
+  it("at shutdown, waits for the flush the timer started and writes its beats again if it fails", async () => {
+    const clock = new ManualClock(Date.now());
+    const buf = new PresenceBuffer();
+    const r = await liveRoom(clock);
+    const v = await joinRoom({ db: getDb(), clock, actor: t.viewer }, { room: r.id });
+    heartbeat(buf, { token: v.presenceToken, likes: 9 }, clock.now());
+    // The timer's flush has taken the queue and waits for the database when SIGTERM comes.
+    let fail = (_e: Error) => {};
+    const slow = { $client: { getConnection: () => new Promise((_, reject) => (fail = reject)) } } as never;
+    const inFlight = buf.flush(slow).catch((e: Error) => e.message);
+    expect(buf.size).toBe(0);
+    let stopped = false;
+    const stopping = buf.stop(getDb()).then(() => (stopped = true));
+    await new Promise((res) => setTimeout(res, 50));
+    expect(stopped).toBe(false); // the queue looks empty, but the beat is still in hand
+    fail(new Error("pool closing"));
+    expect(await inFlight).toBe("pool closing");
+    await stopping;
+    expect(buf.size).toBe(0);
+    expect(await stats(r.id, clock)).toMatchObject({ online: 1, likes: 9 });
+  });
+
   it("a heartbeat buffered before a leave does not bring the member back; one after does", async () => {
     const clock = new ManualClock(Date.now());
     const buf = new PresenceBuffer();
