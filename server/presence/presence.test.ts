@@ -175,6 +175,34 @@ describe("presence", () => {
     expect(await stats(r.id, clock)).toMatchObject({ online: 1, likes: 9 });
   });
 
+  it("writes each flush's rows in one order, by room then member id, whatever order the beats came in", async () => {
+    // Two instances' flushes lock the rows they share in the same order instead of deadlocking.
+    const buf = new PresenceBuffer();
+    const statements: string[] = [];
+    const conn = {
+      beginTransaction: async () => {},
+      query: (q: string) => (statements.push(q), Promise.resolve([{}])),
+      commit: async () => {},
+      rollback: async () => {},
+      release: () => {},
+    };
+    const db = { $client: { getConnection: () => Promise.resolve(conn) } } as never;
+    const beats: Array<[number, string]> = [];
+    for (let room = 1; room <= 40; room++)
+      for (let k = 0; k < 60; k++) beats.push([((room * 7919) % 40) + 1, `m${(k * 31 + room) % 97}-${k}`]);
+    beats.sort(() => Math.random() - 0.5);
+    for (const [roomNum, memberId] of beats)
+      buf.record({ roomNum, appId: 1, memberId, role: 0, seenAt: Date.now(), likes: 0 });
+    await buf.flush(db);
+    const written = statements
+      .filter((q) => q.startsWith("INSERT INTO room_members"))
+      .flatMap((q) => [...q.matchAll(/\((\d+),'([^']*)',/g)].map((m) => [Number(m[1]), m[2]!] as [number, string]));
+    expect(written).toHaveLength(beats.length);
+    expect(written.length).toBeGreaterThan(2000); // more than one statement
+    const inOrder = [...written].sort(([ra, a], [rb, b]) => ra - rb || (a < b ? -1 : a > b ? 1 : 0));
+    expect(written).toEqual(inOrder);
+  });
+
   it("a heartbeat buffered before a leave does not bring the member back; one after does", async () => {
     const clock = new ManualClock(Date.now());
     const buf = new PresenceBuffer();
