@@ -1,4 +1,4 @@
-import { getHeapStatistics } from "node:v8";
+import { getHeapSpaceStatistics, getHeapStatistics } from "node:v8";
 import { describe, expect, it } from "vitest";
 import { IdleGc, type IdleGcProbe } from "./idle-gc";
 
@@ -99,5 +99,31 @@ describe("collecting when idle", () => {
     g.look();
     expect(g.collections).toBe(1);
     expect(getHeapStatistics().total_heap_size).toBeLessThan(grown - 32 * MiB);
+  });
+
+  it("hands back the pages that a busy spell's few survivors are scattered over", async () => {
+    const g = new IdleGc({ ...opts, growthBytes: 8 * MiB, idleShare: 0.5 });
+    // As after a join storm: most of what reached the old generation is garbage, one object in
+    // fifty stays, on nearly every page. A plain full collection leaves those pages committed.
+    const survivors: unknown[] = [];
+    const oldGeneration = () =>
+      getHeapSpaceStatistics()
+        .filter((space) => !space.space_name.startsWith("new_"))
+        .reduce((n, space) => n + space.space_size, 0);
+    const before = oldGeneration();
+    (() => {
+      const made: Array<{ a: string; b: number[] }> = [];
+      for (let i = 0; i < 400_000; i++) made.push({ a: `x${i}`, b: [i, i + 1, i + 2] });
+      for (let i = 0; i < made.length; i += 50) survivors.push(made[i]);
+    })();
+    const grown = oldGeneration();
+    expect(grown - before).toBeGreaterThan(32 * MiB);
+    g.look();
+    await new Promise((r) => setTimeout(r, 500));
+    g.look();
+    expect(g.collections).toBe(1);
+    expect(survivors).toHaveLength(8000);
+    // The survivors' 8,000 objects are well under a MiB; their pages were tens.
+    expect(oldGeneration() - before).toBeLessThan(8 * MiB);
   });
 });

@@ -10,10 +10,27 @@ import { cpuUsage } from "node:process";
 import { getHeapSpaceStatistics, setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 
-/** A full collection (V8's `gc`, made callable without starting node with --expose-gc). */
+/**
+ * A full collection that also compacts (V8's `gc`, made callable without starting node with
+ * --expose-gc). A plain full collection frees the garbage but hands back only pages left empty, and
+ * what survives a busy spell is scattered over most of the pages it filled (a kept token here, a
+ * member there): measured, 400,000 objects of which one in fifty stayed left 89 MiB of old
+ * generation committed after `gc()`, and 5.5 MiB (RSS 161 → 71 MiB) when the collection also moved
+ * the survivors together. V8 compacts only the pages it picks unless told to; the flag is set for
+ * this one collection and cleared after it, so the collections V8 runs by itself under load stay as
+ * they were. It pauses the process longer than a plain one: it runs at start-up and in idle spells.
+ */
 export function fullCollection(): () => void {
   setFlagsFromString("--expose-gc");
-  return runInNewContext("gc") as () => void;
+  const gc = runInNewContext("gc") as () => void;
+  return () => {
+    setFlagsFromString("--compact-on-every-full-gc");
+    try {
+      gc();
+    } finally {
+      setFlagsFromString("--no-compact-on-every-full-gc");
+    }
+  };
 }
 
 export interface IdleGcOptions {
