@@ -1,10 +1,11 @@
 // Figures for the admin overview and the host's audience chart.
 import { claimTurn } from "../db/turns";
-import { and, asc, count, eq, gte, inArray, sql } from "drizzle-orm";
+import { and, asc, count, eq, gte, sql } from "drizzle-orm";
 import { dbOf, requireRole, requireUser, tenantFilter, type Ctx } from "../actor";
 import type { Db } from "../db/client";
-import { roomSamples, rooms, ROOM_STATUSES } from "../db/schema";
-import { roomStatsMany } from "../presence/figures";
+import { roomSamples, rooms, ROOM_STATUSES, type RoomStatus } from "../db/schema";
+import { roomStatsMany, sqlInt } from "../presence/figures";
+import { sqlTime } from "../presence/buffer";
 import { findRoom, roomView, type RoomRef } from ".";
 
 /** Live rooms now, viewers online, rooms by status (admins; app admins see their app). */
@@ -57,16 +58,30 @@ const MAX_SAMPLED_ROOMS = 5000;
 export async function sampleOnline(db: Db, now: Date, job = SAMPLES_JOB): Promise<number | null> {
   const bucket = new Date(Math.floor(now.getTime() / 10_000) * 10_000);
   if (!(await claimTurn(db, job, bucket, bucket))) return null;
-  const active = await db
-    .select({ num: rooms.num, status: rooms.status })
-    .from(rooms)
-    .where(inArray(rooms.status, ["live", "paused"]))
-    .limit(MAX_SAMPLED_ROOMS);
-  if (!active.length) return 0;
+  const [rows] = (await db.execute(
+    sql`SELECT num, status FROM rooms WHERE status IN ('live', 'paused') LIMIT ${MAX_SAMPLED_ROOMS}`,
+  )) as unknown as [Array<{ num: number | string; status: RoomStatus }>];
+  if (!rows.length) return 0;
+  const active = rows.map((r) => ({ num: Number(r.num), status: r.status }));
   const stats = await roomStatsMany(db, active, now);
-  await db
-    .insert(roomSamples)
-    .values(active.map((a) => ({ roomNum: a.num, at: bucket, online: stats.get(a.num)?.online ?? 0 })))
-    .onDuplicateKeyUpdate({ set: { online: sql`VALUES(online)` } });
+  await db.execute(sql.raw(samplesSql(active, bucket, stats)));
   return active.length;
+}
+
+/**
+ * The samples' statement, written out: a front runs it every 10 s for every live room, and the
+ * query builder made 3,000 parameters of 1,000 rooms in 10-23 ms of the front's event loop
+ * (measured), with megabytes of garbage the heartbeats' collections then promoted.
+ */
+function samplesSql(
+  active: ReadonlyArray<{ num: number }>,
+  bucket: Date,
+  stats: ReadonlyMap<number, { online: number }>,
+): string {
+  const at = sqlTime(bucket.getTime(), new Map());
+  return (
+    "INSERT INTO room_samples (room_num, at, online) VALUES " +
+    active.map((a) => `(${sqlInt(a.num)},'${at}',${sqlInt(stats.get(a.num)?.online ?? 0)})`).join(",") +
+    " ON DUPLICATE KEY UPDATE online = VALUES(online)"
+  );
 }
