@@ -33,6 +33,13 @@ async function liveRoom(clock: ManualClock) {
 const stats = async (ref: string, clock: ManualClock) =>
   roomStats(getDb(), await findRoom(getDb(), t.root, ref), clock.now());
 
+/** A database whose connection is never given: a flush waits on it until the test fails it. */
+function heldDatabase() {
+  const held = { db: undefined as never, fail: (_e: Error) => {} };
+  held.db = { $client: { getConnection: () => new Promise((_, reject) => (held.fail = reject)) } } as never;
+  return held;
+}
+
 describe("presence", () => {
   it("writes members' ids exactly as given, whatever characters they hold", async () => {
     const clock = new ManualClock(Date.now());
@@ -130,15 +137,12 @@ describe("presence", () => {
     heartbeat(buf, { token: v.presenceToken, likes: 4 }, clock.now());
     heartbeat(buf, { token: w.presenceToken, likes: 1 }, clock.now());
     // A database that fails when the test says so: beats come while the flush waits for it.
-    let fail = (_e: Error) => {};
-    const down = {
-      $client: { getConnection: () => new Promise((_, reject) => (fail = reject)) },
-    } as never;
-    const failing = buf.flush(down);
+    const down = heldDatabase();
+    const failing = buf.flush(down.db);
     clock.advance(1000);
     heartbeat(buf, { token: v.presenceToken, likes: 3 }, clock.now()); // queued beside the one being written
     expect(buf.size).toBe(1);
-    fail(new Error("database away"));
+    down.fail(new Error("database away"));
     await expect(failing).rejects.toThrow("database away");
     expect(buf.size).toBe(2); // both members back, the viewer's two beats merged (likes 4, not 3)
     const flushed = buf.flushedBeats;
@@ -160,15 +164,14 @@ describe("presence", () => {
     const v = await joinRoom({ db: getDb(), clock, actor: t.viewer }, { room: r.id });
     heartbeat(buf, { token: v.presenceToken, likes: 9 }, clock.now());
     // The timer's flush has taken the queue and waits for the database when SIGTERM comes.
-    let fail = (_e: Error) => {};
-    const slow = { $client: { getConnection: () => new Promise((_, reject) => (fail = reject)) } } as never;
-    const inFlight = buf.flush(slow).catch((e: Error) => e.message);
+    const slow = heldDatabase();
+    const inFlight = buf.flush(slow.db).catch((e: Error) => e.message);
     expect(buf.size).toBe(0);
     let stopped = false;
     const stopping = buf.stop(getDb()).then(() => (stopped = true));
     await new Promise((res) => setTimeout(res, 50));
     expect(stopped).toBe(false); // the queue looks empty, but the beat is still in hand
-    fail(new Error("pool closing"));
+    slow.fail(new Error("pool closing"));
     expect(await inFlight).toBe("pool closing");
     await stopping;
     expect(buf.size).toBe(0);
