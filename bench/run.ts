@@ -327,7 +327,9 @@ try {
 
   if (SCALE) {
     const { runScale } = await import("./scale");
-    const sampler = setTimeout(() => printFootprint("under the scale load", onairTree()), 60_000);
+    // Sampled 60 s in (while the heartbeats run), printed after the scale rows rather than among them.
+    let underLoad: ReturnType<typeof footprint> = [];
+    const sampler = setTimeout(() => (underLoad = onairTree()), 60_000);
     await runScale({
       base,
       db,
@@ -344,6 +346,7 @@ try {
       cpu: { front: () => cpuMs(frontPid), mariadb: () => mariadbPids().reduce((n, pid) => n + cpuMs(pid), 0) },
     });
     clearTimeout(sampler);
+    if (underLoad.length) printFootprint("under the scale load (sampled 60 s into it)", underLoad);
   } else {
     console.log(`\nonair bench: ${CONNECTIONS} connections, ${DURATION} s each, 127.0.0.1\n`);
     const rows = [];
