@@ -6,6 +6,15 @@
 // since the last look (nobody is waiting on its event loop) and its heap's old generation grew by
 // IDLE_GC_GROWTH_MIB since the last collection, it collects once. A busy process is never stopped
 // for it; a process that stays quiet collects once, not again until its heap grows anew.
+//
+// It waits until the process has been quiet for a while (10 s), not just since the last look: V8
+// hands back its young generation (grown to 32 MiB under any burst) at a collection only when its
+// recent allocation rate, as V8 estimates it, is low, which it finds 8 to 15 s after a busy spell.
+// Measured apart: a compacting collection 5 or 6 s after a burst left the young generation at 32
+// MiB, one 8 to 12 s after (how long depending on the burst) took it to 1 MiB. Collecting at the
+// first quiet look (5-10 s after a load) is what left the front at 84 MiB after one full bench and
+// 115 after another. A young generation still grown at a quiet time is reason enough for a
+// collection, whatever the old generation did: up to three, a look apart, in one quiet spell.
 import { cpuUsage } from "node:process";
 import { getHeapSpaceStatistics, setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
@@ -33,6 +42,9 @@ export function fullCollection(): () => void {
   };
 }
 
+/** Collections a quiet spell may have for a young generation V8 keeps grown (./idle-gc.ts, above). */
+const MAX_YOUNG_TRIES = 3;
+
 export interface IdleGcOptions {
   /** How often to look (ms). */
   everyMs: number;
@@ -40,6 +52,10 @@ export interface IdleGcOptions {
   growthBytes: number;
   /** CPU share of one core under which the process counts as idle over a look's interval. */
   idleShare: number;
+  /** How long the process must have been idle (ms, over whole looks) before it collects. */
+  quietMs: number;
+  /** A young generation this large (bytes) at a quiet time is collected (up to 3 times a quiet spell). */
+  youngBytes: number;
 }
 
 export interface IdleGcProbe {
@@ -50,8 +66,18 @@ export interface IdleGcProbe {
    * its maximum under any burst and back by itself, and would make every burst look like growth.
    */
   heapBytes(): number;
+  /** The young generation's committed size (bytes). */
+  youngBytes(): number;
   collect(): void;
   now(): number;
+}
+
+/** The committed size of the young generation's spaces (`new_…`), or of all the others. */
+function heapSpaces(young: boolean) {
+  let n = 0;
+  for (const space of getHeapSpaceStatistics())
+    if (space.space_name.startsWith("new_") === young) n += space.space_size;
+  return n;
 }
 
 const realProbe = (): IdleGcProbe => {
@@ -61,11 +87,8 @@ const realProbe = (): IdleGcProbe => {
       const u = cpuUsage();
       return u.user + u.system;
     },
-    heapBytes: () => {
-      let n = 0;
-      for (const space of getHeapSpaceStatistics()) if (!space.space_name.startsWith("new_")) n += space.space_size;
-      return n;
-    },
+    heapBytes: () => heapSpaces(false),
+    youngBytes: () => heapSpaces(true),
     collect: () => (gc ??= fullCollection())(),
     now: () => performance.now(),
   };
@@ -81,6 +104,10 @@ export class IdleGc {
   private cpu: number;
   private at: number;
   private base: number;
+  /** When the process's current quiet spell began (the start of its first quiet look), if it is in one. */
+  private quietSince: number | undefined;
+  /** Collections this quiet spell has had while its young generation was grown. */
+  private youngTries = 0;
   constructor(
     private readonly opts: IdleGcOptions,
     private readonly probe: IdleGcProbe = realProbe(),
@@ -95,10 +122,18 @@ export class IdleGc {
     const heap = this.probe.heapBytes();
     const cpuShare = (cpu - this.cpu) / 1000 / Math.max(1, at - this.at);
     if (heap < this.base) this.base = heap;
-    if (cpuShare < this.opts.idleShare && heap - this.base >= this.opts.growthBytes) {
-      this.probe.collect();
-      this.collections++;
-      this.base = this.probe.heapBytes();
+    if (cpuShare >= this.opts.idleShare) {
+      this.quietSince = undefined;
+      this.youngTries = 0;
+    } else {
+      this.quietSince ??= this.at;
+      const young = this.youngTries < MAX_YOUNG_TRIES && this.probe.youngBytes() >= this.opts.youngBytes;
+      if (at - this.quietSince >= this.opts.quietMs && (young || heap - this.base >= this.opts.growthBytes)) {
+        this.probe.collect();
+        this.collections++;
+        if (young) this.youngTries++;
+        this.base = this.probe.heapBytes();
+      }
     }
     // The collection's own CPU is not counted against the next interval.
     this.cpu = this.probe.cpuMicros();
@@ -113,5 +148,11 @@ export class IdleGc {
 /** The process's looker (IDLE_GC_GROWTH_MIB; 0 turns it off). */
 export function startIdleGc(growthMiB: number) {
   if (growthMiB <= 0) return undefined;
-  return new IdleGc({ everyMs: 5000, growthBytes: growthMiB * 1024 * 1024, idleShare: 0.02 }).start();
+  return new IdleGc({
+    everyMs: 5000,
+    growthBytes: growthMiB * 1024 * 1024,
+    idleShare: 0.02,
+    quietMs: 10_000,
+    youngBytes: 8 * 1024 * 1024,
+  }).start();
 }
