@@ -75,3 +75,7 @@ export async function firstProblem(
   }
   return undefined;
 }
+
+/** SRS's "allowed": HTTP 200 and the body "0" (any other answer denies the publish or play). */
+export const srsAllowed: AnswerCheck = (status, body) =>
+  status === 200 && body === "0" ? undefined : `HTTP ${status}: ${body.slice(0, 120)}`;

@@ -11,7 +11,7 @@ import { freePort } from "../scripts/lib/ports";
 import { loadSettings, root } from "../scripts/lib/prepare";
 import { provisionDatabase } from "../scripts/lib/provision";
 import { consoleCookie } from "../test/console";
-import { firstProblem, jsonArray, roomStateAnswer, sxbSuccess, trpcBatch, type RowRequest } from "./checks";
+import { firstProblem, jsonArray, roomStateAnswer, srsAllowed, sxbSuccess, trpcBatch, type RowRequest } from "./checks";
 import type { LoadOptions, LoadResult } from "./load";
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 8);
@@ -402,6 +402,44 @@ try {
         path: "/hooks/srs",
         headers: { "content-type": "application/json" },
         bodies: hookBodies,
+        check: srsAllowed,
+      }),
+    );
+    // SRS's on_publish as each publisher's start brings it: a transaction on the room's row (its
+    // publish key checked, the stream marked online from that client), rotated over the live rooms'
+    // streams but the first's (ffmpeg publishes that one below); after a room's first, a call
+    // repeats a start SRS already reported (SRS sends one per publish).
+    const { publishKey } = await import("../server/media/keys");
+    const keyed = await db
+      .select({ streamName: roomsTable.streamName, keyVersion: roomsTable.keyVersion })
+      .from(roomsTable)
+      .where(
+        inArray(
+          roomsTable.num,
+          liveRooms.slice(1).map((r) => r.num),
+        ),
+      );
+    const publishBodies = keyed.map((r) =>
+      JSON.stringify({
+        action: "on_publish",
+        client_id: `pub-${r.streamName}`,
+        ip: "127.0.0.1",
+        vhost: "__defaultVhost__",
+        app: "live",
+        stream: r.streamName,
+        param: `?key=${publishKey(r)}`,
+        tcUrl: "rtmp://127.0.0.1/live",
+        stream_url: `/live/${r.streamName}`,
+        stream_id: "vid-1",
+      }),
+    );
+    rows.push(
+      await measure("SRS on_publish hook (front)", base, {
+        method: "POST",
+        path: "/hooks/srs",
+        headers: { "content-type": "application/json" },
+        bodies: publishBodies,
+        check: srsAllowed,
       }),
     );
     // Vendor paths as the existing clients call them: 随心播 heartbeats with access tokens rotated over
@@ -486,6 +524,9 @@ try {
       `token verify: ${Math.round((rows[2]!.rps / ceiling) * 100)}% of the bare ceiling (target ≥ 50%), p99 ${rows[2]!.p99} ms (target ≤ 20)`,
     );
     console.log(`SRS on_play hook: ${Math.round((rows[5]!.rps / ceiling) * 100)}% of the bare ceiling (target ≥ 50%)`);
+    console.log(
+      `SRS on_publish hook: ${Math.round((rows[6]!.rps / ceiling) * 100)}% of the bare ceiling (target ≥ 50%), p99 ${rows[6]!.p99} ms; a transaction on the room's row each`,
+    );
     const sxbBeat = vendorRows[0]!;
     console.log(
       `随心播 heartbeat: ${Math.round((sxbBeat.rps / ceiling) * 100)}% of the bare ceiling (target ≥ 50%), p99 ${sxbBeat.p99} ms (target ≤ 20)`,
