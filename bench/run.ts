@@ -381,29 +381,35 @@ try {
         check: trpcBatch,
       }),
     );
-    const { streamName } = rooms[0]!;
-    const hookBodies = play.map((t, i) =>
+    // An SRS hook body as SRS sends it, and the row that sends such bodies (each answer must be
+    // SRS's "allowed").
+    const srsBody = (action: string, client: string, stream: string, param: string) =>
       JSON.stringify({
-        action: "on_play",
-        client_id: `c${i}`,
+        action,
+        client_id: client,
         ip: "127.0.0.1",
         vhost: "__defaultVhost__",
         app: "live",
-        stream: streamName,
-        param: `?token=${t}`,
+        stream,
+        param,
         tcUrl: "rtmp://127.0.0.1/live",
-        stream_url: `/live/${streamName}`,
+        stream_url: `/live/${stream}`,
         stream_id: "vid-1",
-      }),
-    );
+      });
+    const srsRow = (bodies: string[]): RowRequest => ({
+      method: "POST",
+      path: "/hooks/srs",
+      headers: { "content-type": "application/json" },
+      bodies,
+      check: srsAllowed,
+    });
+    const { streamName } = rooms[0]!;
     rows.push(
-      await measure("SRS on_play hook (front)", base, {
-        method: "POST",
-        path: "/hooks/srs",
-        headers: { "content-type": "application/json" },
-        bodies: hookBodies,
-        check: srsAllowed,
-      }),
+      await measure(
+        "SRS on_play hook (front)",
+        base,
+        srsRow(play.map((t, i) => srsBody("on_play", `c${i}`, streamName, `?token=${t}`))),
+      ),
     );
     // SRS's on_publish as each publisher's start brings it: a transaction on the room's row (its
     // publish key checked, the stream marked online from that client), rotated over the live rooms'
@@ -419,28 +425,12 @@ try {
           liveRooms.slice(1).map((r) => r.num),
         ),
       );
-    const publishBodies = keyed.map((r) =>
-      JSON.stringify({
-        action: "on_publish",
-        client_id: `pub-${r.streamName}`,
-        ip: "127.0.0.1",
-        vhost: "__defaultVhost__",
-        app: "live",
-        stream: r.streamName,
-        param: `?key=${publishKey(r)}`,
-        tcUrl: "rtmp://127.0.0.1/live",
-        stream_url: `/live/${r.streamName}`,
-        stream_id: "vid-1",
-      }),
-    );
     rows.push(
-      await measure("SRS on_publish hook (front)", base, {
-        method: "POST",
-        path: "/hooks/srs",
-        headers: { "content-type": "application/json" },
-        bodies: publishBodies,
-        check: srsAllowed,
-      }),
+      await measure(
+        "SRS on_publish hook (front)",
+        base,
+        srsRow(keyed.map((r) => srsBody("on_publish", `pub-${r.streamName}`, r.streamName, `?key=${publishKey(r)}`))),
+      ),
     );
     // Vendor paths as the existing clients call them: 随心播 heartbeats with access tokens rotated over
     // 200 users, its room lists, and AUI's list, over 1,000 live rooms (see fixtures below).
