@@ -1,7 +1,9 @@
 // The pool's sessions: strings keep their quotes escaped whatever sql_mode the server was configured with.
+import { eq, sql } from "drizzle-orm";
+import { int, mysqlTable, varchar } from "drizzle-orm/mysql-core";
 import { afterAll, expect, it } from "vitest";
 import { env } from "../env";
-import { createDb, SESSION_SQL_MODE } from "./client";
+import { createDb, prepared, runTransaction, SESSION_SQL_MODE } from "./client";
 
 const { pool } = createDb(env().DATABASE_URL!, 1);
 afterAll(() => pool.end());
@@ -43,4 +45,35 @@ it("formats values as mysql2 does and sends a statement without values as it is"
   // Without values, a "?" is the statement's own text: nothing is put in its place.
   expect(await q("SELECT '?' AS a, 'a??b' AS b")).toEqual({ a: "?", b: "a??b" });
   expect(await q("SELECT '?' AS a", [])).toEqual({ a: "?" });
+});
+
+// A table of this file's own (its rows are seen by other connections only once committed).
+const probe = mysqlTable("client_test_probe", { id: int("id").primaryKey(), label: varchar("label", { length: 32 }) });
+const probeById = prepared((db) =>
+  db
+    .select()
+    .from(probe)
+    .where(eq(probe.id, sql.placeholder("id"))),
+);
+
+it("runs a statement built once on the pool and on each transaction's own connection", async () => {
+  const { pool: two, db } = createDb(env().DATABASE_URL!, 2);
+  try {
+    await db.execute(sql`CREATE TABLE IF NOT EXISTS client_test_probe (id INT PRIMARY KEY, label VARCHAR(32))`);
+    await db.execute(sql`DELETE FROM client_test_probe`);
+    await db.insert(probe).values({ id: 1, label: "committed" });
+    expect(await probeById(db, { id: 1 })).toEqual([{ id: 1, label: "committed" }]);
+    for (const label of ["first", "second"])
+      await runTransaction(db, async (tx) => {
+        await tx.insert(probe).values({ id: 2, label });
+        // Inside: the transaction's uncommitted row, so the statement ran on its connection…
+        expect(await probeById(tx, { id: 2 })).toEqual([{ id: 2, label }]);
+        // …while the pool's other connection does not see it yet.
+        expect(await probeById(db, { id: 2 })).toEqual([]);
+        await tx.delete(probe).where(eq(probe.id, 2));
+      });
+  } finally {
+    await db.execute(sql`DROP TABLE IF EXISTS client_test_probe`).catch(() => undefined);
+    await two.end();
+  }
 });

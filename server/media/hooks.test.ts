@@ -4,9 +4,11 @@ import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../clock";
 import { getDb } from "../db/client";
+import { auditLog, rooms } from "../db/schema";
 import { resetEnvForTests } from "../env";
 import { createFrontServer } from "../front/server";
 import { signRoomToken } from "../tokens";
@@ -29,6 +31,14 @@ async function newRoom(record = false) {
   return callerOf(t.host).rooms.create({ title: uniq("hook"), record });
 }
 const status = async (id: string) => callerOf(t.host).rooms.get({ room: id });
+const roomRow = async (num: number) => (await getDb().select().from(rooms).where(eq(rooms.num, num)))[0];
+const auditRows = async (roomId: string) =>
+  (
+    await getDb()
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.targetId, roomId), eq(auditLog.action, "room.stream_start")))
+  ).length;
 const srs = (body: object) =>
   fetch(`${base}/hooks/srs`, {
     method: "POST",
@@ -59,8 +69,20 @@ describe("SRS HTTP callbacks", () => {
     const res = await srs({ action: "on_publish", ...srsBase(r.streamName, "c1"), param: `?key=${key}` });
     expect([res.status, await res.text()]).toEqual([200, "0"]);
     expect((await status(r.id)).status).toBe("live");
+    const written = await roomRow(r.num);
     const dup = await srs({ action: "on_publish", ...srsBase(r.streamName, "c1"), param: `?key=${key}` });
     expect([dup.status, await dup.text()]).toEqual([200, "0"]);
+    // The same connection again writes nothing (the row as the first left it, no audit row)…
+    expect(await roomRow(r.num)).toEqual(written);
+    expect(await auditRows(r.id)).toBe(1);
+    // …and its key is still checked.
+    const wrong = await srs({ action: "on_publish", ...srsBase(r.streamName, "c1"), param: "?key=nope" });
+    expect(wrong.status).not.toBe(200);
+    // Another connection is a change: it becomes the stream's publisher, recorded.
+    const other = await srs({ action: "on_publish", ...srsBase(r.streamName, "c2"), param: `?key=${key}` });
+    expect([other.status, await other.text()]).toEqual([200, "0"]);
+    expect((await roomRow(r.num))?.streamClient).toBe("srs:c2");
+    expect(await auditRows(r.id)).toBe(2);
   });
 
   it("denies a wrong key, a rotated key, an unknown stream and an ended room", async () => {

@@ -4,7 +4,7 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { anonymous } from "../actor";
 import type { Clock } from "../clock";
-import type { Db, DbOrTx } from "../db/client";
+import { prepared, type Db, type DbOrTx } from "../db/client";
 import { apps, rooms, streamSources } from "../db/schema";
 import { sourceOf } from "../sources";
 import { env } from "../env";
@@ -47,11 +47,25 @@ export function checkPublish(
   if (r !== "ok") throw new AppError(r === "expired" ? "TOKEN_EXPIRED" : "TOKEN_INVALID", `Publish signature ${r}`);
 }
 
-/** A publisher is on: the room goes (or stays) live. `client` identifies the connection at its server. */
+// Every publish and unpublish runs these (built once: server/db/client.ts `prepared`).
+const lockedRoomOfStream = prepared((db) =>
+  db
+    .select()
+    .from(rooms)
+    .where(eq(rooms.streamName, sql.placeholder("stream")))
+    .for("update"),
+);
+const appOf = prepared((db) =>
+  db
+    .select()
+    .from(apps)
+    .where(eq(apps.id, sql.placeholder("id"))),
+);
+
 /** The room of a stream, locked; the audit rows name the media server acting for the room's app. */
 const byStream = (streamName: string, via: string): RoomLock => ({
   find: async (tx) => {
-    const row = (await tx.select().from(rooms).where(eq(rooms.streamName, streamName)).for("update"))[0];
+    const row = (await lockedRoomOfStream(tx, { stream: streamName }))[0];
     if (!row) throw notFound("Stream");
     return row;
   },
@@ -69,9 +83,12 @@ export async function streamStarted(
   const ctx = { db, clock, actor: anonymous };
   return changeRoom(ctx, byStream(streamName, opts.via ?? "media"), "room.stream_start", async (tx, room, now) => {
     if (!opts.trusted) {
-      const app = (await tx.select().from(apps).where(eq(apps.id, room.appId)))[0]!;
+      const app = (await appOf(tx, { id: room.appId }))[0]!;
       checkPublish({ room, app }, opts.query ?? {}, Math.floor(now.getTime() / 1000));
     } else assertNotEnded(room);
+    // The same connection again (a hook sent twice, a listing that found it): nothing to write.
+    if (room.streamOnline && room.streamClient === client && room.status === "live" && !room.autoPaused)
+      return { result: room, audit: false };
     const set: Partial<RoomRow> = {
       streamOnline: true,
       streamClient: client,

@@ -1,11 +1,9 @@
 // The one way a room-scoped write runs: lock the room (checking the actor's rights), apply the
 // change, and write its audit row with the room's fields before and after, in one transaction.
-import { eq } from "drizzle-orm";
 import { transaction, type Actor, type Ctx } from "../actor";
 import { audit } from "../audit";
 import type { Tx } from "../db/client";
-import { rooms } from "../db/schema";
-import { findManagedRoom, findRoom, type RoomRef, type RoomRow } from "./find";
+import { findManagedRoom, findRoom, roomRows, type RoomRef, type RoomRow } from "./find";
 import { emitRoomChange } from "../events/outbox";
 
 export interface RoomChange<T> {
@@ -60,7 +58,7 @@ export async function changeRoom<T>(
     const room = await lock.find(tx, inner);
     const out = await change(tx, room, now, inner);
     if (out.audit !== false) {
-      const after = out.after ?? (await tx.select().from(rooms).where(eq(rooms.num, room.num)))[0];
+      const after = out.after ?? (await roomRows(tx, room.num, null, false))[0];
       // What the room's sockets and the app's webhooks hear of it, written with the change
       // (server/events/room.ts derives both).
       await emitRoomChange(

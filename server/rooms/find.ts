@@ -3,8 +3,8 @@
 import { and, eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import { AppError, forbidden, notFound } from "../errors";
-import { tenantFilter, tenantOf, type Actor } from "../actor";
-import type { Db, DbOrTx } from "../db/client";
+import { tenantOf, type Actor } from "../actor";
+import { prepared, type Db, type DbOrTx } from "../db/client";
 import { rooms } from "../db/schema";
 import { sharedReads } from "../cache";
 
@@ -12,32 +12,32 @@ export const roomRef = z.union([z.string().uuid(), z.number().int().positive()])
 export type RoomRef = z.infer<typeof roomRef>;
 export type RoomRow = typeof rooms.$inferSelect;
 
-const refWhere = (ref: RoomRef) => (typeof ref === "number" ? eq(rooms.num, ref) : eq(rooms.id, ref));
-
 /**
- * The look-up every verb starts with, as prepared statements per pool: building a select of every
- * column costs Drizzle about as much as MariaDB answering it (measured: 2.3k/s built each time
- * against 5.7k/s prepared, on one pool of 10). Transactions and locking reads build theirs.
+ * The look-up every verb starts with, built once (server/db/client.ts `prepared`) and run on the
+ * pool or a transaction's connection: building a select of every column costs Drizzle about as much
+ * as MariaDB answering it (measured: 2.3k/s built each time against 5.7k/s prepared, on one pool of 10).
  */
-const statements = new WeakMap<Db, ReturnType<typeof prepare>>();
-function prepare(db: Db) {
-  const num = sql.placeholder("num");
-  const id = sql.placeholder("id");
-  const app = sql.placeholder("app");
-  return {
-    num: db.select().from(rooms).where(eq(rooms.num, num)).prepare(),
-    id: db.select().from(rooms).where(eq(rooms.id, id)).prepare(),
-    numApp: db
+const byRef = (ref: "num" | "id", withApp: boolean, lock: boolean) =>
+  prepared((db) => {
+    const q = db
       .select()
       .from(rooms)
-      .where(and(eq(rooms.num, num), eq(rooms.appId, app)))
-      .prepare(),
-    idApp: db
-      .select()
-      .from(rooms)
-      .where(and(eq(rooms.id, id), eq(rooms.appId, app)))
-      .prepare(),
-  };
+      .where(
+        and(
+          ref === "num" ? eq(rooms.num, sql.placeholder("ref")) : eq(rooms.id, sql.placeholder("ref")),
+          withApp ? eq(rooms.appId, sql.placeholder("app")) : undefined,
+        ),
+      );
+    return lock ? q.for("update") : q;
+  });
+const statements = new Map<string, ReturnType<typeof byRef>>();
+/** The rows of `ref` in `app` (null: any app), locked or not, on `db` (the pool or a transaction). */
+export function roomRows(db: DbOrTx, ref: RoomRef, app: number | null, lock: boolean) {
+  const kind = typeof ref === "number" ? "num" : "id";
+  const key = `${kind} ${app !== null} ${lock}`;
+  let statement = statements.get(key);
+  if (!statement) statements.set(key, (statement = byRef(kind, app !== null, lock)));
+  return statement(db, { ref, app });
 }
 const isTx = (db: DbOrTx) => "rollback" in db;
 const sharedRooms = sharedReads<RoomRow[]>(1000, 20_000);
@@ -50,17 +50,7 @@ function sharedRoomRows(main: Db, ref: RoomRef, app: number | null) {
 }
 const roomKey = (ref: RoomRef, app: number | null) => `${app}:${typeof ref}:${ref}`;
 function readRoomRows(main: Db, ref: RoomRef, app: number | null) {
-  let s = statements.get(main);
-  if (!s) statements.set(main, (s = prepare(main)));
-  const st = s;
-  return () =>
-    typeof ref === "number"
-      ? app === null
-        ? st.num.execute({ num: ref })
-        : st.numApp.execute({ num: ref, app })
-      : app === null
-        ? st.id.execute({ id: ref })
-        : st.idApp.execute({ id: ref, app });
+  return () => roomRows(main, ref, app, false);
 }
 
 /**
@@ -78,11 +68,7 @@ export function settledFindRoom(db: DbOrTx, actor: Actor, ref: RoomRef): { value
 export async function findRoom(db: DbOrTx, actor: Actor, ref: RoomRef, lock = false): Promise<RoomRow> {
   let rows: RoomRow[];
   if (lock || isTx(db)) {
-    const q = db
-      .select()
-      .from(rooms)
-      .where(and(refWhere(ref), tenantFilter(actor, rooms.appId)));
-    rows = await (lock ? q.for("update") : q);
+    rows = await roomRows(db, ref, tenantOf(actor), lock);
   } else {
     rows = await sharedRoomRows(db, ref, tenantOf(actor));
   }
@@ -106,7 +92,7 @@ export async function findPublicRoomShared(db: Db, ref: RoomRef): Promise<RoomRo
  * look-up has no tenant, and no actor is borrowed for it.
  */
 export async function findPublicRoom(db: DbOrTx, ref: RoomRef): Promise<RoomRow> {
-  const row = (await db.select().from(rooms).where(refWhere(ref)))[0];
+  const row = (await roomRows(db, ref, null, false))[0];
   if (!row) throw notFound("Room");
   return row;
 }
