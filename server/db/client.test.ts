@@ -77,3 +77,20 @@ it("runs a statement built once on the pool and on each transaction's own connec
     await two.end();
   }
 });
+
+it("gives a failed query's error the frames of the code that awaited it (mysql2's own capture is off)", async () => {
+  const { pool: one, db } = createDb(env().DATABASE_URL!, 1);
+  async function someVerbOfOurs() {
+    await runTransaction(db, (tx) => tx.execute(sql`SELECT * FROM client_test_no_such_table`));
+  }
+  try {
+    const err = await someVerbOfOurs().then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(err?.message).toContain("Failed query: SELECT * FROM client_test_no_such_table");
+    expect(err?.stack).toContain("someVerbOfOurs");
+  } finally {
+    await one.end();
+  }
+});
