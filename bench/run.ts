@@ -414,7 +414,7 @@ try {
     // SRS's on_publish as each publisher's start brings it: a transaction on the room's row (its
     // publish key checked, the stream marked online from that client), rotated over the live rooms'
     // streams but the first's (ffmpeg publishes that one below); after a room's first, a call
-    // repeats a start SRS already reported (SRS sends one per publish).
+    // repeats a start SRS already reported (SRS sends one per publish), which writes nothing.
     const { publishKey } = await import("../server/media/keys");
     const keyed = await db
       .select({ streamName: roomsTable.streamName, keyVersion: roomsTable.keyVersion })
@@ -425,13 +425,28 @@ try {
           liveRooms.slice(1).map((r) => r.num),
         ),
       );
+    const publishes = keyed.map((r) =>
+      srsBody("on_publish", `pub-${r.streamName}`, r.streamName, `?key=${publishKey(r)}`),
+    );
+    rows.push(await measure("SRS on_publish hook (front)", base, srsRow(publishes)));
+    // Publishers starting and stopping: each room's stream started by a new connection, then
+    // stopped by it, so every call changes the room (live ⇄ paused) and writes its audit row and
+    // event. Then every room is started again as before (the rows below list live rooms).
+    const cycled = (action: string) =>
+      keyed.map((r) => srsBody(action, `cycle-${r.streamName}`, r.streamName, `?key=${publishKey(r)}`));
     rows.push(
       await measure(
-        "SRS on_publish hook (front)",
+        "SRS on_publish+unpublish (front)",
         base,
-        srsRow(keyed.map((r) => srsBody("on_publish", `pub-${r.streamName}`, r.streamName, `?key=${publishKey(r)}`))),
+        srsRow([...cycled("on_publish"), ...cycled("on_unpublish")]),
       ),
     );
+    const restored = await firstProblem(
+      { url: `${base}/hooks/srs`, method: "POST", headers: { "content-type": "application/json" }, bodies: publishes },
+      srsAllowed,
+      publishes.length,
+    );
+    if (restored) throw new Error(`bench: the rooms could not be started again after the publish rows: ${restored}`);
     // Vendor paths as the existing clients call them: 随心播 heartbeats with access tokens rotated over
     // 200 users, its room lists, and AUI's list, over 1,000 live rooms (see fixtures below).
     const vendorRows = [];
@@ -515,7 +530,10 @@ try {
     );
     console.log(`SRS on_play hook: ${Math.round((rows[5]!.rps / ceiling) * 100)}% of the bare ceiling (target ≥ 50%)`);
     console.log(
-      `SRS on_publish hook: ${Math.round((rows[6]!.rps / ceiling) * 100)}% of the bare ceiling (target ≥ 50%), p99 ${rows[6]!.p99} ms; a transaction on the room's row each`,
+      `SRS on_publish hook: ${Math.round((rows[6]!.rps / ceiling) * 100)}% of the bare ceiling (target ≥ 50%), p99 ${rows[6]!.p99} ms; a transaction on the room's row each, a start the room already has`,
+    );
+    console.log(
+      `SRS publishers starting and stopping: ${rows[7]!.rps} hooks/s, p99 ${rows[7]!.p99} ms; each a change of the room (live ⇄ paused) with its audit row and event`,
     );
     const sxbBeat = vendorRows[0]!;
     console.log(
