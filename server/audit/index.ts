@@ -1,8 +1,8 @@
 // Audit rows: who changed what, when; always written with the change in one transaction.
-import { and, desc, eq, gte, inArray, like, lt, or, type SQL } from "drizzle-orm";
+import { and, desc, eq, gte, inArray, like, lt, or, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import { actorId, dbOf, requireRole, tenantFilter, type Actor, type Ctx } from "../actor";
-import type { DbOrTx } from "../db/client";
+import { prepared, type DbOrTx } from "../db/client";
 import { auditLog, rooms, users } from "../db/schema";
 
 export async function audit(
@@ -11,7 +11,7 @@ export async function audit(
   now: Date,
   e: { appId: number | null; action: string; targetType: string; targetId: string | number; detail?: object },
 ) {
-  await tx.insert(auditLog).values({
+  await insertAudit(tx, {
     appId: e.appId,
     actorId: actorId(actor),
     actorKind: actor.kind,
@@ -22,6 +22,19 @@ export async function audit(
     createdAt: now,
   });
 }
+// Every change writes one (built once: server/db/client.ts `prepared`).
+const insertAudit = prepared((db) =>
+  db.insert(auditLog).values({
+    appId: sql.placeholder("appId"),
+    actorId: sql.placeholder("actorId"),
+    actorKind: sql.placeholder("actorKind"),
+    action: sql.placeholder("action"),
+    targetType: sql.placeholder("targetType"),
+    targetId: sql.placeholder("targetId"),
+    detail: sql.placeholder("detail"),
+    createdAt: sql.placeholder("createdAt"),
+  }),
+);
 
 export const listAuditInput = z.object({
   appId: z.number().int().positive().optional(),

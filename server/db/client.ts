@@ -92,7 +92,8 @@ interface Statement<R> {
  * handle the caller holds: the pool, or a transaction's connection. Drizzle's own `prepare()` binds
  * a statement to the handle it was built on, so a transaction (a new handle each time) built every
  * statement again: a select of every room column costs it about 90 µs, more than MariaDB takes to
- * answer it. Placeholders (`sql.placeholder`) carry the values.
+ * answer it. Placeholders (`sql.placeholder`) carry the values. An insert must set each column
+ * whose default is computed (`$defaultFn`): left out, its default would be computed once, when built.
  */
 export function prepared<R>(build: (db: DbOrTx) => { prepare(): Statement<R> }) {
   let made: Statement<R> | undefined;

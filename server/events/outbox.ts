@@ -2,8 +2,8 @@
 // change that rolled back, nothing lost for one that committed) and published once it commits.
 // So are the app's webhook deliveries (webhook_deliveries, the outbox the delivery worker sends).
 import { randomUUID } from "node:crypto";
-import { and, eq } from "drizzle-orm";
-import { runTransaction, type DbOrTx, type Tx } from "../db/client";
+import { and, eq, sql } from "drizzle-orm";
+import { prepared, runTransaction, type DbOrTx, type Tx } from "../db/client";
 import { apps, roomEvents, webhookDeliveries, webhookEndpoints, type WebhookEventType } from "../db/schema";
 import type { RoomRow } from "../rooms/find";
 import { publishEvents } from "./bus";
@@ -19,6 +19,23 @@ export function onDeliveriesWritten(fn: (() => void) | undefined) {
   deliveriesWritten = fn;
 }
 
+// Every room change writes these (built once: server/db/client.ts `prepared`).
+const insertRoomEvent = prepared((db) =>
+  db.insert(roomEvents).values({
+    roomNum: sql.placeholder("roomNum"),
+    type: sql.placeholder("type"),
+    audience: sql.placeholder("audience"),
+    payload: sql.placeholder("payload"),
+    createdAt: sql.placeholder("createdAt"),
+  }),
+);
+const enabledEndpoints = prepared((db) =>
+  db
+    .select({ id: webhookEndpoints.id, events: webhookEndpoints.events })
+    .from(webhookEndpoints)
+    .where(and(eq(webhookEndpoints.appId, sql.placeholder("appId")), eq(webhookEndpoints.enabled, true))),
+);
+
 export async function emitRoomEvent(
   tx: DbOrTx,
   roomNum: number,
@@ -27,9 +44,13 @@ export async function emitRoomEvent(
   now: Date,
   audience: Audience = "",
 ): Promise<RoomEvent> {
-  const [res] = await tx
-    .insert(roomEvents)
-    .values({ roomNum, type, audience, payload: JSON.stringify(payload), createdAt: now });
+  const [res] = await insertRoomEvent(tx, {
+    roomNum,
+    type,
+    audience,
+    payload: JSON.stringify(payload),
+    createdAt: now,
+  });
   const event: RoomEvent = { id: Number(res.insertId), roomNum, type, audience, payload, at: now.getTime() };
   // Outside a transaction the row is already committed.
   if (!("rollback" in tx)) publishEvents([event]);
@@ -50,10 +71,7 @@ export async function emitAppEvent(
   data: Record<string, unknown>,
   now: Date,
 ): Promise<string | undefined> {
-  const endpoints = await tx
-    .select({ id: webhookEndpoints.id, events: webhookEndpoints.events })
-    .from(webhookEndpoints)
-    .where(and(eq(webhookEndpoints.appId, appId), eq(webhookEndpoints.enabled, true)));
+  const endpoints = await enabledEndpoints(tx, { appId });
   const wanting = endpoints.filter((e) => e.events.split(",").includes(type));
   if (!wanting.length) return undefined;
   const app = (await tx.select({ name: apps.name }).from(apps).where(eq(apps.id, appId)))[0];
