@@ -100,8 +100,11 @@ export async function streamStarted(
       Object.assign(set, { status: "live", startedAt: room.startedAt ?? now, pausedAt: null });
     }
     await tx.update(rooms).set(set).where(eq(rooms.num, room.num));
+    const after = { ...room, ...set };
     return {
-      result: { ...room, ...set },
+      result: after,
+      // The row as written (its columns are all here): changeRoom need not read it again.
+      after,
       // A repeated start of the same connection changes nothing worth recording.
       audit: !room.streamOnline || room.streamClient !== client || !!set.status,
       detail: { client, from: room.status, to: set.status ?? room.status },
@@ -129,8 +132,10 @@ export async function streamStopped(
     const set: Partial<RoomRow> = { streamOnline: false, streamChangedAt: now, updatedAt: now };
     if (room.status === "live") Object.assign(set, { status: "paused", pausedAt: now, autoPaused: true });
     await tx.update(rooms).set(set).where(eq(rooms.num, room.num));
+    const after = { ...room, ...set };
     return {
-      result: { changed: true as const, room: { ...room, ...set } },
+      result: { changed: true as const, room: after },
+      after,
       detail: { client, from: room.status, to: set.status ?? room.status },
     };
   }).catch((e: unknown) => {
