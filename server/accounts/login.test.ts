@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eq } from "drizzle-orm";
 import { legacyScryptHash } from "../crypto/passwords";
 import { getDb } from "../db/client";
+import { resetEnvForTests } from "../env";
 import { users } from "../db/schema";
 import { createTrpcHandler } from "../web/trpc";
 import { awayFromWindowEdge, makeTenant, PASSWORD, serve, uniq, type Tenant } from "../../test/helpers";
@@ -12,13 +13,22 @@ import { awayFromWindowEdge, makeTenant, PASSWORD, serve, uniq, type Tenant } fr
 let t: Tenant;
 let server: Awaited<ReturnType<typeof serve>>;
 let base: string;
+// The limit these tests check (the suite's setup raises it for everybody else's sign-ins).
+const suiteLimit = process.env.LOGIN_ATTEMPTS_PER_ADDRESS;
 beforeAll(async () => {
+  process.env.LOGIN_ATTEMPTS_PER_ADDRESS = "30";
+  resetEnvForTests();
   t = await makeTenant();
   const trpc = createTrpcHandler();
   server = await serve((req, res) => void trpc(req, res));
   base = server.base;
 });
-afterAll(() => server.close());
+afterAll(() => {
+  if (suiteLimit === undefined) delete process.env.LOGIN_ATTEMPTS_PER_ADDRESS;
+  else process.env.LOGIN_ATTEMPTS_PER_ADDRESS = suiteLimit;
+  resetEnvForTests();
+  return server.close();
+});
 
 const login = (username: string, password: string, from: string) =>
   fetch(`${base}/api/trpc/auth.login`, {
