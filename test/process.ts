@@ -1,6 +1,10 @@
 // Spawning onair's real processes in tests, on free loopback ports.
 import { spawn, type ChildProcess } from "node:child_process";
-import { resolve } from "node:path";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { writeNginxConf } from "../scripts/nginx-conf";
+import { freePort } from "../scripts/lib/ports";
 
 export const repoRoot = resolve(new URL("..", import.meta.url).pathname);
 
@@ -39,4 +43,22 @@ export function exited(child: ChildProcess): Promise<number | null> {
   return new Promise((r) =>
     child.exitCode !== null || child.signalCode !== null ? r(child.exitCode) : child.once("exit", (c) => r(c)),
   );
+}
+
+/** Debian's nginx with the rtmp module, configured as README says (hooks to `onair`), on free ports. */
+export async function startNginxRtmp(onair: string) {
+  const [rtmpPort, httpPort] = [await freePort(), await freePort()];
+  const dir = mkdtempSync(join(tmpdir(), "onair-nginx-"));
+  const conf = writeNginxConf({ onair, rtmpPort, httpPort, dir });
+  const proc = spawn("/usr/sbin/nginx", ["-p", dir, "-c", conf, "-e", join(dir, "error.log")], { stdio: "ignore" });
+  const statUrl = `http://127.0.0.1:${httpPort}/stat`;
+  const stop = () => {
+    proc.kill("SIGQUIT");
+    rmSync(dir, { recursive: true, force: true });
+  };
+  await waitFor(statUrl, 10_000, (s) => s === 200).catch((e: unknown) => {
+    stop();
+    throw e;
+  });
+  return { rtmpPort, httpPort, statUrl, stop };
 }

@@ -12,7 +12,6 @@ import { systemClock } from "../clock";
 import { getDb } from "../db/client";
 import { auditLog, roomThumbnails, rooms, streamHealth } from "../db/schema";
 import { env, resetEnvForTests } from "../env";
-import { writeNginxConf } from "../../scripts/nginx-conf";
 import {
   callerOf,
   ctxOf,
@@ -23,7 +22,7 @@ import {
   serve,
   type Tenant,
 } from "../../test/helpers";
-import { freePort } from "../../test/process";
+import { freePort, startNginxRtmp } from "../../test/process";
 import { EmbeddedMedia } from "./embedded";
 import { liveH264Args, testSourceArgs } from "./ffmpeg";
 import { foldEndedHealth, healthWarnings, roomHealth, type HealthPoint } from "./health";
@@ -181,29 +180,13 @@ describe("embedded server", () => {
 });
 
 describe("nginx-rtmp", () => {
-  let nginx: ChildProcess | undefined;
-  let dir: string;
-  afterAll(() => {
-    nginx?.kill("SIGQUIT");
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  let nginx: Awaited<ReturnType<typeof startNginxRtmp>> | undefined;
+  afterAll(() => nginx?.stop());
 
   it("health from /stat, a thumbnail through nginx, and a stream dropped without its unpublish hook pauses its room", async () => {
     const hooks = await serve(mediaRoutes());
-    const [rtmpPort, httpPort] = [await freePort(), await freePort()];
-    dir = mkdtempSync(join(tmpdir(), "onair-nginx-health-"));
-    const conf = writeNginxConf({ onair: hooks.base, rtmpPort, httpPort, dir });
-    nginx = spawn("/usr/sbin/nginx", ["-p", dir, "-c", conf, "-e", join(dir, "error.log")], { stdio: "ignore" });
-    const statUrl = `http://127.0.0.1:${httpPort}/stat`;
-    await until(
-      () =>
-        fetch(statUrl).then(
-          (r) => r.status,
-          () => 0,
-        ),
-      (s) => s === 200,
-      10_000,
-    );
+    nginx = await startNginxRtmp(hooks.base);
+    const { rtmpPort, statUrl } = nginx;
     const n = await makeTenant();
     await callerOf(n.admin).apps.update({ id: n.app.id, pushDomain: `127.0.0.1:${rtmpPort}` });
     const room = await callerOf(n.host).rooms.create({ title: "nginx health" });

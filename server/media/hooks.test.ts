@@ -12,7 +12,7 @@ import { auditLog, rooms } from "../db/schema";
 import { resetEnvForTests } from "../env";
 import { createFrontServer } from "../front/server";
 import { signRoomToken } from "../tokens";
-import { callerOf, makeTenant, uniq, type Tenant } from "../../test/helpers";
+import { callerOf, makeTenant, serve, uniq, type Tenant } from "../../test/helpers";
 import { publishKey } from "./keys";
 import { endAbandonedRooms } from "./streams";
 
@@ -83,6 +83,48 @@ describe("SRS HTTP callbacks", () => {
     expect([other.status, await other.text()]).toEqual([200, "0"]);
     expect((await roomRow(r.num))?.streamClient).toBe("srs:c2");
     expect(await auditRows(r.id)).toBe(2);
+  });
+
+  it("a second publisher is refused as busy while SRS's API still lists the first, and takes over once it does not", async () => {
+    // SRS's /api/v1/streams as SRS 7 answers it (MEDIA_SRS_API_URL), listing what `listed` holds.
+    let listed: { name: string; cid: string } | undefined;
+    const api = await serve((_req, res) => {
+      const streams = listed
+        ? [{ name: listed.name, app: "live", url: `/live/${listed.name}`, publish: { active: true, cid: listed.cid } }]
+        : [];
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ code: 0, streams }));
+    });
+    const saved = process.env.MEDIA_SRS_API_URL;
+    process.env.MEDIA_SRS_API_URL = api.base;
+    resetEnvForTests();
+    try {
+      const r = await newRoom();
+      const key = publishKey(r);
+      const publish = (client: string) =>
+        srs({ action: "on_publish", ...srsBase(r.streamName, client), param: `?key=${key}` });
+      expect((await publish("c1")).status).toBe(200);
+      listed = { name: r.streamName, cid: "c1" };
+      // SRS asks before it finds the stream busy: refused, and the room keeps its publisher.
+      const busy = await publish("c2");
+      expect(busy.status).toBe(409);
+      expect(((await busy.json()) as { error: { code: string } }).error.code).toBe("CONFLICT");
+      expect(await roomRow(r.num)).toMatchObject({ status: "live", streamOnline: true, streamClient: "srs:c1" });
+      expect((await callerOf(t.host).media.refusals({ room: r.id })).map((f) => f.reason)).toEqual(["busy"]);
+      // A wrong key is still a wrong key, busy or not.
+      const wrong = await srs({ action: "on_publish", ...srsBase(r.streamName, "c3"), param: "?key=nope" });
+      expect(((await wrong.json()) as { error: { code: string } }).error.code).toBe("TOKEN_INVALID");
+      // The first is gone and its unpublish was lost: SRS lists nobody, the next publisher takes over.
+      listed = undefined;
+      expect([(await publish("c2")).status, (await roomRow(r.num))?.streamClient]).toEqual([200, "srs:c2"]);
+      // Where SRS cannot be asked (its API down), a publisher that came back is not locked out.
+      await api.close();
+      expect([(await publish("c4")).status, (await roomRow(r.num))?.streamClient]).toEqual([200, "srs:c4"]);
+    } finally {
+      if (saved === undefined) delete process.env.MEDIA_SRS_API_URL;
+      else process.env.MEDIA_SRS_API_URL = saved;
+      resetEnvForTests();
+      await api.close().catch(() => undefined);
+    }
   });
 
   it("denies a wrong key, a rotated key, an unknown stream and an ended room", async () => {

@@ -12,6 +12,7 @@ import { errorText, log, rateLimitedLog } from "../log";
 import { presenceBuffer } from "../presence/buffer";
 import { open } from "../crypto/secretbox";
 import { parseStreamPath } from "./keys";
+import { publisherNow } from "./listings";
 import { recordDone, reportedRecordFile } from "./recorder";
 import { checkPlayToken, reconcileStreams, roomByStream, streamStarted, streamStopped } from "./streams";
 import { recordHealth, type HealthReading } from "./health";
@@ -132,7 +133,7 @@ function nameOf(app: string, stream: string) {
 }
 
 type Query = Record<string, string | undefined>;
-type Via = "srs" | "nginx" | "embedded";
+export type Via = "srs" | "nginx" | "embedded";
 
 /**
  * What a media server's hook means, whichever server sent it: each server's format is parsed into
@@ -248,7 +249,12 @@ export function nginxEvent(body: z.infer<typeof nginxBody> & Record<string, unkn
 export function applyMediaEvent(db: Db, ev: MediaEvent, clock: Clock = systemClock): void | Promise<unknown> {
   switch (ev.kind) {
     case "publish":
-      return streamStarted(db, clock, ev.stream, ev.client, { query: ev.query, via: ev.via }).catch((e: unknown) =>
+      return streamStarted(db, clock, ev.stream, ev.client, {
+        query: ev.query,
+        via: ev.via,
+        // SRS and nginx-rtmp ask before they find a stream busy: whether it is, their listing says.
+        publisherNow: ev.via === "embedded" ? undefined : () => publisherNow(ev.via, ev.stream),
+      }).catch((e: unknown) =>
         publishRefused(db, clock, { stream: ev.stream, reason: refusalReason(e), via: ev.via, addr: ev.addr }, e),
       );
     case "unpublish":

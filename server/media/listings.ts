@@ -1,9 +1,73 @@
 // What SRS and nginx-rtmp say they publish, polled: SRS's HTTP API (/api/v1/streams, JSON) and
 // nginx-rtmp's statistics page (/stat, XML). Each format is parsed into MediaEvents — one `listed`
 // (reconciliation) and one `health` per stream — that server/media/hooks.ts applies like any hook.
-import type { MediaEvent } from "./hooks";
+import { env } from "../env";
+import type { MediaEvent, Via } from "./hooks";
 import type { HealthReading } from "./health";
 import { parseStreamPath } from "./keys";
+
+const MAX_BODY = 8 * 1024 * 1024;
+const SRS_PAGE = 1000;
+const SRS_MAX_PAGES = 20;
+
+/** GET with a deadline and a size cap; throws on anything but a 200. */
+export async function fetchText(url: string, timeoutMs = 5000): Promise<string> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: "error" });
+  if (res.status !== 200) throw new Error(`answered ${res.status}`);
+  const reader = res.body?.getReader();
+  if (!reader) return "";
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > MAX_BODY) {
+      await reader.cancel();
+      throw new Error("answer too large");
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** Every page of SRS's stream list (it answers at most `count` a page), all within `timeoutMs`. */
+export async function srsStreams(base: string, timeoutMs = 5000) {
+  const deadline = Date.now() + timeoutMs;
+  const streams: unknown[] = [];
+  for (let page = 0; page < SRS_MAX_PAGES; page++) {
+    const url = new URL("/api/v1/streams/", base);
+    url.search = `start=${page * SRS_PAGE}&count=${SRS_PAGE}`;
+    const left = deadline - Date.now();
+    if (left <= 0) throw new Error("no answer in time");
+    const body = JSON.parse(await fetchText(url.toString(), left)) as { code?: number; streams?: unknown[] };
+    if (body.code !== 0 || !Array.isArray(body.streams)) return body;
+    streams.push(...body.streams);
+    if (body.streams.length < SRS_PAGE) break;
+  }
+  return { code: 0, streams };
+}
+
+/**
+ * Who publishes `stream` at the server a hook came from, as that server lists it now (its client id
+ * as hooks name it; undefined: nobody), or null when onair cannot ask it (no MEDIA_SRS_API_URL /
+ * MEDIA_NGINX_STAT_URL) or it did not answer within `timeoutMs`.
+ */
+export async function publisherNow(via: Via, stream: string, timeoutMs = 2000): Promise<string | undefined | null> {
+  const e = env();
+  try {
+    const events =
+      via === "srs" && e.MEDIA_SRS_API_URL
+        ? srsStreamsEvents(await srsStreams(e.MEDIA_SRS_API_URL, timeoutMs), new Date(), new Map())
+        : via === "nginx" && e.MEDIA_NGINX_STAT_URL
+          ? nginxStatEvents(await fetchText(e.MEDIA_NGINX_STAT_URL, timeoutMs), new Date())
+          : undefined;
+    const listed = events?.find((ev) => ev.kind === "listed");
+    return listed?.kind === "listed" ? listed.streams.get(stream) : null;
+  } catch {
+    return null;
+  }
+}
 
 /** An onair stream name from a server's app and stream fields; undefined for anything else. */
 function liveStream(app: string, stream: string) {

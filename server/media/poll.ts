@@ -8,49 +8,10 @@ import type { Db } from "../db/client";
 import { env } from "../env";
 import { errorText, log, rateLimitedLog } from "../log";
 import { applyMediaEvent, type MediaEvent } from "./hooks";
-import { nginxStatEvents, srsStreamsEvents, type SrsCounters } from "./listings";
+import { fetchText, nginxStatEvents, srsStreams, srsStreamsEvents, type SrsCounters } from "./listings";
 import { externalInput, Thumbnailer } from "./thumbnails";
 
 const JOB = "media_poll";
-const MAX_BODY = 8 * 1024 * 1024;
-const SRS_PAGE = 1000;
-const SRS_MAX_PAGES = 20;
-
-/** GET with a deadline and a size cap; throws on anything but a 200. */
-async function fetchText(url: string, timeoutMs = 5000): Promise<string> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: "error" });
-  if (res.status !== 200) throw new Error(`answered ${res.status}`);
-  const reader = res.body?.getReader();
-  if (!reader) return "";
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.length;
-    if (size > MAX_BODY) {
-      await reader.cancel();
-      throw new Error("answer too large");
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString("utf8");
-}
-
-/** Every page of SRS's stream list (it answers at most `count` a page). */
-async function srsStreams(base: string) {
-  const streams: unknown[] = [];
-  for (let page = 0; page < SRS_MAX_PAGES; page++) {
-    const url = new URL("/api/v1/streams/", base);
-    url.search = `start=${page * SRS_PAGE}&count=${SRS_PAGE}`;
-    const body = JSON.parse(await fetchText(url.toString())) as { code?: number; streams?: unknown[] };
-    if (body.code !== 0 || !Array.isArray(body.streams)) return body;
-    streams.push(...body.streams);
-    if (body.streams.length < SRS_PAGE) break;
-  }
-  return { code: 0, streams };
-}
-
 export interface PollTargets {
   srsApiUrl?: string;
   nginxStatUrl?: string;

@@ -72,13 +72,52 @@ const byStream = (streamName: string, via: string): RoomLock => ({
   actor: (room) => ({ kind: "system", appId: room.appId, via }),
 });
 
-/** A publisher is on: the room goes (or stays) live. `client` identifies the connection at its server. */
+/** Thrown inside the start's transaction: the room's stream is on from another connection. */
+class OnFromAnother extends Error {
+  constructor(readonly client: string) {
+    super("the stream is on from another connection");
+  }
+}
+
+/**
+ * A publisher is on: the room goes (or stays) live. `client` identifies the connection at its server.
+ *
+ * A start from another connection while the room's stream is on is either a publisher that came
+ * back (the old connection's unpublish late or lost: it takes the stream over) or a second encoder
+ * the media server is about to refuse as busy: SRS and nginx-rtmp send their publish hook before
+ * they look, and nginx then reports the refused one's end, which would pause a room still on the
+ * air. `publisherNow` (the server's own listing) tells them apart: while it still lists the room's
+ * publisher, the newcomer is refused (CONFLICT, recorded as "busy"); when it cannot say, it takes over.
+ */
 export async function streamStarted(
   db: Db,
   clock: Clock,
   streamName: string,
   client: string,
-  opts: { query?: Record<string, string | undefined>; trusted?: boolean; via?: string } = {},
+  opts: {
+    query?: Record<string, string | undefined>;
+    trusted?: boolean;
+    via?: string;
+    publisherNow?: () => Promise<string | undefined | null>;
+  } = {},
+): Promise<RoomRow> {
+  try {
+    return await startStream(db, clock, streamName, client, opts);
+  } catch (e) {
+    if (!(e instanceof OnFromAnother)) throw e;
+    // Asked outside the room's lock (a listing may take a moment).
+    if ((await opts.publisherNow?.()) === e.client)
+      throw new AppError("CONFLICT", "Another encoder is already publishing this stream");
+    return startStream(db, clock, streamName, client, { ...opts, publisherNow: undefined });
+  }
+}
+
+function startStream(
+  db: Db,
+  clock: Clock,
+  streamName: string,
+  client: string,
+  opts: Parameters<typeof streamStarted>[4] & object,
 ) {
   const ctx = { db, clock, actor: anonymous };
   return changeRoom(ctx, byStream(streamName, opts.via ?? "media"), "room.stream_start", async (tx, room, now) => {
@@ -86,6 +125,8 @@ export async function streamStarted(
       const app = (await appOf(tx, { id: room.appId }))[0]!;
       checkPublish({ room, app }, opts.query ?? {}, Math.floor(now.getTime() / 1000));
     } else assertNotEnded(room);
+    if (opts.publisherNow && room.streamOnline && room.streamClient && room.streamClient !== client)
+      throw new OnFromAnother(room.streamClient);
     // The same connection again (a hook sent twice, a listing that found it): nothing to write.
     if (room.streamOnline && room.streamClient === client && room.status === "live" && !room.autoPaused)
       return { result: room, audit: false };
