@@ -25,7 +25,15 @@ import { refusalReason } from "./refusals";
 import { streamStarted, streamStopped } from "./streams";
 import { StreamProbe } from "./stream-probe";
 import { Thumbnailer } from "./thumbnails";
-import { nodeClient, nodePrefix, ownOrigins, removeNode, renewNode, stopStreamsOfLostNodes } from "./nodes";
+import {
+  nodeClient,
+  nodePrefix,
+  onAnotherLiveNode,
+  ownOrigins,
+  removeNode,
+  renewNode,
+  stopStreamsOfLostNodes,
+} from "./nodes";
 import { eq, inArray } from "drizzle-orm";
 import { apps, rooms } from "../db/schema";
 import { hasVendorSignature } from "./urls";
@@ -132,7 +140,12 @@ export class EmbeddedMedia {
     // A room's sub stream (a pulled source, server/media/pulls.ts): its key is the proof; it changes no room.
     if (keyOk && mainOfSubStream(p.name)) return;
     const client = nodeClient(this.nodeId, s.id);
-    streamStarted(this.db, this.clock, p.name, client, { query, via: "embedded" })
+    streamStarted(this.db, this.clock, p.name, client, {
+      query,
+      via: "embedded",
+      // This node has no publisher of it (checked above); another instance's node may, while its lease holds.
+      stillOn: (current) => onAnotherLiveNode(this.db, current, this.nodeId, this.clock.now()),
+    })
       .then((room) => {
         this.startPackager(p.name, room.record);
         s.socket?.once("close", () => void this.onPublisherGone(p.name, client));

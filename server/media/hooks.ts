@@ -253,7 +253,8 @@ export function applyMediaEvent(db: Db, ev: MediaEvent, clock: Clock = systemClo
         query: ev.query,
         via: ev.via,
         // SRS and nginx-rtmp ask before they find a stream busy: whether it is, their listing says.
-        publisherNow: ev.via === "embedded" ? undefined : () => publisherNow(ev.via, ev.stream),
+        stillOn:
+          ev.via === "embedded" ? undefined : async (client) => (await publisherNow(ev.via, ev.stream)) === client,
       }).catch((e: unknown) =>
         publishRefused(db, clock, { stream: ev.stream, reason: refusalReason(e), via: ev.via, addr: ev.addr }, e),
       );

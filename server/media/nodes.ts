@@ -62,6 +62,17 @@ export async function nodeOfStream(db: Db, streamName: string, now: Date): Promi
   return node;
 }
 
+/** Whether `client` (a publisher as an embedded node names it) is on a node other than `self` whose lease holds. */
+export async function onAnotherLiveNode(db: Db, client: string, self: string, now: Date): Promise<boolean> {
+  const id = nodeIdOf(client);
+  if (!id || id === self) return false;
+  const alive = await db
+    .select({ id: mediaNodes.id })
+    .from(mediaNodes)
+    .where(and(eq(mediaNodes.id, id), gte(mediaNodes.seenAt, leaseCutoff(now))));
+  return alive.length > 0;
+}
+
 /**
  * Streams marked online on a node whose lease ran out (the node died without stopping them):
  * stopped, so their rooms pause and later end as for any lost stream. Safe on every node.

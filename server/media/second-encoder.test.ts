@@ -1,14 +1,26 @@
-// A second encoder on a live room's stream, through a real nginx-rtmp: nginx sends its publish hook
+// A second encoder on a live room's stream. Through a real nginx-rtmp: nginx sends its publish hook
 // before it finds the stream busy, then reports the refused connection's end. With its /stat known
 // (MEDIA_NGINX_STAT_URL) onair refuses the newcomer as busy and the room stays on the air with the
-// first encoder; the first one's end still pauses it.
+// first encoder; the first one's end still pauses it. Through the embedded server of one instance
+// while another instance's node has the room's publisher: refused while that node's lease holds.
 import { spawn, type ChildProcess } from "node:child_process";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { systemClock } from "../clock";
+import { getDb } from "../db/client";
+import { mediaNodes, rooms } from "../db/schema";
 import { env, resetEnvForTests } from "../env";
 import { callerOf, makeTenant, mediaRoutes, serve } from "../../test/helpers";
-import { exited, startNginxRtmp } from "../../test/process";
+import { exited, freePort, startNginxRtmp } from "../../test/process";
 import { until, wait } from "../../test/sources";
+import { EmbeddedMedia } from "./embedded";
 import { liveH264Args, testSourceArgs } from "./ffmpeg";
+import { nodeClient, nodePrefix, renewNode } from "./nodes";
+import { streamStarted } from "./streams";
 
 const children: ChildProcess[] = [];
 let nginx: Awaited<ReturnType<typeof startNginxRtmp>> | undefined;
@@ -63,3 +75,63 @@ it("refuses a second encoder while nginx still has the first; the room stays liv
     streamOnline: false,
   });
 }, 60_000);
+
+describe("the embedded server, another instance's node publishing the room", () => {
+  const settings = { MEDIA_RTMP_PORT: "", MEDIA_HTTP_PORT: "", MEDIA_DIR: "" };
+  let media: EmbeddedMedia | undefined;
+  beforeAll(async () => {
+    Object.assign(process.env, {
+      MEDIA_RTMP_PORT: String(await freePort()),
+      MEDIA_HTTP_PORT: String(await freePort()),
+      MEDIA_DIR: mkdtempSync(join(tmpdir(), "onair-second-encoder-")),
+    });
+    resetEnvForTests();
+    media = new EmbeddedMedia(getDb());
+    await media.start();
+  }, 60_000);
+  afterAll(async () => {
+    await media?.stop();
+    if (process.env.MEDIA_DIR) rmSync(process.env.MEDIA_DIR, { recursive: true, force: true });
+    for (const k of Object.keys(settings)) delete process.env[k];
+    resetEnvForTests();
+  });
+
+  it("refuses a second encoder here while the other node's lease holds, and takes over once it has run out", async () => {
+    const t = await makeTenant();
+    const room = await callerOf(t.host).rooms.create({ title: "two nodes" });
+    const get = () => callerOf(t.host).rooms.get({ room: room.id });
+    const row = async () => (await getDb().select().from(rooms).where(eq(rooms.num, room.num)))[0]!;
+    // The other instance's node publishes the room (as its own hook would have marked it).
+    const other = randomUUID();
+    const renew = () =>
+      renewNode(getDb(), { id: other, flvOrigin: "http://127.0.0.1:9", frontOrigin: "http://127.0.0.1:9" }, new Date());
+    await renew();
+    const theirs = nodeClient(other, "s1");
+    await streamStarted(getDb(), systemClock, room.streamName, theirs, { trusted: true, via: "embedded" });
+    const info = await callerOf(t.host).media.pushInfo({ room: room.id });
+
+    const refused = push(info.rtmp_url);
+    const refusals = await until(
+      () => callerOf(t.host).media.refusals({ room: room.id }),
+      (r) => r.length > 0,
+      15_000,
+    );
+    expect(refusals.map((r) => r.reason)).toEqual(["busy"]);
+    await exited(refused);
+    expect(await row()).toMatchObject({ status: "live", streamOnline: true, streamClient: theirs });
+
+    // That node is gone (its lease ran out): the encoder here takes the room.
+    await getDb()
+      .update(mediaNodes)
+      .set({ seenAt: new Date(Date.now() - 3600_000) })
+      .where(eq(mediaNodes.id, other));
+    push(info.rtmp_url);
+    const taken = await until(
+      row,
+      (r) => r.streamOnline && r.streamClient.startsWith(nodePrefix(media!.nodeId)),
+      20_000,
+    );
+    expect(taken.streamClient.startsWith(nodePrefix(media!.nodeId))).toBe(true);
+    expect((await get()).status).toBe("live");
+  }, 60_000);
+});

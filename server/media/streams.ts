@@ -86,8 +86,9 @@ class OnFromAnother extends Error {
  * back (the old connection's unpublish late or lost: it takes the stream over) or a second encoder
  * the media server is about to refuse as busy: SRS and nginx-rtmp send their publish hook before
  * they look, and nginx then reports the refused one's end, which would pause a room still on the
- * air. `publisherNow` (the server's own listing) tells them apart: while it still lists the room's
- * publisher, the newcomer is refused (CONFLICT, recorded as "busy"); when it cannot say, it takes over.
+ * air. `stillOn` (the server's own word: SRS's and nginx's listings, an embedded node's lease) tells
+ * them apart: while the room's publisher is still on, the newcomer is refused (CONFLICT, recorded as
+ * "busy"); when it is not, or that cannot be told, the newcomer takes over.
  */
 export async function streamStarted(
   db: Db,
@@ -98,7 +99,8 @@ export async function streamStarted(
     query?: Record<string, string | undefined>;
     trusted?: boolean;
     via?: string;
-    publisherNow?: () => Promise<string | undefined | null>;
+    /** Whether the server still has the room's current publisher (`client`) on. */
+    stillOn?: (client: string) => Promise<boolean>;
   } = {},
 ): Promise<RoomRow> {
   try {
@@ -106,9 +108,9 @@ export async function streamStarted(
   } catch (e) {
     if (!(e instanceof OnFromAnother)) throw e;
     // Asked outside the room's lock (a listing may take a moment).
-    if ((await opts.publisherNow?.()) === e.client)
+    if (await opts.stillOn?.(e.client))
       throw new AppError("CONFLICT", "Another encoder is already publishing this stream");
-    return startStream(db, clock, streamName, client, { ...opts, publisherNow: undefined });
+    return startStream(db, clock, streamName, client, { ...opts, stillOn: undefined });
   }
 }
 
@@ -125,7 +127,7 @@ function startStream(
       const app = (await appOf(tx, { id: room.appId }))[0]!;
       checkPublish({ room, app }, opts.query ?? {}, Math.floor(now.getTime() / 1000));
     } else assertNotEnded(room);
-    if (opts.publisherNow && room.streamOnline && room.streamClient && room.streamClient !== client)
+    if (opts.stillOn && room.streamOnline && room.streamClient && room.streamClient !== client)
       throw new OnFromAnother(room.streamClient);
     // The same connection again (a hook sent twice, a listing that found it): nothing to write.
     if (room.streamOnline && room.streamClient === client && room.status === "live" && !room.autoPaused)
