@@ -61,6 +61,8 @@ interface Packager {
   proc: ChildProcess;
   recordFile?: string;
   done: Promise<void>;
+  /** When its publisher left (onair's clock): the recording's last frame. */
+  endedAt?: Date;
 }
 
 export class EmbeddedMedia {
@@ -160,6 +162,8 @@ export class EmbeddedMedia {
 
   private async onPublisherGone(name: string, client: string) {
     log.info("publisher gone", { stream: name, client });
+    const packager = this.packagers.get(name);
+    if (packager) packager.endedAt = this.clock.now();
     this.probes.get(name)?.close();
     this.probes.delete(name);
     await streamStopped(this.db, this.clock, name, client, "embedded").catch((e) =>
@@ -216,7 +220,7 @@ export class EmbeddedMedia {
       join(dir, "index.m3u8"),
     ];
     let recordFile: string | undefined;
-    // The recording's start on onair's clock: its chat replays in step with it.
+    // The recording's start on onair's clock, should its end not be known: its chat replays in step with it.
     const startedAt = this.clock.now();
     if (record) {
       const recDir = resolve(e.mediaDir, "incoming");
@@ -233,10 +237,11 @@ export class EmbeddedMedia {
         res();
       });
       proc.on("close", (code) => {
+        const endedAt = this.packagers.get(name)?.endedAt;
         this.packagers.delete(name);
         if (code && code !== 255) log.warn("packager exited", { stream: name, code, err: redactUrls(err).slice(-300) });
         if (recordFile) {
-          recordDone(this.db, this.clock, name, recordFile, "embedded", { startedAt })
+          recordDone(this.db, this.clock, name, recordFile, "embedded", { startedAt, endedAt })
             .catch((x) => log.error("recording failed", { stream: name, error: (x as Error).message }))
             .finally(res);
         } else res();

@@ -56,6 +56,14 @@ export async function recordDone(
      * is taken as now less the file's duration: media servers report a file when it ends.
      */
     startedAt?: Date;
+    /**
+     * When its last frame was live on onair's clock (the embedded server's publisher leaving):
+     * then it began that long before it. Preferred to `startedAt`: a packager joining a stream gets
+     * the frames since the last keyframe first, so a file can begin before the packager did, and a
+     * replay's chat then ran late by up to a keyframe interval (a word said after the stream ended
+     * showed in its replay).
+     */
+    endedAt?: Date;
   } = {},
 ) {
   const row = await roomByStream(db, streamName);
@@ -80,7 +88,10 @@ export async function recordDone(
     // On onair's clock, as the chat's times are (a replay shows the chat in step with it); not the
     // file's mtime: another host's clock, and the packager's trailer is written up to its read
     // timeout after the last frame. Unknown when the duration is (ffprobe found none).
-    const startedAt = opts.startedAt ?? (durationMs > 0 ? new Date(at.getTime() - durationMs) : null);
+    const startedAt =
+      opts.endedAt && durationMs > 0
+        ? new Date(opts.endedAt.getTime() - durationMs)
+        : (opts.startedAt ?? (durationMs > 0 ? new Date(at.getTime() - durationMs) : null));
     await finishMediaRecording(ctx, rec.id, { status: "ready", filePath: mp4, durationMs, sizeBytes, startedAt });
     if (opts.removeSource)
       try {

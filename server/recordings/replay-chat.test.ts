@@ -1,5 +1,6 @@
 // A replay's chat in step with its recording: onair's own recordings know when they started (on
-// onair's clock: the embedded server's packager start, or a reported file's end less its duration), and an ended room's replay gets the messages sent
+// onair's clock: the embedded server's publisher leaving, or its packager start, or a reported file's
+// end, less its duration), and an ended room's replay gets the messages sent
 // while that recording was live, oldest first, in pages, removed ones left out, under the replay's
 // own rules. Real ffmpeg makes the record file.
 import { spawnSync } from "node:child_process";
@@ -64,6 +65,27 @@ async function say(row: { num: number; appId: number }, at: number, text: string
 }
 
 describe("a replay's chat", () => {
+  it("ends a recording whose publisher's leaving is known then, even when its packager started later than its first frame", async () => {
+    const { row } = await liveRoom();
+    const endedAt = new Date(Date.now() - 1000);
+    // The packager started 2 s before the end, but the file holds 3 s (it began with the frames
+    // since the last keyframe): the end is what is known, so the start is the end less 3 s.
+    const done = await recordDone(
+      getDb(),
+      new ManualClock(endedAt.getTime() + 4000),
+      row.streamName,
+      recordFile(),
+      "test",
+      {
+        startedAt: new Date(endedAt.getTime() - 2000),
+        endedAt,
+      },
+    );
+    const rec = (await getDb().select().from(recordings).where(eq(recordings.id, done.id)))[0]!;
+    expect(Math.abs(rec.durationMs - 3000)).toBeLessThan(300);
+    expect(rec.startedAt!.getTime()).toBe(endedAt.getTime() - rec.durationMs);
+  });
+
   it("starts a reported recording its duration before it was reported, and gives the messages of that span", async () => {
     const { room, row } = await liveRoom();
     const endedMs = Date.now() - 1000;
