@@ -1,8 +1,8 @@
 // Audit rows: who changed what, when; always written with the change in one transaction.
-import { and, desc, eq, gte, inArray, like, lt, or, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, gte, inArray, like, lt, or, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import { actorId, dbOf, requireRole, tenantFilter, type Actor, type Ctx } from "../actor";
-import { prepared, type DbOrTx } from "../db/client";
+import { preparedInsert, type DbOrTx } from "../db/client";
 import { auditLog, rooms, users } from "../db/schema";
 
 export async function audit(
@@ -23,18 +23,16 @@ export async function audit(
   });
 }
 // Every change writes one (built once: server/db/client.ts `prepared`).
-const insertAudit = prepared((db) =>
-  db.insert(auditLog).values({
-    appId: sql.placeholder("appId"),
-    actorId: sql.placeholder("actorId"),
-    actorKind: sql.placeholder("actorKind"),
-    action: sql.placeholder("action"),
-    targetType: sql.placeholder("targetType"),
-    targetId: sql.placeholder("targetId"),
-    detail: sql.placeholder("detail"),
-    createdAt: sql.placeholder("createdAt"),
-  }),
-);
+const insertAudit = preparedInsert(auditLog, [
+  "appId",
+  "actorId",
+  "actorKind",
+  "action",
+  "targetType",
+  "targetId",
+  "detail",
+  "createdAt",
+]);
 
 export const listAuditInput = z.object({
   appId: z.number().int().positive().optional(),

@@ -1,6 +1,7 @@
 // The MySQL pool and Drizzle instance, one per process (cached on globalThis across dev reloads).
 import { sql } from "drizzle-orm";
 import { drizzle, type MySql2Database } from "drizzle-orm/mysql2";
+import type { MySqlTable } from "drizzle-orm/mysql-core";
 import { format, type SqlValue, type Timezone } from "mysql2";
 import mysql from "mysql2/promise";
 import { env } from "../env";
@@ -103,6 +104,19 @@ export function prepared<R>(build: (db: DbOrTx) => { prepare(): Statement<R> }) 
     const client = (handle as unknown as { session: { client: unknown } }).session.client;
     return (Object.create(made, { client: { value: client } }) as Statement<R>).execute(values);
   };
+}
+
+/**
+ * `prepared` for an insert of one row into `columns` of `table`, each value its own placeholder
+ * (the row's values are passed by column name at each call).
+ */
+export function preparedInsert<T extends MySqlTable, K extends keyof T["$inferInsert"] & string>(
+  table: T,
+  columns: readonly K[],
+) {
+  const values = Object.fromEntries(columns.map((c) => [c, sql.placeholder(c)])) as T["$inferInsert"];
+  const run = prepared((db) => db.insert(table).values(values));
+  return (handle: DbOrTx, row: Required<Pick<T["$inferInsert"], K>>) => run(handle, row);
 }
 
 /** For /api/health: reachability and server version, with a short timeout. */

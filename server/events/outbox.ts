@@ -3,7 +3,7 @@
 // So are the app's webhook deliveries (webhook_deliveries, the outbox the delivery worker sends).
 import { randomUUID } from "node:crypto";
 import { and, eq, sql } from "drizzle-orm";
-import { prepared, runTransaction, type DbOrTx, type Tx } from "../db/client";
+import { prepared, preparedInsert, runTransaction, type DbOrTx, type Tx } from "../db/client";
 import { apps, roomEvents, webhookDeliveries, webhookEndpoints, type WebhookEventType } from "../db/schema";
 import type { RoomRow } from "../rooms/find";
 import { publishEvents } from "./bus";
@@ -20,15 +20,7 @@ export function onDeliveriesWritten(fn: (() => void) | undefined) {
 }
 
 // Every room change writes these (built once: server/db/client.ts `prepared`).
-const insertRoomEvent = prepared((db) =>
-  db.insert(roomEvents).values({
-    roomNum: sql.placeholder("roomNum"),
-    type: sql.placeholder("type"),
-    audience: sql.placeholder("audience"),
-    payload: sql.placeholder("payload"),
-    createdAt: sql.placeholder("createdAt"),
-  }),
-);
+const insertRoomEvent = preparedInsert(roomEvents, ["roomNum", "type", "audience", "payload", "createdAt"]);
 const enabledEndpoints = prepared((db) =>
   db
     .select({ id: webhookEndpoints.id, events: webhookEndpoints.events })

@@ -79,6 +79,14 @@ class OnFromAnother extends Error {
   }
 }
 
+interface StartOpts {
+  query?: Record<string, string | undefined>;
+  trusted?: boolean;
+  via?: string;
+  /** Whether the server still has the room's current publisher (`client`) on. */
+  stillOn?: (client: string) => Promise<boolean>;
+}
+
 /**
  * A publisher is on: the room goes (or stays) live. `client` identifies the connection at its server.
  *
@@ -95,13 +103,7 @@ export async function streamStarted(
   clock: Clock,
   streamName: string,
   client: string,
-  opts: {
-    query?: Record<string, string | undefined>;
-    trusted?: boolean;
-    via?: string;
-    /** Whether the server still has the room's current publisher (`client`) on. */
-    stillOn?: (client: string) => Promise<boolean>;
-  } = {},
+  opts: StartOpts = {},
 ): Promise<RoomRow> {
   try {
     return await startStream(db, clock, streamName, client, opts);
@@ -114,13 +116,7 @@ export async function streamStarted(
   }
 }
 
-function startStream(
-  db: Db,
-  clock: Clock,
-  streamName: string,
-  client: string,
-  opts: Parameters<typeof streamStarted>[4] & object,
-) {
+function startStream(db: Db, clock: Clock, streamName: string, client: string, opts: StartOpts) {
   const ctx = { db, clock, actor: anonymous };
   return changeRoom(ctx, byStream(streamName, opts.via ?? "media"), "room.stream_start", async (tx, room, now) => {
     if (!opts.trusted) {
