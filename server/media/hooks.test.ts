@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../clock";
-import { getDb } from "../db/client";
+import { getDb, poolOf } from "../db/client";
 import { auditLog, rooms } from "../db/schema";
 import { resetEnvForTests } from "../env";
 import { createFrontServer } from "../front/server";
@@ -83,6 +83,39 @@ describe("SRS HTTP callbacks", () => {
     expect([other.status, await other.text()]).toEqual([200, "0"]);
     expect((await roomRow(r.num))?.streamClient).toBe("srs:c2");
     expect(await auditRows(r.id)).toBe(2);
+  });
+
+  it("checks a publish before taking the room's lock: while a change holds it, a repeat is answered and spent wrong keys refused; a new publisher waits", async () => {
+    const r = await newRoom();
+    const key = publishKey(r);
+    const publish = (client: string, k = key) =>
+      srs({ action: "on_publish", ...srsBase(r.streamName, client), param: `?key=${k}` });
+    expect((await publish("c1")).status).toBe(200);
+    // A write of the room's row under way elsewhere (a host's verb, another instance's hook).
+    const conn = await poolOf(getDb()).getConnection();
+    await conn.beginTransaction();
+    await conn.query("SELECT num FROM rooms WHERE num = ? FOR UPDATE", [r.num]);
+    const inTime = <T>(p: Promise<T>, ms: number) =>
+      Promise.race([p, new Promise<"waiting">((res) => setTimeout(() => res("waiting"), ms))]);
+    let newcomer: Promise<Response> | undefined;
+    try {
+      expect((await inTime(publish("c1"), 5000)) as Response).toMatchObject({ status: 200 });
+      // The refusals this process records (two a second, a room at a time) still take the row;
+      // past them, a flood of wrong keys is turned away without waiting for it.
+      const refusals = Array.from({ length: 8 }, () => publish("c9", "nope"));
+      const past = await inTime(Promise.race(refusals), 5000);
+      expect(past).not.toBe("waiting");
+      expect((past as Response).status).toBe(401);
+      // Another connection is a change: it waits for the lock.
+      newcomer = publish("c2");
+      expect(await inTime(newcomer, 500)).toBe("waiting");
+      await conn.commit();
+      await Promise.all(refusals);
+    } finally {
+      await conn.rollback().catch(() => {});
+      conn.release();
+    }
+    expect([(await newcomer).status, (await roomRow(r.num))?.streamClient]).toEqual([200, "srs:c2"]);
   });
 
   it("a second publisher is refused as busy while SRS's API still lists the first, and takes over once it does not", async () => {

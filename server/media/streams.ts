@@ -17,18 +17,24 @@ import { publishKeyVersion } from "./keys";
 import { vendorPublishCheck } from "./urls";
 import { open } from "../crypto/secretbox";
 
-export async function roomByStream(db: DbOrTx, streamName: string, lock = false) {
-  const q = db
+const roomAndAppOfStream = prepared((db) =>
+  db
     .select({ room: rooms, app: apps })
     .from(rooms)
     .innerJoin(apps, eq(apps.id, rooms.appId))
-    .where(eq(rooms.streamName, streamName));
-  return (await (lock ? q.for("update") : q))[0];
+    .where(eq(rooms.streamName, sql.placeholder("stream"))),
+);
+
+/** The room of a stream and its app (not locked). */
+export async function roomByStream(db: DbOrTx, streamName: string) {
+  return (await roomAndAppOfStream(db, { stream: streamName }))[0];
 }
+
+type AppRow = typeof apps.$inferSelect;
 
 /** Whether a publish may go ahead: room exists and is not over, app enabled, credentials valid. */
 export function checkPublish(
-  row: { room: RoomRow; app: typeof apps.$inferSelect },
+  row: { room: RoomRow; app: AppRow },
   query: Record<string, string | undefined>,
   nowS: number,
 ) {
@@ -47,19 +53,13 @@ export function checkPublish(
   if (r !== "ok") throw new AppError(r === "expired" ? "TOKEN_EXPIRED" : "TOKEN_INVALID", `Publish signature ${r}`);
 }
 
-// Every publish and unpublish runs these (built once: server/db/client.ts `prepared`).
+// Every publish and unpublish runs this (built once: server/db/client.ts `prepared`).
 const lockedRoomOfStream = prepared((db) =>
   db
     .select()
     .from(rooms)
     .where(eq(rooms.streamName, sql.placeholder("stream")))
     .for("update"),
-);
-const appOf = prepared((db) =>
-  db
-    .select()
-    .from(apps)
-    .where(eq(apps.id, sql.placeholder("id"))),
 );
 
 /** The room of a stream, locked; the audit rows name the media server acting for the room's app. */
@@ -105,29 +105,44 @@ export async function streamStarted(
   client: string,
   opts: StartOpts = {},
 ): Promise<RoomRow> {
+  let app: AppRow | undefined;
+  if (!opts.trusted) {
+    // Checked before the room's lock is taken: a wrong key, an ended room or a disabled app is
+    // refused without it (past the few refusals a second recorded for the host, a flood of bad
+    // keys at a live room's stream neither waits for its row nor holds it against its host), and a
+    // start the room already has (the same connection, live) is answered from the row as it
+    // stands. Anything else is checked again under the lock.
+    const row = await roomByStream(db, streamName);
+    if (!row) throw notFound("Stream");
+    checkPublish(row, opts.query ?? {}, Math.floor(clock.now().getTime() / 1000));
+    if (alreadyOn(row.room, client)) return row.room;
+    app = row.app;
+  }
   try {
-    return await startStream(db, clock, streamName, client, opts);
+    return await startStream(db, clock, streamName, client, opts, app);
   } catch (e) {
     if (!(e instanceof OnFromAnother)) throw e;
     // Asked outside the room's lock (a listing may take a moment).
     if (await opts.stillOn?.(e.client))
       throw new AppError("CONFLICT", "Another encoder is already publishing this stream");
-    return startStream(db, clock, streamName, client, { ...opts, stillOn: undefined });
+    return startStream(db, clock, streamName, client, { ...opts, stillOn: undefined }, app);
   }
 }
 
-function startStream(db: Db, clock: Clock, streamName: string, client: string, opts: StartOpts) {
+/** The room is live from this very connection: a start has nothing to change. */
+const alreadyOn = (room: RoomRow, client: string) =>
+  room.streamOnline && room.streamClient === client && room.status === "live" && !room.autoPaused;
+
+/** `app`: the room's app as read just before (its key and settings; apps are not locked by a start). */
+function startStream(db: Db, clock: Clock, streamName: string, client: string, opts: StartOpts, app?: AppRow) {
   const ctx = { db, clock, actor: anonymous };
   return changeRoom(ctx, byStream(streamName, opts.via ?? "media"), "room.stream_start", async (tx, room, now) => {
-    if (!opts.trusted) {
-      const app = (await appOf(tx, { id: room.appId }))[0]!;
-      checkPublish({ room, app }, opts.query ?? {}, Math.floor(now.getTime() / 1000));
-    } else assertNotEnded(room);
+    if (app) checkPublish({ room, app }, opts.query ?? {}, Math.floor(now.getTime() / 1000));
+    else assertNotEnded(room);
     if (opts.stillOn && room.streamOnline && room.streamClient && room.streamClient !== client)
       throw new OnFromAnother(room.streamClient);
-    // The same connection again (a hook sent twice, a listing that found it): nothing to write.
-    if (room.streamOnline && room.streamClient === client && room.status === "live" && !room.autoPaused)
-      return { result: room, audit: false };
+    // The same connection again (a listing that found it, a hook raced by another): nothing to write.
+    if (alreadyOn(room, client)) return { result: room, audit: false };
     const set: Partial<RoomRow> = {
       streamOnline: true,
       streamClient: client,
