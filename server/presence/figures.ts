@@ -69,9 +69,9 @@ const asDate = (v: Date | string | null | undefined) =>
 /**
  * One turn of the refresh, if no instance ran one in the last 900 ms. Returns the rooms it
  * recomputed, or null when another instance had this turn. `spreadMs`: its statements are spread
- * over about that long (pauses between them), not run back to back, so that the database's work
- * comes in short pieces between the requests it shares the machine with; well under the 900 ms,
- * so one turn ends before another instance may start the next.
+ * over about that long (pauses between them, at most 400 ms of them in all), not run back to back,
+ * so that the database's work comes in short pieces between the requests it shares the machine
+ * with; well under the 900 ms, so that one turn ends before another instance may start the next.
  */
 export async function refreshFigures(db: Db, now: Date, spreadMs = 0): Promise<number | null> {
   const e = env();
@@ -102,9 +102,13 @@ export async function refreshFigures(db: Db, now: Date, spreadMs = 0): Promise<n
   for (const m of marked) marks.set(Number(m.num), Number(m.dirty));
   for (const x of expired) if (!marks.has(Number(x.num))) marks.set(Number(x.num), 0);
   const nums = [...marks.keys()].sort((a, b) => a - b);
-  const pauseMs = Math.floor(Math.min(spreadMs, 400) / Math.ceil(nums.length / CHUNK));
+  // Pauses only while the statements have run less than the spread: a turn whose statements are
+  // slow is not made longer.
+  const spread = Math.min(spreadMs, 400);
+  const spreadUntil = Date.now() + spread;
+  const pauseMs = Math.floor(spread / Math.max(1, Math.ceil(nums.length / CHUNK)));
   for (let i = 0; i < nums.length; i += CHUNK) {
-    if (i > 0 && pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs));
+    if (i > 0 && pauseMs > 0 && Date.now() < spreadUntil) await new Promise((r) => setTimeout(r, pauseMs));
     const chunk = nums.slice(i, i + CHUNK);
     const figures = await roomFiguresFromMembers(db, chunk, now);
     await db.execute(sql`
