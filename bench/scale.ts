@@ -45,8 +45,11 @@ export async function runScale(o: {
   /** The bare node:http hello server: the lists' ceiling, measured in the same phase. */
   ceiling: string;
   measure: (name: string, base: string, r: RowRequest) => Promise<{ rps: number; p99: number }>;
-  /** CPU time used so far (ms) by the front and by MariaDB: their shares of a core per window. */
-  cpu: { front: () => number; mariadb: () => number };
+  /**
+   * CPU time used so far (ms) by the front and by MariaDB: their shares of a core per window; and
+   * how long the front's event loop has waited for a core while it had work (ms).
+   */
+  cpu: { front: () => number; mariadb: () => number; frontWaited: () => number };
 }) {
   const { db, rooms, base } = o;
   const { signRoomToken } = await import("../server/tokens");
@@ -260,7 +263,12 @@ export async function runScale(o: {
     windowBeats = mine;
     const lag = monitorEventLoopDelay({ resolution: 5 });
     lag.enable();
-    const cpu0 = { front: o.cpu.front(), mariadb: o.cpu.mariadb(), self: process.cpuUsage() };
+    const cpu0 = {
+      front: o.cpu.front(),
+      mariadb: o.cpu.mariadb(),
+      self: process.cpuUsage(),
+      frontWaited: o.cpu.frontWaited(),
+    };
     const t0 = performance.now();
     mine.outstanding = 1; // held until every beat is sent
     for (let tick = 0; tick < ticks; tick++) {
@@ -279,6 +287,7 @@ export async function runScale(o: {
       front: share(o.cpu.front() - cpu0.front),
       mariadb: share(o.cpu.mariadb() - cpu0.mariadb),
       self: share(Object.values(process.cpuUsage(cpu0.self)).reduce((a, b) => a + b, 0) / 1000),
+      frontWaited: Math.round((o.cpu.frontWaited() - cpu0.frontWaited) / took),
     };
     // The window's slices (by when each beat was due): the worst one's p99, and when it began.
     const slices = Math.max(1, Math.ceil(windowS / SLICE_S));
@@ -310,7 +319,8 @@ export async function runScale(o: {
     windows.push(row);
     console.log(
       `  window ${String(w + 1).padStart(2)}: ${row.rps} heartbeats/s, p50 ${row.p50} ms, p99 ${row.p99} ms, max ${row.max} ms${row.bad ? `, ${row.bad} failed` : ""}; worst ${SLICE_S}-s slice p99 ${worst.p99} ms (from ${worst.at} s) (generator lag p99 ${Math.round(lag.percentile(99) / 1e6)} max ${Math.round(lag.max / 1e6)} ms); ` +
-        `CPU: front ${cpu.front} of a core, MariaDB ${cpu.mariadb}, this generator ${cpu.self}`,
+        `CPU: front ${cpu.front} of a core, MariaDB ${cpu.mariadb}, this generator ${cpu.self}; ` +
+        `the front waited for a core ${cpu.frontWaited} ms a second`,
     );
   }
   for (const c of conns) c.end();
