@@ -52,25 +52,23 @@ export async function nodeOfStream(db: Db, streamName: string, now: Date): Promi
       .where(eq(rooms.streamName, streamName))
   )[0];
   const id = row?.online ? nodeIdOf(row.client) : undefined;
-  if (!id) return undefined;
-  const node = (
+  return id ? liveNode(db, id, now) : undefined;
+}
+
+/** Node `id`, while its lease holds. */
+async function liveNode(db: Db, id: string, now: Date): Promise<MediaNode | undefined> {
+  return (
     await db
       .select({ id: mediaNodes.id, flvOrigin: mediaNodes.flvOrigin, frontOrigin: mediaNodes.frontOrigin })
       .from(mediaNodes)
       .where(and(eq(mediaNodes.id, id), gte(mediaNodes.seenAt, leaseCutoff(now))))
   )[0];
-  return node;
 }
 
 /** Whether `client` (a publisher as an embedded node names it) is on a node other than `self` whose lease holds. */
 export async function onAnotherLiveNode(db: Db, client: string, self: string, now: Date): Promise<boolean> {
   const id = nodeIdOf(client);
-  if (!id || id === self) return false;
-  const alive = await db
-    .select({ id: mediaNodes.id })
-    .from(mediaNodes)
-    .where(and(eq(mediaNodes.id, id), gte(mediaNodes.seenAt, leaseCutoff(now))));
-  return alive.length > 0;
+  return !!id && id !== self && !!(await liveNode(db, id, now));
 }
 
 /**
