@@ -107,7 +107,7 @@ async function restrictAppUser(admin: mysql.Connection): Promise<void> {
 /**
  * Where the private MariaDB of a data folder keeps what. The folder itself stays its creator's (root
  * when started as root): credentials, log and port are written there. The server's account owns
- * only `data/` and `run/` (socket and pid), so it can never plant a link where root writes.
+ * only `data/`, `run/` (socket and pid) and `tmp/`, so it can never plant a link where root writes.
  */
 function layout(dataDir: string) {
   const dir = resolve(dataDir, "mariadb");
@@ -115,6 +115,9 @@ function layout(dataDir: string) {
     dir,
     datadir: resolve(dir, "data"),
     run: resolve(dir, "run"),
+    // Its own temporary files: in the shared /tmp, another MariaDB starting (which clears "#sql*"
+    // files left in its tmpdir) removed a temporary table under a bootstrap running beside it.
+    tmp: resolve(dir, "tmp"),
     socket: resolve(dir, "run", "mysqld.sock"),
     pidFile: resolve(dir, "run", "mysqld.pid"),
     // Older versions put the socket in the folder itself: a server they started is reused.
@@ -163,6 +166,7 @@ export async function ensurePrivateMariaDb(
     const as = account ? { uid: account.uid, gid: account.gid } : {};
     mkdirSync(l.datadir, { recursive: true, mode: 0o700 });
     mkdirSync(l.run, { recursive: true });
+    mkdirSync(l.tmp, { recursive: true, mode: 0o700 });
     if (account) {
       // It must pass through DATA_DIR (which may be private to its owner); the data of an older
       // root-run server becomes its.
@@ -170,11 +174,14 @@ export async function ensurePrivateMariaDb(
       allowTraverse(l.dir);
       chownTree(l.datadir, account, true);
       chownTree(l.run, account, false);
+      chownTree(l.tmp, account, false);
       const problems = accessProblems(account, [
         ["w", l.datadir],
         ["x", l.datadir],
         ["w", l.run],
         ["x", l.run],
+        ["w", l.tmp],
+        ["x", l.tmp],
       ]);
       if (problems.length)
         throw new Error(
@@ -188,7 +195,13 @@ export async function ensurePrivateMariaDb(
       console.log(`[onair] initialising a private MariaDB in ${l.datadir}${account ? ` (as ${account.name})` : ""}`);
       const r = spawnSync(
         installer,
-        [`--datadir=${l.datadir}`, "--auth-root-authentication-method=socket", "--skip-test-db", ...userArgs],
+        [
+          `--datadir=${l.datadir}`,
+          `--tmpdir=${l.tmp}`,
+          "--auth-root-authentication-method=socket",
+          "--skip-test-db",
+          ...userArgs,
+        ],
         { encoding: "utf8", cwd: l.dir, ...as },
       );
       if (r.status !== 0) throw new Error(`mariadb-install-db failed:\n${r.stdout}\n${r.stderr}`);
@@ -201,6 +214,7 @@ export async function ensurePrivateMariaDb(
       [
         "--no-defaults",
         `--datadir=${l.datadir}`,
+        `--tmpdir=${l.tmp}`,
         `--socket=${l.socket}`,
         `--pid-file=${l.pidFile}`,
         `--port=${port}`,
