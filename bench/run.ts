@@ -431,7 +431,8 @@ try {
     // SRS's on_publish as each publisher's start brings it (its publish key checked, the stream
     // marked online from that client), rotated over the live rooms' streams but the first's (ffmpeg
     // publishes that one below); after a room's first, a call repeats a start SRS already reported
-    // (SRS sends one per publish): one read of the room and its app, nothing written or locked.
+    // (a retried hook): answered from the rooms as read less than a second ago (server/cache.ts
+    // batchedReads: the 999 rooms read again together a few statements a second), nothing written.
     const { publishKey } = await import("../server/media/keys");
     const keyed = await db
       .select({ streamName: roomsTable.streamName, keyVersion: roomsTable.keyVersion })
@@ -547,7 +548,7 @@ try {
     );
     console.log(`SRS on_play hook: ${Math.round((rows[5]!.rps / ceiling) * 100)}% of the bare ceiling (target ≥ 50%)`);
     console.log(
-      `SRS on_publish hook: ${Math.round((rows[6]!.rps / ceiling) * 100)}% of the bare ceiling (target ≥ 50%), p99 ${rows[6]!.p99} ms; a start the room already has (one read each; a real start is the next row)`,
+      `SRS on_publish hook: ${Math.round((rows[6]!.rps / ceiling) * 100)}% of the bare ceiling (target ≥ 50%), p99 ${rows[6]!.p99} ms; a start the room already has (answered from the rooms as read less than a second ago; a real start is the next row)`,
     );
     console.log(
       `SRS publishers starting and stopping: ${rows[7]!.rps} hooks/s, p99 ${rows[7]!.p99} ms; each a change of the room (live ⇄ paused) with its audit row and event`,

@@ -1,7 +1,7 @@
 // The shared reads' freshness: nothing served was read more than ttlMs ago or before a write this
 // process made, and a key read all the time is renewed without its readers waiting.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { readsAfterAsking, readsChanged, sharedReads, RecentMap } from "./cache";
+import { batchedReads, readsAfterAsking, readsChanged, sharedReads, RecentMap } from "./cache";
 
 /** A read whose answers the test hands out one by one. */
 function source() {
@@ -131,6 +131,129 @@ describe("sharedReads", () => {
     vi.setSystemTime(1_001_600); // read at 600: a second old
     expect(read.settled("k", s.compute)).toBeUndefined();
     expect(s.calls).toBe(3);
+  });
+});
+
+describe("batchedReads", () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(1_000_000);
+  });
+  afterEach(() => vi.useRealTimers());
+
+  /** A many-key read whose statements the test sees and answers one by one. */
+  function many() {
+    const statements: string[][] = [];
+    const pending: Array<{ keys: string[]; answer: (tag: string, missing?: string[]) => void; fail: () => void }> = [];
+    const readMany = (keys: string[]) => {
+      statements.push(keys);
+      return new Promise<Map<string, string>>((res, rej) =>
+        pending.push({
+          keys,
+          answer: (tag, missing = []) =>
+            res(new Map(keys.filter((k) => !missing.includes(k)).map((k) => [k, `${k}@${tag}`]))),
+          fail: () => rej(new Error("db down")),
+        }),
+      );
+    };
+    return { readMany, statements, next: () => pending.shift()! };
+  }
+  const turn = () => new Promise((r) => setImmediate(r));
+  const ms = (n: number) => new Promise((r) => setTimeout(r, n));
+
+  it("reads every key asked for in a turn in one statement (maxKeys at most), each once, and serves them as read", async () => {
+    const m = many();
+    const r = batchedReads(m.readMany, { maxKeys: 3 });
+    const asked = ["a", "b", "a", "c", "d", "b"].map((k) => r.read(k));
+    expect(m.statements).toEqual([]); // nothing until the turn ends
+    await turn();
+    expect(m.statements).toEqual([["a", "b", "c"], ["d"]]);
+    m.next().answer("1", ["c"]);
+    m.next().answer("1");
+    expect(await Promise.all(asked)).toEqual(["a@1", "b@1", "a@1", undefined, "d@1", "b@1"]);
+    // Held now: answered at once, no statement.
+    expect(r.settled("a")).toEqual({ value: "a@1" });
+    expect(r.settled("c")).toEqual({ value: undefined });
+    expect(await r.read("d")).toBe("d@1");
+    expect(m.statements).toHaveLength(2);
+  });
+
+  it("renews the keys read in the second half of their life together, serving them meanwhile; nothing older than ttlMs", async () => {
+    const m = many();
+    const r = batchedReads(m.readMany, { ttlMs: 1000, renewEveryMs: 5 });
+    const first = Promise.all(["a", "b", "c"].map((k) => r.read(k)));
+    await turn();
+    m.next().answer("1");
+    await first;
+    vi.setSystemTime(1_000_400);
+    expect(r.settled("a")).toEqual({ value: "a@1" });
+    await ms(20);
+    expect(m.statements).toHaveLength(1); // first half: no renewal
+    vi.setSystemTime(1_000_600);
+    expect(["a", "b", "a"].map((k) => r.settled(k))).toEqual([{ value: "a@1" }, { value: "b@1" }, { value: "a@1" }]);
+    await ms(20);
+    expect(m.statements).toEqual([
+      ["a", "b", "c"],
+      ["a", "b"],
+    ]);
+    const renewal = m.next();
+    // While the renewal is out, "a" is served until it is ttlMs old.
+    vi.setSystemTime(1_000_999);
+    expect(r.settled("a")).toEqual({ value: "a@1" });
+    vi.setSystemTime(1_001_000);
+    expect(r.settled("a")).toBeUndefined();
+    const late = r.read("a"); // joins the renewal: what it reads is fresh
+    await turn();
+    expect(m.statements).toHaveLength(2);
+    renewal.answer("2"); // read at 600: served until 1600
+    expect(await late).toBe("a@2");
+    expect(r.settled("a")).toEqual({ value: "a@2" });
+    // A renewal that hangs is not joined once it was asked for ttlMs ago: a new statement instead.
+    vi.setSystemTime(1_001_200);
+    expect(r.settled("a")).toEqual({ value: "a@2" });
+    await ms(20);
+    expect(m.statements[2]).toEqual(["a"]);
+    const hung = m.next();
+    vi.setSystemTime(1_002_200);
+    const after = r.read("a");
+    await turn();
+    expect(m.statements[3]).toEqual(["a"]);
+    m.next().answer("4");
+    expect(await after).toBe("a@4");
+    hung.answer("3"); // older than what is held: not kept
+    await turn();
+    expect(r.settled("a")).toEqual({ value: "a@4" });
+    expect(r.settled("c")).toBeUndefined(); // not renewed: read at 0
+    vi.setSystemTime(1_001_600);
+    expect(r.settled("b")).toBeUndefined();
+  });
+
+  it("serves nothing read before a write of this process, and fails only the readers of a failed statement", async () => {
+    const m = many();
+    const r = batchedReads(m.readMany);
+    const a = r.read("a");
+    await turn();
+    m.next().answer("1");
+    expect(await a).toBe("a@1");
+    readsChanged();
+    expect(r.settled("a")).toBeUndefined();
+    const again = r.read("a");
+    await turn();
+    m.next().fail();
+    await expect(again).rejects.toThrow("db down");
+    // A read under way when a write commits is not served after it.
+    const during = r.read("a");
+    await turn();
+    const statement = m.next();
+    readsChanged();
+    statement.answer("2");
+    expect(await during).toBe("a@2"); // its reader asked before the write
+    expect(r.settled("a")).toBeUndefined();
+    const last = r.read("a");
+    await turn();
+    m.next().answer("3");
+    expect(await last).toBe("a@3");
+    expect(m.statements).toHaveLength(4);
   });
 });
 

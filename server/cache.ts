@@ -135,6 +135,110 @@ export function sharedReads<T>(ttlMs = 1000, max = 5000) {
 }
 
 /**
+ * sharedReads for keys that one statement reads many at a time (`readMany`: the keys' values, a key
+ * missing from its answer being `undefined`), for the rows hooks ask for key by key at high rates (a
+ * stream's room and app, per publish hook). The same freshness: nothing served was read `ttlMs` ago
+ * or more, or before a write this process committed. Keys asked for and not held are read together
+ * on the next turn of the event loop (every key asked for in a turn, in one statement per `maxKeys`);
+ * a key held and asked for in the second half of its life is served at once and read again with the
+ * others due at most every `renewEveryMs` (well within the half life left). A thousand streams
+ * each asked for a hundred times a second cost a statement or two every `renewEveryMs`, where a
+ * read per key (sharedReads) would cost two thousand statements a second, all at once when the keys
+ * were first read together. Bounded as sharedReads is (`max` keys held; the keys being read are
+ * the keys asked for meanwhile).
+ */
+export function batchedReads<T>(
+  readMany: (keys: string[]) => Promise<Map<string, T>>,
+  { ttlMs = 1000, max = 5000, renewEveryMs = 100, maxKeys = 500 } = {},
+) {
+  interface Entry {
+    at: number;
+    version: number;
+    value: T | undefined;
+  }
+  interface Asked {
+    key: string;
+    promise: Promise<T | undefined>;
+    resolve: (v: T | undefined) => void;
+    reject: (e: unknown) => void;
+    version: number;
+    at: number;
+  }
+  const entries = new RecentMap<string, Entry>(Math.ceil(max / 2));
+  /** Keys asked for whose read is not done (at most one each), and those whose read has not started. */
+  const asked = new Map<string, Asked>();
+  let queue: Asked[] = [];
+  let turn: NodeJS.Immediate | undefined;
+  let timer: NodeJS.Timeout | undefined;
+
+  const flush = () => {
+    clearImmediate(turn);
+    clearTimeout(timer);
+    turn = timer = undefined;
+    const batch = queue;
+    queue = [];
+    for (let i = 0; i < batch.length; i += maxKeys) {
+      const part = batch.slice(i, i + maxKeys);
+      // Served as read when the statement was sent, and only while no write follows it.
+      const at = Date.now();
+      const v = version;
+      const done = () => {
+        for (const a of part) if (asked.get(a.key) === a) asked.delete(a.key);
+      };
+      readMany(part.map((a) => a.key)).then(
+        (found) => {
+          done();
+          for (const a of part) {
+            const value = found.get(a.key);
+            const held = entries.get(a.key);
+            if (!held || held.at <= at || held.version !== version) entries.set(a.key, { at, version: v, value });
+            a.resolve(value);
+          }
+        },
+        (e: unknown) => {
+          done();
+          for (const a of part) a.reject(e);
+        },
+      );
+    }
+  };
+  const ask = (key: string, now: boolean): Asked => {
+    let a = asked.get(key);
+    const at = Date.now();
+    // Joined while it can still answer fresh: a read that hangs (asked ttlMs ago) is not waited for.
+    if (!a || a.version !== version || at - a.at >= ttlMs || at < a.at) {
+      let resolve!: Asked["resolve"];
+      let reject!: Asked["reject"];
+      const promise = new Promise<T | undefined>((res, rej) => ((resolve = res), (reject = rej)));
+      // A renewal nobody waits for must not fail unhandled; a reader still gets the rejection.
+      promise.catch(() => undefined);
+      a = { key, promise, resolve, reject, version, at };
+      asked.set(key, a);
+      queue.push(a);
+    }
+    if (now) turn ??= setImmediate(flush);
+    else if (!turn) timer ??= setTimeout(flush, renewEveryMs);
+    return a;
+  };
+  /** The key's value if it may be served now (renewed meanwhile when due); undefined starts no read. */
+  const settled = (key: string): { value: T | undefined } | undefined => {
+    const held = entries.get(key);
+    const now = Date.now();
+    if (!held || held.version !== version || now - held.at >= ttlMs || now < held.at) return undefined;
+    if (now - held.at >= ttlMs / 2 && !asked.has(key)) ask(key, false);
+    return { value: held.value };
+  };
+  return {
+    settled,
+    /** The key's value as held, or read with the other keys asked for in this turn. */
+    read(key: string): Promise<T | undefined> {
+      const held = settled(key);
+      return held ? Promise.resolve(held.value) : ask(key, true).promise;
+    },
+  };
+}
+
+/**
  * Reads that must start after they are asked for, shared by everyone who asks for the same key
  * before the read starts. A room-event socket's hello must say at least what was committed before
  * the socket registered for events, so a read already under way cannot serve it; a read that has

@@ -62,6 +62,16 @@ const nginx = (form: Record<string, string>, path = "/hooks/nginx") =>
     body: new URLSearchParams(form).toString(),
   });
 
+/** A room live from SRS connection "c1", and its publishes: from `client` with key `k` (the room's by default). */
+async function liveRoom() {
+  const r = await newRoom();
+  const key = publishKey(r);
+  const publish = (client: string, k = key) =>
+    srs({ action: "on_publish", ...srsBase(r.streamName, client), param: `?key=${k}` });
+  expect((await publish("c1")).status).toBe(200);
+  return { r, key, publish };
+}
+
 describe("SRS HTTP callbacks", () => {
   it("on_publish with the right key allows (200, body 0) and the room goes live; duplicates are harmless", async () => {
     const r = await newRoom();
@@ -86,11 +96,7 @@ describe("SRS HTTP callbacks", () => {
   });
 
   it("checks a publish before taking the room's lock: while a change holds it, a repeat is answered and spent wrong keys refused; a new publisher waits", async () => {
-    const r = await newRoom();
-    const key = publishKey(r);
-    const publish = (client: string, k = key) =>
-      srs({ action: "on_publish", ...srsBase(r.streamName, client), param: `?key=${k}` });
-    expect((await publish("c1")).status).toBe(200);
+    const { r, publish } = await liveRoom();
     // A write of the room's row under way elsewhere (a host's verb, another instance's hook).
     const conn = await poolOf(getDb()).getConnection();
     await conn.beginTransaction();
@@ -116,6 +122,53 @@ describe("SRS HTTP callbacks", () => {
       conn.release();
     }
     expect([(await newcomer).status, (await roomRow(r.num))?.streamClient]).toEqual([200, "srs:c2"]);
+  });
+
+  it("answers a repeat and spent or forged keys from the room as read less than a second ago, and reads anew what that read cannot tell", async () => {
+    const { r, key, publish } = await liveRoom();
+    // Reads of the room with its app (the publish check's), counted at the pool.
+    const pool = poolOf(getDb()) as unknown as Record<"query" | "execute", (...a: unknown[]) => unknown>;
+    const saved = { query: pool.query, execute: pool.execute };
+    let reads = 0;
+    for (const m of ["query", "execute"] as const)
+      pool[m] = function (this: unknown, ...a: unknown[]) {
+        const text = typeof a[0] === "string" ? a[0] : (a[0] as { sql?: string })?.sql;
+        if (/inner join `apps`/i.test(text ?? "") && /stream_name/i.test(text ?? "")) reads++;
+        return saved[m].apply(this, a);
+      };
+    try {
+      expect((await publish("c1")).status).toBe(200);
+      const before = reads;
+      for (let i = 0; i < 20; i++) expect((await publish("c1")).status).toBe(200);
+      for (const k of ["nope", "pk1_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", `pk7_${key.slice(4)}`])
+        expect((await publish("c9", k)).status).toBe(401);
+      // At most one read meanwhile: the view renewed in the second half of its life.
+      expect(reads - before).toBeLessThanOrEqual(1);
+      // Another instance rotates the key (this process does not hear of it): the new key is read
+      // anew and goes live at once; the old one, for a new connection, is refused on that read.
+      await getDb()
+        .update(rooms)
+        .set({ keyVersion: r.keyVersion + 1 })
+        .where(eq(rooms.num, r.num));
+      const rotated = publishKey({ streamName: r.streamName, keyVersion: r.keyVersion + 1 });
+      const was = reads;
+      expect((await publish("c3", key)).status).toBe(401);
+      expect((await publish("c2", rotated)).status).toBe(200);
+      expect(reads).toBeGreaterThan(was);
+      expect((await roomRow(r.num))?.streamClient).toBe("srs:c2");
+      // A write in this process is seen at once: c2's start made the older view stale (c1 is a
+      // new start again, not a repeat), and a key older than the room's is refused from the view.
+      expect((await publish("c1", rotated)).status).toBe(200);
+      expect((await roomRow(r.num))?.streamClient).toBe("srs:c1");
+      expect((await publish("c4", key)).status).toBe(401);
+      // Another instance ends the room: within the second the view may still answer the live
+      // connection's repeat; after it, the end is read and the publish refused.
+      await getDb().update(rooms).set({ status: "ended" }).where(eq(rooms.num, r.num));
+      await new Promise((res) => setTimeout(res, 1100));
+      expect((await publish("c1", rotated)).status).toBe(412);
+    } finally {
+      Object.assign(pool, saved);
+    }
   });
 
   it("a second publisher is refused as busy while SRS's API still lists the first, and takes over once it does not", async () => {

@@ -14,7 +14,14 @@ import { open } from "../crypto/secretbox";
 import { parseStreamPath } from "./keys";
 import { publisherNow } from "./listings";
 import { recordDone, reportedRecordFile } from "./recorder";
-import { checkPlayToken, reconcileStreams, roomByStream, streamStarted, streamStopped } from "./streams";
+import {
+  checkPlayToken,
+  publishAnsweredNow,
+  reconcileStreams,
+  roomByStream,
+  streamStarted,
+  streamStopped,
+} from "./streams";
 import { recordHealth, type HealthReading } from "./health";
 import { hasVendorSignature, vendorPlayCheck } from "./urls";
 import type { RoomClaims } from "../tokens";
@@ -248,16 +255,23 @@ export function nginxEvent(body: z.infer<typeof nginxBody> & Record<string, unkn
  */
 export function applyMediaEvent(db: Db, ev: MediaEvent, clock: Clock = systemClock): void | Promise<unknown> {
   switch (ev.kind) {
-    case "publish":
+    case "publish": {
+      const refused = (e: unknown) =>
+        publishRefused(db, clock, { stream: ev.stream, reason: refusalReason(e), via: ev.via, addr: ev.addr }, e);
+      // A repeat, or a refusal that stands, decided from a recent read (no promise) when it can be.
+      try {
+        if (publishAnsweredNow(db, clock, ev.stream, ev.client, ev.query)) return;
+      } catch (e) {
+        return refused(e);
+      }
       return streamStarted(db, clock, ev.stream, ev.client, {
         query: ev.query,
         via: ev.via,
         // SRS and nginx-rtmp ask before they find a stream busy: whether it is, their listing says.
         stillOn:
           ev.via === "embedded" ? undefined : async (client) => (await publisherNow(ev.via, ev.stream)) === client,
-      }).catch((e: unknown) =>
-        publishRefused(db, clock, { stream: ev.stream, reason: refusalReason(e), via: ev.via, addr: ev.addr }, e),
-      );
+      }).catch(refused);
+    }
     case "unpublish":
       return streamStopped(db, clock, ev.stream, ev.client, ev.via);
     case "play": {

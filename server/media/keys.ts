@@ -5,6 +5,7 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { tokenKey, derivedSecret } from "../crypto/keys";
 import { safeEqual } from "../crypto/secretbox";
+import { RecentMap } from "../cache";
 
 export const newStreamName = () => `s${randomBytes(9).toString("hex")}`;
 
@@ -15,12 +16,26 @@ export function publishKey(room: { streamName: string; keyVersion: number }): st
   return `pk${room.keyVersion}_${mac.slice(0, 32)}`;
 }
 
+/**
+ * Keys checked lately and what they proved (a version, or -1 for a forged key): a key's signature
+ * says the same as long as the process runs (its HMAC key is fixed at start), and a media server
+ * asks about the same few keys again and again (every hook of a publish, a retried hook, a flood of
+ * one wrong key). Bounded: the last 5,000 kept.
+ */
+const checkedKeys = new RecentMap<string, number>(5000);
+
 /** Checks a publish key's signature; returns its key version (the caller compares it with the room's). */
 export function publishKeyVersion(streamName: string, given: string | undefined): number | undefined {
   const m = /^pk(\d{1,9})_[\w-]{32}$/.exec(given ?? "");
   if (!m) return undefined;
-  const version = Number(m[1]);
-  return safeEqual(publishKey({ streamName, keyVersion: version }), given!) ? version : undefined;
+  const seen = `${streamName}/${given}`;
+  let version = checkedKeys.get(seen);
+  if (version === undefined) {
+    const v = Number(m[1]);
+    version = safeEqual(publishKey({ streamName, keyVersion: v }), given!) ? v : -1;
+    checkedKeys.set(seen, version);
+  }
+  return version < 0 ? undefined : version;
 }
 
 /** The secret onair gives node-media-server for its own `sign` check (internal sessions only). */

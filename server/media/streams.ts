@@ -4,6 +4,7 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { anonymous } from "../actor";
 import type { Clock } from "../clock";
+import { batchedReads } from "../cache";
 import { prepared, type Db, type DbOrTx } from "../db/client";
 import { apps, rooms, streamSources } from "../db/schema";
 import { sourceOf } from "../sources";
@@ -31,6 +32,30 @@ export async function roomByStream(db: DbOrTx, streamName: string) {
 }
 
 type AppRow = typeof apps.$inferSelect;
+type StreamRow = { room: RoomRow; app: AppRow };
+
+/**
+ * Rooms of streams with their apps as read less than a second ago, many in a statement
+ * (server/cache.ts: a write this process commits makes them stale at once; another instance's
+ * shows within the second). Only what no write since the read can have changed is answered from
+ * them (`answeredFromRecent`). One reader per database handle.
+ */
+const recentStreamsOf = new WeakMap<Db, ReturnType<typeof batchedReads<StreamRow>>>();
+function recentStreams(db: Db) {
+  let r = recentStreamsOf.get(db);
+  if (!r) {
+    r = batchedReads<StreamRow>(async (names) => {
+      const rows = await db
+        .select({ room: rooms, app: apps })
+        .from(rooms)
+        .innerJoin(apps, eq(apps.id, rooms.appId))
+        .where(inArray(rooms.streamName, names));
+      return new Map(rows.map((row) => [row.room.streamName, row]));
+    });
+    recentStreamsOf.set(db, r);
+  }
+  return r;
+}
 
 /** Whether a publish may go ahead: room exists and is not over, app enabled, credentials valid. */
 export function checkPublish(
@@ -112,9 +137,16 @@ export async function streamStarted(
     // keys at a live room's stream neither waits for its row nor holds it against its host), and a
     // start the room already has (the same connection, live) is answered from the row as it
     // stands. Anything else is checked again under the lock.
-    const row = await roomByStream(db, streamName);
+    const query = opts.query ?? {};
+    const nowS = Math.floor(clock.now().getTime() / 1000);
+    const recent = recentStreams(db);
+    const held = recent.settled(streamName);
+    const on = held?.value && answeredFromRecent(held.value, query, client, nowS);
+    if (on) return on;
+    // Not answered by a recent read: read now (kept for the repeats and floods to come).
+    const row = held ? await roomByStream(db, streamName) : await recent.read(streamName);
     if (!row) throw notFound("Stream");
-    checkPublish(row, opts.query ?? {}, Math.floor(clock.now().getTime() / 1000));
+    checkPublish(row, query, nowS);
     if (alreadyOn(row.room, client)) return row.room;
     app = row.app;
   }
@@ -127,6 +159,46 @@ export async function streamStarted(
       throw new AppError("CONFLICT", "Another encoder is already publishing this stream");
     return startStream(db, clock, streamName, client, { ...opts, stillOn: undefined }, app);
   }
+}
+
+/**
+ * A publish that a recent read answers at once (no promise; hooks answer it synchronously): the
+ * room for a repeat, a throw for a refusal that stands, undefined when the room must be read
+ * (`streamStarted` then does). See `answeredFromRecent`.
+ */
+export function publishAnsweredNow(
+  db: Db,
+  clock: Clock,
+  streamName: string,
+  client: string,
+  query: Record<string, string | undefined> = {},
+): RoomRow | undefined {
+  const held = recentStreams(db).settled(streamName)?.value;
+  return held && answeredFromRecent(held, query, client, Math.floor(clock.now().getTime() / 1000));
+}
+
+/**
+ * A publish answered from the room as read less than a second ago, where that read cannot be
+ * wrong: the same connection is already live with a key that passes (a repeat: SRS retrying its
+ * hook, nginx and SRS both reporting; nothing to change, and a stop or end elsewhere in that second
+ * acts on the connection itself), or a refusal no write since the read can lift: the room has
+ * ended (for good), or the publish key is forged or older than the room's (key versions only go
+ * up). Returns the room for a repeat, throws for those refusals, and leaves everything else (a real
+ * start, a key newer than the read, a disabled app, a vendor signature) to a fresh read.
+ */
+function answeredFromRecent(row: StreamRow, query: Record<string, string | undefined>, client: string, nowS: number) {
+  try {
+    checkPublish(row, query, nowS);
+  } catch (e) {
+    if (!(e instanceof AppError)) throw e;
+    if (e.code === "ILLEGAL_TRANSITION") throw e;
+    if (e.code === "TOKEN_INVALID" && (row.app.signScheme === "onair" || query.key)) {
+      const v = publishKeyVersion(row.room.streamName, query.key);
+      if (v === undefined || v < row.room.keyVersion) throw e;
+    }
+    return undefined;
+  }
+  return alreadyOn(row.room, client) ? row.room : undefined;
 }
 
 /** The room is live from this very connection: a start has nothing to change. */
