@@ -15,6 +15,8 @@ export interface RowRequest {
   bodies?: string[];
   /** What its answers must be: checked before the load and after it. */
   check?: AnswerCheck;
+  /** Its answers are refusals (4xx): a 2xx one counts as failed, and they do not. */
+  refusals?: boolean;
 }
 
 /** A 2xx answer's JSON, or the problem with it. */
@@ -79,3 +81,7 @@ export async function firstProblem(
 /** SRS's "allowed": HTTP 200 and the body "0" (any other answer denies the publish or play). */
 export const srsAllowed: AnswerCheck = (status, body) =>
   status === 200 && body === "0" ? undefined : `HTTP ${status}: ${body.slice(0, 120)}`;
+
+/** A publish SRS is told to refuse for a wrong key: onair's 401 (any answer but 200 "0" denies). */
+export const srsRefused: AnswerCheck = (status, body) =>
+  status === 401 && body.includes("TOKEN_INVALID") ? undefined : `HTTP ${status}: ${body.slice(0, 120)}`;

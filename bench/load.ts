@@ -23,6 +23,9 @@ export interface LoadResult {
   p99: number;
   /** Non-2xx answers, errors and timeouts. */
   bad: number;
+  /** 2xx answers, and the others. */
+  ok: number;
+  non2xx: number;
   /** Bytes received, headers included. */
   bytes: number;
 }
@@ -48,6 +51,8 @@ process.once("message", (o: LoadOptions) => {
       p50: r.latency.p50,
       p99: r.latency.p99,
       bad: r.non2xx + r.errors + r.timeouts,
+      ok: r["2xx"],
+      non2xx: r.non2xx,
       bytes: r.throughput.total,
     };
     process.send!(out, () => process.exit(0));

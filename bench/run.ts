@@ -11,7 +11,16 @@ import { freePort } from "../scripts/lib/ports";
 import { loadSettings, root } from "../scripts/lib/prepare";
 import { provisionDatabase } from "../scripts/lib/provision";
 import { consoleCookie } from "../test/console";
-import { firstProblem, jsonArray, roomStateAnswer, srsAllowed, sxbSuccess, trpcBatch, type RowRequest } from "./checks";
+import {
+  firstProblem,
+  jsonArray,
+  roomStateAnswer,
+  srsAllowed,
+  srsRefused,
+  sxbSuccess,
+  trpcBatch,
+  type RowRequest,
+} from "./checks";
 import type { LoadOptions, LoadResult } from "./load";
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 8);
@@ -152,7 +161,7 @@ async function measure(name: string, base: string, r: RowRequest) {
     headers: r.headers,
     bodies: r.bodies,
   });
-  const bad = result.bad;
+  const bad = r.refusals ? result.ok + result.bad - result.non2xx : result.bad;
   const row = { name, rps: Math.round(result.rps), p99: result.p99, p50: result.p50, bad };
   // What an answer weighs (headers included), for the pages: their bytes are most of their cost.
   const kib = result.bytes / Math.max(1, result.total) / 1024;
@@ -465,6 +474,20 @@ try {
       publishes.length,
     );
     if (restored) throw new Error(`bench: the rooms could not be started again after the publish rows: ${restored}`);
+    // Wrong keys pushed at every live room's stream (stream names are public: they are in the pull
+    // URLs), each as an encoder that retries sends it again: refused (401) from the rooms as read
+    // less than a second ago and the keys checked lately; the refusals recorded for the hosts are
+    // a few a second (server/media/refusals.ts), the rest only logged, at most ten lines a second.
+    const forged = keyed.map((r) =>
+      srsBody("on_publish", `bad-${r.streamName}`, r.streamName, `?key=pk${r.keyVersion}_${"A".repeat(32)}`),
+    );
+    rows.push(
+      await measure("SRS on_publish, wrong keys (front)", base, {
+        ...srsRow(forged),
+        check: srsRefused,
+        refusals: true,
+      }),
+    );
     // Vendor paths as the existing clients call them: 随心播 heartbeats with access tokens rotated over
     // 200 users, its room lists, and AUI's list, over 1,000 live rooms (see fixtures below).
     const vendorRows = [];
@@ -552,6 +575,9 @@ try {
     );
     console.log(
       `SRS publishers starting and stopping: ${rows[7]!.rps} hooks/s, p99 ${rows[7]!.p99} ms; each a change of the room (live ⇄ paused) with its audit row and event`,
+    );
+    console.log(
+      `SRS on_publish with wrong keys: ${Math.round((rows[8]!.rps / ceiling) * 100)}% of the bare ceiling, p99 ${rows[8]!.p99} ms; each refused (401) without reading or locking the room`,
     );
     const sxbBeat = vendorRows[0]!;
     console.log(

@@ -1,6 +1,6 @@
 // Refused publishes reach the room's host: each media server's refusal (here SRS and nginx-rtmp
 // callbacks over HTTP, as those servers send them) is recorded with its reason, repeats are counted,
-// the rows per room are bounded, writes are rate-limited per room, and only managers see them.
+// the rows per room are bounded, writes are rate-limited per room and in all, and only managers see them.
 import type { AddressInfo } from "node:net";
 import { and, count, eq } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -9,7 +9,7 @@ import { publishRefusals, roomEvents } from "../db/schema";
 import { createFrontServer } from "../front/server";
 import { callerOf, makeTenant, ManualClock, rejectsWith, uniq, type Tenant } from "../../test/helpers";
 import { publishKey } from "./keys";
-import { recordRefusal, REFUSALS_KEEP, resetRefusalLimitsForTests } from "./refusals";
+import { recordRefusal, REFUSALS_KEEP, REFUSALS_PER_S_ALL, resetRefusalLimitsForTests } from "./refusals";
 
 let t: Tenant;
 let u: Tenant;
@@ -132,6 +132,31 @@ describe("refused publishes", () => {
     expect(await recordRefusal(getDb(), clock, { stream: "nope_nope", reason: "bad_key", via: "srs" })).toBe(false);
     await recordRefusal(getDb(), clock, { stream: other.streamName, reason: "bad_key", via: "srs", addr: "<script>" });
     expect((await host().media.refusals({ room: other.id }))[0]!.addr).toBe("");
+  });
+
+  it("wrong keys pushed at many rooms at once write a bounded number of rows a second in all", async () => {
+    const many = await Promise.all(Array.from({ length: 12 }, () => newRoom()));
+    const clock = new ManualClock(Date.now());
+    const flood = (round: number) =>
+      Promise.all(
+        many.flatMap((r) =>
+          [0, 1, 2, 3].map((i) =>
+            recordRefusal(getDb(), clock, {
+              stream: r.streamName,
+              reason: "bad_key",
+              via: "srs",
+              addr: `10.3.${round}.${i}`,
+            }),
+          ),
+        ),
+      );
+    // Each room's own bucket would take all 48 (four each); across the rooms, a burst of twice the rate.
+    expect((await flood(0)).filter(Boolean).length).toBe(REFUSALS_PER_S_ALL * 2);
+    clock.advance(1_000);
+    expect((await flood(1)).filter(Boolean).length).toBe(REFUSALS_PER_S_ALL);
+    let rows = 0;
+    for (const r of many) rows += await rowsOf(r.num);
+    expect(rows).toBe(REFUSALS_PER_S_ALL * 3);
   });
 
   it("only the room's host and its app's admins read them", async () => {

@@ -1,8 +1,10 @@
 // Refused publishes, per room, for the host: every media server's refusal (wrong key, room ended,
 // already publishing…) is recorded here and shown on the go-live panel, live on the room's socket
-// (managers only). Bounded three ways: at most REFUSALS_PER_S writes a second per room in this
-// process (more are only logged), a repeat of the room's newest refusal within a minute counts on
-// that row, and only the newest REFUSALS_KEEP rows of a room are kept.
+// (managers only). Bounded four ways: at most REFUSALS_PER_S writes a second per room and
+// REFUSALS_PER_S_ALL across all rooms in this process (more are only logged: wrong keys pushed at
+// every live room's public stream name would otherwise cost two locked transactions a second per
+// room), a repeat of the room's newest refusal within a minute counts on that row, and only the
+// newest REFUSALS_KEEP rows of a room are kept.
 import { and, desc, eq, lt } from "drizzle-orm";
 import { z } from "zod";
 import { dbOf, type Ctx } from "../actor";
@@ -17,6 +19,7 @@ import { findManagedRoom, roomRef } from "../rooms";
 
 export const REFUSALS_KEEP = 50;
 const REFUSALS_PER_S = 2;
+export const REFUSALS_PER_S_ALL = 20;
 const REPEAT_WINDOW_MS = 60_000;
 
 /** Why a publish was refused, as the panel says it (translated there). */
@@ -43,21 +46,33 @@ export function refusalReason(error: unknown): RefusalReason {
   }
 }
 
-/** Per-room token buckets of this process (bounded: cleared when too many rooms are tracked). */
-const buckets = new Map<string, { tokens: number; at: number }>();
+type Bucket = { tokens: number; at: number };
+/** A token bucket of `perS` a second (bursts of twice that) refilled up to `now`. */
+function refill(b: Bucket | undefined, perS: number, now: number): Bucket {
+  if (!b) return { tokens: perS * 2, at: now };
+  b.tokens = Math.min(perS * 2, b.tokens + (Math.max(0, now - b.at) / 1000) * perS);
+  b.at = Math.max(b.at, now);
+  return b;
+}
+/** Per-room token buckets of this process (bounded: cleared when too many rooms are tracked), and one for all rooms. */
+const buckets = new Map<string, Bucket>();
+let all: Bucket | undefined;
 function allowWrite(stream: string, now: number) {
   if (buckets.size > 10_000) buckets.clear();
-  const b = buckets.get(stream) ?? { tokens: REFUSALS_PER_S * 2, at: now };
-  b.tokens = Math.min(REFUSALS_PER_S * 2, b.tokens + ((now - b.at) / 1000) * REFUSALS_PER_S);
-  b.at = now;
+  const b = refill(buckets.get(stream), REFUSALS_PER_S, now);
   buckets.set(stream, b);
-  if (b.tokens < 1) return false;
+  all = refill(all, REFUSALS_PER_S_ALL, now);
+  if (b.tokens < 1 || all.tokens < 1) return false;
   b.tokens--;
+  all.tokens--;
   return true;
 }
 
 /** Forgets the buckets (tests that refuse many publishes in a row). */
-export const resetRefusalLimitsForTests = () => buckets.clear();
+export const resetRefusalLimitsForTests = () => {
+  buckets.clear();
+  all = undefined;
+};
 
 export interface RefusedPublish {
   stream: string;
