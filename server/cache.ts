@@ -71,6 +71,10 @@ export class RecentMap<K, V> {
   }
 }
 
+/** Whether a value read at `at` (with writes counted up to `version`) may be served `now`. */
+const servable = (e: { at: number; version: number }, now: number, ttlMs: number) =>
+  e.version === version && now - e.at < ttlMs && now >= e.at;
+
 /** A shared read's entry: its value while it is read, and once read (`done`) the value itself. */
 interface SharedEntry<T> {
   at: number;
@@ -98,7 +102,7 @@ export function sharedReads<T>(ttlMs = 1000, max = 5000) {
   /** The key's entry if it may still be served (read less than ttlMs ago, no write since), renewed meanwhile. */
   const fresh = (key: string, compute: () => Promise<T>, now: number) => {
     const hit = entries.get(key);
-    if (!hit || hit.version !== version || now - hit.at >= ttlMs || now < hit.at) return undefined;
+    if (!hit || !servable(hit, now, ttlMs)) return undefined;
     // A key still read in the second half of its life is read again meanwhile, and the new value
     // replaces it once there: its readers never wait for the database, and what they get was
     // still read less than ttlMs ago. A write in this process makes both stale as before.
@@ -206,7 +210,7 @@ export function batchedReads<T>(
     let a = asked.get(key);
     const at = Date.now();
     // Joined while it can still answer fresh: a read that hangs (asked ttlMs ago) is not waited for.
-    if (!a || a.version !== version || at - a.at >= ttlMs || at < a.at) {
+    if (!a || !servable(a, at, ttlMs)) {
       let resolve!: Asked["resolve"];
       let reject!: Asked["reject"];
       const promise = new Promise<T | undefined>((res, rej) => ((resolve = res), (reject = rej)));
@@ -224,7 +228,7 @@ export function batchedReads<T>(
   const settled = (key: string): { value: T | undefined } | undefined => {
     const held = entries.get(key);
     const now = Date.now();
-    if (!held || held.version !== version || now - held.at >= ttlMs || now < held.at) return undefined;
+    if (!held || !servable(held, now, ttlMs)) return undefined;
     if (now - held.at >= ttlMs / 2 && !asked.has(key)) ask(key, false);
     return { value: held.value };
   };

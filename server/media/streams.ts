@@ -18,13 +18,11 @@ import { publishKeyVersion } from "./keys";
 import { vendorPublishCheck } from "./urls";
 import { open } from "../crypto/secretbox";
 
-const roomAndAppOfStream = prepared((db) =>
-  db
-    .select({ room: rooms, app: apps })
-    .from(rooms)
-    .innerJoin(apps, eq(apps.id, rooms.appId))
-    .where(eq(rooms.streamName, sql.placeholder("stream"))),
-);
+/** Rooms with their apps (the publish check needs both). */
+const roomsWithApps = (db: DbOrTx) =>
+  db.select({ room: rooms, app: apps }).from(rooms).innerJoin(apps, eq(apps.id, rooms.appId));
+
+const roomAndAppOfStream = prepared((db) => roomsWithApps(db).where(eq(rooms.streamName, sql.placeholder("stream"))));
 
 /** The room of a stream and its app (not locked). */
 export async function roomByStream(db: DbOrTx, streamName: string) {
@@ -45,11 +43,7 @@ function recentStreams(db: Db) {
   let r = recentStreamsOf.get(db);
   if (!r) {
     r = batchedReads<StreamRow>(async (names) => {
-      const rows = await db
-        .select({ room: rooms, app: apps })
-        .from(rooms)
-        .innerJoin(apps, eq(apps.id, rooms.appId))
-        .where(inArray(rooms.streamName, names));
+      const rows = await roomsWithApps(db).where(inArray(rooms.streamName, names));
       return new Map(rows.map((row) => [row.room.streamName, row]));
     });
     recentStreamsOf.set(db, r);
@@ -136,15 +130,14 @@ export async function streamStarted(
     // refused without it (past the few refusals a second recorded for the host, a flood of bad
     // keys at a live room's stream neither waits for its row nor holds it against its host), and a
     // start the room already has (the same connection, live) is answered from the row as it
-    // stands. Anything else is checked again under the lock.
+    // stands. Anything else is checked again under the lock. What a recent read can answer, the
+    // hooks answered before calling (`publishAnsweredNow`); with one held that could not, the room
+    // is read anew, and without, with the others asked for in this turn (kept for the repeats and
+    // floods to come).
     const query = opts.query ?? {};
     const nowS = Math.floor(clock.now().getTime() / 1000);
     const recent = recentStreams(db);
-    const held = recent.settled(streamName);
-    const on = held?.value && answeredFromRecent(held.value, query, client, nowS);
-    if (on) return on;
-    // Not answered by a recent read: read now (kept for the repeats and floods to come).
-    const row = held ? await roomByStream(db, streamName) : await recent.read(streamName);
+    const row = recent.settled(streamName) ? await roomByStream(db, streamName) : await recent.read(streamName);
     if (!row) throw notFound("Stream");
     checkPublish(row, query, nowS);
     if (alreadyOn(row.room, client)) return row.room;
@@ -162,9 +155,9 @@ export async function streamStarted(
 }
 
 /**
- * A publish that a recent read answers at once (no promise; hooks answer it synchronously): the
- * room for a repeat, a throw for a refusal that stands, undefined when the room must be read
- * (`streamStarted` then does). See `answeredFromRecent`.
+ * A publish that a recent read answers at once (no promise; hooks answer it synchronously, before
+ * `streamStarted`): the room for a repeat, a throw for a refusal that stands, undefined when the
+ * room must be read (`streamStarted` then does). See `answeredFromRecent`.
  */
 export function publishAnsweredNow(
   db: Db,
